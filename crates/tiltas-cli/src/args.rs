@@ -1,0 +1,98 @@
+//! Command-line arguments (clap). Precedence: flag > `TILTAS_*` environment > file > default.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Tiltas keeps business systems in sync: ERP, point of sale, e-shops, suppliers, banks.
+#[derive(Debug, Parser)]
+#[command(name = "tiltas", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Store URL: sqlite://PATH or postgres://USER@HOST:PORT/DB [default: the config's `store`, else sqlite://tiltas.db]
+    #[arg(long, global = true, env = "TILTAS_DB", value_name = "URL")]
+    pub db: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "TILTAS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing syntax, e.g. `info` or `tiltas_engine=debug`).
+    #[arg(long, global = true, env = "TILTAS_LOG", default_value = "warn", value_name = "FILTER")]
+    pub log: String,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a flow file; prints every problem as FILE:LINE:COL: message (exit 2 when any).
+    Validate(ValidateArgs),
+    /// List the flows of a flow file.
+    Flows(ConfigArgs),
+    /// Run one flow once.
+    Sync(SyncArgs),
+    /// Show recent runs with their counters.
+    Runs(RunsArgs),
+}
+
+/// `tiltas validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The flow file.
+    pub config: PathBuf,
+}
+
+/// A command that reads a flow file.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The flow file.
+    #[arg(long, short, env = "TILTAS_CONFIG", value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// `tiltas sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The flow to run.
+    pub flow: String,
+    /// Show what would be created, updated or skipped; write nothing anywhere.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Ignore the cursor and delivered hashes: send every record again.
+    #[arg(long)]
+    pub full: bool,
+    /// Print exactly one JSON line with the counters.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tiltas runs`.
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only this flow.
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// How many runs to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,49 @@
+//! `tiltas flows --config CONFIG`.
+use crate::args::ConfigArgs;
+use std::process::ExitCode;
+
+/// Lists the flows: name, entity, from → to, trigger.
+pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    let config = match super::load_or_report(&args.config) {
+        Ok(config) => config,
+        Err(code) => return Ok(code),
+    };
+    let rows: Vec<[String; 5]> = config
+        .flows
+        .iter()
+        .map(|flow| {
+            let trigger = match &flow.schedule {
+                Some(schedule) => schedule.to_string(),
+                None => format!("{:?}", flow.trigger).to_lowercase(),
+            };
+            [
+                flow.name.clone(),
+                flow.entity.to_string(),
+                format!("{} → {}", flow.from.connection, flow.to.connection),
+                trigger,
+                if flow.enabled { "enabled".into() } else { "disabled".into() },
+            ]
+        })
+        .collect();
+    print_table(&["FLOW", "ENTITY", "FROM → TO", "WHEN", "STATE"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths: [usize; N] = header.map(|title| title.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> =
+            cells.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}

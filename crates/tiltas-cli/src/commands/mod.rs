@@ -1,0 +1,33 @@
+//! One module per subcommand.
+mod flows;
+mod runs;
+mod sync;
+mod validate;
+
+use crate::args::{Cli, Command};
+use std::path::Path;
+use std::process::ExitCode;
+use tiltas_config::ValidatedConfig;
+
+/// Exit code for a flow file with problems (the problems are printed).
+pub const EXIT_INVALID_CONFIG: u8 = 2;
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate(args) => Ok(validate::run(&args)),
+        Command::Flows(args) => flows::run(&args),
+        Command::Sync(args) => sync::run(&cli.global, &args).await,
+        Command::Runs(args) => runs::run(&cli.global, &args).await,
+    }
+}
+
+/// Loads a flow file, or prints its problems and gives the exit code to stop with.
+pub fn load_or_report(path: &Path) -> Result<ValidatedConfig, ExitCode> {
+    tiltas_engine::load_config(path).map_err(|diagnostics| {
+        eprintln!("{diagnostics}");
+        let count = diagnostics.0.len();
+        eprintln!("{}: {count} problem{} found", path.display(), if count == 1 { "" } else { "s" });
+        ExitCode::from(EXIT_INVALID_CONFIG)
+    })
+}

@@ -1,0 +1,82 @@
+//! End-to-end tests of the `tiltas` binary: real processes, real files, a real SQLite store.
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod files_flow;
+mod validate;
+
+/// The workspace's `examples/` directory.
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// A scratch copy of `examples/` with its own store.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn with_examples() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&examples_dir(), dir.path());
+        Workspace { dir }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("sqlite://{}", self.path("tiltas.db").display())
+    }
+
+    /// Runs `tiltas ARGS` with this workspace's store.
+    pub fn tiltas(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tiltas"))
+            .args(args)
+            .env("TILTAS_DB", self.db_url())
+            .env_remove("TILTAS_CONFIG")
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "out" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The single JSON line a `--json` sync prints.
+pub fn json_line(output: &Output) -> Value {
+    let text = stdout(output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "expected exactly one line on stdout, got {text:?}; stderr: {}", stderr(output));
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+#[test]
+fn version_prints_the_binary_name_and_version() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tiltas")).arg("--version").output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(stdout(&output).trim(), format!("tiltas {}", env!("CARGO_PKG_VERSION")));
+}

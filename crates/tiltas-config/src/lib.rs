@@ -1,0 +1,11 @@
+//! Flow files (DESIGN §3): TOML with `[connections.NAME]` and `[[flows]]`, parsed and then
+//! validated into [`ValidatedConfig`]. Every problem becomes a [`Diagnostic`] that prints as
+//! `FILE:LINE:COL: message` and names the fix; all problems of a file are reported at once.
+//!
+//! What a system accepts is declared by its connector as a [`SystemSpec`] and looked up through
+//! a [`Catalog`], so this crate knows no connector.
+#![forbid(unsafe_code)]
+
+mod spec;
+
+pub use spec::*;

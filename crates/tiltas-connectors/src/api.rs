@@ -1,0 +1,144 @@
+//! The contract between the engine and a connector.
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tiltas_model::EntityKind;
+
+/// One record read from a source, already in canonical JSON form (see `tiltas-model`), with the
+/// source system's own fields under `raw`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    /// The record's key in the source system (SKU, id, e-mail, …): stable across runs.
+    pub key: String,
+    /// When the source last changed it, when the source knows.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The canonical record as JSON, plus `"raw": {…}` with the system's own fields.
+    pub data: serde_json::Value,
+}
+
+/// A record the source could not turn into a canonical record (bad value, parse error).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFailure {
+    /// The record's key when it could be read, else a position such as `row 17`.
+    pub key: String,
+    /// Where in the source: `products.csv:17` (file and row), an id, a page.
+    pub location: String,
+    /// What is wrong, naming the field and the fix.
+    pub message: String,
+    /// The raw input, for the dead-letter inbox.
+    pub raw: serde_json::Value,
+}
+
+/// One page of a read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    /// Records in source order; a bad record is a failure in place, never a failed page.
+    pub records: Vec<Result<SourceRecord, RecordFailure>>,
+    /// Where the next page starts; `None` when this was the last page.
+    pub next: Option<String>,
+    /// Calls made to the external system for this page.
+    pub api_calls: u64,
+}
+
+/// What a read starts from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadRequest {
+    /// The position returned by the previous page of this read (`Page::next`), `None` to start.
+    pub position: Option<String>,
+    /// For incremental sources: only records changed at or after this time.
+    pub changed_since: Option<DateTime<Utc>>,
+    /// The largest number of records wanted in the page.
+    pub page_size: usize,
+}
+
+/// The class of a connector failure, which decides what the engine does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Try again later (5xx, timeout, connection reset).
+    Transient,
+    /// Wait, then try again (429); see `ConnectorError::retry_after`.
+    RateLimited,
+    /// Credentials refused.
+    Auth,
+    /// The record or request is wrong and will stay wrong.
+    Invalid,
+    /// The configuration or environment is wrong (missing file, unwritable directory).
+    Fatal,
+}
+
+/// A failed connector call.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectorError {
+    /// What the engine should do.
+    pub kind: ErrorKind,
+    /// For a person: what, where, and the fix.
+    pub message: String,
+    /// How long the server asked to wait.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl ConnectorError {
+    /// A failure of the given kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), retry_after: None }
+    }
+}
+
+/// One record to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteItem {
+    /// The record's key in the flow's source (for reporting).
+    pub source_key: String,
+    /// The record's id in the target when it exists there (an update), else `None` (a create).
+    pub target_id: Option<String>,
+    /// The mapped payload: canonical JSON plus `raw` fields for the target system.
+    pub payload: serde_json::Value,
+}
+
+/// How one written record ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    /// Written; the record's id in the target.
+    Written {
+        /// The id the target gave or kept.
+        target_id: String,
+    },
+    /// Refused.
+    Failed(ConnectorError),
+}
+
+/// Result of a batch: one outcome per item, in order, plus the calls it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchResult {
+    /// One per item, in input order.
+    pub outcomes: Vec<WriteOutcome>,
+    /// Calls made to the external system.
+    pub api_calls: u64,
+}
+
+impl PartialEq for ConnectorError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+/// Reads one entity from a system, page by page.
+#[async_trait]
+pub trait Source: Send {
+    /// Reads the page at `request.position`.
+    async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError>;
+}
+
+/// Writes one entity to a system, batch by batch.
+#[async_trait]
+pub trait Target: Send {
+    /// The largest batch the target accepts.
+    fn max_batch(&self) -> usize;
+
+    /// Writes a batch; a bad item fails alone, the rest are still written.
+    async fn write_batch(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError>;
+
+    /// Makes everything written so far durable (a file target renames its temporary file into
+    /// place here). Called once at the end of every run that wrote something.
+    async fn finish(&mut self) -> Result<(), ConnectorError>;
+}

@@ -1,0 +1,13 @@
+//! Connectors: the [`Source`] and [`Target`] traits every external system implements, the
+//! [`registry`] that lists the systems, and one module per system (`file` for CSV and JSON
+//! Lines feeds).
+//!
+//! Connectors never touch the store or the engine: the engine owns paging loops, retries,
+//! acknowledgements and cursors.
+#![forbid(unsafe_code)]
+
+mod api;
+pub mod file;
+pub mod registry;
+
+pub use api::*;

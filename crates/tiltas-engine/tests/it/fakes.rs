@@ -1,0 +1,111 @@
+//! In-memory connectors whose failures tests choose.
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use tiltas_connectors::{
+    BatchResult, ConnectorError, ErrorKind, Page, ReadRequest, RecordFailure, Source, SourceRecord, Target, WriteItem,
+    WriteOutcome,
+};
+
+/// A source serving fixed records (or failures), `page_size` at a time.
+pub struct FakeSource {
+    pub records: Vec<Result<SourceRecord, RecordFailure>>,
+}
+
+impl FakeSource {
+    pub fn products(products: &[Value]) -> Box<FakeSource> {
+        Box::new(FakeSource {
+            records: products
+                .iter()
+                .map(|product| {
+                    Ok(SourceRecord {
+                        key: product["sku"].as_str().unwrap_or("").to_owned(),
+                        updated_at: None,
+                        data: product.clone(),
+                    })
+                })
+                .collect(),
+        })
+    }
+}
+
+#[async_trait]
+impl Source for FakeSource {
+    async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
+        let start: usize = request.position.as_deref().map_or(0, |position| position.parse().unwrap());
+        let end = (start + request.page_size).min(self.records.len());
+        Ok(Page {
+            records: self.records[start..end].to_vec(),
+            next: (end < self.records.len()).then(|| end.to_string()),
+            api_calls: 1,
+        })
+    }
+}
+
+/// What the fake target holds and saw; shared with the test.
+#[derive(Default)]
+pub struct TargetState {
+    pub records: BTreeMap<String, Value>,
+    pub batches: Vec<Vec<WriteItem>>,
+    pub refuse_skus: HashSet<String>,
+    pub transient_failures_left: u32,
+    pub auth_failure: bool,
+}
+
+/// A target keeping records by SKU.
+pub struct FakeTarget {
+    pub state: Arc<Mutex<TargetState>>,
+}
+
+impl FakeTarget {
+    pub fn new() -> (Box<FakeTarget>, Arc<Mutex<TargetState>>) {
+        let state = Arc::new(Mutex::new(TargetState::default()));
+        (Box::new(FakeTarget { state: state.clone() }), state)
+    }
+
+    pub fn sharing(state: &Arc<Mutex<TargetState>>) -> Box<FakeTarget> {
+        Box::new(FakeTarget { state: state.clone() })
+    }
+}
+
+#[async_trait]
+impl Target for FakeTarget {
+    fn max_batch(&self) -> usize {
+        100
+    }
+
+    async fn write_batch(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError> {
+        let mut state = self.state.lock().unwrap();
+        if state.auth_failure {
+            return Err(ConnectorError::new(ErrorKind::Auth, "401: API key is not valid"));
+        }
+        if state.transient_failures_left > 0 {
+            state.transient_failures_left -= 1;
+            return Err(ConnectorError::new(ErrorKind::Transient, "503 Service Unavailable"));
+        }
+        state.batches.push(items.clone());
+        let outcomes = items
+            .into_iter()
+            .map(|item| {
+                let sku = item.payload["sku"].as_str().unwrap_or("").to_owned();
+                if state.refuse_skus.contains(&sku) {
+                    return WriteOutcome::Failed(ConnectorError::new(ErrorKind::Invalid, format!("wrong VAT rate for {sku}")));
+                }
+                let id = item.target_id.clone().unwrap_or_else(|| format!("T-{sku}"));
+                state.records.insert(id.clone(), item.payload);
+                WriteOutcome::Written { target_id: id }
+            })
+            .collect();
+        Ok(BatchResult { outcomes, api_calls: 1 })
+    }
+
+    async fn finish(&mut self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+}
+
+/// A valid product.
+pub fn product(sku: &str, name: &str) -> Value {
+    json!({"sku": sku, "name": name, "price_net": "10.00", "vat_rate": "21", "description": format!("about {name}"), "brand": "Bosch"})
+}

@@ -1,0 +1,3 @@
+//! Engine behaviour against in-memory connectors and a real SQLite store.
+mod fakes;
+mod sync;

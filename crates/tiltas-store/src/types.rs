@@ -1,0 +1,441 @@
+//! Plain data the store keeps and returns.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tiltas_model::EntityKind;
+
+/// The hub's own id of a business record, shared by all its per-system ids.
+pub type HubId = uuid::Uuid;
+
+/// The id of a run.
+pub type RunId = i64;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// One link of the identity map: a hub record's id in one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XrefLink {
+    /// The hub id the link belongs to.
+    pub hub_id: HubId,
+    /// The entity kind of the record.
+    pub entity: EntityKind,
+    /// The connection (as named in the configuration).
+    pub connection: String,
+    /// The record's id in that connection's system.
+    pub external_id: String,
+    /// Hash of the payload last written to or read from that system, for echo suppression.
+    pub last_hash: Option<String>,
+}
+
+/// The hash delivered for one source key of a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveredHash {
+    /// The record's key in the flow's source.
+    pub source_key: String,
+    /// Hash of the mapped payload that was delivered.
+    pub hash: String,
+}
+
+/// What a write intent does in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteOperation {
+    /// A new record.
+    Create,
+    /// An existing record.
+    Update,
+}
+
+/// A write about to be sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIntent {
+    /// The flow writing.
+    pub flow: String,
+    /// The run writing.
+    pub run: RunId,
+    /// The record's key in the flow's source.
+    pub source_key: String,
+    /// The target connection.
+    pub connection: String,
+    /// Create or update.
+    pub operation: WriteOperation,
+    /// Hash of the payload being sent.
+    pub payload_hash: String,
+    /// The payload being sent.
+    pub payload: serde_json::Value,
+}
+
+/// A stored write intent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    /// Store id.
+    pub id: i64,
+    /// The intent as it was added.
+    pub intent: NewIntent,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// How a write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentOutcome {
+    /// The target accepted it.
+    Delivered,
+    /// It went to the dead-letter inbox.
+    DeadLettered,
+    /// It was found already applied when verified after a crash.
+    FoundApplied,
+    /// It was dropped (e.g. the record was skipped by policy).
+    Abandoned,
+}
+
+/// The settlement of one intent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentSettlement {
+    /// The intent's id.
+    pub id: i64,
+    /// How it ended.
+    pub outcome: IntentOutcome,
+    /// The record's id in the target, when known.
+    pub external_id: Option<String>,
+}
+
+/// How a run was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// From the cursor, sending only changes.
+    Incremental,
+    /// From the beginning, ignoring cursor and delivered hashes.
+    Full,
+    /// Reads and compares but writes nothing (never stored by the engine; here for completeness).
+    DryRun,
+    /// Retry or replay of dead letters.
+    Replay,
+}
+
+/// How a run ended (or that it has not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still going (or its worker died; see the lease).
+    Running,
+    /// Every record was delivered, unchanged, skipped or dead-lettered.
+    Succeeded,
+    /// The run stopped early with an error.
+    Failed,
+    /// An operator cancelled it.
+    Cancelled,
+}
+
+/// Record counters of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCounters {
+    /// Records read from the source.
+    pub read: u64,
+    /// Records whose mapped payload equals the one delivered before.
+    pub unchanged: u64,
+    /// Records created in the target.
+    pub created: u64,
+    /// Records updated in the target.
+    pub updated: u64,
+    /// Records left alone by a filter or policy.
+    pub skipped: u64,
+    /// Records that failed (dead-lettered).
+    pub failed: u64,
+    /// Calls made to external systems.
+    pub api_calls: u64,
+}
+
+impl RunCounters {
+    /// Adds another set of counters to this one.
+    pub fn add(&mut self, other: &RunCounters) {
+        self.read += other.read;
+        self.unchanged += other.unchanged;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.api_calls += other.api_calls;
+    }
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Store id.
+    pub id: RunId,
+    /// The flow run.
+    pub flow: String,
+    /// How it was started.
+    pub mode: RunMode,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Its counters so far.
+    pub counters: RunCounters,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The class of a failure, which decides what the engine does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// 5xx, timeouts: retried with backoff.
+    Transient,
+    /// 429: retried after the server's Retry-After.
+    RateLimited,
+    /// Credentials refused: the flow pauses.
+    Auth,
+    /// The record itself is wrong (value, missing reference, duplicate, too large, parse).
+    Invalid,
+    /// The daily budget is used up: paused until the window resets.
+    Quota,
+}
+
+impl FailureClass {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Transient => "transient",
+            FailureClass::RateLimited => "rate_limited",
+            FailureClass::Auth => "auth",
+            FailureClass::Invalid => "invalid",
+            FailureClass::Quota => "quota",
+        }
+    }
+}
+
+/// A record that could not be delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDeadLetter {
+    /// The flow.
+    pub flow: String,
+    /// The run that failed it.
+    pub run: Option<RunId>,
+    /// The record's key in the source (a row number when the source gave no key).
+    pub source_key: String,
+    /// Why, as a class.
+    pub class: FailureClass,
+    /// Why, for a person: names the field or reference and the fix.
+    pub message: String,
+    /// The source record (or raw input) to edit and retry.
+    pub payload: serde_json::Value,
+}
+
+/// Whether a dead letter still needs attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadLetterStatus {
+    /// Waiting for an operator or a later run.
+    Open,
+    /// Delivered later, or retried successfully.
+    Resolved,
+}
+
+/// A stored dead letter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Store id.
+    pub id: i64,
+    /// The flow.
+    pub flow: String,
+    /// The run that last failed it.
+    pub run: Option<RunId>,
+    /// The record's key in the source.
+    pub source_key: String,
+    /// Why, as a class.
+    pub class: FailureClass,
+    /// Why, for a person.
+    pub message: String,
+    /// The payload to retry with.
+    pub payload: serde_json::Value,
+    /// How many times it failed.
+    pub attempts: u32,
+    /// Open or resolved.
+    pub status: DeadLetterStatus,
+    /// First failure.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which dead letters to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeadLetterFilter {
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// Only this status.
+    pub status: Option<DeadLetterStatus>,
+    /// At most this many (0 = no limit).
+    pub limit: u32,
+}
+
+/// What happened to one record in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityOutcome {
+    /// Created in the target.
+    Created,
+    /// Updated in the target.
+    Updated,
+    /// Left alone by a filter or policy.
+    Skipped,
+    /// Dead-lettered.
+    Failed,
+}
+
+/// One record's activity, with its payloads (already redacted by the engine).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewActivity {
+    /// The run.
+    pub run: RunId,
+    /// The flow.
+    pub flow: String,
+    /// The record's key in the source.
+    pub source_key: String,
+    /// What happened.
+    pub outcome: ActivityOutcome,
+    /// What came from the source.
+    pub source_payload: Option<serde_json::Value>,
+    /// What was sent.
+    pub sent_payload: Option<serde_json::Value>,
+    /// What the target answered.
+    pub response: Option<serde_json::Value>,
+}
+
+/// Activity metadata (payloads are fetched separately).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityEntry {
+    /// Store id.
+    pub id: i64,
+    /// The run.
+    pub run: RunId,
+    /// The flow.
+    pub flow: String,
+    /// The record's key in the source.
+    pub source_key: String,
+    /// What happened.
+    pub outcome: ActivityOutcome,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The payloads of one activity entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityPayloads {
+    /// What came from the source.
+    pub source_payload: Option<serde_json::Value>,
+    /// What was sent.
+    pub sent_payload: Option<serde_json::Value>,
+    /// What the target answered.
+    pub response: Option<serde_json::Value>,
+}
+
+/// Which activity to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityFilter {
+    /// Only this run.
+    pub run: Option<RunId>,
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// Only this source key.
+    pub source_key: Option<String>,
+    /// At most this many (0 = no limit).
+    pub limit: u32,
+}
+
+/// Everything one settled page produced; applied in one transaction by
+/// [`Store::settle_page`](crate::Store::settle_page).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageSettlement {
+    /// The flow.
+    pub flow: String,
+    /// The run the counters go to.
+    pub run: Option<RunId>,
+    /// Delivered hashes to record.
+    pub delivered: Vec<DeliveredHash>,
+    /// Identity links to upsert.
+    pub xrefs: Vec<XrefLink>,
+    /// Intents to settle.
+    pub intents: Vec<IntentSettlement>,
+    /// New dead letters.
+    pub dead_letters: Vec<NewDeadLetter>,
+    /// Source keys whose open dead letters are now resolved.
+    pub resolved_keys: Vec<String>,
+    /// Activity entries.
+    pub activity: Vec<NewActivity>,
+    /// Counters to add to the run.
+    pub counters: RunCounters,
+    /// The cursor to save; `None` leaves it as it is.
+    pub cursor: Option<String>,
+}
+
+/// A held lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The lease's name (e.g. `flow:products-to-shop`).
+    pub name: String,
+    /// Who holds it.
+    pub holder: String,
+    /// When it expires unless renewed.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The answer to a quota request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaGrant {
+    /// Whether the amount was granted.
+    pub granted: bool,
+    /// The counter after the call.
+    pub used: u64,
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiScope {
+    /// Read state.
+    Read,
+    /// Also trigger runs and retry dead letters.
+    Write,
+    /// Also manage keys and connections.
+    Admin,
+}
+
+/// A key to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// A label for people.
+    pub name: String,
+    /// What it may do.
+    pub scope: ApiScope,
+    /// [`hash_api_key`](crate::hash_api_key) of the secret.
+    pub key_hash: String,
+}
+
+/// A stored API key (never the secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Store id.
+    pub id: i64,
+    /// A label for people.
+    pub name: String,
+    /// What it may do.
+    pub scope: ApiScope,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
