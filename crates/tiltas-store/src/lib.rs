@@ -4,9 +4,14 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod postgres;
+mod sql;
+mod sqlite;
 mod types;
 
 pub use error::{StoreError, StoreResult};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -21,7 +26,28 @@ pub const DEFAULT_STORE_URL: &str = "sqlite://tiltas.db";
 
 /// Opens (creating and migrating when needed) the store named by `url`.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
-    todo!("store helper: dispatch on the URL scheme to sqlite::SqliteStore / postgres::PostgresStore ({url})")
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl { url: sql::redact_url(url) })
+    }
+}
+
+/// Applies the migrations a store needs; a database migrated by a newer build is refused.
+async fn migrate<DB>(migrator: &sqlx::migrate::Migrator, pool: &sqlx::Pool<DB>, url: &str) -> StoreResult<()>
+where
+    DB: sqlx::Database,
+    <DB as sqlx::Database>::Connection: sqlx::migrate::Migrate,
+{
+    let known = migrator.iter().map(|migration| migration.version).max().unwrap_or(0);
+    migrator.run(pool).await.map_err(|source| match source {
+        sqlx::migrate::MigrateError::VersionMissing(found) => {
+            StoreError::SchemaTooNew { url: sql::redact_url(url), found, known }
+        }
+        source => StoreError::Migrate { url: sql::redact_url(url), source },
+    })
 }
 
 /// All durable state of the engine. Every method that takes a slice works on a whole page at

@@ -1,0 +1,40 @@
+//! The shared store: PostgreSQL, for several workers.
+use crate::sql::redact_url;
+use crate::{StoreError, StoreResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    pool: sqlx::PgPool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl PostgresStore {
+    /// Connects to `url` and migrates the database.
+    pub async fn open(url: &str) -> StoreResult<PostgresStore> {
+        Self::open_in_schema(url, None).await
+    }
+
+    /// Connects with `search_path` set to `schema` (which must exist), so several stores can
+    /// share one database — used by tests to isolate themselves.
+    pub async fn open_in_schema(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
+        let connect = |source| StoreError::Connect { url: redact_url(url), source };
+        let mut options = PgConnectOptions::from_str(url).map_err(connect)?;
+        if let Some(schema) = schema {
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(connect)?;
+        crate::migrate(&MIGRATOR, &pool, url).await?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+crate::sql::sql_store!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
