@@ -6,6 +6,16 @@
 //! a [`Catalog`], so this crate knows no connector.
 #![forbid(unsafe_code)]
 
+mod diagnostic;
 mod spec;
+mod tree;
+mod types;
+mod validate;
 
+pub use diagnostic::{Diagnostic, Diagnostics, Location};
 pub use spec::*;
+pub use types::{
+    format_duration, parse_duration, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry, MapSource,
+    RateLimit, Schedule, Secret, SettingValue, Settings, Trigger, ValidatedConfig,
+};
+pub use validate::{load, parse_str};

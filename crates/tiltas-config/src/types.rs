@@ -1,0 +1,500 @@
+//! The validated configuration: types that cannot hold a wrong value.
+use crate::diagnostic::Location;
+use crate::spec::SystemSpec;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tiltas_model::EntityKind;
+
+/// A flow file that passed validation.
+#[derive(Debug, Clone)]
+pub struct ValidatedConfig {
+    /// The flow file.
+    pub file: PathBuf,
+    /// The directory relative paths are resolved against (the file's directory).
+    pub base_dir: PathBuf,
+    /// The file's `store` URL, if it names one.
+    pub store_url: Option<String>,
+    /// The connections, in file order.
+    pub connections: Vec<Connection>,
+    /// The flows, in file order.
+    pub flows: Vec<Flow>,
+}
+
+impl ValidatedConfig {
+    /// The flow with this name.
+    pub fn flow(&self, name: &str) -> Option<&Flow> {
+        self.flows.iter().find(|flow| flow.name == name)
+    }
+
+    /// The connection with this name.
+    pub fn connection(&self, name: &str) -> Option<&Connection> {
+        self.connections.iter().find(|connection| connection.name == name)
+    }
+}
+
+/// A connection to one system.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Its name in the file.
+    pub name: String,
+    /// What its connector declares.
+    pub system: &'static SystemSpec,
+    /// The system-specific keys.
+    pub settings: Settings,
+    /// Most requests per period.
+    pub rate_limit: Option<RateLimit>,
+    /// Most requests per day.
+    pub daily_budget: Option<u64>,
+    /// Whether flows may use it.
+    pub enabled: bool,
+    /// Where it is defined.
+    pub location: Location,
+}
+
+/// A request rate: `requests` per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed…
+    pub requests: u32,
+    /// …per this period.
+    pub per: Duration,
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.per.as_secs() {
+            1 => write!(f, "{}/s", self.requests),
+            60 => write!(f, "{}/m", self.requests),
+            3600 => write!(f, "{}/h", self.requests),
+            _ => write!(f, "{}/{}", self.requests, format_duration(self.per)),
+        }
+    }
+}
+
+/// A secret value: written in the file or read from the environment when used. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(SecretSource);
+
+#[derive(Clone, PartialEq, Eq)]
+enum SecretSource {
+    Literal(String),
+    Env(String),
+}
+
+impl Secret {
+    /// A secret written in the file.
+    pub fn literal(value: impl Into<String>) -> Secret {
+        Secret(SecretSource::Literal(value.into()))
+    }
+
+    /// A secret read from an environment variable.
+    pub fn from_env(variable: impl Into<String>) -> Secret {
+        Secret(SecretSource::Env(variable.into()))
+    }
+
+    /// The secret's value; the error names the missing environment variable.
+    pub fn resolve(&self) -> Result<String, String> {
+        match &self.0 {
+            SecretSource::Literal(value) => Ok(value.clone()),
+            SecretSource::Env(variable) => std::env::var(variable)
+                .map_err(|_| format!("environment variable {variable} is not set: export it before running tiltas")),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            SecretSource::Literal(_) => f.write_str("Secret(***)"),
+            SecretSource::Env(variable) => write!(f, "Secret(env {variable})"),
+        }
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The value of a system-specific key, typed by its `KeyKind`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingValue {
+    /// Text (also one of a fixed set).
+    String(String),
+    /// A secret.
+    Secret(Secret),
+    /// A non-negative whole number.
+    Integer(u64),
+    /// A flag.
+    Bool(bool),
+    /// A path, resolved against the flow file's directory.
+    Path(PathBuf),
+    /// One character.
+    Char(char),
+    /// A list of text.
+    StringList(Vec<String>),
+    /// A table of text.
+    StringMap(BTreeMap<String, String>),
+    /// A duration.
+    Duration(Duration),
+    /// An http(s) URL.
+    Url(String),
+}
+
+/// The system-specific keys of a connection or of a flow's `from`/`to`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    values: BTreeMap<String, (SettingValue, Location)>,
+}
+
+impl Settings {
+    pub(crate) fn insert(&mut self, key: &str, value: SettingValue, location: Location) {
+        self.values.insert(key.to_owned(), (value, location));
+    }
+
+    /// The value of a key.
+    pub fn get(&self, key: &str) -> Option<&SettingValue> {
+        self.values.get(key).map(|(value, _)| value)
+    }
+
+    /// Where a key is written.
+    pub fn location(&self, key: &str) -> Option<Location> {
+        self.values.get(key).map(|(_, location)| *location)
+    }
+
+    /// A text, URL or one-of value.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        match self.get(key)? {
+            SettingValue::String(text) | SettingValue::Url(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A path (already resolved against the flow file's directory).
+    pub fn path(&self, key: &str) -> Option<&Path> {
+        match self.get(key)? {
+            SettingValue::Path(path) => Some(path),
+            _ => None,
+        }
+    }
+
+    /// A character.
+    pub fn char(&self, key: &str) -> Option<char> {
+        match self.get(key)? {
+            SettingValue::Char(character) => Some(*character),
+            _ => None,
+        }
+    }
+
+    /// A whole number.
+    pub fn integer(&self, key: &str) -> Option<u64> {
+        match self.get(key)? {
+            SettingValue::Integer(number) => Some(*number),
+            _ => None,
+        }
+    }
+
+    /// A flag.
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        match self.get(key)? {
+            SettingValue::Bool(flag) => Some(*flag),
+            _ => None,
+        }
+    }
+
+    /// A list of text.
+    pub fn list(&self, key: &str) -> Option<&[String]> {
+        match self.get(key)? {
+            SettingValue::StringList(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// A table of text.
+    pub fn map(&self, key: &str) -> Option<&BTreeMap<String, String>> {
+        match self.get(key)? {
+            SettingValue::StringMap(map) => Some(map),
+            _ => None,
+        }
+    }
+
+    /// A secret.
+    pub fn secret(&self, key: &str) -> Option<&Secret> {
+        match self.get(key)? {
+            SettingValue::Secret(secret) => Some(secret),
+            _ => None,
+        }
+    }
+
+    /// A duration.
+    pub fn duration(&self, key: &str) -> Option<Duration> {
+        match self.get(key)? {
+            SettingValue::Duration(duration) => Some(*duration),
+            _ => None,
+        }
+    }
+
+    /// Whether no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The keys that are set.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+}
+
+/// One side of a flow: a connection and its system-specific keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    /// The connection's name.
+    pub connection: String,
+    /// The system-specific keys (`file`, `warehouse`, `statuses`, …).
+    pub settings: Settings,
+    /// Where it is written.
+    pub location: Location,
+}
+
+/// One entry of a flow's `map`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapEntry {
+    /// The target field path.
+    pub target: String,
+    /// Where the value comes from.
+    pub source: MapSource,
+    /// Where it is written.
+    pub location: Location,
+}
+
+/// Where a mapped value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MapSource {
+    /// A source field path.
+    Path(String),
+    /// A `${ … }` expression.
+    Expression(Expression),
+}
+
+/// The text of a `${ … }` expression and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expression {
+    /// The text between `${` and `}`, trimmed.
+    pub text: String,
+    /// Where it is written.
+    pub location: Location,
+}
+
+/// When a scheduled flow runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// Every so often.
+    Every(Duration),
+    /// Once a day at a local time.
+    DailyAt {
+        /// Hour, 0–23.
+        hour: u8,
+        /// Minute, 0–59.
+        minute: u8,
+    },
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Every(every) => write!(f, "every {}", format_duration(*every)),
+            Schedule::DailyAt { hour, minute } => write!(f, "daily at {hour:02}:{minute:02}"),
+        }
+    }
+}
+
+/// What starts a flow's runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Only `tiltas sync` or the API.
+    Manual,
+    /// The flow's `schedule`.
+    Schedule,
+    /// Webhooks of the source system.
+    Webhook,
+}
+
+/// What to do when the target already has the record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DuplicatePolicy {
+    /// Update it.
+    #[default]
+    Update,
+    /// Leave it and count the record as skipped.
+    Skip,
+    /// Dead-letter the record.
+    Error,
+}
+
+/// A flow: one entity from one connection to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    /// Unique name.
+    pub name: String,
+    /// What it moves.
+    pub entity: EntityKind,
+    /// Where records come from.
+    pub from: Endpoint,
+    /// Where records go.
+    pub to: Endpoint,
+    /// When it runs on its own.
+    pub schedule: Option<Schedule>,
+    /// What starts it.
+    pub trigger: Trigger,
+    /// The field that finds a record in the target when it has no identity link yet.
+    pub match_on: Option<String>,
+    /// What to do when the target already has the record.
+    pub on_duplicate: DuplicatePolicy,
+    /// Fields sent on create only.
+    pub create_only: Vec<String>,
+    /// Records without their natural key are skipped rather than failed.
+    pub skip_without_code: bool,
+    /// The field map.
+    pub map: Vec<MapEntry>,
+    /// Value maps: field → source code → target code (`"*"`: any other code).
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// Records for which it is false are skipped.
+    pub filter: Option<Expression>,
+    /// Values for fields still empty after mapping.
+    pub defaults: BTreeMap<String, serde_json::Value>,
+    /// How far before the cursor incremental reads start.
+    pub look_back: Duration,
+    /// Records per read page.
+    pub page_size: Option<usize>,
+    /// Records per write call.
+    pub batch_size: Option<usize>,
+    /// Whether it may run.
+    pub enabled: bool,
+    /// Fields shown as `***` in the activity log.
+    pub redact: Vec<String>,
+    /// How long activity is kept.
+    pub retention: Option<Duration>,
+    /// Where it is defined.
+    pub location: Location,
+}
+
+const UNITS: [(&str, u64); 4] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
+
+/// Parses a duration such as `90s`, `15m`, `2h`, `30d` or `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("\"{text}\" is not a duration: write a number and a unit, e.g. \"90s\", \"15m\", \"2h\", \"30d\"");
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.is_empty() {
+        return Err(invalid());
+    }
+    let mut seconds: u64 = 0;
+    let mut rest = compact.as_str();
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let factor = UNITS.iter().find(|(unit, _)| *unit == &rest[..unit_end]).ok_or_else(invalid)?.1;
+        seconds = number.checked_mul(factor).and_then(|part| seconds.checked_add(part)).ok_or_else(invalid)?;
+        rest = &rest[unit_end..];
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Writes a duration in the shortest form `parse_duration` reads (`15m`, `1h30m`, `0s`).
+pub fn format_duration(duration: Duration) -> String {
+    let mut seconds = duration.as_secs();
+    if seconds == 0 {
+        return "0s".to_owned();
+    }
+    let mut text = String::new();
+    for (unit, factor) in UNITS {
+        if seconds >= factor {
+            text.push_str(&format!("{}{unit}", seconds / factor));
+            seconds %= factor;
+        }
+    }
+    text
+}
+
+/// Parses `every 15m`, `15m` or `daily at 06:30`.
+pub(crate) fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    let invalid = || format!("schedule \"{text}\" is not understood: write \"every 15m\", \"every 1h\" or \"daily at 06:30\"");
+    let trimmed = text.trim();
+    if let Some(time) = trimmed.strip_prefix("daily at ") {
+        let (hour, minute) = time.trim().split_once(':').ok_or_else(invalid)?;
+        let hour: u8 = hour.parse().map_err(|_| invalid())?;
+        let minute: u8 = minute.parse().map_err(|_| invalid())?;
+        if hour > 23 || minute > 59 {
+            return Err(invalid());
+        }
+        return Ok(Schedule::DailyAt { hour, minute });
+    }
+    let every = trimmed.strip_prefix("every ").unwrap_or(trimmed);
+    match parse_duration(every) {
+        Ok(duration) if duration >= Duration::from_secs(1) => Ok(Schedule::Every(duration)),
+        _ => Err(invalid()),
+    }
+}
+
+/// Parses a rate such as `10/s`, `600/m`, `5000/h` or `20/2s`.
+pub(crate) fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    let invalid = || format!("rate_limit \"{text}\" is not a rate: write requests per period, e.g. \"10/s\", \"600/m\", \"5000/h\"");
+    let (requests, period) = text.split_once('/').ok_or_else(invalid)?;
+    let requests: u32 = requests.trim().parse().map_err(|_| invalid())?;
+    let period = period.trim();
+    let per = if period.starts_with(|c: char| c.is_ascii_digit()) {
+        parse_duration(period).map_err(|_| invalid())?
+    } else {
+        parse_duration(&format!("1{period}")).map_err(|_| invalid())?
+    };
+    if requests == 0 || per.is_zero() {
+        return Err(invalid());
+    }
+    Ok(RateLimit { requests, per })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_and_write_back() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
+        for bad in ["", "5", "m", "5x", "-5m", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn schedules_and_rates_read_and_display() {
+        assert_eq!(parse_schedule("every 15m").map(|s| s.to_string()), Ok("every 15m".to_owned()));
+        assert_eq!(parse_schedule("15m"), Ok(Schedule::Every(Duration::from_secs(900))));
+        assert_eq!(parse_schedule("daily at 6:30").map(|s| s.to_string()), Ok("daily at 06:30".to_owned()));
+        assert!(parse_schedule("daily at 25:00").is_err());
+        assert!(parse_schedule("sometimes").is_err());
+        assert_eq!(parse_rate_limit("10/s"), Ok(RateLimit { requests: 10, per: Duration::from_secs(1) }));
+        assert_eq!(parse_rate_limit("20/2s").map(|r| r.to_string()), Ok("20/2s".to_owned()));
+        assert!(parse_rate_limit("0/s").is_err());
+        assert!(parse_rate_limit("ten per second").is_err());
+    }
+
+    #[test]
+    fn secrets_never_print_their_value() {
+        let secret = Secret::literal("cs_live_123");
+        assert!(!format!("{secret:?} {secret}").contains("cs_live"));
+        let missing = Secret::from_env("TILTAS_TEST_SURELY_UNSET_VARIABLE");
+        let error = missing.resolve().unwrap_err();
+        assert!(error.contains("TILTAS_TEST_SURELY_UNSET_VARIABLE is not set"), "{error}");
+    }
+}
