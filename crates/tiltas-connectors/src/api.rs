@@ -1,7 +1,6 @@
 //! The contract between the engine and a connector.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tiltas_model::EntityKind;
 
 /// One record read from a source, already in canonical JSON form (see `tiltas-model`), with the
 /// source system's own fields under `raw`.

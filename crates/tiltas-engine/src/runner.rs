@@ -114,7 +114,7 @@ impl Engine {
     /// Runs one flow once, with the connectors its configuration names.
     pub async fn sync(&self, flow_name: &str, options: &SyncOptions) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
-        let source = registry::open_source(self.connection(&flow.from.connection), &flow.from, flow.entity)
+        let source = registry::open_source(&self.config, flow)
             .map_err(|source| EngineError::Connector {
                 flow: flow.name.clone(),
                 side: "source",
@@ -124,7 +124,7 @@ impl Engine {
         let target = if options.dry_run {
             None
         } else {
-            let target = registry::open_target(self.connection(&flow.to.connection), &flow.to, flow.entity)
+            let target = registry::open_target(&self.config, flow)
                 .map_err(|source| EngineError::Connector {
                     flow: flow.name.clone(),
                     side: "target",
@@ -668,7 +668,7 @@ impl RunState<'_> {
         sent: Value,
     ) {
         settlement.counters.failed += 1;
-        tracing::warn!(flow = %self.flow.name, key = %source_key, class = class.as_str(), "{message}");
+        tracing::info!(flow = %self.flow.name, key = %source_key, class = class.as_str(), "{message}");
         if self.report.problems.len() < REPORTED_PROBLEMS {
             self.report.problems.push(RecordProblem { source_key: source_key.clone(), message: message.clone() });
         }

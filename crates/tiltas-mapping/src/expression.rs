@@ -57,7 +57,7 @@ fn sandboxed_engine() -> Engine {
 fn variable_names(entity: EntityKind) -> Vec<String> {
     let mut names: Vec<String> = field_paths(entity)
         .into_iter()
-        .map(|path| path.split('.').next().unwrap_or(path).to_owned())
+        .map(|path| path.split('.').next().unwrap_or(&path).to_owned())
         .collect();
     names.push("raw".to_owned());
     names.push("record".to_owned());

@@ -1,1 +1,151 @@
-//! File feeds.
+//! File feeds: CSV (as exported by Excel, ERPs and suppliers) and JSON Lines (canonical records,
+//! one per line). Both read page by page from a byte position and write durably: every batch is
+//! appended to a journal and fsynced before it is acknowledged, and `finish` replaces the output
+//! file atomically (temporary file, fsync, rename).
+mod csv_format;
+mod csv_source;
+mod jsonl;
+mod keyed;
+
+use crate::{ConnectorError, ErrorKind, Source, Target};
+use std::path::{Path, PathBuf};
+use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, Settings, SystemSpec};
+use tiltas_model::EntityKind;
+
+pub use csv_format::CsvLayout;
+
+/// Records written per batch by file targets (a journal append each).
+const FILE_BATCH: usize = 1000;
+
+const DIR_KEY: KeySpec = KeySpec {
+    name: "dir",
+    kind: KeyKind::Path,
+    required: false,
+    doc: "directory of the files, relative to the flow file (default: the flow file's directory)",
+};
+const FILE_KEY: KeySpec =
+    KeySpec { name: "file", kind: KeyKind::String, required: true, doc: "file name inside the connection's `dir`" };
+const COLUMNS_KEY: KeySpec = KeySpec {
+    name: "columns",
+    kind: KeyKind::StringMap,
+    required: false,
+    doc: "canonical field = column header; other headers land in raw.<header>",
+};
+
+/// Entities a file can carry: every canonical entity, read and write, never incremental (a file
+/// has no change times; change hashes make re-reads cheap instead).
+const FILE_ENTITIES: [EntityAccess; 9] = {
+    let mut all = [EntityAccess { entity: EntityKind::Product, read: true, write: true, incremental: false }; 9];
+    let mut index = 0;
+    while index < 9 {
+        all[index].entity = EntityKind::ALL[index];
+        index += 1;
+    }
+    all
+};
+
+/// `system = "csv"`.
+pub static CSV: SystemSpec = SystemSpec {
+    name: "csv",
+    description: "CSV files (UTF-8, with or without BOM; any one-character delimiter; decimal commas accepted)",
+    connection_keys: &[
+        DIR_KEY,
+        KeySpec { name: "delimiter", kind: KeyKind::Char, required: false, doc: "field delimiter (default `,`)" },
+        KeySpec {
+            name: "list_separator",
+            kind: KeyKind::Char,
+            required: false,
+            doc: "separator of list values inside a cell, e.g. categories (default `|`)",
+        },
+    ],
+    source_keys: &[FILE_KEY, COLUMNS_KEY],
+    target_keys: &[FILE_KEY, COLUMNS_KEY],
+    entities: &FILE_ENTITIES,
+};
+
+/// `system = "jsonl"`.
+pub static JSONL: SystemSpec = SystemSpec {
+    name: "jsonl",
+    description: "JSON Lines files: one canonical record per line",
+    connection_keys: &[DIR_KEY],
+    source_keys: &[FILE_KEY],
+    target_keys: &[FILE_KEY],
+    entities: &FILE_ENTITIES,
+};
+
+/// Where a flow's file is and how to name it in messages.
+#[derive(Debug, Clone)]
+struct FileEndpoint {
+    path: PathBuf,
+    /// The file name as configured, for locations such as `products.csv:17`.
+    display: String,
+}
+
+impl FileEndpoint {
+    fn new(connection: &Connection, settings: &Settings, base_dir: &Path) -> FileEndpoint {
+        let dir = connection.settings.path("dir").map_or_else(|| base_dir.to_path_buf(), Path::to_path_buf);
+        let file = settings.str("file").unwrap_or_default();
+        FileEndpoint { path: dir.join(file), display: file.to_owned() }
+    }
+
+    /// A failure of this file, naming the path (the engine adds the flow and connection).
+    fn error(&self, kind: ErrorKind, what: impl std::fmt::Display) -> ConnectorError {
+        ConnectorError::new(kind, format!("{} {what}", self.path.display()))
+    }
+
+    fn io_error(&self, doing: &str, error: &std::io::Error) -> ConnectorError {
+        let fix = match error.kind() {
+            std::io::ErrorKind::NotFound => ": check `dir` and `file` in the flow file",
+            std::io::ErrorKind::PermissionDenied => ": check the file's permissions",
+            _ => "",
+        };
+        self.error(ErrorKind::Fatal, format!("cannot be {doing}: {error}{fix}"))
+    }
+}
+
+fn csv_layout(connection: &Connection, settings: &Settings) -> CsvLayout {
+    CsvLayout {
+        delimiter: connection.settings.char("delimiter").unwrap_or(','),
+        list_separator: connection.settings.char("list_separator").unwrap_or('|'),
+        columns: settings.map("columns").cloned().unwrap_or_default(),
+    }
+}
+
+/// Opens the source of a flow whose `from` connection is a file system.
+pub fn open_source(
+    connection: &Connection,
+    flow: &Flow,
+    base_dir: &Path,
+) -> Result<Option<Box<dyn Source>>, ConnectorError> {
+    let endpoint = FileEndpoint::new(connection, &flow.from.settings, base_dir);
+    match connection.system.name {
+        "csv" => Ok(Some(Box::new(csv_source::CsvSource::open(
+            endpoint,
+            csv_layout(connection, &flow.from.settings),
+            flow.entity,
+        )?))),
+        "jsonl" => Ok(Some(Box::new(jsonl::JsonlSource::open(endpoint, flow.entity)?))),
+        _ => Ok(None),
+    }
+}
+
+/// Opens the target of a flow whose `to` connection is a file system.
+pub fn open_target(
+    connection: &Connection,
+    flow: &Flow,
+    base_dir: &Path,
+) -> Result<Option<Box<dyn Target>>, ConnectorError> {
+    let endpoint = FileEndpoint::new(connection, &flow.to.settings, base_dir);
+    let key = keyed::RecordKey::new(flow.entity, flow.match_on.as_deref());
+    match connection.system.name {
+        "csv" => {
+            let format = csv_format::CsvFormat::new(csv_layout(connection, &flow.to.settings), flow.entity);
+            Ok(Some(Box::new(keyed::KeyedFileTarget::open(endpoint, key, Box::new(format))?)))
+        }
+        "jsonl" => Ok(Some(Box::new(keyed::KeyedFileTarget::open(endpoint, key, Box::new(jsonl::JsonlFormat))?))),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests;
