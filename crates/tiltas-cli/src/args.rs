@@ -22,7 +22,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TILTAS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Log filter (tracing syntax, e.g. `info` or `tiltas_engine=debug`).
-    #[arg(long, global = true, env = "TILTAS_LOG", default_value = "warn", value_name = "FILTER")]
+    #[arg(
+        long,
+        global = true,
+        env = "TILTAS_LOG",
+        default_value = "warn",
+        value_name = "FILTER"
+    )]
     pub log: String,
 }
 

@@ -9,7 +9,9 @@ use tiltas_store::{Store, DEFAULT_STORE_URL};
 /// Opens the store chosen for this command.
 pub async fn open(flag: Option<&str>, config: Option<&ValidatedConfig>) -> anyhow::Result<Arc<dyn Store>> {
     let url = chosen_url(flag, config);
-    tiltas_store::open(&url).await.with_context(|| "cannot open the store (choose it with --db URL or TILTAS_DB)")
+    tiltas_store::open(&url)
+        .await
+        .with_context(|| "cannot open the store (choose it with --db URL or TILTAS_DB)")
 }
 
 /// Opens the store for a dry run, which must write nothing anywhere: an SQLite file that does
@@ -19,7 +21,9 @@ pub async fn open_for_dry_run(flag: Option<&str>, config: Option<&ValidatedConfi
     let url = chosen_url(flag, config);
     if let Some(path) = url.strip_prefix("sqlite://") {
         if !Path::new(path).exists() {
-            return tiltas_store::open("sqlite::memory:").await.context("cannot open an in-memory store for the dry run");
+            return tiltas_store::open("sqlite::memory:")
+                .await
+                .context("cannot open an in-memory store for the dry run");
         }
     }
     open(Some(&url), config).await

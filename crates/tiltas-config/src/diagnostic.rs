@@ -27,7 +27,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem at a location of a file.
     pub fn new(file: PathBuf, location: Location, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { file, line: location.line, column: location.column, message: message.into() }
+        Diagnostic {
+            file,
+            line: location.line,
+            column: location.column,
+            message: message.into(),
+        }
     }
 }
 
@@ -36,7 +41,14 @@ impl fmt::Display for Diagnostic {
         if self.line == 0 {
             write!(f, "{}: {}", self.file.display(), self.message)
         } else {
-            write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
         }
     }
 }
@@ -69,7 +81,10 @@ impl Locator {
     pub fn new(text: &str) -> Locator {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(index, _)| index + 1));
-        Locator { line_starts, text: text.to_owned() }
+        Locator {
+            line_starts,
+            text: text.to_owned(),
+        }
     }
 
     /// The location of a byte offset.
@@ -77,7 +92,11 @@ impl Locator {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|start| *start <= offset).max(1);
         let start = self.line_starts[line - 1];
-        let column = self.text.get(start..offset).map_or(offset - start, |prefix| prefix.chars().count()) + 1;
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |prefix| prefix.chars().count())
+            + 1;
         Location { line, column }
     }
 }
@@ -86,7 +105,13 @@ impl Locator {
 pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|candidate| (candidate, strsim::jaro_winkler(word, candidate), strsim::levenshtein(word, candidate)))
+        .map(|candidate| {
+            (
+                candidate,
+                strsim::jaro_winkler(word, candidate),
+                strsim::levenshtein(word, candidate),
+            )
+        })
         .filter(|(_, similarity, distance)| *similarity >= 0.8 || *distance <= 2)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(candidate, _, _)| candidate)

@@ -1,6 +1,6 @@
 //! The TOML document as a small tree whose every key and value knows its location. Built from
 //! `toml_edit`'s span-keeping parser, so validation can point at the exact key.
-use crate::diagnostic::{Locator, Location};
+use crate::diagnostic::{Location, Locator};
 use toml_edit::{Item, Table, Value};
 
 /// A value with its location.
@@ -74,10 +74,17 @@ fn table(table: &Table, fallback: Location, locator: &Locator) -> Node {
         .iter()
         .filter_map(|(key, value)| {
             let key_at = located(table.key(key).and_then(|key| key.span()), at, locator);
-            item(value, key_at, locator).map(|node| Entry { key: key.to_owned(), key_at, node })
+            item(value, key_at, locator).map(|node| Entry {
+                key: key.to_owned(),
+                key_at,
+                node,
+            })
         })
         .collect();
-    Node { kind: Kind::Table(entries), at }
+    Node {
+        kind: Kind::Table(entries),
+        at,
+    }
 }
 
 fn item(item: &Item, fallback: Location, locator: &Locator) -> Option<Node> {
@@ -87,7 +94,10 @@ fn item(item: &Item, fallback: Location, locator: &Locator) -> Option<Node> {
         Item::Table(table_) => Some(table(table_, fallback, locator)),
         Item::ArrayOfTables(array) => {
             let at = located(array.span(), fallback, locator);
-            Some(Node { kind: Kind::Array(array.iter().map(|entry| table(entry, at, locator)).collect()), at })
+            Some(Node {
+                kind: Kind::Array(array.iter().map(|entry| table(entry, at, locator)).collect()),
+                at,
+            })
         }
     }
 }
@@ -106,7 +116,11 @@ fn value(value_: &Value, fallback: Location, locator: &Locator) -> Node {
                 .iter()
                 .map(|(key, child)| {
                     let key_at = located(inline.key(key).and_then(|key| key.span()), at, locator);
-                    Entry { key: key.to_owned(), key_at, node: value(child, key_at, locator) }
+                    Entry {
+                        key: key.to_owned(),
+                        key_at,
+                        node: value(child, key_at, locator),
+                    }
                 })
                 .collect(),
         ),

@@ -385,7 +385,8 @@ const UNITS: [(&str, u64); 4] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1
 
 /// Parses a duration such as `90s`, `15m`, `2h`, `30d` or `1h30m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("\"{text}\" is not a duration: write a number and a unit, e.g. \"90s\", \"15m\", \"2h\", \"30d\"");
+    let invalid =
+        || format!("\"{text}\" is not a duration: write a number and a unit, e.g. \"90s\", \"15m\", \"2h\", \"30d\"");
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
         return Err(invalid());
@@ -400,8 +401,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
         rest = &rest[digits..];
         let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let factor = UNITS.iter().find(|(unit, _)| *unit == &rest[..unit_end]).ok_or_else(invalid)?.1;
-        seconds = number.checked_mul(factor).and_then(|part| seconds.checked_add(part)).ok_or_else(invalid)?;
+        let factor = UNITS
+            .iter()
+            .find(|(unit, _)| *unit == &rest[..unit_end])
+            .ok_or_else(invalid)?
+            .1;
+        seconds = number
+            .checked_mul(factor)
+            .and_then(|part| seconds.checked_add(part))
+            .ok_or_else(invalid)?;
         rest = &rest[unit_end..];
     }
     Ok(Duration::from_secs(seconds))
@@ -425,7 +433,8 @@ pub fn format_duration(duration: Duration) -> String {
 
 /// Parses `every 15m`, `15m` or `daily at 06:30`.
 pub(crate) fn parse_schedule(text: &str) -> Result<Schedule, String> {
-    let invalid = || format!("schedule \"{text}\" is not understood: write \"every 15m\", \"every 1h\" or \"daily at 06:30\"");
+    let invalid =
+        || format!("schedule \"{text}\" is not understood: write \"every 15m\", \"every 1h\" or \"daily at 06:30\"");
     let trimmed = text.trim();
     if let Some(time) = trimmed.strip_prefix("daily at ") {
         let (hour, minute) = time.trim().split_once(':').ok_or_else(invalid)?;
@@ -445,7 +454,9 @@ pub(crate) fn parse_schedule(text: &str) -> Result<Schedule, String> {
 
 /// Parses a rate such as `10/s`, `600/m`, `5000/h` or `20/2s`.
 pub(crate) fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
-    let invalid = || format!("rate_limit \"{text}\" is not a rate: write requests per period, e.g. \"10/s\", \"600/m\", \"5000/h\"");
+    let invalid = || {
+        format!("rate_limit \"{text}\" is not a rate: write requests per period, e.g. \"10/s\", \"600/m\", \"5000/h\"")
+    };
     let (requests, period) = text.split_once('/').ok_or_else(invalid)?;
     let requests: u32 = requests.trim().parse().map_err(|_| invalid())?;
     let period = period.trim();
@@ -478,12 +489,24 @@ mod tests {
 
     #[test]
     fn schedules_and_rates_read_and_display() {
-        assert_eq!(parse_schedule("every 15m").map(|s| s.to_string()), Ok("every 15m".to_owned()));
+        assert_eq!(
+            parse_schedule("every 15m").map(|s| s.to_string()),
+            Ok("every 15m".to_owned())
+        );
         assert_eq!(parse_schedule("15m"), Ok(Schedule::Every(Duration::from_secs(900))));
-        assert_eq!(parse_schedule("daily at 6:30").map(|s| s.to_string()), Ok("daily at 06:30".to_owned()));
+        assert_eq!(
+            parse_schedule("daily at 6:30").map(|s| s.to_string()),
+            Ok("daily at 06:30".to_owned())
+        );
         assert!(parse_schedule("daily at 25:00").is_err());
         assert!(parse_schedule("sometimes").is_err());
-        assert_eq!(parse_rate_limit("10/s"), Ok(RateLimit { requests: 10, per: Duration::from_secs(1) }));
+        assert_eq!(
+            parse_rate_limit("10/s"),
+            Ok(RateLimit {
+                requests: 10,
+                per: Duration::from_secs(1)
+            })
+        );
         assert_eq!(parse_rate_limit("20/2s").map(|r| r.to_string()), Ok("20/2s".to_owned()));
         assert!(parse_rate_limit("0/s").is_err());
         assert!(parse_rate_limit("ten per second").is_err());
@@ -495,6 +518,9 @@ mod tests {
         assert!(!format!("{secret:?} {secret}").contains("cs_live"));
         let missing = Secret::from_env("TILTAS_TEST_SURELY_UNSET_VARIABLE");
         let error = missing.resolve().unwrap_err();
-        assert!(error.contains("TILTAS_TEST_SURELY_UNSET_VARIABLE is not set"), "{error}");
+        assert!(
+            error.contains("TILTAS_TEST_SURELY_UNSET_VARIABLE is not set"),
+            "{error}"
+        );
     }
 }

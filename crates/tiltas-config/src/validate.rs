@@ -60,16 +60,27 @@ pub fn load(path: &Path, catalog: &dyn Catalog) -> Result<ValidatedConfig, Diagn
 pub fn parse_str(text: &str, file: &Path, catalog: &dyn Catalog) -> Result<ValidatedConfig, Diagnostics> {
     let locator = Locator::new(text);
     let document = toml_edit::ImDocument::parse(text.to_owned()).map_err(|error| {
-        let at = error.span().map_or(Location { line: 1, column: 1 }, |span| locator.locate(span.start));
+        let at = error
+            .span()
+            .map_or(Location { line: 1, column: 1 }, |span| locator.locate(span.start));
         let message = error.message().trim().to_owned();
-        Diagnostics(vec![Diagnostic::new(file.to_path_buf(), at, format!("this is not valid TOML: {message}"))])
+        Diagnostics(vec![Diagnostic::new(
+            file.to_path_buf(),
+            at,
+            format!("this is not valid TOML: {message}"),
+        )])
     })?;
     let root = tree::document(document.as_table(), &locator);
     let base_dir = match file.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut checker = Checker { file: file.to_path_buf(), base_dir, catalog, problems: Vec::new() };
+    let mut checker = Checker {
+        file: file.to_path_buf(),
+        base_dir,
+        catalog,
+        problems: Vec::new(),
+    };
     let config = checker.config(&root);
     if checker.problems.is_empty() {
         Ok(config)
@@ -88,12 +99,18 @@ struct Checker<'a> {
 
 /// `"a", "b", "c"` for messages.
 fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    items.into_iter().map(|item| format!("\"{item}\"")).collect::<Vec<_>>().join(", ")
+    items
+        .into_iter()
+        .map(|item| format!("\"{item}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
@@ -105,14 +122,21 @@ impl Checker<'_> {
     fn unknown_key(&mut self, entry: &Entry, place: &str, known: &[&str]) {
         let message = match suggest(&entry.key, known.iter().copied()) {
             Some(close) => format!("unknown key \"{}\" in {place}: did you mean \"{close}\"?", entry.key),
-            None => format!("unknown key \"{}\" in {place}; accepted keys: {}", entry.key, quoted_list(known.iter().copied())),
+            None => format!(
+                "unknown key \"{}\" in {place}; accepted keys: {}",
+                entry.key,
+                quoted_list(known.iter().copied())
+            ),
         };
         self.problem(entry.key_at, message);
     }
 
     fn wrong_type(&mut self, entry: &Entry, place: &str, expected: &str) {
         let found = entry.node.type_name();
-        self.problem(entry.node.at, format!("{place}: `{}` must be {expected}, found {found}", entry.key));
+        self.problem(
+            entry.node.at,
+            format!("{place}: `{}` must be {expected}, found {found}", entry.key),
+        );
     }
 
     fn string(&mut self, entry: &Entry, place: &str) -> Option<String> {
@@ -144,7 +168,10 @@ impl Checker<'_> {
                     Kind::Str(text) => format!("\"{text}\""),
                     _ => entry.node.type_name().to_owned(),
                 };
-                self.problem(entry.node.at, format!("{place}: `{}` must be a whole number ≥ 1, found {found}", entry.key));
+                self.problem(
+                    entry.node.at,
+                    format!("{place}: `{}` must be a whole number ≥ 1, found {found}", entry.key),
+                );
                 None
             }
         }
@@ -170,7 +197,11 @@ impl Checker<'_> {
                         Some(text) => texts.push((text.to_owned(), item.at)),
                         None => self.problem(
                             item.at,
-                            format!("{place}: `{}` must be a list of texts, found {}", entry.key, item.type_name()),
+                            format!(
+                                "{place}: `{}` must be a list of texts, found {}",
+                                entry.key,
+                                item.type_name()
+                            ),
                         ),
                     }
                 }
@@ -224,7 +255,13 @@ impl Checker<'_> {
                 }
             }
         }
-        ValidatedConfig { file: self.file.clone(), base_dir: self.base_dir.clone(), store_url, connections, flows }
+        ValidatedConfig {
+            file: self.file.clone(),
+            base_dir: self.base_dir.clone(),
+            store_url,
+            connections,
+            flows,
+        }
     }
 
     fn connection(&mut self, entry: &Entry) -> Option<Connection> {
@@ -234,7 +271,9 @@ impl Checker<'_> {
         if !is_name(&name) {
             self.problem(
                 entry.key_at,
-                format!("{place}: a connection name is lower-case letters, digits, '-' and '_' (e.g. \"erp\", \"shop-lt\")"),
+                format!(
+                    "{place}: a connection name is lower-case letters, digits, '-' and '_' (e.g. \"erp\", \"shop-lt\")"
+                ),
             );
             valid = false;
         }
@@ -247,7 +286,10 @@ impl Checker<'_> {
                 let known = self.catalog.system_names();
                 self.problem(
                     entry.node.at,
-                    format!("{place} needs `system = \"…\"`; known systems: {}", quoted_list(known.iter().copied())),
+                    format!(
+                        "{place} needs `system = \"…\"`; known systems: {}",
+                        quoted_list(known.iter().copied())
+                    ),
                 );
                 None
             }
@@ -310,7 +352,15 @@ impl Checker<'_> {
         let system = system?;
         let place = format!("{place} (system {})", system.name);
         self.required(system.connection_keys, &settings, entry.node.at, &place);
-        valid.then_some(Connection { name, system, settings, rate_limit, daily_budget, enabled, location: entry.key_at })
+        valid.then_some(Connection {
+            name,
+            system,
+            settings,
+            rate_limit,
+            daily_budget,
+            enabled,
+            location: entry.key_at,
+        })
     }
 
     fn required(&mut self, specs: &[KeySpec], settings: &Settings, at: Location, place: &str) {
@@ -362,7 +412,10 @@ impl Checker<'_> {
                     _ => {
                         self.problem(
                             node.at,
-                            format!("{place}: `{}` must be one ASCII character, e.g. \";\", found \"{text}\"", entry.key),
+                            format!(
+                                "{place}: `{}` must be one ASCII character, e.g. \";\", found \"{text}\"",
+                                entry.key
+                            ),
                         );
                         return None;
                     }
@@ -376,15 +429,22 @@ impl Checker<'_> {
                         .unwrap_or_default();
                     self.problem(
                         node.at,
-                        format!("{place}: `{}` must be one of {}, found \"{text}\"{hint}", entry.key, quoted_list(allowed.iter().copied())),
+                        format!(
+                            "{place}: `{}` must be one of {}, found \"{text}\"{hint}",
+                            entry.key,
+                            quoted_list(allowed.iter().copied())
+                        ),
                     );
                     return None;
                 }
                 SettingValue::String(text)
             }
-            KeyKind::StringList => {
-                SettingValue::StringList(self.string_list(entry, place)?.into_iter().map(|(text, _)| text).collect())
-            }
+            KeyKind::StringList => SettingValue::StringList(
+                self.string_list(entry, place)?
+                    .into_iter()
+                    .map(|(text, _)| text)
+                    .collect(),
+            ),
             KeyKind::StringMap => {
                 let mut map = BTreeMap::new();
                 for (key, value) in self.flat_table(entry, place)? {
@@ -394,7 +454,11 @@ impl Checker<'_> {
                         }
                         None => self.problem(
                             value.at,
-                            format!("{place}: `{}.{key}` must be text, found {}", entry.key, value.type_name()),
+                            format!(
+                                "{place}: `{}.{key}` must be text, found {}",
+                                entry.key,
+                                value.type_name()
+                            ),
                         ),
                     }
                 }
@@ -406,7 +470,10 @@ impl Checker<'_> {
                 if !(text.starts_with("http://") || text.starts_with("https://")) || text.len() < 10 {
                     self.problem(
                         node.at,
-                        format!("{place}: `{}` must be an http:// or https:// URL, found \"{text}\"", entry.key),
+                        format!(
+                            "{place}: `{}` must be an http:// or https:// URL, found \"{text}\"",
+                            entry.key
+                        ),
                     );
                     return None;
                 }
@@ -420,7 +487,11 @@ impl Checker<'_> {
     fn flat_table<'n>(&mut self, entry: &'n Entry, place: &str) -> Option<Vec<(String, &'n Node)>> {
         fn walk<'n>(prefix: &str, entries: &'n [Entry], out: &mut Vec<(String, &'n Node)>) {
             for entry in entries {
-                let key = if prefix.is_empty() { entry.key.clone() } else { format!("{prefix}.{}", entry.key) };
+                let key = if prefix.is_empty() {
+                    entry.key.clone()
+                } else {
+                    format!("{prefix}.{}", entry.key)
+                };
                 match entry.node.as_table() {
                     Some(children) => walk(&key, children, out),
                     None => out.push((key, &entry.node)),
@@ -450,7 +521,10 @@ impl Checker<'_> {
             return None;
         };
         let Some(connection_entry) = entries.iter().find(|item| item.key == "connection") else {
-            self.problem(entry.node.at, format!("{place}: `{side}` needs `connection = \"NAME\"`"));
+            self.problem(
+                entry.node.at,
+                format!("{place}: `{side}` needs `connection = \"NAME\"`"),
+            );
             return None;
         };
         let name = self.string(connection_entry, place)?;
@@ -462,17 +536,31 @@ impl Checker<'_> {
             let defined = if written.is_empty() {
                 "none is defined; add a [connections.NAME] table".to_owned()
             } else {
-                format!("defined connections: {}", quoted_list(written.iter().map(String::as_str)))
+                format!(
+                    "defined connections: {}",
+                    quoted_list(written.iter().map(String::as_str))
+                )
             };
-            self.problem(connection_entry.node.at, format!("{place}: connection \"{name}\" does not exist{hint} {defined}"));
+            self.problem(
+                connection_entry.node.at,
+                format!("{place}: connection \"{name}\" does not exist{hint} {defined}"),
+            );
         }
         let mut settings = Settings::default();
         let Some(connection) = connection else {
-            return Some(Endpoint { connection: name, settings, location: entry.key_at });
+            return Some(Endpoint {
+                connection: name,
+                settings,
+                location: entry.key_at,
+            });
         };
         let system: &SystemSpec = connection.system;
         let reading = side == "from";
-        let specs = if reading { system.source_keys } else { system.target_keys };
+        let specs = if reading {
+            system.source_keys
+        } else {
+            system.target_keys
+        };
         let mut known: Vec<&str> = vec!["connection"];
         known.extend(specs.iter().map(|spec| spec.name));
         let endpoint_place = format!("{place}, `{side}`");
@@ -486,9 +574,16 @@ impl Checker<'_> {
                 None => self.unknown_key(item, &format!("{endpoint_place} (system {})", system.name), &known),
             }
         }
-        self.required(specs, &settings, entry.node.at, &format!("{endpoint_place} (system {})", system.name));
+        self.required(
+            specs,
+            &settings,
+            entry.node.at,
+            &format!("{endpoint_place} (system {})", system.name),
+        );
         if let Some(entity) = entity {
-            let can = system.access(entity).is_some_and(|access| if reading { access.read } else { access.write });
+            let can = system
+                .access(entity)
+                .is_some_and(|access| if reading { access.read } else { access.write });
             if !can {
                 let verb = if reading { "read" } else { "write" };
                 let able: Vec<&str> = system
@@ -497,7 +592,11 @@ impl Checker<'_> {
                     .filter(|access| if reading { access.read } else { access.write })
                     .map(|access| access.entity.as_str())
                     .collect();
-                let able = if able.is_empty() { "nothing".to_owned() } else { able.join(", ") };
+                let able = if able.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    able.join(", ")
+                };
                 self.problem(
                     connection_entry.node.at,
                     format!(
@@ -507,7 +606,11 @@ impl Checker<'_> {
                 );
             }
         }
-        Some(Endpoint { connection: name, settings, location: entry.key_at })
+        Some(Endpoint {
+            connection: name,
+            settings,
+            location: entry.key_at,
+        })
     }
 
     /// Checks a field path of the flow's entity; `bare_names` also accepts a last segment
@@ -527,7 +630,12 @@ impl Checker<'_> {
             at,
             format!(
                 "{place}: {entity} has no field \"{path}\"; {hint}fields: {} (or raw.NAME for a system's own field)",
-                paths.iter().filter(|known| !known.contains('.')).cloned().collect::<Vec<_>>().join(", ")
+                paths
+                    .iter()
+                    .filter(|known| !known.contains('.'))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
         false
@@ -566,10 +674,15 @@ impl Checker<'_> {
                 let entity = EntityKind::parse(&text);
                 if entity.is_none() {
                     let names = EntityKind::ALL.map(EntityKind::as_str);
-                    let hint = suggest(&text, names).map(|close| format!("did you mean \"{close}\"? ")).unwrap_or_default();
+                    let hint = suggest(&text, names)
+                        .map(|close| format!("did you mean \"{close}\"? "))
+                        .unwrap_or_default();
                     self.problem(
                         entry.node.at,
-                        format!("{place}: unknown entity \"{text}\"; {hint}entities: {}", names.join(", ")),
+                        format!(
+                            "{place}: unknown entity \"{text}\"; {hint}entities: {}",
+                            names.join(", ")
+                        ),
                     );
                 }
                 entity
@@ -580,8 +693,16 @@ impl Checker<'_> {
         let mut flow = Flow {
             name: name.clone(),
             entity: entity.unwrap_or(EntityKind::Product),
-            from: Endpoint { connection: String::new(), settings: Settings::default(), location: node.at },
-            to: Endpoint { connection: String::new(), settings: Settings::default(), location: node.at },
+            from: Endpoint {
+                connection: String::new(),
+                settings: Settings::default(),
+                location: node.at,
+            },
+            to: Endpoint {
+                connection: String::new(),
+                settings: Settings::default(),
+                location: node.at,
+            },
             schedule: None,
             trigger: Trigger::Manual,
             match_on: None,
@@ -696,7 +817,10 @@ impl Checker<'_> {
         }
         flow.trigger = match (trigger, flow.schedule) {
             (Some(Trigger::Schedule), None) => {
-                self.problem(node.at, format!("{place}: trigger = \"schedule\" needs a `schedule`, e.g. \"every 15m\""));
+                self.problem(
+                    node.at,
+                    format!("{place}: trigger = \"schedule\" needs a `schedule`, e.g. \"every 15m\""),
+                );
                 Trigger::Schedule
             }
             (Some(trigger), _) => trigger,
@@ -705,7 +829,10 @@ impl Checker<'_> {
         };
         for (side, endpoint) in [("from", &from), ("to", &to)] {
             if endpoint.is_none() && find(side).is_none() {
-                self.problem(node.at, format!("{place} needs `{side} = {{ connection = \"NAME\", … }}`"));
+                self.problem(
+                    node.at,
+                    format!("{place} needs `{side} = {{ connection = \"NAME\", … }}`"),
+                );
             }
         }
         flow.from = from?;
@@ -720,13 +847,19 @@ impl Checker<'_> {
             let Some(text) = node.as_str() else {
                 self.problem(
                     node.at,
-                    format!("{place}: map `{target}` must be a source field path or \"${{ expression }}\", found {}", node.type_name()),
+                    format!(
+                        "{place}: map `{target}` must be a source field path or \"${{ expression }}\", found {}",
+                        node.type_name()
+                    ),
                 );
                 continue;
             };
             let target_ok = entity.is_none_or(|entity| self.field_path(&target, node.at, place, entity, false));
             let source = match expression(text) {
-                Some(inner) => MapSource::Expression(Expression { text: inner, location: node.at }),
+                Some(inner) => MapSource::Expression(Expression {
+                    text: inner,
+                    location: node.at,
+                }),
                 None => {
                     if !entity.is_none_or(|entity| self.field_path(text, node.at, place, entity, false)) {
                         continue;
@@ -735,7 +868,11 @@ impl Checker<'_> {
                 }
             };
             if target_ok {
-                entries.push(MapEntry { target, source, location: node.at });
+                entries.push(MapEntry {
+                    target,
+                    source,
+                    location: node.at,
+                });
             }
         }
         entries
@@ -750,7 +887,11 @@ impl Checker<'_> {
         // A code table is a table whose values are all scalars; tables above it name the field.
         fn walk<'n>(prefix: &str, entries: &'n [Entry], out: &mut Vec<(String, Location, &'n [Entry])>) {
             for entry in entries {
-                let key = if prefix.is_empty() { entry.key.clone() } else { format!("{prefix}.{}", entry.key) };
+                let key = if prefix.is_empty() {
+                    entry.key.clone()
+                } else {
+                    format!("{prefix}.{}", entry.key)
+                };
                 if let Some(children) = entry.node.as_table() {
                     if children.iter().all(|child| child.node.as_table().is_none()) {
                         out.push((key, entry.key_at, children));
@@ -780,7 +921,11 @@ impl Checker<'_> {
                     _ => {
                         self.problem(
                             code.node.at,
-                            format!("{place}: values.{field}.{} must be text, found {}", code.key, code.node.type_name()),
+                            format!(
+                                "{place}: values.{field}.{} must be text, found {}",
+                                code.key,
+                                code.node.type_name()
+                            ),
                         );
                         continue;
                     }
@@ -828,12 +973,18 @@ impl Checker<'_> {
                 return None;
             }
             Kind::Array(items) => serde_json::Value::Array(
-                items.iter().map(|item| self.json(item, place, field)).collect::<Option<Vec<_>>>()?,
+                items
+                    .iter()
+                    .map(|item| self.json(item, place, field))
+                    .collect::<Option<Vec<_>>>()?,
             ),
             Kind::Table(entries) => serde_json::Value::Object(
                 entries
                     .iter()
-                    .map(|entry| self.json(&entry.node, place, field).map(|value| (entry.key.clone(), value)))
+                    .map(|entry| {
+                        self.json(&entry.node, place, field)
+                            .map(|value| (entry.key.clone(), value))
+                    })
                     .collect::<Option<serde_json::Map<_, _>>>()?,
             ),
         })

@@ -25,14 +25,20 @@ pub fn catalog() -> &'static dyn Catalog {
 
 fn connection<'a>(config: &'a ValidatedConfig, name: &str) -> Result<&'a Connection, ConnectorError> {
     config.connection(name).ok_or_else(|| {
-        ConnectorError::new(ErrorKind::Fatal, format!("connection \"{name}\" is not defined in {}", config.file.display()))
+        ConnectorError::new(
+            ErrorKind::Fatal,
+            format!("connection \"{name}\" is not defined in {}", config.file.display()),
+        )
     })
 }
 
 fn unsupported(connection: &Connection, side: &str) -> ConnectorError {
     ConnectorError::new(
         ErrorKind::Fatal,
-        format!("connection \"{}\": system {} cannot be a flow's {side} in this build", connection.name, connection.system.name),
+        format!(
+            "connection \"{}\": system {} cannot be a flow's {side} in this build",
+            connection.name, connection.system.name
+        ),
     )
 }
 

@@ -43,12 +43,18 @@ mod tests {
 
     #[test]
     fn hash_ignores_key_order() {
-        assert_eq!(payload_hash(&json!({"a": 1, "b": {"c": 2, "d": 3}})), payload_hash(&json!({"b": {"d": 3, "c": 2}, "a": 1})));
+        assert_eq!(
+            payload_hash(&json!({"a": 1, "b": {"c": 2, "d": 3}})),
+            payload_hash(&json!({"b": {"d": 3, "c": 2}, "a": 1}))
+        );
     }
 
     #[test]
     fn hash_changes_when_a_value_changes() {
-        assert_ne!(payload_hash(&json!({"price": "12.50"})), payload_hash(&json!({"price": "12.5"})));
+        assert_ne!(
+            payload_hash(&json!({"price": "12.50"})),
+            payload_hash(&json!({"price": "12.5"}))
+        );
     }
 
     #[test]

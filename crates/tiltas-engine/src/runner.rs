@@ -38,7 +38,11 @@ pub struct SyncOptions {
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { dry_run: false, full: false, progress: Arc::new(NoProgress) }
+        SyncOptions {
+            dry_run: false,
+            full: false,
+            progress: Arc::new(NoProgress),
+        }
     }
 }
 
@@ -114,23 +118,21 @@ impl Engine {
     /// Runs one flow once, with the connectors its configuration names.
     pub async fn sync(&self, flow_name: &str, options: &SyncOptions) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
-        let source = registry::open_source(&self.config, flow)
-            .map_err(|source| EngineError::Connector {
-                flow: flow.name.clone(),
-                side: "source",
-                connection: flow.from.connection.clone(),
-                source,
-            })?;
+        let source = registry::open_source(&self.config, flow).map_err(|source| EngineError::Connector {
+            flow: flow.name.clone(),
+            side: "source",
+            connection: flow.from.connection.clone(),
+            source,
+        })?;
         let target = if options.dry_run {
             None
         } else {
-            let target = registry::open_target(&self.config, flow)
-                .map_err(|source| EngineError::Connector {
-                    flow: flow.name.clone(),
-                    side: "target",
-                    connection: flow.to.connection.clone(),
-                    source,
-                })?;
+            let target = registry::open_target(&self.config, flow).map_err(|source| EngineError::Connector {
+                flow: flow.name.clone(),
+                side: "target",
+                connection: flow.to.connection.clone(),
+                source,
+            })?;
             Some(target)
         };
         self.sync_with(flow_name, source, target, options).await
@@ -148,24 +150,33 @@ impl Engine {
         let flow = self.flow(flow_name)?;
         let mapping = FlowMapping::compile(&self.config, flow).map_err(|diagnostics| EngineError::Mapping {
             flow: flow.name.clone(),
-            message: diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+            message: diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
         })?;
         let mut target = if options.dry_run { None } else { target };
         let from = self.connection(&flow.from.connection);
-        let to = self.connection(&flow.to.connection);
         let lease_name = format!("flow:{}", flow.name);
         if !options.dry_run && !self.store.lease_acquire(&lease_name, &self.holder, LEASE_TTL).await? {
             let lease = self.store.lease(&lease_name).await?;
             return Err(EngineError::Busy {
                 flow: flow.name.clone(),
-                holder: lease.as_ref().map_or_else(|| "another worker".to_owned(), |lease| lease.holder.clone()),
+                holder: lease
+                    .as_ref()
+                    .map_or_else(|| "another worker".to_owned(), |lease| lease.holder.clone()),
                 until: lease.map_or_else(|| "soon".to_owned(), |lease| lease.expires_at.to_rfc3339()),
             });
         }
         let run = if options.dry_run {
             None
         } else {
-            let mode = if options.full { RunMode::Full } else { RunMode::Incremental };
+            let mode = if options.full {
+                RunMode::Full
+            } else {
+                RunMode::Incremental
+            };
             match self.store.run_start(&flow.name, mode).await {
                 Ok(run) => Some(run),
                 Err(error) => {
@@ -178,7 +189,6 @@ impl Engine {
         let mut state = RunState {
             flow,
             from,
-            to,
             mapping,
             run,
             options,
@@ -192,7 +202,9 @@ impl Engine {
                 problems: Vec::new(),
             },
         };
-        let outcome = self.run_pages(&mut state, source.as_mut(), target.as_deref_mut(), &lease_name).await;
+        let outcome = self
+            .run_pages(&mut state, source.as_mut(), target.as_deref_mut(), &lease_name)
+            .await;
         state.report.duration = started.elapsed();
         if let Some(run) = run {
             let (status, error) = match &outcome {
@@ -210,7 +222,13 @@ impl Engine {
         let flow = self.config.flow(flow_name).ok_or_else(|| EngineError::UnknownFlow {
             name: flow_name.to_owned(),
             file: self.config.file.display().to_string(),
-            known: self.config.flows.iter().map(|flow| flow.name.as_str()).collect::<Vec<_>>().join(", "),
+            known: self
+                .config
+                .flows
+                .iter()
+                .map(|flow| flow.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })?;
         if !flow.enabled {
             return Err(EngineError::Disabled(flow.name.clone()));
@@ -245,13 +263,19 @@ impl Engine {
             connection: flow.to.connection.clone(),
             source,
         };
-        let incremental = state.from.system.access(flow.entity).is_some_and(|access| access.incremental);
+        let incremental = state
+            .from
+            .system
+            .access(flow.entity)
+            .is_some_and(|access| access.incremental);
         let changed_since = if incremental && !state.options.full {
             self.store
                 .cursor(&flow.name)
                 .await?
                 .and_then(|cursor| DateTime::parse_from_rfc3339(&cursor).ok())
-                .map(|cursor| cursor.with_timezone(&Utc) - chrono::Duration::from_std(flow.look_back).unwrap_or_default())
+                .map(|cursor| {
+                    cursor.with_timezone(&Utc) - chrono::Duration::from_std(flow.look_back).unwrap_or_default()
+                })
         } else {
             None
         };
@@ -264,7 +288,9 @@ impl Engine {
         loop {
             let page = read_with_retry(source, &request).await.map_err(source_error)?;
             let next = page.next.clone();
-            wrote_anything |= self.process_page(state, page, target.as_deref_mut(), incremental).await?;
+            wrote_anything |= self
+                .process_page(state, page, target.as_deref_mut(), incremental)
+                .await?;
             state.options.progress.page_settled(&state.report.counters);
             if !state.options.dry_run {
                 self.store.lease_renew(lease_name, &self.holder, LEASE_TTL).await?;
@@ -285,11 +311,15 @@ impl Engine {
         &self,
         state: &mut RunState<'_>,
         page: Page,
-        mut target: Option<&mut (dyn Target + '_)>,
+        target: Option<&mut (dyn Target + '_)>,
         incremental: bool,
     ) -> Result<bool, EngineError> {
         let flow = state.flow;
-        let mut settlement = PageSettlement { flow: flow.name.clone(), run: state.run, ..PageSettlement::default() };
+        let mut settlement = PageSettlement {
+            flow: flow.name.clone(),
+            run: state.run,
+            ..PageSettlement::default()
+        };
         settlement.counters.api_calls = page.api_calls;
         let mut newest_change: Option<DateTime<Utc>> = None;
         let mut candidates = Vec::new();
@@ -298,7 +328,13 @@ impl Engine {
             match record {
                 Err(failure) => {
                     let message = format!("{}: {}", failure.location, failure.message);
-                    state.dead_letter(&mut settlement, failure.key, FailureClass::Invalid, message, failure.raw);
+                    state.dead_letter(
+                        &mut settlement,
+                        failure.key,
+                        FailureClass::Invalid,
+                        message,
+                        failure.raw,
+                    );
                 }
                 Ok(record) => {
                     newest_change = newest_change.max(record.updated_at);
@@ -329,13 +365,18 @@ impl Engine {
                 .collect();
             settlement.counters.skipped += (before - candidates.len()) as u64;
         }
-        let keys: Vec<String> = candidates.iter().map(|candidate| candidate.source_key.clone()).collect();
+        let keys: Vec<String> = candidates
+            .iter()
+            .map(|candidate| candidate.source_key.clone())
+            .collect();
         let delivered = if state.options.full || keys.is_empty() {
             HashMap::new()
         } else {
             self.store.delivered_hashes(&flow.name, &keys).await?
         };
-        let known = self.known_targets(flow.entity, &flow.from.connection, &flow.to.connection, &keys).await?;
+        let known = self
+            .known_targets(flow.entity, &flow.from.connection, &flow.to.connection, &keys)
+            .await?;
         let mut changed = Vec::new();
         for mut candidate in candidates {
             if delivered.get(&candidate.source_key) == Some(&candidate.hash) {
@@ -350,15 +391,22 @@ impl Engine {
         }
 
         let mut wrote = false;
-        match target.as_deref_mut() {
+        match target {
             None => {
                 for candidate in &changed {
-                    let kind = if candidate.target_id.is_some() { PlannedKind::Update } else { PlannedKind::Create };
+                    let kind = if candidate.target_id.is_some() {
+                        PlannedKind::Update
+                    } else {
+                        PlannedKind::Create
+                    };
                     match kind {
                         PlannedKind::Update => settlement.counters.updated += 1,
                         _ => settlement.counters.created += 1,
                     }
-                    state.report.planned.push(PlannedChange { source_key: candidate.source_key.clone(), kind });
+                    state.report.planned.push(PlannedChange {
+                        source_key: candidate.source_key.clone(),
+                        kind,
+                    });
                 }
             }
             Some(target) => {
@@ -429,7 +477,11 @@ impl Engine {
                 if candidate.target_id.is_some() {
                     state.mapping.strip_create_only(&mut payload);
                 }
-                WriteItem { source_key: candidate.source_key.clone(), target_id: candidate.target_id.clone(), payload }
+                WriteItem {
+                    source_key: candidate.source_key.clone(),
+                    target_id: candidate.target_id.clone(),
+                    payload,
+                }
             })
             .collect();
         let intents: Vec<NewIntent> = items
@@ -440,7 +492,11 @@ impl Engine {
                 run,
                 source_key: item.source_key.clone(),
                 connection: flow.to.connection.clone(),
-                operation: if item.target_id.is_some() { WriteOperation::Update } else { WriteOperation::Create },
+                operation: if item.target_id.is_some() {
+                    WriteOperation::Update
+                } else {
+                    WriteOperation::Create
+                },
                 payload_hash: candidate.hash.clone(),
                 payload: item.payload.clone(),
             })
@@ -489,7 +545,10 @@ impl Engine {
                         external_id: target_id.clone(),
                         last_hash: Some(candidate.hash.clone()),
                     });
-                    settlement.delivered.push(DeliveredHash { source_key: candidate.source_key.clone(), hash: candidate.hash });
+                    settlement.delivered.push(DeliveredHash {
+                        source_key: candidate.source_key.clone(),
+                        hash: candidate.hash,
+                    });
                     settlement.intents.push(IntentSettlement {
                         id: intent_id,
                         outcome: IntentOutcome::Delivered,
@@ -500,7 +559,11 @@ impl Engine {
                         run,
                         flow: flow.name.clone(),
                         source_key: candidate.source_key,
-                        outcome: if created { ActivityOutcome::Created } else { ActivityOutcome::Updated },
+                        outcome: if created {
+                            ActivityOutcome::Created
+                        } else {
+                            ActivityOutcome::Updated
+                        },
                         source_payload: Some(state.redacted(candidate.source)),
                         sent_payload: Some(state.redacted(sent)),
                         response: Some(serde_json::json!({ "target_id": target_id })),
@@ -514,7 +577,14 @@ impl Engine {
                     });
                     let message = format!("record {}: {}", candidate.source_key, error.message);
                     let class = failure_class(error.kind);
-                    state.dead_letter_with_sent(settlement, candidate.source_key, class, message, candidate.source, sent);
+                    state.dead_letter_with_sent(
+                        settlement,
+                        candidate.source_key,
+                        class,
+                        message,
+                        candidate.source,
+                        sent,
+                    );
                 }
             }
         }
@@ -538,7 +608,9 @@ fn is_retryable(error: &ConnectorError) -> bool {
 
 /// Waits before retry `attempt` (1-based): the server's Retry-After, else 200 ms doubling.
 async fn backoff(attempt: u32, error: &ConnectorError) {
-    let wait = error.retry_after.unwrap_or_else(|| Duration::from_millis(200) * 2u32.pow(attempt.min(6)));
+    let wait = error
+        .retry_after
+        .unwrap_or_else(|| Duration::from_millis(200) * 2u32.pow(attempt.min(6)));
     tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying after a transient failure");
     tokio::time::sleep(wait).await;
 }
@@ -586,7 +658,6 @@ struct Candidate {
 struct RunState<'a> {
     flow: &'a Flow,
     from: &'a Connection,
-    to: &'a Connection,
     mapping: FlowMapping,
     run: Option<RunId>,
     options: &'a SyncOptions,
@@ -627,14 +698,24 @@ impl RunState<'_> {
             return None;
         }
         let hash = payload_hash(&payload);
-        Some(Candidate { source_key: record.key, source: record.data, payload, hash, hub_id: None, target_id: None })
+        Some(Candidate {
+            source_key: record.key,
+            source: record.data,
+            payload,
+            hash,
+            hub_id: None,
+            target_id: None,
+        })
     }
 
     /// Counts a record a filter or policy leaves alone, and logs why.
     fn skip(&mut self, settlement: &mut PageSettlement, record: SourceRecord, reason: &str) {
         settlement.counters.skipped += 1;
         if self.options.dry_run {
-            self.report.planned.push(PlannedChange { source_key: record.key.clone(), kind: PlannedKind::Skip });
+            self.report.planned.push(PlannedChange {
+                source_key: record.key.clone(),
+                kind: PlannedKind::Skip,
+            });
         }
         settlement.activity.push(NewActivity {
             run: self.run.unwrap_or_default(),
@@ -670,7 +751,10 @@ impl RunState<'_> {
         settlement.counters.failed += 1;
         tracing::info!(flow = %self.flow.name, key = %source_key, class = class.as_str(), "{message}");
         if self.report.problems.len() < REPORTED_PROBLEMS {
-            self.report.problems.push(RecordProblem { source_key: source_key.clone(), message: message.clone() });
+            self.report.problems.push(RecordProblem {
+                source_key: source_key.clone(),
+                message: message.clone(),
+            });
         }
         let redacted_source = self.redacted(payload.clone());
         settlement.activity.push(NewActivity {

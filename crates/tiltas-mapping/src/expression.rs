@@ -76,9 +76,18 @@ impl CompiledExpression {
             scope.push_dynamic(name.as_str(), Dynamic::UNIT);
         }
         let ast = engine.compile_expression_with_scope(&scope, text).map_err(|error| {
-            format!("expression `{text}` does not compile: {error}; fields of {entity} you can use: {}", variables.join(", "))
+            format!(
+                "expression `{text}` does not compile: {error}; fields of {entity} you can use: {}",
+                variables.join(", ")
+            )
         })?;
-        Ok(CompiledExpression { engine: Arc::new(engine), ast: Arc::new(ast), entity, variables: Arc::new(variables), text: text.to_owned() })
+        Ok(CompiledExpression {
+            engine: Arc::new(engine),
+            ast: Arc::new(ast),
+            entity,
+            variables: Arc::new(variables),
+            text: text.to_owned(),
+        })
     }
 
     /// The expression's source text (inside `${ }`).
@@ -95,7 +104,9 @@ impl CompiledExpression {
             let value = match name.as_str() {
                 "record" => json_to_dynamic(self.entity, "", record),
                 "raw" => fields.get("raw").map_or(Dynamic::UNIT, untyped_to_dynamic),
-                field => fields.get(field).map_or(Dynamic::UNIT, |value| json_to_dynamic(self.entity, field, value)),
+                field => fields
+                    .get(field)
+                    .map_or(Dynamic::UNIT, |value| json_to_dynamic(self.entity, field, value)),
             };
             scope.push_dynamic(name.as_str(), value);
         }
@@ -126,15 +137,27 @@ fn json_to_dynamic(entity: EntityKind, path: &str, value: &Value) -> Dynamic {
                 Ok(decimal) => Dynamic::from_decimal(decimal),
                 Err(_) => Dynamic::from(text.clone()),
             },
-            Some(FieldType::Integer) => text.parse::<i64>().map_or_else(|_| Dynamic::from(text.clone()), Dynamic::from_int),
+            Some(FieldType::Integer) => text
+                .parse::<i64>()
+                .map_or_else(|_| Dynamic::from(text.clone()), Dynamic::from_int),
             _ => Dynamic::from(text.clone()),
         },
-        Value::Array(items) => Dynamic::from_array(items.iter().map(|item| json_to_dynamic(entity, path, item)).collect()),
+        Value::Array(items) => {
+            Dynamic::from_array(items.iter().map(|item| json_to_dynamic(entity, path, item)).collect())
+        }
         Value::Object(object) => {
             let mut map = rhai::Map::new();
             for (key, child) in object {
-                let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-                let converted = if key == "raw" { untyped_to_dynamic(child) } else { json_to_dynamic(entity, &child_path, child) };
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let converted = if key == "raw" {
+                    untyped_to_dynamic(child)
+                } else {
+                    json_to_dynamic(entity, &child_path, child)
+                };
                 map.insert(key.as_str().into(), converted);
             }
             Dynamic::from_map(map)
@@ -150,9 +173,12 @@ fn untyped_to_dynamic(value: &Value) -> Dynamic {
         Value::Number(number) => number_to_dynamic(number),
         Value::String(text) => Dynamic::from(text.clone()),
         Value::Array(items) => Dynamic::from_array(items.iter().map(untyped_to_dynamic).collect()),
-        Value::Object(object) => {
-            Dynamic::from_map(object.iter().map(|(key, child)| (key.as_str().into(), untyped_to_dynamic(child))).collect())
-        }
+        Value::Object(object) => Dynamic::from_map(
+            object
+                .iter()
+                .map(|(key, child)| (key.as_str().into(), untyped_to_dynamic(child)))
+                .collect(),
+        ),
     }
 }
 
@@ -184,8 +210,15 @@ fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
         return Ok(Value::String(value.to_string()));
     }
     if value.is_array() {
-        let array = value.clone().into_array().map_err(|kind| format!("gave an unreadable list ({kind})"))?;
-        return array.iter().map(dynamic_to_json).collect::<Result<Vec<_>, _>>().map(Value::Array);
+        let array = value
+            .clone()
+            .into_array()
+            .map_err(|kind| format!("gave an unreadable list ({kind})"))?;
+        return array
+            .iter()
+            .map(dynamic_to_json)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array);
     }
     if value.is_map() {
         let map = value.clone().cast::<rhai::Map>();
@@ -195,5 +228,8 @@ fn dynamic_to_json(value: &Dynamic) -> Result<Value, String> {
         }
         return Ok(Value::Object(object));
     }
-    Err(format!("gave a value of type {} that a record cannot hold", value.type_name()))
+    Err(format!(
+        "gave a value of type {} that a record cannot hold",
+        value.type_name()
+    ))
 }

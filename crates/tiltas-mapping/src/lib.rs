@@ -60,7 +60,11 @@ impl FlowMapping {
         let mut compile = |text: &str, location| match CompiledExpression::compile(text, flow.entity) {
             Ok(expression) => Some(expression),
             Err(message) => {
-                diagnostics.push(Diagnostic::new(config.file.clone(), location, format!("flow \"{}\": {message}", flow.name)));
+                diagnostics.push(Diagnostic::new(
+                    config.file.clone(),
+                    location,
+                    format!("flow \"{}\": {message}", flow.name),
+                ));
                 None
             }
         };
@@ -76,14 +80,21 @@ impl FlowMapping {
                 }
             }
         }
-        let filter = flow.filter.as_ref().and_then(|filter| compile(&filter.text, filter.location));
+        let filter = flow
+            .filter
+            .as_ref()
+            .and_then(|filter| compile(&filter.text, filter.location));
         let value_maps = flow
             .values
             .iter()
             .map(|(field, table)| {
                 let mut table = table.clone();
                 let fallback = table.remove("*");
-                ValueMap { field: FieldPath::parse(field), table, fallback }
+                ValueMap {
+                    field: FieldPath::parse(field),
+                    table,
+                    fallback,
+                }
             })
             .collect();
         let defaults = flow
@@ -95,38 +106,53 @@ impl FlowMapping {
         if !diagnostics.is_empty() {
             return Err(diagnostics);
         }
-        Ok(FlowMapping { filter, copies, value_maps, defaults, create_only })
+        Ok(FlowMapping {
+            filter,
+            copies,
+            value_maps,
+            defaults,
+            create_only,
+        })
     }
 
     /// Whether the flow's filter keeps this source record (true without a filter).
     pub fn keeps(&self, record: &Value) -> Result<bool, MappingError> {
         match &self.filter {
             None => Ok(true),
-            Some(filter) => filter.evaluate_filter(record).map_err(|message| MappingError { message }),
+            Some(filter) => filter
+                .evaluate_filter(record)
+                .map_err(|message| MappingError { message }),
         }
     }
 
     /// Maps one canonical record (with its source `raw` fields) to the payload for the target.
     pub fn apply(&self, record: &Value) -> Result<Value, MappingError> {
         let Value::Object(source) = record else {
-            return Err(MappingError { message: "the source record is not a JSON object".into() });
+            return Err(MappingError {
+                message: "the source record is not a JSON object".into(),
+            });
         };
-        let mut payload: Map<String, Value> =
-            source.iter().filter(|(key, _)| key.as_str() != "raw").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut payload: Map<String, Value> = source
+            .iter()
+            .filter(|(key, _)| key.as_str() != "raw")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let mut payload = Value::Object(std::mem::take(&mut payload));
         for (target, from) in &self.copies {
             let value = match from {
                 ValueSource::Path(path) => path.get(record).cloned().unwrap_or(Value::Null),
-                ValueSource::Expression(expression) => {
-                    expression.evaluate(record).map_err(|message| MappingError { message: format!("field `{target}`: {message}") })?
-                }
+                ValueSource::Expression(expression) => expression.evaluate(record).map_err(|message| MappingError {
+                    message: format!("field `{target}`: {message}"),
+                })?,
             };
             if !value.is_null() {
                 target.set(&mut payload, value)?;
             }
         }
         for value_map in &self.value_maps {
-            value_map.field.update_each(&mut payload, &mut |value| translate(value_map, value))?;
+            value_map
+                .field
+                .update_each(&mut payload, &mut |value| translate(value_map, value))?;
         }
         for (field, default) in &self.defaults {
             field.fill_each(&mut payload, default)?;
@@ -150,7 +176,10 @@ fn translate(value_map: &ValueMap, value: &mut Value) -> Result<(), MappingError
         Value::Null => return Ok(()),
         _ => {
             return Err(MappingError {
-                message: format!("field `{}`: a value map applies to text, not to a list or object", value_map.field),
+                message: format!(
+                    "field `{}`: a value map applies to text, not to a list or object",
+                    value_map.field
+                ),
             })
         }
     };

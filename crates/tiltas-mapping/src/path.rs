@@ -18,7 +18,9 @@ impl std::fmt::Display for FieldPath {
 impl FieldPath {
     /// Splits a dotted path; validation of the names is the configuration's job.
     pub fn parse(text: &str) -> FieldPath {
-        FieldPath { segments: text.split('.').map(str::to_owned).collect() }
+        FieldPath {
+            segments: text.split('.').map(str::to_owned).collect(),
+        }
     }
 
     /// The value at this path; `None` when absent or when the path crosses a list.
@@ -38,7 +40,9 @@ impl FieldPath {
         let mut current = record;
         for segment in parents {
             let object = self.object_mut(current)?;
-            current = object.entry(segment.clone()).or_insert_with(|| Value::Object(Map::new()));
+            current = object
+                .entry(segment.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
             if current.is_null() {
                 *current = Value::Object(Map::new());
             }

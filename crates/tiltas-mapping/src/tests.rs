@@ -2,16 +2,29 @@ use super::*;
 use serde_json::json;
 use tiltas_model::EntityKind;
 
-fn mapping(copies: &[(&str, &str)], values: &[(&str, &[(&str, &str)])], defaults: &[(&str, Value)], create_only: &[&str]) -> FlowMapping {
+fn mapping(
+    copies: &[(&str, &str)],
+    values: &[(&str, &[(&str, &str)])],
+    defaults: &[(&str, Value)],
+    create_only: &[&str],
+) -> FlowMapping {
     FlowMapping {
         filter: None,
-        copies: copies.iter().map(|(t, s)| (FieldPath::parse(t), ValueSource::Path(FieldPath::parse(s)))).collect(),
+        copies: copies
+            .iter()
+            .map(|(t, s)| (FieldPath::parse(t), ValueSource::Path(FieldPath::parse(s))))
+            .collect(),
         value_maps: values
             .iter()
             .map(|(field, table)| {
-                let mut table: BTreeMap<String, String> = table.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let mut table: BTreeMap<String, String> =
+                    table.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
                 let fallback = table.remove("*");
-                ValueMap { field: FieldPath::parse(field), table, fallback }
+                ValueMap {
+                    field: FieldPath::parse(field),
+                    table,
+                    fallback,
+                }
             })
             .collect(),
         defaults: defaults.iter().map(|(f, v)| (FieldPath::parse(f), v.clone())).collect(),
@@ -21,43 +34,89 @@ fn mapping(copies: &[(&str, &str)], values: &[(&str, &[(&str, &str)])], defaults
 
 #[test]
 fn payload_is_the_canonical_record_without_source_raw_fields() {
-    let payload = mapping(&[], &[], &[], &[]).apply(&json!({"sku": "A1", "raw": {"N17_KILM": "LT"}})).unwrap();
+    let payload = mapping(&[], &[], &[], &[])
+        .apply(&json!({"sku": "A1", "raw": {"N17_KILM": "LT"}}))
+        .unwrap();
     assert_eq!(payload, json!({"sku": "A1"}));
 }
 
 #[test]
 fn map_copies_raw_source_fields_to_canonical_and_raw_targets() {
-    let m = mapping(&[("attributes.country_of_origin", "raw.N17_KILM"), ("raw.kilme", "raw.N17_KILM")], &[], &[], &[]);
-    let payload = m.apply(&json!({"sku": "A1", "attributes": {"color": "red"}, "raw": {"N17_KILM": "LT"}})).unwrap();
-    assert_eq!(payload, json!({"sku": "A1", "attributes": {"color": "red", "country_of_origin": "LT"}, "raw": {"kilme": "LT"}}));
+    let m = mapping(
+        &[
+            ("attributes.country_of_origin", "raw.N17_KILM"),
+            ("raw.kilme", "raw.N17_KILM"),
+        ],
+        &[],
+        &[],
+        &[],
+    );
+    let payload = m
+        .apply(&json!({"sku": "A1", "attributes": {"color": "red"}, "raw": {"N17_KILM": "LT"}}))
+        .unwrap();
+    assert_eq!(
+        payload,
+        json!({"sku": "A1", "attributes": {"color": "red", "country_of_origin": "LT"}, "raw": {"kilme": "LT"}})
+    );
 }
 
 #[test]
 fn map_with_an_absent_source_leaves_the_target_as_it_was() {
     let m = mapping(&[("name", "raw.missing")], &[], &[], &[]);
-    assert_eq!(m.apply(&json!({"sku": "A1", "name": "Grąžtas"})).unwrap(), json!({"sku": "A1", "name": "Grąžtas"}));
+    assert_eq!(
+        m.apply(&json!({"sku": "A1", "name": "Grąžtas"})).unwrap(),
+        json!({"sku": "A1", "name": "Grąžtas"})
+    );
 }
 
 #[test]
 fn value_maps_translate_codes_in_every_list_item_and_fall_back_to_star() {
-    let m = mapping(&[], &[("payment_method", &[("bacs", "BANK"), ("cod", "CASH")]), ("lines.vat_rate", &[("21", "PVM1"), ("*", "PVM0")])], &[], &[]);
+    let m = mapping(
+        &[],
+        &[
+            ("payment_method", &[("bacs", "BANK"), ("cod", "CASH")]),
+            ("lines.vat_rate", &[("21", "PVM1"), ("*", "PVM0")]),
+        ],
+        &[],
+        &[],
+    );
     let payload = m
         .apply(&json!({"number": "1", "payment_method": "cod", "lines": [{"vat_rate": "21"}, {"vat_rate": "9"}]}))
         .unwrap();
-    assert_eq!(payload, json!({"number": "1", "payment_method": "CASH", "lines": [{"vat_rate": "PVM1"}, {"vat_rate": "PVM0"}]}));
+    assert_eq!(
+        payload,
+        json!({"number": "1", "payment_method": "CASH", "lines": [{"vat_rate": "PVM1"}, {"vat_rate": "PVM0"}]})
+    );
 }
 
 #[test]
 fn value_maps_leave_unlisted_codes_unchanged_without_a_fallback() {
     let m = mapping(&[], &[("payment_method", &[("bacs", "BANK")])], &[], &[]);
-    assert_eq!(m.apply(&json!({"payment_method": "paypal"})).unwrap(), json!({"payment_method": "paypal"}));
+    assert_eq!(
+        m.apply(&json!({"payment_method": "paypal"})).unwrap(),
+        json!({"payment_method": "paypal"})
+    );
 }
 
 #[test]
 fn defaults_fill_only_missing_or_null_fields() {
-    let m = mapping(&[], &[], &[("employee", json!("999999")), ("warehouse", json!("CENTR")), ("lines.vat_rate", json!("21"))], &[]);
-    let payload = m.apply(&json!({"warehouse": "SAND", "employee": null, "lines": [{"sku": "A"}, {"sku": "B", "vat_rate": "9"}]})).unwrap();
-    assert_eq!(payload, json!({"warehouse": "SAND", "employee": "999999", "lines": [{"sku": "A", "vat_rate": "21"}, {"sku": "B", "vat_rate": "9"}]}));
+    let m = mapping(
+        &[],
+        &[],
+        &[
+            ("employee", json!("999999")),
+            ("warehouse", json!("CENTR")),
+            ("lines.vat_rate", json!("21")),
+        ],
+        &[],
+    );
+    let payload = m
+        .apply(&json!({"warehouse": "SAND", "employee": null, "lines": [{"sku": "A"}, {"sku": "B", "vat_rate": "9"}]}))
+        .unwrap();
+    assert_eq!(
+        payload,
+        json!({"warehouse": "SAND", "employee": "999999", "lines": [{"sku": "A", "vat_rate": "21"}, {"sku": "B", "vat_rate": "9"}]})
+    );
 }
 
 #[test]
@@ -83,21 +142,34 @@ fn a_record_that_is_not_an_object_is_a_mapping_error() {
 #[test]
 fn expressions_do_exact_decimal_arithmetic() {
     let expression = CompiledExpression::compile("price_net * 3 + 0.1 + 0.2", EntityKind::Product).unwrap();
-    assert_eq!(expression.evaluate(&json!({"sku": "A", "price_net": "19.99"})).unwrap(), json!("60.27"));
+    assert_eq!(
+        expression.evaluate(&json!({"sku": "A", "price_net": "19.99"})).unwrap(),
+        json!("60.27")
+    );
 }
 
 #[test]
 fn a_map_expression_sets_its_target_field() {
     let mut m = mapping(&[], &[], &[], &[]);
     let gross = CompiledExpression::compile("price_net * 1.21", EntityKind::Product).unwrap();
-    m.copies.push((FieldPath::parse("price_gross"), ValueSource::Expression(gross)));
-    assert_eq!(m.apply(&json!({"sku": "A", "price_net": "10.00"})).unwrap()["price_gross"], json!("12.1"));
+    m.copies
+        .push((FieldPath::parse("price_gross"), ValueSource::Expression(gross)));
+    assert_eq!(
+        m.apply(&json!({"sku": "A", "price_net": "10.00"})).unwrap()["price_gross"],
+        json!("12.1")
+    );
 }
 
 #[test]
 fn expressions_can_read_raw_fields_and_absent_fields_are_unit() {
-    let expression = CompiledExpression::compile(r#"if brand == () { raw.N17_KILM } else { brand }"#, EntityKind::Product).unwrap();
-    assert_eq!(expression.evaluate(&json!({"sku": "A", "raw": {"N17_KILM": "LT"}})).unwrap(), json!("LT"));
+    let expression =
+        CompiledExpression::compile(r#"if brand == () { raw.N17_KILM } else { brand }"#, EntityKind::Product).unwrap();
+    assert_eq!(
+        expression
+            .evaluate(&json!({"sku": "A", "raw": {"N17_KILM": "LT"}}))
+            .unwrap(),
+        json!("LT")
+    );
 }
 
 #[test]
@@ -112,7 +184,11 @@ fn a_filter_keeps_only_records_it_is_true_for() {
 fn a_filter_that_is_not_boolean_is_an_error_naming_the_filter() {
     let mut m = mapping(&[], &[], &[], &[]);
     m.filter = Some(CompiledExpression::compile("sku", EntityKind::Product).unwrap());
-    assert!(m.keeps(&json!({"sku": "A"})).unwrap_err().message.contains("true or false"));
+    assert!(m
+        .keeps(&json!({"sku": "A"}))
+        .unwrap_err()
+        .message
+        .contains("true or false"));
 }
 
 #[test]

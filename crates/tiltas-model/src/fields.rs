@@ -75,8 +75,13 @@ const PRODUCT: &[(&str, FieldType)] = &[
     ("updated_at", DateTime),
 ];
 
-const CATEGORY: &[(&str, FieldType)] =
-    &[("code", Text), ("name", Text), ("parent_code", Text), ("description", Text), ("updated_at", DateTime)];
+const CATEGORY: &[(&str, FieldType)] = &[
+    ("code", Text),
+    ("name", Text),
+    ("parent_code", Text),
+    ("description", Text),
+    ("updated_at", DateTime),
+];
 
 const STOCK: &[(&str, FieldType)] = &[
     ("sku", Text),
@@ -306,7 +311,11 @@ pub fn coerce_text(kind: FieldType, text: &str, list_separator: char) -> Result<
 /// Parses a decimal written as people write it: `12.50`, `12,50`, `1 234,50`, `-3`.
 pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
-    let normalized = if compact.contains(',') && !compact.contains('.') { compact.replace(',', ".") } else { compact };
+    let normalized = if compact.contains(',') && !compact.contains('.') {
+        compact.replace(',', ".")
+    } else {
+        compact
+    };
     Decimal::from_str(&normalized)
         .or_else(|_| Decimal::from_scientific(&normalized))
         .map_err(|_| format!("{text:?} is not a number (expected e.g. 12.50 or 12,50)"))
@@ -347,7 +356,10 @@ mod tests {
 
     #[test]
     fn lists_split_on_the_separator_and_drop_empty_items() {
-        assert_eq!(coerce_text(TextList, "Įrankiai/Grąžtai| Bosch |", '|').unwrap(), json!(["Įrankiai/Grąžtai", "Bosch"]));
+        assert_eq!(
+            coerce_text(TextList, "Įrankiai/Grąžtai| Bosch |", '|').unwrap(),
+            json!(["Įrankiai/Grąžtai", "Bosch"])
+        );
     }
 
     #[test]

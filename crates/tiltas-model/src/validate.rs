@@ -68,7 +68,10 @@ struct Checker {
 
 impl Checker {
     fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(FieldError { field: field.into(), message: message.into() });
+        self.problems.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 
     fn required(&mut self, field: &str, value: &str) {
@@ -94,7 +97,10 @@ impl Checker {
     fn percent(&mut self, field: &str, value: Option<Decimal>) {
         if let Some(value) = value {
             if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
-                self.fail(field, format!("is {value}; a rate in percent is between 0 and 100 (e.g. 21)"));
+                self.fail(
+                    field,
+                    format!("is {value}; a rate in percent is between 0 and 100 (e.g. 21)"),
+                );
             }
         }
     }
@@ -102,7 +108,10 @@ impl Checker {
     fn currency(&mut self, field: &str, value: Option<&str>) {
         if let Some(code) = value {
             if iso_currency::Currency::from_code(code).is_none() {
-                self.fail(field, format!("{code:?} is not an ISO 4217 currency code (e.g. EUR, USD, PLN)"));
+                self.fail(
+                    field,
+                    format!("{code:?} is not an ISO 4217 currency code (e.g. EUR, USD, PLN)"),
+                );
             }
         }
     }
@@ -118,7 +127,10 @@ impl Checker {
     fn ean(&mut self, field: &str, value: Option<&str>) {
         if let Some(code) = value {
             if !code.is_empty() && !is_valid_gtin(code) {
-                self.fail(field, format!("{code:?} is not a valid EAN/GTIN (8, 12, 13 or 14 digits with a correct check digit)"));
+                self.fail(
+                    field,
+                    format!("{code:?} is not a valid EAN/GTIN (8, 12, 13 or 14 digits with a correct check digit)"),
+                );
             }
         }
     }
@@ -145,7 +157,12 @@ pub fn is_valid_gtin(code: &str) -> bool {
     let digits: Vec<u32> = code.bytes().map(|b| u32::from(b - b'0')).collect();
     let (check, body) = digits.split_last().unwrap_or((&0, &[]));
     // Weights 3,1,3,… from the digit next to the check digit leftwards.
-    let sum: u32 = body.iter().rev().enumerate().map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d }).sum();
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d })
+        .sum();
     (10 - sum % 10) % 10 == *check
 }
 
@@ -164,7 +181,10 @@ impl Validate for Product {
             let field = |name: &str| format!("variants[{index}].{name}");
             check.required(&field("sku"), &variant.sku);
             if !variant.sku.is_empty() && !seen.insert(variant.sku.as_str()) {
-                check.fail(field("sku"), format!("{:?} appears twice among the variants", variant.sku));
+                check.fail(
+                    field("sku"),
+                    format!("{:?} appears twice among the variants", variant.sku),
+                );
             }
             check.ean(&field("ean"), variant.ean.as_deref());
             check.not_negative(&field("price_net"), variant.price_net);
@@ -197,7 +217,10 @@ impl Validate for Customer {
         let mut check = Checker::default();
         let blank = |value: &Option<String>| value.as_deref().is_none_or(|text| text.trim().is_empty());
         if blank(&self.code) && blank(&self.email) {
-            check.fail("code", "is empty and so is `email`; a customer needs a code or an e-mail to be matched");
+            check.fail(
+                "code",
+                "is empty and so is `email`; a customer needs a code or an e-mail to be matched",
+            );
         }
         check.email("email", self.email.as_deref());
         check.address("billing", self.billing.as_ref());
@@ -333,7 +356,12 @@ pub fn natural_key_fields(entity: EntityKind) -> &'static [&'static str] {
 /// e-mail, …), or `None` when a part of it is missing or blank.
 pub fn natural_key(entity: EntityKind, value: &Value) -> Option<String> {
     let text = |field: &str| {
-        value.get(field).and_then(Value::as_str).map(str::trim).filter(|text| !text.is_empty()).map(str::to_owned)
+        value
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
     };
     if entity == EntityKind::Customer {
         return text("code").or_else(|| text("email").map(|email| email.to_lowercase()));
@@ -363,7 +391,8 @@ mod tests {
 
     #[test]
     fn decimals_arrive_as_strings_or_numbers_and_stay_exact() {
-        let product: Product = serde_json::from_value(json!({"sku": "A", "price_net": "19.99", "weight": 0.1})).unwrap();
+        let product: Product =
+            serde_json::from_value(json!({"sku": "A", "price_net": "19.99", "weight": 0.1})).unwrap();
         assert_eq!(product.price_net, Some(Decimal::new(1999, 2)));
         assert_eq!(product.weight, Some(Decimal::new(1, 1)));
         assert_eq!(serde_json::to_value(&product).unwrap()["price_net"], json!("19.99"));
@@ -398,8 +427,16 @@ mod tests {
 
     #[test]
     fn negative_reservations_are_refused_but_negative_stock_on_hand_is_allowed() {
-        assert!(validate_json(EntityKind::Stock, &json!({"sku": "A", "warehouse": "C", "on_hand": "-2"})).is_ok());
-        let errors = validate_json(EntityKind::Stock, &json!({"sku": "A", "warehouse": "C", "reserved": "-1"})).unwrap_err();
+        assert!(validate_json(
+            EntityKind::Stock,
+            &json!({"sku": "A", "warehouse": "C", "on_hand": "-2"})
+        )
+        .is_ok());
+        let errors = validate_json(
+            EntityKind::Stock,
+            &json!({"sku": "A", "warehouse": "C", "reserved": "-1"}),
+        )
+        .unwrap_err();
         assert!(errors.has("reserved"), "{errors}");
     }
 
@@ -415,9 +452,15 @@ mod tests {
 
     #[test]
     fn natural_keys_join_their_parts_and_fall_back_to_email_for_customers() {
-        assert_eq!(natural_key(EntityKind::Stock, &json!({"sku": "A", "warehouse": "CENTR"})), Some("A@CENTR".into()));
+        assert_eq!(
+            natural_key(EntityKind::Stock, &json!({"sku": "A", "warehouse": "CENTR"})),
+            Some("A@CENTR".into())
+        );
         assert_eq!(natural_key(EntityKind::Stock, &json!({"sku": "A"})), None);
-        assert_eq!(natural_key(EntityKind::Customer, &json!({"email": "Jonas@Example.lt"})), Some("jonas@example.lt".into()));
+        assert_eq!(
+            natural_key(EntityKind::Customer, &json!({"email": "Jonas@Example.lt"})),
+            Some("jonas@example.lt".into())
+        );
         assert_eq!(natural_key(EntityKind::Product, &json!({"sku": "  "})), None);
     }
 

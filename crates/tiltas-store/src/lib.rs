@@ -31,7 +31,9 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
-        Err(StoreError::UnsupportedUrl { url: sql::redact_url(url) })
+        Err(StoreError::UnsupportedUrl {
+            url: sql::redact_url(url),
+        })
     }
 }
 
@@ -43,10 +45,15 @@ where
 {
     let known = migrator.iter().map(|migration| migration.version).max().unwrap_or(0);
     migrator.run(pool).await.map_err(|source| match source {
-        sqlx::migrate::MigrateError::VersionMissing(found) => {
-            StoreError::SchemaTooNew { url: sql::redact_url(url), found, known }
-        }
-        source => StoreError::Migrate { url: sql::redact_url(url), source },
+        sqlx::migrate::MigrateError::VersionMissing(found) => StoreError::SchemaTooNew {
+            url: sql::redact_url(url),
+            found,
+            known,
+        },
+        source => StoreError::Migrate {
+            url: sql::redact_url(url),
+            source,
+        },
     })
 }
 
@@ -79,11 +86,7 @@ pub trait Store: Send + Sync + 'static {
     // ---- change hashes -----------------------------------------------------------------
 
     /// The hash last delivered for each source key of a flow (keys never delivered are absent).
-    async fn delivered_hashes(
-        &self,
-        flow: &str,
-        source_keys: &[String],
-    ) -> StoreResult<HashMap<String, String>>;
+    async fn delivered_hashes(&self, flow: &str, source_keys: &[String]) -> StoreResult<HashMap<String, String>>;
 
     /// Records the hashes delivered for source keys of a flow.
     async fn put_delivered_hashes(&self, flow: &str, entries: &[DeliveredHash]) -> StoreResult<()>;

@@ -21,7 +21,10 @@ impl PostgresStore {
     /// Connects with `search_path` set to `schema` (which must exist), so several stores can
     /// share one database — used by tests to isolate themselves.
     pub async fn open_in_schema(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
-        let connect = |source| StoreError::Connect { url: redact_url(url), source };
+        let connect = |source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        };
         let mut options = PgConnectOptions::from_str(url).map_err(connect)?;
         if let Some(schema) = schema {
             options = options.options([("search_path", schema)]);

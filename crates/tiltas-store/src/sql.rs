@@ -33,8 +33,10 @@ pub(crate) fn enum_text<T: Serialize>(value: &T) -> String {
 
 /// Reads a stored enum name back.
 pub(crate) fn enum_parse<T: DeserializeOwned>(text: &str, what: &'static str) -> StoreResult<T> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| StoreError::Corrupt { what, detail: format!("unknown value {text:?}") })
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| StoreError::Corrupt {
+        what,
+        detail: format!("unknown value {text:?}"),
+    })
 }
 
 /// Stored JSON text.
@@ -44,7 +46,10 @@ pub(crate) fn json_text(value: &serde_json::Value) -> String {
 
 /// Reads stored JSON text back.
 pub(crate) fn json_parse(text: &str, what: &'static str) -> StoreResult<serde_json::Value> {
-    serde_json::from_str(text).map_err(|error| StoreError::Corrupt { what, detail: error.to_string() })
+    serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
+        what,
+        detail: error.to_string(),
+    })
 }
 
 /// Keeps the last of several entries with the same key, in first-seen order: one multi-row
@@ -899,7 +904,10 @@ mod tests {
 
     #[test]
     fn passwords_never_appear_in_store_urls_shown_to_people() {
-        assert_eq!(redact_url("postgres://tiltas:s3cret@db:5432/t"), "postgres://tiltas:***@db:5432/t");
+        assert_eq!(
+            redact_url("postgres://tiltas:s3cret@db:5432/t"),
+            "postgres://tiltas:***@db:5432/t"
+        );
         assert_eq!(redact_url("postgres://tiltas@db/t"), "postgres://tiltas@db/t");
         assert_eq!(redact_url("sqlite://tiltas.db"), "sqlite://tiltas.db");
     }

@@ -19,7 +19,9 @@ impl SqliteStore {
         if !in_memory {
             let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or(path);
-            let directory = std::path::Path::new(path).parent().filter(|dir| !dir.as_os_str().is_empty());
+            let directory = std::path::Path::new(path)
+                .parent()
+                .filter(|dir| !dir.as_os_str().is_empty());
             if let Some(directory) = directory {
                 if !directory.is_dir() {
                     return Err(StoreError::MissingDirectory {
@@ -29,7 +31,10 @@ impl SqliteStore {
                 }
             }
         }
-        let connect = |source| StoreError::Connect { url: redact_url(url), source };
+        let connect = |source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect)?
             .create_if_missing(true)
@@ -38,11 +43,17 @@ impl SqliteStore {
         let options = if in_memory {
             options
         } else {
-            options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+            options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
         };
         // An in-memory database lives as long as its one connection: keep exactly one, forever.
         let pool_options = if in_memory {
-            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(4)
         };

@@ -15,15 +15,25 @@ async fn postgres_store() -> Option<Arc<dyn Store>> {
     let Ok(url) = std::env::var("TILTAS_TEST_POSTGRES_URL") else {
         let required = std::env::var("CI").is_ok_and(|value| value == "true")
             || std::env::var("TILTAS_REQUIRE_POSTGRES").is_ok_and(|value| value == "1");
-        assert!(!required, "TILTAS_TEST_POSTGRES_URL is not set: run the tests through scripts/with-postgres");
+        assert!(
+            !required,
+            "TILTAS_TEST_POSTGRES_URL is not set: run the tests through scripts/with-postgres"
+        );
         eprintln!("skipped: set TILTAS_TEST_POSTGRES_URL (scripts/with-postgres does) to run the PostgreSQL half");
         return None;
     };
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&url).await.expect("connect to the test PostgreSQL");
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.expect("create a test schema");
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .expect("connect to the test PostgreSQL");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create a test schema");
     admin.close().await;
-    let store = tiltas_store::PostgresStore::open_in_schema(&url, Some(&schema)).await.expect("open PostgreSQL store");
+    let store = tiltas_store::PostgresStore::open_in_schema(&url, Some(&schema))
+        .await
+        .expect("open PostgreSQL store");
     Some(Arc::new(store))
 }
 
@@ -48,21 +58,34 @@ async fn an_in_memory_store_keeps_its_data_for_its_lifetime() {
 async fn a_file_store_keeps_its_data_across_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("tiltas.db").display());
-    tiltas_store::open(&url).await.unwrap().set_cursor("flow", Some("c1")).await.unwrap();
+    tiltas_store::open(&url)
+        .await
+        .unwrap()
+        .set_cursor("flow", Some("c1"))
+        .await
+        .unwrap();
     let reopened = tiltas_store::open(&url).await.unwrap();
     assert_eq!(reopened.cursor("flow").await.unwrap().as_deref(), Some("c1"));
 }
 
 #[tokio::test]
 async fn a_store_in_a_missing_directory_names_the_directory_and_the_fix() {
-    let error = tiltas_store::open("sqlite:///nonexistent-tiltas-dir/tiltas.db").await.err().unwrap().to_string();
+    let error = tiltas_store::open("sqlite:///nonexistent-tiltas-dir/tiltas.db")
+        .await
+        .err()
+        .unwrap()
+        .to_string();
     assert!(error.contains("/nonexistent-tiltas-dir does not exist"), "{error}");
     assert!(error.contains("--db"), "{error}");
 }
 
 #[tokio::test]
 async fn an_unknown_url_scheme_is_refused_without_showing_the_password() {
-    let error = tiltas_store::open("mysql://root:hunter2@localhost/t").await.err().unwrap().to_string();
+    let error = tiltas_store::open("mysql://root:hunter2@localhost/t")
+        .await
+        .err()
+        .unwrap()
+        .to_string();
     assert!(error.contains("sqlite://PATH or postgres://"), "{error}");
     assert!(!error.contains("hunter2"), "{error}");
 }

@@ -59,13 +59,23 @@ pub async fn xref_links_round_trip_and_upsert_in_place(store: Arc<dyn Store>) {
     let shop = unique("shop");
     let erp = unique("erp");
     let hub = uuid::Uuid::new_v4();
-    store.xref_upsert(&[link(hub, &erp, "A-1", Some("h1")), link(hub, &shop, "101", Some("h1"))]).await.unwrap();
+    store
+        .xref_upsert(&[link(hub, &erp, "A-1", Some("h1")), link(hub, &shop, "101", Some("h1"))])
+        .await
+        .unwrap();
 
-    let found = store.xref_find_by_external(EntityKind::Product, &shop, &["101".into(), "999".into()]).await.unwrap();
+    let found = store
+        .xref_find_by_external(EntityKind::Product, &shop, &["101".into(), "999".into()])
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found["101"].hub_id, hub);
     assert_eq!(found["101"].last_hash.as_deref(), Some("h1"));
-    assert!(store.xref_find_by_external(EntityKind::Customer, &shop, &["101".into()]).await.unwrap().is_empty());
+    assert!(store
+        .xref_find_by_external(EntityKind::Customer, &shop, &["101".into()])
+        .await
+        .unwrap()
+        .is_empty());
 
     store.xref_upsert(&[link(hub, &shop, "101", Some("h2"))]).await.unwrap();
     let by_hub = store.xref_find_by_hub(&[hub]).await.unwrap();
@@ -77,11 +87,15 @@ pub async fn xref_links_round_trip_and_upsert_in_place(store: Arc<dyn Store>) {
 /// A page of 1,000 links is written and found with one call each.
 pub async fn xref_pages_of_a_thousand_are_one_call_each(store: Arc<dyn Store>) {
     let connection = unique("erp");
-    let links: Vec<XrefLink> =
-        (0..1000).map(|n| link(uuid::Uuid::new_v4(), &connection, &format!("SKU-{n}"), None)).collect();
+    let links: Vec<XrefLink> = (0..1000)
+        .map(|n| link(uuid::Uuid::new_v4(), &connection, &format!("SKU-{n}"), None))
+        .collect();
     store.xref_upsert(&links).await.unwrap();
     let keys: Vec<String> = (0..1000).map(|n| format!("SKU-{n}")).collect();
-    let found = store.xref_find_by_external(EntityKind::Product, &connection, &keys).await.unwrap();
+    let found = store
+        .xref_find_by_external(EntityKind::Product, &connection, &keys)
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1000);
     let hubs: Vec<HubId> = links.iter().map(|link| link.hub_id).collect();
     assert_eq!(store.xref_find_by_hub(&hubs).await.unwrap().len(), 1000);
@@ -91,8 +105,12 @@ pub async fn xref_pages_of_a_thousand_are_one_call_each(store: Arc<dyn Store>) {
 pub async fn delivered_hashes_are_kept_per_flow_overwritten_and_cleared(store: Arc<dyn Store>) {
     let flow = unique("flow");
     let other = unique("flow");
-    let entries: Vec<DeliveredHash> =
-        (0..1000).map(|n| DeliveredHash { source_key: format!("K{n}"), hash: format!("h{n}") }).collect();
+    let entries: Vec<DeliveredHash> = (0..1000)
+        .map(|n| DeliveredHash {
+            source_key: format!("K{n}"),
+            hash: format!("h{n}"),
+        })
+        .collect();
     store.put_delivered_hashes(&flow, &entries).await.unwrap();
     store.put_delivered_hashes(&other, &entries[..1]).await.unwrap();
     let keys: Vec<String> = (0..1001).map(|n| format!("K{n}")).collect();
@@ -101,15 +119,28 @@ pub async fn delivered_hashes_are_kept_per_flow_overwritten_and_cleared(store: A
     assert_eq!(found["K7"], "h7");
 
     let twice = [
-        DeliveredHash { source_key: "K7".into(), hash: "first".into() },
-        DeliveredHash { source_key: "K7".into(), hash: "second".into() },
+        DeliveredHash {
+            source_key: "K7".into(),
+            hash: "first".into(),
+        },
+        DeliveredHash {
+            source_key: "K7".into(),
+            hash: "second".into(),
+        },
     ];
     store.put_delivered_hashes(&flow, &twice).await.unwrap();
-    assert_eq!(store.delivered_hashes(&flow, &["K7".into()]).await.unwrap()["K7"], "second");
+    assert_eq!(
+        store.delivered_hashes(&flow, &["K7".into()]).await.unwrap()["K7"],
+        "second"
+    );
 
     assert_eq!(store.clear_delivered_hashes(&flow).await.unwrap(), 1000);
     assert!(store.delivered_hashes(&flow, &keys).await.unwrap().is_empty());
-    assert_eq!(store.delivered_hashes(&other, &keys).await.unwrap().len(), 1, "another flow's hashes are kept");
+    assert_eq!(
+        store.delivered_hashes(&other, &keys).await.unwrap().len(),
+        1,
+        "another flow's hashes are kept"
+    );
 }
 
 /// Intents come back in order until settled.
@@ -130,18 +161,30 @@ pub async fn outbox_intents_stay_unsettled_until_settled(store: Arc<dyn Store>) 
         .collect();
     let ids = store.outbox_add(&intents).await.unwrap();
     assert_eq!(ids.len(), 3);
-    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "ids in input order: {ids:?}");
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids in input order: {ids:?}"
+    );
 
     let unsettled = store.outbox_unsettled(&flow).await.unwrap();
     assert_eq!(unsettled.iter().map(|intent| intent.id).collect::<Vec<_>>(), ids);
     assert_eq!(unsettled[1].intent, intents[1]);
 
     store
-        .outbox_settle(&[IntentSettlement { id: ids[0], outcome: IntentOutcome::Delivered, external_id: Some("9".into()) }])
+        .outbox_settle(&[IntentSettlement {
+            id: ids[0],
+            outcome: IntentOutcome::Delivered,
+            external_id: Some("9".into()),
+        }])
         .await
         .unwrap();
-    let left: Vec<String> =
-        store.outbox_unsettled(&flow).await.unwrap().into_iter().map(|intent| intent.intent.source_key).collect();
+    let left: Vec<String> = store
+        .outbox_unsettled(&flow)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|intent| intent.intent.source_key)
+        .collect();
     assert_eq!(left, ["B", "C"]);
 }
 
@@ -151,7 +194,10 @@ pub async fn cursors_are_saved_replaced_and_cleared(store: Arc<dyn Store>) {
     assert_eq!(store.cursor(&flow).await.unwrap(), None);
     store.set_cursor(&flow, Some("2026-11-23T08:00:00Z|A-1")).await.unwrap();
     store.set_cursor(&flow, Some("2026-11-23T09:00:00Z|B-2")).await.unwrap();
-    assert_eq!(store.cursor(&flow).await.unwrap().as_deref(), Some("2026-11-23T09:00:00Z|B-2"));
+    assert_eq!(
+        store.cursor(&flow).await.unwrap().as_deref(),
+        Some("2026-11-23T09:00:00Z|B-2")
+    );
     store.set_cursor(&flow, None).await.unwrap();
     assert_eq!(store.cursor(&flow).await.unwrap(), None);
 }
@@ -170,36 +216,79 @@ pub async fn a_settled_page_lands_everything_it_carries(store: Arc<dyn Store>) {
         payload: json!({"sku": "A"}),
     };
     let ids = store.outbox_add(&[intent]).await.unwrap();
-    store.dead_letters_add(&[dead_letter(&flow, "A", "failed before")]).await.unwrap();
+    store
+        .dead_letters_add(&[dead_letter(&flow, "A", "failed before")])
+        .await
+        .unwrap();
     let hub = uuid::Uuid::new_v4();
     let connection = unique("shop");
     let page = PageSettlement {
         flow: flow.clone(),
         run: Some(run),
-        delivered: vec![DeliveredHash { source_key: "A".into(), hash: "hA".into() }],
+        delivered: vec![DeliveredHash {
+            source_key: "A".into(),
+            hash: "hA".into(),
+        }],
         xrefs: vec![link(hub, &connection, "101", Some("hA"))],
-        intents: vec![IntentSettlement { id: ids[0], outcome: IntentOutcome::Delivered, external_id: Some("101".into()) }],
+        intents: vec![IntentSettlement {
+            id: ids[0],
+            outcome: IntentOutcome::Delivered,
+            external_id: Some("101".into()),
+        }],
         dead_letters: vec![dead_letter(&flow, "B", "price_net is not a number")],
         resolved_keys: vec!["A".into()],
         activity: vec![activity(run, &flow, "A")],
-        counters: RunCounters { read: 2, created: 1, failed: 1, api_calls: 3, ..RunCounters::default() },
+        counters: RunCounters {
+            read: 2,
+            created: 1,
+            failed: 1,
+            api_calls: 3,
+            ..RunCounters::default()
+        },
         cursor: Some("2026-11-23T08:00:00Z".into()),
     };
     store.settle_page(&page).await.unwrap();
 
     assert_eq!(store.delivered_hashes(&flow, &["A".into()]).await.unwrap()["A"], "hA");
-    assert_eq!(store.xref_find_by_external(EntityKind::Product, &connection, &["101".into()]).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .xref_find_by_external(EntityKind::Product, &connection, &["101".into()])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(store.outbox_unsettled(&flow).await.unwrap().is_empty());
     let open = store
-        .dead_letters(&DeadLetterFilter { flow: Some(flow.clone()), status: Some(DeadLetterStatus::Open), limit: 0 })
+        .dead_letters(&DeadLetterFilter {
+            flow: Some(flow.clone()),
+            status: Some(DeadLetterStatus::Open),
+            limit: 0,
+        })
         .await
         .unwrap();
-    assert_eq!(open.iter().map(|letter| letter.source_key.as_str()).collect::<Vec<_>>(), ["B"]);
+    assert_eq!(
+        open.iter().map(|letter| letter.source_key.as_str()).collect::<Vec<_>>(),
+        ["B"]
+    );
     let run_record = store.run(run).await.unwrap().unwrap();
     assert_eq!(run_record.counters.read, 2);
     assert_eq!(run_record.counters.api_calls, 3);
-    assert_eq!(store.cursor(&flow).await.unwrap().as_deref(), Some("2026-11-23T08:00:00Z"));
-    assert_eq!(store.activity(&ActivityFilter { run: Some(run), ..ActivityFilter::default() }).await.unwrap().len(), 1);
+    assert_eq!(
+        store.cursor(&flow).await.unwrap().as_deref(),
+        Some("2026-11-23T08:00:00Z")
+    );
+    assert_eq!(
+        store
+            .activity(&ActivityFilter {
+                run: Some(run),
+                ..ActivityFilter::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// A page is never seen in parts: a reader running beside `settle_page` sees all of it or none.
@@ -209,9 +298,18 @@ pub async fn a_settled_page_is_never_seen_in_parts(store: Arc<dyn Store>) {
     let page = PageSettlement {
         flow: flow.clone(),
         run: Some(run),
-        delivered: (0..200).map(|n| DeliveredHash { source_key: format!("K{n}"), hash: "h".into() }).collect(),
+        delivered: (0..200)
+            .map(|n| DeliveredHash {
+                source_key: format!("K{n}"),
+                hash: "h".into(),
+            })
+            .collect(),
         activity: (0..200).map(|n| activity(run, &flow, &format!("K{n}"))).collect(),
-        counters: RunCounters { read: 200, created: 200, ..RunCounters::default() },
+        counters: RunCounters {
+            read: 200,
+            created: 200,
+            ..RunCounters::default()
+        },
         ..PageSettlement::default()
     };
     let keys: Vec<String> = (0..200).map(|n| format!("K{n}")).collect();
@@ -222,7 +320,10 @@ pub async fn a_settled_page_is_never_seen_in_parts(store: Arc<dyn Store>) {
     // Every observation is all-or-nothing.
     loop {
         let seen = store.delivered_hashes(&flow, &keys).await.unwrap().len();
-        assert!(seen == 0 || seen == 200, "saw {seen} of 200 hashes: a page landed in parts");
+        assert!(
+            seen == 0 || seen == 200,
+            "saw {seen} of 200 hashes: a page landed in parts"
+        );
         if writer.is_finished() {
             break;
         }
@@ -238,16 +339,47 @@ pub async fn runs_are_listed_newest_first_with_counters(store: Arc<dyn Store>) {
     let flow = unique("flow");
     let other = unique("flow");
     let first = store.run_start(&flow, RunMode::Full).await.unwrap();
-    store.run_add_counters(first, &RunCounters { read: 5, created: 5, ..RunCounters::default() }).await.unwrap();
-    store.run_add_counters(first, &RunCounters { read: 1, failed: 1, ..RunCounters::default() }).await.unwrap();
+    store
+        .run_add_counters(
+            first,
+            &RunCounters {
+                read: 5,
+                created: 5,
+                ..RunCounters::default()
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .run_add_counters(
+            first,
+            &RunCounters {
+                read: 1,
+                failed: 1,
+                ..RunCounters::default()
+            },
+        )
+        .await
+        .unwrap();
     store.run_finish(first, RunStatus::Succeeded, None).await.unwrap();
     let second = store.run_start(&flow, RunMode::Incremental).await.unwrap();
-    store.run_finish(second, RunStatus::Failed, Some("connection refused")).await.unwrap();
+    store
+        .run_finish(second, RunStatus::Failed, Some("connection refused"))
+        .await
+        .unwrap();
     store.run_start(&other, RunMode::Incremental).await.unwrap();
 
     let runs = store.runs(Some(&flow), 10).await.unwrap();
     assert_eq!(runs.iter().map(|run| run.id).collect::<Vec<_>>(), [second, first]);
-    assert_eq!(runs[1].counters, RunCounters { read: 6, created: 5, failed: 1, ..RunCounters::default() });
+    assert_eq!(
+        runs[1].counters,
+        RunCounters {
+            read: 6,
+            created: 5,
+            failed: 1,
+            ..RunCounters::default()
+        }
+    );
     assert_eq!(runs[1].mode, RunMode::Full);
     assert_eq!(runs[1].status, RunStatus::Succeeded);
     assert!(runs[1].finished_at.is_some());
@@ -261,47 +393,117 @@ pub async fn runs_are_listed_newest_first_with_counters(store: Arc<dyn Store>) {
 /// A record failing again updates its open dead letter; resolving closes it; edits stick.
 pub async fn dead_letters_are_upserted_filtered_edited_and_resolved(store: Arc<dyn Store>) {
     let flow = unique("flow");
-    store.dead_letters_add(&[dead_letter(&flow, "A", "first"), dead_letter(&flow, "B", "b")]).await.unwrap();
+    store
+        .dead_letters_add(&[dead_letter(&flow, "A", "first"), dead_letter(&flow, "B", "b")])
+        .await
+        .unwrap();
     let mut again = dead_letter(&flow, "A", "second");
     again.class = FailureClass::Transient;
     store.dead_letters_add(&[again]).await.unwrap();
 
-    let filter = DeadLetterFilter { flow: Some(flow.clone()), status: None, limit: 0 };
+    let filter = DeadLetterFilter {
+        flow: Some(flow.clone()),
+        status: None,
+        limit: 0,
+    };
     let letters = store.dead_letters(&filter).await.unwrap();
     assert_eq!(letters.len(), 2, "{letters:?}");
     let a = letters.iter().find(|letter| letter.source_key == "A").unwrap();
-    assert_eq!((a.attempts, a.message.as_str(), a.class), (2, "second", FailureClass::Transient));
+    assert_eq!(
+        (a.attempts, a.message.as_str(), a.class),
+        (2, "second", FailureClass::Transient)
+    );
     assert_eq!(a.payload, json!({"sku": "A", "price_net": "12,5a"}));
 
-    store.dead_letter_set_payload(a.id, &json!({"sku": "A", "price_net": "12.5"})).await.unwrap();
-    assert_eq!(store.dead_letter(a.id).await.unwrap().unwrap().payload["price_net"], "12.5");
+    store
+        .dead_letter_set_payload(a.id, &json!({"sku": "A", "price_net": "12.5"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.dead_letter(a.id).await.unwrap().unwrap().payload["price_net"],
+        "12.5"
+    );
 
-    assert_eq!(store.dead_letters_resolve(&flow, &["A".into(), "Z".into()]).await.unwrap(), 1);
-    let open = DeadLetterFilter { flow: Some(flow.clone()), status: Some(DeadLetterStatus::Open), limit: 0 };
+    assert_eq!(
+        store
+            .dead_letters_resolve(&flow, &["A".into(), "Z".into()])
+            .await
+            .unwrap(),
+        1
+    );
+    let open = DeadLetterFilter {
+        flow: Some(flow.clone()),
+        status: Some(DeadLetterStatus::Open),
+        limit: 0,
+    };
     assert_eq!(store.dead_letters(&open).await.unwrap().len(), 1);
-    assert!(store.dead_letter_set_payload(a.id, &json!({})).await.is_err(), "a resolved letter is not edited");
+    assert!(
+        store.dead_letter_set_payload(a.id, &json!({})).await.is_err(),
+        "a resolved letter is not edited"
+    );
 
     // Failing again after resolution opens a new letter rather than reviving the old one.
-    store.dead_letters_add(&[dead_letter(&flow, "A", "third")]).await.unwrap();
+    store
+        .dead_letters_add(&[dead_letter(&flow, "A", "third")])
+        .await
+        .unwrap();
     assert_eq!(store.dead_letters(&filter).await.unwrap().len(), 3);
-    assert_eq!(store.dead_letters(&DeadLetterFilter { limit: 1, ..filter }).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .dead_letters(&DeadLetterFilter { limit: 1, ..filter })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Activity is listed without payloads, payloads are fetched apart, and purging removes both.
 pub async fn activity_keeps_payloads_apart_and_purges_them_with_entries(store: Arc<dyn Store>) {
     let flow = unique("flow");
     let run = store.run_start(&flow, RunMode::Incremental).await.unwrap();
-    store.activity_add(&[activity(run, &flow, "A"), activity(run, &flow, "B")]).await.unwrap();
-    let entries = store.activity(&ActivityFilter { flow: Some(flow.clone()), ..ActivityFilter::default() }).await.unwrap();
-    assert_eq!(entries.iter().map(|entry| entry.source_key.as_str()).collect::<Vec<_>>(), ["B", "A"]);
-    let by_key = ActivityFilter { flow: Some(flow.clone()), source_key: Some("A".into()), ..ActivityFilter::default() };
+    store
+        .activity_add(&[activity(run, &flow, "A"), activity(run, &flow, "B")])
+        .await
+        .unwrap();
+    let entries = store
+        .activity(&ActivityFilter {
+            flow: Some(flow.clone()),
+            ..ActivityFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .map(|entry| entry.source_key.as_str())
+            .collect::<Vec<_>>(),
+        ["B", "A"]
+    );
+    let by_key = ActivityFilter {
+        flow: Some(flow.clone()),
+        source_key: Some("A".into()),
+        ..ActivityFilter::default()
+    };
     let a = &store.activity(&by_key).await.unwrap()[0];
     let payloads = store.activity_payloads(a.id).await.unwrap().unwrap();
     assert_eq!(payloads.sent_payload, Some(json!({"sku": "A"})));
     assert_eq!(payloads.response, Some(json!({"target_id": "T-A"})));
 
-    assert_eq!(store.activity_purge(Utc::now() - ChronoDuration::days(1)).await.unwrap(), 0);
-    assert!(store.activity_purge(Utc::now() + ChronoDuration::seconds(1)).await.unwrap() >= 2);
+    assert_eq!(
+        store
+            .activity_purge(Utc::now() - ChronoDuration::days(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        store
+            .activity_purge(Utc::now() + ChronoDuration::seconds(1))
+            .await
+            .unwrap()
+            >= 2
+    );
     assert!(store.activity(&by_key).await.unwrap().is_empty());
     assert!(store.activity_payloads(a.id).await.unwrap().is_none());
 }
@@ -312,7 +514,10 @@ pub async fn leases_are_exclusive_until_released_or_expired(store: Arc<dyn Store
     let minute = Duration::from_secs(60);
     assert!(store.lease_acquire(&name, "worker-1", minute).await.unwrap());
     assert!(!store.lease_acquire(&name, "worker-2", minute).await.unwrap());
-    assert!(store.lease_acquire(&name, "worker-1", minute).await.unwrap(), "the holder may claim again");
+    assert!(
+        store.lease_acquire(&name, "worker-1", minute).await.unwrap(),
+        "the holder may claim again"
+    );
     assert!(store.lease_renew(&name, "worker-1", minute).await.unwrap());
     assert!(!store.lease_renew(&name, "worker-2", minute).await.unwrap());
     assert_eq!(store.lease(&name).await.unwrap().unwrap().holder, "worker-1");
@@ -326,7 +531,10 @@ pub async fn leases_are_exclusive_until_released_or_expired(store: Arc<dyn Store
     assert!(store.lease_acquire(&name, "worker-1", Duration::ZERO).await.unwrap());
     assert!(store.lease(&name).await.unwrap().is_none());
     assert!(store.lease_acquire(&name, "worker-2", minute).await.unwrap());
-    assert!(!store.lease_renew(&name, "worker-1", minute).await.unwrap(), "a lost lease cannot be renewed");
+    assert!(
+        !store.lease_renew(&name, "worker-1", minute).await.unwrap(),
+        "a lost lease cannot be renewed"
+    );
 }
 
 /// Of sixteen simultaneous claimants exactly one wins.
@@ -339,7 +547,10 @@ pub async fn exactly_one_of_sixteen_racing_claimants_wins_a_lease(store: Arc<dyn
                 let (store, name, barrier) = (store.clone(), name.clone(), barrier.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    store.lease_acquire(&name, &format!("worker-{worker}"), Duration::from_secs(60)).await.unwrap()
+                    store
+                        .lease_acquire(&name, &format!("worker-{worker}"), Duration::from_secs(60))
+                        .await
+                        .unwrap()
                 })
             })
             .collect();
@@ -356,11 +567,38 @@ pub async fn quota_counters_never_exceed_their_limit(store: Arc<dyn Store>) {
     let connection = unique("erp");
     let day = "2026-11-23";
     assert_eq!(store.quota_used(&connection, day).await.unwrap(), 0);
-    assert_eq!(store.quota_consume(&connection, day, 7, Some(10)).await.unwrap(), QuotaGrant { granted: true, used: 7 });
-    assert_eq!(store.quota_consume(&connection, day, 4, Some(10)).await.unwrap(), QuotaGrant { granted: false, used: 7 });
-    assert_eq!(store.quota_consume(&connection, day, 3, Some(10)).await.unwrap(), QuotaGrant { granted: true, used: 10 });
-    assert_eq!(store.quota_consume(&connection, "2026-11-24", 11, Some(10)).await.unwrap().granted, false);
-    assert_eq!(store.quota_consume(&connection, "2026-11-24", 50, None).await.unwrap(), QuotaGrant { granted: true, used: 50 });
+    assert_eq!(
+        store.quota_consume(&connection, day, 7, Some(10)).await.unwrap(),
+        QuotaGrant { granted: true, used: 7 }
+    );
+    assert_eq!(
+        store.quota_consume(&connection, day, 4, Some(10)).await.unwrap(),
+        QuotaGrant {
+            granted: false,
+            used: 7
+        }
+    );
+    assert_eq!(
+        store.quota_consume(&connection, day, 3, Some(10)).await.unwrap(),
+        QuotaGrant {
+            granted: true,
+            used: 10
+        }
+    );
+    assert!(
+        !store
+            .quota_consume(&connection, "2026-11-24", 11, Some(10))
+            .await
+            .unwrap()
+            .granted
+    );
+    assert_eq!(
+        store.quota_consume(&connection, "2026-11-24", 50, None).await.unwrap(),
+        QuotaGrant {
+            granted: true,
+            used: 50
+        }
+    );
 
     let racing = unique("erp");
     let grants: Vec<_> = (0..20)
@@ -382,9 +620,19 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
     let secret = unique("tiltas_key");
     let hash = hash_api_key(&secret);
     assert_ne!(hash, secret);
-    let id = store.api_key_create(&NewApiKey { name: "dashboard".into(), scope: ApiScope::Admin, key_hash: hash.clone() }).await.unwrap();
+    let id = store
+        .api_key_create(&NewApiKey {
+            name: "dashboard".into(),
+            scope: ApiScope::Admin,
+            key_hash: hash.clone(),
+        })
+        .await
+        .unwrap();
     let key = store.api_key_by_hash(&hash).await.unwrap().unwrap();
-    assert_eq!((key.id, key.scope, key.name.as_str()), (id, ApiScope::Admin, "dashboard"));
+    assert_eq!(
+        (key.id, key.scope, key.name.as_str()),
+        (id, ApiScope::Admin, "dashboard")
+    );
     assert!(store.api_key_by_hash(&hash_api_key("wrong")).await.unwrap().is_none());
     assert!(store.api_key_revoke(id).await.unwrap());
     assert!(!store.api_key_revoke(id).await.unwrap());

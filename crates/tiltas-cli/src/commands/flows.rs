@@ -21,7 +21,11 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
                 flow.entity.to_string(),
                 format!("{} → {}", flow.from.connection, flow.to.connection),
                 trigger,
-                if flow.enabled { "enabled".into() } else { "disabled".into() },
+                if flow.enabled {
+                    "enabled".into()
+                } else {
+                    "disabled".into()
+                },
             ]
         })
         .collect();
@@ -38,8 +42,11 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
         }
     }
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> =
-            cells.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());

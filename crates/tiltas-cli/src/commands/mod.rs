@@ -27,7 +27,11 @@ pub fn load_or_report(path: &Path) -> Result<ValidatedConfig, ExitCode> {
     tiltas_engine::load_config(path).map_err(|diagnostics| {
         eprintln!("{diagnostics}");
         let count = diagnostics.0.len();
-        eprintln!("{}: {count} problem{} found", path.display(), if count == 1 { "" } else { "s" });
+        eprintln!(
+            "{}: {count} problem{} found",
+            path.display(),
+            if count == 1 { "" } else { "s" }
+        );
         ExitCode::from(EXIT_INVALID_CONFIG)
     })
 }

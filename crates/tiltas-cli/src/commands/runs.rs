@@ -22,7 +22,10 @@ pub async fn run(global: &GlobalArgs, args: &RunsArgs) -> anyhow::Result<ExitCod
         return Ok(ExitCode::SUCCESS);
     }
     if runs.is_empty() {
-        println!("no runs yet: start one with `tiltas sync --config {} FLOW`", args.config.config.display());
+        println!(
+            "no runs yet: start one with `tiltas sync --config {} FLOW`",
+            args.config.config.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<[String; 12]> = runs
@@ -48,7 +51,20 @@ pub async fn run(global: &GlobalArgs, args: &RunsArgs) -> anyhow::Result<ExitCod
         })
         .collect();
     super::flows::print_table(
-        &["RUN", "FLOW", "STATUS", "STARTED (UTC)", "TOOK", "READ", "UNCHANGED", "CREATED", "UPDATED", "SKIPPED", "FAILED", "ERROR"],
+        &[
+            "RUN",
+            "FLOW",
+            "STATUS",
+            "STARTED (UTC)",
+            "TOOK",
+            "READ",
+            "UNCHANGED",
+            "CREATED",
+            "UPDATED",
+            "SKIPPED",
+            "FAILED",
+            "ERROR",
+        ],
         &rows,
     );
     Ok(ExitCode::SUCCESS)

@@ -42,7 +42,11 @@ pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<ExitCod
         eprintln!("{}: {}", report.flow, problem.message);
     }
     if report.counters.failed as usize > report.problems.len() {
-        eprintln!("{}: … and {} more failed records", report.flow, report.counters.failed as usize - report.problems.len());
+        eprintln!(
+            "{}: … and {} more failed records",
+            report.flow,
+            report.counters.failed as usize - report.problems.len()
+        );
     }
     if args.json {
         println!("{}", json_line(&report));
@@ -86,7 +90,11 @@ fn print_human(report: &SyncReport) {
     println!(
         "{}{}: read {}, unchanged {}, created {}, updated {}, skipped {}, failed {}; {} API calls in {} ms",
         report.flow,
-        if report.dry_run { " (dry run, nothing written)" } else { "" },
+        if report.dry_run {
+            " (dry run, nothing written)"
+        } else {
+            ""
+        },
         counters.read,
         counters.unchanged,
         counters.created,

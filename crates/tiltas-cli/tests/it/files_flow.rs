@@ -23,7 +23,17 @@ fn first_sync_creates_every_product_and_prints_one_json_line() {
     let output = sync(&workspace, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let counters = json_line(&output);
-    for key in ["flow", "read", "unchanged", "created", "updated", "skipped", "failed", "api_calls", "duration_ms"] {
+    for key in [
+        "flow",
+        "read",
+        "unchanged",
+        "created",
+        "updated",
+        "skipped",
+        "failed",
+        "api_calls",
+        "duration_ms",
+    ] {
         assert!(counters.get(key).is_some(), "missing {key} in {counters}");
     }
     assert_eq!(counters["flow"], FLOW);
@@ -67,7 +77,9 @@ fn a_changed_row_is_updated_in_place_and_the_rest_stay_unchanged() {
     let workspace = Workspace::with_examples();
     assert!(sync(&workspace, &[]).status.success());
     let csv = workspace.path("data/products.csv");
-    let text = std::fs::read_to_string(&csv).unwrap().replace("Plaktukas 500 g", "Plaktukas 600 g");
+    let text = std::fs::read_to_string(&csv)
+        .unwrap()
+        .replace("Plaktukas 500 g", "Plaktukas 600 g");
     std::fs::write(&csv, text).unwrap();
 
     let output = sync(&workspace, &[]);
@@ -75,10 +87,15 @@ fn a_changed_row_is_updated_in_place_and_the_rest_stay_unchanged() {
     let counters = json_line(&output);
     assert_eq!(counters["updated"], 1, "{counters}");
     assert_eq!(counters["created"], 0);
-    assert_eq!(counters["unchanged"].as_u64().unwrap() + 1, counters["read"].as_u64().unwrap());
+    assert_eq!(
+        counters["unchanged"].as_u64().unwrap() + 1,
+        counters["read"].as_u64().unwrap()
+    );
     let records = output_records(&workspace);
     assert_eq!(records.iter().filter(|record| record["sku"] == "PLK-0100").count(), 1);
-    assert!(records.iter().any(|record| record["name"].as_str().unwrap_or("").starts_with("Plaktukas 600 g")));
+    assert!(records
+        .iter()
+        .any(|record| record["name"].as_str().unwrap_or("").starts_with("Plaktukas 600 g")));
 }
 
 #[test]
@@ -91,12 +108,23 @@ fn a_bad_price_is_reported_with_row_and_column_and_every_other_row_is_written() 
 
     let output = sync(&workspace, &[]);
 
-    assert_eq!(output.status.code(), Some(3), "records failed → exit 3; {}", stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "records failed → exit 3; {}",
+        stderr(&output)
+    );
     let counters = json_line(&output);
     assert_eq!(counters["failed"], 1);
-    assert_eq!(counters["created"].as_u64().unwrap() + 1, counters["read"].as_u64().unwrap());
+    assert_eq!(
+        counters["created"].as_u64().unwrap() + 1,
+        counters["read"].as_u64().unwrap()
+    );
     let errors = stderr(&output);
-    assert!(errors.contains(&format!("products.csv:{bad_line}")), "row number missing: {errors}");
+    assert!(
+        errors.contains(&format!("products.csv:{bad_line}")),
+        "row number missing: {errors}"
+    );
     assert!(errors.contains("Kaina be PVM"), "column missing: {errors}");
     assert!(errors.contains("12,5a"), "{errors}");
     let records = output_records(&workspace);
@@ -115,7 +143,10 @@ fn a_missing_input_file_is_one_clear_line_not_a_panic() {
     let errors = stderr(&output);
     assert_eq!(errors.trim().lines().count(), 1, "{errors}");
     assert!(errors.contains("products.csv"), "{errors}");
-    assert!(!errors.contains("panicked") && !errors.contains("backtrace"), "{errors}");
+    assert!(
+        !errors.contains("panicked") && !errors.contains("backtrace"),
+        "{errors}"
+    );
     assert!(stdout(&output).is_empty());
 }
 
@@ -147,7 +178,10 @@ fn runs_lists_the_runs_with_their_counters() {
     assert!(sync(&workspace, &[]).status.success());
     let output = workspace.tiltas(&["runs", "--config", "files.toml", "--flow", FLOW, "--json"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let runs: Vec<Value> = stdout(&output).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let runs: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0]["status"], "succeeded");
     assert_eq!(runs[0]["counters"]["created"], 0, "newest first");

@@ -70,13 +70,21 @@ pub fn stderr(output: &Output) -> String {
 pub fn json_line(output: &Output) -> Value {
     let text = stdout(output);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 1, "expected exactly one line on stdout, got {text:?}; stderr: {}", stderr(output));
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stdout, got {text:?}; stderr: {}",
+        stderr(output)
+    );
     serde_json::from_str(lines[0]).unwrap()
 }
 
 #[test]
 fn version_prints_the_binary_name_and_version() {
-    let output = Command::new(env!("CARGO_BIN_EXE_tiltas")).arg("--version").output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tiltas"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     assert_eq!(stdout(&output).trim(), format!("tiltas {}", env!("CARGO_PKG_VERSION")));
 }

@@ -29,15 +29,24 @@ fn a_misspelt_key_exits_2_with_location_and_suggestion() {
 
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let expected = format!("{}:{line}:1:", path.display());
-    assert!(stderr(&output).contains(&expected), "missing {expected} in {}", stderr(&output));
-    assert!(stderr(&output).contains("did you mean \"schedule\""), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&expected),
+        "missing {expected} in {}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("did you mean \"schedule\""),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn all_problems_of_a_file_are_reported_at_once() {
     let workspace = Workspace::with_examples();
     let path = workspace.path("files.toml");
-    let text = std::fs::read_to_string(&path).unwrap()
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
         .replace("system = \"jsonl\"", "system = \"jsnol\"")
         .replace("match_on = \"sku\"", "match_on = \"skuu\"");
     std::fs::write(&path, text).unwrap();

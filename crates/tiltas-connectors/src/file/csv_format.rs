@@ -24,7 +24,10 @@ impl CsvLayout {
     /// are refused by configuration validation of `KeyKind::Char`… but checked here too).
     pub(super) fn reader_builder(&self) -> csv::ReaderBuilder {
         let mut builder = csv::ReaderBuilder::new();
-        builder.delimiter(ascii_byte(self.delimiter)).flexible(true).has_headers(true);
+        builder
+            .delimiter(ascii_byte(self.delimiter))
+            .flexible(true)
+            .has_headers(true);
         builder
     }
 }
@@ -75,13 +78,20 @@ impl ColumnPlan {
     /// that is itself a canonical path (`sku`, `attributes.color`, `raw.X`) feeds it; any other
     /// header lands in `raw.<header>`. A mapped header missing from the file is an error.
     pub fn new(layout: &CsvLayout, entity: EntityKind, headers: &csv::StringRecord) -> Result<ColumnPlan, String> {
-        let by_header: BTreeMap<&str, &str> =
-            layout.columns.iter().map(|(path, header)| (header.as_str(), path.as_str())).collect();
+        let by_header: BTreeMap<&str, &str> = layout
+            .columns
+            .iter()
+            .map(|(path, header)| (header.as_str(), path.as_str()))
+            .collect();
         let headers: Vec<String> = headers
             .iter()
             .enumerate()
             .map(|(index, header)| {
-                let header = if index == 0 { header.trim_start_matches('\u{feff}') } else { header };
+                let header = if index == 0 {
+                    header.trim_start_matches('\u{feff}')
+                } else {
+                    header
+                };
                 header.trim().to_owned()
             })
             .collect();
@@ -95,7 +105,11 @@ impl ColumnPlan {
             return Err(format!(
                 "has no column {}; its header row has: {}. Fix `columns` in the flow or the file's header",
                 missing.join(", "),
-                headers.iter().map(|header| format!("\"{header}\"")).collect::<Vec<_>>().join(", ")
+                headers
+                    .iter()
+                    .map(|header| format!("\"{header}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let columns = headers
@@ -111,10 +125,18 @@ impl ColumnPlan {
                 } else {
                     field_type(entity, &path_text).unwrap_or(FieldType::Text)
                 };
-                Column { path: FieldPath::parse(&path_text), path_text, kind, header }
+                Column {
+                    path: FieldPath::parse(&path_text),
+                    path_text,
+                    kind,
+                    header,
+                }
             })
             .collect();
-        Ok(ColumnPlan { columns, list_separator: layout.list_separator })
+        Ok(ColumnPlan {
+            columns,
+            list_separator: layout.list_separator,
+        })
     }
 
     /// Decodes one row into a record. Cells of list-item columns (`lines.sku`) form one item of
@@ -128,13 +150,19 @@ impl ColumnPlan {
                 Ok(Value::Null) => continue,
                 Ok(value) => value,
                 Err(message) => {
-                    errors.push(CellError { header: column.header.clone(), field: column.path_text.clone(), message });
+                    errors.push(CellError {
+                        header: column.header.clone(),
+                        field: column.path_text.clone(),
+                        message,
+                    });
                     continue;
                 }
             };
             let target = match list_item_field(entity, &column.path_text) {
                 Some((list, field)) => {
-                    let item = items.entry(list.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+                    let item = items
+                        .entry(list.to_owned())
+                        .or_insert_with(|| Value::Object(Map::new()));
                     FieldPath::parse(field).set(item, value)
                 }
                 None => column.path.set(&mut record, value),
@@ -161,7 +189,13 @@ impl ColumnPlan {
 
     /// The raw row as a JSON object of header → cell, for the dead-letter inbox.
     pub fn raw_row(&self, row: &csv::StringRecord) -> Value {
-        Value::Object(self.columns.iter().zip(row.iter()).map(|(c, cell)| (c.header.clone(), cell.into())).collect())
+        Value::Object(
+            self.columns
+                .iter()
+                .zip(row.iter())
+                .map(|(c, cell)| (c.header.clone(), cell.into()))
+                .collect(),
+        )
     }
 }
 
@@ -198,7 +232,8 @@ impl RowGrouper {
             if key.is_some() && key == natural_key(entity, pending) {
                 if let Value::Object(fields) = row {
                     for (field, value) in fields {
-                        if let (Value::Array(items), Some(FieldType::ObjectList)) = (value, field_type(entity, &field)) {
+                        if let (Value::Array(items), Some(FieldType::ObjectList)) = (value, field_type(entity, &field))
+                        {
                             push_items(pending, &field, items);
                         }
                     }
@@ -227,7 +262,10 @@ fn is_variant_of(row: &Value, product: &Value) -> bool {
 
 fn push_items(record: &mut Value, list: &str, items: Vec<Value>) {
     if let Value::Object(fields) = record {
-        match fields.entry(list.to_owned()).or_insert_with(|| Value::Array(Vec::new())) {
+        match fields
+            .entry(list.to_owned())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
             Value::Array(existing) => existing.extend(items),
             other => *other = Value::Array(items),
         }
@@ -294,8 +332,10 @@ fn flatten(path: &str, value: &Value, list_separator: char, out: &mut Vec<(Strin
         Value::String(text) => out.push((path.to_owned(), text.clone())),
         Value::Bool(_) | Value::Number(_) => out.push((path.to_owned(), value.to_string())),
         Value::Array(items) => {
-            let texts: Vec<String> =
-                items.iter().map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned)).collect();
+            let texts: Vec<String> = items
+                .iter()
+                .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned))
+                .collect();
             out.push((path.to_owned(), texts.join(&list_separator.to_string())));
         }
         Value::Object(fields) => {
@@ -341,7 +381,9 @@ impl FileFormat for CsvFormat {
             .delimiter(ascii_byte(self.layout.delimiter))
             .terminator(csv::Terminator::CRLF)
             .from_writer(Vec::new());
-        writer.write_record(paths.iter().map(header)).map_err(|error| error.to_string())?;
+        writer
+            .write_record(paths.iter().map(header))
+            .map_err(|error| error.to_string())?;
         for row in rows {
             let cells: BTreeMap<&str, &str> = row.iter().map(|(path, cell)| (path.as_str(), cell.as_str())).collect();
             writer

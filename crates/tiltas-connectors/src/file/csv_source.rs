@@ -27,7 +27,11 @@ struct LineCounter {
 
 impl LineCounter {
     fn open(path: &std::path::Path) -> std::io::Result<LineCounter> {
-        Ok(LineCounter { file: std::io::BufReader::new(File::open(path)?), offset: 0, line: 1 })
+        Ok(LineCounter {
+            file: std::io::BufReader::new(File::open(path)?),
+            offset: 0,
+            line: 1,
+        })
     }
 
     /// The 1-based line of the record starting at `byte` (a position may point at the line
@@ -74,7 +78,8 @@ fn encode(position: &csv::Position) -> String {
 
 fn decode(text: &str) -> Option<csv::Position> {
     let mut parts = text.split(':').map(str::parse::<u64>);
-    let (Some(Ok(byte)), Some(Ok(line)), Some(Ok(record)), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(Ok(byte)), Some(Ok(line)), Some(Ok(record)), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
@@ -92,9 +97,16 @@ impl CsvSource {
             .headers()
             .map_err(|error| endpoint.error(ErrorKind::Fatal, format!("has an unreadable header row: {error}")))?
             .clone();
-        let plan = ColumnPlan::new(&layout, entity, &headers).map_err(|message| endpoint.error(ErrorKind::Fatal, message))?;
+        let plan =
+            ColumnPlan::new(&layout, entity, &headers).map_err(|message| endpoint.error(ErrorKind::Fatal, message))?;
         let lines = LineCounter::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
-        Ok(CsvSource { endpoint, entity, reader, plan, lines })
+        Ok(CsvSource {
+            endpoint,
+            entity,
+            reader,
+            plan,
+            lines,
+        })
     }
 
     fn location(&self, line: u64) -> String {
@@ -102,7 +114,7 @@ impl CsvSource {
     }
 
     /// Turns a record that a group completed into a page entry.
-    fn entry(&mut self, record: Value, byte: u64) -> Result<SourceRecord, RecordFailure> {
+    fn entry(&mut self, record: Value, byte: u64) -> SourceRecord {
         let key = match natural_key(self.entity, &record) {
             Some(key) => key,
             None => format!("row {}", self.lines.line_at(byte)),
@@ -112,7 +124,11 @@ impl CsvSource {
             .and_then(Value::as_str)
             .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
             .map(|at| at.with_timezone(&chrono::Utc));
-        Ok(SourceRecord { key, updated_at, data: record })
+        SourceRecord {
+            key,
+            updated_at,
+            data: record,
+        }
     }
 }
 
@@ -121,11 +137,15 @@ impl Source for CsvSource {
     async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
         if let Some(position) = &request.position {
             let position = decode(position).ok_or_else(|| {
-                self.endpoint.error(ErrorKind::Fatal, format!("was asked for an unknown read position {position:?}"))
+                self.endpoint.error(
+                    ErrorKind::Fatal,
+                    format!("was asked for an unknown read position {position:?}"),
+                )
             })?;
-            self.reader
-                .seek(position)
-                .map_err(|error| self.endpoint.error(ErrorKind::Fatal, format!("cannot be re-read: {error}")))?;
+            self.reader.seek(position).map_err(|error| {
+                self.endpoint
+                    .error(ErrorKind::Fatal, format!("cannot be re-read: {error}"))
+            })?;
         }
         let page_size = request.page_size.max(1);
         let mut records = Vec::new();
@@ -136,10 +156,10 @@ impl Source for CsvSource {
         let mut next = None;
         loop {
             let before = self.reader.position().clone();
-            let more = self
-                .reader
-                .read_record(&mut row)
-                .map_err(|error| self.endpoint.error(ErrorKind::Fatal, format!("cannot be read: {error}")))?;
+            let more = self.reader.read_record(&mut row).map_err(|error| {
+                self.endpoint
+                    .error(ErrorKind::Fatal, format!("cannot be read: {error}"))
+            })?;
             if !more {
                 break;
             }
@@ -154,7 +174,7 @@ impl Source for CsvSource {
                         // The row starts a new record. A full page stops before it, so a group
                         // is never split across pages.
                         let full = records.len() + 1 >= page_size;
-                        records.push(self.entry(done, group_byte));
+                        records.push(Ok(self.entry(done, group_byte)));
                         if full {
                             next = Some(encode(&before));
                             grouper = RowGrouper::default();
@@ -179,8 +199,12 @@ impl Source for CsvSource {
             }
         }
         if let Some(last) = grouper.finish() {
-            records.push(self.entry(last, group_byte));
+            records.push(Ok(self.entry(last, group_byte)));
         }
-        Ok(Page { records, next, api_calls: 0 })
+        Ok(Page {
+            records,
+            next,
+            api_calls: 0,
+        })
     }
 }

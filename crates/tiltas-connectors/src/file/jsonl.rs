@@ -18,7 +18,11 @@ impl JsonlSource {
     /// Opens the file.
     pub fn open(endpoint: FileEndpoint, entity: EntityKind) -> Result<JsonlSource, ConnectorError> {
         let file = std::fs::File::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
-        Ok(JsonlSource { endpoint, entity, reader: BufReader::new(file) })
+        Ok(JsonlSource {
+            endpoint,
+            entity,
+            reader: BufReader::new(file),
+        })
     }
 }
 
@@ -34,7 +38,10 @@ impl Source for JsonlSource {
         let (mut byte, mut line_number) = match &request.position {
             None => (0, 0),
             Some(position) => decode(position).ok_or_else(|| {
-                self.endpoint.error(ErrorKind::Fatal, format!("was asked for an unknown read position {position:?}"))
+                self.endpoint.error(
+                    ErrorKind::Fatal,
+                    format!("was asked for an unknown read position {position:?}"),
+                )
             })?,
         };
         self.reader
@@ -49,7 +56,10 @@ impl Source for JsonlSource {
                 break;
             }
             line.clear();
-            let read = self.reader.read_line(&mut line).map_err(|error| self.endpoint.io_error("read", &error))?;
+            let read = self
+                .reader
+                .read_line(&mut line)
+                .map_err(|error| self.endpoint.io_error("read", &error))?;
             if read == 0 {
                 break;
             }
@@ -68,7 +78,11 @@ impl Source for JsonlSource {
                         .and_then(Value::as_str)
                         .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
                         .map(|at| at.with_timezone(&chrono::Utc));
-                    Ok(SourceRecord { key, updated_at, data: record })
+                    Ok(SourceRecord {
+                        key,
+                        updated_at,
+                        data: record,
+                    })
                 }
                 Ok(_) => Err(RecordFailure {
                     key: format!("line {line_number}"),
@@ -84,7 +98,11 @@ impl Source for JsonlSource {
                 }),
             });
         }
-        Ok(Page { records, next, api_calls: 0 })
+        Ok(Page {
+            records,
+            next,
+            api_calls: 0,
+        })
     }
 }
 

@@ -33,7 +33,10 @@ pub(super) struct RecordKey {
 
 impl RecordKey {
     pub fn new(entity: EntityKind, match_on: Option<&str>) -> RecordKey {
-        RecordKey { entity, match_on: match_on.map(|field| (field.to_owned(), FieldPath::parse(field))) }
+        RecordKey {
+            entity,
+            match_on: match_on.map(|field| (field.to_owned(), FieldPath::parse(field))),
+        }
     }
 
     fn of(&self, record: &Value) -> Option<String> {
@@ -50,7 +53,11 @@ impl RecordKey {
     fn describe(&self) -> String {
         match &self.match_on {
             Some((field, _)) => format!("`{field}` (the flow's match_on)"),
-            None => format!("a {} key ({})", self.entity, tiltas_model::natural_key_fields(self.entity).join(" + ")),
+            None => format!(
+                "a {} key ({})",
+                self.entity,
+                tiltas_model::natural_key_fields(self.entity).join(" + ")
+            ),
         }
     }
 }
@@ -67,9 +74,18 @@ pub(super) struct KeyedFileTarget {
 impl KeyedFileTarget {
     /// Loads the existing output (if any) and replays a journal left by a crash.
     pub fn open(endpoint: FileEndpoint, key: RecordKey, format: Box<dyn FileFormat>) -> Result<Self, ConnectorError> {
-        let file_name = endpoint.path.file_name().map_or_else(|| "output".into(), |name| name.to_string_lossy());
+        let file_name = endpoint
+            .path
+            .file_name()
+            .map_or_else(|| "output".into(), |name| name.to_string_lossy());
         let journal = endpoint.path.with_file_name(format!(".{file_name}.tiltas-journal"));
-        let mut target = KeyedFileTarget { endpoint, key, format, records: IndexMap::new(), journal };
+        let mut target = KeyedFileTarget {
+            endpoint,
+            key,
+            format,
+            records: IndexMap::new(),
+            journal,
+        };
         match std::fs::read_to_string(&target.endpoint.path) {
             Ok(content) => {
                 let existing = target.format.parse(&content).map_err(|message| {
@@ -98,7 +114,10 @@ impl KeyedFileTarget {
             Err(error) => return Err(self.endpoint.io_error("recovered (its journal is unreadable)", &error)),
         };
         // A torn last line (crash during append) was never acknowledged: it is skipped.
-        for entry in content.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()) {
+        for entry in content
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        {
             if let (Some(key), Some(record)) = (entry["key"].as_str(), entry.get("record")) {
                 if let Some(replaced) = entry["replaces"].as_str() {
                     self.records.shift_remove(replaced);
@@ -148,7 +167,11 @@ impl Target for KeyedFileTarget {
                 }
                 None => outcomes.push(WriteOutcome::Failed(ConnectorError::new(
                     ErrorKind::Invalid,
-                    format!("has no {} to file it under in {}", self.key.describe(), self.endpoint.display),
+                    format!(
+                        "has no {} to file it under in {}",
+                        self.key.describe(),
+                        self.endpoint.display
+                    ),
                 ))),
             }
         }
@@ -168,11 +191,15 @@ impl Target for KeyedFileTarget {
 
     async fn finish(&mut self) -> Result<(), ConnectorError> {
         let records: Vec<&Value> = self.records.values().collect();
-        let content = self
-            .format
-            .render(&records)
-            .map_err(|message| self.endpoint.error(ErrorKind::Fatal, format!("cannot be written: {message}")))?;
-        let dir = self.endpoint.path.parent().map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let content = self.format.render(&records).map_err(|message| {
+            self.endpoint
+                .error(ErrorKind::Fatal, format!("cannot be written: {message}"))
+        })?;
+        let dir = self
+            .endpoint
+            .path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
         std::fs::create_dir_all(&dir).map_err(|error| self.endpoint.io_error("created (its directory)", &error))?;
         let mut temporary =
             tempfile::NamedTempFile::new_in(&dir).map_err(|error| self.endpoint.io_error("written", &error))?;
@@ -180,7 +207,9 @@ impl Target for KeyedFileTarget {
             .write_all(content.as_bytes())
             .and_then(|()| temporary.as_file().sync_all())
             .map_err(|error| self.endpoint.io_error("written", &error))?;
-        temporary.persist(&self.endpoint.path).map_err(|error| self.endpoint.io_error("replaced", &error.error))?;
+        temporary
+            .persist(&self.endpoint.path)
+            .map_err(|error| self.endpoint.io_error("replaced", &error.error))?;
         // The rename itself is durable only once the directory is synced.
         if let Ok(directory) = std::fs::File::open(&dir) {
             let _ = directory.sync_all();

@@ -23,8 +23,12 @@ const DIR_KEY: KeySpec = KeySpec {
     required: false,
     doc: "directory of the files, relative to the flow file (default: the flow file's directory)",
 };
-const FILE_KEY: KeySpec =
-    KeySpec { name: "file", kind: KeyKind::String, required: true, doc: "file name inside the connection's `dir`" };
+const FILE_KEY: KeySpec = KeySpec {
+    name: "file",
+    kind: KeyKind::String,
+    required: true,
+    doc: "file name inside the connection's `dir`",
+};
 const COLUMNS_KEY: KeySpec = KeySpec {
     name: "columns",
     kind: KeyKind::StringMap,
@@ -35,7 +39,12 @@ const COLUMNS_KEY: KeySpec = KeySpec {
 /// Entities a file can carry: every canonical entity, read and write, never incremental (a file
 /// has no change times; change hashes make re-reads cheap instead).
 const FILE_ENTITIES: [EntityAccess; 9] = {
-    let mut all = [EntityAccess { entity: EntityKind::Product, read: true, write: true, incremental: false }; 9];
+    let mut all = [EntityAccess {
+        entity: EntityKind::Product,
+        read: true,
+        write: true,
+        incremental: false,
+    }; 9];
     let mut index = 0;
     while index < 9 {
         all[index].entity = EntityKind::ALL[index];
@@ -50,7 +59,12 @@ pub static CSV: SystemSpec = SystemSpec {
     description: "CSV files (UTF-8, with or without BOM; any one-character delimiter; decimal commas accepted)",
     connection_keys: &[
         DIR_KEY,
-        KeySpec { name: "delimiter", kind: KeyKind::Char, required: false, doc: "field delimiter (default `,`)" },
+        KeySpec {
+            name: "delimiter",
+            kind: KeyKind::Char,
+            required: false,
+            doc: "field delimiter (default `,`)",
+        },
         KeySpec {
             name: "list_separator",
             kind: KeyKind::Char,
@@ -83,9 +97,15 @@ struct FileEndpoint {
 
 impl FileEndpoint {
     fn new(connection: &Connection, settings: &Settings, base_dir: &Path) -> FileEndpoint {
-        let dir = connection.settings.path("dir").map_or_else(|| base_dir.to_path_buf(), Path::to_path_buf);
+        let dir = connection
+            .settings
+            .path("dir")
+            .map_or_else(|| base_dir.to_path_buf(), Path::to_path_buf);
         let file = settings.str("file").unwrap_or_default();
-        FileEndpoint { path: dir.join(file), display: file.to_owned() }
+        FileEndpoint {
+            path: dir.join(file),
+            display: file.to_owned(),
+        }
     }
 
     /// A failure of this file, naming the path (the engine adds the flow and connection).
@@ -140,9 +160,17 @@ pub fn open_target(
     match connection.system.name {
         "csv" => {
             let format = csv_format::CsvFormat::new(csv_layout(connection, &flow.to.settings), flow.entity);
-            Ok(Some(Box::new(keyed::KeyedFileTarget::open(endpoint, key, Box::new(format))?)))
+            Ok(Some(Box::new(keyed::KeyedFileTarget::open(
+                endpoint,
+                key,
+                Box::new(format),
+            )?)))
         }
-        "jsonl" => Ok(Some(Box::new(keyed::KeyedFileTarget::open(endpoint, key, Box::new(jsonl::JsonlFormat))?))),
+        "jsonl" => Ok(Some(Box::new(keyed::KeyedFileTarget::open(
+            endpoint,
+            key,
+            Box::new(jsonl::JsonlFormat),
+        )?))),
         _ => Ok(None),
     }
 }

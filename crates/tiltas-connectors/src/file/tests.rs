@@ -27,7 +27,11 @@ fn config(dir: &Path, entity: &str, from: (&str, &str), to: (&str, &str)) -> Val
 
 async fn read_all(source: &mut dyn Source, page_size: usize) -> (Vec<Vec<Result<SourceRecord, RecordFailure>>>, u32) {
     let mut pages = Vec::new();
-    let mut request = ReadRequest { position: None, changed_since: None, page_size };
+    let mut request = ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size,
+    };
     let mut calls = 0;
     loop {
         calls += 1;
@@ -42,7 +46,12 @@ async fn read_all(source: &mut dyn Source, page_size: usize) -> (Vec<Vec<Result<
 }
 
 fn records(pages: &[Vec<Result<SourceRecord, RecordFailure>>]) -> Vec<Value> {
-    pages.iter().flatten().filter_map(|entry| entry.as_ref().ok()).map(|record| record.data.clone()).collect()
+    pages
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.as_ref().ok())
+        .map(|record| record.data.clone())
+        .collect()
 }
 
 const PRODUCTS: &str = "\u{feff}Kodas;Pavadinimas;Kaina;Kategorija;Tėvinis;Spalva;Pastaba\r\n\
@@ -56,7 +65,12 @@ const PRODUCT_COLUMNS: &str = r#", columns = { sku = "Kodas", name = "Pavadinima
 
 fn product_config(dir: &Path) -> ValidatedConfig {
     std::fs::write(dir.join("in.csv"), PRODUCTS).unwrap();
-    flow_file(dir, "product", ("csv", "in.csv", PRODUCT_COLUMNS), ("jsonl", "out.jsonl"))
+    flow_file(
+        dir,
+        "product",
+        ("csv", "in.csv", PRODUCT_COLUMNS),
+        ("jsonl", "out.jsonl"),
+    )
 }
 
 #[tokio::test]
@@ -67,7 +81,10 @@ async fn csv_rows_become_canonical_records_with_decimal_commas_lists_and_raw_col
     let (pages, _) = read_all(source.as_mut(), 100).await;
     let all = records(&pages);
     assert_eq!(all.len(), 3, "{all:#?}");
-    assert_eq!(all[0], json!({"sku": "A-1", "name": "Grąžtas", "price_net": "2.45", "categories": ["Įrankiai", "Grąžtai"]}));
+    assert_eq!(
+        all[0],
+        json!({"sku": "A-1", "name": "Grąžtas", "price_net": "2.45", "categories": ["Įrankiai", "Grąžtai"]})
+    );
     assert_eq!(all[1]["raw"], json!({"Pastaba": "be latekso"}));
     assert_eq!(all[2]["price_net"], "1234.50");
 }
@@ -96,9 +113,20 @@ async fn pages_never_split_a_product_from_its_variants_and_cover_every_row_once(
         let mut source = open_source(&config, &config.flows[0]).unwrap();
         let (pages, _) = read_all(source.as_mut(), page_size).await;
         let skus: Vec<Value> = records(&pages).iter().map(|record| record["sku"].clone()).collect();
-        assert_eq!(skus, vec![json!("A-1"), json!("P-2"), json!("B-3")], "page size {page_size}");
-        assert_eq!(records(&pages)[1]["variants"].as_array().map(Vec::len), Some(2), "page size {page_size}");
-        assert!(pages.iter().all(|page| page.len() <= page_size.max(1)), "page size {page_size}: {pages:?}");
+        assert_eq!(
+            skus,
+            vec![json!("A-1"), json!("P-2"), json!("B-3")],
+            "page size {page_size}"
+        );
+        assert_eq!(
+            records(&pages)[1]["variants"].as_array().map(Vec::len),
+            Some(2),
+            "page size {page_size}"
+        );
+        assert!(
+            pages.iter().all(|page| page.len() <= page_size.max(1)),
+            "page size {page_size}: {pages:?}"
+        );
     }
 }
 
@@ -109,11 +137,21 @@ async fn a_bad_cell_fails_only_its_row_naming_line_column_and_value() {
     std::fs::write(dir.path().join("in.csv"), PRODUCTS.replace("1 234,50", "12,5a")).unwrap();
     let mut source = open_source(&config, &config.flows[0]).unwrap();
     let (pages, _) = read_all(source.as_mut(), 100).await;
-    let failures: Vec<&RecordFailure> = pages.iter().flatten().filter_map(|entry| entry.as_ref().err()).collect();
+    let failures: Vec<&RecordFailure> = pages
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.as_ref().err())
+        .collect();
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].key, "B-3");
     assert_eq!(failures[0].location, "in.csv:6");
-    assert!(failures[0].message.contains("column \"Kaina\" (price_net): \"12,5a\" is not a number"), "{}", failures[0].message);
+    assert!(
+        failures[0]
+            .message
+            .contains("column \"Kaina\" (price_net): \"12,5a\" is not a number"),
+        "{}",
+        failures[0].message
+    );
     assert_eq!(failures[0].raw["Kaina"], "12,5a");
     assert_eq!(records(&pages).len(), 2);
 }
@@ -123,9 +161,15 @@ async fn a_mapped_column_missing_from_the_file_is_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = product_config(dir.path());
     std::fs::write(dir.path().join("in.csv"), PRODUCTS.replace("Kaina", "Price")).unwrap();
-    let error = open_source(&config, &config.flows[0]).err().expect("missing column accepted");
+    let error = open_source(&config, &config.flows[0])
+        .err()
+        .expect("missing column accepted");
     assert_eq!(error.kind, ErrorKind::Fatal);
-    assert!(error.message.contains("has no column \"Kaina\" (for price_net)"), "{}", error.message);
+    assert!(
+        error.message.contains("has no column \"Kaina\" (for price_net)"),
+        "{}",
+        error.message
+    );
     assert!(error.message.contains("\"Price\""), "{}", error.message);
 }
 
@@ -133,7 +177,9 @@ async fn a_mapped_column_missing_from_the_file_is_one_clear_error() {
 async fn a_missing_input_file_names_the_path_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "product", ("csv", "nope.csv"), ("jsonl", "out.jsonl"));
-    let error = open_source(&config, &config.flows[0]).err().expect("missing file accepted");
+    let error = open_source(&config, &config.flows[0])
+        .err()
+        .expect("missing file accepted");
     assert_eq!(error.kind, ErrorKind::Fatal);
     assert!(error.message.contains("nope.csv cannot be opened"), "{}", error.message);
     assert!(error.message.contains("check `dir` and `file`"), "{}", error.message);
@@ -160,13 +206,27 @@ async fn order_rows_repeating_a_number_become_one_order_with_lines() {
 #[tokio::test]
 async fn jsonl_source_reports_a_broken_line_and_reads_the_rest_in_pages() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("in.jsonl"), "{\"sku\":\"A\"}\n{\"sku\":\n\n{\"sku\":\"B\"}\n[1]\n{\"sku\":\"C\"}\n").unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        "{\"sku\":\"A\"}\n{\"sku\":\n\n{\"sku\":\"B\"}\n[1]\n{\"sku\":\"C\"}\n",
+    )
+    .unwrap();
     let config = config(dir.path(), "product", ("jsonl", "in.jsonl"), ("jsonl", "out.jsonl"));
     let mut source = open_source(&config, &config.flows[0]).unwrap();
     let (pages, calls) = read_all(source.as_mut(), 2).await;
     assert!(calls >= 3);
-    let failures: Vec<&RecordFailure> = pages.iter().flatten().filter_map(|entry| entry.as_ref().err()).collect();
-    assert_eq!(failures.iter().map(|failure| failure.location.as_str()).collect::<Vec<_>>(), ["in.jsonl:2", "in.jsonl:5"]);
+    let failures: Vec<&RecordFailure> = pages
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.as_ref().err())
+        .collect();
+    assert_eq!(
+        failures
+            .iter()
+            .map(|failure| failure.location.as_str())
+            .collect::<Vec<_>>(),
+        ["in.jsonl:2", "in.jsonl:5"]
+    );
     let skus: Vec<Value> = records(&pages).iter().map(|record| record["sku"].clone()).collect();
     assert_eq!(skus, [json!("A"), json!("B"), json!("C")]);
 }
@@ -192,43 +252,75 @@ fn written(outcomes: &[WriteOutcome]) -> Vec<String> {
 #[tokio::test]
 async fn the_target_adopts_records_already_in_the_file_and_appends_new_ones() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("out.jsonl"), "{\"sku\":\"A\",\"name\":\"old\"}\n{\"sku\":\"Z\",\"name\":\"kept\"}\n").unwrap();
+    std::fs::write(
+        dir.path().join("out.jsonl"),
+        "{\"sku\":\"A\",\"name\":\"old\"}\n{\"sku\":\"Z\",\"name\":\"kept\"}\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("in.jsonl"), "").unwrap();
     let config = config(dir.path(), "product", ("jsonl", "in.jsonl"), ("jsonl", "out.jsonl"));
     let mut target = open_target(&config, &config.flows[0]).unwrap();
     let result = target
-        .write_batch(vec![item("A", "new", None), item("B", "added", None), WriteItem {
-            source_key: "row 3".into(),
-            target_id: None,
-            payload: json!({"name": "no sku"}),
-        }])
+        .write_batch(vec![
+            item("A", "new", None),
+            item("B", "added", None),
+            WriteItem {
+                source_key: "row 3".into(),
+                target_id: None,
+                payload: json!({"name": "no sku"}),
+            },
+        ])
         .await
         .unwrap();
     assert_eq!(written(&result.outcomes)[..2], ["A".to_owned(), "B".to_owned()]);
-    assert!(written(&result.outcomes)[2].contains("has no a product key (sku)") || written(&result.outcomes)[2].contains("sku"));
+    assert!(
+        written(&result.outcomes)[2].contains("has no a product key (sku)")
+            || written(&result.outcomes)[2].contains("sku")
+    );
     target.finish().await.unwrap();
     let text = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
-    assert_eq!(text, "{\"sku\":\"A\",\"name\":\"new\"}\n{\"sku\":\"Z\",\"name\":\"kept\"}\n{\"sku\":\"B\",\"name\":\"added\"}\n");
+    assert_eq!(
+        text,
+        "{\"sku\":\"A\",\"name\":\"new\"}\n{\"sku\":\"Z\",\"name\":\"kept\"}\n{\"sku\":\"B\",\"name\":\"added\"}\n"
+    );
 }
 
 #[tokio::test]
 async fn acknowledged_writes_survive_a_crash_before_finish() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("in.jsonl"), "").unwrap();
-    let config = config(dir.path(), "product", ("jsonl", "in.jsonl"), ("jsonl", "out/products.jsonl"));
+    let config = config(
+        dir.path(),
+        "product",
+        ("jsonl", "in.jsonl"),
+        ("jsonl", "out/products.jsonl"),
+    );
     {
         let mut target = open_target(&config, &config.flows[0]).unwrap();
         target.write_batch(vec![item("A", "first", None)]).await.unwrap();
-        target.write_batch(vec![item("A2", "renamed", Some("A")), item("B", "b", None)]).await.unwrap();
+        target
+            .write_batch(vec![item("A2", "renamed", Some("A")), item("B", "b", None)])
+            .await
+            .unwrap();
         // Dropped without finish: the process died.
     }
     assert!(!dir.path().join("out/products.jsonl").exists());
     let mut target = open_target(&config, &config.flows[0]).unwrap();
     target.finish().await.unwrap();
     let text = std::fs::read_to_string(dir.path().join("out/products.jsonl")).unwrap();
-    assert_eq!(text, "{\"sku\":\"A2\",\"name\":\"renamed\"}\n{\"sku\":\"B\",\"name\":\"b\"}\n");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers.len(), 1, "journal or temporary file left behind: {leftovers:?}");
+    assert_eq!(
+        text,
+        "{\"sku\":\"A2\",\"name\":\"renamed\"}\n{\"sku\":\"B\",\"name\":\"b\"}\n"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "journal or temporary file left behind: {leftovers:?}"
+    );
 }
 
 #[tokio::test]
@@ -245,7 +337,11 @@ async fn a_csv_target_writes_rows_that_read_back_as_the_same_records() {
     let mut target = open_target(&config, &config.flows[0]).unwrap();
     let items = products
         .iter()
-        .map(|product| WriteItem { source_key: product["sku"].as_str().unwrap().into(), target_id: None, payload: product.clone() })
+        .map(|product| WriteItem {
+            source_key: product["sku"].as_str().unwrap().into(),
+            target_id: None,
+            payload: product.clone(),
+        })
         .collect();
     target.write_batch(items).await.unwrap();
     target.finish().await.unwrap();

@@ -33,7 +33,10 @@ impl FakeSource {
 #[async_trait]
 impl Source for FakeSource {
     async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
-        let start: usize = request.position.as_deref().map_or(0, |position| position.parse().unwrap());
+        let start: usize = request
+            .position
+            .as_deref()
+            .map_or(0, |position| position.parse().unwrap());
         let end = (start + request.page_size).min(self.records.len());
         Ok(Page {
             records: self.records[start..end].to_vec(),
@@ -90,7 +93,10 @@ impl Target for FakeTarget {
             .map(|item| {
                 let sku = item.payload["sku"].as_str().unwrap_or("").to_owned();
                 if state.refuse_skus.contains(&sku) {
-                    return WriteOutcome::Failed(ConnectorError::new(ErrorKind::Invalid, format!("wrong VAT rate for {sku}")));
+                    return WriteOutcome::Failed(ConnectorError::new(
+                        ErrorKind::Invalid,
+                        format!("wrong VAT rate for {sku}"),
+                    ));
                 }
                 let id = item.target_id.clone().unwrap_or_else(|| format!("T-{sku}"));
                 state.records.insert(id.clone(), item.payload);
