@@ -286,10 +286,7 @@ impl Checker<'_> {
                 let known = self.catalog.system_names();
                 self.problem(
                     entry.node.at,
-                    format!(
-                        "{place} needs `system = \"…\"`; known systems: {}",
-                        quoted_list(known.iter().copied())
-                    ),
+                    format!("{place} needs `system = \"…\"`; known systems: {}", known.join(", ")),
                 );
                 None
             }
@@ -300,13 +297,12 @@ impl Checker<'_> {
                     None => {
                         let known = self.catalog.system_names();
                         let hint = suggest(&system_name, known.iter().copied())
-                            .map(|close| format!(": did you mean \"{close}\"?"))
-                            .unwrap_or_default();
+                            .map_or_else(|| ";".to_owned(), |close| format!(": did you mean \"{close}\"?"));
                         self.problem(
                             system_entry.node.at,
                             format!(
                                 "{place}: unknown system \"{system_name}\"{hint} known systems: {}",
-                                quoted_list(known.iter().copied())
+                                known.join(", ")
                             ),
                         );
                         None

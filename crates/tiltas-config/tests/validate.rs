@@ -31,6 +31,12 @@ const ERP_ENTITIES: &[EntityAccess] = &[
         write: true,
         incremental: false,
     },
+    EntityAccess {
+        entity: EntityKind::Customer,
+        read: true,
+        write: true,
+        incremental: true,
+    },
 ];
 
 static FILES: SystemSpec = SystemSpec {
@@ -381,4 +387,79 @@ fn a_trigger_schedule_without_a_schedule_is_refused() {
     let found = problems(&VALID.replace("schedule = \"every 15m\"", "trigger = \"schedule\""));
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(found[0].contains("needs a `schedule`"), "{}", found[0]);
+}
+
+#[test]
+fn unquoted_dotted_keys_are_flattened_back_into_field_paths() {
+    let text = VALID
+        .replace(
+            "map = { \"attributes.origin\" = \"raw.N17_KILM\",",
+            "map = { attributes.origin = \"raw.N17_KILM\", attributes.size.eu = \"raw.DYDIS\",",
+        )
+        .replace(
+            "values.unit = { vnt = \"pcs\", \"*\" = \"pcs\" }",
+            "values.attributes.color = { raud = \"red\" }",
+        )
+        .replace("attributes = { brand = \"Bosch\" }", "attributes.brand = \"Bosch\"");
+    let config = parse(&text).unwrap_or_else(|errors| panic!("{errors}"));
+    let flow = config.flow("products-to-erp").unwrap();
+    let targets: Vec<&str> = flow.map.iter().map(|entry| entry.target.as_str()).collect();
+    assert_eq!(targets, ["attributes.origin", "attributes.size.eu", "price_gross"]);
+    assert_eq!(flow.values["attributes.color"]["raud"], "red");
+    assert_eq!(flow.defaults["attributes.brand"], "Bosch");
+}
+
+#[test]
+fn redact_accepts_the_last_segment_of_a_nested_field_but_not_an_unknown_name() {
+    let text = "[connections.erp]\nsystem = \"erp\"\nbase_url = \"https://erp.example.com\"\napi_key = \"k\"\n\n\
+                [[flows]]\nname = \"customers\"\nentity = \"customer\"\nfrom = { connection = \"erp\" }\n\
+                to = { connection = \"erp\" }\nredact = [\"postcode\", \"email\", \"shoe_size\"]\n";
+    let found = problems(text);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("customer has no field \"shoe_size\""), "{}", found[0]);
+    let config = parse(&text.replace(", \"shoe_size\"", "")).unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(config.flow("customers").unwrap().redact, ["postcode", "email"]);
+}
+
+#[test]
+fn an_unknown_top_level_key_lists_the_accepted_ones() {
+    let found = problems(&format!("colour = \"blue\"\n{VALID}"));
+    assert_eq!(
+        found,
+        ["conf/flows.toml:1:1: unknown key \"colour\" in the file; accepted keys: \"store\", \"connections\", \"flows\""]
+    );
+}
+
+#[test]
+fn an_unknown_system_in_a_connection_gets_a_suggestion_and_the_known_ones() {
+    let found = problems(&VALID.replace("system = \"erp\"", "system = \"epr\""));
+    assert!(
+        found[0]
+            .contains("connection \"erp\": unknown system \"epr\": did you mean \"erp\"? known systems: files, erp"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_one_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flows.toml");
+    std::fs::write(&path, b"name = \"\xff\xfe\"\n").unwrap();
+    let error = load(&path, &TestCatalog).unwrap_err();
+    assert_eq!(error.0.len(), 1, "{error}");
+    assert_eq!(error.0[0].line, 0);
+    assert!(error.to_string().contains("cannot read the flow file"), "{error}");
+}
+
+#[test]
+fn a_flow_file_on_disk_resolves_paths_against_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flows.toml");
+    std::fs::write(&path, VALID).unwrap();
+    let config = load(&path, &TestCatalog).unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(config.base_dir, dir.path());
+    assert_eq!(
+        config.connection("feed").unwrap().settings.path("dir"),
+        Some(dir.path().join("data").as_path())
+    );
 }

@@ -36,7 +36,7 @@ pub enum EngineError {
         message: String,
     },
     /// A connector failed in a way that stops the run.
-    #[error("flow \"{flow}\": {side} connection \"{connection}\": {source}")]
+    #[error("flow \"{flow}\": {side} connection \"{connection}\": {error}")]
     Connector {
         /// The flow.
         flow: String,
@@ -45,7 +45,7 @@ pub enum EngineError {
         /// The connection.
         connection: String,
         /// The failure.
-        source: ConnectorError,
+        error: ConnectorError,
     },
     /// The store failed.
     #[error(transparent)]

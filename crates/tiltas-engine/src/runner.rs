@@ -118,20 +118,20 @@ impl Engine {
     /// Runs one flow once, with the connectors its configuration names.
     pub async fn sync(&self, flow_name: &str, options: &SyncOptions) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
-        let source = registry::open_source(&self.config, flow).map_err(|source| EngineError::Connector {
+        let source = registry::open_source(&self.config, flow).map_err(|error| EngineError::Connector {
             flow: flow.name.clone(),
             side: "source",
             connection: flow.from.connection.clone(),
-            source,
+            error,
         })?;
         let target = if options.dry_run {
             None
         } else {
-            let target = registry::open_target(&self.config, flow).map_err(|source| EngineError::Connector {
+            let target = registry::open_target(&self.config, flow).map_err(|error| EngineError::Connector {
                 flow: flow.name.clone(),
                 side: "target",
                 connection: flow.to.connection.clone(),
-                source,
+                error,
             })?;
             Some(target)
         };
@@ -251,17 +251,17 @@ impl Engine {
         lease_name: &str,
     ) -> Result<(), EngineError> {
         let flow = state.flow;
-        let source_error = |source: ConnectorError| EngineError::Connector {
+        let source_error = |error: ConnectorError| EngineError::Connector {
             flow: flow.name.clone(),
             side: "source",
             connection: flow.from.connection.clone(),
-            source,
+            error,
         };
-        let target_error = |source: ConnectorError| EngineError::Connector {
+        let target_error = |error: ConnectorError| EngineError::Connector {
             flow: flow.name.clone(),
             side: "target",
             connection: flow.to.connection.clone(),
-            source,
+            error,
         };
         let incremental = state
             .from
@@ -517,7 +517,7 @@ impl Engine {
                     flow: flow.name.clone(),
                     side: "target",
                     connection: flow.to.connection.clone(),
-                    source: error,
+                    error,
                 })
             }
         };

@@ -105,7 +105,12 @@ fn print_human(report: &SyncReport) {
         report.duration.as_millis(),
     );
     if counters.failed > 0 && !report.dry_run {
-        println!("{} records failed and wait in the dead-letter inbox", counters.failed);
+        let (noun, verb) = if counters.failed == 1 {
+            ("record", "waits")
+        } else {
+            ("records", "wait")
+        };
+        println!("{} {noun} failed and {verb} in the dead-letter inbox", counters.failed);
     }
 }
 
