@@ -132,11 +132,42 @@ pub trait Source: Send {
     async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError>;
 }
 
+/// A record the target already holds, found by its match key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundRecord {
+    /// The record's id in the target.
+    pub target_id: String,
+    /// The record as the target holds it (canonical JSON), when the target returns it.
+    pub data: Option<serde_json::Value>,
+}
+
+/// Result of a look-up: the keys found, plus the calls it cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lookup {
+    /// Found records by match key; keys not found are absent.
+    pub found: std::collections::HashMap<String, FoundRecord>,
+    /// Calls made to the external system.
+    pub api_calls: u64,
+}
+
 /// Writes one entity to a system, batch by batch.
 #[async_trait]
 pub trait Target: Send {
     /// The largest batch the target accepts.
     fn max_batch(&self) -> usize;
+
+    /// Whether [`Target::lookup`] can find records by key. Without it the engine cannot adopt
+    /// records the target already has, nor verify an uncertain write before resending it.
+    fn can_lookup(&self) -> bool {
+        false
+    }
+
+    /// Finds records by match key: the value of the flow's `match_on` field, or the entity's
+    /// natural key when `match_on` is `None`. One call (or a few) for the whole list.
+    async fn lookup(&mut self, match_on: Option<&str>, keys: &[String]) -> Result<Lookup, ConnectorError> {
+        let _ = (match_on, keys);
+        Ok(Lookup::default())
+    }
 
     /// Writes a batch; a bad item fails alone, the rest are still written.
     async fn write_batch(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError>;

@@ -2,12 +2,12 @@
 //! compare with what was delivered, write the changes in batches, and settle the page (hashes,
 //! identity links, dead letters, counters, cursor) in one store transaction.
 //!
-//! This first cut has change detection, identity links, batching with per-item settlement,
-//! dead letters, activity log, one run per flow (lease) and dry runs. Look-ups in the target,
-//! duplicate policies, retries with backoff, verify-before-resend and quotas slot into
-//! [`runner`] next.
+//! Records the target already has are found by look-up and adopted; `on_duplicate` decides
+//! what happens to them; writes an interrupted run left unacknowledged are verified before
+//! anything is resent; transient failures are retried with backoff and jitter.
 #![forbid(unsafe_code)]
 
+mod deliver;
 mod error;
 mod hash;
 mod plan;

@@ -1,16 +1,16 @@
-//! One run of one flow: read → map → hash → compare → write in batches → settle.
+//! One run of one flow: recover → read → map → hash → compare → find → write in batches → settle.
+use crate::deliver;
 use crate::{payload_hash, EngineError, NoProgress, Progress};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tiltas_config::{Connection, Flow, ValidatedConfig};
+use tiltas_config::{Connection, DuplicatePolicy, Flow, ValidatedConfig};
 use tiltas_connectors::{
     registry, ConnectorError, ErrorKind, Page, ReadRequest, Source, SourceRecord, Target, WriteItem, WriteOutcome,
 };
 use tiltas_mapping::{FieldPath, FlowMapping};
-use tiltas_model::EntityKind;
 use tiltas_store::{
     ActivityOutcome, DeliveredHash, FailureClass, HubId, IntentOutcome, IntentSettlement, NewActivity, NewDeadLetter,
     NewIntent, PageSettlement, RunCounters, RunId, RunMode, RunStatus, Store, WriteOperation, XrefLink,
@@ -20,10 +20,10 @@ use tiltas_store::{
 const DEFAULT_PAGE_SIZE: usize = 500;
 /// How long a run's lease lasts without renewal; renewed after every page.
 const LEASE_TTL: Duration = Duration::from_secs(300);
-/// How often a transient read or write failure is retried before the run fails.
-const TRANSIENT_ATTEMPTS: u32 = 4;
 /// At most this many record problems are kept in the report (all are dead-lettered).
 const REPORTED_PROBLEMS: usize = 50;
+/// Fields a system sets on its own; they never make a record different for echo detection.
+const VOLATILE_FIELDS: [&str; 3] = ["raw", "updated_at", "id"];
 
 /// How to run a flow.
 #[derive(Clone)]
@@ -93,6 +93,8 @@ pub struct SyncReport {
     pub planned: Vec<PlannedChange>,
     /// The first failed records.
     pub problems: Vec<RecordProblem>,
+    /// Writes left unacknowledged by an earlier, interrupted run and found applied.
+    pub recovered: u64,
 }
 
 /// Runs flows of one configuration against one store.
@@ -115,36 +117,28 @@ impl Engine {
         &self.config
     }
 
-    /// Runs one flow once, with the connectors its configuration names.
-    pub async fn sync(&self, flow_name: &str, options: &SyncOptions) -> Result<SyncReport, EngineError> {
-        let flow = self.flow(flow_name)?;
-        let source = registry::open_source(&self.config, flow).map_err(|error| EngineError::Connector {
-            flow: flow.name.clone(),
-            side: "source",
-            connection: flow.from.connection.clone(),
-            error,
-        })?;
-        let target = if options.dry_run {
-            None
-        } else {
-            let target = registry::open_target(&self.config, flow).map_err(|error| EngineError::Connector {
-                flow: flow.name.clone(),
-                side: "target",
-                connection: flow.to.connection.clone(),
-                error,
-            })?;
-            Some(target)
-        };
-        self.sync_with(flow_name, source, target, options).await
+    /// The store the engine keeps its state in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
-    /// Runs one flow once with connectors the caller opened (tests, embedding). `target` is
-    /// ignored for a dry run, which never writes.
+    /// Runs one flow once, with the connectors its configuration names. A dry run opens the
+    /// target too, to look records up, but never writes to it.
+    pub async fn sync(&self, flow_name: &str, options: &SyncOptions) -> Result<SyncReport, EngineError> {
+        let flow = self.flow(flow_name)?;
+        let source =
+            registry::open_source(&self.config, flow).map_err(|error| connector_error(flow, "source", error))?;
+        let target =
+            registry::open_target(&self.config, flow).map_err(|error| connector_error(flow, "target", error))?;
+        self.sync_with(flow_name, source, Some(target), options).await
+    }
+
+    /// Runs one flow once with connectors the caller opened (tests, embedding, replays).
     pub async fn sync_with(
         &self,
         flow_name: &str,
         mut source: Box<dyn Source>,
-        target: Option<Box<dyn Target>>,
+        mut target: Option<Box<dyn Target>>,
         options: &SyncOptions,
     ) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
@@ -156,7 +150,6 @@ impl Engine {
                 .collect::<Vec<_>>()
                 .join("\n"),
         })?;
-        let mut target = if options.dry_run { None } else { target };
         let from = self.connection(&flow.from.connection);
         let lease_name = format!("flow:{}", flow.name);
         if !options.dry_run && !self.store.lease_acquire(&lease_name, &self.holder, LEASE_TTL).await? {
@@ -200,11 +193,25 @@ impl Engine {
                 duration: Duration::ZERO,
                 planned: Vec::new(),
                 problems: Vec::new(),
+                recovered: 0,
             },
         };
-        let outcome = self
-            .run_pages(&mut state, source.as_mut(), target.as_deref_mut(), &lease_name)
-            .await;
+        let outcome = async {
+            if !options.dry_run {
+                if let Some(target) = target.as_deref_mut() {
+                    self.recover(&mut state, target).await?;
+                }
+            }
+            self.run_pages(&mut state, source.as_mut(), target.as_deref_mut(), &lease_name)
+                .await?;
+            if let (Some(retention), false) = (flow.retention, options.dry_run) {
+                let before = Utc::now() - chrono::Duration::from_std(retention).unwrap_or_default();
+                let purged = self.store.activity_purge(Some(&flow.name), before).await?;
+                tracing::debug!(flow = %flow.name, purged, "activity older than the retention purged");
+            }
+            Ok::<(), EngineError>(())
+        }
+        .await;
         state.report.duration = started.elapsed();
         if let Some(run) = run {
             let (status, error) = match &outcome {
@@ -243,6 +250,76 @@ impl Engine {
             .unwrap_or_else(|| unreachable!("validated configuration names an undefined connection {name:?}"))
     }
 
+    /// Settles the writes an interrupted run left in the outbox. A create that the target
+    /// holds (found by its key) was applied: its identity link is stored, so the record is
+    /// updated, never created twice, when it is read again. Everything else is abandoned: its
+    /// hash was never recorded as delivered, so the record is sent again.
+    async fn recover(&self, state: &mut RunState<'_>, target: &mut (dyn Target + '_)) -> Result<(), EngineError> {
+        let flow = state.flow;
+        let unsettled = self.store.outbox_unsettled(&flow.name).await?;
+        if unsettled.is_empty() {
+            return Ok(());
+        }
+        let creates: Vec<(usize, String)> = unsettled
+            .iter()
+            .enumerate()
+            .filter(|(_, intent)| intent.intent.operation == WriteOperation::Create)
+            .filter_map(|(index, intent)| state.match_key(&intent.intent.payload).map(|key| (index, key)))
+            .collect();
+        let keys: Vec<String> = creates.iter().map(|(_, key)| key.clone()).collect();
+        let found = deliver::lookup(target, flow.match_on.as_deref(), &keys)
+            .await
+            .map_err(|error| connector_error(flow, "target", error))?;
+        let found_at: HashMap<usize, String> = creates
+            .into_iter()
+            .filter_map(|(index, key)| found.found.get(&key).map(|record| (index, record.target_id.clone())))
+            .collect();
+        let source_keys: Vec<String> = unsettled
+            .iter()
+            .map(|intent| intent.intent.source_key.clone())
+            .collect();
+        let known = self
+            .store
+            .xref_find_by_external(flow.entity, &flow.from.connection, &source_keys)
+            .await?;
+        let mut settlement = PageSettlement {
+            flow: flow.name.clone(),
+            run: state.run,
+            ..PageSettlement::default()
+        };
+        settlement.counters.api_calls = found.api_calls;
+        for (index, intent) in unsettled.iter().enumerate() {
+            let outcome = match found_at.get(&index) {
+                Some(target_id) => {
+                    let hub_id = known
+                        .get(&intent.intent.source_key)
+                        .map_or_else(uuid::Uuid::new_v4, |link| link.hub_id);
+                    settlement
+                        .xrefs
+                        .extend(state.links(hub_id, &intent.intent.source_key, target_id, None, None));
+                    IntentOutcome::FoundApplied
+                }
+                None => IntentOutcome::Abandoned,
+            };
+            let external_id = found_at.get(&index).cloned();
+            settlement.intents.push(IntentSettlement {
+                id: intent.id,
+                outcome,
+                external_id,
+            });
+        }
+        state.report.recovered = found_at.len() as u64;
+        tracing::info!(
+            flow = %flow.name,
+            unsettled = unsettled.len(),
+            found_applied = found_at.len(),
+            "settled the writes an interrupted run left behind"
+        );
+        state.report.counters.add(&settlement.counters);
+        self.store.settle_page(&settlement).await?;
+        Ok(())
+    }
+
     async fn run_pages(
         &self,
         state: &mut RunState<'_>,
@@ -251,18 +328,6 @@ impl Engine {
         lease_name: &str,
     ) -> Result<(), EngineError> {
         let flow = state.flow;
-        let source_error = |error: ConnectorError| EngineError::Connector {
-            flow: flow.name.clone(),
-            side: "source",
-            connection: flow.from.connection.clone(),
-            error,
-        };
-        let target_error = |error: ConnectorError| EngineError::Connector {
-            flow: flow.name.clone(),
-            side: "target",
-            connection: flow.to.connection.clone(),
-            error,
-        };
         let incremental = state
             .from
             .system
@@ -286,7 +351,10 @@ impl Engine {
         };
         let mut wrote_anything = false;
         loop {
-            let page = read_with_retry(source, &request).await.map_err(source_error)?;
+            let (page, failed_calls) = deliver::read_page(source, &request)
+                .await
+                .map_err(|error| connector_error(flow, "source", error))?;
+            state.report.counters.api_calls += failed_calls;
             let next = page.next.clone();
             wrote_anything |= self
                 .process_page(state, page, target.as_deref_mut(), incremental)
@@ -301,17 +369,20 @@ impl Engine {
             }
         }
         if let (Some(target), true) = (target, wrote_anything) {
-            target.finish().await.map_err(target_error)?;
+            target
+                .finish()
+                .await
+                .map_err(|error| connector_error(flow, "target", error))?;
         }
         Ok(())
     }
 
-    /// Maps, compares, writes and settles one page; returns whether anything was written.
+    /// Maps, compares, finds, writes and settles one page; returns whether anything was written.
     async fn process_page(
         &self,
         state: &mut RunState<'_>,
         page: Page,
-        target: Option<&mut (dyn Target + '_)>,
+        mut target: Option<&mut (dyn Target + '_)>,
         incremental: bool,
     ) -> Result<bool, EngineError> {
         let flow = state.flow;
@@ -344,27 +415,8 @@ impl Engine {
                 }
             }
         }
+        let candidates = later_wins(flow, candidates, &mut settlement);
 
-        // A key seen twice in one page: the later record wins, as it would in a later page.
-        let mut last_index: HashMap<&str, usize> = HashMap::new();
-        for (index, candidate) in candidates.iter().enumerate() {
-            last_index.insert(candidate.source_key.as_str(), index);
-        }
-        if last_index.len() < candidates.len() {
-            let keep: std::collections::HashSet<usize> = last_index.into_values().collect();
-            let before = candidates.len();
-            candidates = candidates
-                .into_iter()
-                .enumerate()
-                .filter_map(|(index, candidate)| {
-                    if !keep.contains(&index) {
-                        tracing::warn!(flow = %flow.name, key = %candidate.source_key, "the source has this key more than once; the later record is used");
-                    }
-                    keep.contains(&index).then_some(candidate)
-                })
-                .collect();
-            settlement.counters.skipped += (before - candidates.len()) as u64;
-        }
         let keys: Vec<String> = candidates
             .iter()
             .map(|candidate| candidate.source_key.clone())
@@ -374,25 +426,65 @@ impl Engine {
         } else {
             self.store.delivered_hashes(&flow.name, &keys).await?
         };
-        let known = self
-            .known_targets(flow.entity, &flow.from.connection, &flow.to.connection, &keys)
-            .await?;
+        let known = self.known_targets(flow, &keys).await?;
         let mut changed = Vec::new();
         for mut candidate in candidates {
             if delivered.get(&candidate.source_key) == Some(&candidate.hash) {
                 settlement.counters.unchanged += 1;
                 continue;
             }
-            if let Some((hub_id, target_id)) = known.get(&candidate.source_key) {
-                candidate.hub_id = Some(*hub_id);
-                candidate.target_id = target_id.clone();
+            if let Some(link) = known.get(&candidate.source_key) {
+                // Echo suppression: the source holds exactly what another flow wrote into it.
+                let echo = format!("{}:{}", flow.to.connection, candidate.echo_hash);
+                if !state.options.full && link.source_hash.as_deref() == Some(echo.as_str()) {
+                    settlement.counters.unchanged += 1;
+                    settlement.delivered.push(DeliveredHash {
+                        source_key: candidate.source_key,
+                        hash: candidate.hash,
+                    });
+                    continue;
+                }
+                candidate.hub_id = Some(link.hub_id);
+                candidate.target_id = link.target_id.clone();
             }
             changed.push(candidate);
         }
 
+        // Identity by look-up: records with no link yet may already exist in the target.
+        if let Some(target) = target.as_deref_mut() {
+            let unlinked: Vec<(usize, String)> = changed
+                .iter()
+                .enumerate()
+                .filter(|(_, candidate)| candidate.target_id.is_none())
+                .filter_map(|(index, candidate)| candidate.match_key.clone().map(|key| (index, key)))
+                .collect();
+            let wanted: Vec<String> = unlinked.iter().map(|(_, key)| key.clone()).collect();
+            let found = deliver::lookup(target, flow.match_on.as_deref(), &wanted)
+                .await
+                .map_err(|error| connector_error(flow, "target", error))?;
+            settlement.counters.api_calls += found.api_calls;
+            for (index, key) in unlinked {
+                if let Some(record) = found.found.get(&key) {
+                    changed[index].target_id = Some(record.target_id.clone());
+                    changed[index].adopted = true;
+                }
+            }
+        }
+
+        let changed = self.apply_duplicate_policy(state, &mut settlement, changed);
         let mut wrote = false;
-        match target {
-            None => {
+        match (target, state.options.dry_run) {
+            (Some(target), false) => {
+                let batch_size = flow.batch_size.unwrap_or(usize::MAX).min(target.max_batch()).max(1);
+                let mut remaining = changed;
+                while !remaining.is_empty() {
+                    let rest = remaining.split_off(batch_size.min(remaining.len()));
+                    let batch = std::mem::replace(&mut remaining, rest);
+                    wrote = true;
+                    self.write_batch(state, &mut settlement, target, batch).await?;
+                }
+            }
+            _ => {
                 for candidate in &changed {
                     let kind = if candidate.target_id.is_some() {
                         PlannedKind::Update
@@ -409,16 +501,6 @@ impl Engine {
                     });
                 }
             }
-            Some(target) => {
-                let batch_size = flow.batch_size.unwrap_or(usize::MAX).min(target.max_batch()).max(1);
-                let mut remaining = changed;
-                while !remaining.is_empty() {
-                    let rest = remaining.split_off(batch_size.min(remaining.len()));
-                    let batch = std::mem::replace(&mut remaining, rest);
-                    wrote = true;
-                    self.write_batch(state, &mut settlement, target, batch).await?;
-                }
-            }
         }
 
         if incremental {
@@ -431,23 +513,72 @@ impl Engine {
         Ok(wrote)
     }
 
-    /// For each source key already linked to a record in the target: its hub id and target id.
-    async fn known_targets(
+    /// `on_duplicate`: what happens to records the target already has (linked by an earlier
+    /// run, or found by look-up). Returns the records still to write.
+    fn apply_duplicate_policy(
         &self,
-        entity: EntityKind,
-        from: &str,
-        to: &str,
-        keys: &[String],
-    ) -> Result<HashMap<String, (HubId, Option<String>)>, EngineError> {
+        state: &mut RunState<'_>,
+        settlement: &mut PageSettlement,
+        changed: Vec<Candidate>,
+    ) -> Vec<Candidate> {
+        let flow = state.flow;
+        if flow.on_duplicate == DuplicatePolicy::Update {
+            return changed;
+        }
+        let mut remaining = Vec::with_capacity(changed.len());
+        for candidate in changed {
+            let Some(target_id) = candidate.target_id.clone() else {
+                remaining.push(candidate);
+                continue;
+            };
+            match flow.on_duplicate {
+                DuplicatePolicy::Update => remaining.push(candidate),
+                DuplicatePolicy::Skip => {
+                    let hub_id = candidate.hub_id.unwrap_or_else(uuid::Uuid::new_v4);
+                    settlement
+                        .xrefs
+                        .extend(state.links(hub_id, &candidate.source_key, &target_id, None, None));
+                    settlement.delivered.push(DeliveredHash {
+                        source_key: candidate.source_key.clone(),
+                        hash: candidate.hash.clone(),
+                    });
+                    let reason = format!("already in the target as {target_id} (on_duplicate = \"skip\")");
+                    state.skip(settlement, candidate.source_key, candidate.source, &reason);
+                }
+                DuplicatePolicy::Error => {
+                    let message = format!(
+                        "record {}: already in connection \"{}\" as {target_id} (on_duplicate = \"error\"): \
+                         remove it there or set on_duplicate = \"update\" or \"skip\"",
+                        candidate.source_key, flow.to.connection
+                    );
+                    state.dead_letter(
+                        settlement,
+                        candidate.source_key,
+                        FailureClass::Invalid,
+                        message,
+                        candidate.source,
+                    );
+                }
+            }
+        }
+        remaining
+    }
+
+    /// For each source key already linked: its hub id, its id in the flow's target, and the
+    /// echo hash of what another flow last wrote into the source.
+    async fn known_targets(&self, flow: &Flow, keys: &[String]) -> Result<HashMap<String, KnownLink>, EngineError> {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let source_links = self.store.xref_find_by_external(entity, from, keys).await?;
+        let source_links = self
+            .store
+            .xref_find_by_external(flow.entity, &flow.from.connection, keys)
+            .await?;
         let hub_ids: Vec<HubId> = source_links.values().map(|link| link.hub_id).collect();
         let mut target_ids: HashMap<HubId, String> = HashMap::new();
         if !hub_ids.is_empty() {
             for link in self.store.xref_find_by_hub(&hub_ids).await? {
-                if link.connection == to && link.entity == entity {
+                if link.connection == flow.to.connection && link.entity == flow.entity {
                     target_ids.insert(link.hub_id, link.external_id);
                 }
             }
@@ -455,8 +586,12 @@ impl Engine {
         Ok(source_links
             .into_iter()
             .map(|(key, link)| {
-                let target_id = target_ids.get(&link.hub_id).cloned();
-                (key, (link.hub_id, target_id))
+                let known = KnownLink {
+                    hub_id: link.hub_id,
+                    target_id: target_ids.get(&link.hub_id).cloned(),
+                    source_hash: link.last_hash,
+                };
+                (key, known)
             })
             .collect())
     }
@@ -502,8 +637,8 @@ impl Engine {
             })
             .collect();
         let intent_ids = self.store.outbox_add(&intents).await?;
-        let sent: Vec<Value> = items.iter().map(|item| item.payload.clone()).collect();
-        let outcomes = match write_with_retry(target, items).await {
+        let keys: Vec<Option<String>> = batch.iter().map(|candidate| candidate.match_key.clone()).collect();
+        let outcomes = match deliver::write_verified(target, flow.match_on.as_deref(), &items, &keys).await {
             Ok(result) => {
                 settlement.counters.api_calls += result.api_calls;
                 result.outcomes
@@ -512,16 +647,10 @@ impl Engine {
             Err(error) if error.kind == ErrorKind::Invalid => {
                 batch.iter().map(|_| WriteOutcome::Failed(error.clone())).collect()
             }
-            Err(error) => {
-                return Err(EngineError::Connector {
-                    flow: flow.name.clone(),
-                    side: "target",
-                    connection: flow.to.connection.clone(),
-                    error,
-                })
-            }
+            Err(error) => return Err(connector_error(flow, "target", error)),
         };
-        for (((candidate, intent_id), sent), outcome) in batch.into_iter().zip(intent_ids).zip(sent).zip(outcomes) {
+        for (((candidate, intent_id), item), outcome) in batch.into_iter().zip(intent_ids).zip(items).zip(outcomes) {
+            let sent = item.payload;
             match outcome {
                 WriteOutcome::Written { target_id } => {
                     let created = candidate.target_id.is_none();
@@ -531,20 +660,15 @@ impl Engine {
                         settlement.counters.updated += 1;
                     }
                     let hub_id = candidate.hub_id.unwrap_or_else(uuid::Uuid::new_v4);
-                    settlement.xrefs.push(XrefLink {
+                    // Marks what this flow wrote, so the reverse flow recognises it as an echo.
+                    let written_hash = format!("{}:{}", flow.from.connection, echo_hash(&sent));
+                    settlement.xrefs.extend(state.links(
                         hub_id,
-                        entity: flow.entity,
-                        connection: flow.from.connection.clone(),
-                        external_id: candidate.source_key.clone(),
-                        last_hash: Some(candidate.hash.clone()),
-                    });
-                    settlement.xrefs.push(XrefLink {
-                        hub_id,
-                        entity: flow.entity,
-                        connection: flow.to.connection.clone(),
-                        external_id: target_id.clone(),
-                        last_hash: Some(candidate.hash.clone()),
-                    });
+                        &candidate.source_key,
+                        &target_id,
+                        None,
+                        Some(written_hash),
+                    ));
                     settlement.delivered.push(DeliveredHash {
                         source_key: candidate.source_key.clone(),
                         hash: candidate.hash,
@@ -555,6 +679,11 @@ impl Engine {
                         external_id: Some(target_id.clone()),
                     });
                     settlement.resolved_keys.push(candidate.source_key.clone());
+                    let response = if candidate.adopted {
+                        serde_json::json!({ "target_id": target_id, "adopted": true })
+                    } else {
+                        serde_json::json!({ "target_id": target_id })
+                    };
                     settlement.activity.push(NewActivity {
                         run,
                         flow: flow.name.clone(),
@@ -566,7 +695,7 @@ impl Engine {
                         },
                         source_payload: Some(state.redacted(candidate.source)),
                         sent_payload: Some(state.redacted(sent)),
-                        response: Some(serde_json::json!({ "target_id": target_id })),
+                        response: Some(response),
                     });
                 }
                 WriteOutcome::Failed(error) => {
@@ -592,6 +721,45 @@ impl Engine {
     }
 }
 
+fn connector_error(flow: &Flow, side: &'static str, error: ConnectorError) -> EngineError {
+    let connection = if side == "source" {
+        &flow.from.connection
+    } else {
+        &flow.to.connection
+    };
+    EngineError::Connector {
+        flow: flow.name.clone(),
+        side,
+        connection: connection.clone(),
+        error,
+    }
+}
+
+/// A key seen twice in one page: the later record wins, as it would in a later page.
+fn later_wins(flow: &Flow, candidates: Vec<Candidate>, settlement: &mut PageSettlement) -> Vec<Candidate> {
+    let mut last_index: HashMap<&str, usize> = HashMap::new();
+    for (index, candidate) in candidates.iter().enumerate() {
+        last_index.insert(candidate.source_key.as_str(), index);
+    }
+    if last_index.len() == candidates.len() {
+        return candidates;
+    }
+    let keep: HashSet<usize> = last_index.into_values().collect();
+    let before = candidates.len();
+    let kept: Vec<Candidate> = candidates
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, candidate)| {
+            if !keep.contains(&index) {
+                tracing::warn!(flow = %flow.name, key = %candidate.source_key, "the source has this key more than once; the later record is used");
+            }
+            keep.contains(&index).then_some(candidate)
+        })
+        .collect();
+    settlement.counters.skipped += (before - kept.len()) as u64;
+    kept
+}
+
 /// The engine's view of a failure kind reported by a connector.
 fn failure_class(kind: ErrorKind) -> FailureClass {
     match kind {
@@ -602,46 +770,27 @@ fn failure_class(kind: ErrorKind) -> FailureClass {
     }
 }
 
-fn is_retryable(error: &ConnectorError) -> bool {
-    matches!(error.kind, ErrorKind::Transient | ErrorKind::RateLimited)
-}
-
-/// Waits before retry `attempt` (1-based): the server's Retry-After, else 200 ms doubling.
-async fn backoff(attempt: u32, error: &ConnectorError) {
-    let wait = error
-        .retry_after
-        .unwrap_or_else(|| Duration::from_millis(200) * 2u32.pow(attempt.min(6)));
-    tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying after a transient failure");
-    tokio::time::sleep(wait).await;
-}
-
-async fn read_with_retry(source: &mut (dyn Source + '_), request: &ReadRequest) -> Result<Page, ConnectorError> {
-    let mut attempt = 0;
-    loop {
-        match source.read_page(request).await {
-            Err(error) if is_retryable(&error) && attempt + 1 < TRANSIENT_ATTEMPTS => {
-                attempt += 1;
-                backoff(attempt, &error).await;
-            }
-            outcome => return outcome,
+/// The hash of a record's content as a system holds it: without the fields systems set on their
+/// own, so what one flow wrote is recognised when the reverse flow reads it back.
+fn echo_hash(record: &Value) -> String {
+    match record {
+        Value::Object(fields) => {
+            let content: serde_json::Map<String, Value> = fields
+                .iter()
+                .filter(|(key, _)| !VOLATILE_FIELDS.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            payload_hash(&Value::Object(content))
         }
+        other => payload_hash(other),
     }
 }
 
-async fn write_with_retry(
-    target: &mut (dyn Target + '_),
-    items: Vec<WriteItem>,
-) -> Result<tiltas_connectors::BatchResult, ConnectorError> {
-    let mut attempt = 0;
-    loop {
-        match target.write_batch(items.clone()).await {
-            Err(error) if is_retryable(&error) && attempt + 1 < TRANSIENT_ATTEMPTS => {
-                attempt += 1;
-                backoff(attempt, &error).await;
-            }
-            outcome => return outcome,
-        }
-    }
+/// What the identity map says about a source key.
+struct KnownLink {
+    hub_id: HubId,
+    target_id: Option<String>,
+    source_hash: Option<String>,
 }
 
 /// A record that mapped and validated, waiting to be compared and written.
@@ -650,8 +799,12 @@ struct Candidate {
     source: Value,
     payload: Value,
     hash: String,
+    echo_hash: String,
+    match_key: Option<String>,
     hub_id: Option<HubId>,
     target_id: Option<String>,
+    /// Found in the target by look-up rather than created by Tiltas.
+    adopted: bool,
 }
 
 /// Everything one run carries from page to page.
@@ -665,13 +818,53 @@ struct RunState<'a> {
 }
 
 impl RunState<'_> {
+    /// The key a payload is found by in the target: its `match_on` field, else its natural key.
+    fn match_key(&self, payload: &Value) -> Option<String> {
+        match &self.flow.match_on {
+            Some(field) => match FieldPath::parse(field).get(payload)? {
+                Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+                Value::Number(number) => Some(number.to_string()),
+                _ => None,
+            },
+            None => tiltas_model::natural_key(self.flow.entity, payload),
+        }
+    }
+
+    /// The two identity links of a record: its source key and its target id under one hub id.
+    fn links(
+        &self,
+        hub_id: HubId,
+        source_key: &str,
+        target_id: &str,
+        source_hash: Option<String>,
+        target_hash: Option<String>,
+    ) -> [XrefLink; 2] {
+        let flow = self.flow;
+        [
+            XrefLink {
+                hub_id,
+                entity: flow.entity,
+                connection: flow.from.connection.clone(),
+                external_id: source_key.to_owned(),
+                last_hash: source_hash,
+            },
+            XrefLink {
+                hub_id,
+                entity: flow.entity,
+                connection: flow.to.connection.clone(),
+                external_id: target_id.to_owned(),
+                last_hash: target_hash,
+            },
+        ]
+    }
+
     /// Maps, filters and validates one source record; failures are dead-lettered here.
     fn prepare(&mut self, settlement: &mut PageSettlement, record: SourceRecord) -> Option<Candidate> {
         let entity = self.flow.entity;
         match self.mapping.keeps(&record.data) {
             Ok(true) => {}
             Ok(false) => {
-                self.skip(settlement, record, "filtered out by the flow's filter");
+                self.skip(settlement, record.key, record.data, "filtered out by the flow's filter");
                 return None;
             }
             Err(error) => {
@@ -689,7 +882,12 @@ impl RunState<'_> {
             }
         };
         if self.flow.skip_without_code && tiltas_model::natural_key(entity, &payload).is_none() {
-            self.skip(settlement, record, "no code (skip_without_code = true)");
+            self.skip(
+                settlement,
+                record.key,
+                record.data,
+                "no code (skip_without_code = true)",
+            );
             return None;
         }
         if let Err(errors) = tiltas_model::validate_json(entity, &payload) {
@@ -698,31 +896,35 @@ impl RunState<'_> {
             return None;
         }
         let hash = payload_hash(&payload);
+        let match_key = self.match_key(&payload);
         Some(Candidate {
             source_key: record.key,
+            echo_hash: echo_hash(&record.data),
             source: record.data,
             payload,
             hash,
+            match_key,
             hub_id: None,
             target_id: None,
+            adopted: false,
         })
     }
 
     /// Counts a record a filter or policy leaves alone, and logs why.
-    fn skip(&mut self, settlement: &mut PageSettlement, record: SourceRecord, reason: &str) {
+    fn skip(&mut self, settlement: &mut PageSettlement, source_key: String, source: Value, reason: &str) {
         settlement.counters.skipped += 1;
         if self.options.dry_run {
             self.report.planned.push(PlannedChange {
-                source_key: record.key.clone(),
+                source_key: source_key.clone(),
                 kind: PlannedKind::Skip,
             });
         }
         settlement.activity.push(NewActivity {
             run: self.run.unwrap_or_default(),
             flow: self.flow.name.clone(),
-            source_key: record.key,
+            source_key,
             outcome: ActivityOutcome::Skipped,
-            source_payload: Some(self.redacted(record.data)),
+            source_payload: Some(self.redacted(source)),
             sent_payload: None,
             response: Some(serde_json::json!({ "reason": reason })),
         });
@@ -776,21 +978,35 @@ impl RunState<'_> {
         });
     }
 
-    /// A copy of a payload with the flow's `redact` fields replaced by `***`, for the log.
+    /// A copy of a payload with the flow's `redact` fields replaced by `***`, for the log. A
+    /// bare name (`email`) redacts that field at any depth.
     fn redacted(&self, mut payload: Value) -> Value {
-        for field in &self.flow.redact {
-            let path = FieldPath::parse(field);
-            let _ = path.update_each(&mut payload, &mut |value| {
-                if !value.is_null() {
-                    *value = Value::String("***".to_owned());
+        fn walk(value: &mut Value, name: &str) {
+            match value {
+                Value::Object(fields) => {
+                    for (key, child) in fields.iter_mut() {
+                        if key == name && !child.is_null() {
+                            *child = Value::String("***".to_owned());
+                        } else {
+                            walk(child, name);
+                        }
+                    }
                 }
-                Ok(())
-            });
-            if let Some(raw) = payload.get_mut("raw") {
-                let _ = path.update_each(raw, &mut |value| {
-                    *value = Value::String("***".to_owned());
+                Value::Array(items) => items.iter_mut().for_each(|item| walk(item, name)),
+                _ => {}
+            }
+        }
+        for field in &self.flow.redact {
+            if field.contains('.') {
+                let path = FieldPath::parse(field);
+                let _ = path.update_each(&mut payload, &mut |value| {
+                    if !value.is_null() {
+                        *value = Value::String("***".to_owned());
+                    }
                     Ok(())
                 });
+            } else {
+                walk(&mut payload, field);
             }
         }
         payload

@@ -80,7 +80,8 @@ pub trait Store: Send + Sync + 'static {
     /// Every link of the given hub ids, in all connections.
     async fn xref_find_by_hub(&self, hub_ids: &[HubId]) -> StoreResult<Vec<XrefLink>>;
 
-    /// Inserts or updates links (unique per entity + connection + external id).
+    /// Inserts or updates links (unique per entity + connection + external id). A link without
+    /// `last_hash` keeps the hash already stored (another flow's echo marker).
     async fn xref_upsert(&self, links: &[XrefLink]) -> StoreResult<()>;
 
     // ---- change hashes -----------------------------------------------------------------
@@ -166,8 +167,9 @@ pub trait Store: Send + Sync + 'static {
     /// The payloads of one activity entry.
     async fn activity_payloads(&self, id: i64) -> StoreResult<Option<ActivityPayloads>>;
 
-    /// Deletes activity older than `before` (entries and payloads); returns entries deleted.
-    async fn activity_purge(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Deletes activity from `before` or earlier (entries and payloads), of one flow or all;
+    /// returns entries deleted.
+    async fn activity_purge(&self, flow: Option<&str>, before: DateTime<Utc>) -> StoreResult<u64>;
 
     // ---- leases ------------------------------------------------------------------------
 

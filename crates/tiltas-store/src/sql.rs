@@ -131,7 +131,7 @@ macro_rules! sql_store {
                 });
                 query.push(
                     " ON CONFLICT (entity, connection, external_id) DO UPDATE SET hub_id = excluded.hub_id, \
-                     last_hash = excluded.last_hash, updated_at = excluded.updated_at",
+                     last_hash = COALESCE(excluded.last_hash, xref.last_hash), updated_at = excluded.updated_at",
                 );
                 query.build().execute(&mut *conn).await.map_err(query_error("xref_upsert"))?;
             }
@@ -717,22 +717,23 @@ macro_rules! sql_store {
                 .transpose()
             }
 
-            async fn activity_purge(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+            async fn activity_purge(&self, flow: Option<&str>, before: DateTime<Utc>) -> StoreResult<u64> {
                 let mut tx = self.pool.begin().await.map_err(query_error("activity_purge"))?;
                 // Payloads first: not every SQLite connection enforces the cascade.
-                sqlx::query(
-                    "DELETE FROM activity_payload WHERE activity_uid IN (SELECT uid FROM activity WHERE at < $1)",
-                )
-                .bind(millis(before))
-                .execute(&mut *tx)
-                .await
-                .map_err(query_error("activity_purge"))?;
-                let deleted = sqlx::query("DELETE FROM activity WHERE at < $1")
-                    .bind(millis(before))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(query_error("activity_purge"))?
-                    .rows_affected();
+                let mut payloads = QueryBuilder::<$db>::new(
+                    "DELETE FROM activity_payload WHERE activity_uid IN (SELECT uid FROM activity WHERE at <= ",
+                );
+                payloads.push_bind(millis(before));
+                let mut entries = QueryBuilder::<$db>::new("DELETE FROM activity WHERE at <= ");
+                entries.push_bind(millis(before));
+                if let Some(flow) = flow {
+                    payloads.push(" AND flow = ").push_bind(flow);
+                    entries.push(" AND flow = ").push_bind(flow);
+                }
+                payloads.push(")");
+                payloads.build().execute(&mut *tx).await.map_err(query_error("activity_purge"))?;
+                let deleted =
+                    entries.build().execute(&mut *tx).await.map_err(query_error("activity_purge"))?.rows_affected();
                 tx.commit().await.map_err(query_error("activity_purge"))?;
                 Ok(deleted)
             }

@@ -78,6 +78,7 @@ pub async fn xref_links_round_trip_and_upsert_in_place(store: Arc<dyn Store>) {
         .is_empty());
 
     store.xref_upsert(&[link(hub, &shop, "101", Some("h2"))]).await.unwrap();
+    store.xref_upsert(&[link(hub, &shop, "101", None)]).await.unwrap();
     let by_hub = store.xref_find_by_hub(&[hub]).await.unwrap();
     assert_eq!(by_hub.len(), 2, "{by_hub:?}");
     let shop_link = by_hub.iter().find(|link| link.connection == shop).unwrap();
@@ -490,20 +491,23 @@ pub async fn activity_keeps_payloads_apart_and_purges_them_with_entries(store: A
     assert_eq!(payloads.sent_payload, Some(json!({"sku": "A"})));
     assert_eq!(payloads.response, Some(json!({"target_id": "T-A"})));
 
+    let other = unique("flow");
+    store.activity_add(&[activity(run, &other, "C")]).await.unwrap();
+    let yesterday = Utc::now() - ChronoDuration::days(1);
+    let soon = Utc::now() + ChronoDuration::seconds(1);
+    assert_eq!(store.activity_purge(Some(&flow), yesterday).await.unwrap(), 0);
+    assert_eq!(store.activity_purge(Some(&flow), soon).await.unwrap(), 2);
+    let others = ActivityFilter {
+        flow: Some(other.clone()),
+        ..ActivityFilter::default()
+    };
     assert_eq!(
-        store
-            .activity_purge(Utc::now() - ChronoDuration::days(1))
-            .await
-            .unwrap(),
-        0
+        store.activity(&others).await.unwrap().len(),
+        1,
+        "another flow's activity is kept"
     );
-    assert!(
-        store
-            .activity_purge(Utc::now() + ChronoDuration::seconds(1))
-            .await
-            .unwrap()
-            >= 2
-    );
+    assert!(store.activity_purge(None, soon).await.unwrap() >= 1);
+    assert!(store.activity(&others).await.unwrap().is_empty());
     assert!(store.activity(&by_key).await.unwrap().is_empty());
     assert!(store.activity_payloads(a.id).await.unwrap().is_none());
 }

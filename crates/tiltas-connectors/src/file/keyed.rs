@@ -6,7 +6,7 @@
 //! it over the output and drops the journal. A crash in between loses nothing: the next open
 //! replays the journal.
 use super::FileEndpoint;
-use crate::{BatchResult, ConnectorError, ErrorKind, Target, WriteItem, WriteOutcome};
+use crate::{BatchResult, ConnectorError, ErrorKind, FoundRecord, Lookup, Target, WriteItem, WriteOutcome};
 use async_trait::async_trait;
 use indexmap::IndexMap;
 use serde_json::{json, Value};
@@ -153,6 +153,28 @@ impl KeyedFileTarget {
 impl Target for KeyedFileTarget {
     fn max_batch(&self) -> usize {
         super::FILE_BATCH
+    }
+
+    fn can_lookup(&self) -> bool {
+        true
+    }
+
+    /// Finds records by the file's key (the flow's `match_on`, which the target was opened with).
+    async fn lookup(&mut self, _match_on: Option<&str>, keys: &[String]) -> Result<Lookup, ConnectorError> {
+        let found = keys
+            .iter()
+            .filter_map(|key| {
+                let record = self.records.get(key)?;
+                Some((
+                    key.clone(),
+                    FoundRecord {
+                        target_id: key.clone(),
+                        data: Some(record.clone()),
+                    },
+                ))
+            })
+            .collect();
+        Ok(Lookup { found, api_calls: 0 })
     }
 
     async fn write_batch(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError> {

@@ -4,8 +4,8 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use tiltas_connectors::{
-    BatchResult, ConnectorError, ErrorKind, Page, ReadRequest, RecordFailure, Source, SourceRecord, Target, WriteItem,
-    WriteOutcome,
+    BatchResult, ConnectorError, ErrorKind, FoundRecord, Lookup, Page, ReadRequest, RecordFailure, Source,
+    SourceRecord, Target, WriteItem, WriteOutcome,
 };
 
 /// A source serving fixed records (or failures), `page_size` at a time.
@@ -53,7 +53,21 @@ pub struct TargetState {
     pub batches: Vec<Vec<WriteItem>>,
     pub refuse_skus: HashSet<String>,
     pub transient_failures_left: u32,
+    /// Writes applied, then answered with a transient failure (the duplicate trap).
+    pub commit_then_fail_left: u32,
     pub auth_failure: bool,
+    pub lookups: Vec<Vec<String>>,
+}
+
+impl TargetState {
+    /// Records whose SKU appears more than once.
+    pub fn duplicate_skus(&self) -> usize {
+        let mut seen = HashSet::new();
+        self.records
+            .values()
+            .filter(|record| !seen.insert(record["sku"].as_str().unwrap_or("").to_owned()))
+            .count()
+    }
 }
 
 /// A target keeping records by SKU.
@@ -78,6 +92,32 @@ impl Target for FakeTarget {
         100
     }
 
+    fn can_lookup(&self) -> bool {
+        true
+    }
+
+    async fn lookup(&mut self, _match_on: Option<&str>, keys: &[String]) -> Result<Lookup, ConnectorError> {
+        let mut state = self.state.lock().unwrap();
+        state.lookups.push(keys.to_vec());
+        let found = state
+            .records
+            .iter()
+            .filter_map(|(id, record)| {
+                let sku = record["sku"].as_str()?.to_owned();
+                keys.contains(&sku).then(|| {
+                    (
+                        sku,
+                        FoundRecord {
+                            target_id: id.clone(),
+                            data: Some(record.clone()),
+                        },
+                    )
+                })
+            })
+            .collect();
+        Ok(Lookup { found, api_calls: 1 })
+    }
+
     async fn write_batch(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError> {
         let mut state = self.state.lock().unwrap();
         if state.auth_failure {
@@ -98,11 +138,27 @@ impl Target for FakeTarget {
                         format!("wrong VAT rate for {sku}"),
                     ));
                 }
-                let id = item.target_id.clone().unwrap_or_else(|| format!("T-{sku}"));
+                // A create always makes a new record, as real APIs do: sending it twice duplicates.
+                let id = item.target_id.clone().unwrap_or_else(|| {
+                    let mut id = format!("T-{sku}");
+                    let mut copy = 1;
+                    while state.records.contains_key(&id) {
+                        copy += 1;
+                        id = format!("T-{sku}#{copy}");
+                    }
+                    id
+                });
                 state.records.insert(id.clone(), item.payload);
                 WriteOutcome::Written { target_id: id }
             })
             .collect();
+        if state.commit_then_fail_left > 0 {
+            state.commit_then_fail_left -= 1;
+            return Err(ConnectorError::new(
+                ErrorKind::Transient,
+                "500 Internal Server Error (after commit)",
+            ));
+        }
         Ok(BatchResult { outcomes, api_calls: 1 })
     }
 

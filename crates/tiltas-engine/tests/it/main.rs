@@ -1,3 +1,4 @@
 //! Engine behaviour against in-memory connectors and a real SQLite store.
 mod fakes;
+mod semantics;
 mod sync;

@@ -21,15 +21,42 @@ create_only = ["description"]
 batch_size = 2
 page_size = 3
 redact = ["brand"]
+
+[[flows]]
+name = "products-back"
+entity = "product"
+from = { connection = "dst", file = "out.jsonl" }
+to = { connection = "src", file = "in.jsonl" }
+
+[[flows]]
+name = "products-skip"
+entity = "product"
+from = { connection = "src", file = "in.jsonl" }
+to = { connection = "dst", file = "out.jsonl" }
+on_duplicate = "skip"
+
+[[flows]]
+name = "products-strict"
+entity = "product"
+from = { connection = "src", file = "in.jsonl" }
+to = { connection = "dst", file = "out.jsonl" }
+on_duplicate = "error"
+
+[[flows]]
+name = "products-forgetful"
+entity = "product"
+from = { connection = "src", file = "in.jsonl" }
+to = { connection = "dst", file = "out.jsonl" }
+retention = "0s"
 "#;
 
-struct World {
-    _dir: tempfile::TempDir,
-    store: Arc<dyn Store>,
-    engine: Engine,
+pub struct World {
+    pub _dir: tempfile::TempDir,
+    pub store: Arc<dyn Store>,
+    pub engine: Engine,
 }
 
-async fn world() -> World {
+pub async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let config = tiltas_config::parse_str(
         FLOWS,
@@ -48,7 +75,7 @@ async fn world() -> World {
     }
 }
 
-fn catalog() -> Vec<Value> {
+pub fn catalog() -> Vec<Value> {
     (1..=7)
         .map(|n| product(&format!("SKU-{n}"), &format!("Prekė {n}")))
         .collect()
@@ -76,8 +103,8 @@ async fn first_run_creates_every_record_in_batches_no_larger_than_batch_size() {
     assert!(state.batches.iter().all(|batch| batch.len() <= 2), "batch_size = 2");
     assert_eq!(
         report.counters.api_calls,
-        3 + state.batches.len() as u64,
-        "3 pages read + one call per batch"
+        3 + 3 + state.batches.len() as u64,
+        "3 pages read + one look-up per page + one call per batch"
     );
 }
 

@@ -1,0 +1,336 @@
+//! Identity, duplicate policies, exactly-once writes, echo suppression and retention.
+use crate::fakes::{product, FakeSource, FakeTarget};
+use crate::sync::{catalog, world};
+use serde_json::Value;
+use tiltas_connectors::SourceRecord;
+use tiltas_engine::SyncOptions;
+use tiltas_store::{ActivityFilter, DeadLetterFilter, DeadLetterStatus, NewIntent, RunMode, WriteOperation};
+
+fn defaults() -> SyncOptions {
+    SyncOptions::default()
+}
+
+#[tokio::test]
+async fn a_record_the_target_already_has_is_adopted_by_look_up_not_created_again() {
+    let world = world().await;
+    let (target, state) = FakeTarget::new();
+    state
+        .lock()
+        .unwrap()
+        .records
+        .insert("EXISTING-3".into(), product("SKU-3", "made by hand in the shop"));
+
+    let report = world
+        .engine
+        .sync_with("products", FakeSource::products(&catalog()), Some(target), &defaults())
+        .await
+        .unwrap();
+
+    assert_eq!((report.counters.created, report.counters.updated), (6, 1));
+    let state = state.lock().unwrap();
+    assert_eq!(state.records.len(), 7);
+    assert_eq!(state.duplicate_skus(), 0);
+    assert_eq!(
+        state.records["EXISTING-3"]["name"], "Prekė 3",
+        "the existing record was updated in place"
+    );
+    assert!(
+        state.lookups.iter().all(|keys| keys.len() <= 3),
+        "one look-up per page of 3: {:?}",
+        state.lookups
+    );
+    assert_eq!(state.lookups.len(), 3, "one look-up per page, not per record");
+}
+
+#[tokio::test]
+async fn the_adopted_record_is_linked_so_later_runs_update_it_without_looking_up_again() {
+    let world = world().await;
+    let (target, state) = FakeTarget::new();
+    state
+        .lock()
+        .unwrap()
+        .records
+        .insert("EXISTING-3".into(), product("SKU-3", "old"));
+    world
+        .engine
+        .sync_with("products", FakeSource::products(&catalog()), Some(target), &defaults())
+        .await
+        .unwrap();
+    let mut changed = catalog();
+    changed[2]["name"] = "Prekė 3 nauja".into();
+    state.lock().unwrap().lookups.clear();
+
+    let report = world
+        .engine
+        .sync_with(
+            "products",
+            FakeSource::products(&changed),
+            Some(FakeTarget::sharing(&state)),
+            &defaults(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!((report.counters.updated, report.counters.unchanged), (1, 6));
+    let state = state.lock().unwrap();
+    assert_eq!(state.records["EXISTING-3"]["name"], "Prekė 3 nauja");
+    assert!(
+        state.lookups.iter().all(Vec::is_empty) || state.lookups.is_empty(),
+        "{:?}",
+        state.lookups
+    );
+}
+
+#[tokio::test]
+async fn on_duplicate_skip_leaves_records_the_target_already_has_alone() {
+    let world = world().await;
+    let (target, state) = FakeTarget::new();
+    state
+        .lock()
+        .unwrap()
+        .records
+        .insert("EXISTING-3".into(), product("SKU-3", "made by hand in the shop"));
+
+    let report = world
+        .engine
+        .sync_with(
+            "products-skip",
+            FakeSource::products(&catalog()),
+            Some(target),
+            &defaults(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (
+            report.counters.created,
+            report.counters.skipped,
+            report.counters.updated
+        ),
+        (6, 1, 0)
+    );
+    assert_eq!(
+        state.lock().unwrap().records["EXISTING-3"]["name"],
+        "made by hand in the shop"
+    );
+    let again = world
+        .engine
+        .sync_with(
+            "products-skip",
+            FakeSource::products(&catalog()),
+            Some(FakeTarget::sharing(&state)),
+            &defaults(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.counters.unchanged, 7,
+        "a skipped record is not reconsidered until it changes"
+    );
+}
+
+#[tokio::test]
+async fn on_duplicate_error_dead_letters_records_the_target_already_has_naming_the_fix() {
+    let world = world().await;
+    let (target, state) = FakeTarget::new();
+    state
+        .lock()
+        .unwrap()
+        .records
+        .insert("EXISTING-3".into(), product("SKU-3", "made by hand in the shop"));
+
+    let report = world
+        .engine
+        .sync_with(
+            "products-strict",
+            FakeSource::products(&catalog()),
+            Some(target),
+            &defaults(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!((report.counters.created, report.counters.failed), (6, 1));
+    let open = DeadLetterFilter {
+        flow: Some("products-strict".into()),
+        status: Some(DeadLetterStatus::Open),
+        limit: 0,
+    };
+    let letters = world.store.dead_letters(&open).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0]
+            .message
+            .contains("already in connection \"dst\" as EXISTING-3"),
+        "{}",
+        letters[0].message
+    );
+    assert!(
+        letters[0].message.contains("on_duplicate = \"update\" or \"skip\""),
+        "{}",
+        letters[0].message
+    );
+}
+
+#[tokio::test]
+async fn a_write_applied_but_not_acknowledged_is_verified_and_never_duplicated() {
+    let world = world().await;
+    let (target, state) = FakeTarget::new();
+    state.lock().unwrap().commit_then_fail_left = 3;
+
+    let report = world
+        .engine
+        .sync_with("products", FakeSource::products(&catalog()), Some(target), &defaults())
+        .await
+        .unwrap();
+
+    assert_eq!(report.counters.created, 7);
+    let state = state.lock().unwrap();
+    assert_eq!(state.records.len(), 7, "{:?}", state.records.keys().collect::<Vec<_>>());
+    assert_eq!(state.duplicate_skus(), 0);
+}
+
+#[tokio::test]
+async fn writes_an_interrupted_run_left_unsettled_are_verified_before_anything_is_resent() {
+    let world = world().await;
+    let (target, state) = FakeTarget::new();
+    // A run created SKU-1 and SKU-2 in the target, then died before settling its page.
+    let crashed = world.store.run_start("products", RunMode::Incremental).await.unwrap();
+    let intents: Vec<NewIntent> = ["SKU-1", "SKU-2", "SKU-3"]
+        .iter()
+        .map(|sku| NewIntent {
+            flow: "products".into(),
+            run: crashed,
+            source_key: (*sku).into(),
+            connection: "dst".into(),
+            operation: WriteOperation::Create,
+            payload_hash: "lost".into(),
+            payload: product(sku, "sent before the crash"),
+        })
+        .collect();
+    world.store.outbox_add(&intents).await.unwrap();
+    for sku in ["SKU-1", "SKU-2"] {
+        state
+            .lock()
+            .unwrap()
+            .records
+            .insert(format!("APPLIED-{sku}"), product(sku, "sent before the crash"));
+    }
+
+    let report = world
+        .engine
+        .sync_with("products", FakeSource::products(&catalog()), Some(target), &defaults())
+        .await
+        .unwrap();
+
+    assert_eq!(report.recovered, 2);
+    assert_eq!((report.counters.created, report.counters.updated), (5, 2));
+    assert!(world.store.outbox_unsettled("products").await.unwrap().is_empty());
+    let state = state.lock().unwrap();
+    assert_eq!(state.records.len(), 7);
+    assert_eq!(state.duplicate_skus(), 0);
+    assert_eq!(state.records["APPLIED-SKU-1"]["name"], "Prekė 1");
+}
+
+fn read_back(records: &std::collections::BTreeMap<String, Value>) -> Box<FakeSource> {
+    Box::new(FakeSource {
+        records: records
+            .iter()
+            .map(|(id, record)| {
+                Ok(SourceRecord {
+                    key: id.clone(),
+                    updated_at: None,
+                    data: record.clone(),
+                })
+            })
+            .collect(),
+    })
+}
+
+#[tokio::test]
+async fn the_reverse_flow_recognises_what_the_forward_flow_wrote_as_an_echo() {
+    let world = world().await;
+    let (shop, shop_state) = FakeTarget::new();
+    world
+        .engine
+        .sync_with("products", FakeSource::products(&catalog()), Some(shop), &defaults())
+        .await
+        .unwrap();
+    let (erp, erp_state) = FakeTarget::new();
+    let shop_records = shop_state.lock().unwrap().records.clone();
+
+    let echo = world
+        .engine
+        .sync_with("products-back", read_back(&shop_records), Some(erp), &defaults())
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (echo.counters.unchanged, echo.counters.created, echo.counters.updated),
+        (7, 0, 0)
+    );
+    assert!(erp_state.lock().unwrap().batches.is_empty(), "nothing echoed back");
+
+    let mut edited = shop_records.clone();
+    edited.get_mut("T-SKU-4").unwrap()["name"] = "Prekė 4 (pakeista parduotuvėje)".into();
+    let real_change = world
+        .engine
+        .sync_with(
+            "products-back",
+            read_back(&edited),
+            Some(FakeTarget::sharing(&erp_state)),
+            &defaults(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((real_change.counters.unchanged, real_change.counters.updated), (6, 1));
+    let erp = erp_state.lock().unwrap();
+    assert_eq!(
+        erp.records["SKU-4"]["name"], "Prekė 4 (pakeista parduotuvėje)",
+        "the ERP record it came from is updated"
+    );
+}
+
+#[tokio::test]
+async fn activity_older_than_the_flows_retention_is_purged_after_its_run() {
+    let world = world().await;
+    world
+        .engine
+        .sync_with(
+            "products",
+            FakeSource::products(&catalog()),
+            Some(FakeTarget::new().0),
+            &defaults(),
+        )
+        .await
+        .unwrap();
+    world
+        .engine
+        .sync_with(
+            "products-forgetful",
+            FakeSource::products(&catalog()),
+            Some(FakeTarget::new().0),
+            &defaults(),
+        )
+        .await
+        .unwrap();
+
+    let forgetful = ActivityFilter {
+        flow: Some("products-forgetful".into()),
+        ..ActivityFilter::default()
+    };
+    assert!(
+        world.store.activity(&forgetful).await.unwrap().is_empty(),
+        "retention = \"0s\" keeps nothing"
+    );
+    let kept = ActivityFilter {
+        flow: Some("products".into()),
+        ..ActivityFilter::default()
+    };
+    assert_eq!(
+        world.store.activity(&kept).await.unwrap().len(),
+        7,
+        "a flow without retention keeps its activity"
+    );
+}
