@@ -52,6 +52,76 @@ pub enum Command {
     Sync(SyncArgs),
     /// Show recent runs with their counters.
     Runs(RunsArgs),
+    /// Inspect, edit and resend records that could not be delivered.
+    #[command(subcommand)]
+    DeadLetters(DeadLetterCommand),
+}
+
+/// `tiltas dead-letters …`.
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterCommand {
+    /// List dead letters, newest first (open ones unless --all).
+    List(DeadLetterListArgs),
+    /// Show one dead letter with its payload.
+    Show(DeadLetterIdArgs),
+    /// Send one dead letter again through its flow's current mapping (optionally with an edited payload).
+    Retry(DeadLetterRetryArgs),
+    /// Send every open dead letter of a flow (or of all flows) again through the current mapping.
+    Replay(DeadLetterReplayArgs),
+}
+
+/// `tiltas dead-letters list`.
+#[derive(Debug, Args)]
+pub struct DeadLetterListArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only this flow.
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// Include resolved dead letters.
+    #[arg(long)]
+    pub all: bool,
+    /// How many to show.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A command on one dead letter.
+#[derive(Debug, Args)]
+pub struct DeadLetterIdArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The dead letter's id (see `list`).
+    pub id: i64,
+}
+
+/// `tiltas dead-letters retry`.
+#[derive(Debug, Args)]
+pub struct DeadLetterRetryArgs {
+    #[command(flatten)]
+    pub letter: DeadLetterIdArgs,
+    /// Replace the payload with this JSON file before sending (the fix for a bad value).
+    #[arg(long, value_name = "FILE")]
+    pub payload: Option<PathBuf>,
+    /// Print exactly one JSON line with the counters.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tiltas dead-letters replay`.
+#[derive(Debug, Args)]
+pub struct DeadLetterReplayArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only this flow (default: every flow with open dead letters).
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// Print one JSON line per flow with the counters.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tiltas validate`.

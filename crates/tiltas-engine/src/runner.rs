@@ -12,8 +12,8 @@ use tiltas_connectors::{
 };
 use tiltas_mapping::{FieldPath, FlowMapping};
 use tiltas_store::{
-    ActivityOutcome, DeliveredHash, FailureClass, HubId, IntentOutcome, IntentSettlement, NewActivity, NewDeadLetter,
-    NewIntent, PageSettlement, RunCounters, RunId, RunMode, RunStatus, Store, WriteOperation, XrefLink,
+    ActivityOutcome, DeadLetter, DeliveredHash, FailureClass, HubId, IntentOutcome, IntentSettlement, NewActivity,
+    NewDeadLetter, NewIntent, PageSettlement, RunCounters, RunId, RunMode, RunStatus, Store, WriteOperation, XrefLink,
 };
 
 /// Records read per page when neither the flow nor the source says otherwise.
@@ -133,15 +133,63 @@ impl Engine {
         self.sync_with(flow_name, source, Some(target), options).await
     }
 
-    /// Runs one flow once with connectors the caller opened (tests, embedding, replays).
+    /// Runs one flow once with connectors the caller opened (tests, embedding).
     pub async fn sync_with(
+        &self,
+        flow_name: &str,
+        source: Box<dyn Source>,
+        target: Option<Box<dyn Target>>,
+        options: &SyncOptions,
+    ) -> Result<SyncReport, EngineError> {
+        let mode = if options.full {
+            RunMode::Full
+        } else {
+            RunMode::Incremental
+        };
+        self.run(flow_name, source, target, options, mode).await
+    }
+
+    /// Sends dead letters of a flow again through the flow's current mapping (with their
+    /// payloads as edited): those delivered are resolved, those failing again stay open with
+    /// one more attempt. The flow's cursor is left alone.
+    pub async fn replay(
+        &self,
+        flow_name: &str,
+        letters: &[DeadLetter],
+        options: &SyncOptions,
+    ) -> Result<SyncReport, EngineError> {
+        let flow = self.flow(flow_name)?;
+        let target =
+            registry::open_target(&self.config, flow).map_err(|error| connector_error(flow, "target", error))?;
+        let records = letters
+            .iter()
+            .filter(|letter| letter.flow == flow.name)
+            .map(|letter| SourceRecord {
+                key: letter.source_key.clone(),
+                updated_at: None,
+                data: letter.payload.clone(),
+            })
+            .collect();
+        let source = Box::new(ReplaySource { records: Some(records) });
+        self.run(flow_name, source, Some(target), options, RunMode::Replay)
+            .await
+    }
+
+    async fn run(
         &self,
         flow_name: &str,
         mut source: Box<dyn Source>,
         mut target: Option<Box<dyn Target>>,
         options: &SyncOptions,
+        mode: RunMode,
     ) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
+        // A replay sends its records whatever was delivered before.
+        let replaying = mode == RunMode::Replay;
+        let options = &SyncOptions {
+            full: options.full || replaying,
+            ..options.clone()
+        };
         let mapping = FlowMapping::compile(&self.config, flow).map_err(|diagnostics| EngineError::Mapping {
             flow: flow.name.clone(),
             message: diagnostics
@@ -165,11 +213,6 @@ impl Engine {
         let run = if options.dry_run {
             None
         } else {
-            let mode = if options.full {
-                RunMode::Full
-            } else {
-                RunMode::Incremental
-            };
             match self.store.run_start(&flow.name, mode).await {
                 Ok(run) => Some(run),
                 Err(error) => {
@@ -202,8 +245,14 @@ impl Engine {
                     self.recover(&mut state, target).await?;
                 }
             }
-            self.run_pages(&mut state, source.as_mut(), target.as_deref_mut(), &lease_name)
-                .await?;
+            self.run_pages(
+                &mut state,
+                source.as_mut(),
+                target.as_deref_mut(),
+                &lease_name,
+                !replaying,
+            )
+            .await?;
             if let (Some(retention), false) = (flow.retention, options.dry_run) {
                 let before = Utc::now() - chrono::Duration::from_std(retention).unwrap_or_default();
                 let purged = self.store.activity_purge(Some(&flow.name), before).await?;
@@ -326,13 +375,15 @@ impl Engine {
         source: &mut (dyn Source + '_),
         mut target: Option<&mut (dyn Target + '_)>,
         lease_name: &str,
+        follows_cursor: bool,
     ) -> Result<(), EngineError> {
         let flow = state.flow;
-        let incremental = state
-            .from
-            .system
-            .access(flow.entity)
-            .is_some_and(|access| access.incremental);
+        let incremental = follows_cursor
+            && state
+                .from
+                .system
+                .access(flow.entity)
+                .is_some_and(|access| access.incremental);
         let changed_since = if incremental && !state.options.full {
             self.store
                 .cursor(&flow.name)
@@ -783,6 +834,23 @@ fn echo_hash(record: &Value) -> String {
             payload_hash(&Value::Object(content))
         }
         other => payload_hash(other),
+    }
+}
+
+/// Dead letters' payloads as a one-page source.
+struct ReplaySource {
+    records: Option<Vec<SourceRecord>>,
+}
+
+#[async_trait::async_trait]
+impl Source for ReplaySource {
+    async fn read_page(&mut self, _request: &ReadRequest) -> Result<Page, ConnectorError> {
+        let records = self.records.take().unwrap_or_default().into_iter().map(Ok).collect();
+        Ok(Page {
+            records,
+            next: None,
+            api_calls: 0,
+        })
     }
 }
 

@@ -1,4 +1,5 @@
 //! One module per subcommand.
+mod dead_letters;
 mod flows;
 mod runs;
 mod sync;
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Flows(args) => flows::run(&args),
         Command::Sync(args) => sync::run(&cli.global, &args).await,
         Command::Runs(args) => runs::run(&cli.global, &args).await,
+        Command::DeadLetters(command) => dead_letters::run(&cli.global, command).await,
     }
 }
 

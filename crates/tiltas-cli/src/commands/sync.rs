@@ -38,6 +38,11 @@ pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<ExitCod
         bar.bar.finish_and_clear();
     }
     let report = outcome?;
+    Ok(report_outcome(&report, args.json))
+}
+
+/// Prints a run's problems and counters (one JSON line with `json`) and gives its exit code.
+pub fn report_outcome(report: &SyncReport, json: bool) -> ExitCode {
     for problem in &report.problems {
         eprintln!("{}: {}", report.flow, problem.message);
     }
@@ -48,15 +53,15 @@ pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<ExitCod
             report.counters.failed as usize - report.problems.len()
         );
     }
-    if args.json {
-        println!("{}", json_line(&report));
+    if json {
+        println!("{}", json_line(report));
     } else {
-        print_human(&report);
+        print_human(report);
     }
     if report.counters.failed > 0 && !report.dry_run {
-        return Ok(ExitCode::from(EXIT_RECORDS_FAILED));
+        return ExitCode::from(EXIT_RECORDS_FAILED);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// The one-line JSON summary of a run.

@@ -140,7 +140,8 @@ impl ColumnPlan {
     }
 
     /// Decodes one row into a record. Cells of list-item columns (`lines.sku`) form one item of
-    /// that list. Every bad cell is reported, not only the first.
+    /// that list. Every bad cell is reported, not only the first; the partial record returned
+    /// with the errors holds bad cells as their text.
     pub fn decode(&self, entity: EntityKind, row: &csv::StringRecord) -> Result<Value, (Value, Vec<CellError>)> {
         let mut record = Value::Object(Map::new());
         let mut items: BTreeMap<String, Value> = BTreeMap::new();
@@ -155,7 +156,8 @@ impl ColumnPlan {
                         field: column.path_text.clone(),
                         message,
                     });
-                    continue;
+                    // Kept as written, so the record can be fixed in the dead-letter inbox and resent.
+                    Value::String(cell.trim().to_owned())
                 }
             };
             let target = match list_item_field(entity, &column.path_text) {
@@ -185,17 +187,6 @@ impl ColumnPlan {
         } else {
             Err((record, errors))
         }
-    }
-
-    /// The raw row as a JSON object of header → cell, for the dead-letter inbox.
-    pub fn raw_row(&self, row: &csv::StringRecord) -> Value {
-        Value::Object(
-            self.columns
-                .iter()
-                .zip(row.iter())
-                .map(|(c, cell)| (c.header.clone(), cell.into()))
-                .collect(),
-        )
     }
 }
 

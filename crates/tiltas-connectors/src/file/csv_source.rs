@@ -193,7 +193,7 @@ impl Source for CsvSource {
                         key,
                         location: self.location(line),
                         message: format!("{}; the row was not sent — fix it in the file", problems.join("; ")),
-                        raw: self.plan.raw_row(&row),
+                        raw: partial,
                     }));
                 }
             }

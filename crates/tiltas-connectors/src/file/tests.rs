@@ -152,7 +152,11 @@ async fn a_bad_cell_fails_only_its_row_naming_line_column_and_value() {
         "{}",
         failures[0].message
     );
-    assert_eq!(failures[0].raw["Kaina"], "12,5a");
+    assert_eq!(
+        failures[0].raw["price_net"], "12,5a",
+        "the bad cell is kept as text to fix and resend"
+    );
+    assert_eq!(failures[0].raw["sku"], "B-3");
     assert_eq!(records(&pages).len(), 2);
 }
 
