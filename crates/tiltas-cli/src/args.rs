@@ -55,6 +55,33 @@ pub enum Command {
     /// Inspect, edit and resend records that could not be delivered.
     #[command(subcommand)]
     DeadLetters(DeadLetterCommand),
+    /// Run a simulator of an external system on 127.0.0.1 until killed.
+    Sim(SimArgs),
+}
+
+/// `tiltas sim SYSTEM`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Which system: `reference`.
+    pub system: String,
+    /// Port on 127.0.0.1 (0 picks a free one, printed as `listening on http://127.0.0.1:PORT`).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Seed of the generated data and of fault decisions: the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Products to start with.
+    #[arg(long, default_value_t = 100)]
+    pub products: usize,
+    /// Customers to start with.
+    #[arg(long, default_value_t = 20)]
+    pub customers: usize,
+    /// Orders to start with.
+    #[arg(long, default_value_t = 20)]
+    pub orders: usize,
+    /// The bearer token the simulator accepts.
+    #[arg(long, env = "TILTAS_SIM_TOKEN", default_value = "tiltas-sim-token")]
+    pub token: String,
 }
 
 /// `tiltas dead-letters …`.

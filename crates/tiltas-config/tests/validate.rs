@@ -463,3 +463,12 @@ fn a_flow_file_on_disk_resolves_paths_against_its_directory() {
         Some(dir.path().join("data").as_path())
     );
 }
+
+#[test]
+fn validated_types_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<ValidatedConfig>();
+    shareable::<Flow>();
+    shareable::<Settings>();
+    shareable::<Diagnostics>();
+}

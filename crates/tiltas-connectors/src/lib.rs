@@ -8,6 +8,7 @@
 
 mod api;
 pub mod file;
+pub mod reference;
 pub mod registry;
 
 pub use api::*;

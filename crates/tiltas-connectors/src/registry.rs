@@ -1,9 +1,9 @@
 //! The list of systems Tiltas can connect to, and opening a flow's source and target.
-use crate::{file, ConnectorError, ErrorKind, Source, Target};
+use crate::{file, reference, ConnectorError, ErrorKind, Source, Target};
 use tiltas_config::{Catalog, Connection, Flow, SystemSpec, ValidatedConfig};
 
 /// Every system, in the order shown to people.
-static SYSTEMS: [&SystemSpec; 2] = [&file::CSV, &file::JSONL];
+static SYSTEMS: [&SystemSpec; 3] = [&file::CSV, &file::JSONL, &reference::REFERENCE];
 
 /// The catalogue of systems, for configuration validation.
 struct Registry;
@@ -45,11 +45,17 @@ fn unsupported(connection: &Connection, side: &str) -> ConnectorError {
 /// Opens the source of a flow (its `from`).
 pub fn open_source(config: &ValidatedConfig, flow: &Flow) -> Result<Box<dyn Source>, ConnectorError> {
     let connection = connection(config, &flow.from.connection)?;
+    if connection.system.name == reference::REFERENCE.name {
+        return reference::open_source(connection, flow);
+    }
     file::open_source(connection, flow, &config.base_dir)?.ok_or_else(|| unsupported(connection, "source"))
 }
 
 /// Opens the target of a flow (its `to`).
 pub fn open_target(config: &ValidatedConfig, flow: &Flow) -> Result<Box<dyn Target>, ConnectorError> {
     let connection = connection(config, &flow.to.connection)?;
+    if connection.system.name == reference::REFERENCE.name {
+        return reference::open_target(connection, flow);
+    }
     file::open_target(connection, flow, &config.base_dir)?.ok_or_else(|| unsupported(connection, "target"))
 }

@@ -112,6 +112,10 @@ pub(crate) async fn write_verified(
                 attempt += 1;
                 api_calls += 1;
                 wait_before_retry(attempt, &error).await;
+                // A refusal (429) was not processed; anything else may have been.
+                if error.kind == ErrorKind::RateLimited {
+                    continue;
+                }
                 let creates: Vec<(usize, String)> = pending
                     .iter()
                     .filter(|&&index| items[index].target_id.is_none())

@@ -2,6 +2,7 @@
 mod dead_letters;
 mod flows;
 mod runs;
+mod sim;
 mod sync;
 mod validate;
 
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => sync::run(&cli.global, &args).await,
         Command::Runs(args) => runs::run(&cli.global, &args).await,
         Command::DeadLetters(command) => dead_letters::run(&cli.global, command).await,
+        Command::Sim(args) => sim::run(&args).await,
     }
 }
 
