@@ -62,6 +62,8 @@ pub enum ErrorKind {
     Invalid,
     /// The configuration or environment is wrong (missing file, unwritable directory).
     Fatal,
+    /// The connection's daily request budget is used up; see the message for when it resets.
+    Quota,
 }
 
 /// A failed connector call.
@@ -175,4 +177,22 @@ pub trait Target: Send {
     /// Makes everything written so far durable (a file target renames its temporary file into
     /// place here). Called once at the end of every run that wrote something.
     async fn finish(&mut self) -> Result<(), ConnectorError>;
+}
+
+/// Admits every request a connector sends to its system: the engine's pacing (`rate_limit`)
+/// and budget (`daily_budget`) of the connection. Connectors that make no requests ignore it.
+#[async_trait]
+pub trait CallGate: Send + Sync {
+    /// Waits for the request's turn; an error (kind `Quota`) means it must not be sent.
+    async fn admit(&self) -> Result<(), ConnectorError>;
+}
+
+/// A gate that admits everything at once (no rate limit, no budget).
+pub struct OpenGate;
+
+#[async_trait]
+impl CallGate for OpenGate {
+    async fn admit(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
 }

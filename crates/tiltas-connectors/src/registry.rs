@@ -1,5 +1,6 @@
 //! The list of systems Tiltas can connect to, and opening a flow's source and target.
-use crate::{file, reference, ConnectorError, ErrorKind, Source, Target};
+use crate::{file, reference, CallGate, ConnectorError, ErrorKind, Source, Target};
+use std::sync::Arc;
 use tiltas_config::{Catalog, Connection, Flow, SystemSpec, ValidatedConfig};
 
 /// Every system, in the order shown to people.
@@ -42,20 +43,28 @@ fn unsupported(connection: &Connection, side: &str) -> ConnectorError {
     )
 }
 
-/// Opens the source of a flow (its `from`).
-pub fn open_source(config: &ValidatedConfig, flow: &Flow) -> Result<Box<dyn Source>, ConnectorError> {
+/// Opens the source of a flow (its `from`); every request it sends passes `gate`.
+pub fn open_source(
+    config: &ValidatedConfig,
+    flow: &Flow,
+    gate: Arc<dyn CallGate>,
+) -> Result<Box<dyn Source>, ConnectorError> {
     let connection = connection(config, &flow.from.connection)?;
     if connection.system.name == reference::REFERENCE.name {
-        return reference::open_source(connection, flow);
+        return reference::open_source(connection, flow, gate);
     }
     file::open_source(connection, flow, &config.base_dir)?.ok_or_else(|| unsupported(connection, "source"))
 }
 
-/// Opens the target of a flow (its `to`).
-pub fn open_target(config: &ValidatedConfig, flow: &Flow) -> Result<Box<dyn Target>, ConnectorError> {
+/// Opens the target of a flow (its `to`); every request it sends passes `gate`.
+pub fn open_target(
+    config: &ValidatedConfig,
+    flow: &Flow,
+    gate: Arc<dyn CallGate>,
+) -> Result<Box<dyn Target>, ConnectorError> {
     let connection = connection(config, &flow.to.connection)?;
     if connection.system.name == reference::REFERENCE.name {
-        return reference::open_target(connection, flow);
+        return reference::open_target(connection, flow, gate);
     }
     file::open_target(connection, flow, &config.base_dir)?.ok_or_else(|| unsupported(connection, "target"))
 }

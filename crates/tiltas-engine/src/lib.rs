@@ -9,6 +9,7 @@
 
 mod deliver;
 mod error;
+mod gate;
 mod hash;
 mod plan;
 mod progress;

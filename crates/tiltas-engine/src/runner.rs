@@ -1,5 +1,6 @@
 //! One run of one flow: recover → read → map → hash → compare → find → write in batches → settle.
 use crate::deliver;
+use crate::gate::ConnectionGate;
 use crate::{payload_hash, EngineError, NoProgress, Progress};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -8,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tiltas_config::{Connection, DuplicatePolicy, Flow, ValidatedConfig};
 use tiltas_connectors::{
-    registry, ConnectorError, ErrorKind, Page, ReadRequest, Source, SourceRecord, Target, WriteItem, WriteOutcome,
+    registry, CallGate, ConnectorError, ErrorKind, Page, ReadRequest, Source, SourceRecord, Target, WriteItem,
+    WriteOutcome,
 };
 use tiltas_mapping::{FieldPath, FlowMapping};
 use tiltas_store::{
@@ -102,6 +104,7 @@ pub struct Engine {
     config: Arc<ValidatedConfig>,
     store: Arc<dyn Store>,
     holder: String,
+    gates: std::sync::Mutex<HashMap<String, Arc<ConnectionGate>>>,
 }
 
 impl Engine {
@@ -109,7 +112,12 @@ impl Engine {
     pub fn new(config: Arc<ValidatedConfig>, store: Arc<dyn Store>) -> Engine {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
         let holder = format!("{host}:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        Engine { config, store, holder }
+        Engine {
+            config,
+            store,
+            holder,
+            gates: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     /// The configuration the engine runs.
@@ -126,10 +134,10 @@ impl Engine {
     /// target too, to look records up, but never writes to it.
     pub async fn sync(&self, flow_name: &str, options: &SyncOptions) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
-        let source =
-            registry::open_source(&self.config, flow).map_err(|error| connector_error(flow, "source", error))?;
-        let target =
-            registry::open_target(&self.config, flow).map_err(|error| connector_error(flow, "target", error))?;
+        let source = registry::open_source(&self.config, flow, self.gate(&flow.from.connection))
+            .map_err(|error| connector_error(flow, "source", error))?;
+        let target = registry::open_target(&self.config, flow, self.gate(&flow.to.connection))
+            .map_err(|error| connector_error(flow, "target", error))?;
         self.sync_with(flow_name, source, Some(target), options).await
     }
 
@@ -159,8 +167,8 @@ impl Engine {
         options: &SyncOptions,
     ) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
-        let target =
-            registry::open_target(&self.config, flow).map_err(|error| connector_error(flow, "target", error))?;
+        let target = registry::open_target(&self.config, flow, self.gate(&flow.to.connection))
+            .map_err(|error| connector_error(flow, "target", error))?;
         let records = letters
             .iter()
             .filter(|letter| letter.flow == flow.name)
@@ -290,6 +298,15 @@ impl Engine {
             return Err(EngineError::Disabled(flow.name.clone()));
         }
         Ok(flow)
+    }
+
+    /// The pacing and budget gate of a connection, shared by every flow this engine runs.
+    fn gate(&self, name: &str) -> Arc<dyn CallGate> {
+        let mut gates = self.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let gate = gates
+            .entry(name.to_owned())
+            .or_insert_with(|| Arc::new(ConnectionGate::new(self.connection(name), self.store.clone())));
+        gate.clone()
     }
 
     fn connection(&self, name: &str) -> &Connection {
@@ -818,6 +835,7 @@ fn failure_class(kind: ErrorKind) -> FailureClass {
         ErrorKind::RateLimited => FailureClass::RateLimited,
         ErrorKind::Auth => FailureClass::Auth,
         ErrorKind::Invalid | ErrorKind::Fatal => FailureClass::Invalid,
+        ErrorKind::Quota => FailureClass::Quota,
     }
 }
 

@@ -2,6 +2,7 @@ use crate::registry::{catalog, open_source, open_target};
 use crate::{ErrorKind, ReadRequest, RecordFailure, Source, SourceRecord, WriteItem, WriteOutcome};
 use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::Arc;
 use tiltas_config::ValidatedConfig;
 
 /// A flow file in `dir` with one flow named `f`; `from`/`to` are (system, file, extra keys).
@@ -77,7 +78,7 @@ fn product_config(dir: &Path) -> ValidatedConfig {
 async fn csv_rows_become_canonical_records_with_decimal_commas_lists_and_raw_columns() {
     let dir = tempfile::tempdir().unwrap();
     let config = product_config(dir.path());
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let (pages, _) = read_all(source.as_mut(), 100).await;
     let all = records(&pages);
     assert_eq!(all.len(), 3, "{all:#?}");
@@ -93,7 +94,7 @@ async fn csv_rows_become_canonical_records_with_decimal_commas_lists_and_raw_col
 async fn variant_rows_fold_into_the_configurable_product_above_them() {
     let dir = tempfile::tempdir().unwrap();
     let config = product_config(dir.path());
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let (pages, _) = read_all(source.as_mut(), 100).await;
     let gloves = &records(&pages)[1];
     assert_eq!(
@@ -110,7 +111,7 @@ async fn pages_never_split_a_product_from_its_variants_and_cover_every_row_once(
     let dir = tempfile::tempdir().unwrap();
     let config = product_config(dir.path());
     for page_size in 1..=4 {
-        let mut source = open_source(&config, &config.flows[0]).unwrap();
+        let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
         let (pages, _) = read_all(source.as_mut(), page_size).await;
         let skus: Vec<Value> = records(&pages).iter().map(|record| record["sku"].clone()).collect();
         assert_eq!(
@@ -135,7 +136,7 @@ async fn a_bad_cell_fails_only_its_row_naming_line_column_and_value() {
     let dir = tempfile::tempdir().unwrap();
     let config = product_config(dir.path());
     std::fs::write(dir.path().join("in.csv"), PRODUCTS.replace("1 234,50", "12,5a")).unwrap();
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let (pages, _) = read_all(source.as_mut(), 100).await;
     let failures: Vec<&RecordFailure> = pages
         .iter()
@@ -165,7 +166,7 @@ async fn a_mapped_column_missing_from_the_file_is_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = product_config(dir.path());
     std::fs::write(dir.path().join("in.csv"), PRODUCTS.replace("Kaina", "Price")).unwrap();
-    let error = open_source(&config, &config.flows[0])
+    let error = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate))
         .err()
         .expect("missing column accepted");
     assert_eq!(error.kind, ErrorKind::Fatal);
@@ -181,7 +182,7 @@ async fn a_mapped_column_missing_from_the_file_is_one_clear_error() {
 async fn a_missing_input_file_names_the_path_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "product", ("csv", "nope.csv"), ("jsonl", "out.jsonl"));
-    let error = open_source(&config, &config.flows[0])
+    let error = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate))
         .err()
         .expect("missing file accepted");
     assert_eq!(error.kind, ErrorKind::Fatal);
@@ -196,7 +197,7 @@ async fn order_rows_repeating_a_number_become_one_order_with_lines() {
     let csv = "number;status;lines.sku;lines.quantity;lines.price\n1001;processing;A-1;2;2,45\n1001;processing;B-3;1;9,90\n1002;completed;A-1;1;2,45\n";
     std::fs::write(dir.path().join("orders.csv"), csv).unwrap();
     let config = config(dir.path(), "order", ("csv", "orders.csv"), ("jsonl", "out.jsonl"));
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let (pages, _) = read_all(source.as_mut(), 1).await;
     let orders = records(&pages);
     assert_eq!(orders.len(), 2);
@@ -216,7 +217,7 @@ async fn jsonl_source_reports_a_broken_line_and_reads_the_rest_in_pages() {
     )
     .unwrap();
     let config = config(dir.path(), "product", ("jsonl", "in.jsonl"), ("jsonl", "out.jsonl"));
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let (pages, calls) = read_all(source.as_mut(), 2).await;
     assert!(calls >= 3);
     let failures: Vec<&RecordFailure> = pages
@@ -263,7 +264,7 @@ async fn the_target_adopts_records_already_in_the_file_and_appends_new_ones() {
     .unwrap();
     std::fs::write(dir.path().join("in.jsonl"), "").unwrap();
     let config = config(dir.path(), "product", ("jsonl", "in.jsonl"), ("jsonl", "out.jsonl"));
-    let mut target = open_target(&config, &config.flows[0]).unwrap();
+    let mut target = open_target(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let result = target
         .write_batch(vec![
             item("A", "new", None),
@@ -300,7 +301,7 @@ async fn acknowledged_writes_survive_a_crash_before_finish() {
         ("jsonl", "out/products.jsonl"),
     );
     {
-        let mut target = open_target(&config, &config.flows[0]).unwrap();
+        let mut target = open_target(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
         target.write_batch(vec![item("A", "first", None)]).await.unwrap();
         target
             .write_batch(vec![item("A2", "renamed", Some("A")), item("B", "b", None)])
@@ -309,7 +310,7 @@ async fn acknowledged_writes_survive_a_crash_before_finish() {
         // Dropped without finish: the process died.
     }
     assert!(!dir.path().join("out/products.jsonl").exists());
-    let mut target = open_target(&config, &config.flows[0]).unwrap();
+    let mut target = open_target(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     target.finish().await.unwrap();
     let text = std::fs::read_to_string(dir.path().join("out/products.jsonl")).unwrap();
     assert_eq!(
@@ -338,7 +339,7 @@ async fn a_csv_target_writes_rows_that_read_back_as_the_same_records() {
             {"sku": "P-2-8", "price_net": "2.60", "attributes": {"color": "mėlyna"}},
             {"sku": "P-2-9", "price_net": "2.75", "attributes": {"color": "juoda"}}]}),
     ];
-    let mut target = open_target(&config, &config.flows[0]).unwrap();
+    let mut target = open_target(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let items = products
         .iter()
         .map(|product| WriteItem {
@@ -351,7 +352,7 @@ async fn a_csv_target_writes_rows_that_read_back_as_the_same_records() {
     target.finish().await.unwrap();
 
     let back = config_reading_csv(dir.path(), "out.csv");
-    let mut source = open_source(&back, &back.flows[0]).unwrap();
+    let mut source = open_source(&back, &back.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let (pages, _) = read_all(source.as_mut(), 10).await;
     assert_eq!(records(&pages), products);
 }

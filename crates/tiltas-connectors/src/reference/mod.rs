@@ -4,11 +4,12 @@
 pub mod simulator;
 
 use crate::{
-    BatchResult, ConnectorError, ErrorKind, FoundRecord, Lookup, Page, ReadRequest, Source, SourceRecord, Target,
-    WriteItem, WriteOutcome,
+    BatchResult, CallGate, ConnectorError, ErrorKind, FoundRecord, Lookup, Page, ReadRequest, Source, SourceRecord,
+    Target, WriteItem, WriteOutcome,
 };
 use async_trait::async_trait;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
 use tiltas_model::EntityKind;
@@ -107,10 +108,11 @@ struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
+    gate: Arc<dyn CallGate>,
 }
 
 impl Client {
-    fn new(connection: &Connection) -> Result<Client, ConnectorError> {
+    fn new(connection: &Connection, gate: Arc<dyn CallGate>) -> Result<Client, ConnectorError> {
         let base = connection
             .settings
             .str("base_url")
@@ -129,11 +131,17 @@ impl Client {
             .user_agent(concat!("tiltas/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| ConnectorError::new(ErrorKind::Fatal, format!("cannot start an HTTP client: {error}")))?;
-        Ok(Client { http, base, token })
+        Ok(Client {
+            http,
+            base,
+            token,
+            gate,
+        })
     }
 
     /// Sends a request and reads a JSON answer; failures are classified for the engine.
     async fn call(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, ConnectorError> {
+        self.gate.admit().await?;
         let response = request.bearer_auth(&self.token).send().await.map_err(|error| {
             let kind = if error.is_builder() {
                 ErrorKind::Fatal
@@ -403,17 +411,25 @@ fn collection_for(flow: &Flow) -> Result<&'static str, ConnectorError> {
 }
 
 /// Opens the source of a flow whose `from` is a reference connection.
-pub fn open_source(connection: &Connection, flow: &Flow) -> Result<Box<dyn Source>, ConnectorError> {
+pub fn open_source(
+    connection: &Connection,
+    flow: &Flow,
+    gate: Arc<dyn CallGate>,
+) -> Result<Box<dyn Source>, ConnectorError> {
     Ok(Box::new(ReferenceSource {
-        client: Client::new(connection)?,
+        client: Client::new(connection, gate)?,
         collection: collection_for(flow)?,
     }))
 }
 
 /// Opens the target of a flow whose `to` is a reference connection.
-pub fn open_target(connection: &Connection, flow: &Flow) -> Result<Box<dyn Target>, ConnectorError> {
+pub fn open_target(
+    connection: &Connection,
+    flow: &Flow,
+    gate: Arc<dyn CallGate>,
+) -> Result<Box<dyn Target>, ConnectorError> {
     Ok(Box::new(ReferenceTarget {
-        client: Client::new(connection)?,
+        client: Client::new(connection, gate)?,
         collection: collection_for(flow)?,
     }))
 }

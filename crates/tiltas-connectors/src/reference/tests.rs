@@ -70,7 +70,7 @@ async fn the_same_seed_gives_the_same_data() {
 async fn every_record_is_read_once_in_pages_with_canonical_fields_and_raw_id() {
     let sim = start(10).await;
     let config = config(&sim.url, "secret-token", 4);
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let (records, calls) = read_all(source.as_mut(), None).await;
     assert_eq!(records.len(), 10);
     assert_eq!(calls, 3, "10 records in pages of 4");
@@ -91,7 +91,7 @@ async fn every_record_is_read_once_in_pages_with_canonical_fields_and_raw_id() {
 async fn an_incremental_read_starts_at_the_change_time() {
     let sim = start(10).await;
     let config = config(&sim.url, "secret-token", 4);
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let (all, _) = read_all(source.as_mut(), None).await;
     let since = all[6].updated_at;
     let (recent, _) = read_all(source.as_mut(), since).await;
@@ -105,7 +105,7 @@ async fn an_incremental_read_starts_at_the_change_time() {
 async fn writes_report_each_item_and_a_bad_record_fails_alone() {
     let sim = start(0).await;
     let config = config(&sim.url, "secret-token", 4);
-    let mut target = open_target(&config, &config.flows[0]).unwrap();
+    let mut target = open_target(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let items = vec![
         WriteItem {
             source_key: "a".into(),
@@ -143,7 +143,7 @@ async fn writes_report_each_item_and_a_bad_record_fails_alone() {
 async fn a_wrong_token_is_an_auth_failure_naming_the_fix() {
     let sim = start(1).await;
     let config = config(&sim.url, "wrong", 4);
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let error = source
         .read_page(&ReadRequest {
             page_size: 4,
@@ -169,7 +169,7 @@ async fn a_429_carries_the_servers_retry_after() {
         ..Faults::default()
     });
     let config = config(&sim.url, "secret-token", 4);
-    let mut source = open_source(&config, &config.flows[0]).unwrap();
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let request = ReadRequest {
         page_size: 4,
         ..ReadRequest::default()
@@ -191,7 +191,7 @@ async fn the_control_api_reports_stats_and_counts_duplicates() {
     let sim = start(3).await;
     let client = reqwest::Client::new();
     let config = config(&sim.url, "secret-token", 4);
-    let mut target = open_target(&config, &config.flows[0]).unwrap();
+    let mut target = open_target(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
     let twice = |sku: &str| WriteItem {
         source_key: sku.into(),
         target_id: None,

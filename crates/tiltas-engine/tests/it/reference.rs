@@ -39,6 +39,10 @@ struct Pair {
 }
 
 async fn pair(products: usize, target_token: &str) -> Pair {
+    pair_with(products, target_token, "", 50).await
+}
+
+async fn pair_with(products: usize, target_token: &str, target_keys: &str, page_size: usize) -> Pair {
     let source = simulator(products, "src-token").await;
     let target = simulator(0, "dst-token").await;
     let text = format!(
@@ -53,6 +57,7 @@ system = "reference"
 base_url = "{}"
 token = "{target_token}"
 timeout = "10s"
+{target_keys}
 
 [[flows]]
 name = "products"
@@ -60,7 +65,7 @@ entity = "product"
 from = {{ connection = "erp" }}
 to = {{ connection = "shop" }}
 match_on = "sku"
-page_size = 50
+page_size = {page_size}
 "#,
         source.url, target.url
     );
@@ -232,4 +237,59 @@ async fn failures_after_commit_and_injected_errors_never_duplicate_records() {
     let target = stats(&pair.target).await;
     assert_eq!(target["records"]["product"], 300, "{target}");
     assert_eq!(target["duplicates"], 0, "{target}");
+}
+
+#[tokio::test]
+async fn the_engine_paces_itself_below_the_connections_rate_limit() {
+    let pair = pair_with(100, "dst-token", "rate_limit = \"20/s\"", 5).await;
+    pair.target.harness.set_faults(Faults {
+        rate_limit_per_s: 21,
+        retry_after_s: 5,
+        ..Faults::default()
+    });
+    let started = Instant::now();
+
+    let report = pair.engine.sync("products", &SyncOptions::default()).await.unwrap();
+
+    assert_eq!(report.counters.created, 100);
+    let target = stats(&pair.target).await;
+    let calls = target["requests"]["total"].as_u64().unwrap();
+    assert_eq!(calls, 40, "20 pages: a look-up and a write each");
+    assert_eq!(
+        target["requests"]["rejected"], 0,
+        "the server never had to refuse: {target}"
+    );
+    let least = Duration::from_millis(50) * u32::try_from(calls - 1).unwrap();
+    assert!(
+        started.elapsed() >= least,
+        "{calls} calls in {:?}: faster than 20/s",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_would_exceed_the_daily_budget_stops_cleanly_and_says_when_it_can_resume() {
+    let pair = pair_with(120, "dst-token", "daily_budget = 3", 50).await;
+
+    let error = pair.engine.sync("products", &SyncOptions::default()).await.unwrap_err();
+
+    let message = error.to_string();
+    assert!(
+        message.contains("daily budget of 3 requests for connection \"shop\" is used up"),
+        "{message}"
+    );
+    assert!(message.contains("can resume after"), "{message}");
+    let target = stats(&pair.target).await;
+    assert_eq!(
+        target["requests"]["total"], 3,
+        "never more requests than the budget: {target}"
+    );
+    assert_eq!(
+        target["records"]["product"], 50,
+        "the first page was delivered and kept"
+    );
+    let runs = pair.store.runs(Some("products"), 1).await.unwrap();
+    assert_eq!(runs[0].counters.created, 50);
+    let day = format!("day:{}", chrono::Utc::now().date_naive());
+    assert_eq!(pair.store.quota_used("shop", &day).await.unwrap(), 3);
 }
