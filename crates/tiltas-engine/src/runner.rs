@@ -110,7 +110,7 @@ pub struct Engine {
 impl Engine {
     /// An engine for a validated configuration and a store.
     pub fn new(config: Arc<ValidatedConfig>, store: Arc<dyn Store>) -> Engine {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
+        let host = this_host();
         let holder = format!("{host}:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
         Engine {
             config,
@@ -208,7 +208,7 @@ impl Engine {
         })?;
         let from = self.connection(&flow.from.connection);
         let lease_name = format!("flow:{}", flow.name);
-        if !options.dry_run && !self.store.lease_acquire(&lease_name, &self.holder, LEASE_TTL).await? {
+        if !options.dry_run && !self.claim(&lease_name).await? {
             let lease = self.store.lease(&lease_name).await?;
             return Err(EngineError::Busy {
                 flow: flow.name.clone(),
@@ -298,6 +298,22 @@ impl Engine {
             return Err(EngineError::Disabled(flow.name.clone()));
         }
         Ok(flow)
+    }
+
+    /// Claims a flow's lease. A lease held by a process of this machine that no longer exists
+    /// (killed, crashed) is taken over at once instead of waiting for it to expire.
+    async fn claim(&self, lease_name: &str) -> Result<bool, EngineError> {
+        if self.store.lease_acquire(lease_name, &self.holder, LEASE_TTL).await? {
+            return Ok(true);
+        }
+        match self.store.lease(lease_name).await? {
+            Some(lease) if holder_is_gone(&lease.holder) => {
+                tracing::warn!(lease = lease_name, holder = %lease.holder, "taking over the lease of a process that has died");
+                self.store.lease_release(lease_name, &lease.holder).await?;
+                Ok(self.store.lease_acquire(lease_name, &self.holder, LEASE_TTL).await?)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// The pacing and budget gate of a connection, shared by every flow this engine runs.
@@ -787,6 +803,30 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// This machine's name, as lease holders record it.
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Whether a lease holder (`HOST:PID:RUN`) is a process of this machine that has ended. Only
+/// answerable where /proc lists processes (Linux); elsewhere the lease is left to expire.
+fn holder_is_gone(holder: &str) -> bool {
+    let mut parts = holder.rsplitn(3, ':');
+    let (Some(_run), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let proc_fs = std::path::Path::new("/proc/self").exists();
+    proc_fs
+        && host == this_host()
+        && pid.parse::<u32>().is_ok()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 fn connector_error(flow: &Flow, side: &'static str, error: ConnectorError) -> EngineError {

@@ -3,6 +3,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod crash;
 mod dead_letters;
 mod files_flow;
 mod validate;

@@ -334,3 +334,33 @@ async fn activity_older_than_the_flows_retention_is_purged_after_its_run() {
         "a flow without retention keeps its activity"
     );
 }
+
+#[tokio::test]
+async fn a_lease_left_by_a_process_that_died_on_this_machine_is_taken_over() {
+    let world = world().await;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if host.is_empty() {
+        eprintln!("skipped: no /proc on this system");
+        return;
+    }
+    // PIDs never reach this value on Linux (pid_max is at most 2^22).
+    let dead = format!("{host}:99999999:run");
+    let minute = std::time::Duration::from_secs(60);
+    assert!(world.store.lease_acquire("flow:products", &dead, minute).await.unwrap());
+
+    let report = world
+        .engine
+        .sync_with(
+            "products",
+            FakeSource::products(&catalog()),
+            Some(FakeTarget::new().0),
+            &defaults(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(report.counters.created, 7);
+}
