@@ -57,6 +57,34 @@ pub enum Command {
     DeadLetters(DeadLetterCommand),
     /// Run a simulator of an external system on 127.0.0.1 until killed.
     Sim(SimArgs),
+    /// Measure the engine: records per second, API calls, peak memory.
+    Bench(BenchArgs),
+}
+
+/// `tiltas bench engine|http`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// `engine`: in-process connectors, no HTTP; `http`: two reference simulators over loopback.
+    #[arg(value_enum)]
+    pub kind: BenchKind,
+    /// Records in the catalogue.
+    #[arg(long, default_value_t = 100_000)]
+    pub records: usize,
+    /// Records per page.
+    #[arg(long, default_value_t = 1000)]
+    pub page_size: usize,
+    /// Print one JSON line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `tiltas bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchKind {
+    /// The engine with in-memory connectors and the SQLite store.
+    Engine,
+    /// The engine against reference simulators over loopback HTTP.
+    Http,
 }
 
 /// `tiltas sim SYSTEM`.

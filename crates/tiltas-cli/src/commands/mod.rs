@@ -1,4 +1,5 @@
 //! One module per subcommand.
+mod bench;
 mod dead_letters;
 mod flows;
 mod runs;
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runs(args) => runs::run(&cli.global, &args).await,
         Command::DeadLetters(command) => dead_letters::run(&cli.global, command).await,
         Command::Sim(args) => sim::run(&args).await,
+        Command::Bench(args) => bench::run(&cli.global, &args).await,
     }
 }
 
