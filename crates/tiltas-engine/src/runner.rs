@@ -510,13 +510,29 @@ impl Engine {
         } else {
             self.store.delivered_hashes(&flow.name, &keys).await?
         };
-        let known = self.known_targets(flow, &keys).await?;
-        let mut changed = Vec::new();
-        for mut candidate in candidates {
+        let mut fresh = Vec::new();
+        for candidate in candidates {
             if delivered.get(&candidate.source_key) == Some(&candidate.hash) {
                 settlement.counters.unchanged += 1;
                 continue;
             }
+            if let Err(errors) = tiltas_model::validate_json(flow.entity, &candidate.payload) {
+                let message = format!("record {}: {errors}", candidate.source_key);
+                state.dead_letter(
+                    &mut settlement,
+                    candidate.source_key,
+                    FailureClass::Invalid,
+                    message,
+                    candidate.source,
+                );
+                continue;
+            }
+            fresh.push(candidate);
+        }
+        let fresh_keys: Vec<String> = fresh.iter().map(|candidate| candidate.source_key.clone()).collect();
+        let known = self.known_targets(flow, &fresh_keys).await?;
+        let mut changed = Vec::new();
+        for mut candidate in fresh {
             if let Some(link) = known.get(&candidate.source_key) {
                 // Echo suppression: the source holds exactly what another flow wrote into it.
                 let echo = format!("{}:{}", flow.to.connection, candidate.echo_hash);
@@ -1016,11 +1032,7 @@ impl RunState<'_> {
             );
             return None;
         }
-        if let Err(errors) = tiltas_model::validate_json(entity, &payload) {
-            let message = format!("record {}: {errors}", record.key);
-            self.dead_letter(settlement, record.key, FailureClass::Invalid, message, record.data);
-            return None;
-        }
+        // Validation waits until the record proves changed: a delivered hash means it was valid.
         let hash = payload_hash(&payload);
         let match_key = self.match_key(&payload);
         Some(Candidate {

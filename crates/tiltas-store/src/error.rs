@@ -53,7 +53,7 @@ pub enum StoreError {
         source: sqlx::Error,
     },
     /// A stored value cannot be read back.
-    #[error("the store holds an unreadable {what}: {detail}")]
+    #[error("the store holds an unreadable {what}: {detail}; it was written by another program or a newer tiltas: upgrade tiltas or repair the row")]
     Corrupt {
         /// What was being read.
         what: &'static str,
@@ -61,7 +61,7 @@ pub enum StoreError {
         detail: String,
     },
     /// The record to change does not exist (or is no longer in a changeable state).
-    #[error("no {what} with id {id}")]
+    #[error("the store has no {what} with id {id}: check the id against the listing")]
     NotFound {
         /// What was looked for.
         what: &'static str,

@@ -103,7 +103,8 @@ pub trait Store: Send + Sync + 'static {
     /// Intents of a flow that were never settled (left behind by a crash), oldest first.
     async fn outbox_unsettled(&self, flow: &str) -> StoreResult<Vec<Intent>>;
 
-    /// Settles intents with their outcome.
+    /// Settles intents: they leave the outbox (the activity log and identity map keep what
+    /// happened).
     async fn outbox_settle(&self, settlements: &[IntentSettlement]) -> StoreResult<()>;
 
     // ---- cursors -----------------------------------------------------------------------
@@ -135,7 +136,7 @@ pub trait Store: Send + Sync + 'static {
     /// One run.
     async fn run(&self, run: RunId) -> StoreResult<Option<RunRecord>>;
 
-    /// The newest runs first, of one flow or all.
+    /// The newest runs first, of one flow or all; at most `limit` (0 = no limit).
     async fn runs(&self, flow: Option<&str>, limit: u32) -> StoreResult<Vec<RunRecord>>;
 
     // ---- dead letters ------------------------------------------------------------------

@@ -1,7 +1,8 @@
 //! The shared store: PostgreSQL, for several workers.
 use crate::sql::redact_url;
 use crate::{StoreError, StoreResult};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::Connection;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -29,6 +30,10 @@ impl PostgresStore {
         if let Some(schema) = schema {
             options = options.options([("search_path", schema)]);
         }
+        // One direct connection first: the pool would retry a refused connection until its
+        // acquire timeout, and a server that is down should be reported at once.
+        let probe = PgConnection::connect_with(&options).await.map_err(connect)?;
+        probe.close().await.map_err(connect)?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))

@@ -138,17 +138,17 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        /// Settled intents leave the outbox: what happened to each record is in the activity
+        /// log and the identity map, and the outbox stays as small as the writes in flight.
         async fn settle_intents(conn: &mut Connection, settlements: &[IntentSettlement]) -> StoreResult<()> {
-            let at = now();
-            for settlement in settlements {
-                sqlx::query("UPDATE outbox SET settled_at = $1, outcome = $2, external_id = $3 WHERE id = $4")
-                    .bind(at)
-                    .bind(enum_text(&settlement.outcome))
-                    .bind(&settlement.external_id)
-                    .bind(settlement.id)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(query_error("outbox_settle"))?;
+            for chunk in settlements.chunks(CHUNK) {
+                let mut query = QueryBuilder::<$db>::new("DELETE FROM outbox WHERE id IN (");
+                let mut separated = query.separated(", ");
+                for settlement in chunk {
+                    separated.push_bind(settlement.id);
+                }
+                query.push(")");
+                query.build().execute(&mut *conn).await.map_err(query_error("outbox_settle"))?;
             }
             Ok(())
         }
@@ -232,7 +232,7 @@ macro_rules! sql_store {
         }
 
         async fn add_counters(conn: &mut Connection, run: RunId, delta: &RunCounters) -> StoreResult<()> {
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE run SET records_read = records_read + $1, records_unchanged = records_unchanged + $2, \
                  records_created = records_created + $3, records_updated = records_updated + $4, \
                  records_skipped = records_skipped + $5, records_failed = records_failed + $6, \
@@ -249,6 +249,11 @@ macro_rules! sql_store {
             .execute(&mut *conn)
             .await
             .map_err(query_error("run_add_counters"))?;
+            // Counters for a run that was never started would vanish silently: refuse them (in
+            // `settle_page` this rolls the whole page back).
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::NotFound { what: "run", id: run.to_string() });
+            }
             Ok(())
         }
 
@@ -304,7 +309,6 @@ macro_rules! sql_store {
             "id, flow, run, source_key, class, message, payload, attempts, status, created_at, updated_at";
 
         fn dead_letter_from_row(row: &<$db as sqlx::Database>::Row) -> StoreResult<DeadLetter> {
-            let error = query_error("dead_letters");
             let attempts: i64 = row.try_get(7).map_err(query_error("dead_letters"))?;
             Ok(DeadLetter {
                 id: row.try_get(0).map_err(query_error("dead_letters"))?,
@@ -313,7 +317,10 @@ macro_rules! sql_store {
                 source_key: row.try_get(3).map_err(query_error("dead_letters"))?,
                 class: enum_parse(&row.try_get::<String, _>(4).map_err(query_error("dead_letters"))?, "failure class")?,
                 message: row.try_get(5).map_err(query_error("dead_letters"))?,
-                payload: json_parse(&row.try_get::<String, _>(6).map_err(error)?, "dead letter payload")?,
+                payload: json_parse(
+                    &row.try_get::<String, _>(6).map_err(query_error("dead_letters"))?,
+                    "dead letter payload",
+                )?,
                 attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 status: enum_parse(
                     &row.try_get::<String, _>(8).map_err(query_error("dead_letters"))?,
@@ -468,30 +475,45 @@ macro_rules! sql_store {
 
             async fn outbox_add(&self, intents: &[NewIntent]) -> StoreResult<Vec<i64>> {
                 let mut tx = self.pool.begin().await.map_err(query_error("outbox_add"))?;
-                let mut ids = Vec::with_capacity(intents.len());
                 let at = now();
-                // One statement per intent inside one transaction: ids must come back in input
-                // order, which a multi-row RETURNING does not promise.
-                for intent in intents {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO outbox (flow, run, source_key, connection, operation, payload_hash, payload, \
-                         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                    )
-                    .bind(&intent.flow)
-                    .bind(intent.run)
-                    .bind(&intent.source_key)
-                    .bind(&intent.connection)
-                    .bind(enum_text(&intent.operation))
-                    .bind(&intent.payload_hash)
-                    .bind(json_text(&intent.payload))
-                    .bind(at)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(query_error("outbox_add"))?;
-                    ids.push(id);
+                // Ids by source key, ascending: a multi-row RETURNING promises no order, but each
+                // key's ids were assigned in input order within the statement.
+                let mut assigned: HashMap<String, std::collections::VecDeque<i64>> = HashMap::new();
+                for chunk in intents.chunks(CHUNK) {
+                    let mut query = QueryBuilder::<$db>::new(
+                        "INSERT INTO outbox (flow, run, source_key, connection, operation, payload_hash, payload, created_at) ",
+                    );
+                    query.push_values(chunk, |mut row, intent| {
+                        row.push_bind(&intent.flow)
+                            .push_bind(intent.run)
+                            .push_bind(&intent.source_key)
+                            .push_bind(&intent.connection)
+                            .push_bind(enum_text(&intent.operation))
+                            .push_bind(&intent.payload_hash)
+                            .push_bind(json_text(&intent.payload))
+                            .push_bind(at);
+                    });
+                    query.push(" RETURNING id, source_key");
+                    let rows = query.build().fetch_all(&mut *tx).await.map_err(query_error("outbox_add"))?;
+                    let mut returned: Vec<(i64, String)> = rows
+                        .iter()
+                        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                        .collect::<Result<_, sqlx::Error>>()
+                        .map_err(query_error("outbox_add"))?;
+                    returned.sort();
+                    for (id, key) in returned {
+                        assigned.entry(key).or_default().push_back(id);
+                    }
                 }
                 tx.commit().await.map_err(query_error("outbox_add"))?;
-                Ok(ids)
+                intents
+                    .iter()
+                    .map(|intent| {
+                        assigned.get_mut(&intent.source_key).and_then(|ids| ids.pop_front()).ok_or_else(|| {
+                            StoreError::Corrupt { what: "outbox id", detail: format!("no id returned for {}", intent.source_key) }
+                        })
+                    })
+                    .collect()
             }
 
             async fn outbox_unsettled(&self, flow: &str) -> StoreResult<Vec<Intent>> {
@@ -576,7 +598,7 @@ macro_rules! sql_store {
             }
 
             async fn run_finish(&self, run: RunId, status: RunStatus, error: Option<&str>) -> StoreResult<()> {
-                sqlx::query("UPDATE run SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
+                let finished = sqlx::query("UPDATE run SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
                     .bind(enum_text(&status))
                     .bind(error)
                     .bind(now())
@@ -584,6 +606,9 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await
                     .map_err(query_error("run_finish"))?;
+                if finished.rows_affected() == 0 {
+                    return Err(StoreError::NotFound { what: "run", id: run.to_string() });
+                }
                 Ok(())
             }
 
@@ -601,7 +626,11 @@ macro_rules! sql_store {
                 if let Some(flow) = flow {
                     query.push(" WHERE flow = ").push_bind(flow);
                 }
-                query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+                query.push(" ORDER BY id DESC");
+                // 0 means no limit, as in the list filters.
+                if limit > 0 {
+                    query.push(" LIMIT ").push_bind(i64::from(limit));
+                }
                 let rows = query.build().fetch_all(&self.pool).await.map_err(query_error("runs"))?;
                 rows.iter().map(run_from_row).collect()
             }
@@ -884,7 +913,7 @@ macro_rules! sql_store {
 
 pub(crate) use sql_store;
 
-/// Fails early for a mistake that would otherwise surface as a confusing driver error.
+/// The URL with its password replaced by `***`, fit for messages and logs.
 pub(crate) fn redact_url(url: &str) -> String {
     // postgres://user:secret@host → postgres://user:***@host
     match (url.find("://"), url.rfind('@')) {

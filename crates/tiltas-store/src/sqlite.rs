@@ -39,7 +39,7 @@ impl SqliteStore {
             .map_err(connect)?
             .create_if_missing(true)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(5));
         let options = if in_memory {
             options
         } else {

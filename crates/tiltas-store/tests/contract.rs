@@ -1,17 +1,23 @@
 //! The store contract on both backends. The PostgreSQL half needs `TILTAS_TEST_POSTGRES_URL`
 //! (scripts/with-postgres sets it); without it the half is skipped locally and fails in CI.
 use std::sync::Arc;
-use tiltas_store::{SqliteStore, Store};
+use tiltas_store::{PostgresStore, SqliteStore, Store};
 
-/// A fresh SQLite file per test; the directory lives as long as the process.
-async fn sqlite_store() -> Option<Arc<dyn Store>> {
+/// The URL of a fresh SQLite file; the directory lives as long as the process.
+fn sqlite_url() -> String {
     let dir = tempfile::tempdir().expect("temporary directory").keep();
-    let url = format!("sqlite://{}", dir.join("tiltas.db").display());
-    Some(Arc::new(SqliteStore::open(&url).await.expect("open SQLite store")))
+    format!("sqlite://{}", dir.join("tiltas.db").display())
 }
 
-/// A fresh schema per test in the throwaway PostgreSQL server.
-async fn postgres_store() -> Option<Arc<dyn Store>> {
+/// A fresh SQLite file per test.
+async fn sqlite_store() -> Option<Arc<dyn Store>> {
+    Some(Arc::new(
+        SqliteStore::open(&sqlite_url()).await.expect("open SQLite store"),
+    ))
+}
+
+/// The test server's URL and a fresh schema in it, or `None` (skip) without a server.
+async fn postgres_schema() -> Option<(String, String)> {
     let Ok(url) = std::env::var("TILTAS_TEST_POSTGRES_URL") else {
         let required = std::env::var("CI").is_ok_and(|value| value == "true")
             || std::env::var("TILTAS_REQUIRE_POSTGRES").is_ok_and(|value| value == "1");
@@ -31,18 +37,64 @@ async fn postgres_store() -> Option<Arc<dyn Store>> {
         .await
         .expect("create a test schema");
     admin.close().await;
-    let store = tiltas_store::PostgresStore::open_in_schema(&url, Some(&schema))
-        .await
-        .expect("open PostgreSQL store");
-    Some(Arc::new(store))
+    Some((url, schema))
+}
+
+/// A store in a fresh schema of the test server.
+async fn postgres_store_in(url: &str, schema: &str) -> Arc<dyn Store> {
+    Arc::new(
+        PostgresStore::open_in_schema(url, Some(schema))
+            .await
+            .expect("open PostgreSQL store"),
+    )
+}
+
+/// A fresh schema per test in the throwaway PostgreSQL server.
+async fn postgres_store() -> Option<Arc<dyn Store>> {
+    let (url, schema) = postgres_schema().await?;
+    Some(postgres_store_in(&url, &schema).await)
 }
 
 mod sqlite {
     tiltas_testkit::store_contract_tests!(super::sqlite_store());
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn exactly_one_of_several_stores_on_one_database_wins_a_lease() {
+        let url = super::sqlite_url();
+        let mut stores: Vec<std::sync::Arc<dyn tiltas_store::Store>> = Vec::new();
+        for _ in 0..4 {
+            stores.push(tiltas_store::open(&url).await.unwrap());
+        }
+        tiltas_testkit::store_contract::exactly_one_of_several_stores_on_one_database_wins_a_lease(stores).await;
+    }
 }
 
 mod postgres {
     tiltas_testkit::store_contract_tests!(super::postgres_store());
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn exactly_one_of_several_stores_on_one_database_wins_a_lease() {
+        let Some((url, schema)) = super::postgres_schema().await else {
+            return;
+        };
+        let mut stores = Vec::new();
+        for _ in 0..4 {
+            stores.push(super::postgres_store_in(&url, &schema).await);
+        }
+        tiltas_testkit::store_contract::exactly_one_of_several_stores_on_one_database_wins_a_lease(stores).await;
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_without_its_password() {
+        // Port 1 on loopback refuses at once.
+        let error = tiltas_store::open("postgres://tiltas:hunter2@127.0.0.1:1/tiltas")
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("postgres://tiltas:***@127.0.0.1:1/tiltas"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
 }
 
 #[tokio::test]
@@ -107,4 +159,25 @@ async fn a_store_migrated_by_a_newer_tiltas_is_refused_with_the_fix() {
     let error = tiltas_store::open(&url).await.err().unwrap().to_string();
     assert!(error.contains("schema version 9999"), "{error}");
     assert!(error.contains("upgrade tiltas"), "{error}");
+}
+
+#[tokio::test]
+async fn an_undecodable_row_is_reported_as_corrupt_with_what_and_why() {
+    let url = sqlite_url();
+    let store = tiltas_store::open(&url).await.unwrap();
+    let run = store.run_start("flow", tiltas_store::RunMode::Full).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE run SET mode = 'sideways' WHERE id = $1")
+        .bind(run)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let error = store.run(run).await.unwrap_err();
+    assert!(matches!(error, tiltas_store::StoreError::Corrupt { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("run mode") && message.contains("sideways"),
+        "{message}"
+    );
 }

@@ -292,6 +292,85 @@ pub async fn a_settled_page_lands_everything_it_carries(store: Arc<dyn Store>) {
     );
 }
 
+/// A page whose last step fails leaves nothing behind: every earlier write is rolled back.
+pub async fn a_settle_page_that_fails_midway_leaves_nothing_behind(store: Arc<dyn Store>) {
+    let flow = unique("flow");
+    let run = store.run_start(&flow, RunMode::Incremental).await.unwrap();
+    let ids = store
+        .outbox_add(&[NewIntent {
+            flow: flow.clone(),
+            run,
+            source_key: "A".into(),
+            connection: "shop".into(),
+            operation: WriteOperation::Create,
+            payload_hash: "hA".into(),
+            payload: json!({"sku": "A"}),
+        }])
+        .await
+        .unwrap();
+    store
+        .dead_letters_add(&[dead_letter(&flow, "A", "failed before")])
+        .await
+        .unwrap();
+    store.set_cursor(&flow, Some("before")).await.unwrap();
+    let connection = unique("shop");
+    // Counters go to a run that does not exist: the store refuses them after everything else
+    // of the page was written in the transaction.
+    let missing_run = i64::MAX - 7;
+    let page = PageSettlement {
+        flow: flow.clone(),
+        run: Some(missing_run),
+        delivered: vec![DeliveredHash {
+            source_key: "A".into(),
+            hash: "hA".into(),
+        }],
+        xrefs: vec![link(uuid::Uuid::new_v4(), &connection, "101", Some("hA"))],
+        intents: vec![IntentSettlement {
+            id: ids[0],
+            outcome: IntentOutcome::Delivered,
+            external_id: Some("101".into()),
+        }],
+        dead_letters: vec![dead_letter(&flow, "B", "price_net is not a number")],
+        resolved_keys: vec!["A".into()],
+        activity: vec![activity(run, &flow, "A")],
+        counters: RunCounters {
+            read: 1,
+            ..RunCounters::default()
+        },
+        cursor: Some("after".into()),
+    };
+    let error = store.settle_page(&page).await.unwrap_err().to_string();
+    assert!(error.contains(&missing_run.to_string()), "{error}");
+
+    assert!(store.delivered_hashes(&flow, &["A".into()]).await.unwrap().is_empty());
+    assert!(store
+        .xref_find_by_external(EntityKind::Product, &connection, &["101".into()])
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.outbox_unsettled(&flow).await.unwrap().len(), 1);
+    let letters = store
+        .dead_letters(&DeadLetterFilter {
+            flow: Some(flow.clone()),
+            ..DeadLetterFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        letters
+            .iter()
+            .map(|letter| (letter.source_key.as_str(), letter.status))
+            .collect::<Vec<_>>(),
+        [("A", DeadLetterStatus::Open)]
+    );
+    let activity_of_flow = ActivityFilter {
+        flow: Some(flow.clone()),
+        ..ActivityFilter::default()
+    };
+    assert!(store.activity(&activity_of_flow).await.unwrap().is_empty());
+    assert_eq!(store.cursor(&flow).await.unwrap().as_deref(), Some("before"));
+}
+
 /// A page is never seen in parts: a reader running beside `settle_page` sees all of it or none.
 pub async fn a_settled_page_is_never_seen_in_parts(store: Arc<dyn Store>) {
     let flow = unique("flow");
@@ -386,6 +465,12 @@ pub async fn runs_are_listed_newest_first_with_counters(store: Arc<dyn Store>) {
     assert!(runs[1].finished_at.is_some());
     assert_eq!(runs[0].error.as_deref(), Some("connection refused"));
     assert_eq!(store.runs(Some(&flow), 1).await.unwrap().len(), 1);
+    assert_eq!(store.runs(Some(&flow), 0).await.unwrap().len(), 2, "0 means no limit");
+    assert!(
+        store.run_add_counters(i64::MAX, &RunCounters::default()).await.is_err(),
+        "counters of an unknown run are refused"
+    );
+    assert!(store.run_finish(i64::MAX, RunStatus::Succeeded, None).await.is_err());
     assert_eq!(store.run(first).await.unwrap().unwrap().flow, flow);
     assert!(store.run(i64::MAX).await.unwrap().is_none());
     assert!(store.runs(None, 3).await.unwrap().len() <= 3);
@@ -566,6 +651,37 @@ pub async fn exactly_one_of_sixteen_racing_claimants_wins_a_lease(store: Arc<dyn
     }
 }
 
+/// Of claimants spread over several stores on one database (several workers) exactly one wins.
+pub async fn exactly_one_of_several_stores_on_one_database_wins_a_lease(stores: Vec<Arc<dyn Store>>) {
+    assert!(stores.len() >= 2, "the race needs several stores on one database");
+    for _round in 0..5 {
+        let name = unique("flow:race");
+        let barrier = Arc::new(tokio::sync::Barrier::new(16));
+        let claims: Vec<_> = (0..16)
+            .map(|worker| {
+                let store = stores[worker % stores.len()].clone();
+                let (name, barrier) = (name.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store
+                        .lease_acquire(&name, &format!("worker-{worker}"), Duration::from_secs(60))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut winners = 0;
+        for claim in claims {
+            winners += usize::from(claim.await.unwrap());
+        }
+        assert_eq!(winners, 1);
+        let holder = stores[0].lease(&name).await.unwrap().unwrap().holder;
+        for store in &stores {
+            assert_eq!(store.lease(&name).await.unwrap().unwrap().holder, holder);
+        }
+    }
+}
+
 /// Quota counters grant within the limit, refuse beyond it, and never overshoot under races.
 pub async fn quota_counters_never_exceed_their_limit(store: Arc<dyn Store>) {
     let connection = unique("erp");
@@ -661,6 +777,7 @@ macro_rules! store_contract_tests {
             cursors_are_saved_replaced_and_cleared,
             a_settled_page_lands_everything_it_carries,
             a_settled_page_is_never_seen_in_parts,
+            a_settle_page_that_fails_midway_leaves_nothing_behind,
             runs_are_listed_newest_first_with_counters,
             dead_letters_are_upserted_filtered_edited_and_resolved,
             activity_keeps_payloads_apart_and_purges_them_with_entries,
