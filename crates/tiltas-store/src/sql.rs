@@ -39,6 +39,14 @@ pub(crate) fn enum_parse<T: DeserializeOwned>(text: &str, what: &'static str) ->
     })
 }
 
+/// Reads a stored hub id back.
+pub(crate) fn hub_id_parse(text: &str) -> StoreResult<crate::HubId> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        what: "hub id",
+        detail: format!("{text:?} is not a UUID"),
+    })
+}
+
 /// Stored JSON text.
 pub(crate) fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
@@ -74,7 +82,9 @@ macro_rules! sql_store {
     ($store:ident, $db:ty, $backend:expr) => {
         mod implementation {
         use super::$store;
-        use $crate::sql::{enum_parse, enum_text, json_parse, json_text, last_per_key, millis, timestamp, CHUNK};
+        use $crate::sql::{
+            enum_parse, enum_text, hub_id_parse, json_parse, json_text, last_per_key, millis, timestamp, CHUNK,
+        };
         use $crate::*;
         use async_trait::async_trait;
         use chrono::{DateTime, Utc};
@@ -195,8 +205,8 @@ macro_rules! sql_store {
                     separated.push_bind(key);
                 }
                 query.push(")");
-                resolved +=
-                    query.build().execute(&mut *conn).await.map_err(query_error("dead_letters_resolve"))?.rows_affected();
+                let done = query.build().execute(&mut *conn).await.map_err(query_error("dead_letters_resolve"))?;
+                resolved += done.rows_affected();
             }
             Ok(resolved)
         }
@@ -381,9 +391,7 @@ macro_rules! sql_store {
                     for row in rows {
                         let external_id: String = row.try_get(0).map_err(query_error("xref_find_by_external"))?;
                         let hub: String = row.try_get(1).map_err(query_error("xref_find_by_external"))?;
-                        let hub_id = hub
-                            .parse()
-                            .map_err(|_| StoreError::Corrupt { what: "hub id", detail: format!("{hub:?} is not a UUID") })?;
+                        let hub_id = hub_id_parse(&hub)?;
                         let last_hash = row.try_get(2).map_err(query_error("xref_find_by_external"))?;
                         found.insert(
                             external_id.clone(),
@@ -410,10 +418,7 @@ macro_rules! sql_store {
                         let hub: String = row.try_get(0).map_err(query_error("xref_find_by_hub"))?;
                         let entity: String = row.try_get(1).map_err(query_error("xref_find_by_hub"))?;
                         links.push(XrefLink {
-                            hub_id: hub.parse().map_err(|_| StoreError::Corrupt {
-                                what: "hub id",
-                                detail: format!("{hub:?} is not a UUID"),
-                            })?,
+                            hub_id: hub_id_parse(&hub)?,
                             entity: EntityKind::parse(&entity).ok_or_else(|| StoreError::Corrupt {
                                 what: "entity",
                                 detail: format!("unknown entity {entity:?}"),
@@ -440,7 +445,8 @@ macro_rules! sql_store {
             ) -> StoreResult<HashMap<String, String>> {
                 let mut found = HashMap::new();
                 for chunk in source_keys.chunks(CHUNK) {
-                    let mut query = QueryBuilder::<$db>::new("SELECT source_key, hash FROM delivered_hash WHERE flow = ");
+                    let mut query =
+                        QueryBuilder::<$db>::new("SELECT source_key, hash FROM delivered_hash WHERE flow = ");
                     query.push_bind(flow).push(" AND source_key IN (");
                     let mut separated = query.separated(", ");
                     for key in chunk {
@@ -481,7 +487,8 @@ macro_rules! sql_store {
                 let mut assigned: HashMap<String, std::collections::VecDeque<i64>> = HashMap::new();
                 for chunk in intents.chunks(CHUNK) {
                     let mut query = QueryBuilder::<$db>::new(
-                        "INSERT INTO outbox (flow, run, source_key, connection, operation, payload_hash, payload, created_at) ",
+                        "INSERT INTO outbox (flow, run, source_key, connection, operation, payload_hash, payload, \
+                         created_at) ",
                     );
                     query.push_values(chunk, |mut row, intent| {
                         row.push_bind(&intent.flow)
@@ -510,7 +517,10 @@ macro_rules! sql_store {
                     .iter()
                     .map(|intent| {
                         assigned.get_mut(&intent.source_key).and_then(|ids| ids.pop_front()).ok_or_else(|| {
-                            StoreError::Corrupt { what: "outbox id", detail: format!("no id returned for {}", intent.source_key) }
+                            StoreError::Corrupt {
+                                what: "outbox id",
+                                detail: format!("no id returned for {}", intent.source_key),
+                            }
                         })
                     })
                     .collect()
@@ -535,7 +545,10 @@ macro_rules! sql_store {
                                 run: row.try_get(2).map_err(error())?,
                                 source_key: row.try_get(3).map_err(error())?,
                                 connection: row.try_get(4).map_err(error())?,
-                                operation: enum_parse(&row.try_get::<String, _>(5).map_err(error())?, "write operation")?,
+                                operation: enum_parse(
+                                    &row.try_get::<String, _>(5).map_err(error())?,
+                                    "write operation",
+                                )?,
                                 payload_hash: row.try_get(6).map_err(error())?,
                                 payload: json_parse(&row.try_get::<String, _>(7).map_err(error())?, "intent payload")?,
                             },
@@ -582,14 +595,16 @@ macro_rules! sql_store {
             }
 
             async fn run_start(&self, flow: &str, mode: RunMode) -> StoreResult<RunId> {
-                sqlx::query_scalar("INSERT INTO run (flow, mode, status, started_at) VALUES ($1, $2, $3, $4) RETURNING id")
-                    .bind(flow)
-                    .bind(enum_text(&mode))
-                    .bind(enum_text(&RunStatus::Running))
-                    .bind(now())
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(query_error("run_start"))
+                sqlx::query_scalar(
+                    "INSERT INTO run (flow, mode, status, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(flow)
+                .bind(enum_text(&mode))
+                .bind(enum_text(&RunStatus::Running))
+                .bind(now())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(query_error("run_start"))
             }
 
             async fn run_add_counters(&self, run: RunId, delta: &RunCounters) -> StoreResult<()> {
@@ -642,7 +657,8 @@ macro_rules! sql_store {
             }
 
             async fn dead_letters(&self, filter: &DeadLetterFilter) -> StoreResult<Vec<DeadLetter>> {
-                let mut query = QueryBuilder::<$db>::new(format!("SELECT {DEAD_LETTER_COLUMNS} FROM dead_letter WHERE 1 = 1"));
+                let mut query =
+                    QueryBuilder::<$db>::new(format!("SELECT {DEAD_LETTER_COLUMNS} FROM dead_letter WHERE 1 = 1"));
                 if let Some(flow) = &filter.flow {
                     query.push(" AND flow = ").push_bind(flow);
                 }
@@ -855,12 +871,13 @@ macro_rules! sql_store {
             }
 
             async fn quota_used(&self, connection: &str, window: &str) -> StoreResult<u64> {
-                let used: Option<i64> = sqlx::query_scalar("SELECT used FROM quota WHERE connection = $1 AND period = $2")
-                    .bind(connection)
-                    .bind(window)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(query_error("quota_used"))?;
+                let used: Option<i64> =
+                    sqlx::query_scalar("SELECT used FROM quota WHERE connection = $1 AND period = $2")
+                        .bind(connection)
+                        .bind(window)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(query_error("quota_used"))?;
                 Ok(used.map_or(0, |used| u64::try_from(used).unwrap_or_default()))
             }
 

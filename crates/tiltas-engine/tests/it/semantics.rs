@@ -3,7 +3,7 @@ use crate::fakes::{product, FakeSource, FakeTarget};
 use crate::sync::{catalog, world};
 use serde_json::Value;
 use tiltas_connectors::SourceRecord;
-use tiltas_engine::SyncOptions;
+use tiltas_engine::{Engine, SyncOptions};
 use tiltas_store::{ActivityFilter, DeadLetterFilter, DeadLetterStatus, NewIntent, RunMode, WriteOperation};
 
 fn defaults() -> SyncOptions {
@@ -363,4 +363,108 @@ async fn a_lease_left_by_a_process_that_died_on_this_machine_is_taken_over() {
         .unwrap();
 
     assert_eq!(report.counters.created, 7);
+}
+
+/// A source that honours `changed_since`, as incremental systems do.
+struct ChangedSince {
+    records: Vec<SourceRecord>,
+}
+
+#[async_trait::async_trait]
+impl tiltas_connectors::Source for ChangedSince {
+    async fn read_page(
+        &mut self,
+        request: &tiltas_connectors::ReadRequest,
+    ) -> Result<tiltas_connectors::Page, tiltas_connectors::ConnectorError> {
+        let records = self
+            .records
+            .iter()
+            .filter(|record| {
+                request
+                    .changed_since
+                    .is_none_or(|since| record.updated_at.is_some_and(|at| at >= since))
+            })
+            .cloned()
+            .map(Ok)
+            .collect();
+        Ok(tiltas_connectors::Page {
+            records,
+            next: None,
+            api_calls: 1,
+        })
+    }
+}
+
+fn at(minute: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc.with_ymd_and_hms(2026, 11, 23, 10, minute, 0).unwrap()
+}
+
+fn changed_at(sku: &str, minute: u32) -> SourceRecord {
+    SourceRecord {
+        key: sku.into(),
+        updated_at: Some(at(minute)),
+        data: product(sku, sku),
+    }
+}
+
+async fn incremental_world(look_back: &str) -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[connections.erp]\nsystem = \"reference\"\nbase_url = \"http://127.0.0.1:9\"\ntoken = \"t\"\n\n\
+         [connections.shop]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"products\"\nentity = \"product\"\n\
+         from = {{ connection = \"erp\" }}\nto = {{ connection = \"shop\", file = \"out.jsonl\" }}\nlook_back = \"{look_back}\"\n"
+    );
+    let config = tiltas_config::parse_str(
+        &text,
+        &dir.path().join("flows.toml"),
+        tiltas_connectors::registry::catalog(),
+    )
+    .unwrap_or_else(|errors| panic!("{errors}"));
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    (dir, Engine::new(std::sync::Arc::new(config), store))
+}
+
+#[tokio::test]
+async fn a_record_committed_late_within_the_look_back_is_still_read() {
+    for (look_back, expect_late_record) in [("2m", true), ("0s", false)] {
+        let (_dir, engine) = incremental_world(look_back).await;
+        let (target, state) = FakeTarget::new();
+        let first = vec![changed_at("A", 0), changed_at("B", 5)];
+        engine
+            .sync_with(
+                "products",
+                Box::new(ChangedSince { records: first.clone() }),
+                Some(target),
+                &defaults(),
+            )
+            .await
+            .unwrap();
+
+        // C changed at 10:04 but became visible only after the first run read up to 10:05.
+        let mut later = first;
+        later.push(changed_at("C", 4));
+        let report = engine
+            .sync_with(
+                "products",
+                Box::new(ChangedSince { records: later }),
+                Some(FakeTarget::sharing(&state)),
+                &defaults(),
+            )
+            .await
+            .unwrap();
+
+        assert_eq!(
+            report.counters.created,
+            u64::from(expect_late_record),
+            "look_back = {look_back}"
+        );
+        assert_eq!(
+            report.counters.read,
+            1 + u64::from(expect_late_record),
+            "look_back = {look_back}: only the window is read"
+        );
+    }
 }
