@@ -90,7 +90,7 @@ pub enum BenchKind {
 /// `tiltas sim SYSTEM`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Which system: `reference`.
+    /// Which system: `reference` or `rivile`.
     pub system: String,
     /// Port on 127.0.0.1 (0 picks a free one, printed as `listening on http://127.0.0.1:PORT`).
     #[arg(long, default_value_t = 0)]
@@ -107,8 +107,13 @@ pub struct SimArgs {
     /// Orders to start with.
     #[arg(long, default_value_t = 20)]
     pub orders: usize,
-    /// The bearer token the simulator accepts.
-    #[arg(long, env = "TILTAS_SIM_TOKEN", default_value = "tiltas-sim-token")]
+    /// The credential the simulator accepts: the bearer token (reference) or the `ApiKey` (rivile).
+    #[arg(
+        long,
+        alias = "api-key",
+        env = "TILTAS_SIM_TOKEN",
+        default_value = "tiltas-sim-token"
+    )]
     pub token: String,
 }
 

@@ -10,5 +10,6 @@ mod api;
 pub mod file;
 pub mod reference;
 pub mod registry;
+pub mod rivile;
 
 pub use api::*;

@@ -6,7 +6,7 @@ use tiltas_connectors::reference::simulator::{router, ReferenceSim, Seeding};
 use tiltas_sim::Harness;
 
 /// The systems `tiltas sim` can simulate.
-const SYSTEMS: [&str; 1] = ["reference"];
+const SYSTEMS: [&str; 2] = ["reference", "rivile"];
 
 /// Serves the simulator until the process is killed.
 pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
@@ -19,6 +19,17 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
     let router = match args.system.as_str() {
         "reference" => {
             let sim = Arc::new(ReferenceSim::new(args.token.clone(), seeding));
+            let harness = Harness::new(sim.clone(), args.seed);
+            router(sim, harness)
+        }
+        "rivile" => {
+            use tiltas_connectors::rivile::simulator::{router, RivileSim, Seeding};
+            let seeding = Seeding {
+                seed: args.seed,
+                products: args.products,
+                customers: args.customers,
+            };
+            let sim = Arc::new(RivileSim::new(args.token.clone(), seeding));
             let harness = Harness::new(sim.clone(), args.seed);
             router(sim, harness)
         }

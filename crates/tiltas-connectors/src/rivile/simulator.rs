@@ -1,0 +1,678 @@
+//! A simulator of the Manorivile API v2 gateway (`POST /client/v2`), as its documentation and
+//! its clients show it: `ApiKey` header, JSON or XML bodies (`<body>` root), XML answers by
+//! default and JSON with `Accept: application/json` (no `RET_DOK`, one row as an object, none
+//! as `{}`, every value a string, `CHAR` columns padded to their width), `fil` as a T-SQL
+//! `WHERE` fragment, 100 rows a page in primary-key order, 10 requests/s with bursts to 30.
+//!
+//! This increment serves the `GET_*_LIST` methods of [`TABLES`](super::schema::TABLES);
+//! `EDIT_*` methods are answered as unknown until the connector's write side lands.
+use super::fil::{self, FilValue};
+use super::schema::{table_of_method, Column, ColumnType, Table, I17, N07, N08, N17, N25, N37};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tiltas_sim::{Harness, RequestKind, SimSystem};
+
+/// Rows per `GET_*_LIST` page.
+pub const PAGE_ROWS: usize = 100;
+/// Sustained requests per second per key.
+const RATE_PER_S: f64 = 10.0;
+/// Burst size per key.
+const BURST: f64 = 30.0;
+/// The empty date of Rivile answers.
+const EMPTY_DATE: &str = "1900-01-01T00:00:00";
+
+/// A row: column name → stored value (text unpadded, numbers as decimal text, times as
+/// `YYYY-MM-DDTHH:MM:SS`; empty for none).
+type Row = BTreeMap<&'static str, String>;
+
+#[derive(Debug, Clone, Default)]
+struct Db {
+    tables: BTreeMap<&'static str, BTreeMap<Vec<String>, Row>>,
+    mutations: u64,
+}
+
+impl Db {
+    fn insert(&mut self, table: &Table, values: &[(&'static str, String)]) {
+        let mut row: Row = table
+            .columns
+            .iter()
+            .map(|column| (column.name, String::new()))
+            .collect();
+        for (name, value) in values {
+            row.insert(name, value.clone());
+        }
+        let key: Vec<String> = table
+            .key
+            .iter()
+            .map(|name| row.get(name).cloned().unwrap_or_default().to_uppercase())
+            .collect();
+        self.tables.entry(table.code).or_default().insert(key, row);
+    }
+}
+
+/// How many records the simulator starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeding {
+    /// Seed of the generated data.
+    pub seed: u64,
+    /// Products (N17, with a barcode in N37 and stock in I17).
+    pub products: usize,
+    /// Clients (N08).
+    pub customers: usize,
+}
+
+/// The simulated gateway.
+pub struct RivileSim {
+    api_key: String,
+    seeding: Seeding,
+    seeded: Db,
+    db: Mutex<Db>,
+    bucket: Mutex<(f64, Instant)>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+const PRODUCTS: [&str; 10] = [
+    "Stabdžių kaladėlės",
+    "Alyvos filtras",
+    "Oro filtras",
+    "Uždegimo žvakė",
+    "Valytuvo šluotelė",
+    "Akumuliatorius",
+    "Stabdžių diskas",
+    "Amortizatorius",
+    "Paskirstymo diržas",
+    "Lemputė H7",
+];
+const COMPANIES: [&str; 8] = [
+    "UAB Ratai",
+    "UAB Detalė",
+    "MB Autoservisas",
+    "UAB Baltijos prekyba",
+    "IĮ Jonas",
+    "UAB Šilas",
+    "UAB Vairas",
+    "MB Žibintas",
+];
+
+fn timestamp(day: u32, second: u32) -> String {
+    format!(
+        "2024-{:02}-{:02}T{:02}:{:02}:{:02}",
+        1 + day / 28 % 12,
+        1 + day % 28,
+        second / 3600 % 24,
+        second / 60 % 60,
+        second % 60
+    )
+}
+
+fn ean13(body: u64) -> String {
+    let digits = format!("{:012}", body % 1_000_000_000_000);
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    format!("{digits}{}", (10 - sum % 10) % 10)
+}
+
+impl RivileSim {
+    /// A gateway accepting `api_key`, with seeded tables.
+    pub fn new(api_key: impl Into<String>, seeding: Seeding) -> RivileSim {
+        let mut rng = StdRng::seed_from_u64(seeding.seed);
+        let mut db = Db::default();
+        for table in super::schema::TABLES {
+            db.tables.insert(table.code, BTreeMap::new());
+        }
+        for (code, name) in [("CENTR", "Centrinis sandėlis"), ("VLN", "Vilniaus parduotuvė")] {
+            db.insert(
+                &N07,
+                &[
+                    ("N07_KODAS_IS", code.into()),
+                    ("N07_PAV", name.into()),
+                    ("N07_R_DATE", timestamp(0, 0)),
+                ],
+            );
+        }
+        for (code, name, kind) in [
+            ("004", "Prekių pardavimas", "2"),
+            ("5006", "Laiptinių valymas", "2"),
+            ("P001", "Prekių pirkimas", "1"),
+        ] {
+            db.insert(
+                &N25,
+                &[
+                    ("N25_KODAS_BS", code.into()),
+                    ("N25_PAV", name.into()),
+                    ("N25_TIPAS", kind.into()),
+                    ("N25_KODAS_SS", "5001".into()),
+                    ("N25_KODAS_US", "VNT".into()),
+                    ("N25_FRAKCIJA", "100".into()),
+                    ("N25_MOKESTIS", "1".into()),
+                    ("N25_TAX", "1".into()),
+                    ("N25_USERIS", "MASTER".into()),
+                    ("N25_ADDUSR", "MASTER".into()),
+                    ("N25_R_DATE", "2019-08-13T10:55:42".into()),
+                    ("N25_ADD_TIME", "2019-08-13T00:00:00".into()),
+                    ("N25_BEG_DATE", "2019-08-12T00:00:00".into()),
+                    ("N25_END_DATE", "2019-08-12T00:00:00".into()),
+                    ("N25_OP_RUSIS", "1".into()),
+                    ("N25_KODAS_LP", "000000000000".into()),
+                ],
+            );
+        }
+        for n in 1..=seeding.products {
+            let code = format!("A{:05}", 100 + n);
+            let changed = timestamp(n as u32 / 50, n as u32 * 37);
+            db.insert(
+                &N17,
+                &[
+                    ("N17_KODAS_PS", code.clone()),
+                    ("N17_PAV", format!("{} {n}", PRODUCTS[rng.gen_range(0..PRODUCTS.len())])),
+                    ("N17_KODAS_US", "VNT".into()),
+                    ("N17_TIPAS", "1".into()),
+                    ("N17_KODAS_GS", "40".into()),
+                    ("N17_KILM", "LT".into()),
+                    ("N17_PVM", "21".into()),
+                    ("N17_USERIS", "API".into()),
+                    ("N17_R_DATE", changed.clone()),
+                    ("N17_ADDUSR", "API".into()),
+                    ("N17_ADD_DATE", changed.clone()),
+                ],
+            );
+            db.insert(
+                &N37,
+                &[
+                    ("N37_KODAS_PS", code.clone()),
+                    ("N37_KODAS_US", "VNT".into()),
+                    ("N37_BAR_KODAS", ean13(477_100_000_000 + n as u64)),
+                    ("N37_R_DATE", changed.clone()),
+                ],
+            );
+            db.insert(
+                &I17,
+                &[
+                    ("I17_KODAS_PS", code),
+                    ("I17_KODAS_US", "VNT".into()),
+                    ("I17_KODAS_IS", "CENTR".into()),
+                    ("I17_KIEKIS", rng.gen_range(0..500).to_string()),
+                    ("I17_REZERVAS", rng.gen_range(0..5).to_string()),
+                    ("I17_R_DATE", changed),
+                ],
+            );
+        }
+        for n in 1..=seeding.customers {
+            let company = COMPANIES[rng.gen_range(0..COMPANIES.len())];
+            let changed = timestamp(n as u32 / 20, n as u32 * 53);
+            db.insert(
+                &N08,
+                &[
+                    ("N08_KODAS_KS", format!("{}", 120_000_000 + n * 7919)),
+                    ("N08_PAV", format!("{company} {n}")),
+                    ("N08_IM_KODAS", format!("{}", 300_000_000 + n)),
+                    ("N08_PVM_KODAS", format!("LT{}", 100_000_000_000u64 + n as u64)),
+                    ("N08_ADR", format!("Gedimino pr. {n}")),
+                    ("N08_MIESTAS", "Vilnius".into()),
+                    ("N08_POST_KOD", format!("LT-{:05}", 1000 + n)),
+                    ("N08_SALIS", "LT".into()),
+                    ("N08_E_MAIL", format!("info{n}@imone.lt")),
+                    ("N08_RUSIS", "1".into()),
+                    ("N08_USERIS", "API".into()),
+                    ("N08_R_DATE", changed.clone()),
+                    ("N08_ADDUSR", "API".into()),
+                    ("N08_ADD_DATE", changed),
+                ],
+            );
+        }
+        RivileSim {
+            api_key: api_key.into(),
+            seeding,
+            seeded: db.clone(),
+            db: Mutex::new(db),
+            bucket: Mutex::new((BURST, Instant::now())),
+        }
+    }
+
+    /// Takes a token of the key's bucket (10/s, bursts to 30).
+    fn take_token(&self) -> bool {
+        let mut bucket = lock(&self.bucket);
+        let now = Instant::now();
+        bucket.0 = (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * RATE_PER_S).min(BURST);
+        bucket.1 = now;
+        if bucket.0 >= 1.0 {
+            bucket.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn table_name_of(entity: &str) -> Option<&'static Table> {
+    match entity {
+        "product" | "N17" => Some(&N17),
+        "customer" | "N08" => Some(&N08),
+        "stock" | "I17" => Some(&I17),
+        "N37" => Some(&N37),
+        "N25" => Some(&N25),
+        "N07" => Some(&N07),
+        _ => None,
+    }
+}
+
+impl SimSystem for RivileSim {
+    fn record_counts(&self) -> BTreeMap<String, usize> {
+        let db = lock(&self.db);
+        let count = |code: &str| db.tables.get(code).map_or(0, BTreeMap::len);
+        BTreeMap::from([
+            ("product".to_owned(), count("N17")),
+            ("customer".to_owned(), count("N08")),
+            ("stock".to_owned(), count("I17")),
+            ("order".to_owned(), 0),
+        ])
+    }
+
+    /// Primary keys make duplicates of a code impossible, as in GAMA.
+    fn duplicates(&self) -> usize {
+        0
+    }
+
+    fn mutate(&self, entity: &str, count: usize) -> Result<usize, String> {
+        let table = table_name_of(entity)
+            .ok_or_else(|| format!("unknown entity {entity:?}: use product, customer or stock"))?;
+        let mut db = lock(&self.db);
+        db.mutations += 1;
+        let mut rng = StdRng::seed_from_u64(self.seeding.seed.wrapping_add(db.mutations * 7919));
+        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+        let rows = db.tables.entry(table.code).or_default();
+        let mut keys: Vec<Vec<String>> = rows.keys().cloned().collect();
+        let mut changed = 0;
+        while changed < count && !keys.is_empty() {
+            let key = keys.swap_remove(rng.gen_range(0..keys.len()));
+            let Some(row) = rows.get_mut(&key) else { continue };
+            match table.code {
+                "N17" => row.insert(
+                    "N17_PAV",
+                    format!(
+                        "{} (atnaujinta {})",
+                        PRODUCTS[rng.gen_range(0..PRODUCTS.len())],
+                        db_suffix(&mut rng)
+                    ),
+                ),
+                "N08" => row.insert("N08_TEL", format!("+3706{:07}", rng.gen_range(0..10_000_000))),
+                _ => row.insert("I17_KIEKIS", rng.gen_range(0..500).to_string()),
+            };
+            row.insert(date_column(table), now.clone());
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    fn records(&self, entity: &str) -> Option<Value> {
+        let table = table_name_of(entity)?;
+        let db = lock(&self.db);
+        let rows = db.tables.get(table.code)?;
+        Some(Value::Array(
+            rows.values()
+                .map(|row| {
+                    Value::Object(
+                        row.iter()
+                            .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    fn reset(&self) {
+        *lock(&self.db) = self.seeded.clone();
+    }
+
+    fn error_response(&self, status: StatusCode, _code: &str, message: &str) -> Response {
+        reply(status, &error_body(message), false)
+    }
+}
+
+fn db_suffix(rng: &mut StdRng) -> u32 {
+    rng.gen_range(1000..9999)
+}
+
+fn date_column(table: &Table) -> &'static str {
+    table
+        .columns
+        .iter()
+        .find(|column| column.name.ends_with("_R_DATE"))
+        .map_or("", |column| column.name)
+}
+
+/// The simulator's router: `POST /client/v2` plus `/__sim/`.
+pub fn router(sim: Arc<RivileSim>, harness: Arc<Harness>) -> Router {
+    Router::new()
+        .route("/client/v2", post(gateway))
+        .with_state((sim, harness.clone()))
+        .merge(tiltas_sim::control_router(harness))
+}
+
+/// A parsed request body: `method` and `params`.
+struct Call {
+    method: String,
+    params: Map<String, Value>,
+}
+
+/// Reads a JSON body or an XML `<body>`.
+fn parse_call(body: &[u8], xml: bool) -> Result<Call, String> {
+    let value: Value = if xml {
+        xml_to_json(body)?
+    } else {
+        serde_json::from_slice(body).map_err(|error| format!("Request body is not valid JSON: {error}"))?
+    };
+    let method = value
+        .get("method")
+        .and_then(Value::as_str)
+        .ok_or("Parameter 'method' is required")?
+        .trim()
+        .to_owned();
+    let params = match value.get("params") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(params)) => params.clone(),
+        Some(Value::String(text)) if text.trim().is_empty() => Map::new(),
+        Some(_) => return Err("Parameter 'params' must be an object".into()),
+    };
+    Ok(Call { method, params })
+}
+
+/// Converts `<body><method>…</method><params><fil>…</fil></params></body>` into JSON.
+fn xml_to_json(body: &[u8]) -> Result<Value, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    reader.config_mut().trim_text(true);
+    let mut stack: Vec<(String, Map<String, Value>, String)> = Vec::new();
+    let mut root: Option<Value> = None;
+    let mut buffer = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buffer) {
+            Ok(Event::Start(start)) => {
+                stack.push((
+                    String::from_utf8_lossy(start.name().as_ref()).into_owned(),
+                    Map::new(),
+                    String::new(),
+                ));
+            }
+            Ok(Event::Empty(start)) => {
+                let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
+                match stack.last_mut() {
+                    Some(parent) => {
+                        parent.1.insert(name, Value::String(String::new()));
+                    }
+                    None => root = Some(Value::Object(Map::new())),
+                }
+            }
+            Ok(Event::Text(text)) => {
+                let text = text
+                    .unescape()
+                    .map_err(|error| format!("Request body is not valid XML: {error}"))?;
+                if let Some(current) = stack.last_mut() {
+                    current.2.push_str(&text);
+                }
+            }
+            Ok(Event::CData(data)) => {
+                if let Some(current) = stack.last_mut() {
+                    current.2.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+            Ok(Event::End(_)) => {
+                let Some((name, children, text)) = stack.pop() else {
+                    return Err("Request body is not valid XML".into());
+                };
+                let value = if children.is_empty() {
+                    Value::String(text)
+                } else {
+                    Value::Object(children)
+                };
+                match stack.last_mut() {
+                    Some(parent) => {
+                        parent.1.insert(name, value);
+                    }
+                    None => {
+                        if name != "body" {
+                            return Err(format!("The XML root must be <body>, found <{name}>"));
+                        }
+                        root = Some(value);
+                    }
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(error) => return Err(format!("Request body is not valid XML: {error}")),
+        }
+        buffer.clear();
+    }
+    match root {
+        Some(Value::Object(body)) => Ok(Value::Object(body)),
+        _ => Err("The XML root <body> with <method> is required".into()),
+    }
+}
+
+/// Rivile's error envelope.
+fn error_body(message: &str) -> Value {
+    json!({ "id": "", "durationMs": "0", "errorMessage": message })
+}
+
+fn escape(text: &str) -> String {
+    quick_xml::escape::partial_escape(text).into_owned()
+}
+
+/// Writes a JSON answer value as Rivile XML elements.
+fn xml_element(name: &str, value: &Value, out: &mut String) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|item| xml_element(name, item, out)),
+        Value::Object(fields) => {
+            out.push_str(&format!("<{name}>\n"));
+            for (key, child) in fields {
+                xml_element(key, child, out);
+            }
+            out.push_str(&format!("</{name}>\n"));
+        }
+        Value::String(text) if text.is_empty() => out.push_str(&format!("<{name}/>\n")),
+        Value::String(text) => out.push_str(&format!("<{name}>{}</{name}>\n", escape(text))),
+        other => out.push_str(&format!("<{name}>{}</{name}>\n", escape(&other.to_string()))),
+    }
+}
+
+/// An answer in the format the client asked for.
+fn reply(status: StatusCode, body: &Value, json: bool) -> Response {
+    if json {
+        return (
+            status,
+            [("content-type", "application/json;charset=UTF-8")],
+            body.to_string(),
+        )
+            .into_response();
+    }
+    let mut xml = String::from("<?xml version='1.0' encoding='UTF-8' ?>\n<RET_DOK>\n");
+    if let Value::Object(fields) = body {
+        for (key, value) in fields {
+            xml_element(key, value, &mut xml);
+        }
+    }
+    xml.push_str("</RET_DOK>\n");
+    (status, [("content-type", "application/xml;charset=UTF-8")], xml).into_response()
+}
+
+/// A stored value as the API shows it: padded, fixed decimals, empty dates as 1900-01-01.
+fn rendered(column: &Column, value: &str) -> String {
+    match column.kind {
+        ColumnType::Char(width) => {
+            let length = value.chars().count();
+            if length >= width {
+                value.to_owned()
+            } else {
+                format!("{value}{}", " ".repeat(width - length))
+            }
+        }
+        ColumnType::Number(_, scale) => {
+            let number = Decimal::from_str(value.trim()).unwrap_or_default();
+            format!("{:.*}", usize::from(scale), number.round_dp(u32::from(scale)))
+        }
+        ColumnType::DateTime if value.is_empty() => EMPTY_DATE.to_owned(),
+        ColumnType::DateTime => value.to_owned(),
+    }
+}
+
+fn fil_value(column: &Column, value: &str) -> FilValue {
+    match column.kind {
+        ColumnType::Number(..) => Decimal::from_str(value.trim()).map_or(FilValue::Null, FilValue::Number),
+        ColumnType::DateTime if value.is_empty() => FilValue::Text(EMPTY_DATE.to_owned()),
+        _ => FilValue::Text(value.to_owned()),
+    }
+}
+
+async fn gateway(
+    State((sim, harness)): State<(Arc<RivileSim>, Arc<Harness>)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let json = header("accept").contains("application/json");
+    let kind = if String::from_utf8_lossy(&body).to_ascii_uppercase().contains("EDIT_") {
+        RequestKind::Write
+    } else {
+        RequestKind::Read
+    };
+    if let Err(response) = harness.admit(kind).await {
+        return response;
+    }
+    let key_ok = headers
+        .get("apikey")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|key| key == sim.api_key);
+    if !key_ok {
+        harness.count_rejected();
+        let body = json!({ "id": "", "durationMs": "0", "errorMessage": "Api key is not valid" });
+        return reply(StatusCode::UNAUTHORIZED, &body, json);
+    }
+    if !sim.take_token() {
+        harness.count_rejected();
+        let mut response = reply(StatusCode::TOO_MANY_REQUESTS, &error_body("Too many requests"), json);
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return response;
+    }
+    let content_type = header("content-type");
+    let xml = content_type.contains("xml");
+    if !xml && !content_type.contains("json") {
+        harness.count_rejected();
+        return reply(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &error_body("Content-Type must be application/json or application/xml"),
+            json,
+        );
+    }
+    let call = match parse_call(&body, xml) {
+        Ok(call) => call,
+        Err(message) => {
+            harness.count_rejected();
+            return reply(StatusCode::BAD_REQUEST, &error_body(&message), json);
+        }
+    };
+    let started = Instant::now();
+    match list(&sim, &call) {
+        Ok(answer) => reply(StatusCode::OK, &answer, json),
+        Err(message) => {
+            harness.count_rejected();
+            let mut body = error_body(&message);
+            body["id"] = Value::String(format!("{}.{}", std::process::id(), started.elapsed().as_nanos()));
+            body["durationMs"] = Value::String(started.elapsed().as_millis().to_string());
+            reply(StatusCode::BAD_REQUEST, &body, json)
+        }
+    }
+}
+
+/// `GET_*_LIST`: filter, sort by key, page, render.
+fn list(sim: &RivileSim, call: &Call) -> Result<Value, String> {
+    let table = table_of_method(&call.method).ok_or_else(|| format!("Unknown method {}", call.method))?;
+    let text = |name: &str| {
+        call.params
+            .get(name)
+            .map(|value| value.as_str().map_or_else(|| value.to_string(), str::to_owned))
+    };
+    let filter = match text("fil").filter(|fil| !fil.trim().is_empty()) {
+        None => None,
+        Some(fil) => {
+            let filter = fil::parse(&fil).map_err(|error| error.0)?;
+            if let Some(unknown) = filter.columns().into_iter().find(|name| table.column(name).is_none()) {
+                return Err(format!("Invalid column name '{unknown}'."));
+            }
+            Some(filter)
+        }
+    };
+    let page: usize = match text("pagenumber") {
+        None => 1,
+        Some(number) => number
+            .trim()
+            .parse()
+            .ok()
+            .filter(|page| *page >= 1)
+            .ok_or("Parameter 'pagenumber' must be a number from 1")?,
+    };
+    let db = lock(&sim.db);
+    let rows = db.tables.get(table.code).ok_or("Unknown table")?;
+    let matching = rows.values().filter(|row| {
+        filter.as_ref().is_none_or(|filter| {
+            filter.matches(&|name| match table.column(name) {
+                Some(column) => fil_value(column, row.get(column.name).map_or("", String::as_str)),
+                None => FilValue::Null,
+            })
+        })
+    });
+    let rendered_rows: Vec<Value> = matching
+        .skip((page - 1) * PAGE_ROWS)
+        .take(PAGE_ROWS)
+        .enumerate()
+        .map(|(index, row)| {
+            let mut fields = Map::new();
+            fields.insert(
+                "Row_number".into(),
+                Value::String(((page - 1) * PAGE_ROWS + index + 1).to_string()),
+            );
+            for column in table.columns {
+                fields.insert(
+                    column.name.into(),
+                    Value::String(rendered(column, row.get(column.name).map_or("", String::as_str))),
+                );
+            }
+            Value::Object(fields)
+        })
+        .collect();
+    Ok(match rendered_rows.len() {
+        0 => json!({}),
+        1 => json!({ table.code: rendered_rows[0] }),
+        _ => json!({ table.code: rendered_rows }),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+use super::*;
+use std::sync::Arc;
+
+const KEY: &str = "uUCz6UD.sKVrjaWRDJAH1c7l4qL2nOoN2K0jARkvuHDdYsss";
+
+async fn start(products: usize) -> String {
+    let sim = Arc::new(RivileSim::new(
+        KEY,
+        Seeding {
+            seed: 3,
+            products,
+            customers: 5,
+        },
+    ));
+    let harness = Harness::new(sim.clone(), 3);
+    tiltas_sim::spawn(router(sim, harness)).await.unwrap()
+}
+
+async fn call(url: &str, key: Option<&str>, accept_json: bool, content_type: &str, body: &str) -> (u16, String) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{url}/client/v2"))
+        .header("Content-Type", content_type)
+        .body(body.to_owned());
+    if let Some(key) = key {
+        request = request.header("ApiKey", key);
+    }
+    if accept_json {
+        request = request.header("Accept", "application/json");
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// The seed's PHP example, byte for byte.
+const SEED_BODY: &str = "{\n\"method\": \"GET_N25_LIST\",\n\"params\": {\n\"fil\": \"n25_kodas_bs='004'\"\n}\n}";
+
+#[tokio::test]
+async fn the_seeds_php_request_gets_the_seeds_xml_answer_shape() {
+    let url = start(1).await;
+    let (status, body) = call(&url, Some(KEY), false, "application/json", SEED_BODY).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.starts_with("<?xml version='1.0' encoding='UTF-8' ?>\n<RET_DOK>\n<N25>\n<Row_number>1</Row_number>\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<N25_KODAS_BS>004         </N25_KODAS_BS>"),
+        "CHAR(12) padded: {body}"
+    );
+    assert!(body.contains("<N25_SUMA>0.00</N25_SUMA>"), "{body}");
+    assert!(body.contains("<N25_MOK_H>0.0000</N25_MOK_H>"), "{body}");
+    assert!(body.contains("<N25_R_DATE>2019-08-13T10:55:42</N25_R_DATE>"), "{body}");
+    assert!(body.trim_end().ends_with("</N25>\n</RET_DOK>"), "{body}");
+}
+
+#[tokio::test]
+async fn json_answers_drop_ret_dok_give_one_row_as_an_object_and_none_as_empty() {
+    let url = start(250).await;
+    let (_, one) = call(&url, Some(KEY), true, "application/json", SEED_BODY).await;
+    let one: Value = serde_json::from_str(&one).unwrap();
+    assert!(one["N25"].is_object(), "{one}");
+    assert_eq!(one["N25"]["N25_KODAS_BS"], "004         ");
+    assert_eq!(one["N25"]["N25_TIPAS"], "2");
+    assert_eq!(one["N25"]["N25_END_DATE"], "2019-08-12T00:00:00");
+
+    let (_, none) = call(
+        &url,
+        Some(KEY),
+        true,
+        "application/json",
+        r#"{"method":"GET_N25_LIST","params":{"fil":"n25_kodas_bs='nope'"}}"#,
+    )
+    .await;
+    assert_eq!(none, "{}");
+
+    let (_, many) = call(
+        &url,
+        Some(KEY),
+        true,
+        "application/json",
+        r#"{"method":"GET_N17_LIST","params":{"pagenumber":3}}"#,
+    )
+    .await;
+    let many: Value = serde_json::from_str(&many).unwrap();
+    let rows = many["N17"].as_array().unwrap();
+    assert_eq!(rows.len(), 50, "250 products: page 3 holds the last 50");
+    assert_eq!(rows[0]["Row_number"], "201");
+    assert_eq!(rows[0]["N17_KODAS_PS"], "A00301      ");
+    assert_eq!(rows[0]["N17_PVM"], "21.00");
+}
+
+#[tokio::test]
+async fn keyset_paging_through_fil_walks_the_primary_key() {
+    let url = start(150).await;
+    let body = r#"{"method":"GET_N17_LIST","params":{"fil":"n17_kodas_ps > 'A00200' and N17_TIPAS = 1"}}"#;
+    let (status, answer) = call(&url, Some(KEY), true, "application/json", body).await;
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    let rows = answer["N17"].as_array().unwrap();
+    assert_eq!(rows.len(), 50);
+    assert_eq!(rows[0]["N17_KODAS_PS"].as_str().unwrap().trim_end(), "A00201");
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_key_gets_the_seeds_exact_error() {
+    let url = start(1).await;
+    for key in [None, Some("wrong")] {
+        let (status, body) = call(&url, key, false, "application/json", SEED_BODY).await;
+        assert_eq!(status, 401);
+        assert_eq!(
+            body,
+            "<?xml version='1.0' encoding='UTF-8' ?>\n<RET_DOK>\n<id/>\n<durationMs>0</durationMs>\n<errorMessage>Api key is not valid</errorMessage>\n</RET_DOK>\n"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_column_is_refused_in_sql_servers_words() {
+    let url = start(1).await;
+    let body = r#"{"method":"GET_N25_LIST","params":{"fil":"N25_KODAS_BSs='004'"}}"#;
+    let (status, answer) = call(&url, Some(KEY), false, "application/json", body).await;
+    assert_eq!(status, 400);
+    assert!(
+        answer.contains("<errorMessage>Invalid column name 'N25_KODAS_BSs'.</errorMessage>"),
+        "{answer}"
+    );
+    assert!(answer.contains("<durationMs>"), "{answer}");
+}
+
+#[tokio::test]
+async fn an_xml_request_body_is_understood() {
+    let url = start(1).await;
+    let body = "<body>\n<method>GET_N25_LIST</method>\n<params>\n<fil>n25_kodas_bs='004'</fil>\n</params>\n</body>";
+    let (status, answer) = call(&url, Some(KEY), true, "application/xml", body).await;
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(
+        answer["N25"]["N25_PAV"].as_str().unwrap().trim_end(),
+        "Prekių pardavimas"
+    );
+}
+
+#[tokio::test]
+async fn more_than_thirty_requests_at_once_meet_a_429_with_retry_after() {
+    let url = start(1).await;
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(call(&url, Some(KEY), true, "application/json", SEED_BODY).await.0);
+    }
+    assert!(statuses[..30].iter().all(|status| *status == 200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn unknown_methods_and_bad_bodies_are_400_with_a_message() {
+    let url = start(1).await;
+    let (status, answer) = call(
+        &url,
+        Some(KEY),
+        true,
+        "application/json",
+        r#"{"method":"GET_X99_LIST"}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(answer.contains("Unknown method GET_X99_LIST"), "{answer}");
+    let (status, answer) = call(&url, Some(KEY), true, "application/json", "{not json").await;
+    assert_eq!(status, 400);
+    assert!(answer.contains("not valid JSON"), "{answer}");
+    let (status, _) = call(&url, Some(KEY), true, "text/plain", SEED_BODY).await;
+    assert_eq!(status, 415);
+}
