@@ -1,10 +1,10 @@
 //! The list of systems Tiltas can connect to, and opening a flow's source and target.
-use crate::{file, reference, CallGate, ConnectorError, ErrorKind, Source, Target};
+use crate::{file, reference, rivile, CallGate, ConnectorError, ErrorKind, Source, Target};
 use std::sync::Arc;
 use tiltas_config::{Catalog, Connection, Flow, SystemSpec, ValidatedConfig};
 
 /// Every system, in the order shown to people.
-static SYSTEMS: [&SystemSpec; 3] = [&file::CSV, &file::JSONL, &reference::REFERENCE];
+static SYSTEMS: [&SystemSpec; 4] = [&file::CSV, &file::JSONL, &reference::REFERENCE, &rivile::RIVILE];
 
 /// The catalogue of systems, for configuration validation.
 struct Registry;
@@ -52,6 +52,9 @@ pub fn open_source(
     let connection = connection(config, &flow.from.connection)?;
     if connection.system.name == reference::REFERENCE.name {
         return reference::open_source(connection, flow, gate);
+    }
+    if connection.system.name == rivile::RIVILE.name {
+        return rivile::open_source(connection, flow, gate);
     }
     file::open_source(connection, flow, &config.base_dir)?.ok_or_else(|| unsupported(connection, "source"))
 }

@@ -2,62 +2,31 @@
 //! target fails (10 % errors, 5 % applied-then-failed writes) and `tiltas sync` is killed with
 //! SIGKILL at random moments. In the end the target holds exactly the source's products, with no
 //! duplicate and nothing in the dead letters; a later incremental sync writes only the changes.
+use crate::{tiltas, Process};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const PRODUCTS: usize = 20_000;
 const KILLS: usize = 10;
 const BATCH: u64 = 100;
 
-/// A child process killed and reaped when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn tiltas() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tiltas"));
-    command.env_remove("TILTAS_DB").env_remove("TILTAS_CONFIG");
-    command
-}
-
-/// Starts `tiltas sim reference` and waits for its `listening on` line.
 fn simulator(products: usize, seed: u64, token: &str) -> (Process, String) {
-    let mut child = tiltas()
-        .args([
-            "sim",
-            "reference",
-            "--port",
-            "0",
-            "--seed",
-            &seed.to_string(),
-            "--products",
-            &products.to_string(),
-        ])
-        .args(["--customers", "0", "--orders", "0", "--token", token])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (Process(child), url)
+    let (products, seed) = (products.to_string(), seed.to_string());
+    let args = [
+        "sim",
+        "reference",
+        "--port",
+        "0",
+        "--seed",
+        &seed,
+        "--products",
+        &products,
+    ];
+    crate::simulator(&[&args[..], &["--customers", "0", "--orders", "0", "--token", token]].concat())
 }
 
 fn get(url: &str) -> Value {

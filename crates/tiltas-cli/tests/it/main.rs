@@ -1,11 +1,13 @@
 //! End-to-end tests of the `tiltas` binary: real processes, real files, a real SQLite store.
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 mod crash;
 mod dead_letters;
 mod files_flow;
+mod rivile_flow;
 mod validate;
 
 /// The workspace's `examples/` directory.
@@ -89,4 +91,41 @@ fn version_prints_the_binary_name_and_version() {
         .unwrap();
     assert!(output.status.success());
     assert_eq!(stdout(&output).trim(), format!("tiltas {}", env!("CARGO_PKG_VERSION")));
+}
+
+/// A child process killed and reaped when dropped.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `tiltas` binary with no store or flow file from the environment.
+pub fn tiltas() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tiltas"));
+    command.env_remove("TILTAS_DB").env_remove("TILTAS_CONFIG");
+    command
+}
+
+/// Starts `tiltas ARGS` (a simulator) and waits for its `listening on URL` line.
+pub fn simulator(args: &[&str]) -> (Process, String) {
+    let mut child = tiltas()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (Process(child), url)
 }

@@ -1,6 +1,124 @@
-//! Rivile GAMA through the Manorivile API v2 (`shared/protocols/erp-and-suppliers.md` §1).
-//! This increment: the `fil` parser, the table schemas and the gateway simulator's read side;
-//! the connector follows.
+//! Rivile GAMA through the Manorivile API v2 (`shared/protocols/erp-and-suppliers.md` §1):
+//! the `fil` parser, the table schemas, the gateway simulator and the connector's read side
+//! (products, customers, stock). The write side (`EDIT_*`) is the next increment.
+mod client;
 pub mod fil;
 pub mod schema;
 pub mod simulator;
+
+#[cfg(test)]
+mod tests;
+
+use crate::{CallGate, ConnectorError, ErrorKind, Source};
+use client::{quoted, Client, Reading, RivileSource};
+use std::sync::Arc;
+use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
+use tiltas_model::EntityKind;
+
+const ACCESS: [EntityAccess; 3] = [
+    EntityAccess {
+        entity: EntityKind::Product,
+        read: true,
+        write: false,
+        incremental: true,
+    },
+    EntityAccess {
+        entity: EntityKind::Customer,
+        read: true,
+        write: false,
+        incremental: true,
+    },
+    EntityAccess {
+        entity: EntityKind::Stock,
+        read: true,
+        write: false,
+        incremental: true,
+    },
+];
+
+/// `system = "rivile"`.
+pub static RIVILE: SystemSpec = SystemSpec {
+    name: "rivile",
+    description: "Rivile GAMA through the Manorivile API v2",
+    connection_keys: &[
+        KeySpec {
+            name: "base_url",
+            kind: KeyKind::Url,
+            required: true,
+            doc: "the gateway endpoint, e.g. https://api.manorivile.lt/client/v2",
+        },
+        KeySpec {
+            name: "api_key",
+            kind: KeyKind::Secret,
+            required: true,
+            doc: "the ApiKey issued with the service",
+        },
+        KeySpec {
+            name: "warehouse",
+            kind: KeyKind::String,
+            required: false,
+            doc: "the warehouse (padalinys, I17_KODAS_IS) whose stock is read (default CENTR)",
+        },
+        KeySpec {
+            name: "timeout",
+            kind: KeyKind::Duration,
+            required: false,
+            doc: "how long one call may take (default 60s)",
+        },
+    ],
+    source_keys: &[KeySpec {
+        name: "warehouse",
+        kind: KeyKind::String,
+        required: false,
+        doc: "read the stock of this warehouse instead of the connection's",
+    }],
+    target_keys: &[],
+    entities: &ACCESS,
+};
+
+/// Opens the source of a flow whose `from` is a Rivile connection.
+pub fn open_source(
+    connection: &Connection,
+    flow: &Flow,
+    gate: Arc<dyn CallGate>,
+) -> Result<Box<dyn Source>, ConnectorError> {
+    let client = Client::new(connection, gate)?;
+    let reading = match flow.entity {
+        EntityKind::Product => Reading {
+            entity: flow.entity,
+            key: &["N17_KODAS_PS"],
+            table: "N17",
+            date_column: "N17_R_DATE",
+            fixed: None,
+        },
+        EntityKind::Customer => Reading {
+            entity: flow.entity,
+            key: &["N08_KODAS_KS"],
+            table: "N08",
+            date_column: "N08_R_DATE",
+            fixed: None,
+        },
+        EntityKind::Stock => {
+            let warehouse = flow
+                .from
+                .settings
+                .str("warehouse")
+                .or_else(|| connection.settings.str("warehouse"))
+                .unwrap_or("CENTR");
+            Reading {
+                entity: flow.entity,
+                key: &["I17_KODAS_PS", "I17_KODAS_US"],
+                table: "I17",
+                date_column: "I17_R_DATE",
+                fixed: Some(format!("i17_kodas_is = {}", quoted(warehouse))),
+            }
+        }
+        other => {
+            return Err(ConnectorError::new(
+                ErrorKind::Fatal,
+                format!("the rivile connector does not read {other} yet"),
+            ))
+        }
+    };
+    Ok(Box::new(RivileSource { client, reading }))
+}

@@ -56,7 +56,7 @@ impl Db {
         let key: Vec<String> = table
             .key
             .iter()
-            .map(|name| row.get(name).cloned().unwrap_or_default().to_uppercase())
+            .map(|name| row.get(name).cloned().unwrap_or_default().to_lowercase())
             .collect();
         self.tables.entry(table.code).or_default().insert(key, row);
     }

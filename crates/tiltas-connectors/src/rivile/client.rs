@@ -1,0 +1,343 @@
+//! The Manorivile API v2 client and the read side of the `rivile` connector: products (N17 with
+//! N37 barcodes), customers (N08) and stock (I17 of one warehouse), paged by keyset on the
+//! primary key through `fil` as Rivile's documentation advises, incremental on `*_R_DATE`.
+use crate::{CallGate, ConnectorError, ErrorKind, Page, ReadRequest, RecordFailure, Source, SourceRecord};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tiltas_config::Connection;
+use tiltas_model::EntityKind;
+
+/// Rows Rivile returns per `GET_*_LIST` call: fixed by the API.
+pub const ROWS_PER_CALL: usize = 100;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A client for one connection.
+#[derive(Clone)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    url: String,
+    api_key: String,
+    gate: Arc<dyn CallGate>,
+}
+
+/// Quotes a value for a `fil` string literal.
+pub(crate) fn quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+impl Client {
+    pub fn new(connection: &Connection, gate: Arc<dyn CallGate>) -> Result<Client, ConnectorError> {
+        let url = connection.settings.str("base_url").unwrap_or_default().to_owned();
+        let api_key = match connection.settings.secret("api_key") {
+            Some(secret) => secret
+                .resolve()
+                .map_err(|message| ConnectorError::new(ErrorKind::Auth, message))?,
+            None => return Err(ConnectorError::new(ErrorKind::Fatal, "`api_key` is not set")),
+        };
+        let timeout = connection.settings.duration("timeout").unwrap_or(DEFAULT_TIMEOUT);
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("tiltas/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| ConnectorError::new(ErrorKind::Fatal, format!("cannot start an HTTP client: {error}")))?;
+        Ok(Client {
+            http,
+            url,
+            api_key,
+            gate,
+        })
+    }
+
+    /// Calls a method with JSON in and out; Rivile's errors become engine failure classes.
+    pub async fn call(&self, method: &str, params: Value, data: Option<Value>) -> Result<Value, ConnectorError> {
+        self.gate.admit().await?;
+        let mut body = json!({ "method": method, "params": params });
+        if let Some(data) = data {
+            body["data"] = data;
+        }
+        let response = self
+            .http
+            .post(&self.url)
+            .header("ApiKey", &self.api_key)
+            .header("Accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| {
+                let what = if error.is_timeout() {
+                    "no answer in time".to_owned()
+                } else {
+                    error.to_string()
+                };
+                ConnectorError::new(ErrorKind::Transient, format!("{method}: {what} ({})", self.url))
+            })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = response.text().await.map_err(|error| {
+            ConnectorError::new(ErrorKind::Transient, format!("{method}: the answer broke off: {error}"))
+        })?;
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status.is_success() {
+            return Ok(value);
+        }
+        let message = value
+            .get("errorMessage")
+            .and_then(Value::as_str)
+            .map_or_else(|| value.to_string().chars().take(300).collect(), str::to_owned);
+        let (kind, fix) = match status.as_u16() {
+            401 | 403 => (ErrorKind::Auth, ": check the connection's `api_key`"),
+            429 => (ErrorKind::RateLimited, ""),
+            408 | 500..=599 => (ErrorKind::Transient, ""),
+            _ => (ErrorKind::Invalid, ""),
+        };
+        let mut error = ConnectorError::new(kind, format!("{method}: {status}: {message}{fix}"));
+        error.retry_after = retry_after;
+        Err(error)
+    }
+
+    /// The rows of a `GET_*_LIST` answer: `{}` is none, one row is an object, more an array.
+    pub async fn rows(&self, table: &str, fil: &str) -> Result<Vec<Map<String, Value>>, ConnectorError> {
+        let method = format!("GET_{table}_LIST");
+        let answer = self.call(&method, json!({ "fil": fil }), None).await?;
+        Ok(match answer.get(table) {
+            None => Vec::new(),
+            Some(Value::Object(row)) => vec![row.clone()],
+            Some(Value::Array(rows)) => rows.iter().filter_map(|row| row.as_object().cloned()).collect(),
+            Some(other) => {
+                return Err(ConnectorError::new(
+                    ErrorKind::Transient,
+                    format!("{method}: unexpected answer {other}"),
+                ))
+            }
+        })
+    }
+}
+
+/// A row's value with Rivile's padding trimmed.
+fn text(row: &Map<String, Value>, column: &str) -> Option<String> {
+    row.get(column)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+/// A row's number as a canonical decimal string (`"21.00"` → `"21"`).
+fn number(row: &Map<String, Value>, column: &str) -> Option<String> {
+    let value = text(row, column)?;
+    Decimal::from_str(&value)
+        .ok()
+        .map(|number| number.normalize().to_string())
+}
+
+/// A Rivile time (`2024-05-02T10:11:12`, local time without zone; read as UTC) or none for the
+/// empty date `1900-01-01T00:00:00`.
+fn time(row: &Map<String, Value>, column: &str) -> Option<DateTime<Utc>> {
+    let value = text(row, column)?;
+    let parsed = NaiveDateTime::parse_from_str(&value, "%Y-%m-%dT%H:%M:%S").ok()?;
+    (parsed.and_utc().timestamp() > -2_208_988_800).then(|| parsed.and_utc())
+}
+
+/// Every column of a row, trimmed, for `raw`.
+fn raw(row: &Map<String, Value>) -> Value {
+    Value::Object(
+        row.iter()
+            .filter(|(key, _)| key.as_str() != "Row_number")
+            .map(|(key, value)| {
+                (
+                    key.clone(),
+                    Value::String(value.as_str().unwrap_or_default().trim().to_owned()),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// What a source reads: a table, its key columns, and how a row becomes a canonical record.
+#[derive(Debug, Clone)]
+pub(crate) struct Reading {
+    pub entity: EntityKind,
+    /// Keyset columns in primary-key order (after any fixed filter such as the warehouse).
+    pub key: &'static [&'static str],
+    pub table: &'static str,
+    pub date_column: &'static str,
+    /// A fixed condition (e.g. the warehouse of stock).
+    pub fixed: Option<String>,
+}
+
+/// Reads one table by keyset paging.
+pub(crate) struct RivileSource {
+    pub client: Client,
+    pub reading: Reading,
+}
+
+impl RivileSource {
+    fn fil(&self, request: &ReadRequest) -> Result<String, ConnectorError> {
+        let mut conditions: Vec<String> = Vec::new();
+        if let Some(fixed) = &self.reading.fixed {
+            conditions.push(fixed.clone());
+        }
+        if let Some(since) = request.changed_since {
+            conditions.push(format!(
+                "{} >= {}",
+                self.reading.date_column,
+                quoted(&since.format("%Y-%m-%dT%H:%M:%S").to_string())
+            ));
+        }
+        if let Some(position) = &request.position {
+            let last: Vec<&str> = position.split('\u{1f}').collect();
+            if last.len() != self.reading.key.len() {
+                return Err(ConnectorError::new(
+                    ErrorKind::Fatal,
+                    format!("unknown read position {position:?}"),
+                ));
+            }
+            // (k1 > a) OR (k1 = a AND k2 > b) OR …: the next rows in primary-key order.
+            let mut alternatives = Vec::new();
+            for depth in 0..last.len() {
+                let mut parts: Vec<String> = (0..depth)
+                    .map(|i| format!("{} = {}", self.reading.key[i], quoted(last[i])))
+                    .collect();
+                parts.push(format!("{} > {}", self.reading.key[depth], quoted(last[depth])));
+                alternatives.push(format!("({})", parts.join(" and ")));
+            }
+            conditions.push(format!("({})", alternatives.join(" or ")));
+        }
+        Ok(if conditions.is_empty() {
+            "1 = 1".to_owned()
+        } else {
+            conditions.join(" and ")
+        })
+    }
+
+    async fn barcodes(&self, codes: &[String]) -> Result<HashMap<String, String>, ConnectorError> {
+        if codes.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list: Vec<String> = codes.iter().map(|code| quoted(code)).collect();
+        let rows = self
+            .client
+            .rows("N37", &format!("n37_kodas_ps in ({})", list.join(",")))
+            .await?;
+        let mut found = HashMap::new();
+        for row in rows {
+            if let (Some(code), Some(barcode)) = (text(&row, "N37_KODAS_PS"), text(&row, "N37_BAR_KODAS")) {
+                found.entry(code).or_insert(barcode);
+            }
+        }
+        Ok(found)
+    }
+
+    fn record(
+        &self,
+        row: &Map<String, Value>,
+        barcodes: &HashMap<String, String>,
+    ) -> Result<SourceRecord, RecordFailure> {
+        let key: Vec<String> = self
+            .reading
+            .key
+            .iter()
+            .map(|column| text(row, column).unwrap_or_default())
+            .collect();
+        let mut data = Map::new();
+        let mut put = |field: &str, value: Option<String>| {
+            if let Some(value) = value {
+                data.insert(field.to_owned(), Value::String(value));
+            }
+        };
+        match self.reading.entity {
+            EntityKind::Product => {
+                let sku = text(row, "N17_KODAS_PS");
+                put("ean", sku.as_ref().and_then(|sku| barcodes.get(sku).cloned()));
+                put("sku", sku);
+                put("name", text(row, "N17_PAV"));
+                put("unit", text(row, "N17_KODAS_US"));
+                put("vat_rate", number(row, "N17_PVM"));
+            }
+            EntityKind::Customer => {
+                put("code", text(row, "N08_KODAS_KS"));
+                put("kind", Some("company".to_owned()));
+                put("name", text(row, "N08_PAV"));
+                put("company_name", text(row, "N08_PAV"));
+                put("company_code", text(row, "N08_IM_KODAS"));
+                put("vat_code", text(row, "N08_PVM_KODAS"));
+                put("email", text(row, "N08_E_MAIL"));
+                put("phone", text(row, "N08_TEL"));
+                let mut billing = Map::new();
+                for (field, column) in [
+                    ("line1", "N08_ADR"),
+                    ("city", "N08_MIESTAS"),
+                    ("postcode", "N08_POST_KOD"),
+                    ("country", "N08_SALIS"),
+                ] {
+                    if let Some(value) = text(row, column) {
+                        billing.insert(field.to_owned(), Value::String(value));
+                    }
+                }
+                if !billing.is_empty() {
+                    data.insert("billing".to_owned(), Value::Object(billing));
+                }
+            }
+            _ => {
+                let on_hand = number(row, "I17_KIEKIS").unwrap_or_else(|| "0".to_owned());
+                let reserved = number(row, "I17_REZERVAS").unwrap_or_else(|| "0".to_owned());
+                let available =
+                    Decimal::from_str(&on_hand).unwrap_or_default() - Decimal::from_str(&reserved).unwrap_or_default();
+                put("sku", text(row, "I17_KODAS_PS"));
+                put("warehouse", text(row, "I17_KODAS_IS"));
+                put("on_hand", Some(on_hand));
+                put("reserved", Some(reserved));
+                put("available", Some(available.normalize().to_string()));
+            }
+        }
+        data.insert("raw".to_owned(), raw(row));
+        Ok(SourceRecord {
+            key: key.join("|"),
+            updated_at: time(row, self.reading.date_column),
+            data: Value::Object(data),
+        })
+    }
+}
+
+#[async_trait]
+impl Source for RivileSource {
+    async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
+        let fil = self.fil(request)?;
+        let rows = self.client.rows(self.reading.table, &fil).await?;
+        let mut api_calls = 1;
+        let barcodes = if self.reading.entity == EntityKind::Product {
+            api_calls += 1;
+            let codes: Vec<String> = rows.iter().filter_map(|row| text(row, "N17_KODAS_PS")).collect();
+            self.barcodes(&codes).await?
+        } else {
+            HashMap::new()
+        };
+        let next = (rows.len() >= ROWS_PER_CALL).then(|| {
+            rows.last().map(|row| {
+                self.reading
+                    .key
+                    .iter()
+                    .map(|column| text(row, column).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}")
+            })
+        });
+        let records = rows.iter().map(|row| self.record(row, &barcodes)).collect();
+        Ok(Page {
+            records,
+            next: next.flatten(),
+            api_calls,
+        })
+    }
+}
