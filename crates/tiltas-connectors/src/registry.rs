@@ -69,5 +69,8 @@ pub fn open_target(
     if connection.system.name == reference::REFERENCE.name {
         return reference::open_target(connection, flow, gate);
     }
+    if connection.system.name == rivile::RIVILE.name {
+        return rivile::open_target(connection, flow, gate);
+    }
     file::open_target(connection, flow, &config.base_dir)?.ok_or_else(|| unsupported(connection, "target"))
 }

@@ -91,10 +91,7 @@ impl Client {
         if status.is_success() {
             return Ok(value);
         }
-        let message = value
-            .get("errorMessage")
-            .and_then(Value::as_str)
-            .map_or_else(|| value.to_string().chars().take(300).collect(), str::to_owned);
+        let message = describe_error(&value);
         let (kind, fix) = match status.as_u16() {
             401 | 403 => (ErrorKind::Auth, ": check the connection's `api_key`"),
             429 => (ErrorKind::RateLimited, ""),
@@ -122,6 +119,48 @@ impl Client {
             }
         })
     }
+}
+
+/// Rivile's own explanations of data error codes, for people.
+fn explain(code: &str) -> Option<&'static str> {
+    match code {
+        "5008" => Some("duplicate: a product with this code already exists in Rivile"),
+        "2011" => Some("duplicate: a client with this code already exists in Rivile"),
+        "19017" => Some("duplicate: this code already exists in Rivile"),
+        "8152" => Some("a value is longer than its Rivile column"),
+        _ => None,
+    }
+}
+
+/// `errorMessage` plus every `errors[].dataErrors[]` as `TAG CODE: message (explanation)`.
+fn describe_error(body: &Value) -> String {
+    let mut message = body
+        .get("errorMessage")
+        .and_then(Value::as_str)
+        .map_or_else(|| body.to_string().chars().take(300).collect(), str::to_owned);
+    let details: Vec<String> = body
+        .get("errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|error| {
+            error
+                .get("dataErrors")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|detail| {
+            let field = |name: &str| detail.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+            let code = field("code");
+            let explanation = explain(&code).map(|text| format!(" ({text})")).unwrap_or_default();
+            format!("{} {code}: {}{explanation}", field("tag"), field("message"))
+        })
+        .collect();
+    if !details.is_empty() {
+        message = format!("{message}: {}", details.join("; "));
+    }
+    message
 }
 
 /// A row's value with Rivile's padding trimmed.
@@ -339,5 +378,211 @@ impl Source for RivileSource {
             next: next.flatten(),
             api_calls,
         })
+    }
+}
+
+/// How canonical fields become the columns of a Rivile table, and back for look-ups.
+#[derive(Debug, Clone)]
+pub(crate) struct Writing {
+    pub entity: EntityKind,
+    pub table: &'static crate::rivile::schema::Table,
+    pub method: &'static str,
+}
+
+impl Writing {
+    /// The Rivile column of a canonical match field.
+    fn column_of(&self, field: Option<&str>) -> Option<&'static str> {
+        match (self.entity, field) {
+            (EntityKind::Product, None | Some("sku")) => Some("N17_KODAS_PS"),
+            (EntityKind::Customer, None | Some("code")) => Some("N08_KODAS_KS"),
+            (EntityKind::Customer, Some("email")) => Some("N08_E_MAIL"),
+            (EntityKind::Customer, Some("company_code")) => Some("N08_IM_KODAS"),
+            _ => None,
+        }
+    }
+
+    /// The record to send, checked against the columns' widths: a value that does not fit is
+    /// refused here, never cut.
+    fn row(&self, payload: &Value) -> Result<Map<String, Value>, String> {
+        let field = |path: &str| -> Option<String> {
+            let mut value = payload;
+            for segment in path.split('.') {
+                value = value.get(segment)?;
+            }
+            match value {
+                Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+                Value::Number(number) => Some(number.to_string()),
+                _ => None,
+            }
+        };
+        let mut row = Map::new();
+        let pairs: &[(&str, &str)] = match self.entity {
+            EntityKind::Product => &[
+                ("N17_KODAS_PS", "sku"),
+                ("N17_PAV", "name"),
+                ("N17_KODAS_US", "unit"),
+                ("N17_PVM", "vat_rate"),
+            ],
+            _ => &[
+                ("N08_KODAS_KS", "code"),
+                ("N08_PAV", "company_name"),
+                ("N08_IM_KODAS", "company_code"),
+                ("N08_PVM_KODAS", "vat_code"),
+                ("N08_E_MAIL", "email"),
+                ("N08_TEL", "phone"),
+                ("N08_ADR", "billing.line1"),
+                ("N08_MIESTAS", "billing.city"),
+                ("N08_POST_KOD", "billing.postcode"),
+                ("N08_SALIS", "billing.country"),
+            ],
+        };
+        for (column, path) in pairs {
+            if let Some(value) = field(path) {
+                row.insert((*column).to_owned(), Value::String(value));
+            }
+        }
+        if self.entity == EntityKind::Customer && !row.contains_key("N08_PAV") {
+            if let Some(name) = field("name") {
+                row.insert("N08_PAV".to_owned(), Value::String(name));
+            }
+        }
+        if self.entity == EntityKind::Product {
+            row.entry("N17_TIPAS").or_insert(Value::String("1".to_owned()));
+        }
+        // The system's own fields (`raw.N17_KILM`) go to their columns as they are.
+        if let Some(Value::Object(raw)) = payload.get("raw") {
+            for (name, value) in raw {
+                if self.table.column(name).is_some() && !name.ends_with("_R_DATE") && !name.ends_with("_ADD_DATE") {
+                    row.insert(
+                        name.to_uppercase(),
+                        Value::String(value.as_str().unwrap_or_default().trim().to_owned()),
+                    );
+                }
+            }
+        }
+        for (name, value) in &row {
+            if let (Some(column), Some(text)) = (self.table.column(name), value.as_str()) {
+                if let crate::rivile::schema::ColumnType::Char(width) = column.kind {
+                    let length = text.chars().count();
+                    if length > width {
+                        return Err(format!(
+                            "{name} holds {width} characters and the value has {length} ({text:?}): shorten it or map another field"
+                        ));
+                    }
+                }
+            }
+        }
+        let key = self.table.key[0];
+        if !row.contains_key(key) {
+            return Err(format!(
+                "{key} is required: the record has no {}",
+                if self.entity == EntityKind::Product {
+                    "sku"
+                } else {
+                    "code"
+                }
+            ));
+        }
+        Ok(row)
+    }
+}
+
+/// Writes products (`EDIT_N17`) or clients (`EDIT_N08_FULL`): one record per call, as the API
+/// takes them; finds records by code with `GET_*_LIST`.
+pub(crate) struct RivileTarget {
+    pub client: Client,
+    pub writing: Writing,
+}
+
+#[async_trait]
+impl crate::Target for RivileTarget {
+    /// Every record is its own call; 20 keep settlements frequent.
+    fn max_batch(&self) -> usize {
+        20
+    }
+
+    fn can_lookup(&self) -> bool {
+        true
+    }
+
+    async fn lookup(&mut self, match_on: Option<&str>, keys: &[String]) -> Result<crate::Lookup, ConnectorError> {
+        let column = self.writing.column_of(match_on).ok_or_else(|| {
+            ConnectorError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "Rivile cannot find {} by {}",
+                    self.writing.entity,
+                    match_on.unwrap_or("its key")
+                ),
+            )
+        })?;
+        let key_column = self.writing.table.key[0];
+        let mut lookup = crate::Lookup::default();
+        for chunk in keys.chunks(ROWS_PER_CALL) {
+            let list: Vec<String> = chunk.iter().map(|key| quoted(key)).collect();
+            let rows = self
+                .client
+                .rows(self.writing.table.code, &format!("{column} in ({})", list.join(",")))
+                .await?;
+            lookup.api_calls += 1;
+            for row in rows {
+                if let (Some(found), Some(id)) = (text(&row, column), text(&row, key_column)) {
+                    let key = chunk
+                        .iter()
+                        .find(|key| key.eq_ignore_ascii_case(&found))
+                        .cloned()
+                        .unwrap_or(found);
+                    lookup.found.entry(key).or_insert(crate::FoundRecord {
+                        target_id: id,
+                        data: Some(raw(&row)),
+                    });
+                }
+            }
+        }
+        Ok(lookup)
+    }
+
+    async fn write_batch(&mut self, items: Vec<crate::WriteItem>) -> Result<crate::BatchResult, ConnectorError> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut api_calls = 0;
+        for item in items {
+            let mut row = match self.writing.row(&item.payload) {
+                Ok(row) => row,
+                Err(message) => {
+                    outcomes.push(crate::WriteOutcome::Failed(ConnectorError::new(
+                        ErrorKind::Invalid,
+                        message,
+                    )));
+                    continue;
+                }
+            };
+            let key_column = self.writing.table.key[0];
+            if let Some(id) = &item.target_id {
+                row.insert(key_column.to_owned(), Value::String(id.clone()));
+            }
+            let id = row
+                .get(key_column)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let oper = if item.target_id.is_some() { "U" } else { "I" };
+            let data = json!({ self.writing.table.code: row });
+            api_calls += 1;
+            match self
+                .client
+                .call(self.writing.method, json!({ "oper": oper }), Some(data))
+                .await
+            {
+                Ok(_) => outcomes.push(crate::WriteOutcome::Written { target_id: id }),
+                Err(error) if error.kind == ErrorKind::Invalid => outcomes.push(crate::WriteOutcome::Failed(error)),
+                // Earlier records of the batch were applied: the engine looks them up before resending.
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(crate::BatchResult { outcomes, api_calls })
+    }
+
+    async fn finish(&mut self) -> Result<(), ConnectorError> {
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Rivile GAMA through the Manorivile API v2 (`shared/protocols/erp-and-suppliers.md` §1):
-//! the `fil` parser, the table schemas, the gateway simulator and the connector's read side
-//! (products, customers, stock). The write side (`EDIT_*`) is the next increment.
+//! the `fil` parser, the table schemas, the gateway simulator, and the connector: reads
+//! products, customers and stock; writes products (`EDIT_N17`) and clients (`EDIT_N08_FULL`).
+//! Sales documents (`EDIT_I06_FULL`) are the next increment.
 mod client;
 pub mod fil;
 pub mod schema;
@@ -9,8 +10,8 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use crate::{CallGate, ConnectorError, ErrorKind, Source};
-use client::{quoted, Client, Reading, RivileSource};
+use crate::{CallGate, ConnectorError, ErrorKind, Source, Target};
+use client::{quoted, Client, Reading, RivileSource, RivileTarget, Writing};
 use std::sync::Arc;
 use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
 use tiltas_model::EntityKind;
@@ -19,13 +20,13 @@ const ACCESS: [EntityAccess; 3] = [
     EntityAccess {
         entity: EntityKind::Product,
         read: true,
-        write: false,
+        write: true,
         incremental: true,
     },
     EntityAccess {
         entity: EntityKind::Customer,
         read: true,
-        write: false,
+        write: true,
         incremental: true,
     },
     EntityAccess {
@@ -121,4 +122,32 @@ pub fn open_source(
         }
     };
     Ok(Box::new(RivileSource { client, reading }))
+}
+
+/// Opens the target of a flow whose `to` is a Rivile connection.
+pub fn open_target(
+    connection: &Connection,
+    flow: &Flow,
+    gate: Arc<dyn CallGate>,
+) -> Result<Box<dyn Target>, ConnectorError> {
+    let client = Client::new(connection, gate)?;
+    let writing = match flow.entity {
+        EntityKind::Product => Writing {
+            entity: flow.entity,
+            table: &schema::N17,
+            method: "EDIT_N17",
+        },
+        EntityKind::Customer => Writing {
+            entity: flow.entity,
+            table: &schema::N08,
+            method: "EDIT_N08_FULL",
+        },
+        other => {
+            return Err(ConnectorError::new(
+                ErrorKind::Fatal,
+                format!("the rivile connector does not write {other} yet"),
+            ))
+        }
+    };
+    Ok(Box::new(RivileTarget { client, writing }))
 }

@@ -373,6 +373,7 @@ pub fn router(sim: Arc<RivileSim>, harness: Arc<Harness>) -> Router {
 struct Call {
     method: String,
     params: Map<String, Value>,
+    data: Value,
 }
 
 /// Reads a JSON body or an XML `<body>`.
@@ -394,7 +395,8 @@ fn parse_call(body: &[u8], xml: bool) -> Result<Call, String> {
         Some(Value::String(text)) if text.trim().is_empty() => Map::new(),
         Some(_) => return Err("Parameter 'params' must be an object".into()),
     };
-    Ok(Call { method, params })
+    let data = value.get("data").cloned().unwrap_or(Value::Null);
+    Ok(Call { method, params, data })
 }
 
 /// Converts `<body><method>…</method><params><fil>…</fil></params></body>` into JSON.
@@ -561,9 +563,10 @@ async fn gateway(
     } else {
         RequestKind::Read
     };
-    if let Err(response) = harness.admit(kind).await {
-        return response;
-    }
+    let admission = match harness.admit(kind).await {
+        Ok(admission) => admission,
+        Err(response) => return response,
+    };
     let key_ok = headers
         .get("apikey")
         .and_then(|value| value.to_str().ok())
@@ -599,6 +602,22 @@ async fn gateway(
         }
     };
     let started = Instant::now();
+    if call.method.to_ascii_uppercase().starts_with("EDIT_") {
+        return match edit(&sim, &call) {
+            Ok(answer) => {
+                if admission.fail_after_commit {
+                    return harness.commit_then_fail();
+                }
+                reply(StatusCode::OK, &answer, json)
+            }
+            Err(mut body) => {
+                harness.count_rejected();
+                body["id"] = Value::String(format!("{}.{}", std::process::id(), started.elapsed().as_nanos()));
+                body["durationMs"] = Value::String(started.elapsed().as_millis().to_string());
+                reply(StatusCode::BAD_REQUEST, &body, json)
+            }
+        };
+    }
     match list(&sim, &call) {
         Ok(answer) => reply(StatusCode::OK, &answer, json),
         Err(message) => {
@@ -609,6 +628,173 @@ async fn gateway(
             reply(StatusCode::BAD_REQUEST, &body, json)
         }
     }
+}
+
+/// The tables `EDIT_*` methods write, with the duplicate code Rivile answers for each.
+fn edit_target(method: &str) -> Option<(&'static Table, &'static str, &'static str)> {
+    match method.to_ascii_uppercase().as_str() {
+        "EDIT_N17" => Some((&N17, "5008", "Egzistuoja tokia prekė")),
+        "EDIT_N08" | "EDIT_N08_FULL" => Some((&N08, "2011", "Egzistuoja toks kliento kodas")),
+        "EDIT_N25" => Some((&N25, "19017", "Egzistuoja toks kodas")),
+        _ => None,
+    }
+}
+
+/// A data error in Rivile's envelope.
+fn data_error(table: &Table, tag: &str, code: &str, message: &str) -> Value {
+    json!({
+        "id": "",
+        "durationMs": "0",
+        "errorMessage": "Data errors",
+        "errors": [{ "data": table.code, "dataErrors": [{ "tag": tag, "code": code, "message": message }] }]
+    })
+}
+
+/// `EDIT_*` of one record: `oper` I (insert, the default), U (update) or D (delete). The answer
+/// is the stored record, defaults filled, as the real gateway returns it.
+fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
+    let (table, duplicate_code, duplicate_message) =
+        edit_target(&call.method).ok_or_else(|| error_body(&format!("Unknown method {}", call.method)))?;
+    let oper = call
+        .params
+        .get("oper")
+        .and_then(Value::as_str)
+        .unwrap_or("I")
+        .trim()
+        .to_ascii_uppercase();
+    let Some(Value::Object(record)) = call.data.get(table.code) else {
+        return Err(error_body(&format!(
+            "Parameter 'data' must hold one {} record",
+            table.code
+        )));
+    };
+    let mut values: Vec<(&'static str, String)> = Vec::new();
+    for (name, value) in record {
+        if value.is_object() || value.is_array() {
+            continue; // nested child tables of _FULL methods (N33) are accepted and not kept
+        }
+        let column = table
+            .column(name)
+            .ok_or_else(|| error_body(&format!("Invalid column name '{name}'.")))?;
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned)
+            .trim()
+            .to_owned();
+        match column.kind {
+            ColumnType::Char(width) if text.chars().count() > width => {
+                return Err(data_error(
+                    table,
+                    column.name,
+                    "8152",
+                    &format!(
+                        "String or binary data would be truncated: {} holds {width} characters",
+                        column.name
+                    ),
+                ))
+            }
+            ColumnType::Number(..) if !text.is_empty() && Decimal::from_str(&text).is_err() => {
+                return Err(data_error(
+                    table,
+                    column.name,
+                    "8114",
+                    &format!("Error converting data type to numeric: {text}"),
+                ))
+            }
+            _ => {}
+        }
+        values.push((column.name, text));
+    }
+    let key: Vec<String> = table
+        .key
+        .iter()
+        .map(|name| {
+            values
+                .iter()
+                .find(|(column, _)| column == name)
+                .map(|(_, value)| value.to_lowercase())
+                .unwrap_or_default()
+        })
+        .collect();
+    if key.iter().any(String::is_empty) {
+        return Err(data_error(
+            table,
+            table.key[0],
+            "1",
+            &format!("{} is required", table.key[0]),
+        ));
+    }
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+    let user = sim
+        .api_key
+        .split('.')
+        .next()
+        .unwrap_or("API")
+        .chars()
+        .take(7)
+        .collect::<String>();
+    let mut db = lock(&sim.db);
+    let exists = db.tables.get(table.code).is_some_and(|rows| rows.contains_key(&key));
+    match oper.as_str() {
+        "I" if exists => return Err(data_error(table, table.key[0], duplicate_code, duplicate_message)),
+        "I" => {
+            let date = date_column(table);
+            values.push((date, now.clone()));
+            for (suffix, value) in [
+                ("_USERIS", &user),
+                ("_ADDUSR", &user),
+                ("_ADD_DATE", &now),
+                ("_ADD_TIME", &now),
+            ] {
+                if let Some(column) = table.columns.iter().find(|column| column.name.ends_with(suffix)) {
+                    values.push((column.name, value.clone()));
+                }
+            }
+            db.insert(table, &values);
+        }
+        "U" | "D" if !exists => {
+            return Err(data_error(
+                table,
+                table.key[0],
+                "2",
+                &format!("{} {} does not exist", table.code, key.join("/")),
+            ))
+        }
+        "U" => {
+            let date = date_column(table);
+            if let Some(row) = db.tables.get_mut(table.code).and_then(|rows| rows.get_mut(&key)) {
+                for (name, value) in values {
+                    row.insert(name, value);
+                }
+                row.insert(date, now);
+            }
+        }
+        "D" => {
+            if let Some(rows) = db.tables.get_mut(table.code) {
+                rows.remove(&key);
+            }
+            return Ok(json!({}));
+        }
+        other => {
+            return Err(error_body(&format!(
+                "Parameter 'oper' must be I, U or D, found {other}"
+            )))
+        }
+    }
+    let row = db
+        .tables
+        .get(table.code)
+        .and_then(|rows| rows.get(&key))
+        .cloned()
+        .unwrap_or_default();
+    let mut fields = Map::new();
+    for column in table.columns {
+        fields.insert(
+            column.name.into(),
+            Value::String(rendered(column, row.get(column.name).map_or("", String::as_str))),
+        );
+    }
+    Ok(json!({ table.code: Value::Object(fields) }))
 }
 
 /// `GET_*_LIST`: filter, sort by key, page, render.

@@ -122,3 +122,116 @@ async fn a_wrong_api_key_is_an_auth_failure_naming_the_fix() {
         error.message
     );
 }
+
+fn write_config(url: &str, entity: &str) -> ValidatedConfig {
+    let text = format!(
+        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\n\n\
+         [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
+         to = {{ connection = \"erp\" }}\n"
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), catalog())
+        .unwrap_or_else(|errors| panic!("{errors}"))
+}
+
+fn item(payload: serde_json::Value, target_id: Option<&str>) -> crate::WriteItem {
+    crate::WriteItem {
+        source_key: "k".into(),
+        target_id: target_id.map(str::to_owned),
+        payload,
+    }
+}
+
+#[tokio::test]
+async fn products_are_created_and_updated_with_edit_n17_and_found_by_code() {
+    let (url, sim) = start(0, 0).await;
+    let config = write_config(&url, "product");
+    let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let created = target
+        .write_batch(vec![item(serde_json::json!({"sku": "B200", "name": "Tepalas", "unit": "VNT", "vat_rate": "21", "raw": {"N17_KILM": "DE"}}), None)])
+        .await
+        .unwrap();
+    assert_eq!(
+        created.outcomes,
+        vec![crate::WriteOutcome::Written {
+            target_id: "B200".into()
+        }]
+    );
+    target
+        .write_batch(vec![item(
+            serde_json::json!({"sku": "B200", "name": "Tepalas 5W-30"}),
+            Some("B200"),
+        )])
+        .await
+        .unwrap();
+    let rows = sim.records("product").unwrap();
+    assert_eq!(rows[0]["N17_PAV"], "Tepalas 5W-30");
+    assert_eq!(rows[0]["N17_KILM"], "DE");
+    assert_eq!(rows[0]["N17_USERIS"], "TESTKEY", "the key's prefix is the GAMA user");
+
+    let found = target
+        .lookup(Some("sku"), &["B200".into(), "nope".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.found.len(), 1);
+    assert_eq!(found.found["B200"].target_id, "B200");
+}
+
+#[tokio::test]
+async fn a_duplicate_code_and_a_too_long_name_fail_alone_with_rivile_explanations() {
+    let (url, _) = start(3, 0).await;
+    let config = write_config(&url, "product");
+    let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let result = target
+        .write_batch(vec![
+            item(serde_json::json!({"sku": "A00101", "name": "jau yra"}), None),
+            item(serde_json::json!({"sku": "C1", "name": "x".repeat(101)}), None),
+            item(serde_json::json!({"sku": "C2", "name": "gerai"}), None),
+        ])
+        .await
+        .unwrap();
+    match &result.outcomes[0] {
+        crate::WriteOutcome::Failed(error) => {
+            assert!(error.message.contains("5008"), "{}", error.message);
+            assert!(
+                error
+                    .message
+                    .contains("duplicate: a product with this code already exists"),
+                "{}",
+                error.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match &result.outcomes[1] {
+        crate::WriteOutcome::Failed(error) => assert!(
+            error
+                .message
+                .contains("N17_PAV holds 100 characters and the value has 101"),
+            "{}",
+            error.message
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        result.outcomes[2],
+        crate::WriteOutcome::Written { target_id: "C2".into() }
+    );
+    assert_eq!(result.api_calls, 2, "the too-long record was refused without a call");
+}
+
+#[tokio::test]
+async fn clients_are_written_with_edit_n08_full() {
+    let (url, sim) = start(0, 0).await;
+    let config = write_config(&url, "customer");
+    let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let customer = serde_json::json!({"code": "K7", "company_name": "UAB Ratai", "email": "info@ratai.lt", "billing": {"city": "Kaunas", "country": "LT"}});
+    let result = target.write_batch(vec![item(customer, None)]).await.unwrap();
+    assert_eq!(
+        result.outcomes,
+        vec![crate::WriteOutcome::Written { target_id: "K7".into() }]
+    );
+    let rows = sim.records("customer").unwrap();
+    assert_eq!(rows[0]["N08_MIESTAS"], "Kaunas");
+    let found = target.lookup(Some("email"), &["INFO@ratai.lt".into()]).await.unwrap();
+    assert_eq!(found.found["INFO@ratai.lt"].target_id, "K7");
+}
