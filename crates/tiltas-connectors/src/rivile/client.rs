@@ -128,6 +128,9 @@ fn explain(code: &str) -> Option<&'static str> {
         "2011" => Some("duplicate: a client with this code already exists in Rivile"),
         "19017" => Some("duplicate: this code already exists in Rivile"),
         "8152" => Some("a value is longer than its Rivile column"),
+        "3001" => Some("wrong client: create it in Rivile first or map the order to an existing client"),
+        "3002" => Some("wrong product: it is not in Rivile"),
+        "3003" => Some("wrong warehouse: no such padalinys in Rivile"),
         _ => None,
     }
 }
@@ -387,6 +390,10 @@ pub(crate) struct Writing {
     pub entity: EntityKind,
     pub table: &'static crate::rivile::schema::Table,
     pub method: &'static str,
+    /// For documents: `I06_OP_TIP` (51 sales invoice).
+    pub operation: String,
+    /// For documents: the warehouse when the order names none.
+    pub warehouse: Option<String>,
 }
 
 impl Writing {
@@ -397,13 +404,74 @@ impl Writing {
             (EntityKind::Customer, None | Some("code")) => Some("N08_KODAS_KS"),
             (EntityKind::Customer, Some("email")) => Some("N08_E_MAIL"),
             (EntityKind::Customer, Some("company_code")) => Some("N08_IM_KODAS"),
+            (EntityKind::Order, None | Some("number")) => Some("I06_DOK_NR"),
             _ => None,
         }
+    }
+
+    /// An order as a document: header `I06` with its lines in `I07`.
+    fn document(&self, payload: &Value) -> Result<Map<String, Value>, String> {
+        let text = |value: Option<&Value>| -> Option<String> {
+            match value? {
+                Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+                Value::Number(number) => Some(number.to_string()),
+                _ => None,
+            }
+        };
+        let put = |row: &mut Map<String, Value>, column: &str, value: Option<String>| {
+            if let Some(value) = value {
+                row.insert(column.to_owned(), Value::String(value));
+            }
+        };
+        let number = text(payload.get("number")).ok_or("the order has no number")?;
+        let client = text(payload.pointer("/customer/code"))
+            .ok_or("the order has no customer code (customer.code): map or default it to a Rivile client code")?;
+        let date = text(payload.get("created_at"))
+            .map(|at| at.chars().take(10).collect::<String>())
+            .unwrap_or_else(|| Utc::now().format("%Y-%m-%d").to_string());
+        let warehouse = text(payload.get("warehouse")).or_else(|| self.warehouse.clone());
+        let mut header = Map::new();
+        put(&mut header, "I06_OP_TIP", Some(self.operation.clone()));
+        put(&mut header, "I06_DOK_NR", Some(number));
+        put(&mut header, "I06_OP_DATA", Some(date.clone()));
+        put(&mut header, "I06_DOK_DATA", Some(date));
+        put(&mut header, "I06_KODAS_KS", Some(client));
+        put(&mut header, "I06_VAL_POZ", Some("0".to_owned()));
+        put(&mut header, "I06_KODAS_IS", warehouse);
+        put(&mut header, "I06_PASTABA", text(payload.get("note")));
+        check_widths(self.table, &header)?;
+        let mut lines = Vec::new();
+        for (index, line) in payload
+            .get("lines")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let mut row = Map::new();
+            put(&mut row, "I07_KODAS", text(line.get("sku")));
+            put(&mut row, "I07_TIPAS", Some("1".to_owned()));
+            put(&mut row, "I07_KIEKIS", text(line.get("quantity")));
+            put(&mut row, "I07_KAINA_BE", text(line.get("price")));
+            put(&mut row, "I07_MOKESTIS", Some("1".to_owned()));
+            put(&mut row, "I07_MOKESTIS_P", text(line.get("vat_rate")));
+            check_widths(&crate::rivile::schema::I07, &row)
+                .map_err(|message| format!("line {}: {message}", index + 1))?;
+            lines.push(Value::Object(row));
+        }
+        if lines.is_empty() {
+            return Err("the order has no lines".to_owned());
+        }
+        header.insert("I07".to_owned(), Value::Array(lines));
+        Ok(header)
     }
 
     /// The record to send, checked against the columns' widths: a value that does not fit is
     /// refused here, never cut.
     fn row(&self, payload: &Value) -> Result<Map<String, Value>, String> {
+        if self.entity == EntityKind::Order {
+            return self.document(payload);
+        }
         let field = |path: &str| -> Option<String> {
             let mut value = payload;
             for segment in path.split('.') {
@@ -460,20 +528,9 @@ impl Writing {
                 }
             }
         }
-        for (name, value) in &row {
-            if let (Some(column), Some(text)) = (self.table.column(name), value.as_str()) {
-                if let crate::rivile::schema::ColumnType::Char(width) = column.kind {
-                    let length = text.chars().count();
-                    if length > width {
-                        return Err(format!(
-                            "{name} holds {width} characters and the value has {length} ({text:?}): shorten it or map another field"
-                        ));
-                    }
-                }
-            }
-        }
+        check_widths(self.table, &row)?;
         let key = self.table.key[0];
-        if !row.contains_key(key) {
+        if !row.contains_key(key) && self.entity != EntityKind::Order {
             return Err(format!(
                 "{key} is required: the record has no {}",
                 if self.entity == EntityKind::Product {
@@ -485,6 +542,23 @@ impl Writing {
         }
         Ok(row)
     }
+}
+
+/// Refuses a value longer than its CHAR column, naming the column and both lengths.
+fn check_widths(table: &crate::rivile::schema::Table, row: &Map<String, Value>) -> Result<(), String> {
+    for (name, value) in row {
+        if let (Some(column), Some(text)) = (table.column(name), value.as_str()) {
+            if let crate::rivile::schema::ColumnType::Char(width) = column.kind {
+                let length = text.chars().count();
+                if length > width {
+                    return Err(format!(
+                        "{name} holds {width} characters and the value has {length} ({text:?}): shorten it or map another field"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes products (`EDIT_N17`) or clients (`EDIT_N08_FULL`): one record per call, as the API
@@ -573,6 +647,19 @@ impl crate::Target for RivileTarget {
                 .call(self.writing.method, json!({ "oper": oper }), Some(data))
                 .await
             {
+                // A new document's id is the system number Rivile gives it.
+                Ok(answer) if id.is_empty() => {
+                    let pointer = format!("/{}/{key_column}", self.writing.table.code);
+                    match answer.pointer(&pointer).and_then(Value::as_str) {
+                        Some(number) => outcomes.push(crate::WriteOutcome::Written {
+                            target_id: number.trim().to_owned(),
+                        }),
+                        None => outcomes.push(crate::WriteOutcome::Failed(ConnectorError::new(
+                            ErrorKind::Invalid,
+                            format!("{}: the answer has no {key_column}", self.writing.method),
+                        ))),
+                    }
+                }
                 Ok(_) => outcomes.push(crate::WriteOutcome::Written { target_id: id }),
                 Err(error) if error.kind == ErrorKind::Invalid => outcomes.push(crate::WriteOutcome::Failed(error)),
                 // Earlier records of the batch were applied: the engine looks them up before resending.

@@ -16,7 +16,13 @@ use std::sync::Arc;
 use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 3] = [
+const ACCESS: [EntityAccess; 4] = [
+    EntityAccess {
+        entity: EntityKind::Order,
+        read: false,
+        write: true,
+        incremental: false,
+    },
     EntityAccess {
         entity: EntityKind::Product,
         read: true,
@@ -73,7 +79,20 @@ pub static RIVILE: SystemSpec = SystemSpec {
         required: false,
         doc: "read the stock of this warehouse instead of the connection's",
     }],
-    target_keys: &[],
+    target_keys: &[
+        KeySpec {
+            name: "operation",
+            kind: KeyKind::OneOf(&["51", "52"]),
+            required: false,
+            doc: "for orders: the document's I06_OP_TIP, 51 sales invoice (default) or 52 sales return",
+        },
+        KeySpec {
+            name: "warehouse",
+            kind: KeyKind::String,
+            required: false,
+            doc: "for orders: the warehouse when the order names none",
+        },
+    ],
     entities: &ACCESS,
 };
 
@@ -131,16 +150,27 @@ pub fn open_target(
     gate: Arc<dyn CallGate>,
 ) -> Result<Box<dyn Target>, ConnectorError> {
     let client = Client::new(connection, gate)?;
+    let simple = |table: &'static schema::Table, method: &'static str| Writing {
+        entity: flow.entity,
+        table,
+        method,
+        operation: String::new(),
+        warehouse: None,
+    };
     let writing = match flow.entity {
-        EntityKind::Product => Writing {
+        EntityKind::Product => simple(&schema::N17, "EDIT_N17"),
+        EntityKind::Customer => simple(&schema::N08, "EDIT_N08_FULL"),
+        EntityKind::Order => Writing {
             entity: flow.entity,
-            table: &schema::N17,
-            method: "EDIT_N17",
-        },
-        EntityKind::Customer => Writing {
-            entity: flow.entity,
-            table: &schema::N08,
-            method: "EDIT_N08_FULL",
+            table: &schema::I06,
+            method: "EDIT_I06_FULL",
+            operation: flow.to.settings.str("operation").unwrap_or("51").to_owned(),
+            warehouse: flow
+                .to
+                .settings
+                .str("warehouse")
+                .or_else(|| connection.settings.str("warehouse"))
+                .map(str::to_owned),
         },
         other => {
             return Err(ConnectorError::new(

@@ -119,8 +119,31 @@ pub static I17: Table = Table {
     ],
 };
 
+/// I06: sales and purchase document headers (`I06_OP_TIP` 51 sale, 52 sale return, 1 purchase).
+pub static I06: Table = Table {
+    code: "I06",
+    key: &["I06_KODAS_PO"],
+    columns: columns![
+        "I06_KODAS_PO": Char(12), "I06_OP_TIP": Number(2, 0), "I06_DOK_NR": Char(20), "I06_OP_DATA": DateTime,
+        "I06_DOK_DATA": DateTime, "I06_KODAS_KS": Char(12), "I06_KODAS_IS": Char(12), "I06_VAL_POZ": Number(1, 0),
+        "I06_PERKELTA": Number(1, 0), "I06_SUMA": Number(14, 2), "I06_PVM": Number(14, 2), "I06_PASTABA": Char(100),
+        "I06_USERIS": Char(12), "I06_R_DATE": DateTime, "I06_ADDUSR": Char(12), "I06_ADD_DATE": DateTime,
+    ],
+};
+
+/// I07: lines of I06 documents.
+pub static I07: Table = Table {
+    code: "I07",
+    key: &["I07_KODAS_PO", "I07_EIL_NR"],
+    columns: columns![
+        "I07_KODAS_PO": Char(12), "I07_EIL_NR": Number(4, 0), "I07_KODAS": Char(12), "I07_TIPAS": Number(1, 0),
+        "I07_KODAS_IS": Char(12), "I07_KIEKIS": Number(14, 4), "I07_KAINA_BE": Number(14, 4), "I07_SUMA": Number(14, 2),
+        "I07_PVM": Number(14, 2), "I07_MOKESTIS": Number(1, 0), "I07_MOKESTIS_P": Number(6, 2), "I07_R_DATE": DateTime,
+    ],
+};
+
 /// Every table the simulator serves, with its `GET_*_LIST` method.
-pub static TABLES: [&Table; 6] = [&N25, &N17, &N37, &N08, &N07, &I17];
+pub static TABLES: [&Table; 8] = [&N25, &N17, &N37, &N08, &N07, &I17, &I06, &I07];
 
 /// The table of a `GET_XXX_LIST` method, case-insensitively.
 pub fn table_of_method(method: &str) -> Option<&'static Table> {

@@ -7,7 +7,7 @@
 //! This increment serves the `GET_*_LIST` methods of [`TABLES`](super::schema::TABLES);
 //! `EDIT_*` methods are answered as unknown until the connector's write side lands.
 use super::fil::{self, FilValue};
-use super::schema::{table_of_method, Column, ColumnType, Table, I17, N07, N08, N17, N25, N37};
+use super::schema::{table_of_method, Column, ColumnType, Table, I06, I07, I17, N07, N08, N17, N25, N37};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -41,6 +41,7 @@ type Row = BTreeMap<&'static str, String>;
 struct Db {
     tables: BTreeMap<&'static str, BTreeMap<Vec<String>, Row>>,
     mutations: u64,
+    documents: u64,
 }
 
 impl Db {
@@ -283,13 +284,23 @@ impl SimSystem for RivileSim {
             ("product".to_owned(), count("N17")),
             ("customer".to_owned(), count("N08")),
             ("stock".to_owned(), count("I17")),
-            ("order".to_owned(), 0),
+            ("order".to_owned(), count("I06")),
         ])
     }
 
-    /// Primary keys make duplicates of a code impossible, as in GAMA.
     fn duplicates(&self) -> usize {
-        0
+        // Codes are primary keys; documents can repeat a number of the same operation.
+        let db = lock(&self.db);
+        let mut numbers: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for row in db.tables.get("I06").map(|rows| rows.values()).into_iter().flatten() {
+            let number = row.get("I06_DOK_NR").cloned().unwrap_or_default();
+            if !number.is_empty() {
+                *numbers
+                    .entry((row.get("I06_OP_TIP").cloned().unwrap_or_default(), number))
+                    .or_default() += 1;
+            }
+        }
+        numbers.values().map(|count| count - 1).sum()
     }
 
     fn mutate(&self, entity: &str, count: usize) -> Result<usize, String> {
@@ -603,12 +614,17 @@ async fn gateway(
     };
     let started = Instant::now();
     if call.method.to_ascii_uppercase().starts_with("EDIT_") {
-        return match edit(&sim, &call) {
-            Ok(answer) => {
+        let outcome = if call.method.eq_ignore_ascii_case("EDIT_I06_FULL") {
+            edit_document(&sim, &call)
+        } else {
+            edit(&sim, &call).map(|answer| (StatusCode::OK, answer))
+        };
+        return match outcome {
+            Ok((status, answer)) => {
                 if admission.fail_after_commit {
                     return harness.commit_then_fail();
                 }
-                reply(StatusCode::OK, &answer, json)
+                reply(status, &answer, json)
             }
             Err(mut body) => {
                 harness.count_rejected();
@@ -797,6 +813,286 @@ fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
     Ok(json!({ table.code: Value::Object(fields) }))
 }
 
+/// One `dataErrors` entry.
+fn data_problem(tag: &str, code: &str, message: &str) -> Value {
+    json!({ "tag": tag, "code": code, "message": message })
+}
+
+/// Checks and converts one record of a document against its table.
+fn document_values(table: &Table, record: &Map<String, Value>) -> Result<Vec<(&'static str, String)>, Value> {
+    let mut values = Vec::new();
+    for (name, value) in record {
+        if value.is_object() || value.is_array() {
+            continue;
+        }
+        let column = table
+            .column(name)
+            .ok_or_else(|| error_body(&format!("Invalid column name '{name}'.")))?;
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned)
+            .trim()
+            .to_owned();
+        if let ColumnType::Char(width) = column.kind {
+            if text.chars().count() > width {
+                return Err(data_error(
+                    table,
+                    column.name,
+                    "8152",
+                    &format!(
+                        "String or binary data would be truncated: {} holds {width} characters",
+                        column.name
+                    ),
+                ));
+            }
+        }
+        values.push((column.name, text));
+    }
+    Ok(values)
+}
+
+fn value_of<'a>(values: &'a [(&'static str, String)], column: &str) -> Option<&'a str> {
+    values
+        .iter()
+        .find(|(name, _)| *name == column)
+        .map(|(_, value)| value.as_str())
+        .filter(|value| !value.is_empty())
+}
+
+/// `EDIT_I06_FULL`: a sales or purchase document with its lines (`I07`) in one call. The client,
+/// the warehouse and every line's product must exist; with `errorAction: "CONTINUE"` the
+/// document is stored with its good lines and answered 207 with the bad lines' errors, else
+/// nothing is stored. `oper` U replaces a document, P posts it (`I06_PERKELTA` = 2), D deletes it.
+fn edit_document(sim: &RivileSim, call: &Call) -> Result<(StatusCode, Value), Value> {
+    let oper = call
+        .params
+        .get("oper")
+        .and_then(Value::as_str)
+        .unwrap_or("I")
+        .trim()
+        .to_ascii_uppercase();
+    let carry_on = call
+        .params
+        .get("errorAction")
+        .and_then(Value::as_str)
+        .is_some_and(|action| action.eq_ignore_ascii_case("CONTINUE"));
+    let Some(Value::Object(header)) = call.data.get("I06") else {
+        return Err(error_body("Parameter 'data' must hold one I06 document"));
+    };
+    let mut head = document_values(&I06, header)?;
+    let lines: Vec<Map<String, Value>> = match header.get("I07") {
+        Some(Value::Array(items)) => items.iter().filter_map(|item| item.as_object().cloned()).collect(),
+        Some(Value::Object(item)) => vec![item.clone()],
+        _ => Vec::new(),
+    };
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
+    let user = sim
+        .api_key
+        .split('.')
+        .next()
+        .unwrap_or("API")
+        .chars()
+        .take(7)
+        .collect::<String>();
+    let mut db = lock(&sim.db);
+    let exists_in = |db: &Db, table: &str, key: &str| {
+        db.tables
+            .get(table)
+            .is_some_and(|rows| rows.contains_key(&vec![key.to_lowercase()]))
+    };
+    if oper != "I" {
+        let Some(code) = value_of(&head, "I06_KODAS_PO").map(str::to_lowercase) else {
+            return Err(data_error(&I06, "I06_KODAS_PO", "1", "I06_KODAS_PO is required"));
+        };
+        let Some(document) = db
+            .tables
+            .get_mut("I06")
+            .and_then(|rows| rows.get_mut(&vec![code.clone()]))
+        else {
+            return Err(data_error(
+                &I06,
+                "I06_KODAS_PO",
+                "2",
+                &format!("document {code} does not exist"),
+            ));
+        };
+        match oper.as_str() {
+            "P" => {
+                document.insert("I06_PERKELTA", "2".into());
+                document.insert("I06_R_DATE", now);
+                let answer = render_document(&db, &code);
+                return Ok((StatusCode::OK, answer));
+            }
+            "D" => {
+                if let Some(rows) = db.tables.get_mut("I06") {
+                    rows.remove(&vec![code.clone()]);
+                }
+                if let Some(rows) = db.tables.get_mut("I07") {
+                    rows.retain(|key, _| key.first() != Some(&code));
+                }
+                return Ok((StatusCode::OK, json!({})));
+            }
+            "U" => {}
+            other => {
+                return Err(error_body(&format!(
+                    "Parameter 'oper' must be I, U, P or D, found {other}"
+                )))
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    match value_of(&head, "I06_KODAS_KS") {
+        None => problems.push(data_problem("I06_KODAS_KS", "1", "Nenurodytas klientas")),
+        Some(client) if !exists_in(&db, "N08", client) => problems.push(data_problem(
+            "I06_KODAS_KS",
+            "3001",
+            &format!("Nerastas klientas '{client}'"),
+        )),
+        _ => {}
+    }
+    let warehouse = value_of(&head, "I06_KODAS_IS").map(str::to_owned);
+    if let Some(code) = &warehouse {
+        if !exists_in(&db, "N07", code) {
+            problems.push(data_problem(
+                "I06_KODAS_IS",
+                "3003",
+                &format!("Nerastas padalinys '{code}'"),
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(
+            json!({ "id": "", "durationMs": "0", "errorMessage": "Data errors", "errors": [{ "data": "I06", "dataErrors": problems }] }),
+        );
+    }
+    let mut good_lines = Vec::new();
+    let mut line_errors = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let mut values = document_values(&I07, line)?;
+        let mut problems = Vec::new();
+        match value_of(&values, "I07_KODAS") {
+            None => problems.push(data_problem("I07_KODAS", "1", "Nenurodyta prekė")),
+            Some(product) if !exists_in(&db, "N17", product) => {
+                problems.push(data_problem("I07_KODAS", "3002", &format!("Nerasta prekė '{product}'")))
+            }
+            _ => {}
+        }
+        let line_warehouse = value_of(&values, "I07_KODAS_IS")
+            .map(str::to_owned)
+            .or_else(|| warehouse.clone());
+        match &line_warehouse {
+            Some(code) if !exists_in(&db, "N07", code) => problems.push(data_problem(
+                "I07_KODAS_IS",
+                "3003",
+                &format!("Nerastas padalinys '{code}'"),
+            )),
+            None => problems.push(data_problem("I07_KODAS_IS", "1", "Nenurodytas padalinys")),
+            _ => {}
+        }
+        if problems.is_empty() {
+            if let Some(code) = line_warehouse {
+                values.retain(|(name, _)| *name != "I07_KODAS_IS");
+                values.push(("I07_KODAS_IS", code));
+            }
+            good_lines.push(values);
+        } else {
+            line_errors.push(json!({ "data": format!("I07[{}]", index + 1), "dataErrors": problems }));
+        }
+    }
+    if !line_errors.is_empty() && !carry_on {
+        return Err(json!({ "id": "", "durationMs": "0", "errorMessage": "Data errors", "errors": line_errors }));
+    }
+    let code = match (oper.as_str(), value_of(&head, "I06_KODAS_PO")) {
+        ("U", Some(code)) => code.to_owned(),
+        _ => {
+            db.documents += 1;
+            format!("010R{:08}", db.documents)
+        }
+    };
+    let key = code.to_lowercase();
+    if let Some(rows) = db.tables.get_mut("I07") {
+        rows.retain(|line_key, _| line_key.first() != Some(&key));
+    }
+    let (mut total, mut vat) = (Decimal::ZERO, Decimal::ZERO);
+    for (index, mut values) in good_lines.into_iter().enumerate() {
+        let number = |column: &str| {
+            value_of(&values, column)
+                .and_then(|value| Decimal::from_str(value).ok())
+                .unwrap_or_default()
+        };
+        let sum = (number("I07_KIEKIS") * number("I07_KAINA_BE")).round_dp(2);
+        let line_vat = (sum * number("I07_MOKESTIS_P") / Decimal::ONE_HUNDRED).round_dp(2);
+        total += sum;
+        vat += line_vat;
+        values.retain(|(name, _)| !matches!(*name, "I07_KODAS_PO" | "I07_EIL_NR" | "I07_SUMA" | "I07_PVM"));
+        values.extend([
+            ("I07_KODAS_PO", code.clone()),
+            ("I07_EIL_NR", (index + 1).to_string()),
+            ("I07_SUMA", sum.to_string()),
+            ("I07_PVM", line_vat.to_string()),
+            ("I07_R_DATE", now.clone()),
+        ]);
+        db.insert(&I07, &values);
+    }
+    head.retain(|(name, _)| !matches!(*name, "I06_KODAS_PO" | "I06_SUMA" | "I06_PVM" | "I06_R_DATE"));
+    head.extend([
+        ("I06_KODAS_PO", code.clone()),
+        ("I06_SUMA", total.to_string()),
+        ("I06_PVM", vat.to_string()),
+        ("I06_R_DATE", now.clone()),
+        ("I06_USERIS", user.clone()),
+    ]);
+    if oper == "I" {
+        head.extend([("I06_ADDUSR", user), ("I06_ADD_DATE", now)]);
+    }
+    db.insert(&I06, &head);
+    let mut answer = render_document(&db, &key);
+    if line_errors.is_empty() {
+        Ok((StatusCode::OK, answer))
+    } else {
+        answer["errorMessage"] = Value::String("Data errors".into());
+        answer["errors"] = Value::Array(line_errors);
+        Ok((StatusCode::MULTI_STATUS, answer))
+    }
+}
+
+/// A row rendered as the API shows it.
+fn render_row(table: &Table, row: &Row) -> Map<String, Value> {
+    table
+        .columns
+        .iter()
+        .map(|column| {
+            (
+                column.name.to_owned(),
+                Value::String(rendered(column, row.get(column.name).map_or("", String::as_str))),
+            )
+        })
+        .collect()
+}
+
+/// The lines of a document, rendered.
+fn document_lines(db: &Db, key: &str) -> Vec<Value> {
+    db.tables
+        .get("I07")
+        .map(|rows| {
+            rows.iter()
+                .filter(|(line_key, _)| line_key.first().map(String::as_str) == Some(key))
+                .map(|(_, row)| Value::Object(render_row(&I07, row)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A document with its lines, as `EDIT_I06_FULL` answers it.
+fn render_document(db: &Db, key: &str) -> Value {
+    let Some(row) = db.tables.get("I06").and_then(|rows| rows.get(&vec![key.to_owned()])) else {
+        return json!({});
+    };
+    let mut header = render_row(&I06, row);
+    header.insert("I07".into(), Value::Array(document_lines(db, key)));
+    json!({ "I06": header })
+}
+
 /// `GET_*_LIST`: filter, sort by key, page, render.
 fn list(sim: &RivileSim, call: &Call) -> Result<Value, String> {
     let table = table_of_method(&call.method).ok_or_else(|| format!("Unknown method {}", call.method))?;
@@ -824,6 +1120,8 @@ fn list(sim: &RivileSim, call: &Call) -> Result<Value, String> {
             .filter(|page| *page >= 1)
             .ok_or("Parameter 'pagenumber' must be a number from 1")?,
     };
+    // `list` A nests related tables (I06 → I07 lines); H, the default, is the header only.
+    let nested = text("list").is_some_and(|list| list.trim().eq_ignore_ascii_case("A"));
     let db = lock(&sim.db);
     let rows = db.tables.get(table.code).ok_or("Unknown table")?;
     let matching = rows.values().filter(|row| {
@@ -849,6 +1147,13 @@ fn list(sim: &RivileSim, call: &Call) -> Result<Value, String> {
                     column.name.into(),
                     Value::String(rendered(column, row.get(column.name).map_or("", String::as_str))),
                 );
+            }
+            if nested && table.code == "I06" {
+                let key = row
+                    .get("I06_KODAS_PO")
+                    .map(|code| code.to_lowercase())
+                    .unwrap_or_default();
+                fields.insert("I07".into(), Value::Array(document_lines(&db, &key)));
             }
             Value::Object(fields)
         })

@@ -235,3 +235,117 @@ async fn clients_are_written_with_edit_n08_full() {
     let found = target.lookup(Some("email"), &["INFO@ratai.lt".into()]).await.unwrap();
     assert_eq!(found.found["INFO@ratai.lt"].target_id, "K7");
 }
+
+fn order(number: &str, client: &str, sku: &str) -> serde_json::Value {
+    serde_json::json!({
+        "number": number,
+        "created_at": "2026-11-20T10:00:00Z",
+        "customer": {"code": client},
+        "lines": [{"sku": sku, "quantity": "2", "price": "12.50", "vat_rate": "21"}]
+    })
+}
+
+#[tokio::test]
+async fn an_order_becomes_a_sales_invoice_with_its_lines_and_vat() {
+    let (url, sim) = start(2, 1).await;
+    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text = format!(
+        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
+         [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"order\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
+         to = {{ connection = \"erp\", operation = \"51\" }}\nmatch_on = \"number\"\n"
+    );
+    let config =
+        tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"));
+    let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+
+    let result = target
+        .write_batch(vec![
+            item(order("WEB-1001", &client, "A00101"), None),
+            item(order("WEB-1002", &client, "NERA"), None),
+            item(order("WEB-1003", "000", "A00101"), None),
+        ])
+        .await
+        .unwrap();
+
+    assert_eq!(
+        result.outcomes[0],
+        crate::WriteOutcome::Written {
+            target_id: "010R00000001".into()
+        }
+    );
+    let failure = |index: usize| match &result.outcomes[index] {
+        crate::WriteOutcome::Failed(error) => error.message.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        failure(1).contains("3002") && failure(1).contains("wrong product"),
+        "{}",
+        failure(1)
+    );
+    assert!(
+        failure(2).contains("3001") && failure(2).contains("wrong client"),
+        "{}",
+        failure(2)
+    );
+
+    let found = target
+        .lookup(Some("number"), &["WEB-1001".into(), "WEB-1002".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.found.len(), 1);
+    assert_eq!(found.found["WEB-1001"].target_id, "010R00000001");
+
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/client/v2"))
+        .header("ApiKey", KEY)
+        .header("Accept", "application/json")
+        .json(&serde_json::json!({"method": "GET_I06_LIST", "params": {"list": "A", "fil": "i06_op_tip = 51"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let document = &answer["I06"];
+    assert_eq!(document["I06_DOK_NR"].as_str().unwrap().trim_end(), "WEB-1001");
+    assert_eq!(document["I06_SUMA"], "25.00");
+    assert_eq!(document["I06_PVM"], "5.25");
+    assert_eq!(document["I06_KODAS_IS"].as_str().unwrap().trim_end(), "CENTR");
+    assert_eq!(document["I07"][0]["I07_KODAS_IS"].as_str().unwrap().trim_end(), "CENTR");
+    assert_eq!(document["I07"][0]["I07_MOKESTIS_P"], "21.00");
+}
+
+#[tokio::test]
+async fn error_action_continue_stores_the_good_lines_and_answers_207_with_the_bad_ones() {
+    let (url, sim) = start(1, 1).await;
+    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::json!({
+        "method": "EDIT_I06_FULL",
+        "params": {"errorAction": "CONTINUE"},
+        "data": {"I06": {"I06_OP_TIP": "51", "I06_DOK_NR": "SF-104", "I06_OP_DATA": "2024-06-01", "I06_KODAS_KS": client,
+            "I06_KODAS_IS": "CENTR", "I06_VAL_POZ": "0",
+            "I07": [
+                {"I07_KODAS": "A00101", "I07_TIPAS": "1", "I07_KIEKIS": "2", "I07_KAINA_BE": "12.5", "I07_MOKESTIS": "1", "I07_MOKESTIS_P": "21"},
+                {"I07_KODAS": "NERA", "I07_TIPAS": "1", "I07_KIEKIS": "1", "I07_KAINA_BE": "1", "I07_MOKESTIS": "1", "I07_MOKESTIS_P": "21"}
+            ]}}
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{url}/client/v2"))
+        .header("ApiKey", KEY)
+        .header("Accept", "application/json")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 207);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["I06"]["I07"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(answer["errors"][0]["dataErrors"][0]["tag"], "I07_KODAS");
+    assert_eq!(sim.record_counts()["order"], 1);
+}
