@@ -100,41 +100,67 @@ pub(crate) async fn write_verified(
     let mut attempt = 0;
     while !pending.is_empty() {
         let batch: Vec<WriteItem> = pending.iter().map(|&index| items[index].clone()).collect();
-        match target.write_batch(batch).await {
+        // The failure to retry after, if any: of the whole call, or of some of its records
+        // (targets that send one record per call report those per record).
+        let failure = match target.write_batch(batch).await {
             Ok(result) => {
                 api_calls += result.api_calls;
+                let mut retry = Vec::new();
+                let mut failure = None;
                 for (&index, outcome) in pending.iter().zip(result.outcomes) {
-                    outcomes[index] = Some(outcome);
-                }
-                break;
-            }
-            Err(error) if is_retryable(&error) && attempt + 1 < ATTEMPTS => {
-                attempt += 1;
-                api_calls += 1;
-                wait_before_retry(attempt, &error).await;
-                // A refusal (429) was not processed; anything else may have been.
-                if error.kind == ErrorKind::RateLimited {
-                    continue;
-                }
-                let creates: Vec<(usize, String)> = pending
-                    .iter()
-                    .filter(|&&index| items[index].target_id.is_none())
-                    .filter_map(|&index| keys[index].clone().map(|key| (index, key)))
-                    .collect();
-                let wanted: Vec<String> = creates.iter().map(|(_, key)| key.clone()).collect();
-                let found = lookup(target, match_on, &wanted).await?;
-                api_calls += found.api_calls;
-                for (index, key) in creates {
-                    if let Some(record) = found.found.get(&key) {
-                        tracing::info!(key = %key, id = %record.target_id, "an unacknowledged write was applied; not resending it");
-                        outcomes[index] = Some(WriteOutcome::Written {
-                            target_id: record.target_id.clone(),
-                        });
+                    match outcome {
+                        WriteOutcome::Failed(error) if is_retryable(&error) => {
+                            retry.push(index);
+                            outcomes[index] = Some(WriteOutcome::Failed(error.clone()));
+                            failure = Some(error);
+                        }
+                        other => outcomes[index] = Some(other),
                     }
                 }
-                pending.retain(|&index| outcomes[index].is_none());
+                // Records that went through this round give the rest a fresh set of attempts: the
+                // limit is on attempts without progress.
+                if retry.len() < pending.len() {
+                    attempt = 0;
+                }
+                pending = retry;
+                match failure {
+                    Some(error) => error,
+                    None => break,
+                }
+            }
+            Err(error) if is_retryable(&error) => {
+                api_calls += 1;
+                error
             }
             Err(error) => return Err(error),
+        };
+        if attempt + 1 >= ATTEMPTS {
+            for &index in &pending {
+                outcomes[index].get_or_insert_with(|| WriteOutcome::Failed(failure.clone()));
+            }
+            break;
+        }
+        attempt += 1;
+        wait_before_retry(attempt, &failure).await;
+        // A refusal (429) was not processed; anything else may have been.
+        if failure.kind != ErrorKind::RateLimited {
+            let creates: Vec<(usize, String)> = pending
+                .iter()
+                .filter(|&&index| items[index].target_id.is_none())
+                .filter_map(|&index| keys[index].clone().map(|key| (index, key)))
+                .collect();
+            let wanted: Vec<String> = creates.iter().map(|(_, key)| key.clone()).collect();
+            let found = lookup(target, match_on, &wanted).await?;
+            api_calls += found.api_calls;
+            for (index, key) in creates {
+                if let Some(record) = found.found.get(&key) {
+                    tracing::info!(key = %key, id = %record.target_id, "an unacknowledged write was applied; not resending it");
+                    outcomes[index] = Some(WriteOutcome::Written {
+                        target_id: record.target_id.clone(),
+                    });
+                }
+            }
+            pending.retain(|&index| !matches!(outcomes[index], Some(WriteOutcome::Written { .. })));
         }
     }
     let outcomes = outcomes

@@ -617,7 +617,8 @@ impl crate::Target for RivileTarget {
     }
 
     async fn write_batch(&mut self, items: Vec<crate::WriteItem>) -> Result<crate::BatchResult, ConnectorError> {
-        let mut outcomes = Vec::with_capacity(items.len());
+        let total = items.len();
+        let mut outcomes = Vec::with_capacity(total);
         let mut api_calls = 0;
         for item in items {
             let mut row = match self.writing.row(&item.payload) {
@@ -662,7 +663,19 @@ impl crate::Target for RivileTarget {
                 }
                 Ok(_) => outcomes.push(crate::WriteOutcome::Written { target_id: id }),
                 Err(error) if error.kind == ErrorKind::Invalid => outcomes.push(crate::WriteOutcome::Failed(error)),
-                // Earlier records of the batch were applied: the engine looks them up before resending.
+                // Stop at a failing server: this record may have been applied (the engine looks it
+                // up before resending), the rest were not sent; all are retried by the engine.
+                Err(error) if matches!(error.kind, ErrorKind::Transient | ErrorKind::RateLimited) => {
+                    outcomes.push(crate::WriteOutcome::Failed(error.clone()));
+                    let not_sent = ConnectorError {
+                        message: format!("not sent: {}", error.message),
+                        ..error
+                    };
+                    while outcomes.len() < total {
+                        outcomes.push(crate::WriteOutcome::Failed(not_sent.clone()));
+                    }
+                    break;
+                }
                 Err(error) => return Err(error),
             }
         }

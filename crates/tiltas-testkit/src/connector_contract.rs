@@ -1,0 +1,221 @@
+//! The connector contract: what every connector with a simulator must do under the engine —
+//! deliver every record exactly once, write nothing when nothing changed, read changes
+//! incrementally, ride out a failing server, and never duplicate a record when the server
+//! applies a write but answers with an error. Run for a connector with
+//! [`connector_contract_tests!`](crate::connector_contract_tests).
+//!
+//! The other side of every flow is an in-process reference simulator.
+use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tiltas_connectors::reference::simulator::{router, ReferenceSim, Seeding};
+use tiltas_engine::{Engine, SyncOptions, SyncReport};
+use tiltas_model::EntityKind;
+use tiltas_sim::Harness;
+
+/// A running simulator of the system under test.
+pub struct Simulated {
+    /// Its base URL (where `/__sim/` lives).
+    pub url: String,
+    /// The body of its `[connections.sut]` table (system, address, credentials).
+    pub connection: String,
+}
+
+/// Starts the system under test's simulator with `records` seeded records of the entity.
+pub type Start = fn(records: usize) -> Pin<Box<dyn Future<Output = Simulated> + Send>>;
+
+async fn reference(records: usize, seed: u64) -> (String, Arc<ReferenceSim>) {
+    let sim = Arc::new(ReferenceSim::new("peer-token", Seeding::products(seed, records)).with_name_limit(1000));
+    let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim.clone(), seed)))
+        .await
+        .expect("start the peer simulator");
+    (url, sim)
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+}
+
+async fn world(sut: &Simulated, peer: &str, entity: EntityKind, sut_is_source: bool, match_on: &str) -> World {
+    let (from, to) = if sut_is_source {
+        ("sut", "peer")
+    } else {
+        ("peer", "sut")
+    };
+    let text = format!(
+        "[connections.sut]\n{}\n\n[connections.peer]\nsystem = \"reference\"\nbase_url = \"{peer}\"\ntoken = \"peer-token\"\n\n\
+         [[flows]]\nname = \"contract\"\nentity = \"{entity}\"\nfrom = {{ connection = \"{from}\" }}\nto = {{ connection = \"{to}\" }}\n\
+         match_on = \"{match_on}\"\n",
+        sut.connection
+    );
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = tiltas_config::parse_str(
+        &text,
+        &dir.path().join("flows.toml"),
+        tiltas_connectors::registry::catalog(),
+    )
+    .unwrap_or_else(|errors| panic!("the contract's flow file is refused: {errors}"));
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .expect("open the store");
+    World {
+        _dir: dir,
+        engine: Engine::new(Arc::new(config), store),
+    }
+}
+
+async fn sync(world: &World) -> SyncReport {
+    world
+        .engine
+        .sync("contract", &SyncOptions::default())
+        .await
+        .unwrap_or_else(|error| panic!("sync failed: {error}"))
+}
+
+async fn control(url: &str, path: &str, body: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/__sim/{path}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("control API");
+    assert!(
+        response.status().is_success(),
+        "POST /__sim/{path}: {}",
+        response.status()
+    );
+}
+
+async fn stats(url: &str) -> Value {
+    reqwest::get(format!("{url}/__sim/stats"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats JSON")
+}
+
+/// As a source: a first sync delivers every record once; an idle re-sync writes nothing.
+pub async fn source_delivers_every_record_once_and_an_idle_resync_writes_nothing(
+    start: Start,
+    entity: EntityKind,
+    match_on: &str,
+) {
+    let sut = start(230).await;
+    let (peer, _) = reference(0, 1).await;
+    let world = world(&sut, &peer, entity, true, match_on).await;
+    let first = sync(&world).await;
+    assert_eq!(
+        (first.counters.created, first.counters.failed),
+        (230, 0),
+        "{:?}",
+        first.counters
+    );
+    let writes = stats(&peer).await["requests"]["write"].clone();
+    let second = sync(&world).await;
+    assert_eq!(
+        (second.counters.created, second.counters.updated),
+        (0, 0),
+        "{:?}",
+        second.counters
+    );
+    assert_eq!(stats(&peer).await["requests"]["write"], writes, "an idle re-sync wrote");
+    assert_eq!(stats(&peer).await["duplicates"], 0);
+}
+
+/// As a source: records changed upstream are read incrementally and updated, nothing else.
+pub async fn source_changes_are_read_incrementally(start: Start, entity: EntityKind, match_on: &str, mutated: &str) {
+    let sut = start(150).await;
+    let (peer, _) = reference(0, 2).await;
+    let world = world(&sut, &peer, entity, true, match_on).await;
+    sync(&world).await;
+    control(&sut.url, "mutate", json!({ "entity": mutated, "count": 12 })).await;
+    let report = sync(&world).await;
+    assert_eq!(report.counters.updated, 12, "{:?}", report.counters);
+    assert!(
+        report.counters.read < 150,
+        "not an incremental read: {:?}",
+        report.counters
+    );
+}
+
+/// As a source: a server failing one request in four is ridden out without losing a record.
+pub async fn source_rides_out_a_failing_server(start: Start, entity: EntityKind, match_on: &str) {
+    let sut = start(230).await;
+    control(&sut.url, "faults", json!({ "error_rate": 0.25, "error_status": 503 })).await;
+    let (peer, _) = reference(0, 3).await;
+    let world = world(&sut, &peer, entity, true, match_on).await;
+    let report = sync(&world).await;
+    assert_eq!(report.counters.created, 230, "{:?}", report.counters);
+}
+
+/// As a target: writes the server applies but answers with an error are never duplicated.
+pub async fn target_never_duplicates_when_writes_fail_after_commit(start: Start, entity: EntityKind, match_on: &str) {
+    let sut = start(0).await;
+    control(
+        &sut.url,
+        "faults",
+        json!({ "commit_then_fail_rate": 0.2, "error_rate": 0.1 }),
+    )
+    .await;
+    let (peer, _) = reference(120, 4).await;
+    let world = world(&sut, &peer, entity, false, match_on).await;
+    let report = sync(&world).await;
+    assert_eq!(
+        (
+            report.counters.created + report.counters.updated,
+            report.counters.failed
+        ),
+        (120, 0),
+        "{:?}",
+        report.counters
+    );
+    let sut_stats = stats(&sut.url).await;
+    assert_eq!(sut_stats["records"][entity.as_str()], 120, "{sut_stats}");
+    assert_eq!(sut_stats["duplicates"], 0, "{sut_stats}");
+    let again = sync(&world).await;
+    assert_eq!(
+        (again.counters.created, again.counters.updated),
+        (0, 0),
+        "{:?}",
+        again.counters
+    );
+}
+
+/// Expands to one `#[tokio::test]` per behaviour for a connector:
+/// `connector_contract_tests!(start_fn, EntityKind::Product, "product", match_on = "sku", writes = true)`.
+#[macro_export]
+macro_rules! connector_contract_tests {
+    ($start:expr, $entity:expr, $mutated:expr, match_on = $match_on:expr, writes = $writes:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn source_delivers_every_record_once_and_an_idle_resync_writes_nothing() {
+            $crate::connector_contract::source_delivers_every_record_once_and_an_idle_resync_writes_nothing(
+                $start, $entity, $match_on,
+            )
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn source_changes_are_read_incrementally() {
+            $crate::connector_contract::source_changes_are_read_incrementally($start, $entity, $match_on, $mutated)
+                .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn source_rides_out_a_failing_server() {
+            $crate::connector_contract::source_rides_out_a_failing_server($start, $entity, $match_on).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn target_never_duplicates_when_writes_fail_after_commit() {
+            if $writes {
+                $crate::connector_contract::target_never_duplicates_when_writes_fail_after_commit(
+                    $start, $entity, $match_on,
+                )
+                .await;
+            }
+        }
+    };
+}
