@@ -222,6 +222,13 @@ pub(crate) struct Reading {
 pub(crate) struct RivileSource {
     pub client: Client,
     pub reading: Reading,
+    /// Which `N32_KAINA*` column is the product's price (1–3).
+    pub price_level: String,
+    /// In an incremental product read: codes whose price or barcode changed although the
+    /// product row did not (their tables have their own `*_R_DATE`), read after the rows.
+    pub also_changed: Option<Vec<String>>,
+    /// Product codes this read has returned, so the extra codes are not read twice.
+    pub seen: std::collections::HashSet<String>,
 }
 
 impl RivileSource {
@@ -355,17 +362,57 @@ impl RivileSource {
 #[async_trait]
 impl Source for RivileSource {
     async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
-        let fil = self.fil(request)?;
-        let rows = self.client.rows(self.reading.table, &fil).await?;
-        let mut api_calls = 1;
-        let barcodes = if self.reading.entity == EntityKind::Product {
-            api_calls += 1;
-            let codes: Vec<String> = rows.iter().filter_map(|row| text(row, "N17_KODAS_PS")).collect();
-            self.barcodes(&codes).await?
-        } else {
-            HashMap::new()
+        let mut api_calls = 0;
+        let product = self.reading.entity == EntityKind::Product;
+        if let (true, Some(since), None) = (product, request.changed_since, &self.also_changed) {
+            let mut codes = Vec::new();
+            for (table, code, date) in [
+                ("N32", "N32_KODAS_PS", "N32_R_DATE"),
+                ("N37", "N37_KODAS_PS", "N37_R_DATE"),
+            ] {
+                let (found, calls) = self.changed_codes(table, code, date, since).await?;
+                codes.extend(found);
+                api_calls += calls;
+            }
+            codes.sort();
+            codes.dedup();
+            self.also_changed = Some(codes);
+        }
+        // Phase B: the products whose price or barcode changed, by code.
+        let rows = match request
+            .position
+            .as_deref()
+            .and_then(|position| position.strip_prefix("B:"))
+        {
+            Some(start) => {
+                let start: usize = start.parse().unwrap_or(0);
+                let extra: Vec<String> = self.also_changed.clone().unwrap_or_default();
+                let chunk: Vec<String> = extra
+                    .iter()
+                    .skip(start)
+                    .take(ROWS_PER_CALL)
+                    .filter(|code| !self.seen.contains(*code))
+                    .cloned()
+                    .collect();
+                let rows = if chunk.is_empty() {
+                    Vec::new()
+                } else {
+                    api_calls += 1;
+                    let list: Vec<String> = chunk.iter().map(|code| quoted(code)).collect();
+                    self.client
+                        .rows("N17", &format!("n17_kodas_ps in ({})", list.join(",")))
+                        .await?
+                };
+                let next = (start + ROWS_PER_CALL < extra.len()).then(|| format!("B:{}", start + ROWS_PER_CALL));
+                return self.page(rows, next, api_calls).await;
+            }
+            None => {
+                let fil = self.fil(request)?;
+                api_calls += 1;
+                self.client.rows(self.reading.table, &fil).await?
+            }
         };
-        let next = (rows.len() >= ROWS_PER_CALL).then(|| {
+        let next = if rows.len() >= ROWS_PER_CALL {
             rows.last().map(|row| {
                 self.reading
                     .key
@@ -374,11 +421,88 @@ impl Source for RivileSource {
                     .collect::<Vec<_>>()
                     .join("\u{1f}")
             })
-        });
-        let records = rows.iter().map(|row| self.record(row, &barcodes)).collect();
+        } else if self.also_changed.as_ref().is_some_and(|codes| !codes.is_empty()) {
+            Some("B:0".to_owned())
+        } else {
+            None
+        };
+        self.page(rows, next, api_calls).await
+    }
+}
+
+impl RivileSource {
+    /// Codes of rows of `table` changed since a time, by keyset pages on the code.
+    async fn changed_codes(
+        &self,
+        table: &str,
+        code: &str,
+        date: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(Vec<String>, u64), ConnectorError> {
+        let (mut codes, mut calls, mut last) = (Vec::new(), 0, None::<String>);
+        loop {
+            let mut fil = format!("{date} >= {}", quoted(&since.format("%Y-%m-%dT%H:%M:%S").to_string()));
+            if let Some(last) = &last {
+                fil = format!("{fil} and {code} > {}", quoted(last));
+            }
+            let rows = self.client.rows(table, &fil).await?;
+            calls += 1;
+            let full = rows.len() >= ROWS_PER_CALL;
+            codes.extend(rows.iter().filter_map(|row| text(row, code)));
+            last = codes.last().cloned();
+            if !full {
+                return Ok((codes, calls));
+            }
+        }
+    }
+
+    /// Prices of products by code at the configured level.
+    async fn prices(&self, codes: &[String]) -> Result<HashMap<String, String>, ConnectorError> {
+        if codes.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list: Vec<String> = codes.iter().map(|code| quoted(code)).collect();
+        let rows = self
+            .client
+            .rows("N32", &format!("n32_kodas_ps in ({})", list.join(",")))
+            .await?;
+        let column = format!("N32_KAINA{}", self.price_level);
+        Ok(rows
+            .iter()
+            .filter_map(|row| Some((text(row, "N32_KODAS_PS")?, number(row, &column)?)))
+            .collect())
+    }
+
+    /// Turns rows into a page, with barcodes and prices for products.
+    async fn page(
+        &mut self,
+        rows: Vec<Map<String, Value>>,
+        next: Option<String>,
+        mut api_calls: u64,
+    ) -> Result<Page, ConnectorError> {
+        let (barcodes, prices) = if self.reading.entity == EntityKind::Product && !rows.is_empty() {
+            let codes: Vec<String> = rows.iter().filter_map(|row| text(row, "N17_KODAS_PS")).collect();
+            api_calls += 2;
+            self.seen.extend(codes.iter().cloned());
+            (self.barcodes(&codes).await?, self.prices(&codes).await?)
+        } else {
+            (HashMap::new(), HashMap::new())
+        };
+        let records = rows
+            .iter()
+            .map(|row| {
+                self.record(row, &barcodes).map(|mut record| {
+                    let price = text(row, "N17_KODAS_PS").and_then(|code| prices.get(&code).cloned());
+                    if let (Some(price), Value::Object(fields)) = (price, &mut record.data) {
+                        fields.insert("price_net".to_owned(), Value::String(price));
+                    }
+                    record
+                })
+            })
+            .collect();
         Ok(Page {
             records,
-            next: next.flatten(),
+            next,
             api_calls,
         })
     }

@@ -67,6 +67,12 @@ pub static RIVILE: SystemSpec = SystemSpec {
             doc: "the warehouse (padalinys, I17_KODAS_IS) whose stock is read (default CENTR)",
         },
         KeySpec {
+            name: "price_level",
+            kind: KeyKind::OneOf(&["1", "2", "3"]),
+            required: false,
+            doc: "which N32 price (N32_KAINA1..3) is a product's price_net (default 1)",
+        },
+        KeySpec {
             name: "timeout",
             kind: KeyKind::Duration,
             required: false,
@@ -140,7 +146,14 @@ pub fn open_source(
             ))
         }
     };
-    Ok(Box::new(RivileSource { client, reading }))
+    let price_level = connection.settings.str("price_level").unwrap_or("1").to_owned();
+    Ok(Box::new(RivileSource {
+        client,
+        reading,
+        price_level,
+        also_changed: None,
+        seen: Default::default(),
+    }))
 }
 
 /// Opens the target of a flow whose `to` is a Rivile connection.

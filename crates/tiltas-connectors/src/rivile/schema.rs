@@ -89,6 +89,16 @@ pub static N37: Table = Table {
     ],
 };
 
+/// N32: price lists A/B/C per product and unit (`N32_KAINA1..3` the three price levels).
+pub static N32: Table = Table {
+    code: "N32",
+    key: &["N32_KODAS_PS", "N32_KODAS_US"],
+    columns: columns![
+        "N32_KODAS_PS": Char(12), "N32_KODAS_US": Char(6), "N32_TIPAS": Number(1, 0), "N32_KAINA1": Number(14, 4),
+        "N32_KAINA2": Number(14, 4), "N32_KAINA3": Number(14, 4), "N32_USERIS": Char(12), "N32_R_DATE": DateTime,
+    ],
+};
+
 /// N08: clients.
 pub static N08: Table = Table {
     code: "N08",
@@ -143,7 +153,7 @@ pub static I07: Table = Table {
 };
 
 /// Every table the simulator serves, with its `GET_*_LIST` method.
-pub static TABLES: [&Table; 8] = [&N25, &N17, &N37, &N08, &N07, &I17, &I06, &I07];
+pub static TABLES: [&Table; 9] = [&N25, &N17, &N37, &N32, &N08, &N07, &I17, &I06, &I07];
 
 /// The table of a `GET_XXX_LIST` method, case-insensitively.
 pub fn table_of_method(method: &str) -> Option<&'static Table> {

@@ -7,7 +7,7 @@
 //! This increment serves the `GET_*_LIST` methods of [`TABLES`](super::schema::TABLES);
 //! `EDIT_*` methods are answered as unknown until the connector's write side lands.
 use super::fil::{self, FilValue};
-use super::schema::{table_of_method, Column, ColumnType, Table, I06, I07, I17, N07, N08, N17, N25, N37};
+use super::schema::{table_of_method, Column, ColumnType, Table, I06, I07, I17, N07, N08, N17, N25, N32, N37};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -206,6 +206,19 @@ impl RivileSim {
                 ],
             );
             db.insert(
+                &N32,
+                &[
+                    ("N32_KODAS_PS", format!("A{:05}", 100 + n)),
+                    ("N32_KODAS_US", "VNT".into()),
+                    ("N32_TIPAS", "1".into()),
+                    (
+                        "N32_KAINA1",
+                        format!("{}.{:02}", rng.gen_range(1..300), rng.gen_range(0..100)),
+                    ),
+                    ("N32_R_DATE", changed.clone()),
+                ],
+            );
+            db.insert(
                 &I17,
                 &[
                     ("I17_KODAS_PS", code),
@@ -270,6 +283,7 @@ fn table_name_of(entity: &str) -> Option<&'static Table> {
         "customer" | "N08" => Some(&N08),
         "stock" | "I17" => Some(&I17),
         "N37" => Some(&N37),
+        "price" | "N32" => Some(&N32),
         "N25" => Some(&N25),
         "N07" => Some(&N07),
         _ => None,
@@ -305,7 +319,7 @@ impl SimSystem for RivileSim {
 
     fn mutate(&self, entity: &str, count: usize) -> Result<usize, String> {
         let table = table_name_of(entity)
-            .ok_or_else(|| format!("unknown entity {entity:?}: use product, customer or stock"))?;
+            .ok_or_else(|| format!("unknown entity {entity:?}: use product, price, customer or stock"))?;
         let mut db = lock(&self.db);
         db.mutations += 1;
         let mut rng = StdRng::seed_from_u64(self.seeding.seed.wrapping_add(db.mutations * 7919));
@@ -326,6 +340,10 @@ impl SimSystem for RivileSim {
                     ),
                 ),
                 "N08" => row.insert("N08_TEL", format!("+3706{:07}", rng.gen_range(0..10_000_000))),
+                "N32" => row.insert(
+                    "N32_KAINA1",
+                    format!("{}.{:02}", rng.gen_range(1..300), rng.gen_range(0..100)),
+                ),
                 _ => row.insert("I17_KIEKIS", rng.gen_range(0..500).to_string()),
             };
             row.insert(date_column(table), now.clone());

@@ -56,12 +56,22 @@ async fn products_are_read_by_keyset_pages_with_barcodes_and_trimmed_values() {
     let (url, _) = start(250, 0).await;
     let (records, calls) = read_all(&config(&url, KEY, "product"), None).await;
     assert_eq!(records.len(), 250);
-    assert_eq!(calls, 6, "3 pages of at most 100 rows, each with its barcode call");
+    assert_eq!(
+        calls, 9,
+        "3 pages of at most 100 rows, each with its barcode and price calls"
+    );
     let first = &records[0];
     assert_eq!(first.key, "A00101");
     assert_eq!(first.data["sku"], "A00101");
     assert_eq!(first.data["unit"], "VNT");
     assert_eq!(first.data["vat_rate"], "21");
+    assert!(
+        first.data["price_net"]
+            .as_str()
+            .is_some_and(|price| price.parse::<f64>().is_ok()),
+        "{}",
+        first.data
+    );
     assert_eq!(first.data["raw"]["N17_KILM"], "LT");
     assert!(tiltas_model::is_valid_gtin(first.data["ean"].as_str().unwrap()));
     let keys: std::collections::HashSet<&str> = records.iter().map(|record| record.key.as_str()).collect();
@@ -348,4 +358,30 @@ async fn error_action_continue_stores_the_good_lines_and_answers_207_with_the_ba
     assert_eq!(answer["I06"]["I07"].as_array().unwrap().len(), 1, "{answer}");
     assert_eq!(answer["errors"][0]["dataErrors"][0]["tag"], "I07_KODAS");
     assert_eq!(sim.record_counts()["order"], 1);
+}
+
+#[tokio::test]
+async fn a_price_change_alone_brings_its_product_into_an_incremental_read() {
+    let (url, sim) = start(150, 0).await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    sim.mutate("price", 4).unwrap();
+    sim.mutate("product", 2).unwrap();
+    let (records, _) = read_all(&config(&url, KEY, "product"), Some(before)).await;
+    let prices = sim.records("price").unwrap();
+    assert!(records.len() >= 4 && records.len() <= 6, "{} records", records.len());
+    let keys: std::collections::HashSet<&str> = records.iter().map(|record| record.key.as_str()).collect();
+    assert_eq!(keys.len(), records.len(), "a product read twice");
+    for record in &records {
+        let price = prices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["N32_KODAS_PS"] == record.data["sku"])
+            .unwrap();
+        let expected: rust_decimal::Decimal = price["N32_KAINA1"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            record.data["price_net"].as_str().unwrap(),
+            expected.normalize().to_string()
+        );
+    }
 }
