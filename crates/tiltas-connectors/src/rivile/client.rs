@@ -105,8 +105,18 @@ impl Client {
 
     /// The rows of a `GET_*_LIST` answer: `{}` is none, one row is an object, more an array.
     pub async fn rows(&self, table: &str, fil: &str) -> Result<Vec<Map<String, Value>>, ConnectorError> {
+        self.rows_with(table, fil, "H").await
+    }
+
+    /// Like [`Client::rows`] with `list` A: related tables nested in each row (I06 → I07).
+    pub async fn rows_with(
+        &self,
+        table: &str,
+        fil: &str,
+        list: &str,
+    ) -> Result<Vec<Map<String, Value>>, ConnectorError> {
         let method = format!("GET_{table}_LIST");
-        let answer = self.call(&method, json!({ "fil": fil }), None).await?;
+        let answer = self.call(&method, json!({ "fil": fil, "list": list }), None).await?;
         Ok(match answer.get(table) {
             None => Vec::new(),
             Some(Value::Object(row)) => vec![row.clone()],
@@ -338,6 +348,57 @@ impl RivileSource {
                     data.insert("billing".to_owned(), Value::Object(billing));
                 }
             }
+            EntityKind::Document => {
+                let kind = match text(row, "I06_OP_TIP").as_deref() {
+                    Some("52") => "return",
+                    Some("1") => "purchase",
+                    _ => "sales_invoice",
+                };
+                put("number", text(row, "I06_DOK_NR"));
+                put("kind", Some(kind.to_owned()));
+                put(
+                    "date",
+                    text(row, "I06_DOK_DATA").map(|date| date.chars().take(10).collect()),
+                );
+                put("counterparty", text(row, "I06_KODAS_KS"));
+                put("warehouse", text(row, "I06_KODAS_IS"));
+                put("note", text(row, "I06_PASTABA"));
+                if text(row, "I06_VAL_POZ").as_deref() == Some("0") {
+                    put("currency", Some("EUR".to_owned()));
+                }
+                let amount = |column: &str| {
+                    number(row, column)
+                        .and_then(|value| Decimal::from_str(&value).ok())
+                        .unwrap_or_default()
+                };
+                put(
+                    "total",
+                    Some((amount("I06_SUMA") + amount("I06_PVM")).normalize().to_string()),
+                );
+                let lines: Vec<Map<String, Value>> = match row.get("I07") {
+                    Some(Value::Array(items)) => items.iter().filter_map(|item| item.as_object().cloned()).collect(),
+                    Some(Value::Object(item)) => vec![item.clone()],
+                    _ => Vec::new(),
+                };
+                let lines: Vec<Value> = lines
+                    .iter()
+                    .map(|line| {
+                        let mut item = Map::new();
+                        for (field, value) in [
+                            ("sku", text(line, "I07_KODAS")),
+                            ("quantity", number(line, "I07_KIEKIS")),
+                            ("price", number(line, "I07_KAINA_BE")),
+                            ("vat_rate", number(line, "I07_MOKESTIS_P")),
+                        ] {
+                            if let Some(value) = value {
+                                item.insert(field.to_owned(), Value::String(value));
+                            }
+                        }
+                        Value::Object(item)
+                    })
+                    .collect();
+                data.insert("lines".to_owned(), Value::Array(lines));
+            }
             _ => {
                 let on_hand = number(row, "I17_KIEKIS").unwrap_or_else(|| "0".to_owned());
                 let reserved = number(row, "I17_REZERVAS").unwrap_or_else(|| "0".to_owned());
@@ -409,7 +470,12 @@ impl Source for RivileSource {
             None => {
                 let fil = self.fil(request)?;
                 api_calls += 1;
-                self.client.rows(self.reading.table, &fil).await?
+                let list = if self.reading.entity == EntityKind::Document {
+                    "A"
+                } else {
+                    "H"
+                };
+                self.client.rows_with(self.reading.table, &fil, list).await?
             }
         };
         let next = if rows.len() >= ROWS_PER_CALL {

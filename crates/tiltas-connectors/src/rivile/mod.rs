@@ -16,7 +16,13 @@ use std::sync::Arc;
 use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 4] = [
+const ACCESS: [EntityAccess; 5] = [
+    EntityAccess {
+        entity: EntityKind::Document,
+        read: true,
+        write: false,
+        incremental: true,
+    },
     EntityAccess {
         entity: EntityKind::Order,
         read: false,
@@ -122,6 +128,13 @@ pub fn open_source(
             key: &["N08_KODAS_KS"],
             table: "N08",
             date_column: "N08_R_DATE",
+            fixed: None,
+        },
+        EntityKind::Document => Reading {
+            entity: flow.entity,
+            key: &["I06_KODAS_PO"],
+            table: "I06",
+            date_column: "I06_R_DATE",
             fixed: None,
         },
         EntityKind::Stock => {

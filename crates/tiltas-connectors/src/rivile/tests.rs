@@ -385,3 +385,44 @@ async fn a_price_change_alone_brings_its_product_into_an_incremental_read() {
         );
     }
 }
+
+#[tokio::test]
+async fn sales_documents_are_read_with_their_lines() {
+    let (url, sim) = start(2, 1).await;
+    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config = {
+        let text = format!(
+            "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
+             [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"order\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
+             to = {{ connection = \"erp\" }}\n"
+        );
+        tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    target
+        .write_batch(vec![item(order("WEB-7", &client, "A00102"), None)])
+        .await
+        .unwrap();
+
+    let (documents, calls) = read_all(&config_for_documents(&url), None).await;
+
+    assert_eq!(calls, 1, "lines come nested (list A), not by extra calls");
+    assert_eq!(documents.len(), 1);
+    let document = &documents[0].data;
+    assert_eq!(document["number"], "WEB-7");
+    assert_eq!(document["kind"], "sales_invoice");
+    assert_eq!(document["total"], "30.25");
+    assert_eq!(document["lines"][0]["sku"], "A00102");
+    assert_eq!(document["lines"][0]["quantity"], "2");
+    assert!(
+        tiltas_model::validate_json(tiltas_model::EntityKind::Document, document).is_ok(),
+        "{document}"
+    );
+}
+
+fn config_for_documents(url: &str) -> ValidatedConfig {
+    config(url, KEY, "document")
+}
