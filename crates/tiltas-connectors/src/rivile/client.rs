@@ -347,6 +347,28 @@ impl RivileSource {
                 if !billing.is_empty() {
                     data.insert("billing".to_owned(), Value::Object(billing));
                 }
+                let first_address = match row.get("N33") {
+                    Some(Value::Array(items)) => items.first().and_then(Value::as_object).cloned(),
+                    Some(Value::Object(item)) => Some(item.clone()),
+                    _ => None,
+                };
+                if let Some(address) = first_address {
+                    let columns = [
+                        ("line1", "N33_ADR"),
+                        ("city", "N33_MIESTAS"),
+                        ("postcode", "N33_POST_KOD"),
+                        ("country", "N33_SALIS"),
+                    ];
+                    let shipping: Map<String, Value> = columns
+                        .into_iter()
+                        .filter_map(|(field, column)| {
+                            text(&address, column).map(|value| (field.to_owned(), Value::String(value)))
+                        })
+                        .collect();
+                    if !shipping.is_empty() {
+                        data.insert("shipping".to_owned(), Value::Object(shipping));
+                    }
+                }
             }
             EntityKind::Document => {
                 let kind = match text(row, "I06_OP_TIP").as_deref() {
@@ -470,7 +492,8 @@ impl Source for RivileSource {
             None => {
                 let fil = self.fil(request)?;
                 api_calls += 1;
-                let list = if self.reading.entity == EntityKind::Document {
+                // `list` A nests related rows: a document's lines, a client's further addresses.
+                let list = if matches!(self.reading.entity, EntityKind::Document | EntityKind::Customer) {
                     "A"
                 } else {
                     "H"
@@ -706,6 +729,22 @@ impl Writing {
         }
         if self.entity == EntityKind::Product {
             row.entry("N17_TIPAS").or_insert(Value::String("1".to_owned()));
+        }
+        if self.entity == EntityKind::Customer {
+            let columns = [
+                ("N33_ADR", "shipping.line1"),
+                ("N33_MIESTAS", "shipping.city"),
+                ("N33_POST_KOD", "shipping.postcode"),
+                ("N33_SALIS", "shipping.country"),
+            ];
+            let shipping: Map<String, Value> = columns
+                .into_iter()
+                .filter_map(|(column, path)| field(path).map(|value| (column.to_owned(), Value::String(value))))
+                .collect();
+            if !shipping.is_empty() {
+                check_widths(&crate::rivile::schema::N33, &shipping)?;
+                row.insert("N33".to_owned(), Value::Array(vec![Value::Object(shipping)]));
+            }
         }
         // The system's own fields (`raw.N17_KILM`) go to their columns as they are.
         if let Some(Value::Object(raw)) = payload.get("raw") {

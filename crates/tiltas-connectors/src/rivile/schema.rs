@@ -111,6 +111,16 @@ pub static N08: Table = Table {
     ],
 };
 
+/// N33: further addresses of a client (delivery addresses), nested in N08 with `list` A.
+pub static N33: Table = Table {
+    code: "N33",
+    key: &["N33_KODAS_KS", "N33_EIL_NR"],
+    columns: columns![
+        "N33_KODAS_KS": Char(12), "N33_EIL_NR": Number(4, 0), "N33_ADR": Char(100), "N33_MIESTAS": Char(30),
+        "N33_POST_KOD": Char(10), "N33_SALIS": Char(2), "N33_R_DATE": DateTime,
+    ],
+};
+
 /// N07: warehouses ("padaliniai").
 pub static N07: Table = Table {
     code: "N07",
@@ -153,7 +163,7 @@ pub static I07: Table = Table {
 };
 
 /// Every table the simulator serves, with its `GET_*_LIST` method.
-pub static TABLES: [&Table; 9] = [&N25, &N17, &N37, &N32, &N08, &N07, &I17, &I06, &I07];
+pub static TABLES: [&Table; 10] = [&N25, &N17, &N37, &N32, &N08, &N33, &N07, &I17, &I06, &I07];
 
 /// The table of a `GET_XXX_LIST` method, case-insensitively.
 pub fn table_of_method(method: &str) -> Option<&'static Table> {

@@ -7,7 +7,7 @@
 //! This increment serves the `GET_*_LIST` methods of [`TABLES`](super::schema::TABLES);
 //! `EDIT_*` methods are answered as unknown until the connector's write side lands.
 use super::fil::{self, FilValue};
-use super::schema::{table_of_method, Column, ColumnType, Table, I06, I07, I17, N07, N08, N17, N25, N32, N37};
+use super::schema::{table_of_method, Column, ColumnType, Table, I06, I07, I17, N07, N08, N17, N25, N32, N33, N37};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -249,7 +249,19 @@ impl RivileSim {
                     ("N08_USERIS", "API".into()),
                     ("N08_R_DATE", changed.clone()),
                     ("N08_ADDUSR", "API".into()),
-                    ("N08_ADD_DATE", changed),
+                    ("N08_ADD_DATE", changed.clone()),
+                ],
+            );
+            db.insert(
+                &N33,
+                &[
+                    ("N33_KODAS_KS", format!("{}", 120_000_000 + n * 7919)),
+                    ("N33_EIL_NR", "1".into()),
+                    ("N33_ADR", format!("Pristatymo g. {n}")),
+                    ("N33_MIESTAS", "Kaunas".into()),
+                    ("N33_POST_KOD", format!("LT-{:05}", 44_000 + n)),
+                    ("N33_SALIS", "LT".into()),
+                    ("N33_R_DATE", changed),
                 ],
             );
         }
@@ -283,6 +295,7 @@ fn table_name_of(entity: &str) -> Option<&'static Table> {
         "customer" | "N08" => Some(&N08),
         "stock" | "I17" => Some(&I17),
         "N37" => Some(&N37),
+        "N33" => Some(&N33),
         "price" | "N32" => Some(&N32),
         "N25" => Some(&N25),
         "N07" => Some(&N07),
@@ -797,10 +810,10 @@ fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
         "U" => {
             let date = date_column(table);
             if let Some(row) = db.tables.get_mut(table.code).and_then(|rows| rows.get_mut(&key)) {
-                for (name, value) in values {
+                for (name, value) in values.iter().cloned() {
                     row.insert(name, value);
                 }
-                row.insert(date, now);
+                row.insert(date, now.clone());
             }
         }
         "D" => {
@@ -814,6 +827,14 @@ fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
                 "Parameter 'oper' must be I, U or D, found {other}"
             )))
         }
+    }
+    if table.code == "N08" && call.method.eq_ignore_ascii_case("EDIT_N08_FULL") {
+        let client = values
+            .iter()
+            .find(|(name, _)| *name == "N08_KODAS_KS")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        replace_addresses(&mut db, &client, record, &now)?;
     }
     let row = db
         .tables
@@ -1088,6 +1109,43 @@ fn render_row(table: &Table, row: &Row) -> Map<String, Value> {
         .collect()
 }
 
+/// A client's further addresses (N33), rendered.
+fn addresses(db: &Db, client: &str) -> Vec<Value> {
+    db.tables
+        .get("N33")
+        .map(|rows| {
+            rows.iter()
+                .filter(|(key, _)| key.first().map(String::as_str) == Some(client))
+                .map(|(_, row)| Value::Object(render_row(&N33, row)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `EDIT_N08_FULL`'s nested `N33`: the client's further addresses are replaced by these.
+fn replace_addresses(db: &mut Db, client: &str, record: &Map<String, Value>, now: &str) -> Result<(), Value> {
+    let items: Vec<Map<String, Value>> = match record.get("N33") {
+        Some(Value::Array(items)) => items.iter().filter_map(|item| item.as_object().cloned()).collect(),
+        Some(Value::Object(item)) => vec![item.clone()],
+        _ => return Ok(()),
+    };
+    let key = client.to_lowercase();
+    if let Some(rows) = db.tables.get_mut("N33") {
+        rows.retain(|row_key, _| row_key.first() != Some(&key));
+    }
+    for (index, item) in items.iter().enumerate() {
+        let mut values = document_values(&N33, item)?;
+        values.retain(|(name, _)| !matches!(*name, "N33_KODAS_KS" | "N33_EIL_NR" | "N33_R_DATE"));
+        values.extend([
+            ("N33_KODAS_KS", client.to_owned()),
+            ("N33_EIL_NR", (index + 1).to_string()),
+            ("N33_R_DATE", now.to_owned()),
+        ]);
+        db.insert(&N33, &values);
+    }
+    Ok(())
+}
+
 /// The lines of a document, rendered.
 fn document_lines(db: &Db, key: &str) -> Vec<Value> {
     db.tables
@@ -1166,12 +1224,27 @@ fn list(sim: &RivileSim, call: &Call) -> Result<Value, String> {
                     Value::String(rendered(column, row.get(column.name).map_or("", String::as_str))),
                 );
             }
-            if nested && table.code == "I06" {
-                let key = row
-                    .get("I06_KODAS_PO")
-                    .map(|code| code.to_lowercase())
-                    .unwrap_or_default();
-                fields.insert("I07".into(), Value::Array(document_lines(&db, &key)));
+            if nested {
+                let children = match table.code {
+                    "I06" => Some((
+                        "I07",
+                        document_lines(
+                            &db,
+                            &row.get("I06_KODAS_PO").map(|c| c.to_lowercase()).unwrap_or_default(),
+                        ),
+                    )),
+                    "N08" => Some((
+                        "N33",
+                        addresses(
+                            &db,
+                            &row.get("N08_KODAS_KS").map(|c| c.to_lowercase()).unwrap_or_default(),
+                        ),
+                    )),
+                    _ => None,
+                };
+                if let Some((name, rows)) = children {
+                    fields.insert(name.into(), Value::Array(rows));
+                }
             }
             Value::Object(fields)
         })

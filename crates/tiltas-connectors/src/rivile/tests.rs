@@ -105,6 +105,10 @@ async fn customers_are_companies_with_codes_and_addresses() {
     let (records, _) = read_all(&config(&url, KEY, "customer"), None).await;
     assert_eq!(records.len(), 3);
     assert_eq!(records[0].data["billing"]["city"], "Vilnius");
+    assert_eq!(
+        records[0].data["shipping"]["city"], "Kaunas",
+        "the delivery address comes from N33 (list A)"
+    );
     assert!(
         tiltas_model::validate_json(tiltas_model::EntityKind::Customer, &records[0].data).is_ok(),
         "{}",
@@ -234,7 +238,8 @@ async fn clients_are_written_with_edit_n08_full() {
     let (url, sim) = start(0, 0).await;
     let config = write_config(&url, "customer");
     let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
-    let customer = serde_json::json!({"code": "K7", "company_name": "UAB Ratai", "email": "info@ratai.lt", "billing": {"city": "Kaunas", "country": "LT"}});
+    let customer = serde_json::json!({"code": "K7", "company_name": "UAB Ratai", "email": "info@ratai.lt",
+        "billing": {"city": "Kaunas", "country": "LT"}, "shipping": {"line1": "Sandėlio g. 1", "city": "Klaipėda", "country": "LT"}});
     let result = target.write_batch(vec![item(customer, None)]).await.unwrap();
     assert_eq!(
         result.outcomes,
@@ -244,6 +249,13 @@ async fn clients_are_written_with_edit_n08_full() {
     assert_eq!(rows[0]["N08_MIESTAS"], "Kaunas");
     let found = target.lookup(Some("email"), &["INFO@ratai.lt".into()]).await.unwrap();
     assert_eq!(found.found["INFO@ratai.lt"].target_id, "K7");
+    let addresses = sim.records("N33").unwrap();
+    assert_eq!(
+        addresses.as_array().unwrap().len(),
+        1,
+        "the delivery address went to N33: {addresses}"
+    );
+    assert_eq!(addresses[0]["N33_MIESTAS"], "Klaipėda");
 }
 
 fn order(number: &str, client: &str, sku: &str) -> serde_json::Value {
