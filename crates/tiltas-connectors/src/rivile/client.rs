@@ -607,6 +607,8 @@ pub(crate) struct Writing {
     pub operation: String,
     /// For documents: the warehouse when the order names none.
     pub warehouse: Option<String>,
+    /// For documents: post each one after writing it (`EDIT_I06`, `oper` P).
+    pub post: bool,
 }
 
 impl Writing {
@@ -878,19 +880,37 @@ impl crate::Target for RivileTarget {
                 .await
             {
                 // A new document's id is the system number Rivile gives it.
-                Ok(answer) if id.is_empty() => {
+                Ok(answer) => {
+                    // A new document's id is the system number Rivile gives it.
                     let pointer = format!("/{}/{key_column}", self.writing.table.code);
-                    match answer.pointer(&pointer).and_then(Value::as_str) {
-                        Some(number) => outcomes.push(crate::WriteOutcome::Written {
-                            target_id: number.trim().to_owned(),
-                        }),
-                        None => outcomes.push(crate::WriteOutcome::Failed(ConnectorError::new(
+                    let written = if id.is_empty() {
+                        answer
+                            .pointer(&pointer)
+                            .and_then(Value::as_str)
+                            .map(|number| number.trim().to_owned())
+                    } else {
+                        Some(id)
+                    };
+                    let outcome = match written {
+                        None => crate::WriteOutcome::Failed(ConnectorError::new(
                             ErrorKind::Invalid,
                             format!("{}: the answer has no {key_column}", self.writing.method),
-                        ))),
-                    }
+                        )),
+                        Some(written) if self.writing.post => {
+                            api_calls += 1;
+                            let data = json!({ "I06": { "I06_KODAS_PO": written } });
+                            match self.client.call("EDIT_I06", json!({ "oper": "P" }), Some(data)).await {
+                                Ok(_) => crate::WriteOutcome::Written { target_id: written },
+                                Err(error) => crate::WriteOutcome::Failed(ConnectorError {
+                                    message: format!("written as {written} but not posted: {}", error.message),
+                                    ..error
+                                }),
+                            }
+                        }
+                        Some(written) => crate::WriteOutcome::Written { target_id: written },
+                    };
+                    outcomes.push(outcome);
                 }
-                Ok(_) => outcomes.push(crate::WriteOutcome::Written { target_id: id }),
                 Err(error) if error.kind == ErrorKind::Invalid => outcomes.push(crate::WriteOutcome::Failed(error)),
                 // Stop at a failing server: this record may have been applied (the engine looks it
                 // up before resending), the rest were not sent; all are retried by the engine.

@@ -104,6 +104,12 @@ pub static RIVILE: SystemSpec = SystemSpec {
             required: false,
             doc: "for orders: the warehouse when the order names none",
         },
+        KeySpec {
+            name: "post",
+            kind: KeyKind::Bool,
+            required: false,
+            doc: "for orders: post each document after writing it (EDIT_I06 oper P; default false)",
+        },
     ],
     entities: &ACCESS,
 };
@@ -182,6 +188,7 @@ pub fn open_target(
         method,
         operation: String::new(),
         warehouse: None,
+        post: false,
     };
     let writing = match flow.entity {
         EntityKind::Product => simple(&schema::N17, "EDIT_N17"),
@@ -197,6 +204,7 @@ pub fn open_target(
                 .str("warehouse")
                 .or_else(|| connection.settings.str("warehouse"))
                 .map(str::to_owned),
+            post: flow.to.settings.bool("post").unwrap_or(false),
         },
         other => {
             return Err(ConnectorError::new(

@@ -296,6 +296,7 @@ fn table_name_of(entity: &str) -> Option<&'static Table> {
         "stock" | "I17" => Some(&I17),
         "N37" => Some(&N37),
         "N33" => Some(&N33),
+        "I06" => Some(&I06),
         "price" | "N32" => Some(&N32),
         "N25" => Some(&N25),
         "N07" => Some(&N07),
@@ -332,7 +333,8 @@ impl SimSystem for RivileSim {
 
     fn mutate(&self, entity: &str, count: usize) -> Result<usize, String> {
         let table = table_name_of(entity)
-            .ok_or_else(|| format!("unknown entity {entity:?}: use product, price, customer or stock"))?;
+            .filter(|table| matches!(table.code, "N17" | "N32" | "N08" | "I17"))
+            .ok_or_else(|| format!("cannot mutate {entity:?}: use product, price, customer or stock"))?;
         let mut db = lock(&self.db);
         db.mutations += 1;
         let mut rng = StdRng::seed_from_u64(self.seeding.seed.wrapping_add(db.mutations * 7919));
@@ -645,7 +647,10 @@ async fn gateway(
     };
     let started = Instant::now();
     if call.method.to_ascii_uppercase().starts_with("EDIT_") {
-        let outcome = if call.method.eq_ignore_ascii_case("EDIT_I06_FULL") {
+        let document = ["EDIT_I06_FULL", "EDIT_I06"]
+            .iter()
+            .any(|method| call.method.eq_ignore_ascii_case(method));
+        let outcome = if document {
             edit_document(&sim, &call)
         } else {
             edit(&sim, &call).map(|answer| (StatusCode::OK, answer))

@@ -438,3 +438,35 @@ async fn sales_documents_are_read_with_their_lines() {
 fn config_for_documents(url: &str) -> ValidatedConfig {
     config(url, KEY, "document")
 }
+
+#[tokio::test]
+async fn orders_can_be_posted_after_they_are_written() {
+    let (url, sim) = start(1, 1).await;
+    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text = format!(
+        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
+         [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"order\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
+         to = {{ connection = \"erp\", post = true }}\n"
+    );
+    let config =
+        tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"));
+    let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+
+    let result = target
+        .write_batch(vec![item(order("WEB-9", &client, "A00101"), None)])
+        .await
+        .unwrap();
+
+    assert_eq!(
+        result.outcomes,
+        vec![crate::WriteOutcome::Written {
+            target_id: "010R00000001".into()
+        }]
+    );
+    assert_eq!(result.api_calls, 2, "written, then posted");
+    let documents = sim.records("I06").unwrap();
+    assert_eq!(documents[0]["I06_PERKELTA"], "2", "{documents}");
+}
