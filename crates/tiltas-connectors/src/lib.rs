@@ -8,6 +8,7 @@
 
 mod api;
 pub mod file;
+mod http;
 pub mod reference;
 pub mod registry;
 pub mod rivile;

@@ -119,18 +119,8 @@ impl Client {
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_owned();
-        let token = match connection.settings.secret("token") {
-            Some(secret) => secret
-                .resolve()
-                .map_err(|message| ConnectorError::new(ErrorKind::Auth, message))?,
-            None => return Err(ConnectorError::new(ErrorKind::Fatal, "`token` is not set")),
-        };
-        let timeout = connection.settings.duration("timeout").unwrap_or(DEFAULT_TIMEOUT);
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("tiltas/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| ConnectorError::new(ErrorKind::Fatal, format!("cannot start an HTTP client: {error}")))?;
+        let token = crate::http::secret(connection, "token")?;
+        let http = crate::http::client(connection, DEFAULT_TIMEOUT)?;
         Ok(Client {
             http,
             base,
@@ -151,11 +141,7 @@ impl Client {
             ConnectorError::new(kind, format!("{what}: {} ({})", describe(&error), self.base))
         })?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(parse_retry_after);
+        let retry_after = crate::http::retry_after(&response);
         let body: Value = match response.text().await {
             Ok(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
             Err(error) => {
@@ -172,15 +158,7 @@ impl Client {
             .pointer("/error/message")
             .and_then(Value::as_str)
             .map_or_else(|| body.to_string().chars().take(300).collect(), str::to_owned);
-        let (kind, fix) = match status.as_u16() {
-            401 | 403 => (ErrorKind::Auth, ": check the connection's `token`"),
-            429 => (ErrorKind::RateLimited, ""),
-            408 | 500..=599 => (ErrorKind::Transient, ""),
-            _ => (ErrorKind::Invalid, ""),
-        };
-        let mut error = ConnectorError::new(kind, format!("{what}: {status}: {message}{fix}"));
-        error.retry_after = retry_after;
-        Err(error)
+        Err(crate::http::failure(status, what, &message, "token", retry_after))
     }
 }
 
@@ -192,18 +170,6 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         error.to_string()
     }
-}
-
-/// `Retry-After` in seconds or as an HTTP date.
-fn parse_retry_after(text: &str) -> Option<Duration> {
-    if let Ok(seconds) = text.trim().parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(text.trim()).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 /// Splits a stored record into the canonical record (with `raw.id` and `raw.updated_at`),

@@ -34,18 +34,8 @@ pub(crate) fn quoted(value: &str) -> String {
 impl Client {
     pub fn new(connection: &Connection, gate: Arc<dyn CallGate>) -> Result<Client, ConnectorError> {
         let url = connection.settings.str("base_url").unwrap_or_default().to_owned();
-        let api_key = match connection.settings.secret("api_key") {
-            Some(secret) => secret
-                .resolve()
-                .map_err(|message| ConnectorError::new(ErrorKind::Auth, message))?,
-            None => return Err(ConnectorError::new(ErrorKind::Fatal, "`api_key` is not set")),
-        };
-        let timeout = connection.settings.duration("timeout").unwrap_or(DEFAULT_TIMEOUT);
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("tiltas/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| ConnectorError::new(ErrorKind::Fatal, format!("cannot start an HTTP client: {error}")))?;
+        let api_key = crate::http::secret(connection, "api_key")?;
+        let http = crate::http::client(connection, DEFAULT_TIMEOUT)?;
         Ok(Client {
             http,
             url,
@@ -78,12 +68,7 @@ impl Client {
                 ConnectorError::new(ErrorKind::Transient, format!("{method}: {what} ({})", self.url))
             })?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::http::retry_after(&response);
         let text = response.text().await.map_err(|error| {
             ConnectorError::new(ErrorKind::Transient, format!("{method}: the answer broke off: {error}"))
         })?;
@@ -92,15 +77,7 @@ impl Client {
             return Ok(value);
         }
         let message = describe_error(&value);
-        let (kind, fix) = match status.as_u16() {
-            401 | 403 => (ErrorKind::Auth, ": check the connection's `api_key`"),
-            429 => (ErrorKind::RateLimited, ""),
-            408 | 500..=599 => (ErrorKind::Transient, ""),
-            _ => (ErrorKind::Invalid, ""),
-        };
-        let mut error = ConnectorError::new(kind, format!("{method}: {status}: {message}{fix}"));
-        error.retry_after = retry_after;
-        Err(error)
+        Err(crate::http::failure(status, method, &message, "api_key", retry_after))
     }
 
     /// The rows of a `GET_*_LIST` answer: `{}` is none, one row is an object, more an array.

@@ -720,43 +720,8 @@ fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
             table.code
         )));
     };
-    let mut values: Vec<(&'static str, String)> = Vec::new();
-    for (name, value) in record {
-        if value.is_object() || value.is_array() {
-            continue; // nested child tables of _FULL methods (N33) are accepted and not kept
-        }
-        let column = table
-            .column(name)
-            .ok_or_else(|| error_body(&format!("Invalid column name '{name}'.")))?;
-        let text = value
-            .as_str()
-            .map_or_else(|| value.to_string(), str::to_owned)
-            .trim()
-            .to_owned();
-        match column.kind {
-            ColumnType::Char(width) if text.chars().count() > width => {
-                return Err(data_error(
-                    table,
-                    column.name,
-                    "8152",
-                    &format!(
-                        "String or binary data would be truncated: {} holds {width} characters",
-                        column.name
-                    ),
-                ))
-            }
-            ColumnType::Number(..) if !text.is_empty() && Decimal::from_str(&text).is_err() => {
-                return Err(data_error(
-                    table,
-                    column.name,
-                    "8114",
-                    &format!("Error converting data type to numeric: {text}"),
-                ))
-            }
-            _ => {}
-        }
-        values.push((column.name, text));
-    }
+    // Nested child tables of _FULL methods (N33) are skipped here and stored below.
+    let mut values = document_values(table, record)?;
     let key: Vec<String> = table
         .key
         .iter()
@@ -862,7 +827,8 @@ fn data_problem(tag: &str, code: &str, message: &str) -> Value {
     json!({ "tag": tag, "code": code, "message": message })
 }
 
-/// Checks and converts one record of a document against its table.
+/// Checks and converts one record against its table: known columns, widths, numbers. Nested
+/// child tables are left to the caller.
 fn document_values(table: &Table, record: &Map<String, Value>) -> Result<Vec<(&'static str, String)>, Value> {
     let mut values = Vec::new();
     for (name, value) in record {
@@ -877,18 +843,19 @@ fn document_values(table: &Table, record: &Map<String, Value>) -> Result<Vec<(&'
             .map_or_else(|| value.to_string(), str::to_owned)
             .trim()
             .to_owned();
-        if let ColumnType::Char(width) = column.kind {
-            if text.chars().count() > width {
-                return Err(data_error(
-                    table,
-                    column.name,
-                    "8152",
-                    &format!(
-                        "String or binary data would be truncated: {} holds {width} characters",
-                        column.name
-                    ),
-                ));
+        match column.kind {
+            ColumnType::Char(width) if text.chars().count() > width => {
+                let message = format!(
+                    "String or binary data would be truncated: {} holds {width} characters",
+                    column.name
+                );
+                return Err(data_error(table, column.name, "8152", &message));
             }
+            ColumnType::Number(..) if !text.is_empty() && Decimal::from_str(&text).is_err() => {
+                let message = format!("Error converting data type to numeric: {text}");
+                return Err(data_error(table, column.name, "8114", &message));
+            }
+            _ => {}
         }
         values.push((column.name, text));
     }
