@@ -179,6 +179,38 @@ fn time(row: &Map<String, Value>, column: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Every column of a row, trimmed, for `raw`.
+/// Whether a document row is posted (`I06_PERKELTA` not zero).
+fn posted(row: &Map<String, Value>) -> bool {
+    number(row, "I06_PERKELTA")
+        .and_then(|value| Decimal::from_str(&value).ok())
+        .is_some_and(|value| !value.is_zero())
+}
+
+/// The rows `list` A nests under a row (an array, or one row as an object in JSON answers).
+fn nested(row: &Map<String, Value>, table: &str) -> Vec<Map<String, Value>> {
+    match row.get(table) {
+        Some(Value::Array(items)) => items.iter().filter_map(|item| item.as_object().cloned()).collect(),
+        Some(Value::Object(item)) => vec![item.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// A document line's canonical fields from its columns (numbers where the column is numeric).
+fn line_fields(line: &Map<String, Value>, columns: &[(&str, &str)]) -> Value {
+    let mut item = Map::new();
+    for (field, column) in columns {
+        let value = if *field == "sku" {
+            text(line, column)
+        } else {
+            number(line, column)
+        };
+        if let Some(value) = value {
+            item.insert((*field).to_owned(), Value::String(value));
+        }
+    }
+    Value::Object(item)
+}
+
 fn raw(row: &Map<String, Value>) -> Value {
     Value::Object(
         row.iter()
@@ -211,6 +243,8 @@ pub(crate) struct RivileSource {
     pub reading: Reading,
     /// Which `N32_KAINA*` column is the product's price (1–3).
     pub price_level: String,
+    /// The warehouse whose own prices (I33) override the price list, when configured.
+    pub warehouse_prices: Option<String>,
     /// In an incremental product read: codes whose price or barcode changed although the
     /// product row did not (their tables have their own `*_R_DATE`), read after the rows.
     pub also_changed: Option<Vec<String>>,
@@ -324,12 +358,7 @@ impl RivileSource {
                 if !billing.is_empty() {
                     data.insert("billing".to_owned(), Value::Object(billing));
                 }
-                let first_address = match row.get("N33") {
-                    Some(Value::Array(items)) => items.first().and_then(Value::as_object).cloned(),
-                    Some(Value::Object(item)) => Some(item.clone()),
-                    _ => None,
-                };
-                if let Some(address) = first_address {
+                if let Some(address) = nested(row, "N33").first() {
                     let columns = [
                         ("line1", "N33_ADR"),
                         ("city", "N33_MIESTAS"),
@@ -339,13 +368,34 @@ impl RivileSource {
                     let shipping: Map<String, Value> = columns
                         .into_iter()
                         .filter_map(|(field, column)| {
-                            text(&address, column).map(|value| (field.to_owned(), Value::String(value)))
+                            text(address, column).map(|value| (field.to_owned(), Value::String(value)))
                         })
                         .collect();
                     if !shipping.is_empty() {
                         data.insert("shipping".to_owned(), Value::Object(shipping));
                     }
                 }
+            }
+            EntityKind::Document if self.reading.table == "I09" => {
+                let kind = match text(row, "I09_OP_TIP").as_deref() {
+                    Some("31") => "transfer",
+                    Some("32") => "write_off",
+                    _ => "inventory",
+                };
+                put("number", text(row, "I09_DOK_NR"));
+                put("kind", Some(kind.to_owned()));
+                put(
+                    "date",
+                    text(row, "I09_DOK_DATA").map(|date| date.chars().take(10).collect()),
+                );
+                put("warehouse", text(row, "I09_KODAS_IS"));
+                put("to_warehouse", text(row, "I09_KODAS_IS2"));
+                put("note", text(row, "I09_PASTABA"));
+                let lines = nested(row, "I10")
+                    .iter()
+                    .map(|line| line_fields(line, &[("sku", "I10_KODAS"), ("quantity", "I10_KIEKIS")]))
+                    .collect();
+                data.insert("lines".to_owned(), Value::Array(lines));
             }
             EntityKind::Document => {
                 let kind = match text(row, "I06_OP_TIP").as_deref() {
@@ -374,26 +424,18 @@ impl RivileSource {
                     "total",
                     Some((amount("I06_SUMA") + amount("I06_PVM")).normalize().to_string()),
                 );
-                let lines: Vec<Map<String, Value>> = match row.get("I07") {
-                    Some(Value::Array(items)) => items.iter().filter_map(|item| item.as_object().cloned()).collect(),
-                    Some(Value::Object(item)) => vec![item.clone()],
-                    _ => Vec::new(),
-                };
-                let lines: Vec<Value> = lines
+                let lines = nested(row, "I07")
                     .iter()
                     .map(|line| {
-                        let mut item = Map::new();
-                        for (field, value) in [
-                            ("sku", text(line, "I07_KODAS")),
-                            ("quantity", number(line, "I07_KIEKIS")),
-                            ("price", number(line, "I07_KAINA_BE")),
-                            ("vat_rate", number(line, "I07_MOKESTIS_P")),
-                        ] {
-                            if let Some(value) = value {
-                                item.insert(field.to_owned(), Value::String(value));
-                            }
-                        }
-                        Value::Object(item)
+                        line_fields(
+                            line,
+                            &[
+                                ("sku", "I07_KODAS"),
+                                ("quantity", "I07_KIEKIS"),
+                                ("price", "I07_KAINA_BE"),
+                                ("vat_rate", "I07_MOKESTIS_P"),
+                            ],
+                        )
                     })
                     .collect();
                 data.insert("lines".to_owned(), Value::Array(lines));
@@ -422,14 +464,21 @@ impl RivileSource {
 #[async_trait]
 impl Source for RivileSource {
     async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
+        if self.reading.entity == EntityKind::PriceList {
+            return self.price_lists().await;
+        }
         let mut api_calls = 0;
         let product = self.reading.entity == EntityKind::Product;
         if let (true, Some(since), None) = (product, request.changed_since, &self.also_changed) {
             let mut codes = Vec::new();
-            for (table, code, date) in [
+            let mut tables = vec![
                 ("N32", "N32_KODAS_PS", "N32_R_DATE"),
                 ("N37", "N37_KODAS_PS", "N37_R_DATE"),
-            ] {
+            ];
+            if self.warehouse_prices.is_some() {
+                tables.push(("I33", "I33_KODAS_PS", "I33_R_DATE"));
+            }
+            for (table, code, date) in tables {
                 let (found, calls) = self.changed_codes(table, code, date, since).await?;
                 codes.extend(found);
                 api_calls += calls;
@@ -522,6 +571,72 @@ impl RivileSource {
         }
     }
 
+    /// The whole N32 table as price lists A, B and C: one record per level holding every
+    /// product's price at that level. Read in full each time (keyset pages of 100); the
+    /// engine's change detection keeps unchanged lists from being sent again.
+    async fn price_lists(&self) -> Result<Page, ConnectorError> {
+        let mut levels: [Vec<Value>; 3] = Default::default();
+        let mut updated: [Option<DateTime<Utc>>; 3] = [None; 3];
+        let (mut api_calls, mut position) = (0, None);
+        loop {
+            let fil = self.fil(&ReadRequest {
+                position: position.clone(),
+                ..ReadRequest::default()
+            })?;
+            let rows = self.client.rows("N32", &fil).await?;
+            api_calls += 1;
+            for row in &rows {
+                let (Some(sku), changed) = (text(row, "N32_KODAS_PS"), time(row, "N32_R_DATE")) else {
+                    continue;
+                };
+                for (level, items) in levels.iter_mut().enumerate() {
+                    let Some(price) = number(row, &format!("N32_KAINA{}", level + 1)) else {
+                        continue;
+                    };
+                    if Decimal::from_str(&price).is_ok_and(|price| price.is_zero()) {
+                        continue;
+                    }
+                    items.push(json!({ "sku": sku, "price": price }));
+                    updated[level] = updated[level].max(changed);
+                }
+            }
+            if rows.len() < ROWS_PER_CALL {
+                break;
+            }
+            position = rows.last().map(|row| {
+                self.reading
+                    .key
+                    .iter()
+                    .map(|column| text(row, column).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}")
+            });
+        }
+        let records = levels
+            .into_iter()
+            .zip(["A", "B", "C"])
+            .zip(updated)
+            .filter(|((items, _), _)| !items.is_empty())
+            .map(|((items, code), updated_at)| {
+                Ok(SourceRecord {
+                    key: code.to_owned(),
+                    updated_at,
+                    data: json!({
+                        "code": code,
+                        "name": format!("Kainoraštis {code}"),
+                        "currency": "EUR",
+                        "items": items,
+                    }),
+                })
+            })
+            .collect();
+        Ok(Page {
+            records,
+            next: None,
+            api_calls,
+        })
+    }
+
     /// Prices of products by code at the configured level.
     async fn prices(&self, codes: &[String]) -> Result<HashMap<String, String>, ConnectorError> {
         if codes.is_empty() {
@@ -533,10 +648,29 @@ impl RivileSource {
             .rows("N32", &format!("n32_kodas_ps in ({})", list.join(",")))
             .await?;
         let column = format!("N32_KAINA{}", self.price_level);
-        Ok(rows
+        let mut prices: HashMap<String, String> = rows
             .iter()
             .filter_map(|row| Some((text(row, "N32_KODAS_PS")?, number(row, &column)?)))
-            .collect())
+            .collect();
+        if let Some(warehouse) = &self.warehouse_prices {
+            let rows = self
+                .client
+                .rows(
+                    "I33",
+                    &format!(
+                        "i33_kodas_ps in ({}) and i33_kodas_is = {}",
+                        list.join(","),
+                        quoted(warehouse)
+                    ),
+                )
+                .await?;
+            for row in &rows {
+                if let (Some(code), Some(price)) = (text(row, "I33_KODAS_PS"), number(row, "I33_KAINA")) {
+                    prices.insert(code, price);
+                }
+            }
+        }
+        Ok(prices)
     }
 
     /// Turns rows into a page, with barcodes and prices for products.
@@ -548,7 +682,7 @@ impl RivileSource {
     ) -> Result<Page, ConnectorError> {
         let (barcodes, prices) = if self.reading.entity == EntityKind::Product && !rows.is_empty() {
             let codes: Vec<String> = rows.iter().filter_map(|row| text(row, "N17_KODAS_PS")).collect();
-            api_calls += 2;
+            api_calls += if self.warehouse_prices.is_some() { 3 } else { 2 };
             self.seen.extend(codes.iter().cloned());
             (self.barcodes(&codes).await?, self.prices(&codes).await?)
         } else {
@@ -814,10 +948,33 @@ impl crate::Target for RivileTarget {
                         .find(|key| key.eq_ignore_ascii_case(&found))
                         .cloned()
                         .unwrap_or(found);
-                    lookup.found.entry(key).or_insert(crate::FoundRecord {
-                        target_id: id,
-                        data: Some(raw(&row)),
-                    });
+                    if lookup.found.contains_key(&key) {
+                        continue;
+                    }
+                    // A document written before a failed post (or a crash between the two
+                    // calls) is adopted here instead of being written again: post it now, so
+                    // `post = true` holds for every document the flow delivers.
+                    if self.writing.post && self.writing.table.code == "I06" && !posted(&row) {
+                        self.client
+                            .call(
+                                "EDIT_I06",
+                                json!({ "oper": "P" }),
+                                Some(json!({ "I06": { "I06_KODAS_PO": id } })),
+                            )
+                            .await
+                            .map_err(|error| ConnectorError {
+                                message: format!("found {id} unposted, posting it failed: {}", error.message),
+                                ..error
+                            })?;
+                        lookup.api_calls += 1;
+                    }
+                    lookup.found.insert(
+                        key,
+                        crate::FoundRecord {
+                            target_id: id,
+                            data: Some(raw(&row)),
+                        },
+                    );
                 }
             }
         }

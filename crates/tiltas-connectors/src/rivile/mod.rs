@@ -1,7 +1,8 @@
 //! Rivile GAMA through the Manorivile API v2 (`shared/protocols/erp-and-suppliers.md` §1):
 //! the `fil` parser, the table schemas, the gateway simulator, and the connector: reads
-//! products, customers and stock; writes products (`EDIT_N17`) and clients (`EDIT_N08_FULL`).
-//! Sales documents (`EDIT_I06_FULL`) are the next increment.
+//! products (N17 + N37 barcodes + N32/I33 prices), customers (N08 + N33), stock (I17), price
+//! lists (N32) and documents (I06/I07 sales and purchases, I09/I10 internal); writes products
+//! (`EDIT_N17`), clients (`EDIT_N08_FULL`) and orders as sales documents (`EDIT_I06_FULL`).
 mod client;
 pub mod fil;
 pub mod schema;
@@ -16,7 +17,13 @@ use std::sync::Arc;
 use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 5] = [
+const ACCESS: [EntityAccess; 6] = [
+    EntityAccess {
+        entity: EntityKind::PriceList,
+        read: true,
+        write: false,
+        incremental: false,
+    },
     EntityAccess {
         entity: EntityKind::Document,
         read: true,
@@ -70,7 +77,7 @@ pub static RIVILE: SystemSpec = SystemSpec {
             name: "warehouse",
             kind: KeyKind::String,
             required: false,
-            doc: "the warehouse (padalinys, I17_KODAS_IS) whose stock is read (default CENTR)",
+            doc: "the warehouse (padalinys, I17_KODAS_IS) whose stock is read (default CENTR) and whose own prices (I33) override the price list",
         },
         KeySpec {
             name: "price_level",
@@ -85,12 +92,20 @@ pub static RIVILE: SystemSpec = SystemSpec {
             doc: "how long one call may take (default 60s)",
         },
     ],
-    source_keys: &[KeySpec {
-        name: "warehouse",
-        kind: KeyKind::String,
-        required: false,
-        doc: "read the stock of this warehouse instead of the connection's",
-    }],
+    source_keys: &[
+        KeySpec {
+            name: "warehouse",
+            kind: KeyKind::String,
+            required: false,
+            doc: "read the stock (and the I33 warehouse prices of products) of this warehouse instead of the connection's",
+        },
+        KeySpec {
+            name: "documents",
+            kind: KeyKind::OneOf(&["sales", "internal"]),
+            required: false,
+            doc: "for documents: sales and purchase documents (I06/I07, default) or internal ones (I09/I10: transfers, write-offs, counts)",
+        },
+    ],
     target_keys: &[
         KeySpec {
             name: "operation",
@@ -136,11 +151,25 @@ pub fn open_source(
             date_column: "N08_R_DATE",
             fixed: None,
         },
+        EntityKind::Document if flow.from.settings.str("documents") == Some("internal") => Reading {
+            entity: flow.entity,
+            key: &["I09_KODAS_VD"],
+            table: "I09",
+            date_column: "I09_R_DATE",
+            fixed: None,
+        },
         EntityKind::Document => Reading {
             entity: flow.entity,
             key: &["I06_KODAS_PO"],
             table: "I06",
             date_column: "I06_R_DATE",
+            fixed: None,
+        },
+        EntityKind::PriceList => Reading {
+            entity: flow.entity,
+            key: &["N32_KODAS_PS", "N32_KODAS_US"],
+            table: "N32",
+            date_column: "N32_R_DATE",
             fixed: None,
         },
         EntityKind::Stock => {
@@ -166,10 +195,17 @@ pub fn open_source(
         }
     };
     let price_level = connection.settings.str("price_level").unwrap_or("1").to_owned();
+    let warehouse_prices = flow
+        .from
+        .settings
+        .str("warehouse")
+        .or_else(|| connection.settings.str("warehouse"))
+        .map(str::to_owned);
     Ok(Box::new(RivileSource {
         client,
         reading,
         price_level,
+        warehouse_prices,
         also_changed: None,
         seen: Default::default(),
     }))

@@ -162,8 +162,42 @@ pub static I07: Table = Table {
     ],
 };
 
+/// I33: a warehouse's own price of a product and unit (overrides the N32 price list there).
+pub static I33: Table = Table {
+    code: "I33",
+    key: &["I33_KODAS_PS", "I33_KODAS_IS", "I33_KODAS_US"],
+    columns: columns![
+        "I33_KODAS_PS": Char(12), "I33_KODAS_IS": Char(12), "I33_KODAS_US": Char(6), "I33_KAINA": Number(14, 4),
+        "I33_USERIS": Char(12), "I33_R_DATE": DateTime,
+    ],
+};
+
+/// I09: internal document headers (`I09_OP_TIP` 31 transfer, 32 write-off, 33 inventory count
+/// — the numbers are inferred); `I09_KODAS_IS2` is a transfer's destination warehouse.
+pub static I09: Table = Table {
+    code: "I09",
+    key: &["I09_KODAS_VD"],
+    columns: columns![
+        "I09_KODAS_VD": Char(12), "I09_OP_TIP": Number(2, 0), "I09_DOK_NR": Char(20), "I09_OP_DATA": DateTime,
+        "I09_DOK_DATA": DateTime, "I09_KODAS_IS": Char(12), "I09_KODAS_IS2": Char(12), "I09_PERKELTA": Number(1, 0),
+        "I09_PASTABA": Char(100), "I09_USERIS": Char(12), "I09_R_DATE": DateTime,
+    ],
+};
+
+/// I10: lines of I09 documents.
+pub static I10: Table = Table {
+    code: "I10",
+    key: &["I10_KODAS_VD", "I10_EIL_NR"],
+    columns: columns![
+        "I10_KODAS_VD": Char(12), "I10_EIL_NR": Number(4, 0), "I10_KODAS": Char(12), "I10_KODAS_US": Char(6),
+        "I10_KIEKIS": Number(14, 4), "I10_R_DATE": DateTime,
+    ],
+};
+
 /// Every table the simulator serves, with its `GET_*_LIST` method.
-pub static TABLES: [&Table; 10] = [&N25, &N17, &N37, &N32, &N08, &N33, &N07, &I17, &I06, &I07];
+pub static TABLES: [&Table; 13] = [
+    &N25, &N17, &N37, &N32, &N08, &N33, &N07, &I17, &I33, &I06, &I07, &I09, &I10,
+];
 
 /// The table of a `GET_XXX_LIST` method, case-insensitively.
 pub fn table_of_method(method: &str) -> Option<&'static Table> {

@@ -7,7 +7,9 @@
 //! This increment serves the `GET_*_LIST` methods of [`TABLES`](super::schema::TABLES);
 //! `EDIT_*` methods are answered as unknown until the connector's write side lands.
 use super::fil::{self, FilValue};
-use super::schema::{table_of_method, Column, ColumnType, Table, I06, I07, I17, N07, N08, N17, N25, N32, N33, N37};
+use super::schema::{
+    table_of_method, Column, ColumnType, Table, I06, I07, I09, I10, I17, I33, N07, N08, N17, N25, N32, N33, N37,
+};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -218,6 +220,23 @@ impl RivileSim {
                     ("N32_R_DATE", changed.clone()),
                 ],
             );
+            // Every third product has its own price in the central warehouse (I33).
+            if n % 3 == 0 {
+                db.insert(
+                    &I33,
+                    &[
+                        ("I33_KODAS_PS", code.clone()),
+                        ("I33_KODAS_IS", "CENTR".into()),
+                        ("I33_KODAS_US", "VNT".into()),
+                        (
+                            "I33_KAINA",
+                            format!("{}.{:02}", rng.gen_range(1..300), rng.gen_range(0..100)),
+                        ),
+                        ("I33_USERIS", "API".into()),
+                        ("I33_R_DATE", changed.clone()),
+                    ],
+                );
+            }
             db.insert(
                 &I17,
                 &[
@@ -265,6 +284,45 @@ impl RivileSim {
                 ],
             );
         }
+        // Internal documents: a transfer, a write-off and an inventory count per 20 products.
+        for n in 1..=seeding.products / 20 {
+            let (kind, to) = match n % 3 {
+                1 => ("31", "VLN"),
+                2 => ("32", ""),
+                _ => ("33", ""),
+            };
+            let key = format!("VD{n:06}");
+            let changed = timestamp(n as u32, n as u32 * 61);
+            db.insert(
+                &I09,
+                &[
+                    ("I09_KODAS_VD", key.clone()),
+                    ("I09_OP_TIP", kind.into()),
+                    ("I09_DOK_NR", format!("VD-{n}")),
+                    ("I09_OP_DATA", changed.clone()),
+                    ("I09_DOK_DATA", changed.clone()),
+                    ("I09_KODAS_IS", "CENTR".into()),
+                    ("I09_KODAS_IS2", to.into()),
+                    ("I09_PERKELTA", "2".into()),
+                    ("I09_USERIS", "API".into()),
+                    ("I09_R_DATE", changed.clone()),
+                ],
+            );
+            for line in 1..=rng.gen_range(1..=3usize) {
+                let product = rng.gen_range(1..=seeding.products);
+                db.insert(
+                    &I10,
+                    &[
+                        ("I10_KODAS_VD", key.clone()),
+                        ("I10_EIL_NR", line.to_string()),
+                        ("I10_KODAS", format!("A{:05}", 100 + product)),
+                        ("I10_KODAS_US", "VNT".into()),
+                        ("I10_KIEKIS", rng.gen_range(1..20).to_string()),
+                        ("I10_R_DATE", changed.clone()),
+                    ],
+                );
+            }
+        }
         RivileSim {
             api_key: api_key.into(),
             seeding,
@@ -298,6 +356,8 @@ fn table_name_of(entity: &str) -> Option<&'static Table> {
         "N33" => Some(&N33),
         "I06" => Some(&I06),
         "price" | "N32" => Some(&N32),
+        "warehouse_price" | "I33" => Some(&I33),
+        "internal_document" | "I09" => Some(&I09),
         "N25" => Some(&N25),
         "N07" => Some(&N07),
         _ => None,
@@ -333,8 +393,10 @@ impl SimSystem for RivileSim {
 
     fn mutate(&self, entity: &str, count: usize) -> Result<usize, String> {
         let table = table_name_of(entity)
-            .filter(|table| matches!(table.code, "N17" | "N32" | "N08" | "I17"))
-            .ok_or_else(|| format!("cannot mutate {entity:?}: use product, price, customer or stock"))?;
+            .filter(|table| matches!(table.code, "N17" | "N32" | "I33" | "N08" | "I17"))
+            .ok_or_else(|| {
+                format!("cannot mutate {entity:?}: use product, price, warehouse_price, customer or stock")
+            })?;
         let mut db = lock(&self.db);
         db.mutations += 1;
         let mut rng = StdRng::seed_from_u64(self.seeding.seed.wrapping_add(db.mutations * 7919));
@@ -357,6 +419,10 @@ impl SimSystem for RivileSim {
                 "N08" => row.insert("N08_TEL", format!("+3706{:07}", rng.gen_range(0..10_000_000))),
                 "N32" => row.insert(
                     "N32_KAINA1",
+                    format!("{}.{:02}", rng.gen_range(1..300), rng.gen_range(0..100)),
+                ),
+                "I33" => row.insert(
+                    "I33_KAINA",
                     format!("{}.{:02}", rng.gen_range(1..300), rng.gen_range(0..100)),
                 ),
                 _ => row.insert("I17_KIEKIS", rng.gen_range(0..500).to_string()),
@@ -1081,19 +1147,6 @@ fn render_row(table: &Table, row: &Row) -> Map<String, Value> {
         .collect()
 }
 
-/// A client's further addresses (N33), rendered.
-fn addresses(db: &Db, client: &str) -> Vec<Value> {
-    db.tables
-        .get("N33")
-        .map(|rows| {
-            rows.iter()
-                .filter(|(key, _)| key.first().map(String::as_str) == Some(client))
-                .map(|(_, row)| Value::Object(render_row(&N33, row)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// `EDIT_N08_FULL`'s nested `N33`: the client's further addresses are replaced by these.
 fn replace_addresses(db: &mut Db, client: &str, record: &Map<String, Value>, now: &str) -> Result<(), Value> {
     let items: Vec<Map<String, Value>> = match record.get("N33") {
@@ -1118,14 +1171,17 @@ fn replace_addresses(db: &mut Db, client: &str, record: &Map<String, Value>, now
     Ok(())
 }
 
-/// The lines of a document, rendered.
-fn document_lines(db: &Db, key: &str) -> Vec<Value> {
+/// Rows of a child table whose first key column is `key` (lower-cased), rendered.
+fn children(db: &Db, table: &'static str, key: &str) -> Vec<Value> {
+    let Some(schema) = super::schema::TABLES.iter().find(|t| t.code == table) else {
+        return Vec::new();
+    };
     db.tables
-        .get("I07")
+        .get(table)
         .map(|rows| {
             rows.iter()
-                .filter(|(line_key, _)| line_key.first().map(String::as_str) == Some(key))
-                .map(|(_, row)| Value::Object(render_row(&I07, row)))
+                .filter(|(child_key, _)| child_key.first().map(String::as_str) == Some(key))
+                .map(|(_, row)| Value::Object(render_row(schema, row)))
                 .collect()
         })
         .unwrap_or_default()
@@ -1137,7 +1193,7 @@ fn render_document(db: &Db, key: &str) -> Value {
         return json!({});
     };
     let mut header = render_row(&I06, row);
-    header.insert("I07".into(), Value::Array(document_lines(db, key)));
+    header.insert("I07".into(), Value::Array(children(db, "I07", key)));
     json!({ "I06": header })
 }
 
@@ -1200,15 +1256,25 @@ fn list(sim: &RivileSim, call: &Call) -> Result<Value, String> {
                 let children = match table.code {
                     "I06" => Some((
                         "I07",
-                        document_lines(
+                        children(
                             &db,
+                            "I07",
                             &row.get("I06_KODAS_PO").map(|c| c.to_lowercase()).unwrap_or_default(),
+                        ),
+                    )),
+                    "I09" => Some((
+                        "I10",
+                        children(
+                            &db,
+                            "I10",
+                            &row.get("I09_KODAS_VD").map(|c| c.to_lowercase()).unwrap_or_default(),
                         ),
                     )),
                     "N08" => Some((
                         "N33",
-                        addresses(
+                        children(
                             &db,
+                            "N33",
                             &row.get("N08_KODAS_KS").map(|c| c.to_lowercase()).unwrap_or_default(),
                         ),
                     )),

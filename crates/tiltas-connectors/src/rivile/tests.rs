@@ -57,8 +57,8 @@ async fn products_are_read_by_keyset_pages_with_barcodes_and_trimmed_values() {
     let (records, calls) = read_all(&config(&url, KEY, "product"), None).await;
     assert_eq!(records.len(), 250);
     assert_eq!(
-        calls, 9,
-        "3 pages of at most 100 rows, each with its barcode and price calls"
+        calls, 12,
+        "3 pages of at most 100 rows, each with its barcode, price list and warehouse price calls"
     );
     let first = &records[0];
     assert_eq!(first.key, "A00101");
@@ -378,7 +378,7 @@ async fn a_price_change_alone_brings_its_product_into_an_incremental_read() {
     let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     sim.mutate("price", 4).unwrap();
     sim.mutate("product", 2).unwrap();
-    let (records, _) = read_all(&config(&url, KEY, "product"), Some(before)).await;
+    let (records, _) = read_all(&config_from(&url, "product", ""), Some(before)).await;
     let prices = sim.records("price").unwrap();
     assert!(records.len() >= 4 && records.len() <= 6, "{} records", records.len());
     let keys: std::collections::HashSet<&str> = records.iter().map(|record| record.key.as_str()).collect();
@@ -469,4 +469,152 @@ async fn orders_can_be_posted_after_they_are_written() {
     assert_eq!(result.api_calls, 2, "written, then posted");
     let documents = sim.records("I06").unwrap();
     assert_eq!(documents[0]["I06_PERKELTA"], "2", "{documents}");
+}
+
+/// A config whose flow reads `entity` from Rivile with extra `from` settings.
+fn config_from(url: &str, entity: &str, from: &str) -> ValidatedConfig {
+    let text = format!(
+        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\n\n\
+         [connections.out]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\n\
+         from = {{ connection = \"erp\"{from} }}\nto = {{ connection = \"out\", file = \"x.jsonl\" }}\n"
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_warehouse_price_overrides_the_price_list_and_its_change_is_read_incrementally() {
+    let (url, sim) = start(30, 0).await;
+    let warehouse_prices = sim.records("I33").unwrap();
+    let list_prices = sim.records("price").unwrap();
+    let price_of = |rows: &serde_json::Value, code: &str, column: &str| -> Option<String> {
+        rows.as_array()?
+            .iter()
+            .find(|row| row[column.replace("KAINA1", "KODAS_PS").replace("KAINA", "KODAS_PS")] == code)
+            .and_then(|row| row[column].as_str())
+            .map(|price| price.parse::<rust_decimal::Decimal>().unwrap().normalize().to_string())
+    };
+
+    let (records, calls) = read_all(&config_from(&url, "product", ", warehouse = \"CENTR\""), None).await;
+    assert_eq!(calls, 4, "one page: products, barcodes, price list, warehouse prices");
+    let (without, _) = read_all(&config_from(&url, "product", ""), None).await;
+    assert_eq!(warehouse_prices.as_array().unwrap().len(), 10, "every third product");
+    for (with_warehouse, plain) in records.iter().zip(&without) {
+        let sku = with_warehouse.data["sku"].as_str().unwrap();
+        let expected = price_of(&warehouse_prices, sku, "I33_KAINA")
+            .or_else(|| price_of(&list_prices, sku, "N32_KAINA1"))
+            .unwrap();
+        assert_eq!(with_warehouse.data["price_net"], expected.as_str(), "{sku}");
+        assert_eq!(
+            plain.data["price_net"],
+            price_of(&list_prices, sku, "N32_KAINA1").unwrap().as_str(),
+            "{sku}: without a warehouse the price list applies"
+        );
+    }
+
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    assert_eq!(sim.mutate("warehouse_price", 2).unwrap(), 2);
+    let (changed, _) = read_all(&config_from(&url, "product", ", warehouse = \"CENTR\""), Some(before)).await;
+    let changed_prices = sim.records("I33").unwrap();
+    assert_eq!(changed.len(), 2, "only the two products whose warehouse price changed");
+    for record in &changed {
+        let sku = record.data["sku"].as_str().unwrap();
+        assert_eq!(
+            record.data["price_net"],
+            price_of(&changed_prices, sku, "I33_KAINA").unwrap().as_str()
+        );
+    }
+}
+
+#[tokio::test]
+async fn price_lists_are_read_as_one_record_per_level_across_pages() {
+    let (url, sim) = start(230, 0).await;
+    let (records, calls) = read_all(&config_from(&url, "price_list", ""), None).await;
+    assert_eq!(calls, 3, "230 rows in keyset pages of 100");
+    assert_eq!(records.len(), 1, "the simulator fills level A only");
+    let list = &records[0].data;
+    assert_eq!(list["code"], "A");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 230);
+    let skus: std::collections::HashSet<&str> = items.iter().filter_map(|item| item["sku"].as_str()).collect();
+    assert_eq!(skus.len(), 230, "no product twice");
+    let first = &sim.records("price").unwrap()[0];
+    assert_eq!(items[0]["sku"], first["N32_KODAS_PS"]);
+    assert_eq!(
+        items[0]["price"]
+            .as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap(),
+        first["N32_KAINA1"]
+            .as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap()
+    );
+    assert!(
+        tiltas_model::validate_json(tiltas_model::EntityKind::PriceList, list).is_ok(),
+        "{list}"
+    );
+}
+
+#[tokio::test]
+async fn internal_documents_are_read_with_their_lines() {
+    let (url, sim) = start(60, 0).await;
+    let (documents, calls) = read_all(&config_from(&url, "document", ", documents = \"internal\""), None).await;
+    assert_eq!(calls, 1, "lines come nested (list A)");
+    assert_eq!(documents.len(), 3);
+    assert_eq!(
+        documents[0].data["number"],
+        sim.records("I09").unwrap()[0]["I09_DOK_NR"],
+        "{}",
+        documents[0].data
+    );
+    let kinds: Vec<&str> = documents.iter().filter_map(|d| d.data["kind"].as_str()).collect();
+    assert_eq!(kinds, ["transfer", "write_off", "inventory"]);
+    let transfer = &documents[0].data;
+    assert_eq!(transfer["warehouse"], "CENTR");
+    assert_eq!(transfer["to_warehouse"], "VLN");
+    assert!(!transfer["lines"].as_array().unwrap().is_empty());
+    for document in &documents {
+        assert!(
+            tiltas_model::validate_json(tiltas_model::EntityKind::Document, &document.data).is_ok(),
+            "{}",
+            document.data
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_document_found_unposted_is_posted_when_it_is_adopted() {
+    let (url, sim) = start(1, 1).await;
+    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let target_config = |post: bool| {
+        let text = format!(
+            "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
+             [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"order\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
+             to = {{ connection = \"erp\", post = {post} }}\n"
+        );
+        tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    // The state a failed post leaves: the document written, not posted.
+    let unposted = target_config(false);
+    let mut target = crate::registry::open_target(&unposted, &unposted.flows[0], Arc::new(OpenGate)).unwrap();
+    target
+        .write_batch(vec![item(order("WEB-11", &client, "A00101"), None)])
+        .await
+        .unwrap();
+    assert_ne!(sim.records("I06").unwrap()[0]["I06_PERKELTA"], "2");
+
+    let posting = target_config(true);
+    let mut target = crate::registry::open_target(&posting, &posting.flows[0], Arc::new(OpenGate)).unwrap();
+    let found = target.lookup(Some("number"), &["WEB-11".to_owned()]).await.unwrap();
+
+    assert_eq!(found.found["WEB-11"].target_id, "010R00000001");
+    assert_eq!(found.api_calls, 2, "looked up, then posted");
+    assert_eq!(sim.records("I06").unwrap()[0]["I06_PERKELTA"], "2");
+    let again = target.lookup(Some("number"), &["WEB-11".to_owned()]).await.unwrap();
+    assert_eq!(again.api_calls, 1, "a posted document is not posted twice");
 }
