@@ -16,6 +16,6 @@ pub use diagnostic::{Diagnostic, Diagnostics, Location};
 pub use spec::*;
 pub use types::{
     format_duration, parse_duration, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry, MapSource,
-    RateLimit, Schedule, Secret, SettingValue, Settings, Trigger, ValidatedConfig,
+    OrderRules, RateLimit, Schedule, Secret, SettingValue, Settings, Trigger, ValidatedConfig,
 };
 pub use validate::{load, parse_str};

@@ -70,6 +70,9 @@ pub struct SystemSpec {
     pub target_keys: &'static [KeySpec],
     /// The entities it reads and writes.
     pub entities: &'static [EntityAccess],
+    /// An accounting system: orders written to it go through the order pipeline (buyer found
+    /// or created, every line's product checked).
+    pub accounting: bool,
 }
 
 impl SystemSpec {

@@ -377,8 +377,31 @@ pub struct Flow {
     pub redact: Vec<String>,
     /// How long activity is kept.
     pub retention: Option<Duration>,
+    /// The order pipeline's rules (order flows only).
+    pub orders: OrderRules,
     /// Where it is defined.
     pub location: Location,
+}
+
+/// How an order flow finds the buyer and checks the lines in the target (DESIGN §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRules {
+    /// The customer field an order's buyer is found by in the target (default `email`).
+    pub customer_match: String,
+    /// The target's customer code for orders with no usable buyer.
+    pub default_customer: Option<String>,
+    /// Create products the target lacks instead of dead-lettering the order.
+    pub create_missing_products: bool,
+}
+
+impl Default for OrderRules {
+    fn default() -> Self {
+        OrderRules {
+            customer_match: "email".to_owned(),
+            default_customer: None,
+            create_missing_products: false,
+        }
+    }
 }
 
 const UNITS: [(&str, u64); 4] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];

@@ -14,7 +14,7 @@ const DEFAULT_LOOK_BACK: Duration = Duration::from_secs(120);
 
 const TOP_KEYS: [&str; 3] = ["store", "connections", "flows"];
 const CONNECTION_KEYS: [&str; 4] = ["system", "rate_limit", "daily_budget", "enabled"];
-const FLOW_KEYS: [&str; 22] = [
+const FLOW_KEYS: [&str; 25] = [
     "name",
     "entity",
     "from",
@@ -37,7 +37,13 @@ const FLOW_KEYS: [&str; 22] = [
     "retention",
     "description",
     "notes",
+    "customer_match",
+    "default_customer",
+    "create_missing_products",
 ];
+
+/// Flow keys that only order flows accept (the order pipeline).
+const ORDER_KEYS: [&str; 3] = ["customer_match", "default_customer", "create_missing_products"];
 
 /// Reads, parses and validates a flow file.
 pub fn load(path: &Path, catalog: &dyn Catalog) -> Result<ValidatedConfig, Diagnostics> {
@@ -715,6 +721,7 @@ impl Checker<'_> {
             enabled: true,
             redact: Vec::new(),
             retention: None,
+            orders: OrderRules::default(),
             location: node.at,
         };
         let mut trigger = None;
@@ -789,6 +796,23 @@ impl Checker<'_> {
                     }
                 }
                 "skip_without_code" => flow.skip_without_code = self.boolean(entry, &place).unwrap_or(false),
+                key if ORDER_KEYS.contains(&key) && entity.is_some_and(|entity| entity != EntityKind::Order) => {
+                    self.problem(
+                        entry.node.at,
+                        format!("{place}: `{key}` belongs to the order pipeline and works only in flows with entity = \"order\"; remove it"),
+                    );
+                }
+                "customer_match" => {
+                    if let Some(text) = self.string(entry, &place) {
+                        if self.field_path(&text, entry.node.at, &place, EntityKind::Customer, false) {
+                            flow.orders.customer_match = text;
+                        }
+                    }
+                }
+                "default_customer" => flow.orders.default_customer = self.string(entry, &place),
+                "create_missing_products" => {
+                    flow.orders.create_missing_products = self.boolean(entry, &place).unwrap_or(false)
+                }
                 "enabled" => flow.enabled = self.boolean(entry, &place).unwrap_or(true),
                 "look_back" => flow.look_back = self.duration(entry, &place).unwrap_or(DEFAULT_LOOK_BACK),
                 "retention" => flow.retention = self.duration(entry, &place),

@@ -77,6 +77,7 @@ static FILES: SystemSpec = SystemSpec {
         doc: "file name",
     }],
     entities: FILES_ENTITIES,
+    accounting: false,
 };
 
 static ERP: SystemSpec = SystemSpec {
@@ -110,6 +111,7 @@ static ERP: SystemSpec = SystemSpec {
     }],
     target_keys: &[],
     entities: ERP_ENTITIES,
+    accounting: true,
 };
 
 struct TestCatalog;
@@ -471,4 +473,20 @@ fn validated_types_can_be_shared_between_threads() {
     shareable::<Flow>();
     shareable::<Settings>();
     shareable::<Diagnostics>();
+}
+
+#[test]
+fn order_pipeline_keys_are_refused_outside_order_flows() {
+    let text = VALID.replace("match_on = \"sku\"", "match_on = \"sku\"\ndefault_customer = \"K1\"");
+    let line = text
+        .lines()
+        .position(|line| line.starts_with("default_customer"))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        problems(&text),
+        [format!(
+            "conf/flows.toml:{line}:20: flow \"products-to-erp\": `default_customer` belongs to the order pipeline and works only in flows with entity = \"order\"; remove it"
+        )]
+    );
 }

@@ -11,6 +11,7 @@ mod deliver;
 mod error;
 mod gate;
 mod hash;
+mod orders;
 mod plan;
 mod progress;
 mod runner;

@@ -1,6 +1,7 @@
 //! One run of one flow: recover → read → map → hash → compare → find → write in batches → settle.
 use crate::deliver;
 use crate::gate::ConnectionGate;
+use crate::orders::{Decision, OrderPipeline};
 use crate::{payload_hash, EngineError, NoProgress, Progress};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -13,6 +14,7 @@ use tiltas_connectors::{
     WriteOutcome,
 };
 use tiltas_mapping::{FieldPath, FlowMapping};
+use tiltas_model::EntityKind;
 use tiltas_store::{
     ActivityOutcome, DeadLetter, DeliveredHash, FailureClass, HubId, IntentOutcome, IntentSettlement, NewActivity,
     NewDeadLetter, NewIntent, PageSettlement, RunCounters, RunId, RunMode, RunStatus, Store, WriteOperation, XrefLink,
@@ -230,10 +232,22 @@ impl Engine {
             }
         };
         let started = Instant::now();
+        let orders = match self.order_pipeline(flow, target.is_some() && !options.dry_run) {
+            Ok(orders) => orders,
+            Err(error) => {
+                if let Some(run) = run {
+                    let message = error.to_string();
+                    self.store.run_finish(run, RunStatus::Failed, Some(&message)).await?;
+                    self.store.lease_release(&lease_name, &self.holder).await?;
+                }
+                return Err(error);
+            }
+        };
         let mut state = RunState {
             flow,
             from,
             mapping,
+            orders,
             run,
             options,
             report: SyncReport {
@@ -280,6 +294,23 @@ impl Engine {
             finished?;
         }
         outcome.map(|()| state.report)
+    }
+
+    /// The order pipeline of an order flow into an accounting system: its customer and
+    /// product sides opened on the flow's `to` connection.
+    fn order_pipeline(&self, flow: &Flow, writing: bool) -> Result<Option<OrderPipeline>, EngineError> {
+        let to = self.connection(&flow.to.connection);
+        if !writing || flow.entity != EntityKind::Order || !to.system.accounting {
+            return Ok(None);
+        }
+        let open = |entity: EntityKind| {
+            let side = OrderPipeline::side_flow(flow, entity);
+            registry::open_target(&self.config, &side, self.gate(&flow.to.connection))
+                .map_err(|error| connector_error(flow, "target", error))
+        };
+        let customers = open(EntityKind::Customer)?;
+        let products = open(EntityKind::Product)?;
+        Ok(Some(OrderPipeline::new(flow, customers, products)))
     }
 
     fn flow(&self, flow_name: &str) -> Result<&Flow, EngineError> {
@@ -571,7 +602,35 @@ impl Engine {
             }
         }
 
-        let changed = self.apply_duplicate_policy(state, &mut settlement, changed);
+        let mut changed = self.apply_duplicate_policy(state, &mut settlement, changed);
+        if let (Some(pipeline), false) = (state.orders.as_mut(), changed.is_empty()) {
+            let mut payloads: Vec<Value> = changed.iter().map(|candidate| candidate.payload.clone()).collect();
+            let (decisions, calls) = pipeline
+                .prepare(&mut payloads)
+                .await
+                .map_err(|error| connector_error(flow, "target", error))?;
+            settlement.counters.api_calls += calls;
+            let mut ready = Vec::with_capacity(changed.len());
+            for ((mut candidate, payload), decision) in changed.into_iter().zip(payloads).zip(decisions) {
+                match decision {
+                    Decision::Ready => {
+                        candidate.payload = payload;
+                        ready.push(candidate);
+                    }
+                    Decision::Rejected(reason) => {
+                        let message = format!("record {}: {reason}", candidate.source_key);
+                        state.dead_letter(
+                            &mut settlement,
+                            candidate.source_key,
+                            FailureClass::Invalid,
+                            message,
+                            candidate.source,
+                        );
+                    }
+                }
+            }
+            changed = ready;
+        }
         let mut wrote = false;
         match (target, state.options.dry_run) {
             (Some(target), false) => {
@@ -954,6 +1013,8 @@ struct RunState<'a> {
     flow: &'a Flow,
     from: &'a Connection,
     mapping: FlowMapping,
+    /// For order flows into an accounting system: buyers and products checked before writing.
+    orders: Option<OrderPipeline>,
     run: Option<RunId>,
     options: &'a SyncOptions,
     report: SyncReport,

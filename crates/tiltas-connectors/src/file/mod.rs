@@ -75,6 +75,7 @@ pub static CSV: SystemSpec = SystemSpec {
     source_keys: &[FILE_KEY, COLUMNS_KEY],
     target_keys: &[FILE_KEY, COLUMNS_KEY],
     entities: &FILE_ENTITIES,
+    accounting: false,
 };
 
 /// `system = "jsonl"`.
@@ -85,6 +86,7 @@ pub static JSONL: SystemSpec = SystemSpec {
     source_keys: &[FILE_KEY],
     target_keys: &[FILE_KEY],
     entities: &FILE_ENTITIES,
+    accounting: false,
 };
 
 /// Where a flow's file is and how to name it in messages.

@@ -100,6 +100,7 @@ pub static REFERENCE: SystemSpec = SystemSpec {
     source_keys: &[],
     target_keys: &[],
     entities: &ACCESS,
+    accounting: false,
 };
 
 /// An HTTP client for one connection.

@@ -127,6 +127,7 @@ pub static RIVILE: SystemSpec = SystemSpec {
         },
     ],
     entities: &ACCESS,
+    accounting: true,
 };
 
 /// Opens the source of a flow whose `from` is a Rivile connection.

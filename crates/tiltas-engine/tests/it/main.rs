@@ -1,6 +1,7 @@
 //! Engine behaviour against in-memory connectors and a real SQLite store.
 mod contract;
 mod fakes;
+mod orders;
 mod reference;
 mod semantics;
 mod sync;
