@@ -1,10 +1,16 @@
 //! The list of systems Tiltas can connect to, and opening a flow's source and target.
-use crate::{file, reference, rivile, CallGate, ConnectorError, ErrorKind, Source, Target};
+use crate::{file, reference, rivile, woocommerce, CallGate, ConnectorError, ErrorKind, Source, Target};
 use std::sync::Arc;
 use tiltas_config::{Catalog, Connection, Flow, SystemSpec, ValidatedConfig};
 
 /// Every system, in the order shown to people.
-static SYSTEMS: [&SystemSpec; 4] = [&file::CSV, &file::JSONL, &reference::REFERENCE, &rivile::RIVILE];
+static SYSTEMS: [&SystemSpec; 5] = [
+    &file::CSV,
+    &file::JSONL,
+    &reference::REFERENCE,
+    &rivile::RIVILE,
+    &woocommerce::WOOCOMMERCE,
+];
 
 /// The catalogue of systems, for configuration validation.
 struct Registry;
@@ -56,6 +62,9 @@ pub fn open_source(
     if connection.system.name == rivile::RIVILE.name {
         return rivile::open_source(connection, flow, gate);
     }
+    if connection.system.name == woocommerce::WOOCOMMERCE.name {
+        return woocommerce::open_source(connection, flow, gate);
+    }
     file::open_source(connection, flow, &config.base_dir)?.ok_or_else(|| unsupported(connection, "source"))
 }
 
@@ -71,6 +80,9 @@ pub fn open_target(
     }
     if connection.system.name == rivile::RIVILE.name {
         return rivile::open_target(connection, flow, gate);
+    }
+    if connection.system.name == woocommerce::WOOCOMMERCE.name {
+        return woocommerce::open_target(connection, flow, gate);
     }
     file::open_target(connection, flow, &config.base_dir)?.ok_or_else(|| unsupported(connection, "target"))
 }

@@ -9,7 +9,6 @@
 //! look-up call, not one per order.
 use crate::deliver;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use tiltas_config::{Flow, OrderRules};
 use tiltas_connectors::{ConnectorError, Target, WriteItem, WriteOutcome};
@@ -287,8 +286,7 @@ fn set_customer_code(order: &mut Value, code: String) {
 }
 
 /// A customer record for an order's buyer: a company (with its contact's name) when the order
-/// names a company, else a person. The code is derived from the e-mail (or name) so that a
-/// retried creation meets the same code, never a second customer.
+/// names a company, else a person.
 fn customer_from_order(order: &Value) -> Value {
     let text = |pointer: &str| {
         order
@@ -306,17 +304,10 @@ fn customer_from_order(order: &Value) -> Value {
         (Some(one), None) | (None, Some(one)) => Some(one.clone()),
         (None, None) => None,
     };
-    let name = text("/customer/name").or(person);
+    let name = text("/customer/name").or_else(|| text("/billing/name")).or(person);
     let email = text("/customer/email");
-    let identity = email
-        .clone()
-        .or_else(|| name.clone())
-        .unwrap_or_default()
-        .to_lowercase();
-    let digest = Sha256::digest(identity.as_bytes());
-    let code = format!("E{}", &hex::encode_upper(digest)[..11]);
+    // No code: the target assigns (or derives) its own and answers with it.
     let mut customer = json!({
-        "code": code,
         "kind": if company.is_some() { "company" } else { "person" },
         "name": company.clone().or_else(|| name.clone()),
     });

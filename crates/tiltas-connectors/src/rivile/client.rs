@@ -835,6 +835,17 @@ impl Writing {
                 row.insert((*column).to_owned(), Value::String(value));
             }
         }
+        if self.entity == EntityKind::Customer && !row.contains_key("N08_KODAS_KS") {
+            // Rivile wants a client code; a buyer from a shop has none. The code is derived
+            // from the e-mail (else the name), so a retried creation meets the same code
+            // (a 2011 duplicate, then a look-up) instead of making a second client.
+            if let Some(identity) = field("email").or_else(|| field("name")) {
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(identity.to_lowercase().as_bytes());
+                let hex: String = digest.iter().take(6).map(|byte| format!("{byte:02X}")).collect();
+                row.insert("N08_KODAS_KS".to_owned(), Value::String(format!("E{}", &hex[..11])));
+            }
+        }
         if self.entity == EntityKind::Customer && !row.contains_key("N08_PAV") {
             if let Some(name) = field("name") {
                 row.insert("N08_PAV".to_owned(), Value::String(name));

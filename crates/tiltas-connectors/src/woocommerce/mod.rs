@@ -1,3 +1,143 @@
 //! WooCommerce REST API v3 (`shared/protocols/shops.md` §1): the OAuth 1.0a signing WooCommerce
-//! requires over plain HTTP ([`oauth`]).
+//! requires over plain HTTP ([`oauth`]), the connector (products with variations and
+//! categories, stock, customers, orders), and webhook verification ([`webhook`]).
+mod client;
+mod connector;
+mod mapping;
 pub mod oauth;
+pub mod webhook;
+
+use crate::{CallGate, ConnectorError, ErrorKind, Source, Target};
+use connector::{WooSource, WooTarget};
+use std::sync::Arc;
+use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
+use tiltas_model::EntityKind;
+
+const ACCESS: [EntityAccess; 4] = [
+    EntityAccess {
+        entity: EntityKind::Product,
+        read: true,
+        write: true,
+        incremental: true,
+    },
+    EntityAccess {
+        entity: EntityKind::Stock,
+        read: false,
+        write: true,
+        incremental: false,
+    },
+    EntityAccess {
+        entity: EntityKind::Customer,
+        read: true,
+        write: true,
+        incremental: false,
+    },
+    EntityAccess {
+        entity: EntityKind::Order,
+        read: true,
+        write: false,
+        incremental: true,
+    },
+];
+
+/// `system = "woocommerce"`.
+pub static WOOCOMMERCE: SystemSpec = SystemSpec {
+    name: "woocommerce",
+    description: "WooCommerce through its REST API v3",
+    connection_keys: &[
+        KeySpec {
+            name: "base_url",
+            kind: KeyKind::Url,
+            required: true,
+            doc: "the shop's address, e.g. https://shop.example.lt (the API is below /wp-json/wc/v3)",
+        },
+        KeySpec {
+            name: "consumer_key",
+            kind: KeyKind::Secret,
+            required: true,
+            doc: "the REST API key's consumer key (ck_…)",
+        },
+        KeySpec {
+            name: "consumer_secret",
+            kind: KeyKind::Secret,
+            required: true,
+            doc: "the REST API key's consumer secret (cs_…)",
+        },
+        KeySpec {
+            name: "webhook_secret",
+            kind: KeyKind::Secret,
+            required: false,
+            doc: "the secret of the shop's webhooks, to verify X-WC-Webhook-Signature",
+        },
+        KeySpec {
+            name: "auth",
+            kind: KeyKind::OneOf(&["auto", "oauth1", "basic"]),
+            required: false,
+            doc: "auto (default): Basic over https, OAuth 1.0a over http, as WooCommerce requires",
+        },
+        KeySpec {
+            name: "timeout",
+            kind: KeyKind::Duration,
+            required: false,
+            doc: "how long one call may take (default 60s)",
+        },
+    ],
+    source_keys: &[KeySpec {
+        name: "statuses",
+        kind: KeyKind::StringList,
+        required: false,
+        doc: "for orders: only orders in these statuses, e.g. [\"processing\", \"completed\"]",
+    }],
+    target_keys: &[],
+    entities: &ACCESS,
+    accounting: false,
+};
+
+/// Opens the source of a flow whose `from` is a WooCommerce connection.
+pub fn open_source(
+    connection: &Connection,
+    flow: &Flow,
+    gate: Arc<dyn CallGate>,
+) -> Result<Box<dyn Source>, ConnectorError> {
+    if !matches!(
+        flow.entity,
+        EntityKind::Product | EntityKind::Order | EntityKind::Customer
+    ) {
+        return Err(ConnectorError::new(
+            ErrorKind::Fatal,
+            format!("the woocommerce connector does not read {}", flow.entity),
+        ));
+    }
+    Ok(Box::new(WooSource {
+        client: client::Client::new(connection, gate)?,
+        entity: flow.entity,
+        statuses: flow
+            .from
+            .settings
+            .list("statuses")
+            .map(<[String]>::to_vec)
+            .unwrap_or_default(),
+    }))
+}
+
+/// Opens the target of a flow whose `to` is a WooCommerce connection.
+pub fn open_target(
+    connection: &Connection,
+    flow: &Flow,
+    gate: Arc<dyn CallGate>,
+) -> Result<Box<dyn Target>, ConnectorError> {
+    if !matches!(
+        flow.entity,
+        EntityKind::Product | EntityKind::Stock | EntityKind::Customer
+    ) {
+        return Err(ConnectorError::new(
+            ErrorKind::Fatal,
+            format!("the woocommerce connector does not write {}", flow.entity),
+        ));
+    }
+    Ok(Box::new(WooTarget {
+        client: client::Client::new(connection, gate)?,
+        entity: flow.entity,
+        categories: None,
+    }))
+}
