@@ -185,6 +185,23 @@ impl Engine {
             .await
     }
 
+    /// Delivers records a webhook brought (already verified by the connector), as an
+    /// incremental run would: unchanged records are not sent again, so a delivery repeated by
+    /// the shop, or one that a poll already brought, writes nothing. The cursor is left alone.
+    pub async fn ingest(
+        &self,
+        flow_name: &str,
+        records: Vec<SourceRecord>,
+        options: &SyncOptions,
+    ) -> Result<SyncReport, EngineError> {
+        let flow = self.flow(flow_name)?;
+        let target = registry::open_target(&self.config, flow, self.gate(&flow.to.connection))
+            .map_err(|error| connector_error(flow, "target", error))?;
+        let source = Box::new(ReplaySource { records: Some(records) });
+        self.run(flow_name, source, Some(target), options, RunMode::Webhook)
+            .await
+    }
+
     async fn run(
         &self,
         flow_name: &str,
@@ -272,7 +289,7 @@ impl Engine {
                 source.as_mut(),
                 target.as_deref_mut(),
                 &lease_name,
-                !replaying,
+                !matches!(mode, RunMode::Replay | RunMode::Webhook),
             )
             .await?;
             if let (Some(retention), false) = (flow.retention, options.dry_run) {

@@ -119,6 +119,8 @@ pub enum RunMode {
     DryRun,
     /// Retry or replay of dead letters.
     Replay,
+    /// Records a webhook delivered (compared with what was delivered, like an incremental run).
+    Webhook,
 }
 
 /// How a run ended (or that it has not).

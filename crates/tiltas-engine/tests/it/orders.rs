@@ -216,3 +216,93 @@ async fn missing_products_are_created_when_the_flow_says_so_and_orders_without_b
         letters[0].message
     );
 }
+
+#[tokio::test]
+async fn the_same_signed_webhook_delivered_twice_makes_one_invoice() {
+    use tiltas_connectors::woocommerce::webhook;
+    let sim = Arc::new(RivileSim::new(
+        KEY,
+        Seeding {
+            seed: 5,
+            products: 3,
+            customers: 0,
+        },
+    ));
+    let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim.clone(), 5)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+[connections.shop]
+system = "woocommerce"
+base_url = "http://127.0.0.1:9"
+consumer_key = "ck_test"
+consumer_secret = "cs_test"
+webhook_secret = "hook-secret"
+
+[connections.erp]
+system = "rivile"
+base_url = "{url}/client/v2"
+api_key = "{KEY}"
+warehouse = "CENTR"
+
+[[flows]]
+name = "orders"
+entity = "order"
+from = {{ connection = "shop", statuses = ["processing"] }}
+to = {{ connection = "erp" }}
+trigger = "webhook"
+match_on = "number"
+on_duplicate = "skip"
+"#
+    );
+    let config = tiltas_config::parse_str(
+        &text,
+        &dir.path().join("flows.toml"),
+        tiltas_connectors::registry::catalog(),
+    )
+    .unwrap_or_else(|errors| panic!("{errors}"));
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let engine = Engine::new(Arc::new(config), store);
+    let body = json!({
+        "id": 901, "number": "901", "status": "processing", "currency": "EUR",
+        "date_created_gmt": "2026-11-20T10:00:00", "date_modified_gmt": "2026-11-20T10:00:00",
+        "total": "24.20", "total_tax": "4.20", "payment_method": "bacs",
+        "billing": {"first_name": "Ona", "last_name": "Onaitė", "email": "ona@example.lt", "country": "LT"},
+        "line_items": [{"id": 1, "sku": "A00101", "name": "Kava", "quantity": 2, "price": 10, "total": "20.00", "total_tax": "4.20"}]
+    })
+    .to_string();
+    let signature = webhook::sign("hook-secret", body.as_bytes());
+
+    let mut reports = Vec::new();
+    for _ in 0..2 {
+        webhook::verify_signature("hook-secret", Some(&signature), body.as_bytes()).unwrap();
+        let (_, record) = webhook::record("order.created", body.as_bytes()).unwrap().unwrap();
+        reports.push(
+            engine
+                .ingest("orders", vec![record], &SyncOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+
+    assert_eq!(reports[0].counters.created, 1, "{:?}", reports[0]);
+    assert_eq!(
+        (reports[1].counters.created, reports[1].counters.unchanged),
+        (0, 1),
+        "{:?}",
+        reports[1]
+    );
+    let documents = documents(&sim);
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0]["I06_DOK_NR"], "901");
+    assert_eq!(documents[0]["I06_PVM"], "4.20", "{}", documents[0]);
+    assert_eq!(documents[0]["I06_SUMA"], "20");
+    assert_eq!(
+        webhook::verify_signature("wrong", Some(&signature), body.as_bytes()),
+        Err(webhook::WebhookError::BadSignature)
+    );
+}
