@@ -174,6 +174,14 @@ pub trait Target: Send {
     /// Writes a batch; a bad item fails alone, the rest are still written.
     async fn write_batch(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError>;
 
+    /// What the target now holds for a record the last batch wrote, in the canonical form its
+    /// source side reads — so a reverse flow recognises its own write when it reads it back
+    /// (echo suppression). `None`: the sent payload is what a read will return.
+    fn stored(&self, target_id: &str) -> Option<serde_json::Value> {
+        let _ = target_id;
+        None
+    }
+
     /// Makes everything written so far durable (a file target renames its temporary file into
     /// place here). Called once at the end of every run that wrote something.
     async fn finish(&mut self) -> Result<(), ConnectorError>;

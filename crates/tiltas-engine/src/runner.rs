@@ -837,7 +837,12 @@ impl Engine {
                     }
                     let hub_id = candidate.hub_id.unwrap_or_else(uuid::Uuid::new_v4);
                     // Marks what this flow wrote, so the reverse flow recognises it as an echo.
-                    let written_hash = format!("{}:{}", flow.from.connection, echo_hash(&sent));
+                    let stored = target.stored(&target_id);
+                    let written_hash = format!(
+                        "{}:{}",
+                        flow.from.connection,
+                        echo_hash(stored.as_ref().unwrap_or(&sent))
+                    );
                     settlement.xrefs.extend(state.links(
                         hub_id,
                         &candidate.source_key,

@@ -179,6 +179,52 @@ fn time(row: &Map<String, Value>, column: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Every column of a row, trimmed, for `raw`.
+/// A client row (N08, with its N33 addresses nested) as canonical customer fields.
+pub(crate) fn customer_fields(row: &Map<String, Value>, data: &mut Map<String, Value>) {
+    let put = |data: &mut Map<String, Value>, field: &str, value: Option<String>| {
+        if let Some(value) = value {
+            data.insert(field.to_owned(), Value::String(value));
+        }
+    };
+    put(data, "code", text(row, "N08_KODAS_KS"));
+    put(data, "kind", Some("company".to_owned()));
+    put(data, "name", text(row, "N08_PAV"));
+    put(data, "company_name", text(row, "N08_PAV"));
+    put(data, "company_code", text(row, "N08_IM_KODAS"));
+    put(data, "vat_code", text(row, "N08_PVM_KODAS"));
+    put(data, "email", text(row, "N08_E_MAIL"));
+    put(data, "phone", text(row, "N08_TEL"));
+    let mut billing = Map::new();
+    for (field, column) in [
+        ("line1", "N08_ADR"),
+        ("city", "N08_MIESTAS"),
+        ("postcode", "N08_POST_KOD"),
+        ("country", "N08_SALIS"),
+    ] {
+        if let Some(value) = text(row, column) {
+            billing.insert(field.to_owned(), Value::String(value));
+        }
+    }
+    if !billing.is_empty() {
+        data.insert("billing".to_owned(), Value::Object(billing));
+    }
+    if let Some(address) = nested(row, "N33").first() {
+        let columns = [
+            ("line1", "N33_ADR"),
+            ("city", "N33_MIESTAS"),
+            ("postcode", "N33_POST_KOD"),
+            ("country", "N33_SALIS"),
+        ];
+        let shipping: Map<String, Value> = columns
+            .into_iter()
+            .filter_map(|(field, column)| text(address, column).map(|value| (field.to_owned(), Value::String(value))))
+            .collect();
+        if !shipping.is_empty() {
+            data.insert("shipping".to_owned(), Value::Object(shipping));
+        }
+    }
+}
+
 /// Whether a document row is posted (`I06_PERKELTA` not zero).
 fn posted(row: &Map<String, Value>) -> bool {
     number(row, "I06_PERKELTA")
@@ -335,47 +381,7 @@ impl RivileSource {
                 put("unit", text(row, "N17_KODAS_US"));
                 put("vat_rate", number(row, "N17_PVM"));
             }
-            EntityKind::Customer => {
-                put("code", text(row, "N08_KODAS_KS"));
-                put("kind", Some("company".to_owned()));
-                put("name", text(row, "N08_PAV"));
-                put("company_name", text(row, "N08_PAV"));
-                put("company_code", text(row, "N08_IM_KODAS"));
-                put("vat_code", text(row, "N08_PVM_KODAS"));
-                put("email", text(row, "N08_E_MAIL"));
-                put("phone", text(row, "N08_TEL"));
-                let mut billing = Map::new();
-                for (field, column) in [
-                    ("line1", "N08_ADR"),
-                    ("city", "N08_MIESTAS"),
-                    ("postcode", "N08_POST_KOD"),
-                    ("country", "N08_SALIS"),
-                ] {
-                    if let Some(value) = text(row, column) {
-                        billing.insert(field.to_owned(), Value::String(value));
-                    }
-                }
-                if !billing.is_empty() {
-                    data.insert("billing".to_owned(), Value::Object(billing));
-                }
-                if let Some(address) = nested(row, "N33").first() {
-                    let columns = [
-                        ("line1", "N33_ADR"),
-                        ("city", "N33_MIESTAS"),
-                        ("postcode", "N33_POST_KOD"),
-                        ("country", "N33_SALIS"),
-                    ];
-                    let shipping: Map<String, Value> = columns
-                        .into_iter()
-                        .filter_map(|(field, column)| {
-                            text(address, column).map(|value| (field.to_owned(), Value::String(value)))
-                        })
-                        .collect();
-                    if !shipping.is_empty() {
-                        data.insert("shipping".to_owned(), Value::Object(shipping));
-                    }
-                }
-            }
+            EntityKind::Customer => customer_fields(row, &mut data),
             EntityKind::Document if self.reading.table == "I09" => {
                 let kind = match text(row, "I09_OP_TIP").as_deref() {
                     Some("31") => "transfer",
@@ -919,6 +925,8 @@ fn check_widths(table: &crate::rivile::schema::Table, row: &Map<String, Value>) 
 pub(crate) struct RivileTarget {
     pub client: Client,
     pub writing: Writing,
+    /// Clients of the last batch as Rivile answered them, in canonical form (echo detection).
+    pub stored: HashMap<String, Value>,
 }
 
 #[async_trait]
@@ -992,7 +1000,12 @@ impl crate::Target for RivileTarget {
         Ok(lookup)
     }
 
+    fn stored(&self, target_id: &str) -> Option<Value> {
+        self.stored.get(target_id).cloned()
+    }
+
     async fn write_batch(&mut self, items: Vec<crate::WriteItem>) -> Result<crate::BatchResult, ConnectorError> {
+        self.stored.clear();
         let total = items.len();
         let mut outcomes = Vec::with_capacity(total);
         let mut api_calls = 0;
@@ -1026,6 +1039,13 @@ impl crate::Target for RivileTarget {
             {
                 // A new document's id is the system number Rivile gives it.
                 Ok(answer) => {
+                    if let (EntityKind::Customer, Some(Value::Object(row))) = (self.writing.entity, answer.get("N08")) {
+                        let mut canonical = Map::new();
+                        customer_fields(row, &mut canonical);
+                        if let Some(code) = text(row, "N08_KODAS_KS") {
+                            self.stored.insert(code, Value::Object(canonical));
+                        }
+                    }
                     // A new document's id is the system number Rivile gives it.
                     let pointer = format!("/{}/{key_column}", self.writing.table.code);
                     let written = if id.is_empty() {

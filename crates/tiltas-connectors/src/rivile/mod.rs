@@ -250,5 +250,9 @@ pub fn open_target(
             ))
         }
     };
-    Ok(Box::new(RivileTarget { client, writing }))
+    Ok(Box::new(RivileTarget {
+        client,
+        writing,
+        stored: Default::default(),
+    }))
 }

@@ -885,6 +885,14 @@ fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
             Value::String(rendered(column, row.get(column.name).map_or("", String::as_str))),
         );
     }
+    // `_FULL` answers the client with its addresses, as a `list` A read shows them.
+    if table.code == "N08" && call.method.eq_ignore_ascii_case("EDIT_N08_FULL") {
+        let client = row
+            .get("N08_KODAS_KS")
+            .map(|code| code.to_lowercase())
+            .unwrap_or_default();
+        fields.insert("N33".into(), Value::Array(children(&db, "N33", &client)));
+    }
     Ok(json!({ table.code: Value::Object(fields) }))
 }
 

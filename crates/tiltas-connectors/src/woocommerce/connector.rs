@@ -130,6 +130,8 @@ pub(crate) struct WooTarget {
     pub entity: EntityKind,
     /// Category name (lower-cased) → id, loaded on the first product write.
     pub categories: Option<HashMap<String, u64>>,
+    /// Customers of the last batch as the shop answered them, in canonical form.
+    pub stored: HashMap<String, Value>,
 }
 
 /// The error of a failed batch item, classified by its status.
@@ -485,7 +487,10 @@ impl WooTarget {
                 let email = item.payload.get("email").and_then(Value::as_str).unwrap_or("?");
                 match (item_error(result, &format!("customer {email}")), mapping::id_of(result)) {
                     (Some(error), _) => WriteOutcome::Failed(error),
-                    (None, Some(id)) => WriteOutcome::Written { target_id: id },
+                    (None, Some(id)) => {
+                        self.stored.insert(id.clone(), mapping::customer_from_shop(result));
+                        WriteOutcome::Written { target_id: id }
+                    }
                     (None, None) => WriteOutcome::Failed(ConnectorError::new(
                         ErrorKind::Transient,
                         format!("customer {email}: the shop's answer has no id"),
@@ -596,7 +601,12 @@ impl Target for WooTarget {
         Ok(lookup)
     }
 
+    fn stored(&self, target_id: &str) -> Option<Value> {
+        self.stored.get(target_id).cloned()
+    }
+
     async fn write_batch(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError> {
+        self.stored.clear();
         if items.is_empty() {
             return Ok(BatchResult {
                 outcomes: Vec::new(),

@@ -139,5 +139,6 @@ pub fn open_target(
         client: client::Client::new(connection, gate)?,
         entity: flow.entity,
         categories: None,
+        stored: Default::default(),
     }))
 }
