@@ -771,6 +771,15 @@ impl Writing {
         put(&mut header, "I06_VAL_POZ", Some("0".to_owned()));
         put(&mut header, "I06_KODAS_IS", warehouse);
         put(&mut header, "I06_PASTABA", text(payload.get("note")));
+        // `raw.I06_*` in the mapped payload sets Rivile's own header columns.
+        if let Some(Value::Object(raw)) = payload.get("raw") {
+            for (name, value) in raw {
+                let Some(column) = self.table.column(name) else {
+                    return Err(format!("raw.{name}: I06 has no such column"));
+                };
+                put(&mut header, column.name, text(Some(value)));
+            }
+        }
         check_widths(self.table, &header)?;
         let mut lines = Vec::new();
         for (index, line) in payload
