@@ -12,5 +12,6 @@ mod http;
 pub mod reference;
 pub mod registry;
 pub mod rivile;
+pub mod woocommerce;
 
 pub use api::*;
