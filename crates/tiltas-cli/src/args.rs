@@ -90,7 +90,7 @@ pub enum BenchKind {
 /// `tiltas sim SYSTEM`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Which system: `reference` or `rivile`.
+    /// Which system: `reference`, `rivile` or `woocommerce`.
     pub system: String,
     /// Port on 127.0.0.1 (0 picks a free one, printed as `listening on http://127.0.0.1:PORT`).
     #[arg(long, default_value_t = 0)]
@@ -98,15 +98,15 @@ pub struct SimArgs {
     /// Seed of the generated data and of fault decisions: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Products to start with.
-    #[arg(long, default_value_t = 100)]
-    pub products: usize,
-    /// Customers to start with.
-    #[arg(long, default_value_t = 20)]
-    pub customers: usize,
-    /// Orders to start with.
-    #[arg(long, default_value_t = 20)]
-    pub orders: usize,
+    /// Products to start with (default 100; woocommerce 20).
+    #[arg(long)]
+    pub products: Option<usize>,
+    /// Customers to start with (default 20; woocommerce 10).
+    #[arg(long)]
+    pub customers: Option<usize>,
+    /// Orders to start with (default 20; woocommerce 0).
+    #[arg(long)]
+    pub orders: Option<usize>,
     /// The credential the simulator accepts: the bearer token (reference) or the `ApiKey` (rivile).
     #[arg(
         long,
@@ -115,6 +115,21 @@ pub struct SimArgs {
         default_value = "tiltas-sim-token"
     )]
     pub token: String,
+    /// woocommerce: the consumer key the shop accepts.
+    #[arg(long, env = "TILTAS_SIM_CONSUMER_KEY", default_value = "ck_tiltas_sim")]
+    pub consumer_key: String,
+    /// woocommerce: the consumer secret of that key.
+    #[arg(long, env = "TILTAS_SIM_CONSUMER_SECRET", default_value = "cs_tiltas_sim")]
+    pub consumer_secret: String,
+    /// woocommerce: subscribe this URL to every product, order and customer webhook topic.
+    #[arg(long, requires = "webhook_secret")]
+    pub webhook_url: Option<String>,
+    /// woocommerce: the secret that signs webhook deliveries.
+    #[arg(long, env = "TILTAS_SIM_WEBHOOK_SECRET", requires = "webhook_url")]
+    pub webhook_secret: Option<String>,
+    /// woocommerce: behave as if served over HTTPS (Basic auth and query keys accepted).
+    #[arg(long)]
+    pub assume_https: bool,
 }
 
 /// `tiltas dead-letters …`.

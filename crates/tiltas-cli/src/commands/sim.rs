@@ -6,15 +6,15 @@ use tiltas_connectors::reference::simulator::{router, ReferenceSim, Seeding};
 use tiltas_sim::Harness;
 
 /// The systems `tiltas sim` can simulate.
-const SYSTEMS: [&str; 2] = ["reference", "rivile"];
+const SYSTEMS: [&str; 3] = ["reference", "rivile", "woocommerce"];
 
 /// Serves the simulator until the process is killed.
 pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
     let seeding = Seeding {
         seed: args.seed,
-        products: args.products,
-        customers: args.customers,
-        orders: args.orders,
+        products: args.products.unwrap_or(100),
+        customers: args.customers.unwrap_or(20),
+        orders: args.orders.unwrap_or(20),
     };
     let router = match args.system.as_str() {
         "reference" => {
@@ -26,10 +26,33 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             use tiltas_connectors::rivile::simulator::{router, RivileSim, Seeding};
             let seeding = Seeding {
                 seed: args.seed,
-                products: args.products,
-                customers: args.customers,
+                products: args.products.unwrap_or(100),
+                customers: args.customers.unwrap_or(20),
             };
             let sim = Arc::new(RivileSim::new(args.token.clone(), seeding));
+            let harness = Harness::new(sim.clone(), args.seed);
+            router(sim, harness)
+        }
+        "woocommerce" => {
+            use tiltas_connectors::woocommerce::simulator::{router, Credentials, Seeding, WebhookTarget, WooSim};
+            let seeding = Seeding {
+                seed: args.seed,
+                products: args.products.unwrap_or(20),
+                customers: args.customers.unwrap_or(10),
+                orders: args.orders.unwrap_or(0),
+            };
+            let credentials = Credentials {
+                consumer_key: args.consumer_key.clone(),
+                consumer_secret: args.consumer_secret.clone(),
+            };
+            let webhook = match (&args.webhook_url, &args.webhook_secret) {
+                (Some(delivery_url), Some(secret)) => Some(WebhookTarget {
+                    delivery_url: delivery_url.clone(),
+                    secret: secret.clone(),
+                }),
+                _ => None,
+            };
+            let sim = Arc::new(WooSim::new(credentials, seeding, webhook, args.assume_https));
             let harness = Harness::new(sim.clone(), args.seed);
             router(sim, harness)
         }

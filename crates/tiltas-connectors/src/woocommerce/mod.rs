@@ -1,11 +1,16 @@
 //! WooCommerce REST API v3 (`shared/protocols/shops.md` §1): the OAuth 1.0a signing WooCommerce
 //! requires over plain HTTP ([`oauth`]), the connector (products with variations and
-//! categories, stock, customers, orders), and webhook verification ([`webhook`]).
+//! categories, stock, customers, orders), webhook verification ([`webhook`]), and the
+//! simulator `tiltas sim woocommerce` ([`simulator`]).
 mod client;
 mod connector;
 mod mapping;
 pub mod oauth;
+pub mod simulator;
 pub mod webhook;
+
+#[cfg(test)]
+mod sim_tests;
 
 use crate::{CallGate, ConnectorError, ErrorKind, Source, Target};
 use connector::{WooSource, WooTarget};
