@@ -6,6 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 mod crash;
 mod dead_letters;
+mod erp_shop;
 mod files_flow;
 mod rivile_flow;
 mod validate;

@@ -726,6 +726,8 @@ pub(crate) struct Writing {
     pub warehouse: Option<String>,
     /// For documents: post each one after writing it (`EDIT_I06`, `oper` P).
     pub post: bool,
+    /// For documents: the N25 service code an order's shipping charge is invoiced under.
+    pub shipping_service: Option<String>,
 }
 
 impl Writing {
@@ -802,6 +804,21 @@ impl Writing {
         }
         if lines.is_empty() {
             return Err("the order has no lines".to_owned());
+        }
+        // The shipping charge as a service line, so the invoice totals what the buyer paid.
+        let shipping = text(payload.pointer("/totals/shipping"))
+            .and_then(|amount| Decimal::from_str(&amount).ok())
+            .filter(|amount| !amount.is_zero());
+        if let (Some(service), Some(amount)) = (&self.shipping_service, shipping) {
+            let vat_rate = payload.pointer("/lines/0/vat_rate").and_then(|rate| text(Some(rate)));
+            let mut row = Map::new();
+            put(&mut row, "I07_KODAS", Some(service.clone()));
+            put(&mut row, "I07_TIPAS", Some("2".to_owned()));
+            put(&mut row, "I07_KIEKIS", Some("1".to_owned()));
+            put(&mut row, "I07_KAINA_BE", Some(amount.normalize().to_string()));
+            put(&mut row, "I07_MOKESTIS", Some("1".to_owned()));
+            put(&mut row, "I07_MOKESTIS_P", vat_rate);
+            lines.push(Value::Object(row));
         }
         header.insert("I07".to_owned(), Value::Array(lines));
         Ok(header)

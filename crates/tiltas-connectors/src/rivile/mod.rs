@@ -125,6 +125,12 @@ pub static RIVILE: SystemSpec = SystemSpec {
             required: false,
             doc: "for orders: post each document after writing it (EDIT_I06 oper P; default false)",
         },
+        KeySpec {
+            name: "shipping_service",
+            kind: KeyKind::String,
+            required: false,
+            doc: "for orders: the N25 service code the shipping charge is invoiced under (a service line); without it shipping is not invoiced",
+        },
     ],
     entities: &ACCESS,
     accounting: true,
@@ -226,6 +232,7 @@ pub fn open_target(
         operation: String::new(),
         warehouse: None,
         post: false,
+        shipping_service: None,
     };
     let writing = match flow.entity {
         EntityKind::Product => simple(&schema::N17, "EDIT_N17"),
@@ -242,6 +249,7 @@ pub fn open_target(
                 .or_else(|| connection.settings.str("warehouse"))
                 .map(str::to_owned),
             post: flow.to.settings.bool("post").unwrap_or(false),
+            shipping_service: flow.to.settings.str("shipping_service").map(str::to_owned),
         },
         other => {
             return Err(ConnectorError::new(

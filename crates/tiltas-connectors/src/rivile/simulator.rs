@@ -155,6 +155,7 @@ impl RivileSim {
         for (code, name, kind) in [
             ("004", "Prekių pardavimas", "2"),
             ("5006", "Laiptinių valymas", "2"),
+            ("PRISTATYMAS", "Prekių pristatymas", "2"),
             ("P001", "Prekių pirkimas", "1"),
         ] {
             db.insert(
@@ -1057,6 +1058,16 @@ fn edit_document(sim: &RivileSim, call: &Call) -> Result<(StatusCode, Value), Va
         let mut problems = Vec::new();
         match value_of(&values, "I07_KODAS") {
             None => problems.push(data_problem("I07_KODAS", "1", "Nenurodyta prekė")),
+            // I07_TIPAS 2 is a service line: its code is an N25 sales code, not a product.
+            Some(service) if value_of(&values, "I07_TIPAS") == Some("2") => {
+                if !exists_in(&db, "N25", service) {
+                    problems.push(data_problem(
+                        "I07_KODAS",
+                        "3002",
+                        &format!("Nerasta paslauga '{service}'"),
+                    ))
+                }
+            }
             Some(product) if !exists_in(&db, "N17", product) => {
                 problems.push(data_problem("I07_KODAS", "3002", &format!("Nerasta prekė '{product}'")))
             }
