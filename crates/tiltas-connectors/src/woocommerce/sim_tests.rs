@@ -39,7 +39,7 @@ impl Reply {
 
 /// How a test request authenticates.
 #[derive(Clone)]
-enum Auth {
+enum SignIn {
     OAuth {
         secret: String,
         method: SignatureMethod,
@@ -55,8 +55,8 @@ fn now() -> u64 {
     chrono::Utc::now().timestamp() as u64
 }
 
-fn oauth() -> Auth {
-    Auth::OAuth {
+fn oauth() -> SignIn {
+    SignIn::OAuth {
         secret: SECRET.into(),
         method: SignatureMethod::HmacSha256,
         timestamp: now(),
@@ -94,28 +94,44 @@ async fn start() -> Shop {
 }
 
 impl Shop {
-    async fn call_as(&self, auth: Auth, method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>) -> Reply {
+    async fn call_as(
+        &self,
+        auth: SignIn,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
         let endpoint = format!("{}/wp-json/wc/v3/{path}", self.url);
         let mut pairs: Vec<(String, String)> = query.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let method_name = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method_name, &endpoint);
         match auth {
-            Auth::OAuth {
+            SignIn::OAuth {
                 secret,
                 method: signature_method,
                 timestamp,
                 nonce,
             } => {
                 let nonce = nonce.unwrap_or_else(|| format!("nonce{}", self.nonce.fetch_add(1, Ordering::Relaxed)));
-                let signed = sign_query(method, &endpoint, &pairs, KEY, &secret, signature_method, timestamp, &nonce);
+                let signed = sign_query(
+                    method,
+                    &endpoint,
+                    &pairs,
+                    KEY,
+                    &secret,
+                    signature_method,
+                    timestamp,
+                    &nonce,
+                );
                 pairs.extend(signed);
             }
-            Auth::Basic(key, secret) => request = request.basic_auth(key, Some(secret)),
-            Auth::Query(key, secret) => {
+            SignIn::Basic(key, secret) => request = request.basic_auth(key, Some(secret)),
+            SignIn::Query(key, secret) => {
                 pairs.push(("consumer_key".into(), key));
                 pairs.push(("consumer_secret".into(), secret));
             }
-            Auth::None => {}
+            SignIn::None => {}
         }
         request = request.query(&pairs);
         if let Some(body) = body {
@@ -138,7 +154,13 @@ impl Shop {
     }
 
     async fn control(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self.client.post(format!("{}/__sim/{path}", self.url)).json(&body).send().await.unwrap();
+        let response = self
+            .client
+            .post(format!("{}/__sim/{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -188,31 +210,39 @@ async fn the_same_seed_gives_the_same_shop() {
     let products = one.records("product");
     assert_eq!(products.len(), 20);
     assert!(products.iter().any(|p| p["type"] == "variable"));
-    assert!(products.iter().filter_map(|p| p["sku"].as_str()).filter(|s| !s.is_empty()).all(|s| s.starts_with("WC-")));
+    assert!(products
+        .iter()
+        .filter_map(|p| p["sku"].as_str())
+        .filter(|s| !s.is_empty())
+        .all(|s| s.starts_with("WC-")));
 }
 
 #[tokio::test]
 async fn oauth_signatures_with_sha1_and_sha256_are_accepted() {
     let shop = start().await;
     for method in [SignatureMethod::HmacSha1, SignatureMethod::HmacSha256] {
-        let auth = Auth::OAuth {
+        let auth = SignIn::OAuth {
             secret: SECRET.into(),
             method,
             timestamp: now(),
             nonce: None,
         };
-        let reply = shop.call_as(auth, "GET", "products", &[("search", "a"), ("orderby", "id")], None).await;
+        let reply = shop
+            .call_as(auth, "GET", "products", &[("search", "a"), ("orderby", "id")], None)
+            .await;
         assert_eq!(reply.status, 200, "{method:?}: {}", reply.json);
         let products = reply.json.as_array().unwrap();
         assert!(!products.is_empty());
-        assert!(products.iter().all(|p| p["name"].as_str().unwrap().to_lowercase().contains('a')));
+        assert!(products
+            .iter()
+            .all(|p| p["name"].as_str().unwrap().to_lowercase().contains('a')));
     }
 }
 
 #[tokio::test]
 async fn a_wrong_secret_is_an_authentication_error_counted_as_rejected() {
     let shop = start().await;
-    let auth = Auth::OAuth {
+    let auth = SignIn::OAuth {
         secret: "cs_wrong".into(),
         method: SignatureMethod::HmacSha256,
         timestamp: now(),
@@ -220,24 +250,29 @@ async fn a_wrong_secret_is_an_authentication_error_counted_as_rejected() {
     };
     let reply = shop.call_as(auth, "GET", "products", &[], None).await;
     assert_error(&reply, 401, "woocommerce_rest_authentication_error");
-    assert_eq!(reply.json["message"], "Invalid signature - provided signature does not match.");
+    assert_eq!(
+        reply.json["message"],
+        "Invalid signature - provided signature does not match."
+    );
     assert_eq!(shop.stats().await["requests"]["rejected"], 1);
 }
 
 #[tokio::test]
 async fn no_credentials_cannot_list() {
     let shop = start().await;
-    let reply = shop.call_as(Auth::None, "GET", "products", &[], None).await;
+    let reply = shop.call_as(SignIn::None, "GET", "products", &[], None).await;
     assert_error(&reply, 401, "woocommerce_rest_cannot_view");
     assert_eq!(reply.json["message"], "Sorry, you cannot list resources.");
-    let create = shop.call_as(Auth::None, "POST", "products", &[], Some(json!({"name": "x"}))).await;
+    let create = shop
+        .call_as(SignIn::None, "POST", "products", &[], Some(json!({"name": "x"})))
+        .await;
     assert_error(&create, 401, "woocommerce_rest_cannot_create");
 }
 
 #[tokio::test]
 async fn a_replayed_nonce_is_refused() {
     let shop = start().await;
-    let auth = Auth::OAuth {
+    let auth = SignIn::OAuth {
         secret: SECRET.into(),
         method: SignatureMethod::HmacSha256,
         timestamp: now(),
@@ -253,7 +288,7 @@ async fn a_replayed_nonce_is_refused() {
 #[tokio::test]
 async fn a_timestamp_older_than_fifteen_minutes_is_refused() {
     let shop = start().await;
-    let auth = Auth::OAuth {
+    let auth = SignIn::OAuth {
         secret: SECRET.into(),
         method: SignatureMethod::HmacSha1,
         timestamp: now() - 16 * 60,
@@ -267,7 +302,7 @@ async fn a_timestamp_older_than_fifteen_minutes_is_refused() {
 #[tokio::test]
 async fn basic_auth_and_query_keys_work_only_when_the_shop_assumes_https() {
     let plain = start().await;
-    let basic = Auth::Basic(KEY.into(), SECRET.into());
+    let basic = SignIn::Basic(KEY.into(), SECRET.into());
     let refused = plain.call_as(basic.clone(), "GET", "products", &[], None).await;
     assert_error(&refused, 401, "woocommerce_rest_cannot_view");
 
@@ -276,17 +311,33 @@ async fn basic_auth_and_query_keys_work_only_when_the_shop_assumes_https() {
     assert_eq!(accepted.status, 200);
     assert_eq!(accepted.header("x-wp-total"), "5");
     let by_query = https
-        .call_as(Auth::Query(KEY.into(), SECRET.into()), "GET", "products", &[], None)
+        .call_as(SignIn::Query(KEY.into(), SECRET.into()), "GET", "products", &[], None)
         .await;
     assert_eq!(by_query.status, 200);
     let wrong = https
-        .call_as(Auth::Basic(KEY.into(), "cs_wrong".into()), "GET", "products", &[], None)
+        .call_as(
+            SignIn::Basic(KEY.into(), "cs_wrong".into()),
+            "GET",
+            "products",
+            &[],
+            None,
+        )
         .await;
     assert_error(&wrong, 401, "woocommerce_rest_authentication_error");
     assert_eq!(wrong.json["message"], "Consumer secret is invalid.");
-    assert!(wrong.header("www-authenticate").starts_with("Basic realm="), "{:?}", wrong.headers);
+    assert!(
+        wrong.header("www-authenticate").starts_with("Basic realm="),
+        "{:?}",
+        wrong.headers
+    );
     let unknown_key = https
-        .call_as(Auth::Basic("ck_other".into(), SECRET.into()), "GET", "products", &[], None)
+        .call_as(
+            SignIn::Basic("ck_other".into(), SECRET.into()),
+            "GET",
+            "products",
+            &[],
+            None,
+        )
         .await;
     assert_error(&unknown_key, 401, "woocommerce_rest_cannot_view");
 }
@@ -294,19 +345,37 @@ async fn basic_auth_and_query_keys_work_only_when_the_shop_assumes_https() {
 #[tokio::test]
 async fn lists_are_paged_with_totals_and_prev_next_links() {
     let shop = start().await;
-    let page_two = shop.get("products", &[("per_page", "7"), ("page", "2"), ("orderby", "id"), ("order", "asc")]).await;
+    let page_two = shop
+        .get(
+            "products",
+            &[("per_page", "7"), ("page", "2"), ("orderby", "id"), ("order", "asc")],
+        )
+        .await;
     assert_eq!(page_two.status, 200);
     assert_eq!(page_two.header("x-wp-total"), "20");
     assert_eq!(page_two.header("x-wp-totalpages"), "3");
-    let ids: Vec<u64> = page_two.json.as_array().unwrap().iter().map(|p| p["id"].as_u64().unwrap()).collect();
-    let all: Vec<u64> = shop.records("product").iter().map(|p| p["id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = page_two
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
+    let all: Vec<u64> = shop
+        .records("product")
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids, all[7..14]);
     let link = page_two.header("link");
     let parts: Vec<&str> = link.split(", <").collect();
     assert_eq!(parts.len(), 2, "{link}");
     assert!(parts[0].contains("page=1>; rel=\"prev\""), "{link}");
     assert!(parts[1].contains("page=3>; rel=\"next\""), "{link}");
-    assert!(parts[0].starts_with(&format!("<{}/wp-json/wc/v3/products?", shop.url)), "{link}");
+    assert!(
+        parts[0].starts_with(&format!("<{}/wp-json/wc/v3/products?", shop.url)),
+        "{link}"
+    );
 
     let past_end = shop.get("products", &[("per_page", "7"), ("page", "4")]).await;
     assert_eq!(past_end.json, json!([]));
@@ -350,7 +419,14 @@ async fn modified_after_returns_only_records_written_later() {
         .max()
         .unwrap();
     let target = shop.records("product")[2]["id"].as_u64().unwrap();
-    let updated = shop.call("PUT", &format!("products/{target}"), &[], Some(json!({"regular_price": "12.30"}))).await;
+    let updated = shop
+        .call(
+            "PUT",
+            &format!("products/{target}"),
+            &[],
+            Some(json!({"regular_price": "12.30"})),
+        )
+        .await;
     assert_eq!(updated.status, 200, "{}", updated.json);
     assert_eq!(updated.json["price"], "12.30");
     assert!(updated.json["date_modified_gmt"].as_str().unwrap() > newest_seeded.as_str());
@@ -358,10 +434,21 @@ async fn modified_after_returns_only_records_written_later() {
     let changed = shop
         .get(
             "products",
-            &[("modified_after", &newest_seeded), ("dates_are_gmt", "true"), ("orderby", "modified"), ("order", "asc")],
+            &[
+                ("modified_after", &newest_seeded),
+                ("dates_are_gmt", "true"),
+                ("orderby", "modified"),
+                ("order", "asc"),
+            ],
         )
         .await;
-    let ids: Vec<u64> = changed.json.as_array().unwrap().iter().map(|p| p["id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = changed
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids, [target]);
     let bad = shop.get("products", &[("modified_after", "last tuesday")]).await;
     assert_error(&bad, 400, "rest_invalid_param");
@@ -370,11 +457,25 @@ async fn modified_after_returns_only_records_written_later() {
 #[tokio::test]
 async fn simple_and_variable_products_are_created_with_categories_and_variations() {
     let shop = start_with(seeding(0), None, false).await;
-    let category = shop.call("POST", "products/categories", &[], Some(json!({"name": "Virtuvės reikmenys"}))).await;
+    let category = shop
+        .call(
+            "POST",
+            "products/categories",
+            &[],
+            Some(json!({"name": "Virtuvės reikmenys"})),
+        )
+        .await;
     assert_eq!(category.status, 201, "{}", category.json);
     assert_eq!(category.json["slug"], "virtuves-reikmenys");
     let category_id = category.json["id"].as_u64().unwrap();
-    let again = shop.call("POST", "products/categories", &[], Some(json!({"name": "Virtuvės reikmenys"}))).await;
+    let again = shop
+        .call(
+            "POST",
+            "products/categories",
+            &[],
+            Some(json!({"name": "Virtuvės reikmenys"})),
+        )
+        .await;
     assert_error(&again, 400, "term_exists");
 
     let simple = shop
@@ -390,11 +491,19 @@ async fn simple_and_variable_products_are_created_with_categories_and_variations
         .await;
     assert_eq!(simple.status, 201, "{}", simple.json);
     let simple_id = simple.json["id"].as_u64().unwrap();
-    assert_eq!(simple.header("location"), format!("{}/wp-json/wc/v3/products/{simple_id}", shop.url));
+    assert_eq!(
+        simple.header("location"),
+        format!("{}/wp-json/wc/v3/products/{simple_id}", shop.url)
+    );
     assert_eq!(simple.json["price"], "20.00");
     assert_eq!(simple.json["stock_status"], "outofstock");
-    assert_eq!(simple.json["categories"], json!([{"id": category_id, "name": "Virtuvės reikmenys", "slug": "virtuves-reikmenys"}]));
-    let numeric_price = shop.call("POST", "products", &[], Some(json!({"name": "x", "regular_price": 20}))).await;
+    assert_eq!(
+        simple.json["categories"],
+        json!([{"id": category_id, "name": "Virtuvės reikmenys", "slug": "virtuves-reikmenys"}])
+    );
+    let numeric_price = shop
+        .call("POST", "products", &[], Some(json!({"name": "x", "regular_price": 20})))
+        .await;
     assert_error(&numeric_price, 400, "rest_invalid_param");
 
     let variable = shop
@@ -429,7 +538,12 @@ async fn simple_and_variable_products_are_created_with_categories_and_variations
     assert_eq!(product.json["variations"], json!(variation_ids));
     assert_eq!(product.json["price"], "8.75");
     assert_eq!(product.json["attributes"][0]["options"], json!(["Raudona", "Žalia"]));
-    let listed = shop.get(&format!("products/{parent}/variations"), &[("orderby", "id"), ("order", "asc")]).await;
+    let listed = shop
+        .get(
+            &format!("products/{parent}/variations"),
+            &[("orderby", "id"), ("order", "asc")],
+        )
+        .await;
     assert_eq!(listed.header("x-wp-total"), "2");
     assert_eq!(listed.json[1]["name"], "Prijuostė - Žalia");
 }
@@ -437,11 +551,25 @@ async fn simple_and_variable_products_are_created_with_categories_and_variations
 #[tokio::test]
 async fn a_duplicate_sku_is_refused_on_create_and_update() {
     let shop = start().await;
-    let create = shop.call("POST", "products", &[], Some(json!({"name": "Kopija", "sku": "WC-00001"}))).await;
+    let create = shop
+        .call(
+            "POST",
+            "products",
+            &[],
+            Some(json!({"name": "Kopija", "sku": "WC-00001"})),
+        )
+        .await;
     assert_error(&create, 400, "product_invalid_sku");
     assert_eq!(create.json["message"], "Invalid or duplicated SKU.");
     let other = shop.records("product")[1]["id"].as_u64().unwrap();
-    let update = shop.call("PUT", &format!("products/{other}"), &[], Some(json!({"sku": "WC-00001"}))).await;
+    let update = shop
+        .call(
+            "PUT",
+            &format!("products/{other}"),
+            &[],
+            Some(json!({"sku": "WC-00001"})),
+        )
+        .await;
     assert_error(&update, 400, "product_invalid_sku");
     assert_eq!(shop.records("product").len(), 20);
     assert_eq!(shop.stats().await["duplicates"], 0);
@@ -451,7 +579,9 @@ async fn a_duplicate_sku_is_refused_on_create_and_update() {
 async fn batches_over_one_hundred_items_are_413_and_item_errors_come_back_in_a_200() {
     let shop = start().await;
     let too_many: Vec<Value> = (0..101).map(|n| json!({"name": format!("P{n}")})).collect();
-    let reply = shop.call("POST", "products/batch", &[], Some(json!({"create": too_many}))).await;
+    let reply = shop
+        .call("POST", "products/batch", &[], Some(json!({"create": too_many})))
+        .await;
     assert_error(&reply, 413, "woocommerce_rest_request_entity_too_large");
 
     let existing = shop.records("product")[0]["id"].as_u64().unwrap();
@@ -475,7 +605,10 @@ async fn batches_over_one_hundred_items_are_413_and_item_errors_come_back_in_a_2
     assert_eq!(reply.json["create"][1]["error"]["data"]["status"], 400);
     assert_eq!(reply.json["update"][0]["price"], "3.33");
     assert_eq!(reply.json["update"][1]["id"], 999_999);
-    assert_eq!(reply.json["update"][1]["error"]["code"], "woocommerce_rest_product_invalid_id");
+    assert_eq!(
+        reply.json["update"][1]["error"]["code"],
+        "woocommerce_rest_product_invalid_id"
+    );
     assert_eq!(reply.json["delete"][0]["error"]["data"]["status"], 404);
     assert_eq!(shop.records("product").len(), 21);
 }
@@ -485,10 +618,26 @@ async fn missing_ids_are_404_on_get_and_400_on_update() {
     let shop = start().await;
     let parent = shop.records("variation")[0]["parent_id"].as_u64().unwrap();
     let cases = [
-        ("products/999999".to_owned(), "woocommerce_rest_product_invalid_id", "Invalid ID."),
-        (format!("products/{parent}/variations/999999"), "woocommerce_rest_product_variation_invalid_id", "Invalid ID."),
-        ("orders/999999".to_owned(), "woocommerce_rest_shop_order_invalid_id", "Invalid ID."),
-        ("customers/999999".to_owned(), "woocommerce_rest_invalid_id", "Invalid resource ID."),
+        (
+            "products/999999".to_owned(),
+            "woocommerce_rest_product_invalid_id",
+            "Invalid ID.",
+        ),
+        (
+            format!("products/{parent}/variations/999999"),
+            "woocommerce_rest_product_variation_invalid_id",
+            "Invalid ID.",
+        ),
+        (
+            "orders/999999".to_owned(),
+            "woocommerce_rest_shop_order_invalid_id",
+            "Invalid ID.",
+        ),
+        (
+            "customers/999999".to_owned(),
+            "woocommerce_rest_invalid_id",
+            "Invalid resource ID.",
+        ),
     ];
     for (path, code, message) in cases {
         let get = shop.get(&path, &[]).await;
@@ -507,12 +656,29 @@ async fn missing_ids_are_404_on_get_and_400_on_update() {
 async fn a_variation_ignores_stock_quantity_unless_it_manages_stock() {
     let shop = start().await;
     let variation = shop.records("variation")[0].clone();
-    let (id, parent) = (variation["id"].as_u64().unwrap(), variation["parent_id"].as_u64().unwrap());
+    let (id, parent) = (
+        variation["id"].as_u64().unwrap(),
+        variation["parent_id"].as_u64().unwrap(),
+    );
     let path = format!("products/{parent}/variations/{id}");
-    let unmanaged = shop.call("PUT", &path, &[], Some(json!({"manage_stock": false, "stock_quantity": 7}))).await;
+    let unmanaged = shop
+        .call(
+            "PUT",
+            &path,
+            &[],
+            Some(json!({"manage_stock": false, "stock_quantity": 7})),
+        )
+        .await;
     assert_eq!(unmanaged.status, 200, "{}", unmanaged.json);
     assert_eq!(unmanaged.json["stock_quantity"], Value::Null);
-    let managed = shop.call("PUT", &path, &[], Some(json!({"manage_stock": true, "stock_quantity": 7}))).await;
+    let managed = shop
+        .call(
+            "PUT",
+            &path,
+            &[],
+            Some(json!({"manage_stock": true, "stock_quantity": 7})),
+        )
+        .await;
     assert_eq!(managed.json["manage_stock"], true);
     assert_eq!(managed.json["stock_quantity"], 7);
     assert_eq!(managed.json["stock_status"], "instock");
@@ -525,19 +691,35 @@ async fn a_variation_ignores_stock_quantity_unless_it_manages_stock() {
 async fn customers_are_unique_by_email_and_bad_json_is_refused() {
     let shop = start().await;
     let email = shop.records("customer")[0]["email"].as_str().unwrap().to_owned();
-    let duplicate = shop.call("POST", "customers", &[], Some(json!({"email": email.to_uppercase()}))).await;
+    let duplicate = shop
+        .call("POST", "customers", &[], Some(json!({"email": email.to_uppercase()})))
+        .await;
     assert_error(&duplicate, 400, "registration-error-email-exists");
     let found = shop.get("customers", &[("email", &email)]).await;
     assert_eq!(found.json.as_array().unwrap().len(), 1);
     let created = shop
-        .call("POST", "customers", &[], Some(json!({"email": "nauja@example.lt", "first_name": "Nauja", "billing": {"phone": "+37060000000"}})))
+        .call(
+            "POST",
+            "customers",
+            &[],
+            Some(json!({"email": "nauja@example.lt", "first_name": "Nauja", "billing": {"phone": "+37060000000"}})),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.json);
     assert_eq!(created.json["username"], "nauja");
     assert_eq!(created.json["billing"]["phone"], "+37060000000");
 
     let endpoint = format!("{}/wp-json/wc/v3/customers", shop.url);
-    let signed = sign_query("POST", &endpoint, &[], KEY, SECRET, SignatureMethod::HmacSha256, now(), "raw-json");
+    let signed = sign_query(
+        "POST",
+        &endpoint,
+        &[],
+        KEY,
+        SECRET,
+        SignatureMethod::HmacSha256,
+        now(),
+        "raw-json",
+    );
     let response = shop
         .client
         .post(&endpoint)
@@ -605,7 +787,10 @@ async fn mutated_orders_are_delivered_as_signed_order_created_webhooks() {
     let shop = start_with(seeding(20), Some(target), false).await;
     let (status, reply) = shop.control("mutate", json!({"entity": "order", "count": 3})).await;
     assert_eq!((status, reply["changed"].clone()), (200, json!(3)));
-    wait_for("three order.created deliveries", || receiver.with_topic("order.created").len() == 3).await;
+    wait_for("three order.created deliveries", || {
+        receiver.with_topic("order.created").len() == 3
+    })
+    .await;
 
     let orders = shop.records("order");
     let mut delivered_ids = Vec::new();
@@ -626,7 +811,9 @@ async fn mutated_orders_are_delivered_as_signed_order_created_webhooks() {
         assert!(order["billing"]["email"].as_str().unwrap().ends_with("@example.lt"));
         let lines = order["line_items"].as_array().unwrap();
         assert!((1..=3).contains(&lines.len()));
-        assert!(lines.iter().all(|line| line["sku"].as_str().unwrap().starts_with("WC-") && line["price"].is_number()));
+        assert!(lines
+            .iter()
+            .all(|line| line["sku"].as_str().unwrap().starts_with("WC-") && line["price"].is_number()));
         let stored = orders.iter().find(|stored| stored["id"] == order["id"]).unwrap();
         assert_eq!(stored["total"], order["total"]);
         delivered_ids.push(order["id"].as_u64().unwrap());
@@ -634,7 +821,11 @@ async fn mutated_orders_are_delivered_as_signed_order_created_webhooks() {
     let mut in_order = delivered_ids.clone();
     in_order.sort_unstable();
     assert_eq!(delivered_ids, in_order, "deliveries keep the order of events");
-    let order_hook = shop.records("webhook").into_iter().find(|hook| hook["topic"] == "order.created").unwrap();
+    let order_hook = shop
+        .records("webhook")
+        .into_iter()
+        .find(|hook| hook["topic"] == "order.created")
+        .unwrap();
     assert_eq!(order_hook["deliveries"], 3);
 }
 
@@ -656,12 +847,18 @@ async fn a_webhook_is_disabled_after_more_than_five_failed_deliveries() {
     let (status, _) = shop.control("mutate", json!({"entity": "order", "count": 7})).await;
     assert_eq!(status, 200);
     wait_for("the webhook to be disabled", || {
-        shop.records("webhook").iter().any(|hook| hook["id"] == hook_id && hook["status"] == "disabled")
+        shop.records("webhook")
+            .iter()
+            .any(|hook| hook["id"] == hook_id && hook["status"] == "disabled")
     })
     .await;
     let hook = shop.get(&format!("webhooks/{hook_id}"), &[]).await;
     assert_eq!(hook.json["status"], "disabled");
-    let record = shop.records("webhook").into_iter().find(|hook| hook["id"] == hook_id).unwrap();
+    let record = shop
+        .records("webhook")
+        .into_iter()
+        .find(|hook| hook["id"] == hook_id)
+        .unwrap();
     assert_eq!(record["failures"], 6, "{record}");
     assert_eq!(record["last_response_code"], 500);
     assert_eq!(failing.count(), 6, "the seventh order is not delivered");
@@ -669,7 +866,12 @@ async fn a_webhook_is_disabled_after_more_than_five_failed_deliveries() {
     // Later orders reach only active webhooks.
     let (working, working_url) = Receiver::start(StatusCode::OK).await;
     let second = shop
-        .call("POST", "webhooks", &[], Some(json!({"topic": "order.created", "delivery_url": working_url})))
+        .call(
+            "POST",
+            "webhooks",
+            &[],
+            Some(json!({"topic": "order.created", "delivery_url": working_url})),
+        )
         .await;
     assert_eq!(second.status, 201);
     shop.control("mutate", json!({"entity": "order", "count": 1})).await;
@@ -716,6 +918,9 @@ async fn an_order_placed_by_sku_is_priced_from_the_catalogue_with_21_percent_vat
     assert_eq!(line["total"], format!("{:.2}", net));
     assert_eq!(line["total_tax"], format!("{:.2}", tax));
     let shipping_tax = rust_decimal::Decimal::new(63, 2);
-    assert_eq!(order["total"], format!("{:.2}", net + tax + rust_decimal::Decimal::new(300, 2) + shipping_tax));
+    assert_eq!(
+        order["total"],
+        format!("{:.2}", net + tax + rust_decimal::Decimal::new(300, 2) + shipping_tax)
+    );
     assert_eq!(order["number"], order["id"].to_string());
 }

@@ -121,9 +121,18 @@ fn anonymous(operation: Operation) -> WcError {
     let (code, message) = match operation {
         Operation::List => ("woocommerce_rest_cannot_view", "Sorry, you cannot list resources."),
         Operation::Get => ("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."),
-        Operation::Create => ("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources."),
-        Operation::Update => ("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource."),
-        Operation::Delete => ("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource."),
+        Operation::Create => (
+            "woocommerce_rest_cannot_create",
+            "Sorry, you are not allowed to create resources.",
+        ),
+        Operation::Update => (
+            "woocommerce_rest_cannot_edit",
+            "Sorry, you are not allowed to edit this resource.",
+        ),
+        Operation::Delete => (
+            "woocommerce_rest_cannot_delete",
+            "Sorry, you are not allowed to delete this resource.",
+        ),
         Operation::Batch => (
             "woocommerce_rest_cannot_batch",
             "Sorry, you are not allowed to batch manipulate this resource.",
@@ -134,7 +143,11 @@ fn anonymous(operation: Operation) -> WcError {
 
 /// Learns the site URL from the first request's `Host` (middleware on every route).
 pub(super) async fn learn_site_url(State(sim): State<Arc<WooSim>>, request: Request, next: Next) -> Response {
-    if let Some(host) = request.headers().get(header::HOST).and_then(|value| value.to_str().ok()) {
+    if let Some(host) = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+    {
         sim.learn_host(host);
     }
     next.run(request).await
@@ -152,9 +165,8 @@ pub(super) async fn handle(State(app): State<AppState>, request: Request) -> Res
         .unwrap_or("127.0.0.1")
         .to_owned();
     let now = clock::now();
-    let routed = route(parts.uri.path()).and_then(|(resource, target)| {
-        operation(&parts.method, target).map(|operation| (resource, target, operation))
-    });
+    let routed = route(parts.uri.path())
+        .and_then(|(resource, target)| operation(&parts.method, target).map(|operation| (resource, target, operation)));
     let authenticated = {
         let mut shop = lock(&sim.shop);
         auth::authenticate(
@@ -244,9 +256,13 @@ pub(super) async fn handle(State(app): State<AppState>, request: Request) -> Res
 
 /// The JSON object of a body; an empty body is an empty object, as WordPress reads it.
 async fn read_json(body: Body) -> Result<Map<String, Value>, WcError> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| WcError::new(StatusCode::PAYLOAD_TOO_LARGE, "rest_request_too_large", "Request body too large."))?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        WcError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "rest_request_too_large",
+            "Request body too large.",
+        )
+    })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -254,9 +270,13 @@ async fn read_json(body: Body) -> Result<Map<String, Value>, WcError> {
         Ok(Value::Object(map)) => Ok(map),
         // WordPress takes a non-object JSON body as no body parameters at all.
         Ok(_) => Ok(Map::new()),
-        Err(problem) => Err(WcError::new(StatusCode::BAD_REQUEST, "rest_invalid_json", "Invalid JSON body passed.")
-            .with_data("json_error_code", json!(4))
-            .with_data("json_error_message", json!(problem.to_string()))),
+        Err(problem) => Err(WcError::new(
+            StatusCode::BAD_REQUEST,
+            "rest_invalid_json",
+            "Invalid JSON body passed.",
+        )
+        .with_data("json_error_code", json!(4))
+        .with_data("json_error_message", json!(problem.to_string()))),
     }
 }
 
@@ -276,12 +296,32 @@ fn collection_url(site: &str, resource: Resource) -> String {
 fn ordering(resource: Resource) -> Ordering {
     match resource {
         Resource::Products => Ordering {
-            allowed: &["date", "modified", "id", "include", "title", "slug", "price", "popularity", "rating", "menu_order"],
+            allowed: &[
+                "date",
+                "modified",
+                "id",
+                "include",
+                "title",
+                "slug",
+                "price",
+                "popularity",
+                "rating",
+                "menu_order",
+            ],
             default: "date",
             default_desc: true,
         },
         Resource::Variations(_) => Ordering {
-            allowed: &["date", "modified", "id", "include", "title", "slug", "price", "menu_order"],
+            allowed: &[
+                "date",
+                "modified",
+                "id",
+                "include",
+                "title",
+                "slug",
+                "price",
+                "menu_order",
+            ],
             default: "date",
             default_desc: true,
         },
@@ -311,7 +351,11 @@ pub(super) fn invalid_id(resource: Resource, status: StatusCode) -> WcError {
         Resource::Orders => WcError::new(status, "woocommerce_rest_shop_order_invalid_id", "Invalid ID."),
         Resource::Customers => WcError::new(status, "woocommerce_rest_invalid_id", "Invalid resource ID."),
         // Terms answer 404 whatever the method.
-        Resource::Categories => WcError::new(StatusCode::NOT_FOUND, "woocommerce_rest_term_invalid", "Resource does not exist."),
+        Resource::Categories => WcError::new(
+            StatusCode::NOT_FOUND,
+            "woocommerce_rest_term_invalid",
+            "Resource does not exist.",
+        ),
         Resource::Webhooks => WcError::new(status, "woocommerce_rest_shop_webhook_invalid_id", "Invalid ID."),
     }
 }
@@ -319,7 +363,9 @@ pub(super) fn invalid_id(resource: Resource, status: StatusCode) -> WcError {
 fn render(shop: &Shop, resource: Resource, id: u64, site: &str) -> Option<Value> {
     match resource {
         Resource::Products => catalog::render_product(shop, id),
-        Resource::Variations(parent) => catalog::render_variation(shop, id).filter(|variation| variation["parent_id"] == json!(parent)),
+        Resource::Variations(parent) => {
+            catalog::render_variation(shop, id).filter(|variation| variation["parent_id"] == json!(parent))
+        }
         Resource::Categories => catalog::render_category(shop, id),
         Resource::Customers => customers::render(shop, id),
         Resource::Orders => orders::render(shop, id),
@@ -433,7 +479,9 @@ fn execute(
                 .iter()
                 .filter_map(|id| match resource {
                     // A `sku` look-up on products also finds variations.
-                    Resource::Products if ctx.shop.variations.contains_key(id) => catalog::render_variation_as_product(ctx.shop, *id),
+                    Resource::Products if ctx.shop.variations.contains_key(id) => {
+                        catalog::render_variation_as_product(ctx.shop, *id)
+                    }
                     _ => render(ctx.shop, resource, *id, site),
                 })
                 .collect();
@@ -447,7 +495,8 @@ fn execute(
             Ok(response)
         }
         Operation::Get => {
-            let body = render(ctx.shop, resource, item_id, site).ok_or_else(|| invalid_id(resource, StatusCode::NOT_FOUND))?;
+            let body =
+                render(ctx.shop, resource, item_id, site).ok_or_else(|| invalid_id(resource, StatusCode::NOT_FOUND))?;
             Ok(json_response(StatusCode::OK, body))
         }
         Operation::Create => {
@@ -503,7 +552,11 @@ fn batch(ctx: &mut Ctx<'_>, resource: Resource, input: &Map<String, Value>, site
         for item in creates {
             let result = match item.as_object() {
                 Some(fields) => create(ctx, resource, fields).and_then(|id| rendered(ctx, resource, id, site)),
-                None => Err(WcError::new(StatusCode::BAD_REQUEST, "rest_invalid_param", "Invalid parameter(s): create")),
+                None => Err(WcError::new(
+                    StatusCode::BAD_REQUEST,
+                    "rest_invalid_param",
+                    "Invalid parameter(s): create",
+                )),
             };
             results.push(result.unwrap_or_else(|error| failed(0, error)));
         }

@@ -87,7 +87,9 @@ fn https_credentials(attempt: &Attempt<'_>) -> Option<(String, String)> {
         return Some((key, secret));
     }
     let header = attempt.headers.get("authorization")?.to_str().ok()?;
-    let encoded = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
     let decoded = BASE64.decode(encoded.trim()).ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (key, secret) = decoded.split_once(':')?;
@@ -135,7 +137,11 @@ fn oauth_authenticate(sim: &WooSim, shop: &mut Shop, attempt: &Attempt<'_>) -> R
             .map(|(_, value)| value.as_str())
             .filter(|value| !value.is_empty())
     };
-    let missing: Vec<&str> = OAUTH_PARAMS.iter().copied().filter(|name| get(name).is_none()).collect();
+    let missing: Vec<&str> = OAUTH_PARAMS
+        .iter()
+        .copied()
+        .filter(|name| get(name).is_none())
+        .collect();
     if missing.len() == OAUTH_PARAMS.len() {
         return Err(Refusal::Anonymous);
     }
@@ -156,7 +162,10 @@ fn oauth_authenticate(sim: &WooSim, shop: &mut Shop, attempt: &Attempt<'_>) -> R
         return Err(Refusal::Anonymous);
     };
     if key != sim.credentials.consumer_key {
-        return Err(failure("woocommerce_rest_authentication_error", "Consumer key is invalid."));
+        return Err(failure(
+            "woocommerce_rest_authentication_error",
+            "Consumer key is invalid.",
+        ));
     }
     let Some(method_sig) = SignatureMethod::from_wire(method_name) else {
         return Err(failure(

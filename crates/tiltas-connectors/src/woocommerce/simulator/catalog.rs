@@ -42,11 +42,13 @@ fn set_sku(shop: &Shop, body: &mut Map<String, Value>, input: &Map<String, Value
     let sku = sku.trim().to_owned();
     if !sku.is_empty() {
         if let Some(owner) = sku_owner(shop, &sku, id) {
-            return Err(
-                WcError::new(StatusCode::BAD_REQUEST, "product_invalid_sku", "Invalid or duplicated SKU.")
-                    .with_data("resource_id", json!(owner))
-                    .with_data("unique_sku", json!(format!("{sku}-1"))),
-            );
+            return Err(WcError::new(
+                StatusCode::BAD_REQUEST,
+                "product_invalid_sku",
+                "Invalid or duplicated SKU.",
+            )
+            .with_data("resource_id", json!(owner))
+            .with_data("unique_sku", json!(format!("{sku}-1"))));
         }
     }
     body.insert("sku".into(), json!(sku));
@@ -139,12 +141,23 @@ fn set_meta_data(body: &mut Map<String, Value>, input: &Map<String, Value>) -> R
 
 /// A slug not used by another record of `records` (WordPress appends `-2`, `-3`, …).
 fn unique_slug<'a>(records: impl Iterator<Item = (&'a u64, &'a Record)> + Clone, wanted: &str, id: u64) -> String {
-    let base = if wanted.is_empty() { "product".to_owned() } else { wanted.to_owned() };
-    let taken = |slug: &str| records.clone().any(|(other, record)| *other != id && record.str("slug") == slug);
+    let base = if wanted.is_empty() {
+        "product".to_owned()
+    } else {
+        wanted.to_owned()
+    };
+    let taken = |slug: &str| {
+        records
+            .clone()
+            .any(|(other, record)| *other != id && record.str("slug") == slug)
+    };
     if !taken(&base) {
         return base;
     }
-    (2..).map(|n| format!("{base}-{n}")).find(|slug| !taken(slug)).unwrap_or(base)
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|slug| !taken(slug))
+        .unwrap_or(base)
 }
 
 fn product_defaults() -> Map<String, Value> {
@@ -185,7 +198,10 @@ fn set_product_attributes(body: &mut Map<String, Value>, input: &Map<String, Val
     let mut attributes = Vec::new();
     for (position, item) in items.iter().enumerate() {
         let Some(fields) = item.as_object() else {
-            return Err(WcError::invalid_param("attributes", "attributes[0] is not of type object."));
+            return Err(WcError::invalid_param(
+                "attributes",
+                "attributes[0] is not of type object.",
+            ));
         };
         let options: Vec<Value> = match fields.get("options") {
             Some(Value::Array(options)) => options.iter().filter(|option| option.is_string()).cloned().collect(),
@@ -213,8 +229,17 @@ fn set_product_attributes(body: &mut Map<String, Value>, input: &Map<String, Val
 }
 
 /// Applies the writable product fields of `input` to `body`.
-fn apply_product(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<String, Value>, id: u64) -> Result<(), WcError> {
-    set_plain_fields(body, input, &["name", "description", "short_description", "weight", "tax_class"])?;
+fn apply_product(
+    ctx: &Ctx<'_>,
+    body: &mut Map<String, Value>,
+    input: &Map<String, Value>,
+    id: u64,
+) -> Result<(), WcError> {
+    set_plain_fields(
+        body,
+        input,
+        &["name", "description", "short_description", "weight", "tax_class"],
+    )?;
     if let Some(kind) = input::one_of(input, "type", &PRODUCT_TYPES)? {
         body.insert("type".into(), json!(kind));
     }
@@ -281,7 +306,9 @@ pub(super) fn delete_product(ctx: &mut Ctx<'_>, id: u64, force: bool) -> Result<
     let before = render_product(ctx.shop, id).ok_or_else(|| invalid_id(Resource::Products, StatusCode::NOT_FOUND))?;
     if force {
         ctx.shop.products.remove(&id);
-        ctx.shop.variations.retain(|_, variation| variation.body.get("parent_id") != Some(&json!(id)));
+        ctx.shop
+            .variations
+            .retain(|_, variation| variation.body.get("parent_id") != Some(&json!(id)));
         ctx.events.push(Event::new("product.deleted", json!({ "id": id })));
         return Ok(before);
     }
@@ -330,11 +357,19 @@ pub(super) fn sync_variable(shop: &mut Shop, parent: u64) {
     if product.str("type") != "variable" {
         return;
     }
-    let lowest = prices.iter().min_by_key(|price| decimal(price)).cloned().unwrap_or_default();
+    let lowest = prices
+        .iter()
+        .min_by_key(|price| decimal(price))
+        .cloned()
+        .unwrap_or_default();
     product.body.insert("price".into(), json!(lowest));
     product.body.insert("purchasable".into(), json!(!lowest.is_empty()));
     if product.body.get("manage_stock") != Some(&json!(true)) {
-        let status = if in_stock || variation_ids.is_empty() { "instock" } else { "outofstock" };
+        let status = if in_stock || variation_ids.is_empty() {
+            "instock"
+        } else {
+            "outofstock"
+        };
         product.body.insert("stock_status".into(), json!(status));
     }
 }
@@ -359,7 +394,11 @@ pub(super) fn render_product(shop: &Shop, id: u64) -> Option<Value> {
         })
         .unwrap_or_default();
     map.insert("categories".into(), Value::Array(categories));
-    let variations = if record.str("type") == "variable" { children(shop, id) } else { Vec::new() };
+    let variations = if record.str("type") == "variable" {
+        children(shop, id)
+    } else {
+        Vec::new()
+    };
     map.insert("variations".into(), json!(variations));
     Some(Value::Object(map))
 }
@@ -379,7 +418,12 @@ fn variation_defaults(parent: u64) -> Map<String, Value> {
     }
 }
 
-fn apply_variation(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<String, Value>, id: u64) -> Result<(), WcError> {
+fn apply_variation(
+    ctx: &Ctx<'_>,
+    body: &mut Map<String, Value>,
+    input: &Map<String, Value>,
+    id: u64,
+) -> Result<(), WcError> {
     set_plain_fields(body, input, &["description", "weight", "tax_class"])?;
     if let Some(status) = input::one_of(input, "status", &POST_STATUSES)? {
         body.insert("status".into(), json!(status));
@@ -394,7 +438,10 @@ fn apply_variation(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<Str
         let mut attributes = Vec::new();
         for item in items {
             let Some(fields) = item.as_object() else {
-                return Err(WcError::invalid_param("attributes", "attributes[0] is not of type object."));
+                return Err(WcError::invalid_param(
+                    "attributes",
+                    "attributes[0] is not of type object.",
+                ));
             };
             attributes.push(json!({
                 "id": fields.get("id").and_then(super::api::id_value).unwrap_or(0),
@@ -418,7 +465,12 @@ fn variation_name(shop: &Shop, body: &Map<String, Value>) -> String {
     let options: Vec<&str> = body
         .get("attributes")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|item| item.get("option").and_then(Value::as_str)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.get("option").and_then(Value::as_str))
+                .collect()
+        })
         .unwrap_or_default();
     if options.is_empty() {
         parent_name
@@ -464,7 +516,8 @@ pub(super) fn update_variation(ctx: &mut Ctx<'_>, id: u64, input: &Map<String, V
 
 /// `DELETE products/{parent}/variations/{id}`: variations are deleted outright or trashed.
 pub(super) fn delete_variation(ctx: &mut Ctx<'_>, id: u64, force: bool) -> Result<Value, WcError> {
-    let before = render_variation(ctx.shop, id).ok_or_else(|| invalid_id(Resource::Variations(0), StatusCode::NOT_FOUND))?;
+    let before =
+        render_variation(ctx.shop, id).ok_or_else(|| invalid_id(Resource::Variations(0), StatusCode::NOT_FOUND))?;
     let parent = before["parent_id"].as_u64().unwrap_or(0);
     if force {
         ctx.shop.variations.remove(&id);
@@ -545,7 +598,13 @@ fn product_matches(shop: &Shop, id: u64, record: &Record, params: &ListParams) -
             .body
             .get("categories")
             .and_then(Value::as_array)
-            .is_some_and(|items| items.iter().any(|item| item.get("id").and_then(Value::as_u64).is_some_and(|id| wanted.contains(&id))));
+            .is_some_and(|items| {
+                items.iter().any(|item| {
+                    item.get("id")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|id| wanted.contains(&id))
+                })
+            });
         if !in_category {
             return Ok(false);
         }
@@ -563,12 +622,22 @@ fn product_matches(shop: &Shop, id: u64, record: &Record, params: &ListParams) -
 /// `GET products`: products, and variations too when filtering by `sku`.
 pub(super) fn list_products(shop: &Shop, params: &ListParams) -> Result<Vec<u64>, WcError> {
     const STATUSES: [&str; 7] = ["any", "future", "trash", "draft", "pending", "private", "publish"];
-    if let Some(bad) = params.list("status").iter().find(|status| !STATUSES.contains(&status.as_str())) {
-        return Err(WcError::invalid_param("status", format!("status is not one of {}; found {bad}.", STATUSES.join(", "))));
+    if let Some(bad) = params
+        .list("status")
+        .iter()
+        .find(|status| !STATUSES.contains(&status.as_str()))
+    {
+        return Err(WcError::invalid_param(
+            "status",
+            format!("status is not one of {}; found {bad}.", STATUSES.join(", ")),
+        ));
     }
     if let Some(kind) = params.get("type") {
         if !PRODUCT_TYPES.contains(&kind) {
-            return Err(WcError::invalid_param("type", format!("type is not one of {}.", PRODUCT_TYPES.join(", "))));
+            return Err(WcError::invalid_param(
+                "type",
+                format!("type is not one of {}.", PRODUCT_TYPES.join(", ")),
+            ));
         }
     }
     let with_variations = params.get("sku").is_some();
@@ -595,9 +664,14 @@ pub(super) fn list_variations(shop: &Shop, parent: u64, params: &ListParams) -> 
         .filter(|(id, record)| listing::common_filter(**id, record, params, &["sku", "description"]))
         .filter(|(_, record)| {
             let statuses = params.list("status");
-            statuses.is_empty() || statuses.iter().any(|status| status == "any" || status == record.str("status"))
+            statuses.is_empty()
+                || statuses
+                    .iter()
+                    .any(|status| status == "any" || status == record.str("status"))
         })
-        .filter(|(_, record)| params.list("sku").is_empty() || params.list("sku").iter().any(|sku| sku == record.str("sku")))
+        .filter(|(_, record)| {
+            params.list("sku").is_empty() || params.list("sku").iter().any(|sku| sku == record.str("sku"))
+        })
         .map(|(id, record)| (*id, record))
         .collect();
     listing::sort(&mut entries, params, "sku");
@@ -614,7 +688,11 @@ fn category_count(shop: &Shop, category: u64) -> usize {
                 .body
                 .get("categories")
                 .and_then(Value::as_array)
-                .is_some_and(|items| items.iter().any(|item| item.get("id").and_then(Value::as_u64) == Some(category)))
+                .is_some_and(|items| {
+                    items
+                        .iter()
+                        .any(|item| item.get("id").and_then(Value::as_u64) == Some(category))
+                })
         })
         .count()
 }
@@ -631,7 +709,12 @@ pub(super) fn render_category(shop: &Shop, id: u64) -> Option<Value> {
     Some(Value::Object(map))
 }
 
-fn apply_category(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<String, Value>, id: u64) -> Result<(), WcError> {
+fn apply_category(
+    ctx: &Ctx<'_>,
+    body: &mut Map<String, Value>,
+    input: &Map<String, Value>,
+    id: u64,
+) -> Result<(), WcError> {
     set_plain_fields(body, input, &["name", "description"])?;
     if let Some(display) = input::one_of(input, "display", &["default", "products", "subcategories", "both"])? {
         body.insert("display".into(), json!(display));
@@ -670,7 +753,10 @@ fn apply_category(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<Stri
         _ if str_of(body, "slug").is_empty() => input::slugify(&name),
         _ => str_of(body, "slug").to_owned(),
     };
-    body.insert("slug".into(), json!(unique_slug(ctx.shop.categories.iter(), &wanted, id)));
+    body.insert(
+        "slug".into(),
+        json!(unique_slug(ctx.shop.categories.iter(), &wanted, id)),
+    );
     Ok(())
 }
 
@@ -689,7 +775,8 @@ pub(super) fn create_category(ctx: &mut Ctx<'_>, input: &Map<String, Value>) -> 
 
 /// A category's stored fields before anything is written to them.
 pub(super) fn category_defaults() -> Map<String, Value> {
-    match json!({ "name": "", "slug": "", "parent": 0, "description": "", "display": "default", "image": null, "menu_order": 0 }) {
+    match json!({ "name": "", "slug": "", "parent": 0, "description": "", "display": "default", "image": null, "menu_order": 0 })
+    {
         Value::Object(map) => map,
         _ => Map::new(),
     }
@@ -717,7 +804,8 @@ pub(super) fn delete_category(ctx: &mut Ctx<'_>, id: u64, force: bool) -> Result
             "Resource does not support trashing.",
         ));
     }
-    let before = render_category(ctx.shop, id).ok_or_else(|| invalid_id(Resource::Categories, StatusCode::NOT_FOUND))?;
+    let before =
+        render_category(ctx.shop, id).ok_or_else(|| invalid_id(Resource::Categories, StatusCode::NOT_FOUND))?;
     ctx.shop.categories.remove(&id);
     for product in ctx.shop.products.values_mut() {
         if let Some(Value::Array(items)) = product.body.get_mut("categories") {
@@ -729,7 +817,10 @@ pub(super) fn delete_category(ctx: &mut Ctx<'_>, id: u64, force: bool) -> Result
 
 /// `GET products/categories`.
 pub(super) fn list_categories(shop: &Shop, params: &ListParams) -> Vec<u64> {
-    let hide_empty = params.get("hide_empty").and_then(listing::boolean_text).unwrap_or(false);
+    let hide_empty = params
+        .get("hide_empty")
+        .and_then(listing::boolean_text)
+        .unwrap_or(false);
     let mut entries: Vec<(u64, &Record)> = shop
         .categories
         .iter()

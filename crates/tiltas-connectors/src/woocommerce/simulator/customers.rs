@@ -58,7 +58,11 @@ fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !email.contains(' ')
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.contains(' ')
 }
 
 /// The customer registered with `email` (case-insensitive), other than `except`.
@@ -89,11 +93,15 @@ fn apply(body: &mut Map<String, Value>, input: &Map<String, Value>) -> Result<()
         }
     }
     if let Some(billing) = input::object(input, "billing")? {
-        let existing = body.entry("billing").or_insert_with(|| Value::Object(address(None, true)));
+        let existing = body
+            .entry("billing")
+            .or_insert_with(|| Value::Object(address(None, true)));
         merge_address(existing, billing, true);
     }
     if let Some(shipping) = input::object(input, "shipping")? {
-        let existing = body.entry("shipping").or_insert_with(|| Value::Object(address(None, false)));
+        let existing = body
+            .entry("shipping")
+            .or_insert_with(|| Value::Object(address(None, false)));
         merge_address(existing, shipping, false);
     }
     if let Some(items) = input::array(input, "meta_data")? {
@@ -161,7 +169,9 @@ pub(super) fn update(ctx: &mut Ctx<'_>, id: u64, input: &Map<String, Value>) -> 
         }
         body.insert("email".into(), json!(email));
     }
-    if input.contains_key("username") && input::string(input, "username")?.as_deref() != body.get("username").and_then(Value::as_str) {
+    if input.contains_key("username")
+        && input::string(input, "username")?.as_deref() != body.get("username").and_then(Value::as_str)
+    {
         return Err(WcError::new(
             StatusCode::BAD_REQUEST,
             "woocommerce_rest_customer_invalid_argument",
@@ -211,7 +221,11 @@ pub(super) fn list(shop: &Shop, params: &ListParams) -> Vec<u64> {
             listing::common_filter(**id, record, params, &["email", "username", "first_name", "last_name"])
         })
         .filter(|(_, record)| role == "all" || record.str("role") == role)
-        .filter(|(_, record)| email.as_ref().is_none_or(|email| record.str("email").to_lowercase() == *email))
+        .filter(|(_, record)| {
+            email
+                .as_ref()
+                .is_none_or(|email| record.str("email").to_lowercase() == *email)
+        })
         .map(|(id, record)| (*id, record))
         .collect();
     listing::sort(&mut entries, params, "username");

@@ -45,10 +45,19 @@ pub(super) fn integer(input: &Map<String, Value>, name: &str) -> Result<Option<O
         Some(Value::Null) => Ok(Some(None)),
         Some(Value::Number(number)) => number
             .as_i64()
-            .or_else(|| number.as_f64().filter(|float| float.fract() == 0.0).map(|float| float as i64))
+            .or_else(|| {
+                number
+                    .as_f64()
+                    .filter(|float| float.fract() == 0.0)
+                    .map(|float| float as i64)
+            })
             .map(|value| Some(Some(value)))
             .ok_or_else(wrong),
-        Some(Value::String(text)) => text.trim().parse::<i64>().map(|value| Some(Some(value))).map_err(|_| wrong()),
+        Some(Value::String(text)) => text
+            .trim()
+            .parse::<i64>()
+            .map(|value| Some(Some(value)))
+            .map_err(|_| wrong()),
         Some(_) => Err(wrong()),
     }
 }

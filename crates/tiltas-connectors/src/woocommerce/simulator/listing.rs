@@ -128,7 +128,12 @@ pub(super) fn parse(query: &[(String, String)], ordering: &Ordering) -> Result<L
             None
         }
     };
-    let value = |name: &str| query.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+    let value = |name: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
     let desc = match value("order") {
         None => ordering.default_desc,
         Some("desc") => true,
@@ -222,7 +227,13 @@ pub(super) fn common_filter(id: u64, record: &Record, params: &ListParams, searc
 pub(super) fn sort(entries: &mut [(u64, &Record)], params: &ListParams, name_field: &str) {
     let text = |record: &Record, field: &str| record.str(field).to_lowercase();
     let price = |record: &Record| Decimal::from_str(record.str("price")).unwrap_or_default();
-    let include_position = |id: u64| params.include.iter().position(|wanted| *wanted == id).unwrap_or(usize::MAX);
+    let include_position = |id: u64| {
+        params
+            .include
+            .iter()
+            .position(|wanted| *wanted == id)
+            .unwrap_or(usize::MAX)
+    };
     entries.sort_by(|(left_id, left), (right_id, right)| {
         let primary = match params.orderby.as_str() {
             "id" => std::cmp::Ordering::Equal,
@@ -231,7 +242,11 @@ pub(super) fn sort(entries: &mut [(u64, &Record)], params: &ListParams, name_fie
             "title" | "name" => text(left, name_field).cmp(&text(right, name_field)),
             "slug" => text(left, "slug").cmp(&text(right, "slug")),
             "price" => price(left).cmp(&price(right)),
-            "menu_order" => left.body.get("menu_order").and_then(|v| v.as_i64()).cmp(&right.body.get("menu_order").and_then(|v| v.as_i64())),
+            "menu_order" => left
+                .body
+                .get("menu_order")
+                .and_then(|v| v.as_i64())
+                .cmp(&right.body.get("menu_order").and_then(|v| v.as_i64())),
             "include" => include_position(*left_id).cmp(&include_position(*right_id)),
             _ => std::cmp::Ordering::Equal,
         };

@@ -248,7 +248,12 @@ impl WooSim {
     /// A shop with seeded data that accepts `credentials`; `webhook` subscribes one delivery
     /// URL to every product, order and customer topic; `assume_https` makes the shop behave
     /// as if served over HTTPS (query keys and Basic auth accepted).
-    pub fn new(credentials: Credentials, seeding: Seeding, webhook: Option<WebhookTarget>, assume_https: bool) -> WooSim {
+    pub fn new(
+        credentials: Credentials,
+        seeding: Seeding,
+        webhook: Option<WebhookTarget>,
+        assume_https: bool,
+    ) -> WooSim {
         let mut shop = seed::seeded_shop(&seeding);
         if let Some(target) = webhook {
             webhooks::subscribe_all_topics(&mut shop, &target, seed::seeded_epoch());

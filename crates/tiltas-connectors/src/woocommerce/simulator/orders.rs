@@ -52,14 +52,26 @@ fn resolve_line(shop: &Shop, fields: &Map<String, Value>) -> Result<WantedLine, 
         )
     };
     let sku = input::string(fields, "sku")?.filter(|sku| !sku.is_empty());
-    let variation_id = fields.get("variation_id").and_then(super::api::id_value).filter(|id| *id != 0);
-    let product_id = fields.get("product_id").and_then(super::api::id_value).filter(|id| *id != 0);
+    let variation_id = fields
+        .get("variation_id")
+        .and_then(super::api::id_value)
+        .filter(|id| *id != 0);
+    let product_id = fields
+        .get("product_id")
+        .and_then(super::api::id_value)
+        .filter(|id| *id != 0);
     let item_id = if let Some(sku) = sku {
         catalog::find_by_sku(shop, &sku).ok_or_else(invalid_product)?
     } else if let Some(variation_id) = variation_id {
-        shop.variations.get(&variation_id).map(|_| variation_id).ok_or_else(invalid_product)?
+        shop.variations
+            .get(&variation_id)
+            .map(|_| variation_id)
+            .ok_or_else(invalid_product)?
     } else if let Some(product_id) = product_id {
-        shop.products.get(&product_id).map(|_| product_id).ok_or_else(invalid_product)?
+        shop.products
+            .get(&product_id)
+            .map(|_| product_id)
+            .ok_or_else(invalid_product)?
     } else {
         return Err(WcError::new(
             StatusCode::BAD_REQUEST,
@@ -75,7 +87,9 @@ fn resolve_line(shop: &Shop, fields: &Map<String, Value>) -> Result<WantedLine, 
             "Product quantity must be a positive float.",
         ));
     }
-    let total = input::money(fields, "total")?.filter(|total| !total.is_empty()).map(|total| decimal(&total));
+    let total = input::money(fields, "total")?
+        .filter(|total| !total.is_empty())
+        .map(|total| decimal(&total));
     Ok(WantedLine {
         item_id,
         quantity,
@@ -108,7 +122,11 @@ fn line_item(ctx: &mut Ctx<'_>, wanted: &WantedLine) -> Value {
     let total = wanted.total.unwrap_or(subtotal);
     let total_tax = tax_of(total);
     let subtotal_tax = tax_of(subtotal);
-    let price = if quantity.is_zero() { Decimal::ZERO } else { total / quantity };
+    let price = if quantity.is_zero() {
+        Decimal::ZERO
+    } else {
+        total / quantity
+    };
     let id = ctx.shop.new_item_id();
     json!({
         "id": id,
@@ -148,13 +166,24 @@ fn shipping_line(ctx: &mut Ctx<'_>, fields: &Map<String, Value>) -> Result<Value
 }
 
 fn sum(lines: &[Value], field: &str) -> Decimal {
-    lines.iter().map(|line| decimal(line[field].as_str().unwrap_or(""))).sum()
+    lines
+        .iter()
+        .map(|line| decimal(line[field].as_str().unwrap_or("")))
+        .sum()
 }
 
 /// Recomputes the order totals from its lines.
 fn compute_totals(body: &mut Map<String, Value>) {
-    let lines = body.get("line_items").and_then(Value::as_array).cloned().unwrap_or_default();
-    let shipping = body.get("shipping_lines").and_then(Value::as_array).cloned().unwrap_or_default();
+    let lines = body
+        .get("line_items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let shipping = body
+        .get("shipping_lines")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let cart_total = sum(&lines, "total");
     let cart_tax = sum(&lines, "total_tax");
     let shipping_total = sum(&shipping, "total");
@@ -202,7 +231,12 @@ fn apply(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<String, Value
     if let Some(currency) = input::string(input, "currency")? {
         body.insert("currency".into(), json!(currency));
     }
-    for field in ["payment_method", "payment_method_title", "transaction_id", "customer_note"] {
+    for field in [
+        "payment_method",
+        "payment_method_title",
+        "transaction_id",
+        "customer_note",
+    ] {
         if let Some(value) = input::string(input, field)? {
             body.insert(field.to_owned(), json!(value));
         }
@@ -219,11 +253,15 @@ fn apply(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<String, Value
         body.insert("customer_id".into(), json!(customer_id));
     }
     if let Some(billing) = input::object(input, "billing")? {
-        let existing = body.entry("billing").or_insert_with(|| Value::Object(address(None, true)));
+        let existing = body
+            .entry("billing")
+            .or_insert_with(|| Value::Object(address(None, true)));
         merge_address(existing, billing, true);
     }
     if let Some(shipping) = input::object(input, "shipping")? {
-        let existing = body.entry("shipping").or_insert_with(|| Value::Object(address(None, false)));
+        let existing = body
+            .entry("shipping")
+            .or_insert_with(|| Value::Object(address(None, false)));
         merge_address(existing, shipping, false);
     }
     if let Some(items) = input::array(input, "meta_data")? {
@@ -238,7 +276,9 @@ fn apply(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<String, Value
             body.insert("status".into(), json!("processing"));
         }
     }
-    if body.get("status").and_then(Value::as_str) == Some("completed") && body.get("date_completed").is_none_or(Value::is_null) {
+    if body.get("status").and_then(Value::as_str) == Some("completed")
+        && body.get("date_completed").is_none_or(Value::is_null)
+    {
         body.insert("date_completed".into(), json!(super::clock::local(ctx.now)));
         body.insert("date_completed_gmt".into(), json!(super::clock::gmt(ctx.now)));
     }
@@ -248,16 +288,25 @@ fn apply(ctx: &Ctx<'_>, body: &mut Map<String, Value>, input: &Map<String, Value
 /// `POST orders` (and checkout, for `created_via = "checkout"`).
 pub(super) fn create(ctx: &mut Ctx<'_>, input: &Map<String, Value>, created_via: &str) -> Result<u64, WcError> {
     let mut wanted = Vec::new();
-    for item in input::array(input, "line_items")?.map(Vec::as_slice).unwrap_or_default() {
+    for item in input::array(input, "line_items")?
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         let Some(fields) = item.as_object() else {
-            return Err(WcError::invalid_param("line_items", "line_items[0] is not of type object."));
+            return Err(WcError::invalid_param(
+                "line_items",
+                "line_items[0] is not of type object.",
+            ));
         };
         wanted.push(resolve_line(ctx.shop, fields)?);
     }
     let mut body = order_defaults();
     apply(ctx, &mut body, input)?;
     let mut shipping = Vec::new();
-    for item in input::array(input, "shipping_lines")?.map(Vec::as_slice).unwrap_or_default() {
+    for item in input::array(input, "shipping_lines")?
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         if let Some(fields) = item.as_object() {
             shipping.push(shipping_line(ctx, fields)?);
         }
@@ -269,7 +318,13 @@ pub(super) fn create(ctx: &mut Ctx<'_>, input: &Map<String, Value>, created_via:
     compute_totals(&mut body);
     let id = ctx.shop.new_post_id();
     body.insert("number".into(), json!(id.to_string()));
-    body.insert("order_key".into(), json!(format!("wc_order_{:013x}", id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 12)));
+    body.insert(
+        "order_key".into(),
+        json!(format!(
+            "wc_order_{:013x}",
+            id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 12
+        )),
+    );
     ctx.shop.orders.insert(id, Record::new(body, ctx.now));
     mark_paying_customer(ctx.shop, id);
     if let Some(rendered) = render(ctx.shop, id) {
@@ -345,7 +400,9 @@ fn adjust_stock(ctx: &mut Ctx<'_>, order_id: u64) {
             continue;
         }
         let on_hand = record.body.get("stock_quantity").and_then(Value::as_i64).unwrap_or(0);
-        record.body.insert("stock_quantity".into(), json!(on_hand + direction * quantity));
+        record
+            .body
+            .insert("stock_quantity".into(), json!(on_hand + direction * quantity));
         catalog::refresh_stock_status(&mut record.body);
         record.modified = now;
         let rendered = if is_variation {
@@ -410,8 +467,14 @@ pub(super) fn render(shop: &Shop, id: u64) -> Option<Value> {
 /// `GET orders`.
 pub(super) fn list(shop: &Shop, params: &ListParams) -> Result<Vec<u64>, WcError> {
     let statuses = params.list("status");
-    if let Some(bad) = statuses.iter().find(|status| *status != "any" && !STATUSES.contains(&status.as_str())) {
-        return Err(WcError::invalid_param("status", format!("status[0] is not one of any, {}; found {bad}.", STATUSES.join(", "))));
+    if let Some(bad) = statuses
+        .iter()
+        .find(|status| *status != "any" && !STATUSES.contains(&status.as_str()))
+    {
+        return Err(WcError::invalid_param(
+            "status",
+            format!("status[0] is not one of any, {}; found {bad}.", STATUSES.join(", ")),
+        ));
     }
     let customer = params.get("customer").and_then(|id| id.parse::<u64>().ok());
     let product = params.get("product").and_then(|id| id.parse::<u64>().ok());
@@ -419,7 +482,18 @@ pub(super) fn list(shop: &Shop, params: &ListParams) -> Result<Vec<u64>, WcError
         .orders
         .iter()
         .filter(|(id, record)| {
-            listing::common_filter(**id, record, params, &["number", "billing.email", "billing.first_name", "billing.last_name", "billing.company"])
+            listing::common_filter(
+                **id,
+                record,
+                params,
+                &[
+                    "number",
+                    "billing.email",
+                    "billing.first_name",
+                    "billing.last_name",
+                    "billing.company",
+                ],
+            )
         })
         .filter(|(_, record)| {
             let status = record.str("status");
@@ -429,7 +503,9 @@ pub(super) fn list(shop: &Shop, params: &ListParams) -> Result<Vec<u64>, WcError
                 statuses.iter().any(|wanted| wanted == status)
             }
         })
-        .filter(|(_, record)| customer.is_none_or(|customer| record.body.get("customer_id").and_then(Value::as_u64) == Some(customer)))
+        .filter(|(_, record)| {
+            customer.is_none_or(|customer| record.body.get("customer_id").and_then(Value::as_u64) == Some(customer))
+        })
         .filter(|(_, record)| {
             product.is_none_or(|product| {
                 record

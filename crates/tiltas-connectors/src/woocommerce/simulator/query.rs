@@ -3,7 +3,9 @@ use percent_encoding::percent_decode_str;
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space, as in PHP).
 fn form_decode(text: &str) -> String {
-    percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The query's parameters as PHP sees them: decoded, a repeated plain name keeps its first
@@ -20,7 +22,10 @@ pub(super) fn php_query_pairs(raw_query: Option<&str>) -> Vec<(String, String)> 
             Some(at) if at > 0 => name.split_at(at),
             _ => (name.as_str(), ""),
         };
-        let top: String = top.chars().map(|c| if c == '.' || c == ' ' { '_' } else { c }).collect();
+        let top: String = top
+            .chars()
+            .map(|c| if c == '.' || c == ' ' { '_' } else { c })
+            .collect();
         let name = if let Some(after) = rest.strip_prefix("[]") {
             let next = list_lengths.entry(top.clone()).or_default();
             let numbered = format!("{top}[{next}]{after}");
@@ -44,7 +49,11 @@ pub(super) fn form_encode(pairs: &[(String, String)]) -> String {
         .remove(b'_')
         .remove(b'.')
         .remove(b' ');
-    let encode = |text: &str| percent_encoding::utf8_percent_encode(text, FORM).to_string().replace(' ', "+");
+    let encode = |text: &str| {
+        percent_encoding::utf8_percent_encode(text, FORM)
+            .to_string()
+            .replace(' ', "+")
+    };
     pairs
         .iter()
         .map(|(name, value)| format!("{}={}", encode(name), encode(value)))

@@ -39,12 +39,39 @@ const CITIES: [(&str, &str); 4] = [
     ("Klaipėda", "LT-91100"),
     ("Šiauliai", "LT-76101"),
 ];
-const STREETS: [&str; 5] = ["Gedimino pr.", "Laisvės al.", "Taikos pr.", "Vilniaus g.", "Savanorių pr."];
-const COMPANIES: [&str; 4] = ["UAB Medvilnė", "UAB Statybų centras", "MB Žalias kiemas", "UAB Baltų prekyba"];
-const TOOLS: [&str; 10] = [
-    "Grąžtas", "Plaktukas", "Atsuktuvas", "Replės", "Pjūklas", "Kaltas", "Dažai", "Teptukas", "Varžtai", "Kopėčios",
+const STREETS: [&str; 5] = [
+    "Gedimino pr.",
+    "Laisvės al.",
+    "Taikos pr.",
+    "Vilniaus g.",
+    "Savanorių pr.",
 ];
-const TOOL_KINDS: [&str; 6] = ["metalui", "medžiui", "betonui", "universalus", "profesionalus", "rinkinys"];
+const COMPANIES: [&str; 4] = [
+    "UAB Medvilnė",
+    "UAB Statybų centras",
+    "MB Žalias kiemas",
+    "UAB Baltų prekyba",
+];
+const TOOLS: [&str; 10] = [
+    "Grąžtas",
+    "Plaktukas",
+    "Atsuktuvas",
+    "Replės",
+    "Pjūklas",
+    "Kaltas",
+    "Dažai",
+    "Teptukas",
+    "Varžtai",
+    "Kopėčios",
+];
+const TOOL_KINDS: [&str; 6] = [
+    "metalui",
+    "medžiui",
+    "betonui",
+    "universalus",
+    "profesionalus",
+    "rinkinys",
+];
 const GARMENTS: [&str; 4] = ["Marškinėliai", "Džemperis", "Kepurė", "Striukė"];
 const SIZES: [&str; 3] = ["S", "M", "L"];
 const COLOURS: [(&str, &str); 3] = [("Juoda", "BLK"), ("Balta", "WHT"), ("Mėlyna", "BLU")];
@@ -88,7 +115,11 @@ fn person(rng: &mut StdRng, n: u64, with_company: bool) -> (String, String, Map<
     let last = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
     let (city, postcode) = CITIES[rng.gen_range(0..CITIES.len())];
     let email = format!("{}.{}{n}@example.lt", ascii(first), ascii(last));
-    let company = if with_company { COMPANIES[rng.gen_range(0..COMPANIES.len())] } else { "" };
+    let company = if with_company {
+        COMPANIES[rng.gen_range(0..COMPANIES.len())]
+    } else {
+        ""
+    };
     let billing = json!({
         "first_name": first, "last_name": last, "company": company,
         "address_1": format!("{} {}", STREETS[rng.gen_range(0..STREETS.len())], rng.gen_range(1..120)),
@@ -140,7 +171,11 @@ pub(super) fn seeded_shop(seeding: &Seeding) -> Shop {
             let kind = TOOL_KINDS[rng.gen_range(0..TOOL_KINDS.len())];
             let regular = rng.gen_range(199..19_999);
             // About one simple product in ten has no SKU yet, as in real shops.
-            let sku = if n % 10 == 7 { String::new() } else { format!("WC-{n:05}") };
+            let sku = if n % 10 == 7 {
+                String::new()
+            } else {
+                format!("WC-{n:05}")
+            };
             let manage_stock = rng.gen_bool(0.7);
             let mut input = json!({
                 "name": format!("{tool} {kind} {n}"),
@@ -189,7 +224,11 @@ pub(super) fn seeded_shop(seeding: &Seeding) -> Shop {
 
 fn seed_variable_product(ctx: &mut Ctx<'_>, rng: &mut StdRng, n: u64, category: u64) {
     let garment = GARMENTS[rng.gen_range(0..GARMENTS.len())];
-    let colours: Vec<(&str, &str)> = if rng.gen_bool(0.5) { COLOURS[..2].to_vec() } else { vec![COLOURS[2]] };
+    let colours: Vec<(&str, &str)> = if rng.gen_bool(0.5) {
+        COLOURS[..2].to_vec()
+    } else {
+        vec![COLOURS[2]]
+    };
     let regular = rng.gen_range(999..8_999);
     let input = object(json!({
         "name": format!("{garment} {n}"),
@@ -290,7 +329,10 @@ fn place_order(ctx: &mut Ctx<'_>, rng: &mut StdRng) -> Result<u64, String> {
         .map(|_| json!({ "product_id": items[rng.gen_range(0..items.len())], "quantity": rng.gen_range(1..=3) }))
         .map(|mut line| {
             // A variation is ordered by its own id, as the cart does.
-            if let Some(id) = line["product_id"].as_u64().filter(|id| ctx.shop.variations.contains_key(id)) {
+            if let Some(id) = line["product_id"]
+                .as_u64()
+                .filter(|id| ctx.shop.variations.contains_key(id))
+            {
                 line["variation_id"] = json!(id);
             }
             line
@@ -339,7 +381,9 @@ pub(super) fn mutate(
         "product" => {
             let ids = pick(&mut rng, ctx.shop.products.keys().copied().collect(), count);
             for id in &ids {
-                let Some(product) = ctx.shop.products.get(id) else { continue };
+                let Some(product) = ctx.shop.products.get(id) else {
+                    continue;
+                };
                 let input = if product.str("type") == "simple" && rng.gen_bool(0.7) {
                     json!({ "regular_price": cents(rng.gen_range(199..19_999)) })
                 } else {

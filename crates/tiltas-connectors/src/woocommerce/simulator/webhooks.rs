@@ -116,13 +116,22 @@ fn hooks(topic: &str) -> Vec<String> {
         "order.created" => vec!["woocommerce_new_order".into()],
         "order.updated" => vec!["woocommerce_update_order".into(), "woocommerce_order_refunded".into()],
         "order.deleted" => vec!["wp_trash_post".into()],
-        "product.created" => vec!["woocommerce_new_product".into(), "woocommerce_new_product_variation".into()],
-        "product.updated" => vec!["woocommerce_update_product".into(), "woocommerce_update_product_variation".into()],
+        "product.created" => vec![
+            "woocommerce_new_product".into(),
+            "woocommerce_new_product_variation".into(),
+        ],
+        "product.updated" => vec![
+            "woocommerce_update_product".into(),
+            "woocommerce_update_product_variation".into(),
+        ],
         "product.deleted" => vec!["wp_trash_post".into()],
         "customer.created" => vec!["user_register".into(), "woocommerce_created_customer".into()],
         "customer.updated" => vec!["profile_update".into(), "woocommerce_update_customer".into()],
         "customer.deleted" => vec!["delete_user".into()],
-        other => other.strip_prefix("action.").map(|action| vec![action.to_owned()]).unwrap_or_default(),
+        other => other
+            .strip_prefix("action.")
+            .map(|action| vec![action.to_owned()])
+            .unwrap_or_default(),
     }
 }
 
@@ -161,7 +170,14 @@ fn new_webhook(shop: &mut Shop, name: String, topic: &str, delivery_url: &str, s
 /// One active webhook per product, order and customer topic, all to `target`.
 pub(super) fn subscribe_all_topics(shop: &mut Shop, target: &WebhookTarget, at: i64) {
     for topic in SIMULATED_TOPICS {
-        new_webhook(shop, format!("Tiltas {topic}"), topic, &target.delivery_url, &target.secret, at);
+        new_webhook(
+            shop,
+            format!("Tiltas {topic}"),
+            topic,
+            &target.delivery_url,
+            &target.secret,
+            at,
+        );
     }
 }
 
@@ -274,7 +290,10 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, id: u64, force: bool) -> Result<Value, W
 pub(super) fn list(shop: &Shop, params: &ListParams) -> Result<Vec<u64>, WcError> {
     let status = params.get("status").unwrap_or("all");
     if status != "all" && !STATUSES.contains(&status) {
-        return Err(WcError::invalid_param("status", "status is not one of all, active, paused, disabled."));
+        return Err(WcError::invalid_param(
+            "status",
+            "status is not one of all, active, paused, disabled.",
+        ));
     }
     // The listing helpers work on records; a webhook's name and dates are all they need.
     let records: Vec<(u64, Record)> = shop
