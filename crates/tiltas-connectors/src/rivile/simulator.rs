@@ -1059,15 +1059,13 @@ fn edit_document(sim: &RivileSim, call: &Call) -> Result<(StatusCode, Value), Va
         match value_of(&values, "I07_KODAS") {
             None => problems.push(data_problem("I07_KODAS", "1", "Nenurodyta prekė")),
             // I07_TIPAS 2 is a service line: its code is an N25 sales code, not a product.
-            Some(service) if value_of(&values, "I07_TIPAS") == Some("2") => {
-                if !exists_in(&db, "N25", service) {
-                    problems.push(data_problem(
-                        "I07_KODAS",
-                        "3002",
-                        &format!("Nerasta paslauga '{service}'"),
-                    ))
-                }
-            }
+            Some(service) if value_of(&values, "I07_TIPAS") == Some("2") && !exists_in(&db, "N25", service) => problems
+                .push(data_problem(
+                    "I07_KODAS",
+                    "3002",
+                    &format!("Nerasta paslauga '{service}'"),
+                )),
+            Some(_) if value_of(&values, "I07_TIPAS") == Some("2") => {}
             Some(product) if !exists_in(&db, "N17", product) => {
                 problems.push(data_problem("I07_KODAS", "3002", &format!("Nerasta prekė '{product}'")))
             }

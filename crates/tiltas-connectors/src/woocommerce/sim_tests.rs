@@ -39,7 +39,7 @@ impl Reply {
 
 /// How a test request authenticates.
 #[derive(Clone)]
-enum Auth {
+enum SignIn {
     OAuth {
         secret: String,
         method: SignatureMethod,
@@ -55,8 +55,8 @@ fn now() -> u64 {
     chrono::Utc::now().timestamp() as u64
 }
 
-fn oauth() -> Auth {
-    Auth::OAuth {
+fn oauth() -> SignIn {
+    SignIn::OAuth {
         secret: SECRET.into(),
         method: SignatureMethod::HmacSha256,
         timestamp: now(),
@@ -96,7 +96,7 @@ async fn start() -> Shop {
 impl Shop {
     async fn call_as(
         &self,
-        auth: Auth,
+        auth: SignIn,
         method: &str,
         path: &str,
         query: &[(&str, &str)],
@@ -107,7 +107,7 @@ impl Shop {
         let method_name = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method_name, &endpoint);
         match auth {
-            Auth::OAuth {
+            SignIn::OAuth {
                 secret,
                 method: signature_method,
                 timestamp,
@@ -126,12 +126,12 @@ impl Shop {
                 );
                 pairs.extend(signed);
             }
-            Auth::Basic(key, secret) => request = request.basic_auth(key, Some(secret)),
-            Auth::Query(key, secret) => {
+            SignIn::Basic(key, secret) => request = request.basic_auth(key, Some(secret)),
+            SignIn::Query(key, secret) => {
                 pairs.push(("consumer_key".into(), key));
                 pairs.push(("consumer_secret".into(), secret));
             }
-            Auth::None => {}
+            SignIn::None => {}
         }
         request = request.query(&pairs);
         if let Some(body) = body {
@@ -221,7 +221,7 @@ async fn the_same_seed_gives_the_same_shop() {
 async fn oauth_signatures_with_sha1_and_sha256_are_accepted() {
     let shop = start().await;
     for method in [SignatureMethod::HmacSha1, SignatureMethod::HmacSha256] {
-        let auth = Auth::OAuth {
+        let auth = SignIn::OAuth {
             secret: SECRET.into(),
             method,
             timestamp: now(),
@@ -242,7 +242,7 @@ async fn oauth_signatures_with_sha1_and_sha256_are_accepted() {
 #[tokio::test]
 async fn a_wrong_secret_is_an_authentication_error_counted_as_rejected() {
     let shop = start().await;
-    let auth = Auth::OAuth {
+    let auth = SignIn::OAuth {
         secret: "cs_wrong".into(),
         method: SignatureMethod::HmacSha256,
         timestamp: now(),
@@ -260,11 +260,11 @@ async fn a_wrong_secret_is_an_authentication_error_counted_as_rejected() {
 #[tokio::test]
 async fn no_credentials_cannot_list() {
     let shop = start().await;
-    let reply = shop.call_as(Auth::None, "GET", "products", &[], None).await;
+    let reply = shop.call_as(SignIn::None, "GET", "products", &[], None).await;
     assert_error(&reply, 401, "woocommerce_rest_cannot_view");
     assert_eq!(reply.json["message"], "Sorry, you cannot list resources.");
     let create = shop
-        .call_as(Auth::None, "POST", "products", &[], Some(json!({"name": "x"})))
+        .call_as(SignIn::None, "POST", "products", &[], Some(json!({"name": "x"})))
         .await;
     assert_error(&create, 401, "woocommerce_rest_cannot_create");
 }
@@ -272,7 +272,7 @@ async fn no_credentials_cannot_list() {
 #[tokio::test]
 async fn a_replayed_nonce_is_refused() {
     let shop = start().await;
-    let auth = Auth::OAuth {
+    let auth = SignIn::OAuth {
         secret: SECRET.into(),
         method: SignatureMethod::HmacSha256,
         timestamp: now(),
@@ -288,7 +288,7 @@ async fn a_replayed_nonce_is_refused() {
 #[tokio::test]
 async fn a_timestamp_older_than_fifteen_minutes_is_refused() {
     let shop = start().await;
-    let auth = Auth::OAuth {
+    let auth = SignIn::OAuth {
         secret: SECRET.into(),
         method: SignatureMethod::HmacSha1,
         timestamp: now() - 16 * 60,
@@ -302,7 +302,7 @@ async fn a_timestamp_older_than_fifteen_minutes_is_refused() {
 #[tokio::test]
 async fn basic_auth_and_query_keys_work_only_when_the_shop_assumes_https() {
     let plain = start().await;
-    let basic = Auth::Basic(KEY.into(), SECRET.into());
+    let basic = SignIn::Basic(KEY.into(), SECRET.into());
     let refused = plain.call_as(basic.clone(), "GET", "products", &[], None).await;
     assert_error(&refused, 401, "woocommerce_rest_cannot_view");
 
@@ -311,11 +311,17 @@ async fn basic_auth_and_query_keys_work_only_when_the_shop_assumes_https() {
     assert_eq!(accepted.status, 200);
     assert_eq!(accepted.header("x-wp-total"), "5");
     let by_query = https
-        .call_as(Auth::Query(KEY.into(), SECRET.into()), "GET", "products", &[], None)
+        .call_as(SignIn::Query(KEY.into(), SECRET.into()), "GET", "products", &[], None)
         .await;
     assert_eq!(by_query.status, 200);
     let wrong = https
-        .call_as(Auth::Basic(KEY.into(), "cs_wrong".into()), "GET", "products", &[], None)
+        .call_as(
+            SignIn::Basic(KEY.into(), "cs_wrong".into()),
+            "GET",
+            "products",
+            &[],
+            None,
+        )
         .await;
     assert_error(&wrong, 401, "woocommerce_rest_authentication_error");
     assert_eq!(wrong.json["message"], "Consumer secret is invalid.");
@@ -326,7 +332,7 @@ async fn basic_auth_and_query_keys_work_only_when_the_shop_assumes_https() {
     );
     let unknown_key = https
         .call_as(
-            Auth::Basic("ck_other".into(), SECRET.into()),
+            SignIn::Basic("ck_other".into(), SECRET.into()),
             "GET",
             "products",
             &[],
