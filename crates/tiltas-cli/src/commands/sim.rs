@@ -40,6 +40,7 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
                 products: args.products.unwrap_or(20),
                 customers: args.customers.unwrap_or(10),
                 orders: args.orders.unwrap_or(0),
+                some_without_sku: true,
             };
             let credentials = Credentials {
                 consumer_key: args.consumer_key.clone(),

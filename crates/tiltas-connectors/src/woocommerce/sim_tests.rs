@@ -86,6 +86,7 @@ fn seeding(products: usize) -> Seeding {
         products,
         customers: 4,
         orders: 0,
+        some_without_sku: true,
     }
 }
 

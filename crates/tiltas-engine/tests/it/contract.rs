@@ -100,3 +100,56 @@ mod rivile_stock {
     use super::*;
     tiltas_testkit::connector_contract_tests!(rivile, EntityKind::Stock, "stock", match_on = "", writes = false);
 }
+
+fn woocommerce(records: usize, entity: EntityKind) -> Started {
+    Box::pin(async move {
+        use tiltas_connectors::woocommerce::simulator::{router, Credentials, Seeding, WooSim};
+        let customers = if entity == EntityKind::Customer { records } else { 0 };
+        let products = if customers == 0 { records } else { 0 };
+        let sim = Arc::new(WooSim::new(
+            Credentials {
+                consumer_key: "ck_sut".to_owned(),
+                consumer_secret: "cs_sut".to_owned(),
+            },
+            Seeding {
+                seed: 23,
+                products,
+                customers,
+                orders: 0,
+                some_without_sku: false,
+            },
+            None,
+            false,
+        ));
+        let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, 23)))
+            .await
+            .unwrap();
+        // Plain http: the connector signs every request with OAuth 1.0a, as WooCommerce requires.
+        let connection = format!(
+            "system = \"woocommerce\"\nbase_url = \"{url}\"\nconsumer_key = \"ck_sut\"\nconsumer_secret = \"cs_sut\""
+        );
+        Simulated { url, connection }
+    })
+}
+
+mod woocommerce_products {
+    use super::*;
+    tiltas_testkit::connector_contract_tests!(
+        woocommerce,
+        EntityKind::Product,
+        "product",
+        match_on = "sku",
+        writes = true
+    );
+}
+
+mod woocommerce_customers {
+    use super::*;
+    tiltas_testkit::connector_contract_tests!(
+        woocommerce,
+        EntityKind::Customer,
+        "customer",
+        match_on = "email",
+        writes = true
+    );
+}

@@ -56,6 +56,9 @@ pub struct Seeding {
     pub customers: usize,
     /// Orders placed before the simulator starts.
     pub orders: usize,
+    /// About one simple product in ten has no SKU yet, as in real shops (contract tests that
+    /// count delivered products turn this off).
+    pub some_without_sku: bool,
 }
 
 impl Default for Seeding {
@@ -65,6 +68,7 @@ impl Default for Seeding {
             products: 20,
             customers: 10,
             orders: 0,
+            some_without_sku: true,
         }
     }
 }

@@ -171,7 +171,7 @@ pub(super) fn seeded_shop(seeding: &Seeding) -> Shop {
             let kind = TOOL_KINDS[rng.gen_range(0..TOOL_KINDS.len())];
             let regular = rng.gen_range(199..19_999);
             // About one simple product in ten has no SKU yet, as in real shops.
-            let sku = if n % 10 == 7 {
+            let sku = if seeding.some_without_sku && n % 10 == 7 {
                 String::new()
             } else {
                 format!("WC-{n:05}")
