@@ -136,9 +136,12 @@ pub(crate) fn product_from_shop(product: &Value, variations: &[Value]) -> Value 
     Value::Object(fields)
 }
 
-/// The price a canonical product or variant is sold at in the shop.
+/// The price a canonical product or variant is sold at in the shop, in cents (`"12.10"`): a
+/// computed gross price (`net × 1.21`) is rounded half away from zero, as shops show it.
 fn shop_price(record: &Value) -> Option<String> {
-    money(record.get("price_gross")).or_else(|| money(record.get("price_net")))
+    let price = decimal(record.get("price_gross")).or_else(|| decimal(record.get("price_net")))?;
+    let cents = price.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    Some(format!("{cents:.2}"))
 }
 
 /// A canonical product as a WooCommerce product body (without categories, which need ids).
@@ -495,7 +498,7 @@ mod tests {
         );
         assert_eq!(body["attributes"][1]["options"], json!(["Juoda"]));
         let variation = variation_to_shop(&product["variants"][1]);
-        assert_eq!(variation["regular_price"], "22");
+        assert_eq!(variation["regular_price"], "22.00");
         assert_eq!(variation["attributes"][0], json!({"name": "Dydis", "option": "M"}));
     }
 }

@@ -11,6 +11,8 @@ pub mod webhook;
 
 #[cfg(test)]
 mod sim_tests;
+#[cfg(test)]
+mod tests;
 
 use crate::{CallGate, ConnectorError, ErrorKind, Source, Target};
 use connector::{WooSource, WooTarget};
