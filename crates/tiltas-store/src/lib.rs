@@ -205,6 +205,21 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- API keys ----------------------------------------------------------------------
 
+    /// Keeps a webhook delivery durably (before the sender is answered); returns its id.
+    async fn inbox_add(&self, event: &NewInboxEvent) -> StoreResult<i64>;
+
+    /// Deliveries not yet taken by the flows, oldest first.
+    async fn inbox_pending(&self, limit: u32) -> StoreResult<Vec<InboxEvent>>;
+
+    /// Marks deliveries taken (`error`: taken, but what they carried could not be used).
+    async fn inbox_done(&self, ids: &[i64], error: Option<&str>) -> StoreResult<()>;
+
+    /// Counts a failed attempt at delivering; the event stays pending.
+    async fn inbox_attempt_failed(&self, id: i64, error: &str) -> StoreResult<()>;
+
+    /// How many deliveries are pending.
+    async fn inbox_backlog(&self) -> StoreResult<u64>;
+
     /// Stores a new API key by its hash (see [`hash_api_key`]).
     async fn api_key_create(&self, key: &NewApiKey) -> StoreResult<i64>;
 

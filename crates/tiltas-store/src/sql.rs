@@ -881,6 +881,75 @@ macro_rules! sql_store {
                 Ok(used.map_or(0, |used| u64::try_from(used).unwrap_or_default()))
             }
 
+            async fn inbox_add(&self, event: &NewInboxEvent) -> StoreResult<i64> {
+                sqlx::query_scalar(
+                    "INSERT INTO inbox (connection, topic, body, received_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(&event.connection)
+                .bind(&event.topic)
+                .bind(&event.body)
+                .bind(now())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(query_error("inbox_add"))
+            }
+
+            async fn inbox_pending(&self, limit: u32) -> StoreResult<Vec<InboxEvent>> {
+                let rows = sqlx::query(
+                    "SELECT id, connection, topic, body, received_at, attempts FROM inbox \
+                     WHERE done_at IS NULL ORDER BY id LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query_error("inbox_pending"))?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(InboxEvent {
+                            id: row.try_get(0).map_err(query_error("inbox_pending"))?,
+                            connection: row.try_get(1).map_err(query_error("inbox_pending"))?,
+                            topic: row.try_get(2).map_err(query_error("inbox_pending"))?,
+                            body: row.try_get(3).map_err(query_error("inbox_pending"))?,
+                            received_at: timestamp(row.try_get(4).map_err(query_error("inbox_pending"))?),
+                            attempts: row.try_get(5).map_err(query_error("inbox_pending"))?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn inbox_done(&self, ids: &[i64], error: Option<&str>) -> StoreResult<()> {
+                let at = now();
+                for chunk in ids.chunks(CHUNK) {
+                    let mut query = QueryBuilder::<$db>::new("UPDATE inbox SET done_at = ");
+                    query.push_bind(at).push(", error = ").push_bind(error).push(" WHERE id IN (");
+                    let mut separated = query.separated(", ");
+                    for id in chunk {
+                        separated.push_bind(*id);
+                    }
+                    query.push(")");
+                    query.build().execute(&self.pool).await.map_err(query_error("inbox_done"))?;
+                }
+                Ok(())
+            }
+
+            async fn inbox_attempt_failed(&self, id: i64, error: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE inbox SET attempts = attempts + 1, error = $1 WHERE id = $2")
+                    .bind(error)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(query_error("inbox_attempt_failed"))?;
+                Ok(())
+            }
+
+            async fn inbox_backlog(&self) -> StoreResult<u64> {
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE done_at IS NULL")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(query_error("inbox_backlog"))?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
             async fn api_key_create(&self, key: &NewApiKey) -> StoreResult<i64> {
                 sqlx::query_scalar(
                     "INSERT INTO api_key (name, scope, key_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",

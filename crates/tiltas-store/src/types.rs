@@ -427,6 +427,34 @@ pub struct NewApiKey {
     pub key_hash: String,
 }
 
+/// A webhook delivery to keep until the flows have taken it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewInboxEvent {
+    /// The connection it came for.
+    pub connection: String,
+    /// The system's topic (`order.created`).
+    pub topic: String,
+    /// The body, already verified.
+    pub body: String,
+}
+
+/// A stored webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxEvent {
+    /// Store id (delivery order).
+    pub id: i64,
+    /// The connection it came for.
+    pub connection: String,
+    /// The system's topic.
+    pub topic: String,
+    /// The body.
+    pub body: String,
+    /// When it was accepted.
+    pub received_at: DateTime<Utc>,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+}
+
 /// A stored API key (never the secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKey {

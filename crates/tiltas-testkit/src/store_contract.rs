@@ -763,6 +763,48 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
     assert_eq!(ids.len(), listed.len());
 }
 
+/// Webhook deliveries stay pending, in arrival order, until taken; failed attempts are counted.
+pub async fn inbox_keeps_deliveries_until_they_are_taken(store: Arc<dyn Store>) {
+    let connection = unique("shop");
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            store
+                .inbox_add(&NewInboxEvent {
+                    connection: connection.clone(),
+                    topic: "order.created".into(),
+                    body: format!("{{\"id\":{n},\"name\":\"Ona Onaitė\"}}"),
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    let mine = |events: Vec<InboxEvent>| -> Vec<InboxEvent> {
+        events
+            .into_iter()
+            .filter(|event| event.connection == connection)
+            .collect()
+    };
+    let pending = mine(store.inbox_pending(100).await.unwrap());
+    assert_eq!(
+        pending.iter().map(|event| event.id).collect::<Vec<_>>(),
+        ids,
+        "arrival order"
+    );
+    assert_eq!(pending[1].body, "{\"id\":1,\"name\":\"Ona Onaitė\"}");
+    assert!(store.inbox_backlog().await.unwrap() >= 5);
+
+    store.inbox_attempt_failed(ids[0], "target down").await.unwrap();
+    store.inbox_done(&ids[1..3], None).await.unwrap();
+    store.inbox_done(&ids[3..4], Some("unknown topic")).await.unwrap();
+    let pending = mine(store.inbox_pending(100).await.unwrap());
+    assert_eq!(
+        pending.iter().map(|event| event.id).collect::<Vec<_>>(),
+        [ids[0], ids[4]]
+    );
+    assert_eq!(pending[0].attempts, 1);
+}
+
 /// Expands to one `#[tokio::test]` per behaviour, each with a store from `$make` (an async
 /// expression giving `Arc<dyn Store>`, or `None` to skip with a message).
 #[macro_export]
@@ -785,6 +827,7 @@ macro_rules! store_contract_tests {
             exactly_one_of_sixteen_racing_claimants_wins_a_lease,
             quota_counters_never_exceed_their_limit,
             api_keys_are_found_by_hash_until_revoked,
+            inbox_keeps_deliveries_until_they_are_taken,
         );
     };
     (@tests $make:expr; $($behaviour:ident),+ $(,)?) => {
