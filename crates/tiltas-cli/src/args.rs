@@ -59,6 +59,83 @@ pub enum Command {
     Sim(SimArgs),
     /// Measure the engine: records per second, API calls, peak memory.
     Bench(BenchArgs),
+    /// Serve the API, webhooks, metrics and dashboard, and run the flows on their schedules.
+    Serve(ServeArgs),
+    /// Run the flows on their schedules and deliver accepted webhooks, without HTTP.
+    Run(ConfigArgs),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `tiltas serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, env = "TILTAS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+}
+
+/// `tiltas keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it once (only its hash is stored).
+    Create(KeysCreateArgs),
+    /// List the keys (never their secrets).
+    List(KeysListArgs),
+    /// Revoke a key by id.
+    Revoke(KeysRevokeArgs),
+}
+
+/// `tiltas keys create`.
+#[derive(Debug, Args)]
+pub struct KeysCreateArgs {
+    /// What the key may do.
+    #[arg(long, value_enum)]
+    pub scope: KeyScope,
+    /// A label for people.
+    #[arg(long, default_value = "api")]
+    pub name: String,
+    /// The flow file whose `store` to use (else --db / TILTAS_DB / sqlite://tiltas.db).
+    #[arg(long, short, env = "TILTAS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print one JSON line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tiltas keys list`.
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    /// The flow file whose `store` to use.
+    #[arg(long, short, env = "TILTAS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tiltas keys revoke`.
+#[derive(Debug, Args)]
+pub struct KeysRevokeArgs {
+    /// The key's id (`tiltas keys list`).
+    pub id: i64,
+    /// The flow file whose `store` to use.
+    #[arg(long, short, env = "TILTAS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// An API key's scope.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyScope {
+    /// Read state.
+    Read,
+    /// Also run flows and retry dead letters.
+    Write,
+    /// Also switch connections.
+    Admin,
 }
 
 /// `tiltas bench engine|http`.

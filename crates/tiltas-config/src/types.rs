@@ -144,6 +144,26 @@ pub enum SettingValue {
     Url(String),
 }
 
+impl fmt::Display for SettingValue {
+    /// The value for people; a secret shows only where it comes from, never its value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettingValue::String(text) | SettingValue::Url(text) => f.write_str(text),
+            SettingValue::Secret(_) => f.write_str("***"),
+            SettingValue::Integer(number) => write!(f, "{number}"),
+            SettingValue::Bool(flag) => write!(f, "{flag}"),
+            SettingValue::Path(path) => write!(f, "{}", path.display()),
+            SettingValue::Char(character) => write!(f, "{character}"),
+            SettingValue::StringList(items) => f.write_str(&items.join(", ")),
+            SettingValue::StringMap(items) => {
+                let pairs: Vec<String> = items.iter().map(|(key, value)| format!("{key} = {value}")).collect();
+                f.write_str(&pairs.join(", "))
+            }
+            SettingValue::Duration(duration) => f.write_str(&format_duration(*duration)),
+        }
+    }
+}
+
 /// The system-specific keys of a connection or of a flow's `from`/`to`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settings {

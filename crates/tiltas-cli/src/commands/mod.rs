@@ -2,7 +2,9 @@
 mod bench;
 mod dead_letters;
 mod flows;
+mod keys;
 mod runs;
+mod serve;
 mod sim;
 mod sync;
 mod validate;
@@ -25,6 +27,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DeadLetters(command) => dead_letters::run(&cli.global, command).await,
         Command::Sim(args) => sim::run(&args).await,
         Command::Bench(args) => bench::run(&cli.global, &args).await,
+        Command::Serve(args) => serve::serve(&cli.global, &args).await,
+        Command::Run(args) => serve::run(&cli.global, &args).await,
+        Command::Keys(command) => keys::run(&cli.global, command).await,
     }
 }
 

@@ -9,6 +9,7 @@ mod dead_letters;
 mod erp_shop;
 mod files_flow;
 mod rivile_flow;
+mod serve;
 mod validate;
 
 /// The workspace's `examples/` directory.

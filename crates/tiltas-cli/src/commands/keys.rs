@@ -1,0 +1,105 @@
+//! `tiltas keys create|list|revoke`: API keys for the server. A key is printed once; the store
+//! keeps only its SHA-256.
+use crate::args::{GlobalArgs, KeyScope, KeysCommand};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use std::path::Path;
+use std::process::ExitCode;
+use tiltas_store::{hash_api_key, ApiScope, NewApiKey};
+
+async fn store(global: &GlobalArgs, config: Option<&Path>) -> anyhow::Result<std::sync::Arc<dyn tiltas_store::Store>> {
+    let config = match config {
+        Some(path) => Some(tiltas_engine::load_config(path).map_err(|problems| anyhow::anyhow!("{problems}"))?),
+        None => None,
+    };
+    crate::store_url::open(global.db.as_deref(), config.as_ref()).await
+}
+
+/// A new key's secret: a recognisable prefix and 40 random letters and digits.
+pub fn new_secret() -> String {
+    let random: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
+    format!("tiltas_{random}")
+}
+
+/// Creates a key in `store` and returns its id and secret.
+pub async fn create(store: &dyn tiltas_store::Store, name: &str, scope: ApiScope) -> anyhow::Result<(i64, String)> {
+    let secret = new_secret();
+    let id = store
+        .api_key_create(&NewApiKey {
+            name: name.to_owned(),
+            scope,
+            key_hash: hash_api_key(&secret),
+        })
+        .await?;
+    Ok((id, secret))
+}
+
+/// Runs a `keys` subcommand.
+pub async fn run(global: &GlobalArgs, command: KeysCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        KeysCommand::Create(args) => {
+            let store = store(global, args.config.as_deref()).await?;
+            let scope = match args.scope {
+                KeyScope::Read => ApiScope::Read,
+                KeyScope::Write => ApiScope::Write,
+                KeyScope::Admin => ApiScope::Admin,
+            };
+            let (id, secret) = create(store.as_ref(), &args.name, scope).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "id": id, "name": args.name, "scope": scope, "key": secret })
+                );
+            } else {
+                println!("{secret}");
+                eprintln!(
+                    "key {id} (\"{}\", scope {scope:?}) created; it is shown only now — send it as `Authorization: Bearer KEY`",
+                    args.name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::List(args) => {
+            let store = store(global, args.config.as_deref()).await?;
+            let keys = store.api_keys().await?;
+            if args.json {
+                for key in &keys {
+                    println!("{}", serde_json::to_string(key)?);
+                }
+            } else if keys.is_empty() {
+                println!("no API keys: create one with `tiltas keys create --scope read|write|admin`");
+            } else {
+                let rows: Vec<[String; 5]> = keys
+                    .iter()
+                    .map(|key| {
+                        [
+                            key.id.to_string(),
+                            key.name.clone(),
+                            format!("{:?}", key.scope).to_lowercase(),
+                            key.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                            key.revoked_at.map_or_else(
+                                || "active".to_owned(),
+                                |at| format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
+                            ),
+                        ]
+                    })
+                    .collect();
+                super::flows::print_table(&["ID", "NAME", "SCOPE", "CREATED (UTC)", "STATE"], &rows);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Revoke(args) => {
+            let store = store(global, args.config.as_deref()).await?;
+            if store.api_key_revoke(args.id).await? {
+                println!("key {} revoked", args.id);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                anyhow::bail!("no active key {}: `tiltas keys list` shows the keys", args.id)
+            }
+        }
+    }
+}

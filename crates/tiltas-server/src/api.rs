@@ -1,0 +1,844 @@
+//! `/api/v1`: connections (never their secrets), flows, runs with their activity, dead letters,
+//! quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
+//! `/api/v1/openapi.json` is generated from these handlers and types.
+use crate::auth::authorize;
+use crate::{ApiError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tiltas_connectors::{registry, OpenGate, ReadRequest};
+use tiltas_engine::{SyncOptions, SyncReport};
+use tiltas_store::{ActivityFilter, ApiScope, DeadLetter, DeadLetterFilter, DeadLetterStatus, RunCounters, RunRecord};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The routes of `/api/v1`.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/connections", get(list_connections))
+        .route("/api/v1/connections/{name}/enable", post(enable_connection))
+        .route("/api/v1/connections/{name}/disable", post(disable_connection))
+        .route("/api/v1/connections/{name}/test", post(test_connection))
+        .route("/api/v1/flows", get(list_flows))
+        .route("/api/v1/flows/{name}/run", post(run_flow))
+        .route("/api/v1/runs", get(list_runs))
+        .route("/api/v1/runs/{id}", get(show_run))
+        .route("/api/v1/activity/{id}", get(show_activity))
+        .route("/api/v1/dead-letters", get(list_dead_letters))
+        .route("/api/v1/dead-letters/replay", post(replay_dead_letters))
+        .route("/api/v1/dead-letters/{id}", get(show_dead_letter).put(edit_dead_letter))
+        .route("/api/v1/dead-letters/{id}/retry", post(retry_dead_letter))
+        .route("/api/v1/quota", get(quota))
+}
+
+/// The OpenAPI document of `/api/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tiltas API", description = "Runs, records, dead letters and quotas of a Tiltas server."),
+    paths(
+        list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
+        list_runs, show_run, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
+        retry_dead_letter, replay_dead_letters, quota
+    ),
+    components(schemas(
+        ApiError, ConnectionView, ConnectionTest, FlowView, RunView, Counters, RunDetail, ActivityView,
+        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// A connection as the API shows it: never its secrets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionView {
+    /// Its name in the flow file.
+    pub name: String,
+    /// The system (`rivile`, `woocommerce`, …).
+    pub system: String,
+    /// Whether flows may use it now.
+    pub enabled: bool,
+    /// Pacing, e.g. `8/s`.
+    pub rate_limit: Option<String>,
+    /// Requests allowed per day.
+    pub daily_budget: Option<u64>,
+    /// Its non-secret settings (secrets shown as `***`).
+    pub settings: BTreeMap<String, String>,
+}
+
+fn connection_view(state: &AppState, connection: &tiltas_config::Connection) -> ConnectionView {
+    let settings = connection
+        .system
+        .connection_keys
+        .iter()
+        .filter(|key| connection.settings.get(key.name).is_some())
+        .map(|key| {
+            let shown = match key.kind {
+                tiltas_config::KeyKind::Secret => "***".to_owned(),
+                _ => connection
+                    .settings
+                    .get(key.name)
+                    .map(|value| value.to_string())
+                    .unwrap_or_default(),
+            };
+            (key.name.to_owned(), shown)
+        })
+        .collect();
+    ConnectionView {
+        name: connection.name.clone(),
+        system: connection.system.name.to_owned(),
+        enabled: state.connection_enabled(&connection.name),
+        rate_limit: connection.rate_limit.map(|rate| rate.to_string()),
+        daily_budget: connection.daily_budget,
+        settings,
+    }
+}
+
+fn connection<'a>(state: &'a AppState, name: &str) -> Result<&'a tiltas_config::Connection, ApiError> {
+    state.config.connection(name).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no connection \"{name}\" in {}: GET /api/v1/connections lists them",
+            state.config.file.display()
+        ))
+    })
+}
+
+/// Every connection.
+#[utoipa::path(get, path = "/api/v1/connections", responses(
+    (status = 200, body = [ConnectionView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn list_connections(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<ConnectionView>> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    Ok(Json(
+        state
+            .config
+            .connections
+            .iter()
+            .map(|connection| connection_view(&state, connection))
+            .collect(),
+    ))
+}
+
+async fn set_enabled(state: &AppState, headers: &HeaderMap, name: &str, enabled: bool) -> ApiResult<ConnectionView> {
+    authorize(state, headers, ApiScope::Admin).await?;
+    let connection = connection(state, name)?;
+    {
+        let mut disabled = state
+            .disabled
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if enabled {
+            disabled.remove(name);
+        } else {
+            disabled.insert(name.to_owned());
+        }
+    }
+    tracing::info!(connection = name, enabled, "connection switched");
+    Ok(Json(connection_view(state, connection)))
+}
+
+/// Switches a connection on: its flows run again.
+#[utoipa::path(post, path = "/api/v1/connections/{name}/enable", params(("name" = String, Path)), responses(
+    (status = 200, body = ConnectionView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn enable_connection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> ApiResult<ConnectionView> {
+    set_enabled(&state, &headers, &name, true).await
+}
+
+/// Switches a connection off: flows using it are skipped and its webhooks wait in the inbox.
+#[utoipa::path(post, path = "/api/v1/connections/{name}/disable", params(("name" = String, Path)), responses(
+    (status = 200, body = ConnectionView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn disable_connection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> ApiResult<ConnectionView> {
+    set_enabled(&state, &headers, &name, false).await
+}
+
+/// The outcome of a connection test.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionTest {
+    /// Whether the system answered as expected.
+    pub ok: bool,
+    /// What was tried and what came back.
+    pub message: String,
+    /// Requests made.
+    pub api_calls: u64,
+}
+
+/// Reads one page of the first entity a flow reads (or could read) from the connection.
+#[utoipa::path(post, path = "/api/v1/connections/{name}/test", params(("name" = String, Path)), responses(
+    (status = 200, body = ConnectionTest), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn test_connection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> ApiResult<ConnectionTest> {
+    authorize(&state, &headers, ApiScope::Write).await?;
+    let connection = connection(&state, &name)?;
+    // A flow reading from it, else one writing to it turned around, else any readable entity.
+    let template = state
+        .config
+        .flows
+        .iter()
+        .find(|flow| flow.from.connection == name)
+        .or_else(|| state.config.flows.iter().find(|flow| flow.to.connection == name));
+    let readable = |entity| connection.system.access(entity).is_some_and(|access| access.read);
+    let Some(template) = template else {
+        return Ok(Json(ConnectionTest {
+            ok: false,
+            message: format!("no flow uses connection \"{name}\", so there is nothing to test it with"),
+            api_calls: 0,
+        }));
+    };
+    let entity = if readable(template.entity) {
+        template.entity
+    } else {
+        match connection.system.entities.iter().find(|access| access.read) {
+            Some(access) => access.entity,
+            None => {
+                return Ok(Json(ConnectionTest {
+                    ok: false,
+                    message: format!("system {} reads nothing to test with", connection.system.name),
+                    api_calls: 0,
+                }))
+            }
+        }
+    };
+    let mut flow = template.clone();
+    flow.entity = entity;
+    if flow.from.connection != name {
+        flow.from = tiltas_config::Endpoint {
+            connection: name.clone(),
+            settings: Default::default(),
+            location: flow.from.location,
+        };
+    }
+    let outcome = match registry::open_source(&state.config, &flow, std::sync::Arc::new(OpenGate)) {
+        Err(error) => Err(error.message),
+        Ok(mut source) => {
+            let request = ReadRequest {
+                position: None,
+                changed_since: None,
+                page_size: 1,
+            };
+            source
+                .read_page(&request)
+                .await
+                .map(|page| (page.records.len(), page.api_calls))
+                .map_err(|error| error.message)
+        }
+    };
+    Ok(Json(match outcome {
+        Ok((records, api_calls)) => ConnectionTest {
+            ok: true,
+            message: format!("read {records} {entity} record(s) from {}", connection.system.name),
+            api_calls,
+        },
+        Err(message) => ConnectionTest {
+            ok: false,
+            message,
+            api_calls: 1,
+        },
+    }))
+}
+
+/// A run's counters.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Counters {
+    /// Records read.
+    pub read: u64,
+    /// Delivered before and unchanged.
+    pub unchanged: u64,
+    /// Created in the target.
+    pub created: u64,
+    /// Updated in the target.
+    pub updated: u64,
+    /// Left alone by a filter or policy.
+    pub skipped: u64,
+    /// Dead-lettered.
+    pub failed: u64,
+    /// Requests to external systems.
+    pub api_calls: u64,
+}
+
+impl From<&RunCounters> for Counters {
+    fn from(counters: &RunCounters) -> Counters {
+        Counters {
+            read: counters.read,
+            unchanged: counters.unchanged,
+            created: counters.created,
+            updated: counters.updated,
+            skipped: counters.skipped,
+            failed: counters.failed,
+            api_calls: counters.api_calls,
+        }
+    }
+}
+
+/// A run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunView {
+    /// Its id.
+    pub id: i64,
+    /// The flow.
+    pub flow: String,
+    /// `incremental`, `full`, `replay` or `webhook`.
+    pub mode: String,
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// What it did.
+    pub counters: Counters,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it ended.
+    pub finished_at: Option<String>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: Option<i64>,
+}
+
+fn text_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn run_view(run: &RunRecord) -> RunView {
+    RunView {
+        id: run.id,
+        flow: run.flow.clone(),
+        mode: text_of(&run.mode),
+        status: text_of(&run.status),
+        counters: Counters::from(&run.counters),
+        error: run.error.clone(),
+        started_at: run.started_at.to_rfc3339(),
+        finished_at: run.finished_at.map(|at| at.to_rfc3339()),
+        duration_ms: run.finished_at.map(|at| (at - run.started_at).num_milliseconds()),
+    }
+}
+
+/// A flow and its last run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlowView {
+    /// Its name.
+    pub name: String,
+    /// The entity it moves.
+    pub entity: String,
+    /// The source connection.
+    pub from: String,
+    /// The target connection.
+    pub to: String,
+    /// `every 15m`, `daily at 06:30`, or none.
+    pub schedule: Option<String>,
+    /// `manual`, `schedule` or `webhook`.
+    pub trigger: String,
+    /// Whether it may run.
+    pub enabled: bool,
+    /// Its latest run.
+    pub last_run: Option<RunView>,
+}
+
+/// Every flow with its last run.
+#[utoipa::path(get, path = "/api/v1/flows", responses(
+    (status = 200, body = [FlowView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn list_flows(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<FlowView>> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    let mut flows = Vec::new();
+    for flow in &state.config.flows {
+        let last = state.store.runs(Some(&flow.name), 1).await?;
+        flows.push(FlowView {
+            name: flow.name.clone(),
+            entity: flow.entity.to_string(),
+            from: flow.from.connection.clone(),
+            to: flow.to.connection.clone(),
+            schedule: flow.schedule.map(|schedule| schedule.to_string()),
+            trigger: format!("{:?}", flow.trigger).to_lowercase(),
+            enabled: flow.enabled,
+            last_run: last.first().map(run_view),
+        });
+    }
+    Ok(Json(flows))
+}
+
+/// How to run a flow now.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunRequest {
+    /// Read and compare, write nothing.
+    pub dry_run: bool,
+    /// Ignore the cursor and the delivered hashes.
+    pub full: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunResult {
+    /// The flow.
+    pub flow: String,
+    /// The run's id (none for a dry run).
+    pub run: Option<i64>,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// What it did.
+    pub counters: Counters,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+fn run_result(report: &SyncReport) -> RunResult {
+    RunResult {
+        flow: report.flow.clone(),
+        run: report.run,
+        dry_run: report.dry_run,
+        counters: Counters::from(&report.counters),
+        duration_ms: u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+/// Runs a flow now and answers when it ends (`dry_run` writes nothing).
+#[utoipa::path(post, path = "/api/v1/flows/{name}/run", params(("name" = String, Path)), request_body(content = RunRequest, description = "optional"), responses(
+    (status = 200, body = RunResult), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 502, body = ApiError)))]
+async fn run_flow(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Option<Json<RunRequest>>,
+) -> ApiResult<RunResult> {
+    authorize(&state, &headers, ApiScope::Write).await?;
+    let flow = state
+        .config
+        .flow(&name)
+        .ok_or_else(|| ApiError::not_found(format!("no flow \"{name}\": GET /api/v1/flows lists them")))?;
+    for connection in [&flow.from.connection, &flow.to.connection] {
+        if !state.connection_enabled(connection) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "conflict",
+                format!("connection \"{connection}\" is switched off: POST /api/v1/connections/{connection}/enable"),
+            ));
+        }
+    }
+    let request = body.map(|Json(body)| body).unwrap_or_default();
+    let options = SyncOptions {
+        dry_run: request.dry_run,
+        full: request.full,
+        ..SyncOptions::default()
+    };
+    let result = state.engine.sync(&name, &options).await;
+    state.metrics.run_finished(
+        &name,
+        result.as_ref().map_err(|_| ()),
+        [&flow.from.connection, &flow.to.connection],
+    );
+    Ok(Json(run_result(&result?)))
+}
+
+/// Filters of the run list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunsQuery {
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// At most this many (default 50, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// Recent runs, newest first.
+#[utoipa::path(get, path = "/api/v1/runs", params(RunsQuery), responses(
+    (status = 200, body = [RunView]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn list_runs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<RunsQuery>,
+) -> ApiResult<Vec<RunView>> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    let limit = query.limit.unwrap_or(50).clamp(1, 1000);
+    let runs = state.store.runs(query.flow.as_deref(), limit).await?;
+    Ok(Json(runs.iter().map(run_view).collect()))
+}
+
+/// One record's passage through a run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityView {
+    /// Its id (`GET /api/v1/activity/{id}` has the payloads).
+    pub id: i64,
+    /// The record's key in the source.
+    pub source_key: String,
+    /// `created`, `updated`, `unchanged`, `skipped` or `failed`.
+    pub outcome: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// A run with the records it touched.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunDetail {
+    /// The run.
+    pub run: RunView,
+    /// The records it touched (at most 1000, newest first).
+    pub activity: Vec<ActivityView>,
+}
+
+/// One run and the records it touched.
+#[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = i64, Path)), responses(
+    (status = 200, body = RunDetail), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn show_run(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<RunDetail> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    let run = state
+        .store
+        .run(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no run {id}: GET /api/v1/runs lists them")))?;
+    let activity = state
+        .store
+        .activity(&ActivityFilter {
+            run: Some(id),
+            limit: 1000,
+            ..ActivityFilter::default()
+        })
+        .await?;
+    Ok(Json(RunDetail {
+        run: run_view(&run),
+        activity: activity
+            .iter()
+            .map(|entry| ActivityView {
+                id: entry.id,
+                source_key: entry.source_key.clone(),
+                outcome: text_of(&entry.outcome),
+                at: entry.at.to_rfc3339(),
+            })
+            .collect(),
+    }))
+}
+
+/// What a record looked like on both sides (redacted as the flow says).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityPayloadsView {
+    /// The record as read.
+    pub source_payload: Option<serde_json::Value>,
+    /// What was sent.
+    pub sent_payload: Option<serde_json::Value>,
+    /// What the target answered.
+    pub response: Option<serde_json::Value>,
+}
+
+/// The payloads of one activity entry.
+#[utoipa::path(get, path = "/api/v1/activity/{id}", params(("id" = i64, Path)), responses(
+    (status = 200, body = ActivityPayloadsView), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn show_activity(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult<ActivityPayloadsView> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    let payloads =
+        state.store.activity_payloads(id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("no activity {id} (or it was purged by the flow's retention)"))
+        })?;
+    Ok(Json(ActivityPayloadsView {
+        source_payload: payloads.source_payload,
+        sent_payload: payloads.sent_payload,
+        response: payloads.response,
+    }))
+}
+
+/// A record that could not be delivered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterView {
+    /// Its id.
+    pub id: i64,
+    /// The flow.
+    pub flow: String,
+    /// The record's key in the source.
+    pub source_key: String,
+    /// `transient`, `rate_limited`, `auth`, `invalid` or `quota`.
+    pub class: String,
+    /// Why, and the fix.
+    pub message: String,
+    /// The record (editable before a retry).
+    pub payload: serde_json::Value,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// First failure (RFC 3339).
+    pub created_at: String,
+    /// Latest change.
+    pub updated_at: String,
+}
+
+fn letter_view(letter: &DeadLetter) -> DeadLetterView {
+    DeadLetterView {
+        id: letter.id,
+        flow: letter.flow.clone(),
+        source_key: letter.source_key.clone(),
+        class: letter.class.as_str().to_owned(),
+        message: letter.message.clone(),
+        payload: letter.payload.clone(),
+        attempts: letter.attempts,
+        status: text_of(&letter.status),
+        created_at: letter.created_at.to_rfc3339(),
+        updated_at: letter.updated_at.to_rfc3339(),
+    }
+}
+
+/// Filters of the dead-letter list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadLettersQuery {
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// `open` (default), `resolved` or `all`.
+    pub status: Option<String>,
+    /// At most this many (default 200, at most 5000).
+    pub limit: Option<u32>,
+}
+
+/// Dead letters, newest first.
+#[utoipa::path(get, path = "/api/v1/dead-letters", params(DeadLettersQuery), responses(
+    (status = 200, body = [DeadLetterView]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn list_dead_letters(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DeadLettersQuery>,
+) -> ApiResult<Vec<DeadLetterView>> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    let status = match query.status.as_deref() {
+        None | Some("open") => Some(DeadLetterStatus::Open),
+        Some("resolved") => Some(DeadLetterStatus::Resolved),
+        Some("all") => None,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "status \"{other}\" is not one of open, resolved, all"
+            )))
+        }
+    };
+    let letters = state
+        .store
+        .dead_letters(&DeadLetterFilter {
+            flow: query.flow,
+            status,
+            limit: query.limit.unwrap_or(200).clamp(1, 5000),
+        })
+        .await?;
+    Ok(Json(letters.iter().map(letter_view).collect()))
+}
+
+async fn letter(state: &AppState, id: i64) -> Result<DeadLetter, ApiError> {
+    state
+        .store
+        .dead_letter(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no dead letter {id}: GET /api/v1/dead-letters lists them")))
+}
+
+/// One dead letter.
+#[utoipa::path(get, path = "/api/v1/dead-letters/{id}", params(("id" = i64, Path)), responses(
+    (status = 200, body = DeadLetterView), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn show_dead_letter(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult<DeadLetterView> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    Ok(Json(letter_view(&letter(&state, id).await?)))
+}
+
+/// A corrected payload for a dead letter.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterEdit {
+    /// The record as it should be sent (a JSON object).
+    pub payload: serde_json::Value,
+    /// Send it right away.
+    #[serde(default)]
+    pub retry: bool,
+}
+
+/// Replaces a dead letter's payload (and retries it when asked).
+#[utoipa::path(put, path = "/api/v1/dead-letters/{id}", params(("id" = i64, Path)), request_body = DeadLetterEdit, responses(
+    (status = 200, body = DeadLetterView), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
+async fn edit_dead_letter(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(edit): Json<DeadLetterEdit>,
+) -> ApiResult<DeadLetterView> {
+    authorize(&state, &headers, ApiScope::Write).await?;
+    let existing = letter(&state, id).await?;
+    if !edit.payload.is_object() {
+        return Err(ApiError::invalid(
+            "payload must be a JSON object: the record as it should be sent",
+        ));
+    }
+    state.store.dead_letter_set_payload(id, &edit.payload).await?;
+    if edit.retry {
+        let flow = existing.flow.clone();
+        let edited = DeadLetter {
+            payload: edit.payload,
+            ..existing
+        };
+        replay(&state, &flow, vec![edited]).await?;
+    }
+    Ok(Json(letter_view(&letter(&state, id).await?)))
+}
+
+async fn replay(state: &AppState, flow: &str, letters: Vec<DeadLetter>) -> Result<Vec<RunResult>, ApiError> {
+    if state.config.flow(flow).is_none() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "conflict",
+            format!("the dead letters belong to flow \"{flow}\", which the flow file no longer defines"),
+        ));
+    }
+    let result = state.engine.replay(flow, &letters, &SyncOptions::default()).await;
+    if let Some(definition) = state.config.flow(flow) {
+        state.metrics.run_finished(
+            flow,
+            result.as_ref().map_err(|_| ()),
+            [&definition.from.connection, &definition.to.connection],
+        );
+    }
+    Ok(vec![run_result(&result?)])
+}
+
+/// Sends a dead letter again through its flow's current mapping.
+#[utoipa::path(post, path = "/api/v1/dead-letters/{id}/retry", params(("id" = i64, Path)), responses(
+    (status = 200, body = DeadLetterView), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
+async fn retry_dead_letter(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult<DeadLetterView> {
+    authorize(&state, &headers, ApiScope::Write).await?;
+    let existing = letter(&state, id).await?;
+    let flow = existing.flow.clone();
+    replay(&state, &flow, vec![existing]).await?;
+    Ok(Json(letter_view(&letter(&state, id).await?)))
+}
+
+/// Which dead letters to replay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// Only this flow's.
+    pub flow: Option<String>,
+    /// Only these ids (all open ones when empty).
+    pub ids: Vec<i64>,
+}
+
+/// Replays open dead letters (all, a flow's, or the listed ones), flow by flow.
+#[utoipa::path(post, path = "/api/v1/dead-letters/replay", request_body(content = ReplayRequest, description = "optional"), responses(
+    (status = 200, body = [RunResult]), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
+async fn replay_dead_letters(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Option<Json<ReplayRequest>>,
+) -> ApiResult<Vec<RunResult>> {
+    authorize(&state, &headers, ApiScope::Write).await?;
+    let request = body.map(|Json(body)| body).unwrap_or_default();
+    let open = state
+        .store
+        .dead_letters(&DeadLetterFilter {
+            flow: request.flow.clone(),
+            status: Some(DeadLetterStatus::Open),
+            limit: 0,
+        })
+        .await?;
+    let mut by_flow: BTreeMap<String, Vec<DeadLetter>> = BTreeMap::new();
+    for letter in open {
+        if request.ids.is_empty() || request.ids.contains(&letter.id) {
+            by_flow.entry(letter.flow.clone()).or_default().push(letter);
+        }
+    }
+    let mut results = Vec::new();
+    for (flow, letters) in by_flow {
+        if state.config.flow(&flow).is_none() {
+            continue;
+        }
+        results.extend(replay(&state, &flow, letters).await?);
+    }
+    Ok(Json(results))
+}
+
+/// A connection's request budget today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaView {
+    /// The connection.
+    pub connection: String,
+    /// Requests counted today (UTC day).
+    pub used_today: u64,
+    /// The daily budget, if any.
+    pub daily_budget: Option<u64>,
+    /// At today's pace so far, the requests by the end of the day.
+    pub forecast: u64,
+    /// Share of the budget used, 0–1 (none without a budget).
+    pub used_share: Option<f64>,
+}
+
+/// Request use per connection today, with a forecast at the current pace.
+#[utoipa::path(get, path = "/api/v1/quota", responses(
+    (status = 200, body = [QuotaView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn quota(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<QuotaView>> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    let now = chrono::Utc::now();
+    let today = format!("day:{}", now.format("%Y-%m-%d"));
+    let elapsed = f64::from(now.time().num_seconds_from_midnight().max(60));
+    let mut views = Vec::new();
+    for connection in &state.config.connections {
+        let used = state.store.quota_used(&connection.name, &today).await?;
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let forecast = (used as f64 * 86_400.0 / elapsed).round() as u64;
+        views.push(QuotaView {
+            connection: connection.name.clone(),
+            used_today: used,
+            daily_budget: connection.daily_budget,
+            forecast,
+            #[allow(clippy::cast_precision_loss)]
+            used_share: connection
+                .daily_budget
+                .filter(|budget| *budget > 0)
+                .map(|budget| used as f64 / budget as f64),
+        });
+    }
+    Ok(Json(views))
+}
+
+use chrono::Timelike as _;

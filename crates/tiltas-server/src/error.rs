@@ -1,0 +1,79 @@
+//! The API's one error shape: `{"code": "...", "message": "..."}` with a fitting status.
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An API failure: a stable machine `code` and a message naming the thing and the fix.
+#[derive(Debug, Clone, thiserror::Error, Serialize, ToSchema)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    /// Stable, e.g. `unauthorized`, `forbidden`, `not_found`, `conflict`, `invalid`.
+    pub code: String,
+    /// For people: what, where, and the fix.
+    pub message: String,
+    /// The HTTP status (not serialized).
+    #[serde(skip)]
+    pub status: u16,
+}
+
+impl ApiError {
+    /// An error with a status, a code and a message.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: code.to_owned(),
+            message: message.into(),
+            status: status.as_u16(),
+        }
+    }
+
+    /// 404 for a named thing.
+    pub fn not_found(what: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    /// 400 for a request that cannot be served as sent.
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
+
+    /// 500 for a failure of the server's own parts (the store).
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl From<tiltas_store::StoreError> for ApiError {
+    fn from(error: tiltas_store::StoreError) -> ApiError {
+        ApiError::internal(format!("the store failed: {error}"))
+    }
+}
+
+impl From<tiltas_engine::EngineError> for ApiError {
+    fn from(error: tiltas_engine::EngineError) -> ApiError {
+        use tiltas_engine::EngineError;
+        let (status, code) = match &error {
+            EngineError::UnknownFlow { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            EngineError::Disabled(_) | EngineError::Busy { .. } => (StatusCode::CONFLICT, "conflict"),
+            EngineError::Mapping { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow"),
+            EngineError::Connector { .. } => (StatusCode::BAD_GATEWAY, "connector_failed"),
+            EngineError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, error.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(&self)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"tiltas\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,102 @@
+//! The Tiltas server (`tiltas serve`, `tiltas run`): the REST API under `/api/v1` behind API
+//! keys, webhook ingress (`/hooks/{connection}`, durable before the sender's 200), the
+//! scheduler and the inbox worker, Prometheus metrics, health, and the dashboard.
+#![forbid(unsafe_code)]
+
+mod api;
+mod auth;
+mod error;
+mod hooks;
+mod metrics;
+mod worker;
+
+pub use api::ApiDoc;
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use worker::{run_scheduler, run_worker};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+use tiltas_config::ValidatedConfig;
+use tiltas_engine::Engine;
+use tiltas_store::Store;
+use tokio::sync::Notify;
+
+/// The largest webhook body accepted (WooCommerce orders are a few kB; 1 MiB leaves room).
+pub const MAX_HOOK_BODY: usize = 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The flow file the server runs.
+    pub config: Arc<ValidatedConfig>,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The engine (shared: its connection gates pace every flow of a connection together).
+    pub engine: Arc<Engine>,
+    /// Connections switched off at run time (`POST /api/v1/connections/{name}/disable`).
+    pub disabled: Arc<RwLock<BTreeSet<String>>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Wakes the inbox worker when a delivery was accepted.
+    pub inbox: Arc<Notify>,
+}
+
+impl AppState {
+    /// The state of a server running `config` on `store`.
+    pub fn new(config: Arc<ValidatedConfig>, store: Arc<dyn Store>) -> AppState {
+        let disabled: BTreeSet<String> = config
+            .connections
+            .iter()
+            .filter(|connection| !connection.enabled)
+            .map(|connection| connection.name.clone())
+            .collect();
+        AppState {
+            engine: Arc::new(Engine::new(config.clone(), store.clone())),
+            config,
+            store,
+            disabled: Arc::new(RwLock::new(disabled)),
+            metrics: Arc::new(Metrics::default()),
+            inbox: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Whether a connection is switched on.
+    pub fn connection_enabled(&self, name: &str) -> bool {
+        !self
+            .disabled
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(name)
+    }
+}
+
+/// The whole HTTP surface: API, webhooks, metrics and health.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .route("/hooks/{connection}", post(hooks::receive))
+        .layer(DefaultBodyLimit::max(MAX_HOOK_BODY))
+        .route("/metrics", get(metrics::render))
+        .route("/healthz", get(health))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
+}
+
+async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.store.schema_version().await {
+        Ok(version) => axum::Json(serde_json::json!({ "status": "ok", "schema": version })).into_response(),
+        Err(error) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "unavailable", "error": error.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,498 @@
+//! The router driven without a socket: every endpoint, auth failures, webhooks into the inbox
+//! and on into Rivile.
+use crate::{router, AppState};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tiltas_connectors::rivile::simulator::{router as rivile_router, RivileSim, Seeding};
+use tiltas_sim::{Harness, SimSystem};
+use tiltas_store::{hash_api_key, ApiScope, NewApiKey};
+use tower::ServiceExt;
+
+struct World {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    rivile: Arc<RivileSim>,
+    read: String,
+    write: String,
+    admin: String,
+}
+
+const PRODUCTS: &str = r#"{"sku":"A1","name":"Kava","price_net":"4.10"}
+{"sku":"A2","name":"Arbata","price_net":"not a price"}
+{"sku":"A3","name":"Sultys","price_net":"2"}
+"#;
+
+async fn world() -> World {
+    let rivile = Arc::new(RivileSim::new(
+        "SRV.key",
+        Seeding {
+            seed: 3,
+            products: 3,
+            customers: 0,
+        },
+    ));
+    let rivile_url = tiltas_sim::spawn(rivile_router(rivile.clone(), Harness::new(rivile.clone(), 3)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("products.jsonl"), PRODUCTS).unwrap();
+    let text = format!(
+        r#"
+[connections.files]
+system = "jsonl"
+
+[connections.shop]
+system = "woocommerce"
+base_url = "http://127.0.0.1:9"
+consumer_key = "ck_x"
+consumer_secret = "cs_very_secret"
+webhook_secret = "hook-secret"
+
+[connections.erp]
+system = "rivile"
+base_url = "{rivile_url}/client/v2"
+api_key = "SRV.key"
+warehouse = "CENTR"
+daily_budget = 1000
+
+[[flows]]
+name = "products"
+entity = "product"
+from = {{ connection = "files", file = "products.jsonl" }}
+to = {{ connection = "files", file = "out.jsonl" }}
+
+[[flows]]
+name = "orders"
+entity = "order"
+from = {{ connection = "shop" }}
+to = {{ connection = "erp" }}
+trigger = "webhook"
+match_on = "number"
+on_duplicate = "skip"
+"#
+    );
+    let config = tiltas_config::parse_str(
+        &text,
+        &dir.path().join("flows.toml"),
+        tiltas_connectors::registry::catalog(),
+    )
+    .unwrap_or_else(|errors| panic!("{errors}"));
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let mut keys = Vec::new();
+    for (name, scope) in [("r", ApiScope::Read), ("w", ApiScope::Write), ("a", ApiScope::Admin)] {
+        let secret = format!("tiltas_test_{name}");
+        store
+            .api_key_create(&NewApiKey {
+                name: name.into(),
+                scope,
+                key_hash: hash_api_key(&secret),
+            })
+            .await
+            .unwrap();
+        keys.push(secret);
+    }
+    World {
+        _dir: dir,
+        state: AppState::new(Arc::new(config), store),
+        rivile,
+        read: keys[0].clone(),
+        write: keys[1].clone(),
+        admin: keys[2].clone(),
+    }
+}
+
+async fn call(
+    world: &World,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+        None => request.body(Body::empty()).unwrap(),
+    };
+    let response = router(world.state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, value)
+}
+
+#[tokio::test]
+async fn every_api_call_needs_a_key_with_enough_scope() {
+    let world = world().await;
+    let (status, body) = call(&world, Method::GET, "/api/v1/flows", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "unauthorized");
+    assert!(body["message"].as_str().unwrap().contains("tiltas keys create"));
+    let (status, body) = call(&world, Method::GET, "/api/v1/flows", Some("tiltas_wrong"), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/flows/products/run",
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    assert!(body["message"].as_str().unwrap().contains("needs write"), "{body}");
+    let (status, _) = call(
+        &world,
+        Method::POST,
+        "/api/v1/connections/erp/disable",
+        Some(&world.write),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "switching connections is admin work");
+    for path in [
+        "/api/v1/connections",
+        "/api/v1/flows",
+        "/api/v1/runs",
+        "/api/v1/dead-letters",
+        "/api/v1/quota",
+    ] {
+        let (status, _) = call(&world, Method::GET, path, Some(&world.read), None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn connections_never_show_secrets_and_can_be_switched_and_tested() {
+    let world = world().await;
+    let (status, body) = call(&world, Method::GET, "/api/v1/connections", Some(&world.read), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.to_string();
+    for secret in ["cs_very_secret", "hook-secret", "SRV.key"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    let shop = body.as_array().unwrap().iter().find(|c| c["name"] == "shop").unwrap();
+    assert_eq!(shop["settings"]["consumer_secret"], "***");
+    assert_eq!(shop["settings"]["base_url"], "http://127.0.0.1:9");
+
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/connections/erp/disable",
+        Some(&world.admin),
+        None,
+    )
+    .await;
+    assert_eq!((status, body["enabled"].as_bool()), (StatusCode::OK, Some(false)));
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/flows/orders/run",
+        Some(&world.write),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "{body}"
+    );
+    call(
+        &world,
+        Method::POST,
+        "/api/v1/connections/erp/enable",
+        Some(&world.admin),
+        None,
+    )
+    .await;
+
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/connections/files/test",
+        Some(&world.write),
+        None,
+    )
+    .await;
+    assert_eq!((status, body["ok"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    let (_, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/connections/shop/test",
+        Some(&world.write),
+        None,
+    )
+    .await;
+    assert_eq!(body["ok"], false, "nothing listens on port 9: {body}");
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/connections/nope/test",
+        Some(&world.write),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+#[tokio::test]
+async fn a_run_shows_its_records_and_a_dead_letter_is_edited_and_retried() {
+    let world = world().await;
+    let (status, run) = call(
+        &world,
+        Method::POST,
+        "/api/v1/flows/products/run",
+        Some(&world.write),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    assert_eq!(
+        (run["counters"]["created"].as_u64(), run["counters"]["failed"].as_u64()),
+        (Some(2), Some(1)),
+        "{run}"
+    );
+    let (_, flows) = call(&world, Method::GET, "/api/v1/flows", Some(&world.read), None).await;
+    let products = flows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "products")
+        .unwrap();
+    assert_eq!(products["last_run"]["status"], "succeeded");
+
+    let id = run["run"].as_i64().unwrap();
+    let (status, detail) = call(
+        &world,
+        Method::GET,
+        &format!("/api/v1/runs/{id}"),
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let activity = detail["activity"].as_array().unwrap();
+    assert_eq!(activity.len(), 3, "{detail}");
+    let created = activity.iter().find(|a| a["outcome"] == "created").unwrap();
+    let (status, payloads) = call(
+        &world,
+        Method::GET,
+        &format!("/api/v1/activity/{}", created["id"]),
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        payloads["source_payload"]["sku"].is_string() && payloads["sent_payload"]["sku"].is_string(),
+        "{payloads}"
+    );
+    let (status, _) = call(&world, Method::GET, "/api/v1/runs/999999", Some(&world.read), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, letters) = call(
+        &world,
+        Method::GET,
+        "/api/v1/dead-letters?flow=products",
+        Some(&world.read),
+        None,
+    )
+    .await;
+    let letter = &letters[0];
+    assert_eq!(letter["source_key"], "A2");
+    assert!(letter["message"].as_str().unwrap().contains("price_net"), "{letter}");
+    let mut fixed = letter["payload"].clone();
+    fixed["price_net"] = json!("3.20");
+    let path = format!("/api/v1/dead-letters/{}", letter["id"]);
+    let (status, body) = call(
+        &world,
+        Method::PUT,
+        &path,
+        Some(&world.read),
+        Some(json!({"payload": fixed})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = call(
+        &world,
+        Method::PUT,
+        &path,
+        Some(&world.write),
+        Some(json!({"payload": [1]})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid"))
+    );
+    let (status, body) = call(
+        &world,
+        Method::PUT,
+        &path,
+        Some(&world.write),
+        Some(json!({"payload": fixed, "retry": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "resolved", "{body}");
+    let (_, open) = call(&world, Method::GET, "/api/v1/dead-letters", Some(&world.read), None).await;
+    assert_eq!(open, json!([]));
+    let (status, _) = call(
+        &world,
+        Method::GET,
+        "/api/v1/dead-letters?status=nonsense",
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, replayed) = call(
+        &world,
+        Method::POST,
+        "/api/v1/dead-letters/replay",
+        Some(&world.write),
+        None,
+    )
+    .await;
+    assert_eq!((status, replayed), (StatusCode::OK, json!([])));
+}
+
+fn order_body(id: u64) -> String {
+    json!({
+        "id": id, "number": id.to_string(), "status": "processing", "currency": "EUR",
+        "date_created_gmt": "2026-11-20T10:00:00", "date_modified_gmt": "2026-11-20T10:00:00",
+        "total": "12.10", "total_tax": "2.10",
+        "billing": {"first_name": "Ona", "last_name": "Onaitė", "email": "ona@example.lt", "country": "LT"},
+        "line_items": [{"id": 1, "sku": "A00101", "name": "Kava", "quantity": 1, "price": 10, "total": "10.00", "total_tax": "2.10"}]
+    })
+    .to_string()
+}
+
+async fn hook(world: &World, connection: &str, topic: &str, body: &str, secret: &str) -> (StatusCode, Value) {
+    let signature = tiltas_connectors::woocommerce::webhook::sign(secret, body.as_bytes());
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/hooks/{connection}"))
+        .header("content-type", "application/json")
+        .header("x-wc-webhook-topic", topic)
+        .header("x-wc-webhook-signature", signature)
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let response = router(world.state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn signed_webhooks_are_kept_then_delivered_once_and_bad_ones_refused() {
+    let world = world().await;
+    let (status, body) = hook(&world, "shop", "order.created", &order_body(501), "wrong-secret").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_signature"))
+    );
+    let (status, _) = hook(&world, "nope", "order.created", &order_body(501), "hook-secret").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = hook(&world, "erp", "order.created", &order_body(501), "hook-secret").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "Rivile takes no webhooks");
+    let (status, body) = hook(&world, "shop", "order.created", "{broken", "hook-secret").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid"))
+    );
+    let (status, body) = hook(&world, "shop", "coupon.created", "{\"id\":1}", "hook-secret").await;
+    assert_eq!(
+        (status, body["accepted"].clone()),
+        (StatusCode::OK, Value::Null),
+        "ignored, not refused"
+    );
+
+    for _ in 0..2 {
+        let (status, body) = hook(&world, "shop", "order.created", &order_body(501), "hook-secret").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body["accepted"].is_i64(), "{body}");
+    }
+    assert_eq!(
+        world.state.store.inbox_backlog().await.unwrap(),
+        2,
+        "durable before the 200"
+    );
+    assert!(world.rivile.records("I06").unwrap().as_array().unwrap().is_empty());
+
+    let settled = crate::worker::deliver_pending(&world.state).await.unwrap();
+    assert_eq!(settled, 2);
+    assert_eq!(world.state.store.inbox_backlog().await.unwrap(), 0);
+    let documents = world.rivile.records("I06").unwrap();
+    assert_eq!(
+        documents.as_array().unwrap().len(),
+        1,
+        "the same order twice is one invoice"
+    );
+    assert_eq!(documents[0]["I06_DOK_NR"], "501");
+
+    let (status, metrics) = call(&world, Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let metrics = metrics.as_str().unwrap().to_owned();
+    assert!(
+        metrics.contains("tiltas_webhooks_total{connection=\"shop\",outcome=\"accepted\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tiltas_webhooks_total{connection=\"shop\",outcome=\"rejected\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tiltas_runs_total{flow=\"orders\",status=\"succeeded\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tiltas_inbox_backlog 0"), "{metrics}");
+    assert!(
+        metrics.contains("tiltas_http_request_duration_seconds_bucket{method=\"POST\",path=\"/hooks/{connection}\""),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_health_and_quota_are_served() {
+    let world = world().await;
+    let (status, doc) = call(&world, Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(
+        doc["paths"]["/api/v1/dead-letters/{id}"]["put"].is_object(),
+        "{}",
+        doc["paths"]
+    );
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let (status, health) = call(&world, Method::GET, "/healthz", None, None).await;
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (_, quota) = call(&world, Method::GET, "/api/v1/quota", Some(&world.read), None).await;
+    let erp = quota
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["connection"] == "erp")
+        .unwrap();
+    assert_eq!(erp["daily_budget"], 1000);
+    assert_eq!(erp["used_today"], 0);
+}
