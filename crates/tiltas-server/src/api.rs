@@ -2,11 +2,13 @@
 //! quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 use crate::auth::authorize;
+use crate::error::{optional_body, ApiPath as Path, ApiQuery as Query};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tiltas_connectors::{registry, OpenGate, ReadRequest};
@@ -65,11 +67,11 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 
 /// A connection as the API shows it: never its secrets.
 #[derive(Debug, Serialize, ToSchema)]
@@ -130,7 +132,7 @@ fn connection<'a>(state: &'a AppState, name: &str) -> Result<&'a tiltas_config::
     (status = 200, body = [ConnectionView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn list_connections(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<ConnectionView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(Json(
+    Ok(axum::Json(
         state
             .config
             .connections
@@ -155,7 +157,7 @@ async fn set_enabled(state: &AppState, headers: &HeaderMap, name: &str, enabled:
         }
     }
     tracing::info!(connection = name, enabled, "connection switched");
-    Ok(Json(connection_view(state, connection)))
+    Ok(axum::Json(connection_view(state, connection)))
 }
 
 /// Switches a connection on: its flows run again.
@@ -210,7 +212,7 @@ async fn test_connection(
         .or_else(|| state.config.flows.iter().find(|flow| flow.to.connection == name));
     let readable = |entity| connection.system.access(entity).is_some_and(|access| access.read);
     let Some(template) = template else {
-        return Ok(Json(ConnectionTest {
+        return Ok(axum::Json(ConnectionTest {
             ok: false,
             message: format!("no flow uses connection \"{name}\", so there is nothing to test it with"),
             api_calls: 0,
@@ -222,7 +224,7 @@ async fn test_connection(
         match connection.system.entities.iter().find(|access| access.read) {
             Some(access) => access.entity,
             None => {
-                return Ok(Json(ConnectionTest {
+                return Ok(axum::Json(ConnectionTest {
                     ok: false,
                     message: format!("system {} reads nothing to test with", connection.system.name),
                     api_calls: 0,
@@ -254,7 +256,7 @@ async fn test_connection(
                 .map_err(|error| error.message)
         }
     };
-    Ok(Json(match outcome {
+    Ok(axum::Json(match outcome {
         Ok((records, api_calls)) => ConnectionTest {
             ok: true,
             message: format!("read {records} {entity} record(s) from {}", connection.system.name),
@@ -386,7 +388,7 @@ async fn list_flows(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
             last_run: last.first().map(run_view),
         });
     }
-    Ok(Json(flows))
+    Ok(axum::Json(flows))
 }
 
 /// How to run a flow now.
@@ -426,13 +428,13 @@ fn run_result(report: &SyncReport) -> RunResult {
 
 /// Runs a flow now and answers when it ends (`dry_run` writes nothing).
 #[utoipa::path(post, path = "/api/v1/flows/{name}/run", params(("name" = String, Path)), request_body(content = RunRequest, description = "optional"), responses(
-    (status = 200, body = RunResult), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 200, body = RunResult), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
     (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 502, body = ApiError)))]
 async fn run_flow(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    body: Option<Json<RunRequest>>,
+    body: Bytes,
 ) -> ApiResult<RunResult> {
     authorize(&state, &headers, ApiScope::Write).await?;
     let flow = state
@@ -448,7 +450,7 @@ async fn run_flow(
             ));
         }
     }
-    let request = body.map(|Json(body)| body).unwrap_or_default();
+    let request: RunRequest = optional_body(&body)?;
     let options = SyncOptions {
         dry_run: request.dry_run,
         full: request.full,
@@ -460,7 +462,7 @@ async fn run_flow(
         result.as_ref().map_err(|_| ()),
         [&flow.from.connection, &flow.to.connection],
     );
-    Ok(Json(run_result(&result?)))
+    Ok(axum::Json(run_result(&result?)))
 }
 
 /// Filters of the run list.
@@ -484,7 +486,7 @@ async fn list_runs(
     authorize(&state, &headers, ApiScope::Read).await?;
     let limit = query.limit.unwrap_or(50).clamp(1, 1000);
     let runs = state.store.runs(query.flow.as_deref(), limit).await?;
-    Ok(Json(runs.iter().map(run_view).collect()))
+    Ok(axum::Json(runs.iter().map(run_view).collect()))
 }
 
 /// One record's passage through a run.
@@ -527,7 +529,7 @@ async fn show_run(State(state): State<AppState>, headers: HeaderMap, Path(id): P
             ..ActivityFilter::default()
         })
         .await?;
-    Ok(Json(RunDetail {
+    Ok(axum::Json(RunDetail {
         run: run_view(&run),
         activity: activity
             .iter()
@@ -565,7 +567,7 @@ async fn show_activity(
         state.store.activity_payloads(id).await?.ok_or_else(|| {
             ApiError::not_found(format!("no activity {id} (or it was purged by the flow's retention)"))
         })?;
-    Ok(Json(ActivityPayloadsView {
+    Ok(axum::Json(ActivityPayloadsView {
         source_payload: payloads.source_payload,
         sent_payload: payloads.sent_payload,
         response: payloads.response,
@@ -651,7 +653,7 @@ async fn list_dead_letters(
             limit: query.limit.unwrap_or(200).clamp(1, 5000),
         })
         .await?;
-    Ok(Json(letters.iter().map(letter_view).collect()))
+    Ok(axum::Json(letters.iter().map(letter_view).collect()))
 }
 
 async fn letter(state: &AppState, id: i64) -> Result<DeadLetter, ApiError> {
@@ -671,7 +673,7 @@ async fn show_dead_letter(
     Path(id): Path<i64>,
 ) -> ApiResult<DeadLetterView> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(Json(letter_view(&letter(&state, id).await?)))
+    Ok(axum::Json(letter_view(&letter(&state, id).await?)))
 }
 
 /// A corrected payload for a dead letter.
@@ -693,9 +695,11 @@ async fn edit_dead_letter(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Json(edit): Json<DeadLetterEdit>,
+    body: Bytes,
 ) -> ApiResult<DeadLetterView> {
     authorize(&state, &headers, ApiScope::Write).await?;
+    let edit: DeadLetterEdit =
+        serde_json::from_slice(&body).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))?;
     let existing = letter(&state, id).await?;
     if !edit.payload.is_object() {
         return Err(ApiError::invalid(
@@ -711,7 +715,7 @@ async fn edit_dead_letter(
         };
         replay(&state, &flow, vec![edited]).await?;
     }
-    Ok(Json(letter_view(&letter(&state, id).await?)))
+    Ok(axum::Json(letter_view(&letter(&state, id).await?)))
 }
 
 async fn replay(state: &AppState, flow: &str, letters: Vec<DeadLetter>) -> Result<Vec<RunResult>, ApiError> {
@@ -746,7 +750,7 @@ async fn retry_dead_letter(
     let existing = letter(&state, id).await?;
     let flow = existing.flow.clone();
     replay(&state, &flow, vec![existing]).await?;
-    Ok(Json(letter_view(&letter(&state, id).await?)))
+    Ok(axum::Json(letter_view(&letter(&state, id).await?)))
 }
 
 /// Which dead letters to replay.
@@ -761,15 +765,15 @@ pub struct ReplayRequest {
 
 /// Replays open dead letters (all, a flow's, or the listed ones), flow by flow.
 #[utoipa::path(post, path = "/api/v1/dead-letters/replay", request_body(content = ReplayRequest, description = "optional"), responses(
-    (status = 200, body = [RunResult]), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 200, body = [RunResult]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
     (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
 async fn replay_dead_letters(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Option<Json<ReplayRequest>>,
+    body: Bytes,
 ) -> ApiResult<Vec<RunResult>> {
     authorize(&state, &headers, ApiScope::Write).await?;
-    let request = body.map(|Json(body)| body).unwrap_or_default();
+    let request: ReplayRequest = optional_body(&body)?;
     let open = state
         .store
         .dead_letters(&DeadLetterFilter {
@@ -791,7 +795,7 @@ async fn replay_dead_letters(
         }
         results.extend(replay(&state, &flow, letters).await?);
     }
-    Ok(Json(results))
+    Ok(axum::Json(results))
 }
 
 /// A connection's request budget today.
@@ -838,7 +842,7 @@ async fn quota(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<V
                 .map(|budget| used as f64 / budget as f64),
         });
     }
-    Ok(Json(views))
+    Ok(axum::Json(views))
 }
 
 use chrono::Timelike as _;
