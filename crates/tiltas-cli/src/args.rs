@@ -181,6 +181,8 @@ pub enum BenchKind {
     Engine,
     /// The engine against reference simulators over loopback HTTP.
     Http,
+    /// Signed order webhooks into the server, delivered to the Rivile simulator.
+    Webhook,
 }
 
 /// `tiltas sim SYSTEM`.

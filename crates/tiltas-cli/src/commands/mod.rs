@@ -1,5 +1,6 @@
 //! One module per subcommand.
 mod bench;
+mod bench_webhook;
 mod dead_letters;
 mod demo;
 mod flows;
