@@ -309,7 +309,7 @@ pub struct Expression {
 }
 
 /// When a scheduled flow runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     /// Every so often.
     Every(Duration),
@@ -320,6 +320,43 @@ pub enum Schedule {
         /// Minute, 0–59.
         minute: u8,
     },
+    /// A cron expression (5 fields: minute hour day-of-month month day-of-week, local time).
+    Cron(String),
+}
+
+impl Schedule {
+    /// The wait from `now` until the schedule next fires.
+    pub fn next_delay(&self, now: chrono::DateTime<chrono::Local>) -> Duration {
+        let next = match self {
+            Schedule::Every(every) => return *every,
+            Schedule::DailyAt { hour, minute } => {
+                let today = now
+                    .date_naive()
+                    .and_hms_opt(u32::from(*hour), u32::from(*minute), 0)
+                    .and_then(|at| at.and_local_timezone(chrono::Local).single());
+                match today {
+                    Some(at) if at > now => at,
+                    Some(at) => at + chrono::Duration::days(1),
+                    None => now + chrono::Duration::days(1),
+                }
+            }
+            Schedule::Cron(expression) => {
+                // Validated when the file was read; a failure here only delays by a day.
+                match cron(expression)
+                    .and_then(|cron| cron.find_next_occurrence(&now, false).map_err(|e| e.to_string()))
+                {
+                    Ok(at) => at,
+                    Err(_) => now + chrono::Duration::days(1),
+                }
+            }
+        };
+        (next - now).to_std().unwrap_or(Duration::from_secs(60))
+    }
+}
+
+fn cron(expression: &str) -> Result<croner::Cron, String> {
+    use std::str::FromStr as _;
+    croner::Cron::from_str(expression).map_err(|error| error.to_string())
 }
 
 impl fmt::Display for Schedule {
@@ -327,6 +364,7 @@ impl fmt::Display for Schedule {
         match self {
             Schedule::Every(every) => write!(f, "every {}", format_duration(*every)),
             Schedule::DailyAt { hour, minute } => write!(f, "daily at {hour:02}:{minute:02}"),
+            Schedule::Cron(expression) => write!(f, "cron {expression}"),
         }
     }
 }
@@ -474,11 +512,26 @@ pub fn format_duration(duration: Duration) -> String {
     text
 }
 
-/// Parses `every 15m`, `15m` or `daily at 06:30`.
+/// Parses `every 15m`, `15m`, `daily at 06:30` or a cron expression (`cron */15 * * * *`, or
+/// just its five fields).
 pub(crate) fn parse_schedule(text: &str) -> Result<Schedule, String> {
-    let invalid =
-        || format!("schedule \"{text}\" is not understood: write \"every 15m\", \"every 1h\" or \"daily at 06:30\"");
+    let invalid = || {
+        format!(
+            "schedule \"{text}\" is not understood: write \"every 15m\", \"every 1h\", \"daily at 06:30\" or a cron expression such as \"cron 0 */2 * * 1-5\""
+        )
+    };
     let trimmed = text.trim();
+    let expression = trimmed.strip_prefix("cron ").map(str::trim);
+    if let Some(expression) = expression.or((trimmed.split_whitespace().count() == 5).then_some(trimmed)) {
+        if expression.split_whitespace().count() != 5 {
+            return Err(format!(
+                "cron schedule \"{expression}\" needs five fields: minute hour day-of-month month day-of-week, e.g. \"0 */2 * * 1-5\""
+            ));
+        }
+        return cron(expression)
+            .map(|_| Schedule::Cron(expression.to_owned()))
+            .map_err(|error| format!("cron schedule \"{expression}\": {error}"));
+    }
     if let Some(time) = trimmed.strip_prefix("daily at ") {
         let (hour, minute) = time.trim().split_once(':').ok_or_else(invalid)?;
         let hour: u8 = hour.parse().map_err(|_| invalid())?;
@@ -543,6 +596,20 @@ mod tests {
         );
         assert!(parse_schedule("daily at 25:00").is_err());
         assert!(parse_schedule("sometimes").is_err());
+        assert_eq!(
+            parse_schedule("cron */15 6-18 * * 1-5"),
+            Ok(Schedule::Cron("*/15 6-18 * * 1-5".to_owned()))
+        );
+        assert_eq!(parse_schedule("0 3 * * *"), Ok(Schedule::Cron("0 3 * * *".to_owned())));
+        assert!(parse_schedule("cron 61 * * * *").unwrap_err().contains("cron schedule"));
+        assert!(parse_schedule("cron * * *").unwrap_err().contains("five fields"));
+        let quarter = Schedule::Cron("*/15 * * * *".to_owned());
+        let now = chrono::Local::now();
+        let wait = quarter.next_delay(now);
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(15 * 60),
+            "{wait:?}"
+        );
         assert_eq!(
             parse_rate_limit("10/s"),
             Ok(RateLimit {

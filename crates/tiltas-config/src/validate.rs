@@ -835,7 +835,7 @@ impl Checker<'_> {
                 _ => self.unknown_key(entry, &place, &FLOW_KEYS),
             }
         }
-        flow.trigger = match (trigger, flow.schedule) {
+        flow.trigger = match (trigger, &flow.schedule) {
             (Some(Trigger::Schedule), None) => {
                 self.problem(
                     node.at,

@@ -188,7 +188,10 @@ fn a_valid_file_becomes_typed_values() {
     assert_eq!(flow.entity, EntityKind::Product);
     assert_eq!(flow.from.settings.str("file"), Some("products.csv"));
     assert_eq!(flow.from.settings.map("columns").unwrap()["attributes.color"], "Spalva");
-    assert_eq!(flow.schedule.map(|s| s.to_string()), Some("every 15m".to_owned()));
+    assert_eq!(
+        flow.schedule.as_ref().map(|s| s.to_string()),
+        Some("every 15m".to_owned())
+    );
     assert_eq!(flow.trigger, Trigger::Schedule);
     assert_eq!(flow.on_duplicate, DuplicatePolicy::Skip);
     assert_eq!(flow.map.len(), 2);

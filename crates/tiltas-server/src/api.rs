@@ -382,7 +382,7 @@ async fn list_flows(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
             entity: flow.entity.to_string(),
             from: flow.from.connection.clone(),
             to: flow.to.connection.clone(),
-            schedule: flow.schedule.map(|schedule| schedule.to_string()),
+            schedule: flow.schedule.as_ref().map(|schedule| schedule.to_string()),
             trigger: format!("{:?}", flow.trigger).to_lowercase(),
             enabled: flow.enabled,
             last_run: last.first().map(run_view),

@@ -4,7 +4,7 @@
 use crate::AppState;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tiltas_config::{Flow, Schedule, Trigger};
+use tiltas_config::{Flow, Trigger};
 use tiltas_connectors::woocommerce::webhook;
 use tiltas_connectors::SourceRecord;
 use tiltas_engine::{EngineError, SyncOptions};
@@ -130,31 +130,12 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
     Ok(settled)
 }
 
-/// When a schedule next fires after `now`.
-fn next_delay(schedule: &Schedule, now: chrono::DateTime<chrono::Local>) -> Duration {
-    match schedule {
-        Schedule::Every(every) => *every,
-        Schedule::DailyAt { hour, minute } => {
-            let today = now
-                .date_naive()
-                .and_hms_opt(u32::from(*hour), u32::from(*minute), 0)
-                .and_then(|at| at.and_local_timezone(chrono::Local).single());
-            let next = match today {
-                Some(at) if at > now => at,
-                Some(at) => at + chrono::Duration::days(1),
-                None => now + chrono::Duration::days(1),
-            };
-            (next - now).to_std().unwrap_or(Duration::from_secs(60))
-        }
-    }
-}
-
 /// Runs every scheduled flow on its schedule until the process ends (a flow's first run is
 /// right away). Runs of one flow never overlap; flows run side by side.
 pub async fn run_scheduler(state: AppState) {
     let mut tasks = Vec::new();
     for flow in &state.config.flows {
-        let Some(schedule) = flow.schedule else {
+        let Some(schedule) = flow.schedule.clone() else {
             continue;
         };
         if !flow.enabled || flow.trigger != Trigger::Schedule {
@@ -165,7 +146,7 @@ pub async fn run_scheduler(state: AppState) {
         tasks.push(tokio::spawn(async move {
             loop {
                 run_flow(&state, &name).await;
-                tokio::time::sleep(next_delay(&schedule, chrono::Local::now())).await;
+                tokio::time::sleep(schedule.next_delay(chrono::Local::now())).await;
             }
         }));
     }
