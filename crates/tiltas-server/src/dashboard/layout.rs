@@ -225,6 +225,7 @@ tr.diff-changed td { background: var(--warn-bg); }
 tr.diff-added td { background: var(--ok-bg); }
 tr.diff-removed td { background: var(--bad-bg); }
 td.mark { font-weight: 600; white-space: nowrap; }
+tr.diff-same td.mark { font-weight: normal; color: var(--muted); }
 body:has(#only-differences:checked) tr.diff-same { display: none; }
 .actions { display: flex; gap: 8px; flex-wrap: wrap; margin: 10px 0; }
 .login { max-width: 420px; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px; }
