@@ -66,6 +66,25 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Rivile and WooCommerce simulators, the ERP ⇄ shop flows and the dashboard, all in one.
+    Demo(DemoArgs),
+}
+
+/// `tiltas demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address of the dashboard and API (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Run one round of every flow, print the counters and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// With --once: print one JSON line.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between the world's changes (new shop orders, ERP stock moves).
+    #[arg(long, default_value_t = 5)]
+    pub every: u64,
 }
 
 /// `tiltas serve`.
@@ -162,6 +181,8 @@ pub enum BenchKind {
     Engine,
     /// The engine against reference simulators over loopback HTTP.
     Http,
+    /// Signed order webhooks into the server, delivered to the Rivile simulator.
+    Webhook,
 }
 
 /// `tiltas sim SYSTEM`.

@@ -2,11 +2,13 @@
 //! quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 use crate::auth::authorize;
+use crate::error::{optional_body, ApiPath as Path, ApiQuery as Query};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tiltas_connectors::{registry, OpenGate, ReadRequest};
@@ -65,11 +67,11 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
 }
 
-type ApiResult<T> = Result<Json<T>, ApiError>;
+type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 
 /// A connection as the API shows it: never its secrets.
 #[derive(Debug, Serialize, ToSchema)]
@@ -130,7 +132,7 @@ fn connection<'a>(state: &'a AppState, name: &str) -> Result<&'a tiltas_config::
     (status = 200, body = [ConnectionView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn list_connections(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<ConnectionView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(Json(connection_views(&state)))
+    Ok(axum::Json(connection_views(&state)))
 }
 
 /// Every connection of the flow file, in its order (the API and the dashboard list these).
@@ -145,7 +147,7 @@ pub(crate) fn connection_views(state: &AppState) -> Vec<ConnectionView> {
 
 async fn set_enabled(state: &AppState, headers: &HeaderMap, name: &str, enabled: bool) -> ApiResult<ConnectionView> {
     authorize(state, headers, ApiScope::Admin).await?;
-    Ok(Json(switch_connection(state, name, enabled)?))
+    Ok(axum::Json(switch_connection(state, name, enabled)?))
 }
 
 /// Switches a connection on or off for this process (the caller checked for admin scope).
@@ -208,7 +210,7 @@ async fn test_connection(
     Path(name): Path<String>,
 ) -> ApiResult<ConnectionTest> {
     authorize(&state, &headers, ApiScope::Write).await?;
-    Ok(Json(test_connection_now(&state, &name).await?))
+    Ok(axum::Json(test_connection_now(&state, &name).await?))
 }
 
 /// Tests a connection by reading one record through it (the caller checked for write scope).
@@ -386,7 +388,7 @@ pub struct FlowView {
     (status = 200, body = [FlowView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn list_flows(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<FlowView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(Json(flow_views(&state).await?))
+    Ok(axum::Json(flow_views(&state).await?))
 }
 
 /// Every flow of the flow file with its latest run.
@@ -445,13 +447,13 @@ fn run_result(report: &SyncReport) -> RunResult {
 
 /// Runs a flow now and answers when it ends (`dry_run` writes nothing).
 #[utoipa::path(post, path = "/api/v1/flows/{name}/run", params(("name" = String, Path)), request_body(content = RunRequest, description = "optional"), responses(
-    (status = 200, body = RunResult), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 200, body = RunResult), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
     (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 502, body = ApiError)))]
 async fn run_flow(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    body: Option<Json<RunRequest>>,
+    body: Bytes,
 ) -> ApiResult<RunResult> {
     authorize(&state, &headers, ApiScope::Write).await?;
     let flow = state
@@ -467,7 +469,7 @@ async fn run_flow(
             ));
         }
     }
-    let request = body.map(|Json(body)| body).unwrap_or_default();
+    let request: RunRequest = optional_body(&body)?;
     let options = SyncOptions {
         dry_run: request.dry_run,
         full: request.full,
@@ -479,7 +481,7 @@ async fn run_flow(
         result.as_ref().map_err(|_| ()),
         [&flow.from.connection, &flow.to.connection],
     );
-    Ok(Json(run_result(&result?)))
+    Ok(axum::Json(run_result(&result?)))
 }
 
 /// Filters of the run list.
@@ -503,7 +505,7 @@ async fn list_runs(
     authorize(&state, &headers, ApiScope::Read).await?;
     let limit = query.limit.unwrap_or(50).clamp(1, 1000);
     let runs = state.store.runs(query.flow.as_deref(), limit).await?;
-    Ok(Json(runs.iter().map(run_view).collect()))
+    Ok(axum::Json(runs.iter().map(run_view).collect()))
 }
 
 /// One record's passage through a run.
@@ -533,7 +535,7 @@ pub struct RunDetail {
     (status = 200, body = RunDetail), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 async fn show_run(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<RunDetail> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(Json(run_detail(&state, id).await?))
+    Ok(axum::Json(run_detail(&state, id).await?))
 }
 
 /// One run with the records it touched (at most 1000, newest first).
@@ -585,7 +587,7 @@ async fn show_activity(
     Path(id): Path<i64>,
 ) -> ApiResult<ActivityPayloadsView> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(Json(activity_payloads_view(&state, id).await?))
+    Ok(axum::Json(activity_payloads_view(&state, id).await?))
 }
 
 /// The payloads of one activity entry (404 once purged).
@@ -664,7 +666,7 @@ async fn list_dead_letters(
     authorize(&state, &headers, ApiScope::Read).await?;
     let status = letter_status_filter(query.status.as_deref())?;
     let limit = query.limit.unwrap_or(200).clamp(1, 5000);
-    Ok(Json(dead_letter_views(&state, query.flow, status, limit).await?))
+    Ok(axum::Json(dead_letter_views(&state, query.flow, status, limit).await?))
 }
 
 /// The status filter named `open` (also when absent), `resolved` or `all` (`None`).
@@ -710,7 +712,7 @@ async fn show_dead_letter(
     Path(id): Path<i64>,
 ) -> ApiResult<DeadLetterView> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(Json(dead_letter_view(&state, id).await?))
+    Ok(axum::Json(dead_letter_view(&state, id).await?))
 }
 
 /// One dead letter (404 when unknown).
@@ -737,10 +739,12 @@ async fn edit_dead_letter(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Json(edit): Json<DeadLetterEdit>,
+    body: Bytes,
 ) -> ApiResult<DeadLetterView> {
     authorize(&state, &headers, ApiScope::Write).await?;
-    Ok(Json(
+    let edit: DeadLetterEdit =
+        serde_json::from_slice(&body).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))?;
+    Ok(axum::Json(
         edit_dead_letter_payload(&state, id, edit.payload, edit.retry).await?,
     ))
 }
@@ -800,7 +804,7 @@ async fn retry_dead_letter(
     let existing = letter(&state, id).await?;
     let flow = existing.flow.clone();
     replay(&state, &flow, vec![existing]).await?;
-    Ok(Json(letter_view(&letter(&state, id).await?)))
+    Ok(axum::Json(letter_view(&letter(&state, id).await?)))
 }
 
 /// Which dead letters to replay.
@@ -815,16 +819,18 @@ pub struct ReplayRequest {
 
 /// Replays open dead letters (all, a flow's, or the listed ones), flow by flow.
 #[utoipa::path(post, path = "/api/v1/dead-letters/replay", request_body(content = ReplayRequest, description = "optional"), responses(
-    (status = 200, body = [RunResult]), (status = 401, body = ApiError), (status = 403, body = ApiError),
+    (status = 200, body = [RunResult]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
     (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
 async fn replay_dead_letters(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Option<Json<ReplayRequest>>,
+    body: Bytes,
 ) -> ApiResult<Vec<RunResult>> {
     authorize(&state, &headers, ApiScope::Write).await?;
-    let request = body.map(|Json(body)| body).unwrap_or_default();
-    Ok(Json(replay_open_letters(&state, request.flow, &request.ids).await?))
+    let request: ReplayRequest = optional_body(&body)?;
+    Ok(axum::Json(
+        replay_open_letters(&state, request.flow, &request.ids).await?,
+    ))
 }
 
 /// Replays open dead letters (of one flow or all; only `ids` unless empty), one run per
@@ -878,7 +884,7 @@ pub struct QuotaView {
     (status = 200, body = [QuotaView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn quota(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<QuotaView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(Json(quota_views(&state).await?))
+    Ok(axum::Json(quota_views(&state).await?))
 }
 
 /// Each connection's requests today (UTC) against its daily budget, with a forecast.

@@ -20,6 +20,15 @@ const CHANGE_EVERY: usize = 100;
 
 /// Runs the benchmark and prints its numbers.
 pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if matches!(args.kind, BenchKind::Webhook) {
+        let result = super::bench_webhook::run(args.records).await?;
+        if args.json {
+            println!("{result}");
+        } else {
+            println!("{}", serde_json::to_string_pretty(&result)?);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let dir = tempfile::tempdir()?;
     let db = global
         .db
@@ -37,7 +46,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
             )?,
             None,
         ),
-        BenchKind::Http => {
+        BenchKind::Http | BenchKind::Webhook => {
             let source = Arc::new(ReferenceSim::new("bench", Seeding::products(1, args.records)).with_name_limit(1000));
             let source_url = tiltas_sim::spawn(router(source.clone(), Harness::new(source, 1))).await?;
             let target = Arc::new(ReferenceSim::new("bench", Seeding::products(2, 0)).with_name_limit(1000));
@@ -56,7 +65,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let first = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(false), sink(), &options).await?,
-        BenchKind::Http => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook => engine.sync("bench", &options).await?,
     };
     let first_secs = started.elapsed().as_secs_f64();
     // The re-sync reads everything again (no cursor) and compares every record's hash.
@@ -64,7 +73,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let resync = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(false), sink(), &options).await?,
-        BenchKind::Http => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook => engine.sync("bench", &options).await?,
     };
     let resync_secs = started.elapsed().as_secs_f64();
     if let Some(url) = &urls {
@@ -78,7 +87,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let incremental = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(true), sink(), &options).await?,
-        BenchKind::Http => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook => engine.sync("bench", &options).await?,
     };
     let incremental_secs = started.elapsed().as_secs_f64();
     check(&first, records, |c| c.created)?;
@@ -124,7 +133,7 @@ fn check(
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB; 0 where /proc is missing.
-fn peak_rss_mb() -> f64 {
+pub fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib: f64 = status
         .lines()

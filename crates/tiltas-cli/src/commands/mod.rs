@@ -1,6 +1,8 @@
 //! One module per subcommand.
 mod bench;
+mod bench_webhook;
 mod dead_letters;
+mod demo;
 mod flows;
 mod keys;
 mod runs;
@@ -30,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(&cli.global, &args).await,
         Command::Run(args) => serve::run(&cli.global, &args).await,
         Command::Keys(command) => keys::run(&cli.global, command).await,
+        Command::Demo(args) => demo::run(&cli.global, &args).await,
     }
 }
 

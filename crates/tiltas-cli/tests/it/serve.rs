@@ -171,3 +171,23 @@ on_duplicate = "skip"
         "{metrics}"
     );
 }
+
+#[test]
+fn the_demo_once_delivers_something_in_every_flow() {
+    let output = tiltas()
+        .args(["demo", "--once", "--json", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let flows = report["flows"].as_object().unwrap();
+    assert_eq!(flows.len(), 5, "{report}");
+    for (flow, counters) in flows {
+        assert!(counters["delivered"].as_u64().unwrap_or(0) > 0, "{flow}: {counters}");
+    }
+    assert_eq!(report["flows"]["products-to-shop"]["created"], 60);
+    assert!(
+        report["flows"]["orders-to-erp"]["failed"].as_u64().unwrap() >= 1,
+        "the shop's own product makes a dead letter to show: {report}"
+    );
+}
