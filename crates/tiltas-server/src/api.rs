@@ -132,18 +132,26 @@ fn connection<'a>(state: &'a AppState, name: &str) -> Result<&'a tiltas_config::
     (status = 200, body = [ConnectionView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn list_connections(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<ConnectionView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(axum::Json(
-        state
-            .config
-            .connections
-            .iter()
-            .map(|connection| connection_view(&state, connection))
-            .collect(),
-    ))
+    Ok(axum::Json(connection_views(&state)))
+}
+
+/// Every connection of the flow file, in its order (the API and the dashboard list these).
+pub(crate) fn connection_views(state: &AppState) -> Vec<ConnectionView> {
+    state
+        .config
+        .connections
+        .iter()
+        .map(|connection| connection_view(state, connection))
+        .collect()
 }
 
 async fn set_enabled(state: &AppState, headers: &HeaderMap, name: &str, enabled: bool) -> ApiResult<ConnectionView> {
     authorize(state, headers, ApiScope::Admin).await?;
+    Ok(axum::Json(switch_connection(state, name, enabled)?))
+}
+
+/// Switches a connection on or off for this process (the caller checked for admin scope).
+pub(crate) fn switch_connection(state: &AppState, name: &str, enabled: bool) -> Result<ConnectionView, ApiError> {
     let connection = connection(state, name)?;
     {
         let mut disabled = state
@@ -157,7 +165,7 @@ async fn set_enabled(state: &AppState, headers: &HeaderMap, name: &str, enabled:
         }
     }
     tracing::info!(connection = name, enabled, "connection switched");
-    Ok(axum::Json(connection_view(state, connection)))
+    Ok(connection_view(state, connection))
 }
 
 /// Switches a connection on: its flows run again.
@@ -202,7 +210,12 @@ async fn test_connection(
     Path(name): Path<String>,
 ) -> ApiResult<ConnectionTest> {
     authorize(&state, &headers, ApiScope::Write).await?;
-    let connection = connection(&state, &name)?;
+    Ok(axum::Json(test_connection_now(&state, &name).await?))
+}
+
+/// Tests a connection by reading one record through it (the caller checked for write scope).
+pub(crate) async fn test_connection_now(state: &AppState, name: &str) -> Result<ConnectionTest, ApiError> {
+    let connection = connection(state, name)?;
     // A flow reading from it, else one writing to it turned around, else any readable entity.
     let template = state
         .config
@@ -212,11 +225,11 @@ async fn test_connection(
         .or_else(|| state.config.flows.iter().find(|flow| flow.to.connection == name));
     let readable = |entity| connection.system.access(entity).is_some_and(|access| access.read);
     let Some(template) = template else {
-        return Ok(axum::Json(ConnectionTest {
+        return Ok(ConnectionTest {
             ok: false,
             message: format!("no flow uses connection \"{name}\", so there is nothing to test it with"),
             api_calls: 0,
-        }));
+        });
     };
     let entity = if readable(template.entity) {
         template.entity
@@ -224,11 +237,11 @@ async fn test_connection(
         match connection.system.entities.iter().find(|access| access.read) {
             Some(access) => access.entity,
             None => {
-                return Ok(axum::Json(ConnectionTest {
+                return Ok(ConnectionTest {
                     ok: false,
                     message: format!("system {} reads nothing to test with", connection.system.name),
                     api_calls: 0,
-                }))
+                })
             }
         }
     };
@@ -236,7 +249,7 @@ async fn test_connection(
     flow.entity = entity;
     if flow.from.connection != name {
         flow.from = tiltas_config::Endpoint {
-            connection: name.clone(),
+            connection: name.to_owned(),
             settings: Default::default(),
             location: flow.from.location,
         };
@@ -256,7 +269,7 @@ async fn test_connection(
                 .map_err(|error| error.message)
         }
     };
-    Ok(axum::Json(match outcome {
+    Ok(match outcome {
         Ok((records, api_calls)) => ConnectionTest {
             ok: true,
             message: format!("read {records} {entity} record(s) from {}", connection.system.name),
@@ -267,7 +280,7 @@ async fn test_connection(
             message,
             api_calls: 1,
         },
-    }))
+    })
 }
 
 /// A run's counters.
@@ -334,7 +347,8 @@ fn text_of<T: Serialize>(value: &T) -> String {
     }
 }
 
-fn run_view(run: &RunRecord) -> RunView {
+/// A stored run as the API and the dashboard show it.
+pub(crate) fn run_view(run: &RunRecord) -> RunView {
     RunView {
         id: run.id,
         flow: run.flow.clone(),
@@ -374,6 +388,11 @@ pub struct FlowView {
     (status = 200, body = [FlowView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn list_flows(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<FlowView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
+    Ok(axum::Json(flow_views(&state).await?))
+}
+
+/// Every flow of the flow file with its latest run.
+pub(crate) async fn flow_views(state: &AppState) -> Result<Vec<FlowView>, ApiError> {
     let mut flows = Vec::new();
     for flow in &state.config.flows {
         let last = state.store.runs(Some(&flow.name), 1).await?;
@@ -388,7 +407,7 @@ async fn list_flows(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
             last_run: last.first().map(run_view),
         });
     }
-    Ok(axum::Json(flows))
+    Ok(flows)
 }
 
 /// How to run a flow now.
@@ -516,6 +535,11 @@ pub struct RunDetail {
     (status = 200, body = RunDetail), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
 async fn show_run(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<RunDetail> {
     authorize(&state, &headers, ApiScope::Read).await?;
+    Ok(axum::Json(run_detail(&state, id).await?))
+}
+
+/// One run with the records it touched (at most 1000, newest first).
+pub(crate) async fn run_detail(state: &AppState, id: i64) -> Result<RunDetail, ApiError> {
     let run = state
         .store
         .run(id)
@@ -529,7 +553,7 @@ async fn show_run(State(state): State<AppState>, headers: HeaderMap, Path(id): P
             ..ActivityFilter::default()
         })
         .await?;
-    Ok(axum::Json(RunDetail {
+    Ok(RunDetail {
         run: run_view(&run),
         activity: activity
             .iter()
@@ -540,7 +564,7 @@ async fn show_run(State(state): State<AppState>, headers: HeaderMap, Path(id): P
                 at: entry.at.to_rfc3339(),
             })
             .collect(),
-    }))
+    })
 }
 
 /// What a record looked like on both sides (redacted as the flow says).
@@ -563,15 +587,20 @@ async fn show_activity(
     Path(id): Path<i64>,
 ) -> ApiResult<ActivityPayloadsView> {
     authorize(&state, &headers, ApiScope::Read).await?;
+    Ok(axum::Json(activity_payloads_view(&state, id).await?))
+}
+
+/// The payloads of one activity entry (404 once purged).
+pub(crate) async fn activity_payloads_view(state: &AppState, id: i64) -> Result<ActivityPayloadsView, ApiError> {
     let payloads =
         state.store.activity_payloads(id).await?.ok_or_else(|| {
             ApiError::not_found(format!("no activity {id} (or it was purged by the flow's retention)"))
         })?;
-    Ok(axum::Json(ActivityPayloadsView {
+    Ok(ActivityPayloadsView {
         source_payload: payloads.source_payload,
         sent_payload: payloads.sent_payload,
         response: payloads.response,
-    }))
+    })
 }
 
 /// A record that could not be delivered.
@@ -635,25 +664,35 @@ async fn list_dead_letters(
     Query(query): Query<DeadLettersQuery>,
 ) -> ApiResult<Vec<DeadLetterView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    let status = match query.status.as_deref() {
-        None | Some("open") => Some(DeadLetterStatus::Open),
-        Some("resolved") => Some(DeadLetterStatus::Resolved),
-        Some("all") => None,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "status \"{other}\" is not one of open, resolved, all"
-            )))
-        }
-    };
+    let status = letter_status_filter(query.status.as_deref())?;
+    let limit = query.limit.unwrap_or(200).clamp(1, 5000);
+    Ok(axum::Json(dead_letter_views(&state, query.flow, status, limit).await?))
+}
+
+/// The status filter named `open` (also when absent), `resolved` or `all` (`None`).
+pub(crate) fn letter_status_filter(name: Option<&str>) -> Result<Option<DeadLetterStatus>, ApiError> {
+    match name {
+        None | Some("open") => Ok(Some(DeadLetterStatus::Open)),
+        Some("resolved") => Ok(Some(DeadLetterStatus::Resolved)),
+        Some("all") => Ok(None),
+        Some(other) => Err(ApiError::invalid(format!(
+            "status \"{other}\" is not one of open, resolved, all"
+        ))),
+    }
+}
+
+/// Dead letters of one flow or all, with a status or any, newest first.
+pub(crate) async fn dead_letter_views(
+    state: &AppState,
+    flow: Option<String>,
+    status: Option<DeadLetterStatus>,
+    limit: u32,
+) -> Result<Vec<DeadLetterView>, ApiError> {
     let letters = state
         .store
-        .dead_letters(&DeadLetterFilter {
-            flow: query.flow,
-            status,
-            limit: query.limit.unwrap_or(200).clamp(1, 5000),
-        })
+        .dead_letters(&DeadLetterFilter { flow, status, limit })
         .await?;
-    Ok(axum::Json(letters.iter().map(letter_view).collect()))
+    Ok(letters.iter().map(letter_view).collect())
 }
 
 async fn letter(state: &AppState, id: i64) -> Result<DeadLetter, ApiError> {
@@ -673,7 +712,12 @@ async fn show_dead_letter(
     Path(id): Path<i64>,
 ) -> ApiResult<DeadLetterView> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    Ok(axum::Json(letter_view(&letter(&state, id).await?)))
+    Ok(axum::Json(dead_letter_view(&state, id).await?))
+}
+
+/// One dead letter (404 when unknown).
+pub(crate) async fn dead_letter_view(state: &AppState, id: i64) -> Result<DeadLetterView, ApiError> {
+    Ok(letter_view(&letter(state, id).await?))
 }
 
 /// A corrected payload for a dead letter.
@@ -700,22 +744,32 @@ async fn edit_dead_letter(
     authorize(&state, &headers, ApiScope::Write).await?;
     let edit: DeadLetterEdit =
         serde_json::from_slice(&body).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))?;
-    let existing = letter(&state, id).await?;
-    if !edit.payload.is_object() {
+    Ok(axum::Json(
+        edit_dead_letter_payload(&state, id, edit.payload, edit.retry).await?,
+    ))
+}
+
+/// Replaces a dead letter's payload with a JSON object (400 for anything else, nothing saved)
+/// and, when `retry`, sends it through its flow at once (the caller checked for write scope).
+pub(crate) async fn edit_dead_letter_payload(
+    state: &AppState,
+    id: i64,
+    payload: serde_json::Value,
+    retry: bool,
+) -> Result<DeadLetterView, ApiError> {
+    let existing = letter(state, id).await?;
+    if !payload.is_object() {
         return Err(ApiError::invalid(
             "payload must be a JSON object: the record as it should be sent",
         ));
     }
-    state.store.dead_letter_set_payload(id, &edit.payload).await?;
-    if edit.retry {
+    state.store.dead_letter_set_payload(id, &payload).await?;
+    if retry {
         let flow = existing.flow.clone();
-        let edited = DeadLetter {
-            payload: edit.payload,
-            ..existing
-        };
-        replay(&state, &flow, vec![edited]).await?;
+        let edited = DeadLetter { payload, ..existing };
+        replay(state, &flow, vec![edited]).await?;
     }
-    Ok(axum::Json(letter_view(&letter(&state, id).await?)))
+    Ok(letter_view(&letter(state, id).await?))
 }
 
 async fn replay(state: &AppState, flow: &str, letters: Vec<DeadLetter>) -> Result<Vec<RunResult>, ApiError> {
@@ -774,17 +828,29 @@ async fn replay_dead_letters(
 ) -> ApiResult<Vec<RunResult>> {
     authorize(&state, &headers, ApiScope::Write).await?;
     let request: ReplayRequest = optional_body(&body)?;
+    Ok(axum::Json(
+        replay_open_letters(&state, request.flow, &request.ids).await?,
+    ))
+}
+
+/// Replays open dead letters (of one flow or all; only `ids` unless empty), one run per
+/// flow (the caller checked for write scope).
+pub(crate) async fn replay_open_letters(
+    state: &AppState,
+    flow: Option<String>,
+    ids: &[i64],
+) -> Result<Vec<RunResult>, ApiError> {
     let open = state
         .store
         .dead_letters(&DeadLetterFilter {
-            flow: request.flow.clone(),
+            flow,
             status: Some(DeadLetterStatus::Open),
             limit: 0,
         })
         .await?;
     let mut by_flow: BTreeMap<String, Vec<DeadLetter>> = BTreeMap::new();
     for letter in open {
-        if request.ids.is_empty() || request.ids.contains(&letter.id) {
+        if ids.is_empty() || ids.contains(&letter.id) {
             by_flow.entry(letter.flow.clone()).or_default().push(letter);
         }
     }
@@ -793,9 +859,9 @@ async fn replay_dead_letters(
         if state.config.flow(&flow).is_none() {
             continue;
         }
-        results.extend(replay(&state, &flow, letters).await?);
+        results.extend(replay(state, &flow, letters).await?);
     }
-    Ok(axum::Json(results))
+    Ok(results)
 }
 
 /// A connection's request budget today.
@@ -818,6 +884,11 @@ pub struct QuotaView {
     (status = 200, body = [QuotaView]), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
 async fn quota(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Vec<QuotaView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
+    Ok(axum::Json(quota_views(&state).await?))
+}
+
+/// Each connection's requests today (UTC) against its daily budget, with a forecast.
+pub(crate) async fn quota_views(state: &AppState) -> Result<Vec<QuotaView>, ApiError> {
     let now = chrono::Utc::now();
     let today = format!("day:{}", now.format("%Y-%m-%d"));
     let elapsed = f64::from(now.time().num_seconds_from_midnight().max(60));
@@ -842,7 +913,7 @@ async fn quota(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<V
                 .map(|budget| used as f64 / budget as f64),
         });
     }
-    Ok(axum::Json(views))
+    Ok(views)
 }
 
 use chrono::Timelike as _;

@@ -22,6 +22,12 @@ pub(crate) async fn authorize(state: &AppState, headers: &HeaderMap, needed: Api
                 "send `Authorization: Bearer KEY`; create a key with `tiltas keys create --scope read|write|admin`",
             )
         })?;
+    authorize_secret(state, secret, needed).await
+}
+
+/// The live key whose secret is `secret`, if it has the scope `needed` (the API's bearer
+/// header and the dashboard's cookie both end here).
+pub(crate) async fn authorize_secret(state: &AppState, secret: &str, needed: ApiScope) -> Result<ApiKey, ApiError> {
     let key = state
         .store
         .api_key_by_hash(&hash_api_key(secret))

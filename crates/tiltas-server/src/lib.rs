@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod dashboard;
 mod error;
 mod hooks;
 mod metrics;
@@ -78,6 +79,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
+        .merge(dashboard::routes())
         .route("/hooks/{connection}", post(hooks::receive))
         .layer(DefaultBodyLimit::max(MAX_HOOK_BODY))
         .route("/metrics", get(metrics::render))

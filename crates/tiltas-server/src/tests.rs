@@ -11,13 +11,16 @@ use tiltas_sim::{Harness, SimSystem};
 use tiltas_store::{hash_api_key, ApiScope, NewApiKey};
 use tower::ServiceExt;
 
-struct World {
-    _dir: tempfile::TempDir,
-    state: AppState,
-    rivile: Arc<RivileSim>,
-    read: String,
-    write: String,
-    admin: String,
+/// A server state over a temporary SQLite store with a jsonl flow (`products`, one bad
+/// record), a webhook flow into the Rivile simulator, and a read, a write and an admin key
+/// (shared with the dashboard's tests).
+pub(crate) struct World {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) state: AppState,
+    pub(crate) rivile: Arc<RivileSim>,
+    pub(crate) read: String,
+    pub(crate) write: String,
+    pub(crate) admin: String,
 }
 
 const PRODUCTS: &str = r#"{"sku":"A1","name":"Kava","price_net":"4.10"}
@@ -25,7 +28,7 @@ const PRODUCTS: &str = r#"{"sku":"A1","name":"Kava","price_net":"4.10"}
 {"sku":"A3","name":"Sultys","price_net":"2"}
 "#;
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let rivile = Arc::new(RivileSim::new(
         "SRV.key",
         Seeding {
@@ -97,7 +100,7 @@ on_duplicate = "skip"
         keys.push(secret);
     }
     World {
-        _dir: dir,
+        dir,
         state: AppState::new(Arc::new(config), store),
         rivile,
         read: keys[0].clone(),
