@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/flows/{name}/run", post(run_flow))
         .route("/api/v1/runs", get(list_runs))
         .route("/api/v1/runs/{id}", get(show_run))
+        .route("/api/v1/activity", get(list_activity))
         .route("/api/v1/activity/{id}", get(show_activity))
         .route("/api/v1/dead-letters", get(list_dead_letters))
         .route("/api/v1/dead-letters/replay", post(replay_dead_letters))
@@ -42,7 +43,7 @@ pub(crate) fn routes() -> Router<AppState> {
     info(title = "Tiltas API", description = "Runs, records, dead letters and quotas of a Tiltas server."),
     paths(
         list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
-        list_runs, show_run, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
+        list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
         retry_dead_letter, replay_dead_letters, quota
     ),
     components(schemas(
@@ -513,6 +514,10 @@ async fn list_runs(
 pub struct ActivityView {
     /// Its id (`GET /api/v1/activity/{id}` has the payloads).
     pub id: i64,
+    /// The run.
+    pub run: i64,
+    /// The flow.
+    pub flow: String,
     /// The record's key in the source.
     pub source_key: String,
     /// `created`, `updated`, `unchanged`, `skipped` or `failed`.
@@ -555,16 +560,52 @@ pub(crate) async fn run_detail(state: &AppState, id: i64) -> Result<RunDetail, A
         .await?;
     Ok(RunDetail {
         run: run_view(&run),
-        activity: activity
-            .iter()
-            .map(|entry| ActivityView {
-                id: entry.id,
-                source_key: entry.source_key.clone(),
-                outcome: text_of(&entry.outcome),
-                at: entry.at.to_rfc3339(),
-            })
-            .collect(),
+        activity: activity.iter().map(activity_view).collect(),
     })
+}
+
+fn activity_view(entry: &tiltas_store::ActivityEntry) -> ActivityView {
+    ActivityView {
+        id: entry.id,
+        run: entry.run,
+        flow: entry.flow.clone(),
+        source_key: entry.source_key.clone(),
+        outcome: text_of(&entry.outcome),
+        at: entry.at.to_rfc3339(),
+    }
+}
+
+/// Filters of the activity log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityQuery {
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// Only this record (its key in the source): its history across runs.
+    pub source_key: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// The activity log, newest first: a record's history across runs with `source_key`.
+#[utoipa::path(get, path = "/api/v1/activity", params(ActivityQuery), responses(
+    (status = 200, body = [ActivityView]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn list_activity(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ActivityQuery>,
+) -> ApiResult<Vec<ActivityView>> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    let entries = state
+        .store
+        .activity(&ActivityFilter {
+            run: None,
+            flow: query.flow,
+            source_key: query.source_key,
+            limit: query.limit.unwrap_or(100).clamp(1, 1000),
+        })
+        .await?;
+    Ok(axum::Json(entries.iter().map(activity_view).collect()))
 }
 
 /// What a record looked like on both sides (redacted as the flow says).

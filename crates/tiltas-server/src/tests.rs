@@ -309,6 +309,20 @@ async fn a_run_shows_its_records_and_a_dead_letter_is_edited_and_retried() {
         payloads["source_payload"]["sku"].is_string() && payloads["sent_payload"]["sku"].is_string(),
         "{payloads}"
     );
+    let (status, history) = call(
+        &world,
+        Method::GET,
+        "/api/v1/activity?flow=products&source_key=A1",
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(
+        (history[0]["source_key"].as_str(), history[0]["run"].as_i64()),
+        (Some("A1"), Some(id))
+    );
     let (status, _) = call(&world, Method::GET, "/api/v1/runs/999999", Some(&world.read), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
