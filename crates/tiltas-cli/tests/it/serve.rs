@@ -170,6 +170,37 @@ on_duplicate = "skip"
         metrics.contains("tiltas_webhooks_total{connection=\"shop\",outcome=\"accepted\"} 60"),
         "{metrics}"
     );
+
+    // The shop delivers one of them again (it retries when an answer is lost): no second invoice.
+    let body = order(1000, "A00101");
+    let signature = tiltas_connectors::woocommerce::webhook::sign("hook-secret", body.as_bytes());
+    let again = client
+        .post(format!("{url}/hooks/shop"))
+        .header("x-wc-webhook-topic", "order.updated")
+        .header("x-wc-webhook-signature", signature)
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = client.get(format!("{url}/metrics")).send().unwrap().text().unwrap();
+        let accepted = metrics.contains("tiltas_webhooks_total{connection=\"shop\",outcome=\"accepted\"} 61");
+        if (accepted && metrics.contains("tiltas_inbox_backlog 0")) || Instant::now() > deadline {
+            assert!(accepted && metrics.contains("tiltas_inbox_backlog 0"), "{metrics}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let documents: Value = reqwest::blocking::get(format!("{rivile_url}/__sim/records/I06"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        documents.as_array().unwrap().len(),
+        60,
+        "the repeated delivery wrote nothing"
+    );
 }
 
 #[test]
