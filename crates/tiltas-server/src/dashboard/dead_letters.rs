@@ -37,12 +37,21 @@ struct Group<'a> {
     letters: Vec<&'a DeadLetterView>,
 }
 
+/// The failure of a letter without the record it names: the engine writes messages as
+/// `record KEY: what went wrong`, and letters failing the same way belong together.
+fn failure_of(letter: &DeadLetterView) -> &str {
+    letter
+        .message
+        .strip_prefix(&format!("record {}: ", letter.source_key))
+        .unwrap_or(&letter.message)
+}
+
 /// Groups by class and message, the largest group first.
 fn group(letters: &[DeadLetterView]) -> Vec<Group<'_>> {
     let mut by_failure: BTreeMap<(&str, &str), Vec<&DeadLetterView>> = BTreeMap::new();
     for letter in letters {
         by_failure
-            .entry((letter.class.as_str(), letter.message.as_str()))
+            .entry((letter.class.as_str(), failure_of(letter)))
             .or_default()
             .push(letter);
     }
@@ -371,5 +380,41 @@ pub(crate) async fn save_letter(
             &back,
             &Outcome::Problem(format!("Saved, but the retry could not run: {}", error.message)),
         )),
+    }
+}
+
+#[cfg(test)]
+mod grouping {
+    use super::*;
+
+    fn letter(id: i64, key: &str, message: &str) -> DeadLetterView {
+        DeadLetterView {
+            id,
+            flow: "orders".into(),
+            source_key: key.into(),
+            class: "invalid".into(),
+            message: message.into(),
+            payload: serde_json::json!({}),
+            attempts: 1,
+            status: "open".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn letters_failing_the_same_way_group_together_whatever_record_they_name() {
+        let letters = [
+            letter(1, "101", "record 101: product X not in ERP"),
+            letter(2, "102", "record 102: product X not in ERP"),
+            letter(3, "103", "record 103: product Y not in ERP"),
+        ];
+        let groups = group(&letters);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            (groups[0].message, groups[0].letters.len()),
+            ("product X not in ERP", 2)
+        );
+        assert_eq!(groups[1].message, "product Y not in ERP");
     }
 }
