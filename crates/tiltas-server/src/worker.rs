@@ -138,7 +138,9 @@ pub async fn run_scheduler(state: AppState) {
         let Some(schedule) = flow.schedule.clone() else {
             continue;
         };
-        if !flow.enabled || flow.trigger != Trigger::Schedule {
+        // A webhook flow with a schedule is also polled on it: a safety net for deliveries
+        // the shop never sent (its webhook disabled, a network outage).
+        if !flow.enabled || flow.trigger == Trigger::Manual {
             continue;
         }
         let state = state.clone();

@@ -12,9 +12,10 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
         .flows
         .iter()
         .map(|flow| {
-            let trigger = match &flow.schedule {
-                Some(schedule) => schedule.to_string(),
-                None => format!("{:?}", flow.trigger).to_lowercase(),
+            let trigger = match (&flow.schedule, flow.trigger) {
+                (Some(schedule), tiltas_config::Trigger::Webhook) => format!("webhook, {schedule}"),
+                (Some(schedule), _) => schedule.to_string(),
+                (None, trigger) => format!("{trigger:?}").to_lowercase(),
             };
             [
                 flow.name.clone(),
