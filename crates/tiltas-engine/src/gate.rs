@@ -88,8 +88,16 @@ impl ConnectionGate {
 #[async_trait]
 impl CallGate for ConnectionGate {
     async fn admit(&self) -> Result<(), ConnectorError> {
-        if let Some(budget) = self.budget {
-            self.spend_budget(budget).await?;
+        match self.budget {
+            Some(budget) => self.spend_budget(budget).await?,
+            None => {
+                // Counted without a budget too, so "how many requests today?" has an answer on
+                // every connection; a failed count never holds a request back.
+                let window = Self::window(Utc::now().date_naive());
+                if let Err(error) = self.store.quota_consume(&self.connection, &window, 1, None).await {
+                    tracing::warn!(connection = %self.connection, %error, "request not counted");
+                }
+            }
         }
         if let Some(rate) = self.rate {
             self.wait_for_slot(rate).await;

@@ -91,6 +91,7 @@ page_size = {page_size}
 #[tokio::test]
 async fn an_unchanged_flow_makes_only_read_requests() {
     let pair = pair(120, "dst-token").await;
+    let started_on = chrono::Utc::now().date_naive();
     let first = pair.engine.sync("products", &SyncOptions::default()).await.unwrap();
     assert_eq!(first.counters.created, 120);
     let writes_after_first = stats(&pair.target).await["requests"]["write"].as_u64().unwrap();
@@ -115,6 +116,20 @@ async fn an_unchanged_flow_makes_only_read_requests() {
     let target = stats(&pair.target).await;
     assert_eq!(target["records"]["product"], 120);
     assert_eq!(target["duplicates"], 0);
+    // Without a daily budget the requests are still counted per connection and day.
+    let mut days = vec![started_on, chrono::Utc::now().date_naive()];
+    days.dedup(); // a run across midnight (UTC) counts in two days
+    let mut counted = 0;
+    for day in days {
+        for connection in ["shop", "erp"] {
+            counted += pair.store.quota_used(connection, &format!("day:{day}")).await.unwrap();
+        }
+    }
+    assert_eq!(
+        counted,
+        first.counters.api_calls + second.counters.api_calls,
+        "every request of both runs, on both connections"
+    );
 }
 
 #[tokio::test]
