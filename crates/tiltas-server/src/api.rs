@@ -477,11 +477,7 @@ async fn run_flow(
         ..SyncOptions::default()
     };
     let result = state.engine.sync(&name, &options).await;
-    state.metrics.run_finished(
-        &name,
-        result.as_ref().map_err(|_| ()),
-        [&flow.from.connection, &flow.to.connection],
-    );
+    state.count_run(&name, &result);
     Ok(axum::Json(run_result(&result?)))
 }
 
@@ -822,13 +818,7 @@ async fn replay(state: &AppState, flow: &str, letters: Vec<DeadLetter>) -> Resul
         ));
     }
     let result = state.engine.replay(flow, &letters, &SyncOptions::default()).await;
-    if let Some(definition) = state.config.flow(flow) {
-        state.metrics.run_finished(
-            flow,
-            result.as_ref().map_err(|_| ()),
-            [&definition.from.connection, &definition.to.connection],
-        );
-    }
+    state.count_run(flow, &result);
     Ok(vec![run_result(&result?)])
 }
 

@@ -65,6 +65,17 @@ impl AppState {
         }
     }
 
+    /// Counts a finished run of `flow` in the metrics (runs, records, API calls of its target).
+    pub fn count_run(&self, flow: &str, result: &Result<tiltas_engine::SyncReport, tiltas_engine::EngineError>) {
+        if let Some(definition) = self.config.flow(flow) {
+            self.metrics.run_finished(
+                flow,
+                result.as_ref().map_err(|_| ()),
+                [&definition.from.connection, &definition.to.connection],
+            );
+        }
+    }
+
     /// Whether a connection is switched on.
     pub fn connection_enabled(&self, name: &str) -> bool {
         !self

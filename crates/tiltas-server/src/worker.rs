@@ -103,11 +103,7 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
                 .engine
                 .ingest(&flow.name, records.clone(), &SyncOptions::default())
                 .await;
-            state.metrics.run_finished(
-                &flow.name,
-                result.as_ref().map_err(|_| ()),
-                [&flow.from.connection, &flow.to.connection],
-            );
+            state.count_run(&flow.name, &result);
             match result {
                 Ok(_) => {}
                 Err(error) => {
@@ -167,11 +163,7 @@ pub async fn run_flow(state: &AppState, name: &str) {
         }
     }
     let result = state.engine.sync(name, &SyncOptions::default()).await;
-    state.metrics.run_finished(
-        name,
-        result.as_ref().map_err(|_| ()),
-        [&flow.from.connection, &flow.to.connection],
-    );
+    state.count_run(name, &result);
     match result {
         Ok(report) => tracing::info!(
             flow = name,

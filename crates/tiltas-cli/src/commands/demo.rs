@@ -48,14 +48,7 @@ fn demo_config(rivile: &str, shop: &str) -> String {
 /// Runs one flow, logging instead of failing: the demo goes on when one flow has a bad turn.
 async fn run_flow(state: &AppState, name: &str) -> Value {
     let result = state.engine.sync(name, &SyncOptions::default()).await;
-    let flow = state.config.flow(name);
-    if let Some(flow) = flow {
-        state.metrics.run_finished(
-            name,
-            result.as_ref().map_err(|_| ()),
-            [&flow.from.connection, &flow.to.connection],
-        );
-    }
+    state.count_run(name, &result);
     match result {
         Ok(report) => {
             let counters = report.counters;

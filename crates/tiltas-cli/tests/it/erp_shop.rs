@@ -1,6 +1,6 @@
 //! `examples/erp-shop.toml` end to end over loopback: `tiltas sim rivile`, `tiltas sim
 //! woocommerce` and `tiltas sync`, all real processes.
-use crate::{examples_dir, simulator, tiltas};
+use crate::{simulator, ExampleRun};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use tiltas_connectors::woocommerce::oauth::{sign_query, SignatureMethod};
@@ -80,38 +80,22 @@ fn products_stock_and_orders_travel_between_rivile_and_woocommerce_once() {
         "--orders",
         "0",
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    let flows = dir.path().join("flows.toml");
-    let example = std::fs::read_to_string(examples_dir().join("erp-shop.toml")).unwrap();
-    std::fs::write(
-        &flows,
-        example
-            .replace("http://127.0.0.1:9101", &rivile_url)
-            .replace("http://127.0.0.1:9201", &shop_url)
-            .replace("rate_limit = \"8/s\"", "rate_limit = \"1000/s\""),
-    )
-    .unwrap();
-    let db = format!("sqlite://{}", dir.path().join("tiltas.db").display());
-    let run = |flow: &str| -> (Option<i32>, Value, String) {
-        let output = tiltas()
-            .args(["--db", &db, "sync", "--config"])
-            .arg(&flows)
-            .args([flow, "--json"])
-            .env("RIVILE_API_KEY", RIVILE_KEY)
-            .env("WC_KEY", CK)
-            .env("WC_SECRET", CS)
-            .env("WC_WEBHOOK_SECRET", "hook-secret")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{flow}: {stderr}"));
-        (output.status.code(), report, stderr)
-    };
-    let sync = |flow: &str| -> Value {
-        let (code, report, stderr) = run(flow);
-        assert_eq!(code, Some(0), "{flow}: {stderr}");
-        report
-    };
+    let example = ExampleRun::new(
+        "erp-shop.toml",
+        &[
+            ("http://127.0.0.1:9101", &rivile_url),
+            ("http://127.0.0.1:9201", &shop_url),
+            ("rate_limit = \"8/s\"", "rate_limit = \"1000/s\""),
+        ],
+        &[
+            ("RIVILE_API_KEY", RIVILE_KEY),
+            ("WC_KEY", CK),
+            ("WC_SECRET", CS),
+            ("WC_WEBHOOK_SECRET", "hook-secret"),
+        ],
+    );
+    let run = |flow: &str| example.sync(flow);
+    let sync = |flow: &str| example.sync_ok(flow);
 
     // Products: 40 created in the shop with the gross price.
     let products = sync("products-to-shop");
@@ -255,15 +239,7 @@ fn products_stock_and_orders_travel_between_rivile_and_woocommerce_once() {
         (Some(0), Some(1)),
         "{stray_run}"
     );
-    let letters = tiltas()
-        .args(["--db", &db, "dead-letters", "list", "--json", "--config"])
-        .arg(&flows)
-        .env("RIVILE_API_KEY", RIVILE_KEY)
-        .env("WC_KEY", CK)
-        .env("WC_SECRET", CS)
-        .env("WC_WEBHOOK_SECRET", "hook-secret")
-        .output()
-        .unwrap();
+    let letters = example.tiltas(&["dead-letters", "list", "--json"]);
     let letters = String::from_utf8_lossy(&letters.stdout);
     assert!(letters.contains("product ONLY-IN-SHOP not in ERP"), "{letters}");
 

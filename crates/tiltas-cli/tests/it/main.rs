@@ -131,3 +131,58 @@ pub fn simulator(args: &[&str]) -> (Process, String) {
         .to_owned();
     (Process(child), url)
 }
+
+/// An example flow file copied to a temporary directory with `replacements` applied (the
+/// simulators' addresses), and a store URL beside it.
+pub struct ExampleRun {
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+    /// The copied flow file.
+    pub flows: PathBuf,
+    /// `sqlite://…/tiltas.db` in the directory.
+    pub db: String,
+    /// Environment variables every command gets (the example's secrets).
+    pub env: Vec<(String, String)>,
+}
+
+impl ExampleRun {
+    pub fn new(example: &str, replacements: &[(&str, &str)], env: &[(&str, &str)]) -> ExampleRun {
+        let dir = tempfile::tempdir().unwrap();
+        let flows = dir.path().join("flows.toml");
+        let mut text = std::fs::read_to_string(examples_dir().join(example)).unwrap();
+        for (from, to) in replacements {
+            text = text.replace(from, to);
+        }
+        std::fs::write(&flows, text).unwrap();
+        let db = format!("sqlite://{}", dir.path().join("tiltas.db").display());
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        ExampleRun { dir, flows, db, env }
+    }
+
+    /// `tiltas --db DB ARGS… --config FLOWS` with the example's environment.
+    pub fn tiltas(&self, args: &[&str]) -> Output {
+        tiltas()
+            .args(["--db", &self.db])
+            .args(args)
+            .arg("--config")
+            .arg(&self.flows)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap()
+    }
+
+    /// `sync FLOW --json`: the exit code, the report, stderr.
+    pub fn sync(&self, flow: &str) -> (Option<i32>, Value, String) {
+        let output = self.tiltas(&["sync", flow, "--json"]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{flow}: {stderr}"));
+        (output.status.code(), report, stderr)
+    }
+
+    /// `sync FLOW --json`, which must succeed.
+    pub fn sync_ok(&self, flow: &str) -> Value {
+        let (code, report, stderr) = self.sync(flow);
+        assert_eq!(code, Some(0), "{flow}: {stderr}");
+        report
+    }
+}

@@ -1,5 +1,5 @@
 //! `examples/rivile-to-reference.toml` against the Rivile and reference simulators.
-use crate::{examples_dir, simulator, tiltas};
+use crate::{simulator, ExampleRun};
 use serde_json::{json, Value};
 
 const KEY: &str = "RIVILE.test-key";
@@ -39,34 +39,16 @@ fn rivile_products_customers_and_stock_reach_the_shop_once_and_then_only_changes
         "--orders",
         "0",
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    let flows = dir.path().join("flows.toml");
-    let example = std::fs::read_to_string(examples_dir().join("rivile-to-reference.toml")).unwrap();
-    std::fs::write(
-        &flows,
-        example
-            .replace("http://127.0.0.1:9102", &rivile_url)
-            .replace("http://127.0.0.1:9103", &shop_url)
-            .replace("8/s", "1000/s"),
-    )
-    .unwrap();
-    let db = format!("sqlite://{}", dir.path().join("tiltas.db").display());
-    let sync = |flow: &str| -> Value {
-        let output = tiltas()
-            .args(["--db", &db, "sync", "--config"])
-            .arg(&flows)
-            .args([flow, "--json"])
-            .env("RIVILE_API_KEY", KEY)
-            .env("SHOP_TOKEN", "shop")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{flow}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    };
+    let example = ExampleRun::new(
+        "rivile-to-reference.toml",
+        &[
+            ("http://127.0.0.1:9102", &rivile_url),
+            ("http://127.0.0.1:9103", &shop_url),
+            ("8/s", "1000/s"),
+        ],
+        &[("RIVILE_API_KEY", KEY), ("SHOP_TOKEN", "shop")],
+    );
+    let sync = |flow: &str| example.sync_ok(flow);
 
     for (flow, count) in [
         ("rivile-products", 250),

@@ -22,14 +22,28 @@ async fn start(products: usize, customers: usize) -> (String, Arc<RivileSim>) {
     (url, sim)
 }
 
-fn config(url: &str, key: &str, entity: &str) -> ValidatedConfig {
+/// A flow reading `entity` from Rivile (extra connection lines and `from` keys) into a file.
+fn reading(url: &str, key: &str, connection: &str, entity: &str, from: &str) -> ValidatedConfig {
     let text = format!(
-        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{key}\"\nwarehouse = \"CENTR\"\n\n\
-         [connections.out]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\nfrom = {{ connection = \"erp\" }}\n\
-         to = {{ connection = \"out\", file = \"x.jsonl\" }}\n"
+        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{key}\"\n{connection}\n\
+         [connections.out]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\n\
+         from = {{ connection = \"erp\"{from} }}\nto = {{ connection = \"out\", file = \"x.jsonl\" }}\n"
     );
-    tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), catalog())
-        .unwrap_or_else(|errors| panic!("{errors}"))
+    tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A flow writing `entity` from a file into Rivile (extra `to` keys and flow keys).
+fn writing(url: &str, entity: &str, to: &str, flow: &str) -> ValidatedConfig {
+    let text = format!(
+        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
+         [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\n\
+         from = {{ connection = \"src\", file = \"x.jsonl\" }}\nto = {{ connection = \"erp\"{to} }}\n{flow}\n"
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn config(url: &str, key: &str, entity: &str) -> ValidatedConfig {
+    reading(url, key, "warehouse = \"CENTR\"\n", entity, "")
 }
 
 async fn read_all(config: &ValidatedConfig, since: Option<chrono::DateTime<chrono::Utc>>) -> (Vec<SourceRecord>, u64) {
@@ -138,13 +152,7 @@ async fn a_wrong_api_key_is_an_auth_failure_naming_the_fix() {
 }
 
 fn write_config(url: &str, entity: &str) -> ValidatedConfig {
-    let text = format!(
-        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\n\n\
-         [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
-         to = {{ connection = \"erp\" }}\n"
-    );
-    tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), catalog())
-        .unwrap_or_else(|errors| panic!("{errors}"))
+    writing(url, entity, "", "")
 }
 
 fn item(payload: serde_json::Value, target_id: Option<&str>) -> crate::WriteItem {
@@ -270,17 +278,8 @@ fn order(number: &str, client: &str, sku: &str) -> serde_json::Value {
 #[tokio::test]
 async fn an_order_becomes_a_sales_invoice_with_its_lines_and_vat() {
     let (url, sim) = start(2, 1).await;
-    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let text = format!(
-        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
-         [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"order\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
-         to = {{ connection = \"erp\", operation = \"51\" }}\nmatch_on = \"number\"\n"
-    );
-    let config =
-        tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"));
+    let client = first_client(&sim);
+    let config = orders_into_rivile(&url, ", operation = \"51\"", "match_on = \"number\"");
     let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
 
     let result = target
@@ -343,10 +342,7 @@ async fn an_order_becomes_a_sales_invoice_with_its_lines_and_vat() {
 #[tokio::test]
 async fn error_action_continue_stores_the_good_lines_and_answers_207_with_the_bad_ones() {
     let (url, sim) = start(1, 1).await;
-    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let client = first_client(&sim);
     let body = serde_json::json!({
         "method": "EDIT_I06_FULL",
         "params": {"errorAction": "CONTINUE"},
@@ -401,18 +397,8 @@ async fn a_price_change_alone_brings_its_product_into_an_incremental_read() {
 #[tokio::test]
 async fn sales_documents_are_read_with_their_lines() {
     let (url, sim) = start(2, 1).await;
-    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let config = {
-        let text = format!(
-            "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
-             [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"order\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
-             to = {{ connection = \"erp\" }}\n"
-        );
-        tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
-    };
+    let client = first_client(&sim);
+    let config = orders_into_rivile(&url, "", "");
     let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
     target
         .write_batch(vec![item(order("WEB-7", &client, "A00102"), None)])
@@ -435,6 +421,19 @@ async fn sales_documents_are_read_with_their_lines() {
     );
 }
 
+/// The first seeded client's code.
+fn first_client(sim: &RivileSim) -> String {
+    sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A flow writing orders from a JSON Lines file into Rivile, with extra `to` keys and flow keys.
+fn orders_into_rivile(url: &str, to: &str, flow: &str) -> ValidatedConfig {
+    writing(url, "order", to, flow)
+}
+
 fn config_for_documents(url: &str) -> ValidatedConfig {
     config(url, KEY, "document")
 }
@@ -442,17 +441,8 @@ fn config_for_documents(url: &str) -> ValidatedConfig {
 #[tokio::test]
 async fn orders_can_be_posted_after_they_are_written() {
     let (url, sim) = start(1, 1).await;
-    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let text = format!(
-        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
-         [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"order\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
-         to = {{ connection = \"erp\", post = true }}\n"
-    );
-    let config =
-        tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"));
+    let client = first_client(&sim);
+    let config = orders_into_rivile(&url, ", post = true", "");
     let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
 
     let result = target
@@ -473,12 +463,7 @@ async fn orders_can_be_posted_after_they_are_written() {
 
 /// A config whose flow reads `entity` from Rivile with extra `from` settings.
 fn config_from(url: &str, entity: &str, from: &str) -> ValidatedConfig {
-    let text = format!(
-        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\n\n\
-         [connections.out]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\n\
-         from = {{ connection = \"erp\"{from} }}\nto = {{ connection = \"out\", file = \"x.jsonl\" }}\n"
-    );
-    tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+    reading(url, KEY, "", entity, from)
 }
 
 #[tokio::test]
@@ -587,18 +572,8 @@ async fn internal_documents_are_read_with_their_lines() {
 #[tokio::test]
 async fn a_document_found_unposted_is_posted_when_it_is_adopted() {
     let (url, sim) = start(1, 1).await;
-    let client = sim.records("customer").unwrap()[0]["N08_KODAS_KS"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let target_config = |post: bool| {
-        let text = format!(
-            "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\nwarehouse = \"CENTR\"\n\n\
-             [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"order\"\nfrom = {{ connection = \"src\", file = \"x.jsonl\" }}\n\
-             to = {{ connection = \"erp\", post = {post} }}\n"
-        );
-        tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
-    };
+    let client = first_client(&sim);
+    let target_config = |post: bool| orders_into_rivile(&url, &format!(", post = {post}"), "");
     // The state a failed post leaves: the document written, not posted.
     let unposted = target_config(false);
     let mut target = crate::registry::open_target(&unposted, &unposted.flows[0], Arc::new(OpenGate)).unwrap();
