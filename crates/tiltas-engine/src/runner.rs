@@ -197,18 +197,41 @@ impl Engine {
         let flow = self.flow(flow_name)?;
         let target = registry::open_target(&self.config, flow, self.gate(&flow.to.connection))
             .map_err(|error| connector_error(flow, "target", error))?;
+        // The flow's own source, never read here: it decides which deliveries a read would
+        // have returned, so a webhook passes the same filters (`statuses`, …) as polling.
+        let admission = registry::open_source(&self.config, flow, self.gate(&flow.from.connection))
+            .map_err(|error| connector_error(flow, "source", error))?;
         let source = Box::new(ReplaySource { records: Some(records) });
-        self.run(flow_name, source, Some(target), options, RunMode::Webhook)
-            .await
+        self.run_admitting(
+            flow_name,
+            source,
+            Some(target),
+            options,
+            RunMode::Webhook,
+            Some(admission),
+        )
+        .await
     }
 
     async fn run(
+        &self,
+        flow_name: &str,
+        source: Box<dyn Source>,
+        target: Option<Box<dyn Target>>,
+        options: &SyncOptions,
+        mode: RunMode,
+    ) -> Result<SyncReport, EngineError> {
+        self.run_admitting(flow_name, source, target, options, mode, None).await
+    }
+
+    async fn run_admitting(
         &self,
         flow_name: &str,
         mut source: Box<dyn Source>,
         mut target: Option<Box<dyn Target>>,
         options: &SyncOptions,
         mode: RunMode,
+        admission: Option<Box<dyn Source>>,
     ) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
         // A replay sends its records whatever was delivered before.
@@ -265,6 +288,7 @@ impl Engine {
             from,
             mapping,
             orders,
+            admission,
             run,
             options,
             report: SyncReport {
@@ -620,6 +644,9 @@ impl Engine {
         }
 
         let mut changed = self.apply_duplicate_policy(state, &mut settlement, changed);
+        if let Some(target) = target.as_deref() {
+            changed = refuse_unwritable(state, &mut settlement, target, changed);
+        }
         if let (Some(pipeline), false) = (state.orders.as_mut(), changed.is_empty()) {
             let mut payloads: Vec<Value> = changed.iter().map(|candidate| candidate.payload.clone()).collect();
             let (decisions, calls) = pipeline
@@ -940,6 +967,38 @@ fn connector_error(flow: &Flow, side: &'static str, error: ConnectorError) -> En
     }
 }
 
+/// Sets aside the records the target says it can never write as they are (before an order's
+/// buyer or products are created for them), and checks an order's invoice against its totals.
+fn refuse_unwritable(
+    state: &mut RunState<'_>,
+    settlement: &mut PageSettlement,
+    target: &(dyn Target + '_),
+    changed: Vec<Candidate>,
+) -> Vec<Candidate> {
+    let mut writable = Vec::with_capacity(changed.len());
+    for candidate in changed {
+        let refusal = target.precheck(&candidate.payload).err().or_else(|| {
+            (state.flow.entity == EntityKind::Order)
+                .then(|| crate::orders::check_totals(&candidate.payload).err())
+                .flatten()
+        });
+        match refusal {
+            None => writable.push(candidate),
+            Some(reason) => {
+                let message = format!("record {}: {reason}", candidate.source_key);
+                state.dead_letter(
+                    settlement,
+                    candidate.source_key,
+                    FailureClass::Invalid,
+                    message,
+                    candidate.source,
+                );
+            }
+        }
+    }
+    writable
+}
+
 /// A key seen twice in one page: the later record wins, as it would in a later page.
 fn later_wins(flow: &Flow, candidates: Vec<Candidate>, settlement: &mut PageSettlement) -> Vec<Candidate> {
     let mut last_index: HashMap<&str, usize> = HashMap::new();
@@ -1037,6 +1096,9 @@ struct RunState<'a> {
     mapping: FlowMapping,
     /// For order flows into an accounting system: buyers and products checked before writing.
     orders: Option<OrderPipeline>,
+    /// For records delivered by webhook: the flow's source, which decides whether a read
+    /// would have returned them.
+    admission: Option<Box<dyn Source>>,
     run: Option<RunId>,
     options: &'a SyncOptions,
     report: SyncReport,
@@ -1086,6 +1148,10 @@ impl RunState<'_> {
     /// Maps, filters and validates one source record; failures are dead-lettered here.
     fn prepare(&mut self, settlement: &mut PageSettlement, record: SourceRecord) -> Option<Candidate> {
         let entity = self.flow.entity;
+        if let Some(Err(reason)) = self.admission.as_ref().map(|source| source.admits(&record)) {
+            self.skip(settlement, record.key, record.data, &reason);
+            return None;
+        }
         match self.mapping.keeps(&record.data) {
             Ok(true) => {}
             Ok(false) => {

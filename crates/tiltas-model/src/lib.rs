@@ -6,10 +6,13 @@
 
 mod entity;
 pub mod fields;
+mod invoice;
+mod lenient;
 mod records;
 mod validate;
 
 pub use entity::EntityKind;
+pub use invoice::{check_order_totals, invoice_sums, line_net, line_vat, unit_price, InvoiceSums};
 pub use records::*;
 pub use validate::{
     is_valid_gtin, natural_key, natural_key_fields, validate_json, FieldError, Validate, ValidationErrors,

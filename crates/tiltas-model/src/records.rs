@@ -15,6 +15,7 @@ pub type RawFields = Map<String, Value>;
 #[serde(default)]
 pub struct Product {
     /// Stock-keeping unit: the product's code, unique in a catalogue.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub sku: String,
     /// Name shown to buyers.
     pub name: Option<String>,
@@ -23,6 +24,7 @@ pub struct Product {
     /// Long description (shops often own it after the first export: a create-only field).
     pub long_description: Option<String>,
     /// EAN/GTIN barcode (8, 12, 13 or 14 digits with a valid check digit).
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub ean: Option<String>,
     /// Unit of measure (`vnt`, `pcs`, `kg`).
     pub unit: Option<String>,
@@ -39,6 +41,7 @@ pub struct Product {
     /// Brand or manufacturer.
     pub brand: Option<String>,
     /// For a variant delivered on its own: the SKU of its configurable product.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub parent_sku: Option<String>,
     /// Attributes such as colour and size.
     pub attributes: BTreeMap<String, String>,
@@ -59,10 +62,12 @@ pub struct Product {
 #[serde(default)]
 pub struct Variant {
     /// The variant's own SKU.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub sku: String,
     /// Name, when it differs from the product's.
     pub name: Option<String>,
     /// Barcode.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub ean: Option<String>,
     /// Price without VAT, when it differs from the product's.
     pub price_net: Option<Decimal>,
@@ -77,10 +82,12 @@ pub struct Variant {
 #[serde(default)]
 pub struct Category {
     /// The category's code.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub code: String,
     /// Its name.
     pub name: Option<String>,
     /// The parent's code; none for a top category.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub parent_code: Option<String>,
     /// Description.
     pub description: Option<String>,
@@ -95,8 +102,10 @@ pub struct Category {
 #[serde(default)]
 pub struct StockLevel {
     /// The product.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub sku: String,
     /// The warehouse code.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub warehouse: String,
     /// Physically there (may be negative in ERPs that allow selling ahead of receipts).
     pub on_hand: Decimal,
@@ -135,10 +144,12 @@ pub struct Address {
     /// City.
     pub city: Option<String>,
     /// Postal code.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub postcode: Option<String>,
     /// ISO 3166-1 alpha-2 country code (`LT`).
     pub country: Option<String>,
     /// Phone.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub phone: Option<String>,
     /// E-mail.
     pub email: Option<String>,
@@ -149,6 +160,7 @@ pub struct Address {
 #[serde(default)]
 pub struct Customer {
     /// The customer's code in the source (debtor code, shop customer id).
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub code: Option<String>,
     /// Company or person.
     pub kind: Option<CustomerKind>,
@@ -161,12 +173,15 @@ pub struct Customer {
     /// Last name.
     pub last_name: Option<String>,
     /// Company registration code.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub company_code: Option<String>,
     /// VAT payer code.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub vat_code: Option<String>,
     /// E-mail (the usual matching key).
     pub email: Option<String>,
     /// Phone.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub phone: Option<String>,
     /// Customer group (decides the price list).
     pub group: Option<String>,
@@ -185,6 +200,7 @@ pub struct Customer {
 #[serde(default)]
 pub struct PriceList {
     /// The list's code.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub code: String,
     /// Its name.
     pub name: Option<String>,
@@ -209,6 +225,7 @@ pub struct PriceList {
 #[serde(default)]
 pub struct PriceListItem {
     /// The product.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub sku: String,
     /// Net price.
     pub price: Option<Decimal>,
@@ -223,6 +240,7 @@ pub struct PriceListItem {
 #[serde(default)]
 pub struct OrderCustomer {
     /// Customer code in the order's system.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub code: Option<String>,
     /// E-mail.
     pub email: Option<String>,
@@ -231,10 +249,13 @@ pub struct OrderCustomer {
     /// Company name, when the buyer is a company.
     pub company_name: Option<String>,
     /// Company registration code.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub company_code: Option<String>,
     /// VAT payer code.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub vat_code: Option<String>,
     /// Phone.
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub phone: Option<String>,
 }
 
@@ -243,6 +264,7 @@ pub struct OrderCustomer {
 #[serde(default)]
 pub struct OrderLine {
     /// The product.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub sku: String,
     /// Name as sold.
     pub name: Option<String>,
@@ -254,8 +276,41 @@ pub struct OrderLine {
     pub discount: Option<Decimal>,
     /// VAT rate in percent.
     pub vat_rate: Option<Decimal>,
-    /// Line total without VAT.
+    /// Line total without VAT before discounts (price × quantity as sold).
+    pub subtotal: Option<Decimal>,
+    /// Line total without VAT, after discounts: what the buyer pays for the line, as the
+    /// source computed it (an accounting target books this, not a recomputed price × quantity).
     pub total: Option<Decimal>,
+    /// VAT of the line total.
+    pub total_tax: Option<Decimal>,
+}
+
+/// A charge on an order that is not a product: a payment surcharge, packaging, a handling fee.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrderFee {
+    /// What the shop calls it ("Apmokėjimo mokestis").
+    pub name: Option<String>,
+    /// Amount without VAT (negative for a fee that lowers the total).
+    pub total: Decimal,
+    /// VAT of the amount.
+    pub total_tax: Option<Decimal>,
+    /// VAT rate in percent.
+    pub vat_rate: Option<Decimal>,
+}
+
+/// A discount on an order (a coupon). Its amount is already taken off the lines' `total`;
+/// it is listed so a target can show it as a line of its own (lines at `subtotal`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrderDiscount {
+    /// The coupon code or the discount's name.
+    #[serde(deserialize_with = "crate::lenient::text")]
+    pub code: String,
+    /// Amount taken off without VAT (positive).
+    pub total: Decimal,
+    /// VAT of the amount taken off (positive).
+    pub total_tax: Option<Decimal>,
 }
 
 /// Order totals.
@@ -266,8 +321,12 @@ pub struct OrderTotals {
     pub net: Option<Decimal>,
     /// VAT.
     pub vat: Option<Decimal>,
-    /// Shipping.
+    /// Shipping without VAT.
     pub shipping: Option<Decimal>,
+    /// VAT of the shipping charge.
+    pub shipping_tax: Option<Decimal>,
+    /// Discounts without VAT (positive; already taken off the lines' totals).
+    pub discount: Option<Decimal>,
     /// With VAT.
     pub gross: Option<Decimal>,
 }
@@ -277,6 +336,7 @@ pub struct OrderTotals {
 #[serde(default)]
 pub struct Order {
     /// The order number.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub number: String,
     /// Status in the source (`processing`, `completed`, …).
     pub status: Option<String>,
@@ -292,6 +352,10 @@ pub struct Order {
     pub shipping: Option<Address>,
     /// Lines.
     pub lines: Vec<OrderLine>,
+    /// Fees charged besides the lines and shipping.
+    pub fees: Vec<OrderFee>,
+    /// Discounts (coupons) taken off the lines.
+    pub discounts: Vec<OrderDiscount>,
     /// Shipping method code.
     pub shipping_method: Option<String>,
     /// Payment method code.
@@ -343,6 +407,7 @@ pub enum DocumentKind {
 #[serde(default)]
 pub struct DocumentLine {
     /// The product.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub sku: String,
     /// Quantity (negative only where the document kind allows, e.g. inventory corrections).
     pub quantity: Decimal,
@@ -364,7 +429,7 @@ pub struct Document {
     #[serde(default)]
     pub date: Option<NaiveDate>,
     /// Customer or supplier code.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub counterparty: Option<String>,
     /// Warehouse.
     #[serde(default)]
@@ -397,6 +462,7 @@ pub struct Document {
 #[serde(default)]
 pub struct BankTransaction {
     /// The bank's reference of the entry, unique per account.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub reference: String,
     /// The account (IBAN).
     pub account: Option<String>,
@@ -439,6 +505,7 @@ pub struct SupplierOffer {
     /// The supplier.
     pub supplier: String,
     /// Part code in the supplier's format.
+    #[serde(deserialize_with = "crate::lenient::text")]
     pub part_code: String,
     /// Brand.
     pub brand: Option<String>,

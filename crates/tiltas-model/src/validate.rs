@@ -75,8 +75,10 @@ impl Checker {
     }
 
     fn required(&mut self, field: &str, value: &str) {
-        if value.trim().is_empty() {
-            self.fail(field, "is empty; every record needs it");
+        if value.is_empty() {
+            self.fail(field, "is missing or empty; every record needs it");
+        } else if value.trim().is_empty() {
+            self.fail(field, format!("is blank ({value:?}); every record needs it"));
         }
     }
 
@@ -355,13 +357,11 @@ pub fn natural_key_fields(entity: EntityKind) -> &'static [&'static str] {
 /// The natural key of a canonical record (`sku`, `sku@warehouse`, a customer's code or else
 /// e-mail, …), or `None` when a part of it is missing or blank.
 pub fn natural_key(entity: EntityKind, value: &Value) -> Option<String> {
-    let text = |field: &str| {
-        value
-            .get(field)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|text| !text.is_empty())
-            .map(str::to_owned)
+    // A key sent as a number (`"sku": 123`) is the same key as its text.
+    let text = |field: &str| match value.get(field)? {
+        Value::String(text) => Some(text.trim().to_owned()).filter(|text| !text.is_empty()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
     };
     if entity == EntityKind::Customer {
         return text("code").or_else(|| text("email").map(|email| email.to_lowercase()));
@@ -380,7 +380,7 @@ mod tests {
     fn a_product_with_an_empty_sku_names_the_field() {
         let errors = validate_json(EntityKind::Product, &json!({"sku": " ", "name": "Grąžtas"})).unwrap_err();
         assert!(errors.has("sku"), "{errors}");
-        assert!(errors.to_string().contains("field `sku`: is empty"), "{errors}");
+        assert!(errors.to_string().contains("field `sku`: is blank (\" \")"), "{errors}");
     }
 
     #[test]

@@ -418,8 +418,10 @@ impl RivileSource {
                 put("counterparty", text(row, "I06_KODAS_KS"));
                 put("warehouse", text(row, "I06_KODAS_IS"));
                 put("note", text(row, "I06_PASTABA"));
-                if text(row, "I06_VAL_POZ").as_deref() == Some("0") {
-                    put("currency", Some("EUR".to_owned()));
+                match number(row, "I06_VAL_POZ").as_deref() {
+                    Some("0") => put("currency", Some("EUR".to_owned())),
+                    Some(_) => put("currency", text(row, "I06_KODAS_VL")),
+                    None => {}
                 }
                 let amount = |column: &str| {
                     number(row, column)
@@ -728,6 +730,14 @@ pub(crate) struct Writing {
     pub post: bool,
     /// For documents: the N25 service code an order's shipping charge is invoiced under.
     pub shipping_service: Option<String>,
+    /// For documents: the N25 service code an order's fees are invoiced under.
+    pub fee_service: Option<String>,
+    /// For documents: the N25 service code discounts are invoiced under as negative lines
+    /// (product lines then at their amounts before discounts); without it lines are booked
+    /// after discounts.
+    pub discount_service: Option<String>,
+    /// For documents: the foreign currencies booked as foreign-currency documents (EUR always).
+    pub currencies: Vec<String>,
 }
 
 impl Writing {
@@ -741,87 +751,6 @@ impl Writing {
             (EntityKind::Order, None | Some("number")) => Some("I06_DOK_NR"),
             _ => None,
         }
-    }
-
-    /// An order as a document: header `I06` with its lines in `I07`.
-    fn document(&self, payload: &Value) -> Result<Map<String, Value>, String> {
-        let text = |value: Option<&Value>| -> Option<String> {
-            match value? {
-                Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
-                Value::Number(number) => Some(number.to_string()),
-                _ => None,
-            }
-        };
-        let put = |row: &mut Map<String, Value>, column: &str, value: Option<String>| {
-            if let Some(value) = value {
-                row.insert(column.to_owned(), Value::String(value));
-            }
-        };
-        let number = text(payload.get("number")).ok_or("the order has no number")?;
-        let client = text(payload.pointer("/customer/code"))
-            .ok_or("the order has no customer code (customer.code): map or default it to a Rivile client code")?;
-        let date = text(payload.get("created_at"))
-            .map(|at| at.chars().take(10).collect::<String>())
-            .unwrap_or_else(|| Utc::now().format("%Y-%m-%d").to_string());
-        let warehouse = text(payload.get("warehouse")).or_else(|| self.warehouse.clone());
-        let mut header = Map::new();
-        put(&mut header, "I06_OP_TIP", Some(self.operation.clone()));
-        put(&mut header, "I06_DOK_NR", Some(number));
-        put(&mut header, "I06_OP_DATA", Some(date.clone()));
-        put(&mut header, "I06_DOK_DATA", Some(date));
-        put(&mut header, "I06_KODAS_KS", Some(client));
-        put(&mut header, "I06_VAL_POZ", Some("0".to_owned()));
-        put(&mut header, "I06_KODAS_IS", warehouse);
-        put(&mut header, "I06_PASTABA", text(payload.get("note")));
-        // `raw.I06_*` in the mapped payload sets Rivile's own header columns.
-        if let Some(Value::Object(raw)) = payload.get("raw") {
-            for (name, value) in raw {
-                let Some(column) = self.table.column(name) else {
-                    return Err(format!("raw.{name}: I06 has no such column"));
-                };
-                put(&mut header, column.name, text(Some(value)));
-            }
-        }
-        check_widths(self.table, &header)?;
-        let mut lines = Vec::new();
-        for (index, line) in payload
-            .get("lines")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let mut row = Map::new();
-            put(&mut row, "I07_KODAS", text(line.get("sku")));
-            put(&mut row, "I07_TIPAS", Some("1".to_owned()));
-            put(&mut row, "I07_KIEKIS", text(line.get("quantity")));
-            put(&mut row, "I07_KAINA_BE", text(line.get("price")));
-            put(&mut row, "I07_MOKESTIS", Some("1".to_owned()));
-            put(&mut row, "I07_MOKESTIS_P", text(line.get("vat_rate")));
-            check_widths(&crate::rivile::schema::I07, &row)
-                .map_err(|message| format!("line {}: {message}", index + 1))?;
-            lines.push(Value::Object(row));
-        }
-        if lines.is_empty() {
-            return Err("the order has no lines".to_owned());
-        }
-        // The shipping charge as a service line, so the invoice totals what the buyer paid.
-        let shipping = text(payload.pointer("/totals/shipping"))
-            .and_then(|amount| Decimal::from_str(&amount).ok())
-            .filter(|amount| !amount.is_zero());
-        if let (Some(service), Some(amount)) = (&self.shipping_service, shipping) {
-            let vat_rate = payload.pointer("/lines/0/vat_rate").and_then(|rate| text(Some(rate)));
-            let mut row = Map::new();
-            put(&mut row, "I07_KODAS", Some(service.clone()));
-            put(&mut row, "I07_TIPAS", Some("2".to_owned()));
-            put(&mut row, "I07_KIEKIS", Some("1".to_owned()));
-            put(&mut row, "I07_KAINA_BE", Some(amount.normalize().to_string()));
-            put(&mut row, "I07_MOKESTIS", Some("1".to_owned()));
-            put(&mut row, "I07_MOKESTIS_P", vat_rate);
-            lines.push(Value::Object(row));
-        }
-        header.insert("I07".to_owned(), Value::Array(lines));
-        Ok(header)
     }
 
     /// The record to send, checked against the columns' widths: a value that does not fit is
@@ -930,7 +859,7 @@ impl Writing {
 }
 
 /// Refuses a value longer than its CHAR column, naming the column and both lengths.
-fn check_widths(table: &crate::rivile::schema::Table, row: &Map<String, Value>) -> Result<(), String> {
+pub(crate) fn check_widths(table: &crate::rivile::schema::Table, row: &Map<String, Value>) -> Result<(), String> {
     for (name, value) in row {
         if let (Some(column), Some(text)) = (table.column(name), value.as_str()) {
             if let crate::rivile::schema::ColumnType::Char(width) = column.kind {
@@ -1028,6 +957,24 @@ impl crate::Target for RivileTarget {
 
     fn stored(&self, target_id: &str) -> Option<Value> {
         self.stored.get(target_id).cloned()
+    }
+
+    fn precheck(&self, payload: &Value) -> Result<(), String> {
+        if self.writing.entity != EntityKind::Order {
+            return self.writing.row(payload).map(drop);
+        }
+        // The buyer's code is filled in by the order pipeline after this check; everything
+        // else that decides whether the document can be booked is already in the order.
+        let mut order = payload.clone();
+        if order.pointer("/customer/code").is_none_or(Value::is_null) {
+            if let Value::Object(fields) = &mut order {
+                let customer = fields.entry("customer").or_insert_with(|| json!({}));
+                if let Value::Object(customer) = customer {
+                    customer.insert("code".to_owned(), json!("-"));
+                }
+            }
+        }
+        self.writing.document(&order).map(drop)
     }
 
     async fn write_batch(&mut self, items: Vec<crate::WriteItem>) -> Result<crate::BatchResult, ConnectorError> {

@@ -4,6 +4,7 @@
 //! lists (N32) and documents (I06/I07 sales and purchases, I09/I10 internal); writes products
 //! (`EDIT_N17`), clients (`EDIT_N08_FULL`) and orders as sales documents (`EDIT_I06_FULL`).
 mod client;
+mod document;
 pub mod fil;
 pub mod schema;
 pub mod simulator;
@@ -129,7 +130,25 @@ pub static RIVILE: SystemSpec = SystemSpec {
             name: "shipping_service",
             kind: KeyKind::String,
             required: false,
-            doc: "for orders: the N25 service code the shipping charge is invoiced under (a service line); without it shipping is not invoiced",
+            doc: "for orders: the N25 service code the shipping charge is invoiced under (a service line); an order that charges shipping without it is a dead letter",
+        },
+        KeySpec {
+            name: "fee_service",
+            kind: KeyKind::String,
+            required: false,
+            doc: "for orders: the N25 service code fees (payment surcharges, packaging) are invoiced under; an order with a fee without it is a dead letter",
+        },
+        KeySpec {
+            name: "discount_service",
+            kind: KeyKind::String,
+            required: false,
+            doc: "for orders: the N25 service code discounts (coupons) are invoiced under as negative lines, product lines then at their prices before discounts; without it (default) lines are booked after discounts",
+        },
+        KeySpec {
+            name: "currencies",
+            kind: KeyKind::StringList,
+            required: false,
+            doc: "for orders: foreign currencies booked as foreign-currency documents (I06_VAL_POZ 1, I06_KODAS_VL); EUR is always booked; an order in another currency is a dead letter (default: EUR only)",
         },
     ],
     entities: &ACCESS,
@@ -233,6 +252,9 @@ pub fn open_target(
         warehouse: None,
         post: false,
         shipping_service: None,
+        fee_service: None,
+        discount_service: None,
+        currencies: Vec::new(),
     };
     let writing = match flow.entity {
         EntityKind::Product => simple(&schema::N17, "EDIT_N17"),
@@ -250,6 +272,14 @@ pub fn open_target(
                 .map(str::to_owned),
             post: flow.to.settings.bool("post").unwrap_or(false),
             shipping_service: flow.to.settings.str("shipping_service").map(str::to_owned),
+            fee_service: flow.to.settings.str("fee_service").map(str::to_owned),
+            discount_service: flow.to.settings.str("discount_service").map(str::to_owned),
+            currencies: flow
+                .to
+                .settings
+                .list("currencies")
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
         },
         other => {
             return Err(ConnectorError::new(

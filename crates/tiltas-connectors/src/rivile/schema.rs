@@ -148,6 +148,7 @@ pub static I06: Table = Table {
         "I06_DOK_DATA": DateTime, "I06_KODAS_KS": Char(12), "I06_KODAS_IS": Char(12), "I06_VAL_POZ": Number(1, 0),
         "I06_PERKELTA": Number(1, 0), "I06_SUMA": Number(14, 2), "I06_PVM": Number(14, 2), "I06_PASTABA": Char(100),
         "I06_USERIS": Char(12), "I06_R_DATE": DateTime, "I06_ADDUSR": Char(12), "I06_ADD_DATE": DateTime,
+        "I06_KODAS_VL": Char(3), "I06_KURSAS": Number(20, 11),
     ],
 };
 

@@ -156,6 +156,8 @@ impl RivileSim {
             ("004", "Prekių pardavimas", "2"),
             ("5006", "Laiptinių valymas", "2"),
             ("PRISTATYMAS", "Prekių pristatymas", "2"),
+            ("MOKESTIS", "Apmokėjimo mokestis", "2"),
+            ("NUOLAIDA", "Nuolaida", "2"),
             ("P001", "Prekių pirkimas", "1"),
         ] {
             db.insert(
@@ -356,6 +358,7 @@ fn table_name_of(entity: &str) -> Option<&'static Table> {
         "N37" => Some(&N37),
         "N33" => Some(&N33),
         "I06" => Some(&I06),
+        "I07" => Some(&I07),
         "price" | "N32" => Some(&N32),
         "warehouse_price" | "I33" => Some(&I33),
         "internal_document" | "I09" => Some(&I09),
@@ -1036,6 +1039,16 @@ fn edit_document(sim: &RivileSim, call: &Call) -> Result<(StatusCode, Value), Va
         )),
         _ => {}
     }
+    // A foreign-currency document (I06_VAL_POZ 1) names its currency [I].
+    match (value_of(&head, "I06_VAL_POZ"), value_of(&head, "I06_KODAS_VL")) {
+        (Some("1"), None) => problems.push(data_problem("I06_KODAS_VL", "1", "Nenurodyta valiuta")),
+        (Some("1"), Some(code)) if iso_currency::Currency::from_code(code).is_none() => problems.push(data_problem(
+            "I06_KODAS_VL",
+            "3004",
+            &format!("Nerasta valiuta '{code}'"),
+        )),
+        _ => {}
+    }
     let warehouse = value_of(&head, "I06_KODAS_IS").map(str::to_owned);
     if let Some(code) = &warehouse {
         if !exists_in(&db, "N07", code) {
@@ -1114,8 +1127,15 @@ fn edit_document(sim: &RivileSim, call: &Call) -> Result<(StatusCode, Value), Va
                 .and_then(|value| Decimal::from_str(value).ok())
                 .unwrap_or_default()
         };
-        let sum = (number("I07_KIEKIS") * number("I07_KAINA_BE")).round_dp(2);
-        let line_vat = (sum * number("I07_MOKESTIS_P") / Decimal::ONE_HUNDRED).round_dp(2);
+        // Sums sent with the line are kept (a line's amount as sold); else GAMA computes them
+        // from quantity × price [I: docs/connectors/rivile.md].
+        let given = |column: &str| value_of(&values, column).and_then(|value| Decimal::from_str(value).ok());
+        let mut sum = given("I07_SUMA").unwrap_or_else(|| (number("I07_KIEKIS") * number("I07_KAINA_BE")).round_dp(2));
+        let mut line_vat =
+            given("I07_PVM").unwrap_or_else(|| (sum * number("I07_MOKESTIS_P") / Decimal::ONE_HUNDRED).round_dp(2));
+        // N(14,2) columns answer with their two decimals.
+        sum.rescale(2);
+        line_vat.rescale(2);
         total += sum;
         vat += line_vat;
         values.retain(|(name, _)| !matches!(*name, "I07_KODAS_PO" | "I07_EIL_NR" | "I07_SUMA" | "I07_PVM"));

@@ -38,8 +38,35 @@ pub(crate) struct WooSource {
     pub statuses: Vec<String>,
 }
 
+impl WooSource {
+    /// Why an order in `status` is not one this flow reads (`statuses`), if it is not.
+    fn status_refused(&self, status: Option<&Value>) -> Option<String> {
+        if self.statuses.is_empty() {
+            return None;
+        }
+        let status = match status {
+            Some(Value::String(status)) => status.strip_prefix("wc-").unwrap_or(status),
+            _ => "",
+        };
+        if self.statuses.iter().any(|wanted| wanted == status) {
+            return None;
+        }
+        Some(format!(
+            "status {status:?} is not in the flow's statuses [{}]: it is booked when an update brings it into one of them",
+            self.statuses.join(", ")
+        ))
+    }
+}
+
 #[async_trait]
 impl Source for WooSource {
+    fn admits(&self, record: &SourceRecord) -> Result<(), String> {
+        match self.entity {
+            EntityKind::Order => self.status_refused(record.data.get("status")).map_or(Ok(()), Err),
+            _ => Ok(()),
+        }
+    }
+
     async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
         let page: usize = request
             .position
@@ -92,11 +119,8 @@ impl Source for WooSource {
                 }));
                 continue;
             };
-            if self.entity == EntityKind::Order && !self.statuses.is_empty() {
-                let status = item.get("status").and_then(Value::as_str).unwrap_or_default();
-                if !self.statuses.iter().any(|wanted| wanted == status) {
-                    continue;
-                }
+            if self.entity == EntityKind::Order && self.status_refused(item.get("status")).is_some() {
+                continue;
             }
             let updated_at = mapping::gmt(item.get("date_modified_gmt"));
             let data = match self.entity {
@@ -110,6 +134,14 @@ impl Source for WooSource {
                     } else {
                         Vec::new()
                     };
+                    for (key, message, raw) in mapping::unreadable_variations(&item, &variations) {
+                        records.push(Err(RecordFailure {
+                            key,
+                            location: format!("GET products/{}/variations", mapping::id_of(&item).unwrap_or_default()),
+                            message,
+                            raw,
+                        }));
+                    }
                     mapping::product_from_shop(&item, &variations)
                 }
             };

@@ -25,13 +25,14 @@ pub(crate) fn id_of(resource: &Value) -> Option<String> {
     }
 }
 
+/// A field as text: shops and plugins send SKUs, codes and ids as JSON numbers too
+/// (`"sku": 123`), and an absent value as `null` or `""`.
 fn text(resource: &Value, field: &str) -> Option<String> {
-    resource
-        .get(field)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-        .map(str::to_owned)
+    match resource.get(field)? {
+        Value::String(text) => Some(text.trim().to_owned()).filter(|text| !text.is_empty()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
 }
 
 /// A money value (string or number) as normalised decimal text.
@@ -134,6 +135,45 @@ pub(crate) fn product_from_shop(product: &Value, variations: &[Value]) -> Value 
         }),
     );
     Value::Object(fields)
+}
+
+/// The variations of a variable product that cannot become variants (no SKU), as
+/// `(key, message, variation)`: they are left out of the product, and reported rather than
+/// dropped.
+pub(crate) fn unreadable_variations(product: &Value, variations: &[Value]) -> Vec<(String, String, Value)> {
+    let product_id = id_of(product).unwrap_or_else(|| "?".to_owned());
+    let product_name = text(product, "sku")
+        .map(|sku| format!("product {sku}"))
+        .or_else(|| text(product, "name").map(|name| format!("product {name:?}")))
+        .unwrap_or_else(|| format!("product {product_id}"));
+    variations
+        .iter()
+        .filter(|variation| text(variation, "sku").is_none())
+        .map(|variation| {
+            let id = id_of(variation).unwrap_or_else(|| "?".to_owned());
+            let options: Vec<String> = variation
+                .get("attributes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|attribute| text(attribute, "option"))
+                .collect();
+            let described = if options.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", options.join(", "))
+            };
+            (
+                format!("{product_id}/variations/{id}"),
+                format!(
+                    "variation {id}{described} of {product_name} has no SKU (sku is {:?}), so it is left out of the \
+                     product: give it a SKU in WooCommerce (Products → Edit → Variations), then resolve this dead letter",
+                    variation.get("sku").unwrap_or(&Value::Null)
+                ),
+                variation.clone(),
+            )
+        })
+        .collect()
 }
 
 /// The price a canonical product or variant is sold at in the shop, in cents (`"12.10"`): a
@@ -314,6 +354,7 @@ pub(crate) fn order_from_shop(order: &Value) -> Value {
             fields.insert(side.to_owned(), address);
         }
     }
+    let rates = tax_rates(order);
     let lines: Vec<Value> = order
         .get("line_items")
         .and_then(Value::as_array)
@@ -325,18 +366,54 @@ pub(crate) fn order_from_shop(order: &Value) -> Value {
             put(&mut item, "name", text(line, "name"));
             put(&mut item, "quantity", money(line.get("quantity")));
             put(&mut item, "price", money(line.get("price")));
+            // The line's own amounts, after coupons: what the buyer was charged for it.
+            put(&mut item, "subtotal", money(line.get("subtotal")));
             put(&mut item, "total", money(line.get("total")));
-            let (total, tax) = (decimal(line.get("total")), decimal(line.get("total_tax")));
-            if let (Some(total), Some(tax)) = (total, tax) {
-                if !total.is_zero() {
-                    let rate = (tax / total * Decimal::ONE_HUNDRED).round_dp(1).normalize();
-                    item.insert("vat_rate".to_owned(), Value::String(rate.to_string()));
+            put(&mut item, "total_tax", money(line.get("total_tax")));
+            let before = (decimal(line.get("subtotal")), decimal(line.get("total")));
+            if let (Some(subtotal), Some(total)) = before {
+                if subtotal > total {
+                    put(&mut item, "discount", Some((subtotal - total).normalize().to_string()));
                 }
             }
+            put(&mut item, "vat_rate", vat_rate(line, &rates, ("total", "total_tax")));
             Value::Object(item)
         })
         .collect();
     fields.insert("lines".to_owned(), Value::Array(lines));
+    let fees: Vec<Value> = order
+        .get("fee_lines")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|fee| {
+            let mut item = Map::new();
+            put(&mut item, "name", text(fee, "name"));
+            put(&mut item, "total", money(fee.get("total")));
+            put(&mut item, "total_tax", money(fee.get("total_tax")));
+            put(&mut item, "vat_rate", vat_rate(fee, &rates, ("total", "total_tax")));
+            Value::Object(item)
+        })
+        .collect();
+    if !fees.is_empty() {
+        fields.insert("fees".to_owned(), Value::Array(fees));
+    }
+    let discounts: Vec<Value> = order
+        .get("coupon_lines")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|coupon| {
+            let mut item = Map::new();
+            put(&mut item, "code", text(coupon, "code"));
+            put(&mut item, "total", money(coupon.get("discount")));
+            put(&mut item, "total_tax", money(coupon.get("discount_tax")));
+            Value::Object(item)
+        })
+        .collect();
+    if !discounts.is_empty() {
+        fields.insert("discounts".to_owned(), Value::Array(discounts));
+    }
     put(
         &mut fields,
         "shipping_method",
@@ -359,12 +436,62 @@ pub(crate) fn order_from_shop(order: &Value) -> Value {
         gross.zip(vat).map(|(gross, vat)| (gross - vat).normalize().to_string()),
     );
     put(&mut totals, "shipping", money(order.get("shipping_total")));
+    put(&mut totals, "shipping_tax", money(order.get("shipping_tax")));
+    put(
+        &mut totals,
+        "discount",
+        money(order.get("discount_total")).filter(|amount| amount != "0"),
+    );
     fields.insert("totals".to_owned(), Value::Object(totals));
     fields.insert(
         "raw".to_owned(),
-        json!({ "id": order.get("id"), "customer_id": order.get("customer_id") }),
+        json!({
+            "id": order.get("id"),
+            "customer_id": order.get("customer_id"),
+            // Refunds are credit notes of their own; the order's totals stay what was sold.
+            "refunds": order.get("refunds").filter(|refunds| refunds.as_array().is_some_and(|items| !items.is_empty())),
+        }),
     );
+    if let Some(Value::Object(raw)) = fields.get_mut("raw") {
+        raw.retain(|_, value| !value.is_null());
+    }
     Value::Object(fields)
+}
+
+/// The order's tax rates by id (`tax_lines[].rate_id` → `rate_percent`, WooCommerce 3.7+).
+fn tax_rates(order: &Value) -> Vec<(String, Decimal)> {
+    order
+        .get("tax_lines")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|tax| Some((text(tax, "rate_id")?, decimal(tax.get("rate_percent"))?)))
+        .collect()
+}
+
+/// A line's VAT rate: the rate of the tax it names in `taxes` when the order lists its rates,
+/// else the rate its amounts imply (tax ÷ total, to one decimal).
+fn vat_rate(line: &Value, rates: &[(String, Decimal)], (total_field, tax_field): (&str, &str)) -> Option<String> {
+    let named = line
+        .get("taxes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|tax| decimal(tax.get("total")).is_some_and(|amount| !amount.is_zero()))
+        .find_map(|tax| {
+            let id = text(tax, "id")?;
+            rates.iter().find(|(rate_id, _)| *rate_id == id).map(|(_, rate)| *rate)
+        });
+    if let Some(rate) = named {
+        return Some(rate.normalize().to_string());
+    }
+    let (total, tax) = (decimal(line.get(total_field)), decimal(line.get(tax_field)));
+    match (total, tax) {
+        (Some(total), Some(tax)) if !total.is_zero() => {
+            Some((tax / total * Decimal::ONE_HUNDRED).round_dp(1).normalize().to_string())
+        }
+        _ => None,
+    }
 }
 
 /// A shop customer as a canonical customer (a company when the billing address names one).
@@ -474,6 +601,46 @@ mod tests {
         assert_eq!(canonical["shipping_method"], "flat_rate");
         assert_eq!(canonical["billing"]["line1"], "Gedimino pr. 1");
         tiltas_model::validate_json(tiltas_model::EntityKind::Order, &canonical).unwrap();
+    }
+
+    #[test]
+    fn fees_coupons_rates_and_numeric_codes_reach_the_canonical_order() {
+        let order = json!({
+            "id": 730, "number": 730, "status": "completed", "currency": "USD",
+            "total": "24.14", "total_tax": "1.99", "shipping_total": "3.00", "shipping_tax": "0.27",
+            "discount_total": "2.00", "discount_tax": "0.18",
+            "billing": {"email": "jonas@example.lt", "phone": 37060000000u64, "postcode": null, "company": ""},
+            "line_items": [{"sku": 123, "name": "Knyga", "quantity": "2", "price": 8.0,
+                            "subtotal": "18.00", "total": "16.00", "total_tax": "1.44",
+                            "taxes": [{"id": 4, "total": "1.44", "subtotal": "1.62"}]}],
+            "fee_lines": [{"name": "Pakavimas", "total": "3.15", "total_tax": "0.28", "taxes": [{"id": 4, "total": "0.28"}]}],
+            "coupon_lines": [{"code": "KNYGOS", "discount": "2.00", "discount_tax": "0.18"}],
+            "tax_lines": [{"rate_id": 4, "label": "PVM 9%", "rate_percent": 9}],
+            "refunds": [{"id": 5, "reason": "", "total": "-3.00"}]
+        });
+        let canonical = order_from_shop(&order);
+        assert_eq!(canonical["number"], "730");
+        assert_eq!(canonical["currency"], "USD");
+        assert_eq!(canonical["lines"][0]["sku"], "123", "a numeric SKU is its text");
+        assert_eq!(canonical["lines"][0]["total"], "16");
+        assert_eq!(canonical["lines"][0]["total_tax"], "1.44");
+        assert_eq!(canonical["lines"][0]["discount"], "2");
+        assert_eq!(canonical["lines"][0]["vat_rate"], "9", "the rate the tax line names");
+        assert_eq!(
+            canonical["fees"][0],
+            json!({"name": "Pakavimas", "total": "3.15", "total_tax": "0.28", "vat_rate": "9"})
+        );
+        assert_eq!(
+            canonical["discounts"][0],
+            json!({"code": "KNYGOS", "total": "2", "total_tax": "0.18"})
+        );
+        assert_eq!(canonical["totals"]["shipping_tax"], "0.27");
+        assert_eq!(canonical["totals"]["discount"], "2");
+        assert_eq!(canonical["raw"]["refunds"][0]["total"], "-3.00");
+        assert_eq!(canonical["customer"]["phone"], "37060000000");
+        tiltas_model::validate_json(tiltas_model::EntityKind::Order, &canonical).unwrap();
+        let typed: tiltas_model::Order = serde_json::from_value(canonical).unwrap();
+        assert_eq!(tiltas_model::check_order_totals(&typed), Ok(()));
     }
 
     #[test]

@@ -282,3 +282,46 @@ fn config_with_secret(url: &str, secret: &str) -> ValidatedConfig {
     );
     tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
 }
+
+#[tokio::test]
+async fn a_variation_without_a_sku_is_reported_not_dropped() {
+    let (url, sim) = shop(empty(), false).await;
+    let writing = config(&url, "product", false, "");
+    let mut target = open_target(&writing, &writing.flows[0], Arc::new(OpenGate)).unwrap();
+    let mut product = tee("22");
+    product["variants"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"price_gross": "24", "attributes": {"Dydis": "L"}}));
+    let written = target.write_batch(vec![item(product, None)]).await.unwrap();
+    let id = self::written(&written.outcomes[0]);
+    let variations = sim.records("variation").unwrap();
+    assert_eq!(
+        variations.as_array().unwrap().len(),
+        3,
+        "the shop holds a variation without SKU"
+    );
+
+    let reading = config(&url, "product", true, "");
+    let mut source = open_source(&reading, &reading.flows[0], Arc::new(OpenGate)).unwrap();
+    let page = source
+        .read_page(&ReadRequest {
+            position: None,
+            changed_since: None,
+            page_size: 100,
+        })
+        .await
+        .unwrap();
+    let (records, failures): (Vec<_>, Vec<_>) = page.records.into_iter().partition(Result::is_ok);
+    let product = records.into_iter().next().unwrap().unwrap();
+    assert_eq!(product.data["variants"].as_array().unwrap().len(), 2);
+    assert_eq!(failures.len(), 1, "the unreadable variation is a failure of its own");
+    let failure = failures.into_iter().next().unwrap().unwrap_err();
+    assert!(failure.key.starts_with(&format!("{id}/variations/")), "{}", failure.key);
+    assert!(
+        failure.message.contains("(L) of product TEE has no SKU") && failure.message.contains("give it a SKU"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(failure.raw["attributes"][0]["option"], "L");
+}

@@ -300,7 +300,7 @@ on_duplicate = "skip"
     assert_eq!(documents.len(), 1);
     assert_eq!(documents[0]["I06_DOK_NR"], "901");
     assert_eq!(documents[0]["I06_PVM"], "4.20", "{}", documents[0]);
-    assert_eq!(documents[0]["I06_SUMA"], "20");
+    assert_eq!(documents[0]["I06_SUMA"], "20.00");
     assert_eq!(
         webhook::verify_signature("wrong", Some(&signature), body.as_bytes()),
         Err(webhook::WebhookError::BadSignature)
