@@ -3,6 +3,7 @@
 //! `null`. The canonical form is text, so these read numbers as their decimal text and `null`
 //! as absent; anything else (an object, a list) is still refused with its type named.
 use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
 use std::fmt;
 
 struct TextVisitor;
@@ -66,6 +67,30 @@ pub(crate) fn optional_text<'de, D: Deserializer<'de>>(deserializer: D) -> Resul
     deserializer.deserialize_option(TextVisitor)
 }
 
+/// An optional amount: a decimal number or numeric text (`"12.50"`, `12.5`), with `null` and
+/// `""` (how shops send "no value") as absent; other text is refused, quoted.
+pub(crate) fn optional_decimal<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<rust_decimal::Decimal>, D::Error> {
+    use std::str::FromStr;
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(text)) => rust_decimal::Decimal::from_str(text.trim())
+            .or_else(|_| rust_decimal::Decimal::from_scientific(text.trim()))
+            .map(Some)
+            .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(&text), &"a decimal number such as 12.50")),
+        Some(serde_json::Value::Number(number)) => rust_decimal::Decimal::from_str(&number.to_string())
+            .or_else(|_| rust_decimal::Decimal::from_scientific(&number.to_string()))
+            .map(Some)
+            .map_err(|_| de::Error::custom(format!("{number} is not a decimal number Tiltas can hold"))),
+        Some(other) => Err(de::Error::custom(format!(
+            "invalid type: {other}, expected a decimal number such as 12.50"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{validate_json, EntityKind, Order};
@@ -85,6 +110,29 @@ mod tests {
         let customer = order.customer.unwrap();
         assert_eq!(customer.code, None);
         assert_eq!(customer.phone.as_deref(), Some("37060000000"));
+    }
+
+    #[test]
+    fn empty_amounts_are_absent_and_numeric_text_is_a_number() {
+        let order: Order = serde_json::from_value(json!({
+            "number": "1",
+            "lines": [{"sku": "A", "quantity": "2", "price": "", "vat_rate": null, "total": "19.90", "total_tax": 4.18}]
+        }))
+        .unwrap();
+        let line = &order.lines[0];
+        assert_eq!((line.price, line.vat_rate), (None, None));
+        assert_eq!(line.total.unwrap().to_string(), "19.90");
+        assert_eq!(line.total_tax.unwrap().to_string(), "4.18");
+        let errors = validate_json(
+            EntityKind::Order,
+            &json!({"number": "1", "lines": [{"sku": "A", "quantity": 1, "price": "12,5a"}]}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            errors.contains("lines[0].price") && errors.contains("\"12,5a\""),
+            "{errors}"
+        );
     }
 
     #[test]

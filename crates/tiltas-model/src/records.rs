@@ -29,10 +29,13 @@ pub struct Product {
     /// Unit of measure (`vnt`, `pcs`, `kg`).
     pub unit: Option<String>,
     /// Price without VAT.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price_net: Option<Decimal>,
     /// Price with VAT.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price_gross: Option<Decimal>,
     /// VAT rate in percent (`21`).
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub vat_rate: Option<Decimal>,
     /// ISO 4217 currency of the prices.
     pub currency: Option<String>,
@@ -46,6 +49,7 @@ pub struct Product {
     /// Attributes such as colour and size.
     pub attributes: BTreeMap<String, String>,
     /// Weight in kilograms.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub weight: Option<Decimal>,
     /// Whether it is on sale.
     pub active: Option<bool>,
@@ -70,8 +74,10 @@ pub struct Variant {
     #[serde(default, deserialize_with = "crate::lenient::optional_text")]
     pub ean: Option<String>,
     /// Price without VAT, when it differs from the product's.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price_net: Option<Decimal>,
     /// Price with VAT, when it differs from the product's.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price_gross: Option<Decimal>,
     /// The attributes that tell it apart (colour, size).
     pub attributes: BTreeMap<String, String>,
@@ -112,6 +118,7 @@ pub struct StockLevel {
     /// Promised to open orders.
     pub reserved: Decimal,
     /// What can be sold: on hand − reserved, unless the source says otherwise.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub available: Option<Decimal>,
     /// When the source last changed it.
     pub updated_at: Option<DateTime<Utc>>,
@@ -228,10 +235,13 @@ pub struct PriceListItem {
     #[serde(deserialize_with = "crate::lenient::text")]
     pub sku: String,
     /// Net price.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price: Option<Decimal>,
     /// Discount in percent.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub discount_percent: Option<Decimal>,
     /// The price applies from this quantity up (a quantity break).
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub min_quantity: Option<Decimal>,
 }
 
@@ -271,17 +281,23 @@ pub struct OrderLine {
     /// Quantity (more than zero).
     pub quantity: Decimal,
     /// Unit price without VAT.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price: Option<Decimal>,
     /// Discount amount per line.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub discount: Option<Decimal>,
     /// VAT rate in percent.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub vat_rate: Option<Decimal>,
     /// Line total without VAT before discounts (price × quantity as sold).
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub subtotal: Option<Decimal>,
     /// Line total without VAT, after discounts: what the buyer pays for the line, as the
     /// source computed it (an accounting target books this, not a recomputed price × quantity).
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub total: Option<Decimal>,
     /// VAT of the line total.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub total_tax: Option<Decimal>,
 }
 
@@ -294,8 +310,10 @@ pub struct OrderFee {
     /// Amount without VAT (negative for a fee that lowers the total).
     pub total: Decimal,
     /// VAT of the amount.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub total_tax: Option<Decimal>,
     /// VAT rate in percent.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub vat_rate: Option<Decimal>,
 }
 
@@ -310,6 +328,7 @@ pub struct OrderDiscount {
     /// Amount taken off without VAT (positive).
     pub total: Decimal,
     /// VAT of the amount taken off (positive).
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub total_tax: Option<Decimal>,
 }
 
@@ -318,16 +337,22 @@ pub struct OrderDiscount {
 #[serde(default)]
 pub struct OrderTotals {
     /// Without VAT.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub net: Option<Decimal>,
     /// VAT.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub vat: Option<Decimal>,
     /// Shipping without VAT.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub shipping: Option<Decimal>,
     /// VAT of the shipping charge.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub shipping_tax: Option<Decimal>,
     /// Discounts without VAT (positive; already taken off the lines' totals).
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub discount: Option<Decimal>,
     /// With VAT.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub gross: Option<Decimal>,
 }
 
@@ -412,8 +437,10 @@ pub struct DocumentLine {
     /// Quantity (negative only where the document kind allows, e.g. inventory corrections).
     pub quantity: Decimal,
     /// Unit price without VAT.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price: Option<Decimal>,
     /// VAT rate in percent.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub vat_rate: Option<Decimal>,
 }
 
@@ -444,7 +471,7 @@ pub struct Document {
     #[serde(default)]
     pub lines: Vec<DocumentLine>,
     /// Total with VAT.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub total: Option<Decimal>,
     /// Note.
     #[serde(default)]
@@ -512,6 +539,7 @@ pub struct SupplierOffer {
     /// Name.
     pub name: Option<String>,
     /// Net price.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price: Option<Decimal>,
     /// ISO 4217 currency.
     pub currency: Option<String>,
