@@ -807,7 +807,7 @@ async fn mutated_orders_are_delivered_as_signed_order_created_webhooks() {
         assert!(header(&headers, "user-agent").starts_with("WooCommerce/"));
         assert!(!header(&headers, "x-wc-webhook-id").is_empty());
         let order: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(order["status"], "processing");
+        assert_eq!(order["status"], "pending", "created at checkout, before payment");
         assert_eq!(order["currency"], "EUR");
         assert!(order["billing"]["email"].as_str().unwrap().ends_with("@example.lt"));
         let lines = order["line_items"].as_array().unwrap();
@@ -817,6 +817,7 @@ async fn mutated_orders_are_delivered_as_signed_order_created_webhooks() {
             .all(|line| line["sku"].as_str().unwrap().starts_with("WC-") && line["price"].is_number()));
         let stored = orders.iter().find(|stored| stored["id"] == order["id"]).unwrap();
         assert_eq!(stored["total"], order["total"]);
+        assert_eq!(stored["status"], "processing", "then paid");
         delivered_ids.push(order["id"].as_u64().unwrap());
     }
     let mut in_order = delivered_ids.clone();

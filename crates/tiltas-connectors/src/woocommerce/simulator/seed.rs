@@ -294,7 +294,9 @@ fn purchasable(shop: &Shop) -> Vec<u64> {
 }
 
 /// A checkout order: a registered customer, a returning guest or a new guest (some buying
-/// for a company), one to three lines of purchasable items, paid and processing.
+/// for a company), one to three lines of purchasable items. As at a real checkout the order is
+/// created `pending` (`order.created`) and then paid, which makes it `processing`
+/// (`order.updated`).
 fn place_order(ctx: &mut Ctx<'_>, rng: &mut StdRng) -> Result<u64, String> {
     let items = purchasable(ctx.shop);
     if items.is_empty() {
@@ -341,8 +343,7 @@ fn place_order(ctx: &mut Ctx<'_>, rng: &mut StdRng) -> Result<u64, String> {
     let (method, title) = PAYMENTS[rng.gen_range(0..PAYMENTS.len())];
     let (shipping_id, shipping_title, shipping_cents) = SHIPPING[rng.gen_range(0..SHIPPING.len())];
     let input = object(json!({
-        "status": "processing",
-        "set_paid": true,
+        "status": "pending",
         "customer_id": customer_id,
         "billing": billing,
         "shipping": shipping_of(&billing),
@@ -351,7 +352,10 @@ fn place_order(ctx: &mut Ctx<'_>, rng: &mut StdRng) -> Result<u64, String> {
         "line_items": lines,
         "shipping_lines": [{ "method_id": shipping_id, "method_title": shipping_title, "total": cents(shipping_cents) }],
     }));
-    orders::create(ctx, &input, "checkout").map_err(|error| error.message)
+    let id = orders::create(ctx, &input, "checkout").map_err(|error| error.message)?;
+    let paid = object(json!({ "set_paid": true }));
+    orders::update(ctx, id, &paid).map_err(|error| error.message)?;
+    Ok(id)
 }
 
 /// `/__sim/mutate`: what happens in a shop on its own.
