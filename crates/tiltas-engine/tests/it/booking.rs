@@ -101,6 +101,10 @@ impl Shop {
         let body = order.to_string();
         let signature = webhook::sign("hook-secret", body.as_bytes());
         webhook::verify_signature("hook-secret", Some(&signature), body.as_bytes()).unwrap();
+        assert_eq!(
+            webhook::verify_signature("wrong", Some(&signature), body.as_bytes()),
+            Err(webhook::WebhookError::BadSignature)
+        );
         let (_, record) = webhook::record(topic, body.as_bytes()).unwrap().unwrap();
         self.engine
             .ingest("orders", vec![record], &SyncOptions::default())
@@ -185,6 +189,11 @@ async fn a_pending_order_is_skipped_with_its_reason_and_booked_once_when_it_is_p
 
     let paid = shop.deliver("order.updated", &woo_order(501, "processing")).await;
     assert_eq!(paid.counters.created, 1, "{paid:?}");
+    let document = shop.document("501").unwrap();
+    assert_eq!(
+        (document["I06_SUMA"].as_str(), document["I06_PVM"].as_str()),
+        (Some("20.00"), Some("4.20"))
+    );
     let again = shop.deliver("order.updated", &woo_order(501, "processing")).await;
     assert_eq!((again.counters.created, again.counters.unchanged), (0, 1), "{again:?}");
     let completed = shop.deliver("order.updated", &woo_order(501, "completed")).await;
