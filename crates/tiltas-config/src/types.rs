@@ -28,6 +28,29 @@ impl ValidatedConfig {
         self.flows.iter().find(|flow| flow.name == name)
     }
 
+    /// Every flow, each after the flows it runs after, otherwise in file order: the first
+    /// flow in the file whose dependencies are placed goes next.
+    pub fn in_dependency_order(&self) -> Vec<&Flow> {
+        let mut ordered: Vec<&Flow> = Vec::with_capacity(self.flows.len());
+        let placed = |ordered: &[&Flow], name: &str| ordered.iter().any(|done| done.name == name);
+        while ordered.len() < self.flows.len() {
+            let next = self.flows.iter().find(|flow| {
+                !placed(&ordered, &flow.name)
+                    && flow
+                        .after
+                        .iter()
+                        .all(|dependency| placed(&ordered, dependency) || self.flow(dependency).is_none())
+            });
+            // Validation refuses cycles; a hand-built config with one keeps file order.
+            let next = next.or_else(|| self.flows.iter().find(|flow| !placed(&ordered, &flow.name)));
+            match next {
+                Some(flow) => ordered.push(flow),
+                None => break,
+            }
+        }
+        ordered
+    }
+
     /// The connection with this name.
     pub fn connection(&self, name: &str) -> Option<&Connection> {
         self.connections.iter().find(|connection| connection.name == name)
@@ -431,6 +454,12 @@ pub struct Flow {
     pub batch_size: Option<usize>,
     /// Whether it may run.
     pub enabled: bool,
+    /// The flows whose run this flow waits for when they are due at the same time (`after`;
+    /// see [`Flow::after_implied`] for the default).
+    pub after: Vec<String>,
+    /// `after` was not written: a stock or price-list flow then runs after the enabled product
+    /// flows with the same `from` and `to` connections (`after = []` opts out).
+    pub after_implied: bool,
     /// Fields shown as `***` in the activity log.
     pub redact: Vec<String>,
     /// How long activity is kept.

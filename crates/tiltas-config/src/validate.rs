@@ -14,7 +14,7 @@ const DEFAULT_LOOK_BACK: Duration = Duration::from_secs(120);
 
 const TOP_KEYS: [&str; 3] = ["store", "connections", "flows"];
 const CONNECTION_KEYS: [&str; 4] = ["system", "rate_limit", "daily_budget", "enabled"];
-const FLOW_KEYS: [&str; 25] = [
+const FLOW_KEYS: [&str; 26] = [
     "name",
     "entity",
     "from",
@@ -40,6 +40,7 @@ const FLOW_KEYS: [&str; 25] = [
     "customer_match",
     "default_customer",
     "create_missing_products",
+    "after",
 ];
 
 /// Flow keys that only order flows accept (the order pipeline).
@@ -47,16 +48,30 @@ const ORDER_KEYS: [&str; 3] = ["customer_match", "default_customer", "create_mis
 
 /// Reads, parses and validates a flow file.
 pub fn load(path: &Path, catalog: &dyn Catalog) -> Result<ValidatedConfig, Diagnostics> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
+    let bytes = std::fs::read(path).map_err(|error| {
         let fix = match error.kind() {
             std::io::ErrorKind::NotFound => ": check the path (it is relative to the working directory)",
-            std::io::ErrorKind::InvalidData => ": save the file as UTF-8",
             _ => "",
         };
         Diagnostics(vec![Diagnostic::new(
             path.to_path_buf(),
             Location::default(),
             format!("cannot read the flow file: {error}{fix}"),
+        )])
+    })?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        let bytes = error.as_bytes();
+        let bad = bytes.get(valid).copied().unwrap_or_default();
+        // The prefix up to the first bad byte is valid UTF-8 by definition.
+        let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let at = Locator::new(prefix).locate(valid);
+        Diagnostics(vec![Diagnostic::new(
+            path.to_path_buf(),
+            at,
+            format!(
+                "the flow file is not UTF-8 (byte 0x{bad:02X} here; perhaps saved as Windows-1257 or Latin-1): save it as UTF-8"
+            ),
         )])
     })?;
     parse_str(&text, path, catalog)
@@ -86,6 +101,7 @@ pub fn parse_str(text: &str, file: &Path, catalog: &dyn Catalog) -> Result<Valid
         base_dir,
         catalog,
         problems: Vec::new(),
+        written_after: Vec::new(),
     };
     let config = checker.config(&root);
     if checker.problems.is_empty() {
@@ -101,6 +117,17 @@ struct Checker<'a> {
     base_dir: PathBuf,
     catalog: &'a dyn Catalog,
     problems: Vec<Diagnostic>,
+    /// Each written `after`, checked once every flow is known.
+    written_after: Vec<WrittenAfter>,
+}
+
+/// A flow's `after = [...]` as written: names with their locations.
+struct WrittenAfter {
+    /// The flow's location (unique, unlike a name that may be defined twice).
+    flow_at: Location,
+    /// Where the `after` key is.
+    key_at: Location,
+    names: Vec<(String, Location)>,
 }
 
 /// `"a", "b", "c"` for messages.
@@ -247,6 +274,25 @@ impl Checker<'_> {
                 connections.push(connection);
             }
         }
+        if flow_nodes.is_empty() {
+            let what = if root.as_table().unwrap_or_default().is_empty() {
+                "the flow file is empty"
+            } else {
+                "the flow file defines no flow"
+            };
+            self.problem(
+                Location::default(),
+                format!(
+                    "{what}: add a [[flows]] table with `name`, `entity`, `from` and `to` (see examples/erp-shop.toml), or pass the flow file you meant with --config"
+                ),
+            );
+        }
+        // Names of every flow written, valid or not, so an `after` is not blamed for them.
+        let written_flows: Vec<String> = flow_nodes
+            .iter()
+            .filter_map(|node| node.as_table()?.iter().find(|entry| entry.key == "name")?.node.as_str())
+            .map(str::to_owned)
+            .collect();
         let mut flows: Vec<Flow> = Vec::new();
         for node in flow_nodes {
             if let Some(flow) = self.flow(node, &connections, &written) {
@@ -261,6 +307,7 @@ impl Checker<'_> {
                 }
             }
         }
+        self.dependencies(&mut flows, &written_flows);
         ValidatedConfig {
             file: self.file.clone(),
             base_dir: self.base_dir.clone(),
@@ -719,6 +766,8 @@ impl Checker<'_> {
             page_size: None,
             batch_size: None,
             enabled: true,
+            after: Vec::new(),
+            after_implied: true,
             redact: Vec::new(),
             retention: None,
             orders: OrderRules::default(),
@@ -814,6 +863,15 @@ impl Checker<'_> {
                     flow.orders.create_missing_products = self.boolean(entry, &place).unwrap_or(false)
                 }
                 "enabled" => flow.enabled = self.boolean(entry, &place).unwrap_or(true),
+                "after" => {
+                    flow.after_implied = false;
+                    let names = self.string_list(entry, &place).unwrap_or_default();
+                    self.written_after.push(WrittenAfter {
+                        flow_at: node.at,
+                        key_at: entry.key_at,
+                        names,
+                    });
+                }
                 "look_back" => flow.look_back = self.duration(entry, &place).unwrap_or(DEFAULT_LOOK_BACK),
                 "retention" => flow.retention = self.duration(entry, &place),
                 "page_size" => flow.page_size = self.positive(entry, &place).and_then(|n| usize::try_from(n).ok()),
@@ -859,6 +917,94 @@ impl Checker<'_> {
         flow.to = to?;
         entity?;
         Some(flow)
+    }
+
+    /// Resolves every flow's `after` (written, or implied for stock and price-list flows) and
+    /// refuses unknown names, a flow after itself and cycles.
+    fn dependencies(&mut self, flows: &mut [Flow], written_flows: &[String]) {
+        let valid_names: Vec<String> = flows.iter().map(|flow| flow.name.clone()).collect();
+        let mut key_at: BTreeMap<String, Location> = BTreeMap::new();
+        for written in std::mem::take(&mut self.written_after) {
+            let Some(flow) = flows.iter_mut().find(|flow| flow.location == written.flow_at) else {
+                continue;
+            };
+            key_at.insert(flow.name.clone(), written.key_at);
+            let place = format!("flow \"{}\"", flow.name);
+            for (name, at) in written.names {
+                if name == flow.name {
+                    self.problem(
+                        at,
+                        format!(
+                            "{place}: `after` names the flow itself; a flow cannot run after itself: remove \"{name}\""
+                        ),
+                    );
+                } else if !written_flows.contains(&name) {
+                    let hint = suggest(&name, written_flows.iter().map(String::as_str))
+                        .map(|close| format!(": did you mean \"{close}\"?"))
+                        .unwrap_or_default();
+                    self.problem(
+                        at,
+                        format!(
+                            "{place}: `after` names flow \"{name}\", which does not exist{hint} defined flows: {}",
+                            quoted_list(written_flows.iter().map(String::as_str))
+                        ),
+                    );
+                } else if valid_names.contains(&name) && !flow.after.contains(&name) {
+                    flow.after.push(name);
+                }
+            }
+        }
+        let product_flows: Vec<(String, String, String)> = flows
+            .iter()
+            .filter(|flow| flow.entity == EntityKind::Product && flow.enabled)
+            .map(|flow| {
+                (
+                    flow.name.clone(),
+                    flow.from.connection.clone(),
+                    flow.to.connection.clone(),
+                )
+            })
+            .collect();
+        for flow in flows.iter_mut() {
+            if flow.after_implied && matches!(flow.entity, EntityKind::Stock | EntityKind::PriceList) {
+                flow.after = product_flows
+                    .iter()
+                    .filter(|(_, from, to)| *from == flow.from.connection && *to == flow.to.connection)
+                    .map(|(name, _, _)| name.clone())
+                    .collect();
+            }
+        }
+        for cycle in cycles(flows) {
+            let first = &flows[cycle[0]];
+            let path: Vec<&str> = cycle
+                .iter()
+                .chain(std::iter::once(&cycle[0]))
+                .map(|index| flows[*index].name.as_str())
+                .collect();
+            let implied: Vec<String> = cycle
+                .iter()
+                .map(|index| &flows[*index])
+                .filter(|flow| flow.after_implied)
+                .map(|flow| format!("\"{}\"", flow.name))
+                .collect();
+            let implied = if implied.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} runs after the product flows between its connections by default; `after = []` there opts out)",
+                    implied.join(", ")
+                )
+            };
+            let at = key_at.get(&first.name).copied().unwrap_or(first.location);
+            self.problem(
+                at,
+                format!(
+                    "flow \"{}\": `after` makes a cycle, {} (each runs after the next), so none of them could start{implied}: remove one of these dependencies",
+                    first.name,
+                    path.join(" → ")
+                ),
+            );
+        }
     }
 
     fn map(&mut self, entry: &Entry, place: &str, entity: Option<EntityKind>) -> Vec<MapEntry> {
@@ -1009,6 +1155,53 @@ impl Checker<'_> {
             ),
         })
     }
+}
+
+/// Every cycle of `after` among `flows`, once each, as indexes starting at the cycle's flow
+/// that comes first in the file.
+fn cycles(flows: &[Flow]) -> Vec<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    fn visit(index: usize, flows: &[Flow], marks: &mut [Mark], path: &mut Vec<usize>, found: &mut Vec<Vec<usize>>) {
+        marks[index] = Mark::OnPath;
+        path.push(index);
+        for dependency in &flows[index].after {
+            let Some(next) = flows.iter().position(|flow| flow.name == *dependency) else {
+                continue;
+            };
+            match marks[next] {
+                Mark::New => visit(next, flows, marks, path, found),
+                Mark::OnPath => {
+                    let start = path.iter().position(|on_path| *on_path == next).unwrap_or(0);
+                    let mut cycle = path[start..].to_vec();
+                    let first = cycle
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, index)| **index)
+                        .map_or(0, |(at, _)| at);
+                    cycle.rotate_left(first);
+                    if !found.contains(&cycle) {
+                        found.push(cycle);
+                    }
+                }
+                Mark::Done => {}
+            }
+        }
+        path.pop();
+        marks[index] = Mark::Done;
+    }
+    let mut marks = vec![Mark::New; flows.len()];
+    let mut found = Vec::new();
+    for index in 0..flows.len() {
+        if marks[index] == Mark::New {
+            visit(index, flows, &mut marks, &mut Vec::new(), &mut found);
+        }
+    }
+    found
 }
 
 /// The inside of `${ … }`, trimmed, when the text is an expression.

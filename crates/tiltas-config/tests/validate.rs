@@ -37,6 +37,12 @@ const ERP_ENTITIES: &[EntityAccess] = &[
         write: true,
         incremental: true,
     },
+    EntityAccess {
+        entity: EntityKind::Stock,
+        read: false,
+        write: true,
+        incremental: false,
+    },
 ];
 
 static FILES: SystemSpec = SystemSpec {
@@ -446,14 +452,147 @@ fn an_unknown_system_in_a_connection_gets_a_suggestion_and_the_known_ones() {
 }
 
 #[test]
-fn a_file_that_is_not_utf8_is_one_problem() {
+fn a_file_that_is_not_utf8_is_one_problem_at_its_first_bad_byte() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flows.toml");
-    std::fs::write(&path, b"name = \"\xff\xfe\"\n").unwrap();
+    // Windows-1257 "š" (0xF0) on line 3, after "# Kainų" (ų is two bytes in UTF-8).
+    std::fs::write(
+        &path,
+        b"[connections.erp]\r\nsystem = \"erp\"\r\n# Kain\xc5\xb3 ta\xf0kai\r\n",
+    )
+    .unwrap();
     let error = load(&path, &TestCatalog).unwrap_err();
     assert_eq!(error.0.len(), 1, "{error}");
-    assert_eq!(error.0[0].line, 0);
-    assert!(error.to_string().contains("cannot read the flow file"), "{error}");
+    assert_eq!((error.0[0].line, error.0[0].column), (3, 11), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{}:3:11: the flow file is not UTF-8 (byte 0xF0 here",
+            path.display()
+        )),
+        "{message}"
+    );
+    assert!(message.ends_with("save it as UTF-8"), "{message}");
+
+    std::fs::write(&path, b"\xff").unwrap();
+    let first = load(&path, &TestCatalog).unwrap_err();
+    assert_eq!((first.0[0].line, first.0[0].column), (1, 1), "{first}");
+}
+
+#[test]
+fn a_flow_file_without_flows_is_a_problem_naming_the_fix() {
+    for (text, what) in [
+        ("", "the flow file is empty"),
+        ("# nothing yet\n\n", "the flow file is empty"),
+        (
+            VALID.split("[[flows]]").next().unwrap(),
+            "the flow file defines no flow",
+        ),
+        ("flows = []\n", "the flow file defines no flow"),
+    ] {
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].starts_with(&format!("conf/flows.toml: {what}: add a [[flows]] table")),
+            "{found:#?}"
+        );
+    }
+}
+
+/// `VALID` plus a stock flow from the same feed to the same ERP, with `extra` lines in it.
+fn with_stock_flow(extra: &str) -> String {
+    format!(
+        r#"{VALID}
+[[flows]]
+name = "stock-to-erp"
+entity = "stock"
+from = {{ connection = "feed", file = "stock.csv" }}
+to = {{ connection = "erp" }}
+schedule = "every 5m"
+{extra}
+"#
+    )
+}
+
+#[test]
+fn a_stock_flow_runs_after_the_product_flows_between_its_connections_unless_it_opts_out() {
+    let config = parse(&with_stock_flow("")).unwrap_or_else(|errors| panic!("{errors}"));
+    let stock = config.flow("stock-to-erp").unwrap();
+    assert_eq!(stock.after, ["products-to-erp"]);
+    assert!(stock.after_implied);
+    assert!(config.flow("products-to-erp").unwrap().after.is_empty());
+
+    let opted_out = parse(&with_stock_flow("after = []")).unwrap_or_else(|errors| panic!("{errors}"));
+    let stock = opted_out.flow("stock-to-erp").unwrap();
+    assert!(stock.after.is_empty() && !stock.after_implied);
+
+    let disabled = VALID.replace("retention = \"30d\"", "retention = \"30d\"\nenabled = false");
+    let text = with_stock_flow("").replace(VALID, &disabled);
+    let config = parse(&text).unwrap_or_else(|errors| panic!("{errors}"));
+    assert!(
+        config.flow("stock-to-erp").unwrap().after.is_empty(),
+        "a disabled product flow is not waited for"
+    );
+}
+
+#[test]
+fn flows_in_dependency_order_put_each_flow_after_the_ones_it_runs_after() {
+    // The stock flow comes first in the file but runs after the product flow.
+    let with_stock = with_stock_flow("");
+    let sections: Vec<&str> = with_stock.split("[[flows]]").collect();
+    let text = format!("{}[[flows]]{}[[flows]]{}", sections[0], sections[2], sections[1]);
+    let config = parse(&text).unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(config.flows[0].name, "stock-to-erp");
+    let order: Vec<&str> = config
+        .in_dependency_order()
+        .iter()
+        .map(|flow| flow.name.as_str())
+        .collect();
+    assert_eq!(order, ["products-to-erp", "stock-to-erp"]);
+}
+
+#[test]
+fn after_naming_an_unknown_flow_or_the_flow_itself_is_located() {
+    let text = with_stock_flow("after = [\"products-to-epr\", \"stock-to-erp\"]");
+    let line = text.lines().position(|line| line.starts_with("after")).unwrap() + 1;
+    assert_eq!(
+        problems(&text),
+        [
+            format!("conf/flows.toml:{line}:10: flow \"stock-to-erp\": `after` names flow \"products-to-epr\", which does not exist: did you mean \"products-to-erp\"? defined flows: \"products-to-erp\", \"stock-to-erp\""),
+            format!("conf/flows.toml:{line}:29: flow \"stock-to-erp\": `after` names the flow itself; a flow cannot run after itself: remove \"stock-to-erp\""),
+        ]
+    );
+    let found = problems(&with_stock_flow("after = \"products-to-erp\""));
+    assert!(found[0].contains("`after` must be a list of texts"), "{found:#?}");
+}
+
+#[test]
+fn a_cycle_of_after_is_refused_with_its_path() {
+    let text = with_stock_flow("").replace("retention = \"30d\"", "retention = \"30d\"\nafter = [\"stock-to-erp\"]");
+    let line = text.lines().position(|line| line.starts_with("after")).unwrap() + 1;
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with(&format!(
+            "conf/flows.toml:{line}:1: flow \"products-to-erp\": `after` makes a cycle, products-to-erp → stock-to-erp → products-to-erp (each runs after the next)"
+        )),
+        "{found:#?}"
+    );
+    assert!(
+        found[0].contains("\"stock-to-erp\" runs after the product flows"),
+        "{found:#?}"
+    );
+
+    let explicit = text.replace(
+        "schedule = \"every 5m\"",
+        "schedule = \"every 5m\"\nafter = [\"products-to-erp\"]",
+    );
+    let found = problems(&explicit);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].ends_with("so none of them could start: remove one of these dependencies"),
+        "{found:#?}"
+    );
 }
 
 #[test]

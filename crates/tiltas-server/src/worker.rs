@@ -3,13 +3,16 @@
 //! a `schedule`.
 use crate::AppState;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
-use tiltas_config::{Flow, Trigger};
+use tiltas_config::{Flow, Schedule, Trigger};
 use tiltas_connectors::woocommerce::webhook;
 use tiltas_connectors::SourceRecord;
 use tiltas_engine::{EngineError, SyncOptions};
 use tiltas_model::EntityKind;
 use tiltas_store::InboxEvent;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// Deliveries taken per round.
 const INBOX_BATCH: u32 = 500;
@@ -127,27 +130,128 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
 }
 
 /// Runs every scheduled flow on its schedule until the process ends (a flow's first run is
-/// right away). Runs of one flow never overlap; flows run side by side.
+/// right away). Runs of one flow never overlap; flows run side by side, except that a flow
+/// waits for the flows it runs `after` when they are running or due at the same tick.
 pub async fn run_scheduler(state: AppState) {
+    let planned = plan(&state.config.flows);
+    schedule(planned, move |name: String| {
+        let state = state.clone();
+        async move { run_flow(&state, &name).await }
+    })
+    .await;
+}
+
+/// Two flows due within this much of each other are due at the same tick (their schedules
+/// are computed a moment apart, and cron times to the minute).
+const SAME_TICK: Duration = Duration::from_secs(1);
+
+/// A flow the scheduler runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Planned {
+    pub(crate) name: String,
+    pub(crate) schedule: Schedule,
+    /// Its dependencies that the scheduler runs too: a disabled or manual-only dependency
+    /// is never waited for, as it would never finish a run.
+    pub(crate) after: Vec<String>,
+}
+
+/// The flows the scheduler runs, with the dependencies it can wait for.
+pub(crate) fn plan(flows: &[Flow]) -> Vec<Planned> {
+    // A webhook flow with a schedule is also polled on it: a safety net for deliveries
+    // the shop never sent (its webhook disabled, a network outage).
+    let scheduled: Vec<&Flow> = flows
+        .iter()
+        .filter(|flow| flow.schedule.is_some() && flow.enabled && flow.trigger != Trigger::Manual)
+        .collect();
+    scheduled
+        .iter()
+        .filter_map(|flow| {
+            Some(Planned {
+                name: flow.name.clone(),
+                schedule: flow.schedule.clone()?,
+                after: flow
+                    .after
+                    .iter()
+                    .filter(|dependency| scheduled.iter().any(|other| other.name == **dependency))
+                    .cloned()
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Where a scheduled flow stands, published to the flows that run after it.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    running: bool,
+    /// When its next run is due (at start-up: now, as every flow runs first thing).
+    next_due: Instant,
+}
+
+impl Progress {
+    /// Whether a dependent due at `tick` may start: this flow is neither running nor due by
+    /// then (a flow on a slower schedule, not due at this tick, is not waited for).
+    fn settled_for(&self, tick: Instant) -> bool {
+        !self.running && self.next_due > tick + SAME_TICK
+    }
+}
+
+/// Runs `planned` flows through `run` on their schedules until the process ends. Each flow
+/// publishes its progress on a watch channel; before a run, a flow waits on its
+/// dependencies' channels until none of them is running or due at its tick. Validation
+/// refuses cycles, so the waits always end (and a dependency whose task ended is not
+/// waited for).
+pub(crate) async fn schedule<R, F>(planned: Vec<Planned>, run: R)
+where
+    R: Fn(String) -> F + Clone + Send + 'static,
+    F: Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let mut senders = BTreeMap::new();
+    let mut receivers = BTreeMap::new();
+    for flow in &planned {
+        let (sender, receiver) = watch::channel(Progress {
+            running: false,
+            next_due: start,
+        });
+        senders.insert(flow.name.clone(), sender);
+        receivers.insert(flow.name.clone(), receiver);
+    }
     let mut tasks = Vec::new();
-    for flow in &state.config.flows {
-        let Some(schedule) = flow.schedule.clone() else {
+    for flow in planned {
+        let dependencies: Vec<(String, watch::Receiver<Progress>)> = flow
+            .after
+            .iter()
+            .filter_map(|name| Some((name.clone(), receivers.get(name)?.clone())))
+            .collect();
+        let Some(progress) = senders.remove(&flow.name) else {
             continue;
         };
-        // A webhook flow with a schedule is also polled on it: a safety net for deliveries
-        // the shop never sent (its webhook disabled, a network outage).
-        if !flow.enabled || flow.trigger == Trigger::Manual {
-            continue;
-        }
-        let state = state.clone();
-        let name = flow.name.clone();
+        let run = run.clone();
         tasks.push(tokio::spawn(async move {
+            let mut due = start;
             loop {
-                run_flow(&state, &name).await;
-                tokio::time::sleep(schedule.next_delay(chrono::Local::now())).await;
+                tokio::time::sleep_until(due).await;
+                for (dependency, receiver) in &dependencies {
+                    let mut receiver = receiver.clone();
+                    if !receiver.borrow().settled_for(due) {
+                        tracing::debug!(flow = flow.name, dependency, "waits for the flow it runs after");
+                    }
+                    // An error means the dependency's task ended: nothing left to wait for.
+                    let _ = receiver.wait_for(|progress| progress.settled_for(due)).await;
+                }
+                progress.send_modify(|progress| progress.running = true);
+                run(flow.name.clone()).await;
+                due = Instant::now() + flow.schedule.next_delay(chrono::Local::now());
+                progress.send_replace(Progress {
+                    running: false,
+                    next_due: due,
+                });
             }
         }));
     }
+    // Only the tasks' clones keep a flow's progress observable from here on.
+    drop(receivers);
     for task in tasks {
         let _ = task.await;
     }
@@ -175,5 +279,175 @@ pub async fn run_flow(state: &AppState, name: &str) {
         ),
         Err(EngineError::Busy { .. }) => tracing::debug!(flow = name, "still running; this turn skipped"),
         Err(error) => tracing::warn!(flow = name, %error, "scheduled run failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tokio::sync::mpsc;
+
+    fn planned(name: &str, every_minutes: u64, after: &[&str]) -> Planned {
+        Planned {
+            name: name.to_owned(),
+            schedule: Schedule::Every(Duration::from_secs(every_minutes * 60)),
+            after: after.iter().map(|name| (*name).to_owned()).collect(),
+        }
+    }
+
+    type Run = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// A runner that logs "FLOW started"/"FLOW finished" and reports each line on a channel;
+    /// runs of `held` wait for one permit each from the returned sender before finishing.
+    struct Recorder {
+        log: Arc<Mutex<Vec<String>>>,
+        events: mpsc::UnboundedReceiver<String>,
+        permits: mpsc::UnboundedSender<()>,
+    }
+
+    fn recorder(held: &'static str) -> (Recorder, impl Fn(String) -> Run + Clone + Send + 'static) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (event_sender, events) = mpsc::unbounded_channel();
+        let (permits, permit_receiver) = mpsc::unbounded_channel::<()>();
+        let permit_receiver = Arc::new(tokio::sync::Mutex::new(permit_receiver));
+        let runner_log = log.clone();
+        let run = move |name: String| {
+            let log = runner_log.clone();
+            let events = event_sender.clone();
+            let permit_receiver = permit_receiver.clone();
+            let note = move |line: String| {
+                log.lock().expect("log").push(line.clone());
+                let _ = events.send(line);
+            };
+            Box::pin(async move {
+                note(format!("{name} started"));
+                if name == held {
+                    permit_receiver.lock().await.recv().await;
+                }
+                note(format!("{name} finished"));
+            }) as Run
+        };
+        (Recorder { log, events, permits }, run)
+    }
+
+    impl Recorder {
+        async fn until(&mut self, line: &str) {
+            while let Some(event) = self.events.recv().await {
+                if event == line {
+                    return;
+                }
+            }
+            panic!("the scheduler stopped before {line:?}");
+        }
+
+        fn log(&self) -> Vec<String> {
+            self.log.lock().expect("log").clone()
+        }
+
+        /// Lets every task that can move do so (paused time advances only when all are idle).
+        async fn settle() {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dependent_waits_for_its_dependency_to_finish_at_start_up_and_at_a_shared_tick() {
+        let (mut recorder, run) = recorder("products");
+        let flows = vec![planned("stock", 15, &["products"]), planned("products", 15, &[])];
+        let scheduler = tokio::spawn(schedule(flows, run));
+
+        recorder.until("products started").await;
+        Recorder::settle().await;
+        assert_eq!(
+            recorder.log(),
+            ["products started"],
+            "stock started before products finished"
+        );
+        recorder.permits.send(()).expect("permit");
+        recorder.until("stock finished").await;
+        assert_eq!(
+            recorder.log(),
+            [
+                "products started",
+                "products finished",
+                "stock started",
+                "stock finished"
+            ]
+        );
+
+        // Fifteen minutes later both are due at the same tick: stock waits again.
+        recorder.until("products started").await;
+        Recorder::settle().await;
+        assert_eq!(recorder.log().len(), 5, "{:?}", recorder.log());
+        recorder.permits.send(()).expect("permit");
+        recorder.until("stock finished").await;
+        assert_eq!(
+            recorder.log()[4..],
+            [
+                "products started",
+                "products finished",
+                "stock started",
+                "stock finished"
+            ]
+        );
+        scheduler.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dependency_on_a_slower_schedule_is_waited_for_only_when_it_is_due() {
+        let (mut recorder, run) = recorder("none");
+        let flows = vec![planned("products", 60, &[]), planned("stock", 5, &["products"])];
+        let scheduler = tokio::spawn(schedule(flows, run));
+        for _ in 0..4 {
+            recorder.until("stock finished").await;
+        }
+        let log = recorder.log();
+        assert_eq!(
+            log.iter().filter(|line| *line == "products started").count(),
+            1,
+            "{log:?}"
+        );
+        assert_eq!(log[..3], ["products started", "products finished", "stock started"]);
+        scheduler.abort();
+    }
+
+    #[test]
+    fn a_disabled_or_manual_dependency_is_not_waited_for() {
+        let text = r#"
+[connections.files]
+system = "jsonl"
+
+[[flows]]
+name = "products"
+entity = "product"
+from = { connection = "files", file = "in.jsonl" }
+to = { connection = "files", file = "out.jsonl" }
+enabled = false
+
+[[flows]]
+name = "by-hand"
+entity = "product"
+from = { connection = "files", file = "in.jsonl" }
+to = { connection = "files", file = "hand.jsonl" }
+
+[[flows]]
+name = "copy"
+entity = "product"
+from = { connection = "files", file = "out.jsonl" }
+to = { connection = "files", file = "copy.jsonl" }
+schedule = "every 5m"
+after = ["products", "by-hand"]
+"#;
+        let config = tiltas_config::parse_str(
+            text,
+            std::path::Path::new("flows.toml"),
+            tiltas_connectors::registry::catalog(),
+        )
+        .unwrap_or_else(|errors| panic!("{errors}"));
+        let planned = plan(&config.flows);
+        assert_eq!(planned.len(), 1);
+        assert_eq!(planned[0].name, "copy");
+        assert!(planned[0].after.is_empty(), "{:?}", planned[0].after);
     }
 }

@@ -25,14 +25,9 @@ const RIVILE_KEY: &str = "DEMO.rivile-key";
 const CONSUMER_KEY: &str = "ck_demo";
 const CONSUMER_SECRET: &str = "cs_demo";
 const WEBHOOK_SECRET: &str = "demo-webhook-secret";
-/// The order of a round: what the shop needs first.
-const ROUND: [&str; 5] = [
-    "products-to-shop",
-    "stock-centr-to-shop",
-    "customers-to-shop",
-    "customers-to-erp",
-    "orders-to-erp",
-];
+/// The flow of the shop's orders, run last in the first round: the orders are placed once the
+/// catalogue has reached the shop.
+const ORDERS_FLOW: &str = "orders-to-erp";
 
 /// The example with the simulators' addresses and the demo's credentials written in.
 fn demo_config(rivile: &str, shop: &str) -> String {
@@ -43,6 +38,18 @@ fn demo_config(rivile: &str, shop: &str) -> String {
         .replace("{ env = \"WC_KEY\" }", &format!("\"{CONSUMER_KEY}\""))
         .replace("{ env = \"WC_SECRET\" }", &format!("\"{CONSUMER_SECRET}\""))
         .replace("{ env = \"WC_WEBHOOK_SECRET\" }", &format!("\"{WEBHOOK_SECRET}\""))
+}
+
+/// The `due` flows in the order they run in one tick: each after the flows it runs `after`
+/// (stock after products), otherwise in file order.
+fn tick_order(state: &AppState, due: &[&str]) -> Vec<String> {
+    state
+        .config
+        .in_dependency_order()
+        .into_iter()
+        .filter(|flow| due.contains(&flow.name.as_str()))
+        .map(|flow| flow.name.clone())
+        .collect()
 }
 
 /// Runs one flow, logging instead of failing: the demo goes on when one flow has a bad turn.
@@ -125,11 +132,19 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
     // inbox to show. Then the catalogue, stock and customers reach the shop, and it sells.
     shop.mutate("order", 1).map_err(anyhow::Error::msg)?;
     let mut counters = Map::new();
-    for flow in &ROUND[..4] {
-        counters.insert((*flow).to_owned(), run_flow(&state, flow).await);
+    let first_round: Vec<&str> = state
+        .config
+        .flows
+        .iter()
+        .map(|flow| flow.name.as_str())
+        .filter(|name| *name != ORDERS_FLOW)
+        .collect();
+    for flow in tick_order(&state, &first_round) {
+        let report = run_flow(&state, &flow).await;
+        counters.insert(flow, report);
     }
     shop.mutate("order", 12).map_err(anyhow::Error::msg)?;
-    counters.insert("orders-to-erp".to_owned(), run_flow(&state, "orders-to-erp").await);
+    counters.insert(ORDERS_FLOW.to_owned(), run_flow(&state, ORDERS_FLOW).await);
 
     if args.once {
         if args.json {
@@ -165,11 +180,13 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
                 // Orders arrive by webhook (the inbox worker delivers them); stock moves in the ERP.
                 let _ = shop.mutate("order", 2);
                 let _ = rivile.mutate("stock", 5);
-                run_flow(&state, "stock-centr-to-shop").await;
+                let mut due = vec!["stock-centr-to-shop"];
                 if turn % 6 == 0 {
                     let _ = rivile.mutate("product", 3);
-                    run_flow(&state, "products-to-shop").await;
-                    run_flow(&state, "orders-to-erp").await;
+                    due.extend(["products-to-shop", ORDERS_FLOW]);
+                }
+                for flow in tick_order(&state, &due) {
+                    run_flow(&state, &flow).await;
                 }
             }
         }

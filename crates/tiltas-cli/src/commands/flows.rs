@@ -2,13 +2,13 @@
 use crate::args::ConfigArgs;
 use std::process::ExitCode;
 
-/// Lists the flows: name, entity, from → to, trigger.
+/// Lists the flows: name, entity, from → to, trigger, state and the flows each runs after.
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let config = match super::load_or_report(&args.config) {
         Ok(config) => config,
         Err(code) => return Ok(code),
     };
-    let rows: Vec<[String; 5]> = config
+    let rows: Vec<[String; 6]> = config
         .flows
         .iter()
         .map(|flow| {
@@ -27,11 +27,22 @@ pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     "disabled".into()
                 },
+                after(flow),
             ]
         })
         .collect();
-    print_table(&["FLOW", "ENTITY", "FROM → TO", "WHEN", "STATE"], &rows);
+    print_table(&["FLOW", "ENTITY", "FROM → TO", "WHEN", "STATE", "AFTER"], &rows);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The flows a flow runs after; "(default)" marks the ones implied for a stock or price-list
+/// flow, so a reader knows where they come from and that `after = []` opts out.
+fn after(flow: &tiltas_config::Flow) -> String {
+    match (flow.after.is_empty(), flow.after_implied) {
+        (true, _) => "-".to_owned(),
+        (false, false) => flow.after.join(", "),
+        (false, true) => format!("{} (default)", flow.after.join(", ")),
+    }
 }
 
 /// Prints rows under a header, columns padded to their widest cell.

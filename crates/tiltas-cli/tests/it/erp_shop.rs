@@ -1,8 +1,11 @@
 //! `examples/erp-shop.toml` end to end over loopback: `tiltas sim rivile`, `tiltas sim
 //! woocommerce` and `tiltas sync`, all real processes.
-use crate::{simulator, ExampleRun};
+use crate::{simulator, tiltas, ExampleRun, Process};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 use tiltas_connectors::woocommerce::oauth::{sign_query, SignatureMethod};
 
 const RIVILE_KEY: &str = "SHOP.test-key";
@@ -263,5 +266,120 @@ fn products_stock_and_orders_travel_between_rivile_and_woocommerce_once() {
         (products_again["created"].as_u64(), products_again["updated"].as_u64()),
         (Some(0), Some(0)),
         "{products_again}"
+    );
+}
+
+#[test]
+fn serve_runs_products_before_stock_on_start_up_so_stock_finds_every_product() {
+    let (_rivile, rivile_url) = simulator(&[
+        "sim",
+        "rivile",
+        "--port",
+        "0",
+        "--api-key",
+        RIVILE_KEY,
+        "--products",
+        "30",
+        "--customers",
+        "0",
+    ]);
+    let (_shop, shop_url) = simulator(&[
+        "sim",
+        "woocommerce",
+        "--port",
+        "0",
+        "--consumer-key",
+        CK,
+        "--consumer-secret",
+        CS,
+        "--products",
+        "0",
+        "--customers",
+        "0",
+        "--orders",
+        "0",
+    ]);
+    let example = ExampleRun::new(
+        "erp-shop.toml",
+        &[
+            ("http://127.0.0.1:9101", &rivile_url),
+            ("http://127.0.0.1:9201", &shop_url),
+            ("rate_limit = \"8/s\"", "rate_limit = \"1000/s\""),
+        ],
+        &[
+            ("RIVILE_API_KEY", RIVILE_KEY),
+            ("WC_KEY", CK),
+            ("WC_SECRET", CS),
+            ("WC_WEBHOOK_SECRET", "hook-secret"),
+        ],
+    );
+    let key = example.tiltas(&["keys", "create", "--scope", "read", "--name", "test", "--json"]);
+    assert!(key.status.success(), "{}", String::from_utf8_lossy(&key.stderr));
+    let key: Value = serde_json::from_slice(&key.stdout).unwrap();
+    let key = key["key"].as_str().unwrap().to_owned();
+    let mut child = tiltas()
+        .args(["--db", &example.db, "serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&example.flows)
+        .envs(example.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _server = Process(child);
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let client = reqwest::blocking::Client::new();
+    let api = |path: &str| -> Value {
+        client
+            .get(format!("{url}/api/v1/{path}"))
+            .bearer_auth(&key)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+
+    // Every scheduled flow starts at once; the stock flow's first run waits for the products'.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let runs = loop {
+        let runs = api("runs?limit=100");
+        let finished = |flow: &str| {
+            runs.as_array()
+                .unwrap()
+                .iter()
+                .any(|run| run["flow"] == flow && !run["finished_at"].is_null())
+        };
+        if finished("stock-centr-to-shop") && finished("products-to-shop") {
+            break runs;
+        }
+        assert!(Instant::now() < deadline, "no first runs within a minute: {runs}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let first = |flow: &str| {
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|run| run["flow"] == flow)
+            .min_by_key(|run| run["id"].as_i64())
+            .cloned()
+            .unwrap()
+    };
+    let products = first("products-to-shop");
+    let stock = first("stock-centr-to-shop");
+    let at = |run: &Value, key: &str| chrono::DateTime::parse_from_rfc3339(run[key].as_str().unwrap()).unwrap();
+    assert!(
+        at(&stock, "started_at") >= at(&products, "finished_at"),
+        "stock started before products finished: {products} {stock}"
+    );
+    assert_eq!(products["counters"]["created"], 30, "{products}");
+    assert_eq!(stock["counters"]["failed"], 0, "{stock}");
+    let letters = api("dead-letters?flow=stock-centr-to-shop&status=all");
+    assert_eq!(
+        letters,
+        json!([]),
+        "no \"the shop has no product with this SKU\" on the first round"
     );
 }

@@ -217,6 +217,14 @@ fn the_demo_once_delivers_something_in_every_flow() {
         assert!(counters["delivered"].as_u64().unwrap_or(0) > 0, "{flow}: {counters}");
     }
     assert_eq!(report["flows"]["products-to-shop"]["created"], 60);
+    assert_eq!(
+        (
+            &report["flows"]["stock-centr-to-shop"]["delivered"],
+            &report["flows"]["stock-centr-to-shop"]["failed"]
+        ),
+        (&json!(60), &json!(0)),
+        "stock runs after products, so every SKU is in the shop: {report}"
+    );
     assert!(
         report["flows"]["orders-to-erp"]["failed"].as_u64().unwrap() >= 1,
         "the shop's own product makes a dead letter to show: {report}"

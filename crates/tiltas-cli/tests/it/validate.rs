@@ -78,3 +78,53 @@ fn flows_lists_every_flow_of_the_file() {
     assert!(listing.contains("products-csv-to-jsonl"), "{listing}");
     assert!(listing.contains("supplier-feed → catalog-out"), "{listing}");
 }
+
+#[test]
+fn flows_shows_what_each_flow_runs_after() {
+    let workspace = Workspace::with_examples();
+    let output = workspace.tiltas(&["flows", "--config", "erp-shop.toml"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing = stdout(&output);
+    let stock = listing
+        .lines()
+        .find(|line| line.starts_with("stock-centr-to-shop"))
+        .unwrap_or_else(|| panic!("{listing}"));
+    assert!(stock.ends_with("products-to-shop (default)"), "{listing}");
+    assert!(listing.lines().next().unwrap().ends_with("AFTER"), "{listing}");
+}
+
+#[test]
+fn an_empty_flow_file_exits_2_naming_the_file_and_the_fix() {
+    let workspace = Workspace::with_examples();
+    for (name, text) in [
+        ("empty.toml", ""),
+        ("connections-only.toml", "[connections.feed]\nsystem = \"jsonl\"\n"),
+    ] {
+        let path = workspace.path(name);
+        std::fs::write(&path, text).unwrap();
+        let output = workspace.tiltas(&["validate", path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(2), "{name}: {}", stdout(&output));
+        let errors = stderr(&output);
+        assert!(
+            errors.contains(&format!("{}: the flow file", path.display())) && errors.contains("add a [[flows]] table"),
+            "{errors}"
+        );
+    }
+}
+
+#[test]
+fn a_flow_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let workspace = Workspace::with_examples();
+    let path = workspace.path("latin.toml");
+    std::fs::write(&path, b"[connections.feed]\nsystem = \"jsonl\" # \xe0\n").unwrap();
+    let output = workspace.tiltas(&["validate", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains(&format!(
+            "{}:2:20: the flow file is not UTF-8 (byte 0xE0 here",
+            path.display()
+        )),
+        "{errors}"
+    );
+}

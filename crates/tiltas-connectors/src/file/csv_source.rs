@@ -71,6 +71,35 @@ impl LineCounter {
     }
 }
 
+/// The offset and value of the first byte at or after `from` that is not part of valid UTF-8,
+/// read in chunks so a large file costs no memory.
+fn first_invalid_utf8(path: &std::path::Path, from: u64) -> std::io::Result<Option<(u64, u8)>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(from))?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    // Bytes not yet judged: a character may straddle two chunks. `offset` is where they start.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut offset = from;
+    loop {
+        let read = file.read(&mut chunk)?;
+        pending.extend_from_slice(&chunk[..read]);
+        let valid = match std::str::from_utf8(&pending) {
+            Ok(_) => pending.len(),
+            Err(error) if error.error_len().is_some() || read == 0 => {
+                let at = error.valid_up_to();
+                return Ok(Some((offset + at as u64, pending[at])));
+            }
+            Err(error) => error.valid_up_to(),
+        };
+        if read == 0 {
+            return Ok(None);
+        }
+        offset += valid as u64;
+        pending.drain(..valid);
+    }
+}
+
 /// Encodes a reader position as a page position (`byte:line:record`).
 fn encode(position: &csv::Position) -> String {
     format!("{}:{}:{}", position.byte(), position.line(), position.record())
@@ -88,15 +117,39 @@ fn decode(text: &str) -> Option<csv::Position> {
     Some(position)
 }
 
+/// A file that is not UTF-8, as `PATH:LINE: …` with the fix.
+fn not_utf8(endpoint: &FileEndpoint, line: u64, byte: u8) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::Fatal,
+        format!(
+            "{}:{line}: the file is not UTF-8 (byte 0x{byte:02X} on this line; perhaps saved as Windows-1257 or Latin-1): save it as UTF-8, e.g. Excel's \"CSV UTF-8\"",
+            endpoint.path.display()
+        ),
+    )
+}
+
 impl CsvSource {
     /// Opens the file and plans its columns from the header row.
     pub fn open(endpoint: FileEndpoint, layout: CsvLayout, entity: EntityKind) -> Result<CsvSource, ConnectorError> {
         let file = File::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
         let mut reader = layout.reader_builder().from_reader(file);
-        let headers = reader
-            .headers()
-            .map_err(|error| endpoint.error(ErrorKind::Fatal, format!("has an unreadable header row: {error}")))?
-            .clone();
+        let headers = match reader.headers() {
+            Ok(headers) => headers.clone(),
+            Err(error) => {
+                let bad = match error.kind() {
+                    csv::ErrorKind::Utf8 { .. } => first_invalid_utf8(&endpoint.path, 0).ok().flatten(),
+                    _ => None,
+                };
+                return Err(match bad {
+                    Some((offset, byte)) => {
+                        let mut lines =
+                            LineCounter::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
+                        not_utf8(&endpoint, lines.line_at(offset), byte)
+                    }
+                    None => endpoint.error(ErrorKind::Fatal, format!("has an unreadable header row: {error}")),
+                });
+            }
+        };
         let plan =
             ColumnPlan::new(&layout, entity, &headers).map_err(|message| endpoint.error(ErrorKind::Fatal, message))?;
         let lines = LineCounter::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
@@ -107,6 +160,18 @@ impl CsvSource {
             plan,
             lines,
         })
+    }
+
+    /// The error for a CSV error, naming the physical line of the first byte that is not
+    /// UTF-8 when that is the problem (the reader's own line number is one short after CRLF).
+    fn read_error(&mut self, error: &csv::Error, record_byte: u64, doing: &str) -> ConnectorError {
+        if let csv::ErrorKind::Utf8 { pos, .. } = error.kind() {
+            let from = pos.as_ref().map_or(record_byte, csv::Position::byte);
+            if let Ok(Some((offset, byte))) = first_invalid_utf8(&self.endpoint.path, from) {
+                return not_utf8(&self.endpoint, self.lines.line_at(offset), byte);
+            }
+        }
+        self.endpoint.error(ErrorKind::Fatal, format!("{doing}: {error}"))
     }
 
     fn location(&self, line: u64) -> String {
@@ -156,10 +221,10 @@ impl Source for CsvSource {
         let mut next = None;
         loop {
             let before = self.reader.position().clone();
-            let more = self.reader.read_record(&mut row).map_err(|error| {
-                self.endpoint
-                    .error(ErrorKind::Fatal, format!("cannot be read: {error}"))
-            })?;
+            let more = match self.reader.read_record(&mut row) {
+                Ok(more) => more,
+                Err(error) => return Err(self.read_error(&error, before.byte(), "cannot be read")),
+            };
             if !more {
                 break;
             }

@@ -360,3 +360,74 @@ async fn a_csv_target_writes_rows_that_read_back_as_the_same_records() {
 fn config_reading_csv(dir: &Path, file: &str) -> ValidatedConfig {
     flow_file(dir, "product", ("csv", file, ""), ("jsonl", "x.jsonl"))
 }
+
+/// Reads `bytes` as the products CSV and returns the error that stops the read.
+async fn read_error(bytes: &[u8]) -> crate::ConnectorError {
+    let dir = tempfile::tempdir().unwrap();
+    let config = product_config(dir.path());
+    std::fs::write(dir.path().join("in.csv"), bytes).unwrap();
+    let mut source = match open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)) {
+        Ok(source) => source,
+        Err(error) => return error,
+    };
+    let mut request = ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size: 2,
+    };
+    loop {
+        match source.read_page(&request).await {
+            Ok(page) => request.position = Some(page.next.expect("the file was read without an error")),
+            Err(error) => return error,
+        }
+    }
+}
+
+/// `text` with every U+0001 replaced by the raw byte `byte` (a character of another encoding).
+fn with_byte(text: &str, byte: u8) -> Vec<u8> {
+    text.bytes().map(|b| if b == 1 { byte } else { b }).collect()
+}
+
+#[tokio::test]
+async fn a_csv_that_is_not_utf8_names_the_physical_line_of_the_bad_byte_with_lf_and_crlf() {
+    // "mėlyna" of line 5 with its "ė" in Windows-1257 (0xEB).
+    let line_5 = PRODUCTS.lines().nth(4).unwrap();
+    assert!(line_5.starts_with("P-2-9"), "{line_5}");
+    let windows = PRODUCTS.replace(line_5, &line_5.replace('ė', "\u{1}"));
+    for ending in ["\n", "\r\n"] {
+        let error = read_error(&with_byte(&windows.replace("\r\n", ending), 0xEB)).await;
+        assert_eq!(error.kind, ErrorKind::Fatal);
+        assert!(
+            error
+                .message
+                .contains("in.csv:5: the file is not UTF-8 (byte 0xEB on this line"),
+            "{ending:?}: {}",
+            error.message
+        );
+        assert!(
+            error.message.ends_with("save it as UTF-8, e.g. Excel's \"CSV UTF-8\""),
+            "{}",
+            error.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_byte_in_the_header_is_line_1_and_after_a_quoted_line_break_is_its_physical_line() {
+    let error = read_error(&with_byte(&PRODUCTS.replace("Kodas", "K\u{1}das"), 0xF8)).await;
+    assert!(
+        error.message.contains("in.csv:1: the file is not UTF-8 (byte 0xF8"),
+        "{}",
+        error.message
+    );
+    // A quoted line break in line 3's note moves "Plaktukas" from line 6 to line 7.
+    let text = PRODUCTS
+        .replace("be latekso", "\"be\r\nlatekso\"")
+        .replace("Plaktukas", "Plaktuk\u{1}s");
+    let error = read_error(&with_byte(&text, 0xE0)).await;
+    assert!(
+        error.message.contains("in.csv:7: the file is not UTF-8 (byte 0xE0"),
+        "{}",
+        error.message
+    );
+}

@@ -594,10 +594,27 @@ fn escape(text: &str) -> String {
     quick_xml::escape::partial_escape(text).into_owned()
 }
 
+/// The element of one item of a list that Rivile's XML wraps (`<errors><error>…</error>
+/// </errors>`, `<dataErrors><dataError>…`), as clients read `errors.error[].dataErrors.dataError[]`.
+fn xml_item_name(list: &str) -> Option<&'static str> {
+    match list {
+        "errors" => Some("error"),
+        "dataErrors" => Some("dataError"),
+        _ => None,
+    }
+}
+
 /// Writes a JSON answer value as Rivile XML elements.
 fn xml_element(name: &str, value: &Value, out: &mut String) {
     match value {
-        Value::Array(items) => items.iter().for_each(|item| xml_element(name, item, out)),
+        Value::Array(items) => match xml_item_name(name) {
+            Some(item_name) => {
+                out.push_str(&format!("<{name}>\n"));
+                items.iter().for_each(|item| xml_element(item_name, item, out));
+                out.push_str(&format!("</{name}>\n"));
+            }
+            None => items.iter().for_each(|item| xml_element(name, item, out)),
+        },
         Value::Object(fields) => {
             out.push_str(&format!("<{name}>\n"));
             for (key, child) in fields {
@@ -609,6 +626,22 @@ fn xml_element(name: &str, value: &Value, out: &mut String) {
         Value::String(text) => out.push_str(&format!("<{name}>{}</{name}>\n", escape(text))),
         other => out.push_str(&format!("<{name}>{}</{name}>\n", escape(&other.to_string()))),
     }
+}
+
+/// The answer to a missing or wrong key. Its XML is the help page's example byte for byte,
+/// whose prolog has no space before `?>`, unlike the gateway's other answers.
+fn unauthorized(json: bool) -> Response {
+    if json {
+        let body = json!({ "id": "", "durationMs": "0", "errorMessage": "Api key is not valid" });
+        return reply(StatusCode::UNAUTHORIZED, &body, true);
+    }
+    let xml = "<?xml version='1.0' encoding='UTF-8'?>\n<RET_DOK>\n<id/>\n<durationMs>0</durationMs>\n<errorMessage>Api key is not valid</errorMessage>\n</RET_DOK>\n";
+    (
+        StatusCode::UNAUTHORIZED,
+        [("content-type", "application/xml;charset=UTF-8")],
+        xml,
+    )
+        .into_response()
 }
 
 /// An answer in the format the client asked for.
@@ -687,8 +720,7 @@ async fn gateway(
         .is_some_and(|key| key == sim.api_key);
     if !key_ok {
         harness.count_rejected();
-        let body = json!({ "id": "", "durationMs": "0", "errorMessage": "Api key is not valid" });
-        return reply(StatusCode::UNAUTHORIZED, &body, json);
+        return unauthorized(json);
     }
     if !sim.take_token() {
         harness.count_rejected();
@@ -762,6 +794,12 @@ fn edit_target(method: &str) -> Option<(&'static Table, &'static str, &'static s
     }
 }
 
+/// The GAMA user an API key writes as: the key's prefix before the dot, at most 7 characters
+/// (`USERABC.xxxx` → `USERABC`), which Rivile records in `*_ADDUSR` and `*_USERIS`.
+fn key_user(api_key: &str) -> String {
+    api_key.split('.').next().unwrap_or_default().chars().take(7).collect()
+}
+
 /// A data error in Rivile's envelope.
 fn data_error(table: &Table, tag: &str, code: &str, message: &str) -> Value {
     json!({
@@ -812,14 +850,7 @@ fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
         ));
     }
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
-    let user = sim
-        .api_key
-        .split('.')
-        .next()
-        .unwrap_or("API")
-        .chars()
-        .take(7)
-        .collect::<String>();
+    let user = key_user(&sim.api_key);
     let mut db = lock(&sim.db);
     let exists = db.tables.get(table.code).is_some_and(|rows| rows.contains_key(&key));
     match oper.as_str() {
@@ -849,11 +880,16 @@ fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
         }
         "U" => {
             let date = date_column(table);
+            let changed_by = table.columns.iter().find(|column| column.name.ends_with("_USERIS"));
             if let Some(row) = db.tables.get_mut(table.code).and_then(|rows| rows.get_mut(&key)) {
                 for (name, value) in values.iter().cloned() {
                     row.insert(name, value);
                 }
                 row.insert(date, now.clone());
+                // The last writer, whatever the request said; the creator (`_ADDUSR`) stays.
+                if let Some(column) = changed_by {
+                    row.insert(column.name, user.clone());
+                }
             }
         }
         "D" => {
@@ -975,14 +1011,7 @@ fn edit_document(sim: &RivileSim, call: &Call) -> Result<(StatusCode, Value), Va
         _ => Vec::new(),
     };
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
-    let user = sim
-        .api_key
-        .split('.')
-        .next()
-        .unwrap_or("API")
-        .chars()
-        .take(7)
-        .collect::<String>();
+    let user = key_user(&sim.api_key);
     let mut db = lock(&sim.db);
     let exists_in = |db: &Db, table: &str, key: &str| {
         db.tables
@@ -1158,6 +1187,12 @@ fn edit_document(sim: &RivileSim, call: &Call) -> Result<(StatusCode, Value), Va
     ]);
     if oper == "I" {
         head.extend([("I06_ADDUSR", user), ("I06_ADD_DATE", now)]);
+    } else if let Some(before) = db.tables.get("I06").and_then(|rows| rows.get([key.clone()].as_slice())) {
+        // An update rewrites the document but keeps who created it and when.
+        head.retain(|(name, _)| !matches!(*name, "I06_ADDUSR" | "I06_ADD_DATE"));
+        for column in ["I06_ADDUSR", "I06_ADD_DATE"] {
+            head.push((column, before.get(column).cloned().unwrap_or_default()));
+        }
     }
     db.insert(&I06, &head);
     let mut answer = render_document(&db, &key);

@@ -250,11 +250,13 @@ async fn basic_auth_is_used_over_https_and_a_wrong_secret_is_an_auth_failure() {
     let basic = config(&url, "product", true, "").flows[0].clone();
     let text = format!(
         "[connections.shop]\nsystem = \"woocommerce\"\nbase_url = \"{url}\"\nauth = \"basic\"\nconsumer_key = \"ck_t\"\nconsumer_secret = \"cs_t\"\n\n\
-         [connections.file]\nsystem = \"jsonl\"\n"
+         [connections.file]\nsystem = \"jsonl\"\n\n\
+         [[flows]]\nname = \"placeholder\"\nentity = \"product\"\nfrom = {{ connection = \"file\", file = \"in.jsonl\" }}\nto = {{ connection = \"file\", file = \"out.jsonl\" }}\n"
     );
     let mut config =
         tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"));
-    config.flows.push(basic);
+    // A flow file needs a flow; the placeholder gives way to the flow under test.
+    config.flows = vec![basic];
     let (records, _) = read_all(&config, None).await;
     assert_eq!(records.len(), 3);
 

@@ -109,7 +109,14 @@ async fn a_missing_or_wrong_key_gets_the_seeds_exact_error() {
         assert_eq!(status, 401);
         assert_eq!(
             body,
-            "<?xml version='1.0' encoding='UTF-8' ?>\n<RET_DOK>\n<id/>\n<durationMs>0</durationMs>\n<errorMessage>Api key is not valid</errorMessage>\n</RET_DOK>\n"
+            // The help page's example (seeds/004): no space before `?>`, unlike other answers.
+            "<?xml version='1.0' encoding='UTF-8'?>\n<RET_DOK>\n<id/>\n<durationMs>0</durationMs>\n<errorMessage>Api key is not valid</errorMessage>\n</RET_DOK>\n"
+        );
+        let (status, body) = call(&url, key, true, "application/json", SEED_BODY).await;
+        assert_eq!(status, 401);
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            json!({"id": "", "durationMs": "0", "errorMessage": "Api key is not valid"})
         );
     }
 }
@@ -169,4 +176,68 @@ async fn unknown_methods_and_bad_bodies_are_400_with_a_message() {
     assert!(answer.contains("not valid JSON"), "{answer}");
     let (status, _) = call(&url, Some(KEY), true, "text/plain", SEED_BODY).await;
     assert_eq!(status, 415);
+}
+
+/// The stored row of `table` whose `column` is `value` (trimmed), from the control API.
+async fn stored(url: &str, table: &str, column: &str, value: &str) -> Value {
+    let rows: Value = reqwest::get(format!("{url}/__sim/records/{table}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row[column].as_str().map(str::trim) == Some(value))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {table} row with {column} = {value}"))
+}
+
+#[tokio::test]
+async fn writes_record_the_keys_user_as_creator_and_as_last_changer() {
+    let url = start(3).await;
+    let insert = r#"{"method":"EDIT_N17","params":{"oper":"I"},"data":{"N17":{"N17_KODAS_PS":"NEW-1","N17_PAV":"Nauja","N17_KODAS_US":"VNT","N17_TIPAS":"1"}}}"#;
+    let (status, answer) = call(&url, Some(KEY), true, "application/json", insert).await;
+    assert_eq!(status, 200, "{answer}");
+    let created = stored(&url, "product", "N17_KODAS_PS", "NEW-1").await;
+    assert_eq!(
+        (created["N17_ADDUSR"].as_str(), created["N17_USERIS"].as_str()),
+        (Some("uUCz6UD"), Some("uUCz6UD"))
+    );
+
+    // A seeded product was created by someone else ("API"); the update names this key's user.
+    let seeded = stored(&url, "product", "N17_KODAS_PS", "A00101").await;
+    let before = seeded["N17_ADDUSR"].clone();
+    let update = r#"{"method":"EDIT_N17","params":{"oper":"U"},"data":{"N17":{"N17_KODAS_PS":"A00101","N17_PAV":"Pervadinta","N17_USERIS":"SPOOF"}}}"#;
+    let (status, answer) = call(&url, Some(KEY), true, "application/json", update).await;
+    assert_eq!(status, 200, "{answer}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(
+        answer["N17"]["N17_USERIS"].as_str().map(str::trim_end),
+        Some("uUCz6UD"),
+        "{answer}"
+    );
+    let updated = stored(&url, "product", "N17_KODAS_PS", "A00101").await;
+    assert_eq!(updated["N17_USERIS"], "uUCz6UD");
+    assert_eq!(updated["N17_ADDUSR"], before, "the creator stays");
+    assert_ne!(before, "uUCz6UD");
+}
+
+#[tokio::test]
+async fn xml_data_errors_are_wrapped_as_error_and_data_error_elements() {
+    let url = start(3).await;
+    let duplicate =
+        r#"{"method":"EDIT_N17","params":{"oper":"I"},"data":{"N17":{"N17_KODAS_PS":"A00101","N17_PAV":"Dar kartą"}}}"#;
+    let (status, xml) = call(&url, Some(KEY), false, "application/json", duplicate).await;
+    assert_eq!(status, 400, "{xml}");
+    assert!(
+        xml.contains(
+            "<errors>\n<error>\n<data>N17</data>\n<dataErrors>\n<dataError>\n<tag>N17_KODAS_PS</tag>\n<code>5008</code>\n<message>Egzistuoja tokia prekė</message>\n</dataError>\n</dataErrors>\n</error>\n</errors>\n"
+        ),
+        "{xml}"
+    );
+    let (_, json) = call(&url, Some(KEY), true, "application/json", duplicate).await;
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["errors"][0]["dataErrors"][0]["code"], "5008", "{json}");
 }
