@@ -1,5 +1,5 @@
 //! `/api/v1`: connections (never their secrets), flows, runs with their activity, dead letters,
-//! quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
+//! webhook deliveries, quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 use crate::auth::authorize;
 use crate::error::{optional_body, ApiPath as Path, ApiQuery as Query};
@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tiltas_connectors::{registry, OpenGate, ReadRequest};
 use tiltas_engine::{SyncOptions, SyncReport};
-use tiltas_store::{ActivityFilter, ApiScope, DeadLetter, DeadLetterFilter, DeadLetterStatus, RunCounters, RunRecord};
+use tiltas_store::{
+    ActivityFilter, ApiScope, DeadLetter, DeadLetterFilter, DeadLetterStatus, Delivery, DeliveryFilter,
+    DeliveryOutcome, RunCounters, RunRecord,
+};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// The routes of `/api/v1`.
@@ -34,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/dead-letters/replay", post(replay_dead_letters))
         .route("/api/v1/dead-letters/{id}", get(show_dead_letter).put(edit_dead_letter))
         .route("/api/v1/dead-letters/{id}/retry", post(retry_dead_letter))
+        .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/quota", get(quota))
 }
 
@@ -44,11 +48,12 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
         list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
-        retry_dead_letter, replay_dead_letters, quota
+        retry_dead_letter, replay_dead_letters, list_deliveries, quota
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, RunView, Counters, RunDetail, ActivityView,
-        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView
+        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, DeliveryView, DeliveryFlowView,
+        DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -893,6 +898,238 @@ pub(crate) async fn replay_open_letters(
         results.extend(replay(state, &flow, letters).await?);
     }
     Ok(results)
+}
+
+/// What became of a delivery as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not yet settled: waiting for a switched-off connection, or its last attempt failed
+    /// (see `error`); it is tried again.
+    Pending,
+    /// Settled, but what it carried could not be used (see `note`).
+    Unusable,
+    /// Its record went through every flow that reads it (see `flows`).
+    Delivered,
+}
+
+/// What one flow did with a delivered record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowOutcome {
+    /// Created or updated in the target (`operation`, `target_id`).
+    Booked,
+    /// The same record was delivered before: nothing was sent.
+    Unchanged,
+    /// Left alone by the flow's filter or policy (`reason`).
+    Skipped,
+    /// It failed and waits in the dead-letter inbox (`message`).
+    DeadLettered,
+}
+
+/// Which deliveries to list: by what became of them, or by what any flow did with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcomeFilter {
+    /// Not yet settled.
+    Pending,
+    /// Settled as unusable.
+    Unusable,
+    /// Booked by at least one flow.
+    Booked,
+    /// Unchanged in at least one flow.
+    Unchanged,
+    /// Skipped by at least one flow.
+    Skipped,
+    /// Dead-lettered by at least one flow.
+    DeadLettered,
+}
+
+impl From<DeliveryOutcomeFilter> for DeliveryOutcome {
+    fn from(filter: DeliveryOutcomeFilter) -> DeliveryOutcome {
+        match filter {
+            DeliveryOutcomeFilter::Pending => DeliveryOutcome::Pending,
+            DeliveryOutcomeFilter::Unusable => DeliveryOutcome::Unusable,
+            DeliveryOutcomeFilter::Booked => DeliveryOutcome::Booked,
+            DeliveryOutcomeFilter::Unchanged => DeliveryOutcome::Unchanged,
+            DeliveryOutcomeFilter::Skipped => DeliveryOutcome::Skipped,
+            DeliveryOutcomeFilter::DeadLettered => DeliveryOutcome::DeadLettered,
+        }
+    }
+}
+
+/// One flow's part in a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryFlowView {
+    /// The flow.
+    pub flow: String,
+    /// The run of the ingest that took the record.
+    pub run: Option<i64>,
+    /// What the flow did with the record.
+    pub outcome: FlowOutcome,
+    /// For a booked record: `created` or `updated`.
+    pub operation: Option<String>,
+    /// For a booked record: its id in the target, when the target named one.
+    pub target_id: Option<String>,
+    /// For a skipped record: why.
+    pub reason: Option<String>,
+    /// For a dead-lettered record: what failed, and the fix.
+    pub message: Option<String>,
+    /// The activity entry of the record in that run (`GET /api/v1/activity/{id}`).
+    pub activity: Option<i64>,
+    /// The record's history in this flow across runs (`/api/v1/activity?flow=…&source_key=…`).
+    pub history_url: Option<String>,
+    /// The run (`/api/v1/runs/{id}`).
+    pub run_url: Option<String>,
+}
+
+/// A webhook delivery and what became of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// Its id (delivery order; `?before=` this id asks for the next page).
+    pub id: i64,
+    /// The system's topic (`order.created`).
+    pub topic: String,
+    /// The connection it came for.
+    pub connection: String,
+    /// When it was accepted (RFC 3339).
+    pub received_at: String,
+    /// When it was settled (none while pending).
+    pub settled_at: Option<String>,
+    /// Failed delivery attempts.
+    pub attempts: i64,
+    /// Pending, unusable or delivered.
+    pub outcome: DeliveryStatus,
+    /// While pending: the last failed attempt's error.
+    pub error: Option<String>,
+    /// When unusable: why.
+    pub note: Option<String>,
+    /// The entity it carried (`order`, …), once settled.
+    pub entity: Option<String>,
+    /// The record's key in the source (the shop's order id, …), once settled.
+    pub record_key: Option<String>,
+    /// What each flow that reads its record did with it, by flow name.
+    pub flows: Vec<DeliveryFlowView>,
+}
+
+/// The largest `limit` of `GET /api/v1/deliveries`.
+pub(crate) const MAX_DELIVERIES: u32 = 500;
+
+/// Filters and paging of the delivery list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesQuery {
+    /// Only deliveries for this connection.
+    pub connection: Option<String>,
+    /// Only deliveries with this outcome (as a whole, or in any flow).
+    pub outcome: Option<DeliveryOutcomeFilter>,
+    /// Only deliveries older than this id: the next page after the last id seen.
+    pub before: Option<i64>,
+    /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// Recent webhook deliveries, newest first, with what became of each: pending, unusable (and
+/// why), or per flow booked, unchanged, skipped or dead-lettered.
+#[utoipa::path(get, path = "/api/v1/deliveries", params(DeliveriesQuery), responses(
+    (status = 200, body = [DeliveryView]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DeliveriesQuery>,
+) -> ApiResult<Vec<DeliveryView>> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    Ok(axum::Json(delivery_views(&state, &query).await?))
+}
+
+/// Deliveries as the API and the dashboard list them (400 for a limit out of range).
+pub(crate) async fn delivery_views(state: &AppState, query: &DeliveriesQuery) -> Result<Vec<DeliveryView>, ApiError> {
+    let limit = checked_limit(query.limit, 100, MAX_DELIVERIES, "GET /api/v1/deliveries")?;
+    let deliveries = state
+        .store
+        .inbox_deliveries(&DeliveryFilter {
+            connection: query.connection.clone(),
+            outcome: query.outcome.map(DeliveryOutcome::from),
+            before: query.before,
+            limit,
+        })
+        .await?;
+    Ok(deliveries.iter().map(delivery_view).collect())
+}
+
+fn delivery_view(delivery: &Delivery) -> DeliveryView {
+    let outcome = match delivery.settled_outcome() {
+        Some(DeliveryOutcome::Pending) => DeliveryStatus::Pending,
+        Some(_) => DeliveryStatus::Unusable,
+        None => DeliveryStatus::Delivered,
+    };
+    let flows = delivery
+        .flows
+        .iter()
+        .map(|flow| delivery_flow_view(flow, delivery.record_key.as_deref()))
+        .collect();
+    DeliveryView {
+        id: delivery.id,
+        topic: delivery.topic.clone(),
+        connection: delivery.connection.clone(),
+        received_at: delivery.received_at.to_rfc3339(),
+        settled_at: delivery.done_at.map(|at| at.to_rfc3339()),
+        attempts: delivery.attempts,
+        outcome,
+        error: delivery.error.clone().filter(|_| outcome == DeliveryStatus::Pending),
+        note: delivery.error.clone().filter(|_| outcome == DeliveryStatus::Unusable),
+        entity: delivery.entity.map(|entity| entity.to_string()),
+        record_key: delivery.record_key.clone(),
+        flows,
+    }
+}
+
+fn delivery_flow_view(flow: &tiltas_store::DeliveryFlow, record_key: Option<&str>) -> DeliveryFlowView {
+    let detail = flow.detail.clone();
+    let (outcome, operation, reason, message) = match flow.outcome {
+        DeliveryOutcome::Booked => (FlowOutcome::Booked, detail, None, None),
+        DeliveryOutcome::Skipped => (FlowOutcome::Skipped, None, detail, None),
+        DeliveryOutcome::DeadLettered => (FlowOutcome::DeadLettered, None, None, detail),
+        // Pending and unusable describe whole deliveries; a flow's row is never either.
+        DeliveryOutcome::Unchanged | DeliveryOutcome::Pending | DeliveryOutcome::Unusable => {
+            (FlowOutcome::Unchanged, None, None, None)
+        }
+    };
+    DeliveryFlowView {
+        flow: flow.flow.clone(),
+        run: flow.run,
+        outcome,
+        operation,
+        target_id: flow.target_id.clone(),
+        reason,
+        message,
+        activity: flow.activity,
+        history_url: record_key.map(|key| record_history_url(&flow.flow, key)),
+        run_url: flow.run.map(|run| format!("/api/v1/runs/{run}")),
+    }
+}
+
+/// `/api/v1/activity?flow=…&source_key=…`: a record's history in a flow across runs.
+pub(crate) fn record_history_url(flow: &str, source_key: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    format!(
+        "/api/v1/activity?flow={}&source_key={}",
+        utf8_percent_encode(flow, NON_ALPHANUMERIC),
+        utf8_percent_encode(source_key, NON_ALPHANUMERIC)
+    )
+}
+
+/// A list's `limit`: the default when absent, 400 when outside 1..=`maximum` (the document
+/// states the same bounds, so a client learns them before it is refused).
+pub(crate) fn checked_limit(limit: Option<u32>, default: u32, maximum: u32, endpoint: &str) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(limit) if (1..=maximum).contains(&limit) => Ok(limit),
+        Some(limit) => Err(ApiError::invalid(format!(
+            "limit {limit} of {endpoint} is outside 1..={maximum}: ask for at most {maximum} and page on"
+        ))),
+    }
 }
 
 /// A connection's request budget today.
