@@ -393,7 +393,7 @@ async fn a_run_shows_its_records_and_a_dead_letter_is_edited_and_retried() {
     assert_eq!((status, replayed), (StatusCode::OK, json!([])));
 }
 
-fn order_body(id: u64) -> String {
+pub(crate) fn order_body(id: u64) -> String {
     json!({
         "id": id, "number": id.to_string(), "status": "processing", "currency": "EUR",
         "date_created_gmt": "2026-11-20T10:00:00", "date_modified_gmt": "2026-11-20T10:00:00",
@@ -404,7 +404,13 @@ fn order_body(id: u64) -> String {
     .to_string()
 }
 
-async fn hook(world: &World, connection: &str, topic: &str, body: &str, secret: &str) -> (StatusCode, Value) {
+pub(crate) async fn hook(
+    world: &World,
+    connection: &str,
+    topic: &str,
+    body: &str,
+    secret: &str,
+) -> (StatusCode, Value) {
     let signature = tiltas_connectors::woocommerce::webhook::sign(secret, body.as_bytes());
     let request = Request::builder()
         .method(Method::POST)
@@ -514,7 +520,7 @@ async fn the_openapi_document_health_and_quota_are_served() {
     assert_eq!(erp["used_today"], 0);
 }
 
-fn product_body(id: u64) -> String {
+pub(crate) fn product_body(id: u64) -> String {
     json!({"id": id, "sku": "P1", "name": "Kava", "regular_price": "4.10"}).to_string()
 }
 
