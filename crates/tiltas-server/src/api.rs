@@ -2,7 +2,7 @@
 //! webhook deliveries, quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 use crate::auth::authorize;
-use crate::error::{optional_body, ApiPath as Path, ApiQuery as Query};
+use crate::error::{optional_body, required_body, ApiPath as Path, ApiQuery as Query};
 use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -51,7 +51,7 @@ pub(crate) fn routes() -> Router<AppState> {
         retry_dead_letter, replay_dead_letters, list_deliveries, quota
     ),
     components(schemas(
-        ApiError, ConnectionView, ConnectionTest, FlowView, RunView, Counters, RunDetail, ActivityView,
+        ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
         ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, DeliveryView, DeliveryFlowView,
         DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter
     )),
@@ -452,9 +452,9 @@ fn run_result(report: &SyncReport) -> RunResult {
 }
 
 /// Runs a flow now and answers when it ends (`dry_run` writes nothing).
-#[utoipa::path(post, path = "/api/v1/flows/{name}/run", params(("name" = String, Path)), request_body(content = RunRequest, description = "optional"), responses(
+#[utoipa::path(post, path = "/api/v1/flows/{name}/run", params(("name" = String, Path)), request_body(content = Option<RunRequest>, description = "Optional: an empty body runs incrementally."), responses(
     (status = 200, body = RunResult), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
-    (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 502, body = ApiError)))]
+    (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
 async fn run_flow(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -493,6 +493,7 @@ pub struct RunsQuery {
     /// Only this flow.
     pub flow: Option<String>,
     /// At most this many (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -505,7 +506,7 @@ async fn list_runs(
     Query(query): Query<RunsQuery>,
 ) -> ApiResult<Vec<RunView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = checked_limit(query.limit, 50, 1000, "GET /api/v1/runs")?;
     let runs = state.store.runs(query.flow.as_deref(), limit).await?;
     Ok(axum::Json(runs.iter().map(run_view).collect()))
 }
@@ -585,6 +586,7 @@ pub struct ActivityQuery {
     /// Only this record (its key in the source): its history across runs.
     pub source_key: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -597,13 +599,14 @@ async fn list_activity(
     Query(query): Query<ActivityQuery>,
 ) -> ApiResult<Vec<ActivityView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
+    let limit = checked_limit(query.limit, 100, 1000, "GET /api/v1/activity")?;
     let entries = state
         .store
         .activity(&ActivityFilter {
             run: None,
             flow: query.flow,
             source_key: query.source_key,
-            limit: query.limit.unwrap_or(100).clamp(1, 1000),
+            limit,
         })
         .await?;
     Ok(axum::Json(entries.iter().map(activity_view).collect()))
@@ -691,10 +694,23 @@ fn letter_view(letter: &DeadLetter) -> DeadLetterView {
 pub struct DeadLettersQuery {
     /// Only this flow.
     pub flow: Option<String>,
-    /// `open` (default), `resolved` or `all`.
-    pub status: Option<String>,
+    /// Only open letters (the default), only resolved ones, or all.
+    pub status: Option<LetterStatusQuery>,
     /// At most this many (default 200, at most 5000).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u32>,
+}
+
+/// Which dead letters to list by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LetterStatusQuery {
+    /// Waiting for an operator or a later run.
+    Open,
+    /// Delivered later, or retried successfully.
+    Resolved,
+    /// Either.
+    All,
 }
 
 /// Dead letters, newest first.
@@ -706,8 +722,12 @@ async fn list_dead_letters(
     Query(query): Query<DeadLettersQuery>,
 ) -> ApiResult<Vec<DeadLetterView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    let status = letter_status_filter(query.status.as_deref())?;
-    let limit = query.limit.unwrap_or(200).clamp(1, 5000);
+    let status = match query.status {
+        None | Some(LetterStatusQuery::Open) => Some(DeadLetterStatus::Open),
+        Some(LetterStatusQuery::Resolved) => Some(DeadLetterStatus::Resolved),
+        Some(LetterStatusQuery::All) => None,
+    };
+    let limit = checked_limit(query.limit, 200, 5000, "GET /api/v1/dead-letters")?;
     Ok(axum::Json(dead_letter_views(&state, query.flow, status, limit).await?))
 }
 
@@ -767,6 +787,7 @@ pub(crate) async fn dead_letter_view(state: &AppState, id: i64) -> Result<DeadLe
 #[serde(deny_unknown_fields)]
 pub struct DeadLetterEdit {
     /// The record as it should be sent (a JSON object).
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     /// Send it right away.
     #[serde(default)]
@@ -784,8 +805,7 @@ async fn edit_dead_letter(
     body: Bytes,
 ) -> ApiResult<DeadLetterView> {
     authorize(&state, &headers, ApiScope::Write).await?;
-    let edit: DeadLetterEdit =
-        serde_json::from_slice(&body).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))?;
+    let edit: DeadLetterEdit = required_body(&body)?;
     Ok(axum::Json(
         edit_dead_letter_payload(&state, id, edit.payload, edit.retry).await?,
     ))
@@ -850,11 +870,33 @@ pub struct ReplayRequest {
     /// Only this flow's.
     pub flow: Option<String>,
     /// Only these ids (all open ones when empty).
+    #[serde(deserialize_with = "whole_numbers")]
     pub ids: Vec<i64>,
 }
 
+/// Integers as JSON Schema counts them: `7` and `7.0` alike (serde refuses the second for an
+/// `i64`, yet a client generating from the document may send it); fractions are refused.
+fn whole_numbers<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<i64>, D::Error> {
+    let numbers: Vec<serde_json::Number> = Deserialize::deserialize(deserializer)?;
+    numbers
+        .iter()
+        .map(|number| {
+            number
+                .as_i64()
+                .or_else(|| {
+                    number
+                        .as_f64()
+                        .filter(|value| value.fract() == 0.0 && value.abs() < 9.0e15)
+                        // Exact: the value is whole and within the range f64 holds exactly.
+                        .map(|value| value as i64)
+                })
+                .ok_or_else(|| serde::de::Error::custom(format!("id {number} is not a whole number of i64 range")))
+        })
+        .collect()
+}
+
 /// Replays open dead letters (all, a flow's, or the listed ones), flow by flow.
-#[utoipa::path(post, path = "/api/v1/dead-letters/replay", request_body(content = ReplayRequest, description = "optional"), responses(
+#[utoipa::path(post, path = "/api/v1/dead-letters/replay", request_body(content = Option<ReplayRequest>, description = "Optional: an empty body replays every open dead letter."), responses(
     (status = 200, body = [RunResult]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
     (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
 async fn replay_dead_letters(

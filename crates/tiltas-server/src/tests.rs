@@ -507,6 +507,54 @@ async fn the_openapi_document_health_and_quota_are_served() {
         doc["paths"]
     );
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    // The document states what the handlers enforce (scripts/check-api-schema holds them to it).
+    let parameter = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|parameter| parameter["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no parameter {name}"))
+            .clone()
+    };
+    for (path, maximum) in [
+        ("/api/v1/runs", 1000),
+        ("/api/v1/activity", 1000),
+        ("/api/v1/dead-letters", 5000),
+        ("/api/v1/deliveries", 500),
+    ] {
+        let limit = parameter(path, "limit");
+        assert_eq!(
+            (limit["schema"]["maximum"].as_u64(), limit["schema"]["minimum"].as_u64()),
+            (Some(maximum), Some(1)),
+            "{path}: {limit}"
+        );
+    }
+    let status = parameter("/api/v1/dead-letters", "status").to_string();
+    assert!(status.contains("LetterStatusQuery"), "{status}");
+    assert_eq!(
+        doc["components"]["schemas"]["LetterStatusQuery"]["enum"],
+        json!(["open", "resolved", "all"])
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["DeliveryOutcomeFilter"]["enum"],
+        json!(["pending", "unusable", "booked", "unchanged", "skipped", "dead_lettered"])
+    );
+    for path in ["/api/v1/flows/{name}/run", "/api/v1/dead-letters/replay"] {
+        let body = &doc["paths"][path]["post"]["requestBody"];
+        assert_ne!(
+            body["required"], true,
+            "{path}: an empty body means the defaults: {body}"
+        );
+    }
+    assert_eq!(
+        doc["paths"]["/api/v1/dead-letters/{id}"]["put"]["requestBody"]["required"],
+        true
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["DeadLetterEdit"]["properties"]["payload"]["type"],
+        "object"
+    );
     let (status, health) = call(&world, Method::GET, "/healthz", None, None).await;
     assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (_, quota) = call(&world, Method::GET, "/api/v1/quota", Some(&world.read), None).await;
@@ -715,4 +763,84 @@ async fn deliveries_show_what_became_of_each_webhook() {
             "{query}: {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_api_enforces_what_its_document_states() {
+    let world = world().await;
+    for path in [
+        "/api/v1/runs?limit=1001",
+        "/api/v1/activity?limit=0",
+        "/api/v1/dead-letters?limit=5001",
+        "/api/v1/dead-letters?status=",
+    ] {
+        let (status, body) = call(&world, Method::GET, path, Some(&world.read), None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid")),
+            "{path}: {body}"
+        );
+    }
+    let (status, body) = call(&world, Method::GET, "/api/v1/runs?limit=1000", Some(&world.read), None).await;
+    assert_eq!(status, StatusCode::OK, "the maximum itself is allowed: {body}");
+    let (status, body) = call(&world, Method::GET, "/api/v1/runs?limit=5000", Some(&world.read), None).await;
+    assert!(
+        status == StatusCode::BAD_REQUEST && body["message"].as_str().unwrap().contains("at most 1000"),
+        "{body}"
+    );
+
+    // Bodies are JSON objects; an optional one may be empty or null.
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/dead-letters/replay",
+        Some(&world.write),
+        Some(json!([])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("JSON object"), "{body}");
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/flows/products/run",
+        Some(&world.write),
+        Some(Value::Null),
+    )
+    .await;
+    assert_eq!(
+        (status, body["flow"].as_str()),
+        (StatusCode::OK, Some("products")),
+        "{body}"
+    );
+    let (_, letters) = call(&world, Method::GET, "/api/v1/dead-letters", Some(&world.read), None).await;
+    let id = letters[0]["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/dead-letters/replay",
+        Some(&world.write),
+        Some(json!({"ids": [id as f64]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{id}.0 is an integer to JSON Schema: {body}");
+    assert_eq!(body[0]["counters"]["read"], 1, "{body}");
+    let (status, _) = call(
+        &world,
+        Method::POST,
+        "/api/v1/dead-letters/replay",
+        Some(&world.write),
+        Some(json!({"ids": [1.5]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = call(
+        &world,
+        Method::PUT,
+        &format!("/api/v1/dead-letters/{id}"),
+        Some(&world.write),
+        Some(json!([{"sku": "A2"}, false])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
