@@ -1,7 +1,8 @@
 // The dashboard as a person uses it (run by scripts/check-dashboard, which sets the
 // environment): starts the server, waits for its "listening on" line, then in headless
 // Chromium signs in, checks every flow is on the overview, opens the dead-letter inbox, edits a
-// dead letter's payload, saves and retries it, and checks it is resolved. Every step leaves a
+// dead letter's payload, saves and retries it, checks it is resolved, opens the webhook
+// deliveries and filters them. Every step leaves a
 // screenshot; any failure exits 1 saying what was expected.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -178,6 +179,17 @@ async function main() {
     const stillOpen = await page.locator(`a[href="${letterPath}"]`).count();
     expect(stillOpen === 0, `expected ${letterPath} gone from the open dead letters`);
     await shot(page, "dead-letters-after");
+
+    // The webhook deliveries: the page and its filter answer (the demo's shop sends orders;
+    // the serve mode has no webhooks, so the page may be empty there).
+    await page.getByRole("link", { name: "Deliveries", exact: true }).click();
+    await page.waitForURL(`${base}/deliveries`);
+    await expectVisible(page, "Webhooks accepted from the systems", "the deliveries page");
+    await shot(page, "deliveries");
+    await page.getByLabel("Outcome").selectOption("unusable");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForURL((target) => target.pathname === "/deliveries" && target.search.includes("outcome=unusable"));
+    await expectVisible(page, "Webhooks accepted from the systems", "the filtered deliveries page");
 
     // The other pages, for the eye: connections (with a test) and a run with a record.
     await page.getByRole("link", { name: "Connections", exact: true }).click();

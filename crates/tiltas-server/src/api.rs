@@ -1,8 +1,8 @@
 //! `/api/v1`: connections (never their secrets), flows, runs with their activity, dead letters,
-//! quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
+//! webhook deliveries, quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 use crate::auth::authorize;
-use crate::error::{optional_body, ApiPath as Path, ApiQuery as Query};
+use crate::error::{optional_body, required_body, ApiPath as Path, ApiQuery as Query};
 use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tiltas_connectors::{registry, OpenGate, ReadRequest};
 use tiltas_engine::{SyncOptions, SyncReport};
-use tiltas_store::{ActivityFilter, ApiScope, DeadLetter, DeadLetterFilter, DeadLetterStatus, RunCounters, RunRecord};
+use tiltas_store::{
+    ActivityFilter, ApiScope, DeadLetter, DeadLetterFilter, DeadLetterStatus, Delivery, DeliveryFilter,
+    DeliveryOutcome, RunCounters, RunRecord,
+};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// The routes of `/api/v1`.
@@ -34,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/dead-letters/replay", post(replay_dead_letters))
         .route("/api/v1/dead-letters/{id}", get(show_dead_letter).put(edit_dead_letter))
         .route("/api/v1/dead-letters/{id}/retry", post(retry_dead_letter))
+        .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/quota", get(quota))
 }
 
@@ -44,11 +48,12 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
         list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
-        retry_dead_letter, replay_dead_letters, quota
+        retry_dead_letter, replay_dead_letters, list_deliveries, quota
     ),
     components(schemas(
-        ApiError, ConnectionView, ConnectionTest, FlowView, RunView, Counters, RunDetail, ActivityView,
-        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView
+        ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
+        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, DeliveryView, DeliveryFlowView,
+        DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -447,9 +452,9 @@ fn run_result(report: &SyncReport) -> RunResult {
 }
 
 /// Runs a flow now and answers when it ends (`dry_run` writes nothing).
-#[utoipa::path(post, path = "/api/v1/flows/{name}/run", params(("name" = String, Path)), request_body(content = RunRequest, description = "optional"), responses(
+#[utoipa::path(post, path = "/api/v1/flows/{name}/run", params(("name" = String, Path)), request_body(content = Option<RunRequest>, description = "Optional: an empty body runs incrementally."), responses(
     (status = 200, body = RunResult), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
-    (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 502, body = ApiError)))]
+    (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
 async fn run_flow(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -488,6 +493,7 @@ pub struct RunsQuery {
     /// Only this flow.
     pub flow: Option<String>,
     /// At most this many (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -500,7 +506,7 @@ async fn list_runs(
     Query(query): Query<RunsQuery>,
 ) -> ApiResult<Vec<RunView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = checked_limit(query.limit, 50, 1000, "GET /api/v1/runs")?;
     let runs = state.store.runs(query.flow.as_deref(), limit).await?;
     Ok(axum::Json(runs.iter().map(run_view).collect()))
 }
@@ -580,6 +586,7 @@ pub struct ActivityQuery {
     /// Only this record (its key in the source): its history across runs.
     pub source_key: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -592,13 +599,14 @@ async fn list_activity(
     Query(query): Query<ActivityQuery>,
 ) -> ApiResult<Vec<ActivityView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
+    let limit = checked_limit(query.limit, 100, 1000, "GET /api/v1/activity")?;
     let entries = state
         .store
         .activity(&ActivityFilter {
             run: None,
             flow: query.flow,
             source_key: query.source_key,
-            limit: query.limit.unwrap_or(100).clamp(1, 1000),
+            limit,
         })
         .await?;
     Ok(axum::Json(entries.iter().map(activity_view).collect()))
@@ -686,10 +694,23 @@ fn letter_view(letter: &DeadLetter) -> DeadLetterView {
 pub struct DeadLettersQuery {
     /// Only this flow.
     pub flow: Option<String>,
-    /// `open` (default), `resolved` or `all`.
-    pub status: Option<String>,
+    /// Only open letters (the default), only resolved ones, or all.
+    pub status: Option<LetterStatusQuery>,
     /// At most this many (default 200, at most 5000).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<u32>,
+}
+
+/// Which dead letters to list by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LetterStatusQuery {
+    /// Waiting for an operator or a later run.
+    Open,
+    /// Delivered later, or retried successfully.
+    Resolved,
+    /// Either.
+    All,
 }
 
 /// Dead letters, newest first.
@@ -701,8 +722,12 @@ async fn list_dead_letters(
     Query(query): Query<DeadLettersQuery>,
 ) -> ApiResult<Vec<DeadLetterView>> {
     authorize(&state, &headers, ApiScope::Read).await?;
-    let status = letter_status_filter(query.status.as_deref())?;
-    let limit = query.limit.unwrap_or(200).clamp(1, 5000);
+    let status = match query.status {
+        None | Some(LetterStatusQuery::Open) => Some(DeadLetterStatus::Open),
+        Some(LetterStatusQuery::Resolved) => Some(DeadLetterStatus::Resolved),
+        Some(LetterStatusQuery::All) => None,
+    };
+    let limit = checked_limit(query.limit, 200, 5000, "GET /api/v1/dead-letters")?;
     Ok(axum::Json(dead_letter_views(&state, query.flow, status, limit).await?))
 }
 
@@ -762,6 +787,7 @@ pub(crate) async fn dead_letter_view(state: &AppState, id: i64) -> Result<DeadLe
 #[serde(deny_unknown_fields)]
 pub struct DeadLetterEdit {
     /// The record as it should be sent (a JSON object).
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     /// Send it right away.
     #[serde(default)]
@@ -779,8 +805,7 @@ async fn edit_dead_letter(
     body: Bytes,
 ) -> ApiResult<DeadLetterView> {
     authorize(&state, &headers, ApiScope::Write).await?;
-    let edit: DeadLetterEdit =
-        serde_json::from_slice(&body).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))?;
+    let edit: DeadLetterEdit = required_body(&body)?;
     Ok(axum::Json(
         edit_dead_letter_payload(&state, id, edit.payload, edit.retry).await?,
     ))
@@ -845,11 +870,33 @@ pub struct ReplayRequest {
     /// Only this flow's.
     pub flow: Option<String>,
     /// Only these ids (all open ones when empty).
+    #[serde(deserialize_with = "whole_numbers")]
     pub ids: Vec<i64>,
 }
 
+/// Integers as JSON Schema counts them: `7` and `7.0` alike (serde refuses the second for an
+/// `i64`, yet a client generating from the document may send it); fractions are refused.
+fn whole_numbers<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<i64>, D::Error> {
+    let numbers: Vec<serde_json::Number> = Deserialize::deserialize(deserializer)?;
+    numbers
+        .iter()
+        .map(|number| {
+            number
+                .as_i64()
+                .or_else(|| {
+                    number
+                        .as_f64()
+                        .filter(|value| value.fract() == 0.0 && value.abs() < 9.0e15)
+                        // Exact: the value is whole and within the range f64 holds exactly.
+                        .map(|value| value as i64)
+                })
+                .ok_or_else(|| serde::de::Error::custom(format!("id {number} is not a whole number of i64 range")))
+        })
+        .collect()
+}
+
 /// Replays open dead letters (all, a flow's, or the listed ones), flow by flow.
-#[utoipa::path(post, path = "/api/v1/dead-letters/replay", request_body(content = ReplayRequest, description = "optional"), responses(
+#[utoipa::path(post, path = "/api/v1/dead-letters/replay", request_body(content = Option<ReplayRequest>, description = "Optional: an empty body replays every open dead letter."), responses(
     (status = 200, body = [RunResult]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
     (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 502, body = ApiError)))]
 async fn replay_dead_letters(
@@ -893,6 +940,238 @@ pub(crate) async fn replay_open_letters(
         results.extend(replay(state, &flow, letters).await?);
     }
     Ok(results)
+}
+
+/// What became of a delivery as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Not yet settled: waiting for a switched-off connection, or its last attempt failed
+    /// (see `error`); it is tried again.
+    Pending,
+    /// Settled, but what it carried could not be used (see `note`).
+    Unusable,
+    /// Its record went through every flow that reads it (see `flows`).
+    Delivered,
+}
+
+/// What one flow did with a delivered record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowOutcome {
+    /// Created or updated in the target (`operation`, `target_id`).
+    Booked,
+    /// The same record was delivered before: nothing was sent.
+    Unchanged,
+    /// Left alone by the flow's filter or policy (`reason`).
+    Skipped,
+    /// It failed and waits in the dead-letter inbox (`message`).
+    DeadLettered,
+}
+
+/// Which deliveries to list: by what became of them, or by what any flow did with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcomeFilter {
+    /// Not yet settled.
+    Pending,
+    /// Settled as unusable.
+    Unusable,
+    /// Booked by at least one flow.
+    Booked,
+    /// Unchanged in at least one flow.
+    Unchanged,
+    /// Skipped by at least one flow.
+    Skipped,
+    /// Dead-lettered by at least one flow.
+    DeadLettered,
+}
+
+impl From<DeliveryOutcomeFilter> for DeliveryOutcome {
+    fn from(filter: DeliveryOutcomeFilter) -> DeliveryOutcome {
+        match filter {
+            DeliveryOutcomeFilter::Pending => DeliveryOutcome::Pending,
+            DeliveryOutcomeFilter::Unusable => DeliveryOutcome::Unusable,
+            DeliveryOutcomeFilter::Booked => DeliveryOutcome::Booked,
+            DeliveryOutcomeFilter::Unchanged => DeliveryOutcome::Unchanged,
+            DeliveryOutcomeFilter::Skipped => DeliveryOutcome::Skipped,
+            DeliveryOutcomeFilter::DeadLettered => DeliveryOutcome::DeadLettered,
+        }
+    }
+}
+
+/// One flow's part in a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryFlowView {
+    /// The flow.
+    pub flow: String,
+    /// The run of the ingest that took the record.
+    pub run: Option<i64>,
+    /// What the flow did with the record.
+    pub outcome: FlowOutcome,
+    /// For a booked record: `created` or `updated`.
+    pub operation: Option<String>,
+    /// For a booked record: its id in the target, when the target named one.
+    pub target_id: Option<String>,
+    /// For a skipped record: why.
+    pub reason: Option<String>,
+    /// For a dead-lettered record: what failed, and the fix.
+    pub message: Option<String>,
+    /// The activity entry of the record in that run (`GET /api/v1/activity/{id}`).
+    pub activity: Option<i64>,
+    /// The record's history in this flow across runs (`/api/v1/activity?flow=…&source_key=…`).
+    pub history_url: Option<String>,
+    /// The run (`/api/v1/runs/{id}`).
+    pub run_url: Option<String>,
+}
+
+/// A webhook delivery and what became of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    /// Its id (delivery order; `?before=` this id asks for the next page).
+    pub id: i64,
+    /// The system's topic (`order.created`).
+    pub topic: String,
+    /// The connection it came for.
+    pub connection: String,
+    /// When it was accepted (RFC 3339).
+    pub received_at: String,
+    /// When it was settled (none while pending).
+    pub settled_at: Option<String>,
+    /// Failed delivery attempts.
+    pub attempts: i64,
+    /// Pending, unusable or delivered.
+    pub outcome: DeliveryStatus,
+    /// While pending: the last failed attempt's error.
+    pub error: Option<String>,
+    /// When unusable: why.
+    pub note: Option<String>,
+    /// The entity it carried (`order`, …), once settled.
+    pub entity: Option<String>,
+    /// The record's key in the source (the shop's order id, …), once settled.
+    pub record_key: Option<String>,
+    /// What each flow that reads its record did with it, by flow name.
+    pub flows: Vec<DeliveryFlowView>,
+}
+
+/// The largest `limit` of `GET /api/v1/deliveries`.
+pub(crate) const MAX_DELIVERIES: u32 = 500;
+
+/// Filters and paging of the delivery list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesQuery {
+    /// Only deliveries for this connection.
+    pub connection: Option<String>,
+    /// Only deliveries with this outcome (as a whole, or in any flow).
+    pub outcome: Option<DeliveryOutcomeFilter>,
+    /// Only deliveries older than this id: the next page after the last id seen.
+    pub before: Option<i64>,
+    /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// Recent webhook deliveries, newest first, with what became of each: pending, unusable (and
+/// why), or per flow booked, unchanged, skipped or dead-lettered.
+#[utoipa::path(get, path = "/api/v1/deliveries", params(DeliveriesQuery), responses(
+    (status = 200, body = [DeliveryView]), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError)))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DeliveriesQuery>,
+) -> ApiResult<Vec<DeliveryView>> {
+    authorize(&state, &headers, ApiScope::Read).await?;
+    Ok(axum::Json(delivery_views(&state, &query).await?))
+}
+
+/// Deliveries as the API and the dashboard list them (400 for a limit out of range).
+pub(crate) async fn delivery_views(state: &AppState, query: &DeliveriesQuery) -> Result<Vec<DeliveryView>, ApiError> {
+    let limit = checked_limit(query.limit, 100, MAX_DELIVERIES, "GET /api/v1/deliveries")?;
+    let deliveries = state
+        .store
+        .inbox_deliveries(&DeliveryFilter {
+            connection: query.connection.clone(),
+            outcome: query.outcome.map(DeliveryOutcome::from),
+            before: query.before,
+            limit,
+        })
+        .await?;
+    Ok(deliveries.iter().map(delivery_view).collect())
+}
+
+fn delivery_view(delivery: &Delivery) -> DeliveryView {
+    let outcome = match delivery.settled_outcome() {
+        Some(DeliveryOutcome::Pending) => DeliveryStatus::Pending,
+        Some(_) => DeliveryStatus::Unusable,
+        None => DeliveryStatus::Delivered,
+    };
+    let flows = delivery
+        .flows
+        .iter()
+        .map(|flow| delivery_flow_view(flow, delivery.record_key.as_deref()))
+        .collect();
+    DeliveryView {
+        id: delivery.id,
+        topic: delivery.topic.clone(),
+        connection: delivery.connection.clone(),
+        received_at: delivery.received_at.to_rfc3339(),
+        settled_at: delivery.done_at.map(|at| at.to_rfc3339()),
+        attempts: delivery.attempts,
+        outcome,
+        error: delivery.error.clone().filter(|_| outcome == DeliveryStatus::Pending),
+        note: delivery.error.clone().filter(|_| outcome == DeliveryStatus::Unusable),
+        entity: delivery.entity.map(|entity| entity.to_string()),
+        record_key: delivery.record_key.clone(),
+        flows,
+    }
+}
+
+fn delivery_flow_view(flow: &tiltas_store::DeliveryFlow, record_key: Option<&str>) -> DeliveryFlowView {
+    let detail = flow.detail.clone();
+    let (outcome, operation, reason, message) = match flow.outcome {
+        DeliveryOutcome::Booked => (FlowOutcome::Booked, detail, None, None),
+        DeliveryOutcome::Skipped => (FlowOutcome::Skipped, None, detail, None),
+        DeliveryOutcome::DeadLettered => (FlowOutcome::DeadLettered, None, None, detail),
+        // Pending and unusable describe whole deliveries; a flow's row is never either.
+        DeliveryOutcome::Unchanged | DeliveryOutcome::Pending | DeliveryOutcome::Unusable => {
+            (FlowOutcome::Unchanged, None, None, None)
+        }
+    };
+    DeliveryFlowView {
+        flow: flow.flow.clone(),
+        run: flow.run,
+        outcome,
+        operation,
+        target_id: flow.target_id.clone(),
+        reason,
+        message,
+        activity: flow.activity,
+        history_url: record_key.map(|key| record_history_url(&flow.flow, key)),
+        run_url: flow.run.map(|run| format!("/api/v1/runs/{run}")),
+    }
+}
+
+/// `/api/v1/activity?flow=…&source_key=…`: a record's history in a flow across runs.
+pub(crate) fn record_history_url(flow: &str, source_key: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    format!(
+        "/api/v1/activity?flow={}&source_key={}",
+        utf8_percent_encode(flow, NON_ALPHANUMERIC),
+        utf8_percent_encode(source_key, NON_ALPHANUMERIC)
+    )
+}
+
+/// A list's `limit`: the default when absent, 400 when outside 1..=`maximum` (the document
+/// states the same bounds, so a client learns them before it is refused).
+pub(crate) fn checked_limit(limit: Option<u32>, default: u32, maximum: u32, endpoint: &str) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(limit) if (1..=maximum).contains(&limit) => Ok(limit),
+        Some(limit) => Err(ApiError::invalid(format!(
+            "limit {limit} of {endpoint} is outside 1..={maximum}: ask for at most {maximum} and page on"
+        ))),
+    }
 }
 
 /// A connection's request budget today.

@@ -86,12 +86,36 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// A JSON body that may be left out (empty means the defaults).
+/// A JSON body that may be left out: empty, or `null` (as the document's optional, nullable
+/// body allows), means the defaults.
 pub fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))?;
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    from_object(value)
+}
+
+/// A JSON body that must be sent, as a JSON object.
+pub fn required_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))?;
+    from_object(value)
+}
+
+/// A body's fields, from a JSON object only: serde would also read a struct from an array of
+/// its fields in order, which the document does not allow and no client means.
+fn from_object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::invalid(
+            "the body must be a JSON object (`{\"field\": value, …}`); the OpenAPI document at /api/v1/openapi.json names the fields",
+        ));
+    }
+    serde_json::from_value(value).map_err(|error| ApiError::invalid(format!("the body does not fit: {error}")))
 }
 
 impl IntoResponse for ApiError {

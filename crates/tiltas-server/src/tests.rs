@@ -393,7 +393,7 @@ async fn a_run_shows_its_records_and_a_dead_letter_is_edited_and_retried() {
     assert_eq!((status, replayed), (StatusCode::OK, json!([])));
 }
 
-fn order_body(id: u64) -> String {
+pub(crate) fn order_body(id: u64) -> String {
     json!({
         "id": id, "number": id.to_string(), "status": "processing", "currency": "EUR",
         "date_created_gmt": "2026-11-20T10:00:00", "date_modified_gmt": "2026-11-20T10:00:00",
@@ -404,7 +404,13 @@ fn order_body(id: u64) -> String {
     .to_string()
 }
 
-async fn hook(world: &World, connection: &str, topic: &str, body: &str, secret: &str) -> (StatusCode, Value) {
+pub(crate) async fn hook(
+    world: &World,
+    connection: &str,
+    topic: &str,
+    body: &str,
+    secret: &str,
+) -> (StatusCode, Value) {
     let signature = tiltas_connectors::woocommerce::webhook::sign(secret, body.as_bytes());
     let request = Request::builder()
         .method(Method::POST)
@@ -501,6 +507,54 @@ async fn the_openapi_document_health_and_quota_are_served() {
         doc["paths"]
     );
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    // The document states what the handlers enforce (scripts/check-api-schema holds them to it).
+    let parameter = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|parameter| parameter["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no parameter {name}"))
+            .clone()
+    };
+    for (path, maximum) in [
+        ("/api/v1/runs", 1000),
+        ("/api/v1/activity", 1000),
+        ("/api/v1/dead-letters", 5000),
+        ("/api/v1/deliveries", 500),
+    ] {
+        let limit = parameter(path, "limit");
+        assert_eq!(
+            (limit["schema"]["maximum"].as_u64(), limit["schema"]["minimum"].as_u64()),
+            (Some(maximum), Some(1)),
+            "{path}: {limit}"
+        );
+    }
+    let status = parameter("/api/v1/dead-letters", "status").to_string();
+    assert!(status.contains("LetterStatusQuery"), "{status}");
+    assert_eq!(
+        doc["components"]["schemas"]["LetterStatusQuery"]["enum"],
+        json!(["open", "resolved", "all"])
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["DeliveryOutcomeFilter"]["enum"],
+        json!(["pending", "unusable", "booked", "unchanged", "skipped", "dead_lettered"])
+    );
+    for path in ["/api/v1/flows/{name}/run", "/api/v1/dead-letters/replay"] {
+        let body = &doc["paths"][path]["post"]["requestBody"];
+        assert_ne!(
+            body["required"], true,
+            "{path}: an empty body means the defaults: {body}"
+        );
+    }
+    assert_eq!(
+        doc["paths"]["/api/v1/dead-letters/{id}"]["put"]["requestBody"]["required"],
+        true
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["DeadLetterEdit"]["properties"]["payload"]["type"],
+        "object"
+    );
     let (status, health) = call(&world, Method::GET, "/healthz", None, None).await;
     assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (_, quota) = call(&world, Method::GET, "/api/v1/quota", Some(&world.read), None).await;
@@ -512,4 +566,281 @@ async fn the_openapi_document_health_and_quota_are_served() {
         .unwrap();
     assert_eq!(erp["daily_budget"], 1000);
     assert_eq!(erp["used_today"], 0);
+}
+
+pub(crate) fn product_body(id: u64) -> String {
+    json!({"id": id, "sku": "P1", "name": "Kava", "regular_price": "4.10"}).to_string()
+}
+
+#[tokio::test]
+async fn deliveries_show_what_became_of_each_webhook() {
+    let world = world().await;
+    let (status, _) = hook(&world, "shop", "product.updated", &product_body(77), "hook-secret").await;
+    assert_eq!(status, StatusCode::OK);
+    crate::worker::deliver_pending(&world.state).await.unwrap();
+    for _ in 0..2 {
+        let (status, _) = hook(&world, "shop", "order.created", &order_body(601), "hook-secret").await;
+        assert_eq!(status, StatusCode::OK);
+        crate::worker::deliver_pending(&world.state).await.unwrap();
+    }
+    // The ingress refuses a malformed body; one kept before that check (or by an older
+    // build) is settled as unusable rather than retried for ever.
+    world
+        .state
+        .store
+        .inbox_add(&tiltas_store::NewInboxEvent {
+            connection: "shop".into(),
+            topic: "order.created".into(),
+            body: "{broken".into(),
+        })
+        .await
+        .unwrap();
+    crate::worker::deliver_pending(&world.state).await.unwrap();
+    call(
+        &world,
+        Method::POST,
+        "/api/v1/connections/erp/disable",
+        Some(&world.admin),
+        None,
+    )
+    .await;
+    hook(&world, "shop", "order.created", &order_body(602), "hook-secret").await;
+    crate::worker::deliver_pending(&world.state).await.unwrap();
+
+    let (status, _) = call(&world, Method::GET, "/api/v1/deliveries", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, deliveries) = call(&world, Method::GET, "/api/v1/deliveries", Some(&world.read), None).await;
+    assert_eq!(status, StatusCode::OK, "{deliveries}");
+    let deliveries = deliveries.as_array().unwrap().clone();
+    assert_eq!(deliveries.len(), 5, "{deliveries:#?}");
+    let [pending, bad_body, repeated, first, product] = &deliveries[..] else {
+        unreachable!()
+    };
+
+    assert_eq!(
+        (
+            pending["outcome"].as_str(),
+            pending["settled_at"].clone(),
+            pending["record_key"].clone()
+        ),
+        (Some("pending"), Value::Null, Value::Null),
+        "{pending}"
+    );
+
+    assert_eq!(bad_body["outcome"], "unusable", "{bad_body}");
+    assert!(
+        bad_body["note"]
+            .as_str()
+            .unwrap()
+            .contains("not a WooCommerce resource"),
+        "{bad_body}"
+    );
+    assert_eq!(bad_body["flows"], json!([]));
+
+    assert_eq!(product["outcome"], "unusable", "{product}");
+    assert_eq!(
+        product["note"], "no enabled flow reads product from connection \"shop\"",
+        "{product}"
+    );
+    assert_eq!(
+        (
+            product["topic"].as_str(),
+            product["entity"].as_str(),
+            product["record_key"].as_str()
+        ),
+        (Some("product.updated"), Some("product"), Some("77"))
+    );
+    assert!(product["settled_at"].is_string(), "{product}");
+
+    assert_eq!(first["outcome"], "delivered", "{first}");
+    assert_eq!(first["record_key"], "601");
+    let booked = &first["flows"][0];
+    assert_eq!(
+        (
+            booked["flow"].as_str(),
+            booked["outcome"].as_str(),
+            booked["operation"].as_str()
+        ),
+        (Some("orders"), Some("booked"), Some("created")),
+        "{first}"
+    );
+    assert!(booked["target_id"].is_string(), "{booked}");
+    assert_eq!(booked["history_url"], "/api/v1/activity?flow=orders&source_key=601");
+    let run = booked["run"].as_i64().unwrap();
+    assert_eq!(booked["run_url"], format!("/api/v1/runs/{run}"));
+
+    let again = &repeated["flows"][0];
+    assert_eq!(
+        (
+            repeated["outcome"].as_str(),
+            again["outcome"].as_str(),
+            again["target_id"].clone()
+        ),
+        (Some("delivered"), Some("unchanged"), Value::Null),
+        "{repeated}"
+    );
+    assert_ne!(again["run"], booked["run"], "a run of its own");
+
+    let (status, history) = call(
+        &world,
+        Method::GET,
+        booked["history_url"].as_str().unwrap(),
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (history[0]["source_key"].as_str(), history[0]["outcome"].as_str()),
+        (Some("601"), Some("created")),
+        "{history}"
+    );
+
+    let ids = |body: &Value| -> Vec<i64> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|delivery| delivery["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, unusable) = call(
+        &world,
+        Method::GET,
+        "/api/v1/deliveries?outcome=unusable",
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&unusable), ids(&json!([bad_body, product])));
+    let (_, booked_only) = call(
+        &world,
+        Method::GET,
+        "/api/v1/deliveries?outcome=booked&connection=shop",
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&booked_only), ids(&json!([first])));
+    let (_, elsewhere) = call(
+        &world,
+        Method::GET,
+        "/api/v1/deliveries?connection=erp",
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(elsewhere, json!([]));
+    let (_, page) = call(
+        &world,
+        Method::GET,
+        "/api/v1/deliveries?limit=2",
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&page), ids(&json!([pending, bad_body])));
+    let (_, next) = call(
+        &world,
+        Method::GET,
+        &format!("/api/v1/deliveries?limit=2&before={}", bad_body["id"]),
+        Some(&world.read),
+        None,
+    )
+    .await;
+    assert_eq!(ids(&next), ids(&json!([repeated, first])));
+    for query in ["limit=501", "limit=0", "outcome=lost"] {
+        let (status, body) = call(
+            &world,
+            Method::GET,
+            &format!("/api/v1/deliveries?{query}"),
+            Some(&world.read),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid")),
+            "{query}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_api_enforces_what_its_document_states() {
+    let world = world().await;
+    for path in [
+        "/api/v1/runs?limit=1001",
+        "/api/v1/activity?limit=0",
+        "/api/v1/dead-letters?limit=5001",
+        "/api/v1/dead-letters?status=",
+    ] {
+        let (status, body) = call(&world, Method::GET, path, Some(&world.read), None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid")),
+            "{path}: {body}"
+        );
+    }
+    let (status, body) = call(&world, Method::GET, "/api/v1/runs?limit=1000", Some(&world.read), None).await;
+    assert_eq!(status, StatusCode::OK, "the maximum itself is allowed: {body}");
+    let (status, body) = call(&world, Method::GET, "/api/v1/runs?limit=5000", Some(&world.read), None).await;
+    assert!(
+        status == StatusCode::BAD_REQUEST && body["message"].as_str().unwrap().contains("at most 1000"),
+        "{body}"
+    );
+
+    // Bodies are JSON objects; an optional one may be empty or null.
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/dead-letters/replay",
+        Some(&world.write),
+        Some(json!([])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("JSON object"), "{body}");
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/flows/products/run",
+        Some(&world.write),
+        Some(Value::Null),
+    )
+    .await;
+    assert_eq!(
+        (status, body["flow"].as_str()),
+        (StatusCode::OK, Some("products")),
+        "{body}"
+    );
+    let (_, letters) = call(&world, Method::GET, "/api/v1/dead-letters", Some(&world.read), None).await;
+    let id = letters[0]["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &world,
+        Method::POST,
+        "/api/v1/dead-letters/replay",
+        Some(&world.write),
+        Some(json!({"ids": [id as f64]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{id}.0 is an integer to JSON Schema: {body}");
+    assert_eq!(body[0]["counters"]["read"], 1, "{body}");
+    let (status, _) = call(
+        &world,
+        Method::POST,
+        "/api/v1/dead-letters/replay",
+        Some(&world.write),
+        Some(json!({"ids": [1.5]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = call(
+        &world,
+        Method::PUT,
+        &format!("/api/v1/dead-letters/{id}"),
+        Some(&world.write),
+        Some(json!([{"sku": "A2"}, false])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }

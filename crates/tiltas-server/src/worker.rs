@@ -2,7 +2,7 @@
 //! flows that read their entity from their connection, and the scheduler running flows with
 //! a `schedule`.
 use crate::AppState;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 use tiltas_config::{Flow, Schedule, Trigger};
@@ -10,7 +10,7 @@ use tiltas_connectors::woocommerce::webhook;
 use tiltas_connectors::SourceRecord;
 use tiltas_engine::{EngineError, SyncOptions};
 use tiltas_model::EntityKind;
-use tiltas_store::InboxEvent;
+use tiltas_store::{ActivityOutcome, DeliveryFlow, DeliveryOutcome, InboxEvent, InboxSettlement, RecordOutcome, RunId};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -46,7 +46,9 @@ fn flows_for<'a>(state: &'a AppState, connection: &str, entity: EntityKind) -> V
         .collect()
 }
 
-/// One round: returns how many deliveries were settled.
+/// One round: returns how many deliveries were settled. Each settled delivery keeps what
+/// became of it (the deliveries page shows it): why it was unusable, or per flow the run that
+/// took its record and the record's outcome in that run.
 pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
     let pending = state
         .store
@@ -66,31 +68,34 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
                 .entry((event.connection.clone(), entity))
                 .or_default()
                 .push((event, record)),
-            Ok(None) => unusable.push((event.id, "carries no record".to_owned())),
-            Err(error) => unusable.push((event.id, error.to_string())),
+            Ok(None) => unusable.push(unusable_settlement(event.id, "carries no record".to_owned())),
+            Err(error) => unusable.push(unusable_settlement(event.id, error.to_string())),
         }
     }
-    let mut settled = 0;
-    for (id, error) in unusable {
-        state
-            .store
-            .inbox_done(&[id], Some(&error))
-            .await
-            .map_err(|e| e.to_string())?;
-        settled += 1;
-    }
+    state.store.inbox_settle(&unusable).await.map_err(|e| e.to_string())?;
+    let mut settled = unusable.len();
     let mut failures = Vec::new();
     for ((connection, entity), events) in groups {
         let ids: Vec<i64> = events.iter().map(|(event, _)| event.id).collect();
         let flows = flows_for(state, &connection, entity);
         if flows.is_empty() {
             let note = format!("no enabled flow reads {entity} from connection \"{connection}\"");
+            let settlements: Vec<InboxSettlement> = events
+                .iter()
+                .map(|(event, record)| InboxSettlement {
+                    id: event.id,
+                    note: Some(note.clone()),
+                    entity: Some(entity),
+                    record_key: Some(record.key.clone()),
+                    flows: Vec::new(),
+                })
+                .collect();
             state
                 .store
-                .inbox_done(&ids, Some(&note))
+                .inbox_settle(&settlements)
                 .await
                 .map_err(|e| e.to_string())?;
-            settled += ids.len();
+            settled += settlements.len();
             continue;
         }
         if !state.connection_enabled(&connection)
@@ -99,7 +104,9 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
             // Kept until the connection is switched on again.
             continue;
         }
-        let records: Vec<SourceRecord> = events.into_iter().map(|(_, record)| record).collect();
+        let keys: Vec<String> = events.iter().map(|(_, record)| record.key.clone()).collect();
+        let records: Vec<SourceRecord> = events.iter().map(|(_, record)| record.clone()).collect();
+        let mut outcomes: Vec<Vec<DeliveryFlow>> = vec![Vec::new(); events.len()];
         let mut delivered = true;
         for flow in flows {
             let result = state
@@ -108,7 +115,21 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
                 .await;
             state.count_run(&flow.name, &result);
             match result {
-                Ok(_) => {}
+                Ok(report) => {
+                    // The activity log says what became of each record in this run; a record
+                    // without activity was the same as the one delivered before.
+                    let found = match report.run {
+                        Some(run) => state
+                            .store
+                            .activity_outcomes(run, &flow.name, &keys)
+                            .await
+                            .map_err(|e| e.to_string())?,
+                        None => HashMap::new(),
+                    };
+                    for (outcome, key) in outcomes.iter_mut().zip(&keys) {
+                        outcome.push(delivery_flow(&flow.name, report.run, found.get(key)));
+                    }
+                }
                 Err(error) => {
                     delivered = false;
                     failures.push(format!("flow \"{}\": {error}", flow.name));
@@ -119,14 +140,72 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
             }
         }
         if delivered {
-            state.store.inbox_done(&ids, None).await.map_err(|e| e.to_string())?;
-            settled += ids.len();
+            let settlements: Vec<InboxSettlement> = events
+                .iter()
+                .zip(outcomes)
+                .map(|((event, record), flows)| InboxSettlement {
+                    id: event.id,
+                    note: None,
+                    entity: Some(entity),
+                    record_key: Some(record.key.clone()),
+                    flows,
+                })
+                .collect();
+            state
+                .store
+                .inbox_settle(&settlements)
+                .await
+                .map_err(|e| e.to_string())?;
+            settled += settlements.len();
         }
     }
     if settled == 0 && !failures.is_empty() {
         return Err(failures.join("; "));
     }
     Ok(settled)
+}
+
+/// A delivery settled without reaching any flow, and why.
+fn unusable_settlement(id: i64, note: String) -> InboxSettlement {
+    InboxSettlement {
+        id,
+        note: Some(note),
+        ..InboxSettlement::default()
+    }
+}
+
+/// What one flow's run did with a delivered record, from its activity entry (none: unchanged).
+fn delivery_flow(flow: &str, run: Option<RunId>, found: Option<&RecordOutcome>) -> DeliveryFlow {
+    let unchanged = DeliveryFlow {
+        flow: flow.to_owned(),
+        run,
+        outcome: DeliveryOutcome::Unchanged,
+        activity: None,
+        target_id: None,
+        detail: None,
+    };
+    let Some(found) = found else { return unchanged };
+    let answer = |field: &str| {
+        found
+            .response
+            .as_ref()
+            .and_then(|response| response.get(field))
+            .filter(|value| !value.is_null())
+            .map(|value| value.as_str().map_or_else(|| value.to_string(), str::to_owned))
+    };
+    let (outcome, target_id, detail) = match found.outcome {
+        ActivityOutcome::Created => (DeliveryOutcome::Booked, answer("target_id"), Some("created".to_owned())),
+        ActivityOutcome::Updated => (DeliveryOutcome::Booked, answer("target_id"), Some("updated".to_owned())),
+        ActivityOutcome::Skipped => (DeliveryOutcome::Skipped, None, answer("reason")),
+        ActivityOutcome::Failed => (DeliveryOutcome::DeadLettered, None, answer("message")),
+    };
+    DeliveryFlow {
+        outcome,
+        activity: Some(found.activity),
+        target_id,
+        detail,
+        ..unchanged
+    }
 }
 
 /// Runs every scheduled flow on its schedule until the process ends (a flow's first run is

@@ -203,7 +203,7 @@ pub trait Store: Send + Sync + 'static {
     /// A connection's counter for a window (0 when unused).
     async fn quota_used(&self, connection: &str, window: &str) -> StoreResult<u64>;
 
-    // ---- API keys ----------------------------------------------------------------------
+    // ---- webhook inbox -----------------------------------------------------------------
 
     /// Keeps a webhook delivery durably (before the sender is answered); returns its id.
     async fn inbox_add(&self, event: &NewInboxEvent) -> StoreResult<i64>;
@@ -219,6 +219,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many deliveries are pending.
     async fn inbox_backlog(&self) -> StoreResult<u64>;
+
+    /// Settles deliveries in one transaction, keeping what became of each: the record it
+    /// carried and what every flow it went through did with it (or why it was unusable).
+    async fn inbox_settle(&self, settlements: &[InboxSettlement]) -> StoreResult<()>;
+
+    /// Deliveries matching a filter, newest first, with what became of them.
+    async fn inbox_deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>>;
+
+    /// The activity of these source keys in one run of a flow, keyed by source key (the
+    /// newest entry of a key; keys without activity are absent: they were unchanged).
+    async fn activity_outcomes(
+        &self,
+        run: RunId,
+        flow: &str,
+        source_keys: &[String],
+    ) -> StoreResult<HashMap<String, RecordOutcome>>;
+
+    // ---- API keys ----------------------------------------------------------------------
 
     /// Stores a new API key by its hash (see [`hash_api_key`]).
     async fn api_key_create(&self, key: &NewApiKey) -> StoreResult<i64>;

@@ -950,6 +950,173 @@ macro_rules! sql_store {
                 Ok(u64::try_from(count).unwrap_or(0))
             }
 
+            async fn inbox_settle(&self, settlements: &[InboxSettlement]) -> StoreResult<()> {
+                let at = now();
+                let mut tx = self.pool.begin().await.map_err(query_error("inbox_settle"))?;
+                // One statement per delivery, all in one transaction: each row gets its own
+                // note and key, and a round settles at most a few hundred.
+                for settlement in settlements {
+                    sqlx::query(
+                        "UPDATE inbox SET done_at = $1, error = $2, entity = $3, record_key = $4 WHERE id = $5",
+                    )
+                    .bind(at)
+                    .bind(&settlement.note)
+                    .bind(settlement.entity.map(|entity| entity.as_str()))
+                    .bind(&settlement.record_key)
+                    .bind(settlement.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(query_error("inbox_settle"))?;
+                }
+                let rows: Vec<(i64, &DeliveryFlow)> = settlements
+                    .iter()
+                    .flat_map(|settlement| settlement.flows.iter().map(move |flow| (settlement.id, flow)))
+                    .collect();
+                let rows = last_per_key(&rows, |(id, flow)| (*id, flow.flow.clone()));
+                for chunk in rows.chunks(CHUNK) {
+                    let mut query = QueryBuilder::<$db>::new(
+                        "INSERT INTO inbox_flow (inbox_id, flow, run, outcome, activity, target_id, detail) ",
+                    );
+                    query.push_values(chunk, |mut row, (id, flow)| {
+                        row.push_bind(*id)
+                            .push_bind(&flow.flow)
+                            .push_bind(flow.run)
+                            .push_bind(flow.outcome.as_str())
+                            .push_bind(flow.activity)
+                            .push_bind(&flow.target_id)
+                            .push_bind(&flow.detail);
+                    });
+                    query.push(
+                        " ON CONFLICT (inbox_id, flow) DO UPDATE SET run = excluded.run, outcome = excluded.outcome, \
+                         activity = excluded.activity, target_id = excluded.target_id, detail = excluded.detail",
+                    );
+                    query.build().execute(&mut *tx).await.map_err(query_error("inbox_settle"))?;
+                }
+                tx.commit().await.map_err(query_error("inbox_settle"))
+            }
+
+            async fn inbox_deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
+                let error = || query_error("inbox_deliveries");
+                let mut query = QueryBuilder::<$db>::new(
+                    "SELECT id, connection, topic, received_at, done_at, attempts, error, entity, record_key \
+                     FROM inbox WHERE 1 = 1",
+                );
+                if let Some(connection) = &filter.connection {
+                    query.push(" AND connection = ").push_bind(connection);
+                }
+                if let Some(before) = filter.before {
+                    query.push(" AND id < ").push_bind(before);
+                }
+                match filter.outcome {
+                    None => {}
+                    Some(DeliveryOutcome::Pending) => {
+                        query.push(" AND done_at IS NULL");
+                    }
+                    Some(DeliveryOutcome::Unusable) => {
+                        query.push(" AND done_at IS NOT NULL AND error IS NOT NULL");
+                    }
+                    Some(outcome) => {
+                        query
+                            .push(" AND EXISTS (SELECT 1 FROM inbox_flow f WHERE f.inbox_id = inbox.id AND f.outcome = ")
+                            .push_bind(outcome.as_str())
+                            .push(")");
+                    }
+                }
+                query.push(" ORDER BY id DESC");
+                if filter.limit > 0 {
+                    query.push(" LIMIT ").push_bind(i64::from(filter.limit));
+                }
+                let rows = query.build().fetch_all(&self.pool).await.map_err(error())?;
+                let mut deliveries = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let entity: Option<String> = row.try_get(7).map_err(error())?;
+                    let entity = entity
+                        .map(|name| {
+                            EntityKind::parse(&name).ok_or_else(|| StoreError::Corrupt {
+                                what: "delivery entity",
+                                detail: format!("unknown entity {name:?}"),
+                            })
+                        })
+                        .transpose()?;
+                    deliveries.push(Delivery {
+                        id: row.try_get(0).map_err(error())?,
+                        connection: row.try_get(1).map_err(error())?,
+                        topic: row.try_get(2).map_err(error())?,
+                        received_at: timestamp(row.try_get(3).map_err(error())?),
+                        done_at: row.try_get::<Option<i64>, _>(4).map_err(error())?.map(timestamp),
+                        attempts: row.try_get(5).map_err(error())?,
+                        error: row.try_get(6).map_err(error())?,
+                        entity,
+                        record_key: row.try_get(8).map_err(error())?,
+                        flows: Vec::new(),
+                    });
+                }
+                let position: HashMap<i64, usize> =
+                    deliveries.iter().enumerate().map(|(index, delivery)| (delivery.id, index)).collect();
+                let ids: Vec<i64> = deliveries.iter().map(|delivery| delivery.id).collect();
+                for chunk in ids.chunks(CHUNK) {
+                    let mut query = QueryBuilder::<$db>::new(
+                        "SELECT inbox_id, flow, run, outcome, activity, target_id, detail FROM inbox_flow WHERE inbox_id IN (",
+                    );
+                    let mut separated = query.separated(", ");
+                    for id in chunk {
+                        separated.push_bind(*id);
+                    }
+                    query.push(") ORDER BY inbox_id, flow");
+                    let rows = query.build().fetch_all(&self.pool).await.map_err(error())?;
+                    for row in rows {
+                        let id: i64 = row.try_get(0).map_err(error())?;
+                        let Some(&index) = position.get(&id) else { continue };
+                        deliveries[index].flows.push(DeliveryFlow {
+                            flow: row.try_get(1).map_err(error())?,
+                            run: row.try_get(2).map_err(error())?,
+                            outcome: enum_parse(&row.try_get::<String, _>(3).map_err(error())?, "delivery outcome")?,
+                            activity: row.try_get(4).map_err(error())?,
+                            target_id: row.try_get(5).map_err(error())?,
+                            detail: row.try_get(6).map_err(error())?,
+                        });
+                    }
+                }
+                Ok(deliveries)
+            }
+
+            async fn activity_outcomes(
+                &self,
+                run: RunId,
+                flow: &str,
+                source_keys: &[String],
+            ) -> StoreResult<HashMap<String, RecordOutcome>> {
+                let error = || query_error("activity_outcomes");
+                let mut found = HashMap::new();
+                for chunk in source_keys.chunks(CHUNK) {
+                    let mut query = QueryBuilder::<$db>::new(
+                        "SELECT a.id, a.source_key, a.outcome, p.response FROM activity a \
+                         LEFT JOIN activity_payload p ON p.activity_uid = a.uid WHERE a.run = ",
+                    );
+                    query.push_bind(run).push(" AND a.flow = ").push_bind(flow).push(" AND a.source_key IN (");
+                    let mut separated = query.separated(", ");
+                    for key in chunk {
+                        separated.push_bind(key);
+                    }
+                    // Oldest first, so a key's newest entry is the one kept.
+                    query.push(") ORDER BY a.id");
+                    let rows = query.build().fetch_all(&self.pool).await.map_err(error())?;
+                    for row in rows {
+                        let key: String = row.try_get(1).map_err(error())?;
+                        let response: Option<String> = row.try_get(3).map_err(error())?;
+                        found.insert(
+                            key,
+                            RecordOutcome {
+                                activity: row.try_get(0).map_err(error())?,
+                                outcome: enum_parse(&row.try_get::<String, _>(2).map_err(error())?, "activity outcome")?,
+                                response: response.map(|text| json_parse(&text, "activity response")).transpose()?,
+                            },
+                        );
+                    }
+                }
+                Ok(found)
+            }
+
             async fn api_key_create(&self, key: &NewApiKey) -> StoreResult<i64> {
                 sqlx::query_scalar(
                     "INSERT INTO api_key (name, scope, key_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",

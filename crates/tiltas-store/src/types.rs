@@ -469,3 +469,128 @@ pub struct ApiKey {
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// What became of a webhook delivery (as a whole, or in one flow it went through).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    /// Not yet settled (waiting for a connection, or its last attempt failed).
+    Pending,
+    /// Settled, but what it carried could not be used (no record, a bad body, no flow).
+    Unusable,
+    /// In one flow: created or updated in the target.
+    Booked,
+    /// In one flow: the same record was delivered before, so nothing was sent.
+    Unchanged,
+    /// In one flow: left alone by the flow's filter or policy.
+    Skipped,
+    /// In one flow: it failed and went to the dead-letter inbox.
+    DeadLettered,
+}
+
+impl DeliveryOutcome {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Pending => "pending",
+            DeliveryOutcome::Unusable => "unusable",
+            DeliveryOutcome::Booked => "booked",
+            DeliveryOutcome::Unchanged => "unchanged",
+            DeliveryOutcome::Skipped => "skipped",
+            DeliveryOutcome::DeadLettered => "dead_lettered",
+        }
+    }
+}
+
+/// What one flow did with a delivery's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryFlow {
+    /// The flow.
+    pub flow: String,
+    /// The run of the ingest that took the record (none for a dry run).
+    pub run: Option<RunId>,
+    /// Booked, unchanged, skipped or dead-lettered.
+    pub outcome: DeliveryOutcome,
+    /// The activity entry of the record in that run (none when unchanged).
+    pub activity: Option<i64>,
+    /// The record's id in the target, when booked.
+    pub target_id: Option<String>,
+    /// Why it was skipped, or the dead letter's message.
+    pub detail: Option<String>,
+}
+
+/// How a delivery is settled by
+/// [`Store::inbox_settle`](crate::Store::inbox_settle).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxSettlement {
+    /// The delivery's id.
+    pub id: i64,
+    /// Why what it carried could not be used (`None`: it went through its flows).
+    pub note: Option<String>,
+    /// The entity it carried, when it carried a record.
+    pub entity: Option<EntityKind>,
+    /// The record's key in the source, when it carried a record.
+    pub record_key: Option<String>,
+    /// What each flow it went through did with it.
+    pub flows: Vec<DeliveryFlow>,
+}
+
+/// A webhook delivery and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Store id (delivery order).
+    pub id: i64,
+    /// The connection it came for.
+    pub connection: String,
+    /// The system's topic (`order.created`).
+    pub topic: String,
+    /// When it was accepted.
+    pub received_at: DateTime<Utc>,
+    /// When it was settled (none while pending).
+    pub done_at: Option<DateTime<Utc>>,
+    /// Failed delivery attempts.
+    pub attempts: i64,
+    /// The last failed attempt's error while pending; why it was unusable once settled.
+    pub error: Option<String>,
+    /// The entity it carried, once settled.
+    pub entity: Option<EntityKind>,
+    /// The record's key in the source, once settled.
+    pub record_key: Option<String>,
+    /// What each flow did with it, in flow-name order.
+    pub flows: Vec<DeliveryFlow>,
+}
+
+impl Delivery {
+    /// Pending, unusable, or (when it went through its flows) `None`: see `flows`.
+    pub fn settled_outcome(&self) -> Option<DeliveryOutcome> {
+        match (&self.done_at, &self.error) {
+            (None, _) => Some(DeliveryOutcome::Pending),
+            (Some(_), Some(_)) => Some(DeliveryOutcome::Unusable),
+            (Some(_), None) => None,
+        }
+    }
+}
+
+/// Which deliveries to list (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    /// Only this connection's.
+    pub connection: Option<String>,
+    /// Only these: pending, unusable, or those with this outcome in any flow.
+    pub outcome: Option<DeliveryOutcome>,
+    /// Only ids below this one (the next page after the last id seen).
+    pub before: Option<i64>,
+    /// At most this many (0 = no limit).
+    pub limit: u32,
+}
+
+/// A record's outcome in one run, from the activity log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordOutcome {
+    /// The activity entry.
+    pub activity: i64,
+    /// What happened.
+    pub outcome: ActivityOutcome,
+    /// What the target answered (`target_id`, a skip's `reason`, a failure's `message`).
+    pub response: Option<serde_json::Value>,
+}

@@ -14,6 +14,8 @@ pub(crate) enum Section {
     Overview,
     /// `/dead-letters`.
     DeadLetters,
+    /// `/deliveries`.
+    Deliveries,
     /// `/connections`.
     Connections,
     /// Sign-in and error pages.
@@ -41,6 +43,7 @@ pub(crate) fn page(title: &str, section: Section, key: Option<&ApiKey>, flash: &
                                 ul {
                                     (nav_link("/", "Overview", section == Section::Overview))
                                     (nav_link("/dead-letters", "Dead letters", section == Section::DeadLetters))
+                                    (nav_link("/deliveries", "Deliveries", section == Section::Deliveries))
                                     (nav_link("/connections", "Connections", section == Section::Connections))
                                 }
                             }
@@ -86,13 +89,14 @@ fn nav_link(href: &str, label: &str, current: bool) -> Markup {
 /// never the only one).
 pub(crate) fn status_badge(status: &str) -> Markup {
     let symbol = match status {
-        "succeeded" | "resolved" | "created" | "updated" => "✓",
-        "failed" | "open" => "✗",
-        "running" => "…",
+        "succeeded" | "resolved" | "created" | "updated" | "booked" => "✓",
+        "failed" | "open" | "unusable" | "dead_lettered" => "✗",
+        "running" | "pending" => "…",
+        "unchanged" => "=",
         _ => "•",
     };
     html! {
-        span class={ "badge status-" (status) } { span aria-hidden="true" { (symbol) " " } (status) }
+        span class={ "badge status-" (status) } { span aria-hidden="true" { (symbol) " " } (status.replace('_', " ")) }
     }
 }
 
@@ -195,9 +199,12 @@ th, td { border: 1px solid var(--line); padding: 6px 10px; text-align: left; ver
 thead th { background: #eef1f5; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 14px; font-weight: 600; border: 1px solid; white-space: nowrap; }
-.status-succeeded, .status-resolved, .status-created, .status-updated, .status-enabled { background: var(--ok-bg); color: var(--ok); }
-.status-failed, .status-open, .status-disabled { background: var(--bad-bg); color: var(--bad); }
+.status-succeeded, .status-resolved, .status-created, .status-updated, .status-enabled, .status-booked { background: var(--ok-bg); color: var(--ok); }
+.status-failed, .status-open, .status-disabled, .status-unusable, .status-dead_lettered { background: var(--bad-bg); color: var(--bad); }
 .status-running, .status-skipped { background: var(--run-bg); color: var(--run); }
+.status-pending { background: var(--warn-bg); color: var(--warn); }
+.status-unchanged { background: #fff; color: var(--muted); }
+ul.plain { list-style: none; margin: 0; padding: 0; }
 button, .button { font: inherit; padding: 6px 14px; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button.secondary { background: #fff; color: var(--accent); }
 button.link { background: none; border: none; color: inherit; text-decoration: underline; padding: 0; }

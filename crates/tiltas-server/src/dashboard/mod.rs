@@ -1,7 +1,7 @@
 //! The dashboard: server-rendered HTML pages over the same state and logic as `/api/v1`
 //! (overview with a records chart and quota gauges, flows, runs, records with a side-by-side
-//! payload diff, the dead-letter inbox with edit-and-retry and bulk replay, connections with
-//! their switch and test). Signed in with an API key kept in a cookie ([`session`]).
+//! payload diff, the dead-letter inbox with edit-and-retry and bulk replay, webhook deliveries
+//! and what became of each, connections with their switch and test). Signed in with an API key kept in a cookie ([`session`]).
 //!
 //! Pages are [`maud`] templates: compile-time checked, and every interpolated value is
 //! HTML-escaped unless explicitly marked `PreEscaped` (only the static CSS is), so escaping
@@ -10,6 +10,7 @@
 mod chart;
 mod connections;
 mod dead_letters;
+mod deliveries;
 mod diff;
 mod layout;
 mod overview;
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/dead-letters/{id}",
             get(dead_letters::letter_page).post(dead_letters::save_letter),
         )
+        .route("/deliveries", get(deliveries::deliveries_page))
         .route("/connections", get(connections::connections_page))
         .route("/connections/{name}/enable", post(connections::enable))
         .route("/connections/{name}/disable", post(connections::disable))

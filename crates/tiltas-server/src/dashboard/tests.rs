@@ -431,3 +431,67 @@ async fn bulk_replay_sends_the_selected_letters_and_reports_what_happened() {
     let shown = page(&world, all.location.as_deref().unwrap(), &world.read).await;
     assert!(shown.contains("1 failed again"), "{shown}");
 }
+
+#[tokio::test]
+async fn the_deliveries_page_shows_what_became_of_each_webhook_at_a_glance() {
+    use crate::tests::{hook, order_body, product_body};
+    let world = world().await;
+    hook(&world, "shop", "product.updated", &product_body(77), "hook-secret").await;
+    hook(&world, "shop", "order.created", &order_body(701), "hook-secret").await;
+    crate::worker::deliver_pending(&world.state).await.unwrap();
+    hook(&world, "shop", "order.created", &order_body(701), "hook-secret").await;
+    crate::worker::deliver_pending(&world.state).await.unwrap();
+    let key = world.read.as_str();
+
+    let overview = page(&world, "/", key).await;
+    assert!(
+        overview.contains(r#"<a href="/deliveries">Deliveries</a>"#),
+        "{overview}"
+    );
+    let deliveries = page(&world, "/deliveries", key).await;
+    let booked = world
+        .state
+        .store
+        .activity(&tiltas_store::ActivityFilter {
+            flow: Some("orders".into()),
+            source_key: Some("701".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(booked.len(), 1, "booked once, unchanged the second time");
+    for expected in [
+        r#"<a href="/deliveries" aria-current="page">Deliveries</a>"#,
+        r#"<option value="shop">shop</option>"#,
+        "<code>order.created</code>",
+        "<code>product.updated</code>",
+        "order <code>701</code>",
+        "product <code>77</code>",
+        "status-unusable",
+        "no enabled flow reads product from connection &quot;shop&quot;",
+        "status-booked",
+        "created as ",
+        "status-unchanged",
+        "unchanged: delivered before, nothing sent",
+        &format!(r#"<a href="/records/{}?run={}""#, booked[0].id, booked[0].run),
+        &format!(r#"<a href="/runs/{}">Run {}</a>"#, booked[0].run, booked[0].run),
+    ] {
+        assert!(
+            deliveries.contains(expected),
+            "deliveries page lacks {expected}: {deliveries}"
+        );
+    }
+    let unusable = page(&world, "/deliveries?connection=shop&outcome=unusable", key).await;
+    assert!(unusable.contains("product <code>77</code>"), "{unusable}");
+    assert!(!unusable.contains("order <code>701</code>"), "{unusable}");
+    assert!(unusable.contains(r#"<option value="unusable" selected>"#), "{unusable}");
+    let answer = send(&world, Method::GET, "/deliveries?outcome=lost", Some(key), None).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer.body.contains("outcome &quot;lost&quot; is not one of"),
+        "{}",
+        answer.body
+    );
+    let answer = send(&world, Method::GET, "/deliveries", None, None).await;
+    assert_eq!(answer.location.as_deref(), Some("/login"));
+}
