@@ -70,7 +70,7 @@ to = {{ connection = "files", file = "out.jsonl" }}
 [[flows]]
 name = "orders"
 entity = "order"
-from = {{ connection = "shop" }}
+from = {{ connection = "shop", statuses = ["processing", "completed"] }}
 to = {{ connection = "erp" }}
 trigger = "webhook"
 match_on = "number"
@@ -570,6 +570,40 @@ async fn the_openapi_document_health_and_quota_are_served() {
 
 pub(crate) fn product_body(id: u64) -> String {
     json!({"id": id, "sku": "P1", "name": "Kava", "regular_price": "4.10"}).to_string()
+}
+
+#[tokio::test]
+async fn a_pending_order_delivery_is_skipped_with_its_reason_then_booked_once_paid() {
+    let world = world().await;
+    let pending = order_body(610).replace("\"processing\"", "\"pending\"");
+    hook(&world, "shop", "order.created", &pending, "hook-secret").await;
+    crate::worker::deliver_pending(&world.state).await.unwrap();
+    hook(&world, "shop", "order.updated", &order_body(610), "hook-secret").await;
+    crate::worker::deliver_pending(&world.state).await.unwrap();
+
+    let (status, deliveries) = call(&world, Method::GET, "/api/v1/deliveries", Some(&world.read), None).await;
+    assert_eq!(status, StatusCode::OK, "{deliveries}");
+    let [paid, created] = &deliveries.as_array().unwrap()[..] else {
+        panic!("two deliveries: {deliveries:#}")
+    };
+    let skipped = &created["flows"][0];
+    assert_eq!(skipped["outcome"], "skipped", "{created}");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("status \"pending\" is not in the flow's statuses [processing, completed]"),
+        "{created}"
+    );
+    assert_eq!(paid["flows"][0]["outcome"], "booked", "{paid}");
+    let documents = world.rivile.records("I06").unwrap();
+    let booked = documents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|document| document["I06_DOK_NR"] == "610")
+        .count();
+    assert_eq!(booked, 1, "the paid order is one invoice; the pending one none");
 }
 
 #[tokio::test]
