@@ -484,8 +484,9 @@ async fn signed_webhooks_are_kept_then_delivered_once_and_bad_ones_refused() {
         metrics.contains("tiltas_webhooks_total{connection=\"shop\",outcome=\"rejected\"} 2"),
         "{metrics}"
     );
+    // Each delivery of the same order is judged in a run of its own: booked, then unchanged.
     assert!(
-        metrics.contains("tiltas_runs_total{flow=\"orders\",status=\"succeeded\"} 1"),
+        metrics.contains("tiltas_runs_total{flow=\"orders\",status=\"succeeded\"} 2"),
         "{metrics}"
     );
     assert!(metrics.contains("tiltas_inbox_backlog 0"), "{metrics}");
@@ -604,6 +605,55 @@ async fn a_pending_order_delivery_is_skipped_with_its_reason_then_booked_once_pa
         .filter(|document| document["I06_DOK_NR"] == "610")
         .count();
     assert_eq!(booked, 1, "the paid order is one invoice; the pending one none");
+}
+
+#[tokio::test]
+async fn an_order_paid_and_created_in_one_batch_is_booked_whichever_delivery_arrives_first() {
+    let world = world().await;
+    let pending = |id: u64| order_body(id).replace("\"processing\"", "\"pending\"");
+    // WooCommerce sends each topic from its own queue: the paid update may overtake the
+    // creation. Both arrive before the worker's round.
+    hook(&world, "shop", "order.updated", &order_body(620), "hook-secret").await;
+    hook(&world, "shop", "order.created", &pending(620), "hook-secret").await;
+    hook(&world, "shop", "order.created", &pending(621), "hook-secret").await;
+    hook(&world, "shop", "order.updated", &order_body(621), "hook-secret").await;
+    crate::worker::deliver_pending(&world.state).await.unwrap();
+
+    let (_, deliveries) = call(&world, Method::GET, "/api/v1/deliveries", Some(&world.read), None).await;
+    let outcomes: Vec<(String, String, String)> = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|delivery| {
+            (
+                delivery["record_key"].as_str().unwrap_or_default().to_owned(),
+                delivery["topic"].as_str().unwrap_or_default().to_owned(),
+                delivery["flows"][0]["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("620", "order.updated", "booked"),
+        ("620", "order.created", "skipped"),
+        ("621", "order.created", "skipped"),
+        ("621", "order.updated", "booked"),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(key, topic, outcome)| ((*key).to_owned(), (*topic).to_owned(), (*outcome).to_owned()))
+        .collect();
+    assert_eq!(outcomes, expected, "{deliveries:#}");
+    let documents = world.rivile.records("I06").unwrap();
+    for number in ["620", "621"] {
+        let count = documents
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|document| document["I06_DOK_NR"] == number)
+            .count();
+        assert_eq!(count, 1, "order {number} is one invoice");
+    }
 }
 
 #[tokio::test]

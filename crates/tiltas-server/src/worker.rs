@@ -58,8 +58,7 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
     if pending.is_empty() {
         return Ok(0);
     }
-    // Group by connection and entity, keeping arrival order; a later delivery of the same
-    // record replaces an earlier one in the group (the engine keeps the last anyway).
+    // Group by connection and entity, keeping arrival order.
     let mut groups: BTreeMap<(String, EntityKind), Vec<(InboxEvent, SourceRecord)>> = BTreeMap::new();
     let mut unusable = Vec::new();
     for event in pending {
@@ -76,7 +75,6 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
     let mut settled = unusable.len();
     let mut failures = Vec::new();
     for ((connection, entity), events) in groups {
-        let ids: Vec<i64> = events.iter().map(|(event, _)| event.id).collect();
         let flows = flows_for(state, &connection, entity);
         if flows.is_empty() {
             let note = format!("no enabled flow reads {entity} from connection \"{connection}\"");
@@ -104,65 +102,105 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
             // Kept until the connection is switched on again.
             continue;
         }
-        let keys: Vec<String> = events.iter().map(|(_, record)| record.key.clone()).collect();
-        let records: Vec<SourceRecord> = events.iter().map(|(_, record)| record.clone()).collect();
-        let mut outcomes: Vec<Vec<DeliveryFlow>> = vec![Vec::new(); events.len()];
-        let mut delivered = true;
-        for flow in flows {
-            let result = state
-                .engine
-                .ingest(&flow.name, records.clone(), &SyncOptions::default())
-                .await;
-            state.count_run(&flow.name, &result);
-            match result {
-                Ok(report) => {
-                    // The activity log says what became of each record in this run; a record
-                    // without activity was the same as the one delivered before.
-                    let found = match report.run {
-                        Some(run) => state
-                            .store
-                            .activity_outcomes(run, &flow.name, &keys)
-                            .await
-                            .map_err(|e| e.to_string())?,
-                        None => HashMap::new(),
-                    };
-                    for (outcome, key) in outcomes.iter_mut().zip(&keys) {
-                        outcome.push(delivery_flow(&flow.name, report.run, found.get(key)));
-                    }
-                }
-                Err(error) => {
-                    delivered = false;
-                    failures.push(format!("flow \"{}\": {error}", flow.name));
-                    for id in &ids {
-                        let _ = state.store.inbox_attempt_failed(*id, &error.to_string()).await;
-                    }
+        // A record delivered more than once in the batch (order.created while pending, then
+        // order.updated when paid: WooCommerce sends each topic from its own queue, so they
+        // may arrive in either order) goes through in waves, one delivery of each record per
+        // run, so every delivery is judged on its own and none hides another.
+        for wave in waves(events) {
+            match deliver_wave(state, entity, &flows, &wave).await? {
+                Ok(count) => settled += count,
+                Err(errors) => {
+                    failures.extend(errors);
+                    // Later deliveries of these records wait: they must not overtake.
+                    break;
                 }
             }
-        }
-        if delivered {
-            let settlements: Vec<InboxSettlement> = events
-                .iter()
-                .zip(outcomes)
-                .map(|((event, record), flows)| InboxSettlement {
-                    id: event.id,
-                    note: None,
-                    entity: Some(entity),
-                    record_key: Some(record.key.clone()),
-                    flows,
-                })
-                .collect();
-            state
-                .store
-                .inbox_settle(&settlements)
-                .await
-                .map_err(|e| e.to_string())?;
-            settled += settlements.len();
         }
     }
     if settled == 0 && !failures.is_empty() {
         return Err(failures.join("; "));
     }
     Ok(settled)
+}
+
+/// Splits a group's deliveries, in arrival order, into runs that hold each record once.
+fn waves(events: Vec<(InboxEvent, SourceRecord)>) -> Vec<Vec<(InboxEvent, SourceRecord)>> {
+    let mut waves: Vec<Vec<(InboxEvent, SourceRecord)>> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (event, record) in events {
+        let wave = seen.entry(record.key.clone()).or_insert(0);
+        if waves.len() <= *wave {
+            waves.push(Vec::new());
+        }
+        waves[*wave].push((event, record));
+        *wave += 1;
+    }
+    waves
+}
+
+/// Runs one wave of deliveries through every flow reading them and settles them: `Ok(count)`
+/// settled, or the flows' errors (the deliveries stay pending, with the attempt counted).
+async fn deliver_wave(
+    state: &AppState,
+    entity: EntityKind,
+    flows: &[&Flow],
+    events: &[(InboxEvent, SourceRecord)],
+) -> Result<Result<usize, Vec<String>>, String> {
+    let ids: Vec<i64> = events.iter().map(|(event, _)| event.id).collect();
+    let keys: Vec<String> = events.iter().map(|(_, record)| record.key.clone()).collect();
+    let records: Vec<SourceRecord> = events.iter().map(|(_, record)| record.clone()).collect();
+    let mut outcomes: Vec<Vec<DeliveryFlow>> = vec![Vec::new(); events.len()];
+    let mut failures = Vec::new();
+    for flow in flows {
+        let result = state
+            .engine
+            .ingest(&flow.name, records.clone(), &SyncOptions::default())
+            .await;
+        state.count_run(&flow.name, &result);
+        match result {
+            Ok(report) => {
+                // The activity log says what became of each record in this run; a record
+                // without activity was the same as the one delivered before.
+                let found = match report.run {
+                    Some(run) => state
+                        .store
+                        .activity_outcomes(run, &flow.name, &keys)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                    None => HashMap::new(),
+                };
+                for (outcome, key) in outcomes.iter_mut().zip(&keys) {
+                    outcome.push(delivery_flow(&flow.name, report.run, found.get(key)));
+                }
+            }
+            Err(error) => {
+                failures.push(format!("flow \"{}\": {error}", flow.name));
+                for id in &ids {
+                    let _ = state.store.inbox_attempt_failed(*id, &error.to_string()).await;
+                }
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Ok(Err(failures));
+    }
+    let settlements: Vec<InboxSettlement> = events
+        .iter()
+        .zip(outcomes)
+        .map(|((event, record), flows)| InboxSettlement {
+            id: event.id,
+            note: None,
+            entity: Some(entity),
+            record_key: Some(record.key.clone()),
+            flows,
+        })
+        .collect();
+    state
+        .store
+        .inbox_settle(&settlements)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Ok(settlements.len()))
 }
 
 /// A delivery settled without reaching any flow, and why.

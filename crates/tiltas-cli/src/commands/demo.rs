@@ -97,9 +97,12 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
     let rivile_url = tiltas_sim::spawn(rivile_router(rivile.clone(), Harness::new(rivile.clone(), 2026))).await?;
     // The shop starts with a few products of its own, which the ERP does not have: orders for
     // them show what the order pipeline does with an unknown SKU (a dead letter to fix).
+    // The shop is set up as a user would: webhooks for what the flows read from it (orders
+    // and customers), not for products, which flow the other way.
     let webhook = (!args.once).then(|| WebhookTarget {
         delivery_url: format!("http://{address}/hooks/shop"),
         secret: WEBHOOK_SECRET.to_owned(),
+        resources: vec!["order".to_owned(), "customer".to_owned()],
     });
     let shop = Arc::new(WooSim::new(
         Credentials {

@@ -50,6 +50,7 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
                 (Some(delivery_url), Some(secret)) => Some(WebhookTarget {
                     delivery_url: delivery_url.clone(),
                     secret: secret.clone(),
+                    resources: Vec::new(),
                 }),
                 _ => None,
             };

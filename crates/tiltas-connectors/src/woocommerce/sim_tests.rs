@@ -784,6 +784,7 @@ async fn mutated_orders_are_delivered_as_signed_order_created_webhooks() {
     let target = WebhookTarget {
         delivery_url: hook_url,
         secret: "whsec-test".into(),
+        resources: Vec::new(),
     };
     let shop = start_with(seeding(20), Some(target), false).await;
     let (status, reply) = shop.control("mutate", json!({"entity": "order", "count": 3})).await;

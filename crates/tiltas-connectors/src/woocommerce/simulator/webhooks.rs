@@ -42,13 +42,15 @@ const SIMULATED_TOPICS: [&str; 9] = [
     "customer.deleted",
 ];
 
-/// A delivery URL and secret to subscribe to every product, order and customer topic.
+/// A delivery URL and secret to subscribe to product, order and customer topics.
 #[derive(Clone)]
 pub struct WebhookTarget {
     /// Where deliveries are POSTed.
     pub delivery_url: String,
     /// The HMAC-SHA256 key of `X-WC-Webhook-Signature`.
     pub secret: String,
+    /// The resources subscribed to (`order`, `customer`, `product`); empty for all of them.
+    pub resources: Vec<String>,
 }
 
 impl std::fmt::Debug for WebhookTarget {
@@ -169,7 +171,11 @@ fn new_webhook(shop: &mut Shop, name: String, topic: &str, delivery_url: &str, s
 
 /// One active webhook per product, order and customer topic, all to `target`.
 pub(super) fn subscribe_all_topics(shop: &mut Shop, target: &WebhookTarget, at: i64) {
-    for topic in SIMULATED_TOPICS {
+    let wanted = |topic: &str| {
+        let resource = topic.split('.').next().unwrap_or_default();
+        target.resources.is_empty() || target.resources.iter().any(|wanted| wanted == resource)
+    };
+    for topic in SIMULATED_TOPICS.into_iter().filter(|topic| wanted(topic)) {
         new_webhook(
             shop,
             format!("Tiltas {topic}"),
