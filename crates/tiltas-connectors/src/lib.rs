@@ -1,17 +1,12 @@
-//! Connectors: the [`Source`] and [`Target`] traits every external system implements, the
-//! [`registry`] that lists the systems, and one module per system (`file` for CSV and JSON
-//! Lines feeds).
-//!
-//! Connectors never touch the store or the engine: the engine owns paging loops, retries,
-//! acknowledgements and cursors.
+//! The systems of this build, each in its folder: `file` (CSV and JSON Lines feeds),
+//! `reference`, `rivile` and `woocommerce`, each implementing [`System`] from the contract
+//! crate `tiltas-connector` (re-exported here), and the [`registry`] that lists them.
 #![forbid(unsafe_code)]
 
-mod api;
 pub mod file;
-mod http;
 pub mod reference;
 pub mod registry;
 pub mod rivile;
 pub mod woocommerce;
 
-pub use api::*;
+pub use tiltas_connector::*;

@@ -4,7 +4,7 @@
 //! applied twice.
 use rand::Rng;
 use std::time::Duration;
-use tiltas_connectors::{
+use tiltas_connector::{
     BatchResult, ConnectorError, ErrorKind, Lookup, Page, ReadRequest, Source, Target, WriteItem, WriteOutcome,
 };
 

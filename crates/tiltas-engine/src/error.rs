@@ -1,4 +1,4 @@
-use tiltas_connectors::ConnectorError;
+use tiltas_connector::ConnectorError;
 use tiltas_store::StoreError;
 
 /// Why a run could not start or had to stop.

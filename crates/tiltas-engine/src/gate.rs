@@ -6,7 +6,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 use tiltas_config::{Connection, RateLimit};
-use tiltas_connectors::{CallGate, ConnectorError, ErrorKind};
+use tiltas_connector::{CallGate, ConnectorError, ErrorKind};
 use tiltas_store::Store;
 use tokio::time::Instant;
 

@@ -11,7 +11,7 @@ use crate::deliver;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use tiltas_config::{Flow, OrderRules};
-use tiltas_connectors::{ConnectorError, Target, WriteItem, WriteOutcome};
+use tiltas_connector::{ConnectorError, Target, WriteItem, WriteOutcome};
 use tiltas_mapping::FieldPath;
 use tiltas_model::EntityKind;
 
@@ -44,24 +44,6 @@ impl OrderPipeline {
             rules: flow.orders.clone(),
             buyers: HashMap::new(),
             products_known: HashSet::new(),
-        }
-    }
-
-    /// A flow like `flow` moving `entity` (the customer or product side of its target).
-    pub(crate) fn side_flow(flow: &Flow, entity: EntityKind) -> Flow {
-        Flow {
-            name: format!("{}:{entity}", flow.name),
-            entity,
-            match_on: Some(match entity {
-                EntityKind::Customer => flow.orders.customer_match.clone(),
-                _ => "sku".to_owned(),
-            }),
-            map: Vec::new(),
-            values: Default::default(),
-            defaults: Default::default(),
-            filter: None,
-            create_only: Vec::new(),
-            ..flow.clone()
         }
     }
 

@@ -9,9 +9,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tiltas_config::{Connection, DuplicatePolicy, Flow, ValidatedConfig};
-use tiltas_connectors::{
-    registry, CallGate, ConnectorError, ErrorKind, Page, ReadRequest, Source, SourceRecord, Target, WriteItem,
-    WriteOutcome,
+use tiltas_connector::{
+    CallGate, ConnectorError, ErrorKind, OpenContext, Page, ReadRequest, Source, SourceRecord, Systems, Target,
+    WriteItem, WriteOutcome,
 };
 use tiltas_mapping::{FieldPath, FlowMapping};
 use tiltas_model::EntityKind;
@@ -105,18 +105,20 @@ pub struct SyncReport {
 pub struct Engine {
     config: Arc<ValidatedConfig>,
     store: Arc<dyn Store>,
+    systems: Systems,
     holder: String,
     gates: std::sync::Mutex<HashMap<String, Arc<ConnectionGate>>>,
 }
 
 impl Engine {
-    /// An engine for a validated configuration and a store.
-    pub fn new(config: Arc<ValidatedConfig>, store: Arc<dyn Store>) -> Engine {
+    /// An engine for a validated configuration, a store, and the systems of the build.
+    pub fn new(config: Arc<ValidatedConfig>, store: Arc<dyn Store>, systems: Systems) -> Engine {
         let host = this_host();
         let holder = format!("{host}:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple());
         Engine {
             config,
             store,
+            systems,
             holder,
             gates: std::sync::Mutex::new(HashMap::new()),
         }
@@ -125,6 +127,11 @@ impl Engine {
     /// The configuration the engine runs.
     pub fn config(&self) -> &ValidatedConfig {
         &self.config
+    }
+
+    /// The systems the engine opens connectors of.
+    pub fn systems(&self) -> Systems {
+        self.systems
     }
 
     /// The store the engine keeps its state in.
@@ -136,9 +143,13 @@ impl Engine {
     /// target too, to look records up, but never writes to it.
     pub async fn sync(&self, flow_name: &str, options: &SyncOptions) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
-        let source = registry::open_source(&self.config, flow, self.gate(&flow.from.connection))
+        let source = self
+            .systems
+            .open_source(&self.config, flow, self.gate(&flow.from.connection))
             .map_err(|error| connector_error(flow, "source", error))?;
-        let target = registry::open_target(&self.config, flow, self.gate(&flow.to.connection))
+        let target = self
+            .systems
+            .open_target(&self.config, flow, self.gate(&flow.to.connection))
             .map_err(|error| connector_error(flow, "target", error))?;
         self.sync_with(flow_name, source, Some(target), options).await
     }
@@ -169,7 +180,9 @@ impl Engine {
         options: &SyncOptions,
     ) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
-        let target = registry::open_target(&self.config, flow, self.gate(&flow.to.connection))
+        let target = self
+            .systems
+            .open_target(&self.config, flow, self.gate(&flow.to.connection))
             .map_err(|error| connector_error(flow, "target", error))?;
         let records = letters
             .iter()
@@ -195,11 +208,15 @@ impl Engine {
         options: &SyncOptions,
     ) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
-        let target = registry::open_target(&self.config, flow, self.gate(&flow.to.connection))
+        let target = self
+            .systems
+            .open_target(&self.config, flow, self.gate(&flow.to.connection))
             .map_err(|error| connector_error(flow, "target", error))?;
         // The flow's own source, never read here: it decides which deliveries a read would
         // have returned, so a webhook passes the same filters (`statuses`, …) as polling.
-        let admission = registry::open_source(&self.config, flow, self.gate(&flow.from.connection))
+        let admission = self
+            .systems
+            .open_source(&self.config, flow, self.gate(&flow.from.connection))
             .map_err(|error| connector_error(flow, "source", error))?;
         let source = Box::new(ReplaySource { records: Some(records) });
         self.run_admitting(
@@ -344,13 +361,25 @@ impl Engine {
         if !writing || flow.entity != EntityKind::Order || !to.system.accounting {
             return Ok(None);
         }
-        let open = |entity: EntityKind| {
-            let side = OrderPipeline::side_flow(flow, entity);
-            registry::open_target(&self.config, &side, self.gate(&flow.to.connection))
+        let system = self
+            .systems
+            .of(to)
+            .map_err(|error| connector_error(flow, "target", error))?;
+        let open = |entity: EntityKind, match_on: &str| {
+            let context = OpenContext {
+                connection: to,
+                entity,
+                settings: &flow.to.settings,
+                match_on: Some(match_on),
+                base_dir: &self.config.base_dir,
+                gate: self.gate(&flow.to.connection),
+            };
+            system
+                .open_target(&context)
                 .map_err(|error| connector_error(flow, "target", error))
         };
-        let customers = open(EntityKind::Customer)?;
-        let products = open(EntityKind::Product)?;
+        let customers = open(EntityKind::Customer, &flow.orders.customer_match)?;
+        let products = open(EntityKind::Product, "sku")?;
         Ok(Some(OrderPipeline::new(flow, customers, products)))
     }
 

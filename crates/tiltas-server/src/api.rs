@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use tiltas_connectors::{registry, OpenGate, ReadRequest};
+use tiltas_connector::{OpenContext, OpenGate, ReadRequest};
 use tiltas_engine::{SyncOptions, SyncReport};
 use tiltas_store::{
     ActivityFilter, ApiScope, DeadLetter, DeadLetterFilter, DeadLetterStatus, Delivery, DeliveryFilter,
@@ -251,16 +251,27 @@ pub(crate) async fn test_connection_now(state: &AppState, name: &str) -> Result<
             }
         }
     };
-    let mut flow = template.clone();
-    flow.entity = entity;
-    if flow.from.connection != name {
-        flow.from = tiltas_config::Endpoint {
-            connection: name.to_owned(),
-            settings: Default::default(),
-            location: flow.from.location,
-        };
-    }
-    let outcome = match registry::open_source(&state.config, &flow, std::sync::Arc::new(OpenGate)) {
+    // The endpoint settings of the flow that reads from it; none when the flow writes to it.
+    let no_settings = tiltas_config::Settings::default();
+    let settings = if template.from.connection == name {
+        &template.from.settings
+    } else {
+        &no_settings
+    };
+    let context = OpenContext {
+        connection,
+        entity,
+        settings,
+        match_on: None,
+        base_dir: &state.config.base_dir,
+        gate: std::sync::Arc::new(OpenGate),
+    };
+    let opened = state
+        .engine
+        .systems()
+        .of(connection)
+        .and_then(|system| system.open_source(&context));
+    let outcome = match opened {
         Err(error) => Err(error.message),
         Ok(mut source) => {
             let request = ReadRequest {

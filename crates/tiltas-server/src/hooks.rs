@@ -1,5 +1,5 @@
-//! `POST /hooks/{connection}`: a webhook delivery is verified by its connector (the signature
-//! over the exact body), stored in the inbox — durable before the sender gets its 200 — and
+//! `POST /hooks/{connection}`: a webhook delivery is verified by its connection's system (its
+//! [`tiltas_connector::WebhookReceiver`]: the signature over the exact body), stored in the inbox — durable before the sender gets its 200 — and
 //! delivered by the inbox worker at the pace the target allows. A burst is absorbed, never
 //! answered with errors, and nothing accepted is lost.
 use crate::{ApiError, AppState};
@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use tiltas_connectors::woocommerce::webhook;
+use tiltas_connector::{Delivery, WebhookError};
 use tiltas_store::NewInboxEvent;
 
 /// Accepts one delivery for `connection`.
@@ -42,42 +42,34 @@ async fn accept(state: &AppState, name: &str, headers: &HeaderMap, body: &[u8]) 
         .config
         .connection(name)
         .ok_or_else(|| ApiError::not_found(format!("no connection \"{name}\" in {}", state.config.file.display())))?;
-    if connection.system.name != tiltas_connectors::woocommerce::WOOCOMMERCE.name {
-        return Err(ApiError::not_found(format!(
-            "connection \"{name}\" (system {}) does not receive webhooks",
-            connection.system.name
-        )));
-    }
-    let secret = connection
-        .settings
-        .secret("webhook_secret")
+    let receiver = state
+        .engine
+        .systems()
+        .get(connection.system.name)
+        .and_then(|system| system.webhook())
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("connection \"{name}\" has no webhook_secret, so it takes no webhooks: set one"),
-            )
-        })?
-        .resolve()
-        .map_err(|message| ApiError::internal(format!("connection \"{name}\": {message}")))?;
-    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    let topic = header("x-wc-webhook-topic").unwrap_or_default().trim().to_owned();
-    // The ping WooCommerce sends when a webhook is created carries no topic and no signature
-    // that matters; it must get a 200 or the webhook is not saved.
-    if topic.is_empty() && body.starts_with(b"webhook_id=") {
-        return Ok(None);
-    }
-    webhook::verify_signature(&secret, header("x-wc-webhook-signature"), body)
-        .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", error.to_string()))?;
-    // Parsed now so a malformed delivery is refused to its sender, not discovered later.
-    match webhook::record(&topic, body) {
-        Ok(Some(_)) => {}
-        Ok(None) => return Ok(None),
-        // A topic no flow takes (coupons…) is answered 200: refusing it would make the shop
-        // count failures and disable the webhook.
-        Err(webhook::WebhookError::UnknownTopic(_)) => return Ok(None),
-        Err(error) => return Err(ApiError::invalid(error.to_string())),
-    }
+            ApiError::not_found(format!(
+                "connection \"{name}\" (system {}) does not receive webhooks",
+                connection.system.name
+            ))
+        })?;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let topic = match receiver.accept(connection, &header, body) {
+        Ok(Delivery::Accepted { topic }) => topic,
+        Ok(Delivery::Ignored) => return Ok(None),
+        Err(WebhookError::NotConfigured(message)) => {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", message))
+        }
+        Err(WebhookError::Unauthorized(message)) => {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", message))
+        }
+        Err(WebhookError::Invalid(message)) => return Err(ApiError::invalid(message)),
+    };
     let body = std::str::from_utf8(body)
         .map_err(|_| ApiError::invalid("the webhook body is not UTF-8 JSON"))?
         .to_owned();

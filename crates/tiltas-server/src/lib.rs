@@ -47,8 +47,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a server running `config` on `store`.
-    pub fn new(config: Arc<ValidatedConfig>, store: Arc<dyn Store>) -> AppState {
+    /// The state of a server running `config` on `store` with the systems of the build.
+    pub fn new(config: Arc<ValidatedConfig>, store: Arc<dyn Store>, systems: tiltas_connector::Systems) -> AppState {
         let disabled: BTreeSet<String> = config
             .connections
             .iter()
@@ -56,7 +56,7 @@ impl AppState {
             .map(|connection| connection.name.clone())
             .collect();
         AppState {
-            engine: Arc::new(Engine::new(config.clone(), store.clone())),
+            engine: Arc::new(Engine::new(config.clone(), store.clone(), systems)),
             config,
             store,
             disabled: Arc::new(RwLock::new(disabled)),

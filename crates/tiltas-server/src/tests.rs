@@ -101,7 +101,7 @@ on_duplicate = "skip"
     }
     World {
         dir,
-        state: AppState::new(Arc::new(config), store),
+        state: AppState::new(Arc::new(config), store, tiltas_connectors::registry::systems()),
         rivile,
         read: keys[0].clone(),
         write: keys[1].clone(),

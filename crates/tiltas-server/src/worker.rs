@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 use tiltas_config::{Flow, Schedule, Trigger};
-use tiltas_connectors::woocommerce::webhook;
-use tiltas_connectors::SourceRecord;
+use tiltas_connector::SourceRecord;
 use tiltas_engine::{EngineError, SyncOptions};
 use tiltas_model::EntityKind;
 use tiltas_store::{ActivityOutcome, DeliveryFlow, DeliveryOutcome, InboxEvent, InboxSettlement, RecordOutcome, RunId};
@@ -62,13 +61,26 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
     let mut groups: BTreeMap<(String, EntityKind), Vec<(InboxEvent, SourceRecord)>> = BTreeMap::new();
     let mut unusable = Vec::new();
     for event in pending {
-        match webhook::record(&event.topic, event.body.as_bytes()) {
+        let receiver = state
+            .config
+            .connection(&event.connection)
+            .and_then(|connection| state.engine.systems().get(connection.system.name))
+            .and_then(|system| system.webhook());
+        let Some(receiver) = receiver else {
+            let note = format!(
+                "connection \"{}\" is no longer in the flow file, or its system takes no webhooks",
+                event.connection
+            );
+            unusable.push(unusable_settlement(event.id, note));
+            continue;
+        };
+        match receiver.record(&event.topic, event.body.as_bytes()) {
             Ok(Some((entity, record))) => groups
                 .entry((event.connection.clone(), entity))
                 .or_default()
                 .push((event, record)),
             Ok(None) => unusable.push(unusable_settlement(event.id, "carries no record".to_owned())),
-            Err(error) => unusable.push(unusable_settlement(event.id, error.to_string())),
+            Err(error) => unusable.push(unusable_settlement(event.id, error)),
         }
     }
     state.store.inbox_settle(&unusable).await.map_err(|e| e.to_string())?;

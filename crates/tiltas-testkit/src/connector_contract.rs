@@ -70,7 +70,7 @@ async fn world(sut: &Simulated, peer: &str, entity: EntityKind, sut_is_source: b
         .expect("open the store");
     World {
         _dir: dir,
-        engine: Engine::new(Arc::new(config), store),
+        engine: Engine::new(Arc::new(config), store, tiltas_connectors::registry::systems()),
     }
 }
 

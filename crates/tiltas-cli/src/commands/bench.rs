@@ -158,7 +158,11 @@ fn engine_for(
     );
     let config = tiltas_config::parse_str(&text, &dir.join("bench.toml"), tiltas_connectors::registry::catalog())
         .map_err(|diagnostics| anyhow::anyhow!("{diagnostics}"))?;
-    Ok(Engine::new(Arc::new(config), store.clone()))
+    Ok(Engine::new(
+        Arc::new(config),
+        store.clone(),
+        tiltas_connectors::registry::systems(),
+    ))
 }
 
 /// Products made up on the fly, page by page: nothing is held beyond one page.

@@ -136,9 +136,10 @@ fn percentile_ms(sorted: &[Duration], share: f64) -> f64 {
 async fn server(rivile_url: &str, dir: &std::path::Path, erp_on: bool) -> anyhow::Result<(String, AppState)> {
     let path = dir.join("flows.toml");
     std::fs::write(&path, flows(rivile_url))?;
-    let config = tiltas_engine::load_config(&path).map_err(|problems| anyhow::anyhow!("{problems}"))?;
+    let config = tiltas_engine::load_config(&path, tiltas_connectors::registry::catalog())
+        .map_err(|problems| anyhow::anyhow!("{problems}"))?;
     let store = tiltas_store::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
-    let state = AppState::new(Arc::new(config), store);
+    let state = AppState::new(Arc::new(config), store, tiltas_connectors::registry::systems());
     if !erp_on {
         state
             .disabled

@@ -128,7 +128,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
         Err(code) => return Ok(code),
     };
     let store = crate::store_url::open(Some(&db), Some(&config)).await?;
-    let state = AppState::new(Arc::new(config), store);
+    let state = AppState::new(Arc::new(config), store, tiltas_connectors::registry::systems());
 
     // Round one. The shop's first order is for one of its own products (the ERP's are not
     // in the shop yet): the order pipeline dead-letters it as "not in ERP", for the dashboard's

@@ -9,7 +9,10 @@ use tiltas_store::{hash_api_key, ApiScope, NewApiKey};
 
 async fn store(global: &GlobalArgs, config: Option<&Path>) -> anyhow::Result<std::sync::Arc<dyn tiltas_store::Store>> {
     let config = match config {
-        Some(path) => Some(tiltas_engine::load_config(path).map_err(|problems| anyhow::anyhow!("{problems}"))?),
+        Some(path) => Some(
+            tiltas_engine::load_config(path, tiltas_connectors::registry::catalog())
+                .map_err(|problems| anyhow::anyhow!("{problems}"))?,
+        ),
         None => None,
     };
     crate::store_url::open(global.db.as_deref(), config.as_ref()).await

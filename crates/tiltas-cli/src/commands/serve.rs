@@ -13,7 +13,11 @@ async fn state(global: &GlobalArgs, config: &ConfigArgs) -> anyhow::Result<Resul
         Err(code) => return Ok(Err(code)),
     };
     let store = crate::store_url::open(global.db.as_deref(), Some(&config)).await?;
-    Ok(Ok(AppState::new(Arc::new(config), store)))
+    Ok(Ok(AppState::new(
+        Arc::new(config),
+        store,
+        tiltas_connectors::registry::systems(),
+    )))
 }
 
 /// Waits for Ctrl-C (or SIGTERM on Unix).

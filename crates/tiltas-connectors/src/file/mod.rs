@@ -7,9 +7,9 @@ mod csv_source;
 mod jsonl;
 mod keyed;
 
-use crate::{ConnectorError, ErrorKind, Source, Target};
+use crate::{ConnectorError, ErrorKind, OpenContext, Source, System, Target};
 use std::path::{Path, PathBuf};
-use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, Settings, SystemSpec};
+use tiltas_config::{Connection, EntityAccess, KeyKind, KeySpec, Settings, SystemSpec};
 use tiltas_model::EntityKind;
 
 pub use csv_format::CsvLayout;
@@ -133,47 +133,52 @@ fn csv_layout(connection: &Connection, settings: &Settings) -> CsvLayout {
     }
 }
 
-/// Opens the source of a flow whose `from` connection is a file system.
-pub fn open_source(
-    connection: &Connection,
-    flow: &Flow,
-    base_dir: &Path,
-) -> Result<Option<Box<dyn Source>>, ConnectorError> {
-    let endpoint = FileEndpoint::new(connection, &flow.from.settings, base_dir);
-    match connection.system.name {
-        "csv" => Ok(Some(Box::new(csv_source::CsvSource::open(
-            endpoint,
-            csv_layout(connection, &flow.from.settings),
-            flow.entity,
-        )?))),
-        "jsonl" => Ok(Some(Box::new(jsonl::JsonlSource::open(endpoint, flow.entity)?))),
-        _ => Ok(None),
+/// CSV files: a file system (`system = "csv"`).
+pub struct CsvSystem;
+/// JSON Lines files: a file system (`system = "jsonl"`).
+pub struct JsonlSystem;
+
+impl System for CsvSystem {
+    fn spec(&self) -> &'static SystemSpec {
+        &CSV
+    }
+
+    fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
+        Ok(Box::new(csv_source::CsvSource::open(
+            FileEndpoint::new(context.connection, context.settings, context.base_dir),
+            csv_layout(context.connection, context.settings),
+            context.entity,
+        )?))
+    }
+
+    fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
+        let format = csv_format::CsvFormat::new(csv_layout(context.connection, context.settings), context.entity);
+        Ok(Box::new(keyed::KeyedFileTarget::open(
+            FileEndpoint::new(context.connection, context.settings, context.base_dir),
+            keyed::RecordKey::new(context.entity, context.match_on),
+            Box::new(format),
+        )?))
     }
 }
 
-/// Opens the target of a flow whose `to` connection is a file system.
-pub fn open_target(
-    connection: &Connection,
-    flow: &Flow,
-    base_dir: &Path,
-) -> Result<Option<Box<dyn Target>>, ConnectorError> {
-    let endpoint = FileEndpoint::new(connection, &flow.to.settings, base_dir);
-    let key = keyed::RecordKey::new(flow.entity, flow.match_on.as_deref());
-    match connection.system.name {
-        "csv" => {
-            let format = csv_format::CsvFormat::new(csv_layout(connection, &flow.to.settings), flow.entity);
-            Ok(Some(Box::new(keyed::KeyedFileTarget::open(
-                endpoint,
-                key,
-                Box::new(format),
-            )?)))
-        }
-        "jsonl" => Ok(Some(Box::new(keyed::KeyedFileTarget::open(
-            endpoint,
-            key,
+impl System for JsonlSystem {
+    fn spec(&self) -> &'static SystemSpec {
+        &JSONL
+    }
+
+    fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
+        Ok(Box::new(jsonl::JsonlSource::open(
+            FileEndpoint::new(context.connection, context.settings, context.base_dir),
+            context.entity,
+        )?))
+    }
+
+    fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
+        Ok(Box::new(keyed::KeyedFileTarget::open(
+            FileEndpoint::new(context.connection, context.settings, context.base_dir),
+            keyed::RecordKey::new(context.entity, context.match_on),
             Box::new(jsonl::JsonlFormat),
-        )?))),
-        _ => Ok(None),
+        )?))
     }
 }
 

@@ -4,14 +4,14 @@
 pub mod simulator;
 
 use crate::{
-    BatchResult, CallGate, ConnectorError, ErrorKind, FoundRecord, Lookup, Page, ReadRequest, Source, SourceRecord,
-    Target, WriteItem, WriteOutcome,
+    BatchResult, CallGate, ConnectorError, ErrorKind, FoundRecord, Lookup, OpenContext, Page, ReadRequest, Source,
+    SourceRecord, System, Target, WriteItem, WriteOutcome,
 };
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{Connection, EntityAccess, KeyKind, KeySpec, SystemSpec};
 use tiltas_model::EntityKind;
 
 /// Records per list page the API serves at most.
@@ -368,37 +368,36 @@ impl Target for ReferenceTarget {
     }
 }
 
-fn collection_for(flow: &Flow) -> Result<&'static str, ConnectorError> {
-    collection_of(flow.entity).ok_or_else(|| {
+fn collection_for(context: &OpenContext<'_>) -> Result<&'static str, ConnectorError> {
+    collection_of(context.entity).ok_or_else(|| {
         ConnectorError::new(
             ErrorKind::Fatal,
-            format!("the reference system has no collection for {}", flow.entity),
+            format!("the reference system has no collection for {}", context.entity),
         )
     })
 }
 
-/// Opens the source of a flow whose `from` is a reference connection.
-pub fn open_source(
-    connection: &Connection,
-    flow: &Flow,
-    gate: Arc<dyn CallGate>,
-) -> Result<Box<dyn Source>, ConnectorError> {
-    Ok(Box::new(ReferenceSource {
-        client: Client::new(connection, gate)?,
-        collection: collection_for(flow)?,
-    }))
-}
+/// The reference system: the worked example of a system (see docs/adding-a-system.md).
+pub struct ReferenceSystem;
 
-/// Opens the target of a flow whose `to` is a reference connection.
-pub fn open_target(
-    connection: &Connection,
-    flow: &Flow,
-    gate: Arc<dyn CallGate>,
-) -> Result<Box<dyn Target>, ConnectorError> {
-    Ok(Box::new(ReferenceTarget {
-        client: Client::new(connection, gate)?,
-        collection: collection_for(flow)?,
-    }))
+impl System for ReferenceSystem {
+    fn spec(&self) -> &'static SystemSpec {
+        &REFERENCE
+    }
+
+    fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
+        Ok(Box::new(ReferenceSource {
+            client: Client::new(context.connection, context.gate.clone())?,
+            collection: collection_for(context)?,
+        }))
+    }
+
+    fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
+        Ok(Box::new(ReferenceTarget {
+            client: Client::new(context.connection, context.gate.clone())?,
+            collection: collection_for(context)?,
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -12,10 +12,9 @@ pub mod simulator;
 #[cfg(test)]
 mod tests;
 
-use crate::{CallGate, ConnectorError, ErrorKind, Source, Target};
+use crate::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use client::{quoted, Client, Reading, RivileSource, RivileTarget, Writing};
-use std::sync::Arc;
-use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
 use tiltas_model::EntityKind;
 
 const ACCESS: [EntityAccess; 6] = [
@@ -155,58 +154,54 @@ pub static RIVILE: SystemSpec = SystemSpec {
     accounting: true,
 };
 
-/// Opens the source of a flow whose `from` is a Rivile connection.
-pub fn open_source(
-    connection: &Connection,
-    flow: &Flow,
-    gate: Arc<dyn CallGate>,
-) -> Result<Box<dyn Source>, ConnectorError> {
+/// Opens a source on a Rivile connection.
+fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
+    let (connection, gate) = (context.connection, context.gate.clone());
     let client = Client::new(connection, gate)?;
-    let reading = match flow.entity {
+    let reading = match context.entity {
         EntityKind::Product => Reading {
-            entity: flow.entity,
+            entity: context.entity,
             key: &["N17_KODAS_PS"],
             table: "N17",
             date_column: "N17_R_DATE",
             fixed: None,
         },
         EntityKind::Customer => Reading {
-            entity: flow.entity,
+            entity: context.entity,
             key: &["N08_KODAS_KS"],
             table: "N08",
             date_column: "N08_R_DATE",
             fixed: None,
         },
-        EntityKind::Document if flow.from.settings.str("documents") == Some("internal") => Reading {
-            entity: flow.entity,
+        EntityKind::Document if context.settings.str("documents") == Some("internal") => Reading {
+            entity: context.entity,
             key: &["I09_KODAS_VD"],
             table: "I09",
             date_column: "I09_R_DATE",
             fixed: None,
         },
         EntityKind::Document => Reading {
-            entity: flow.entity,
+            entity: context.entity,
             key: &["I06_KODAS_PO"],
             table: "I06",
             date_column: "I06_R_DATE",
             fixed: None,
         },
         EntityKind::PriceList => Reading {
-            entity: flow.entity,
+            entity: context.entity,
             key: &["N32_KODAS_PS", "N32_KODAS_US"],
             table: "N32",
             date_column: "N32_R_DATE",
             fixed: None,
         },
         EntityKind::Stock => {
-            let warehouse = flow
-                .from
+            let warehouse = context
                 .settings
                 .str("warehouse")
                 .or_else(|| connection.settings.str("warehouse"))
                 .unwrap_or("CENTR");
             Reading {
-                entity: flow.entity,
+                entity: context.entity,
                 key: &["I17_KODAS_PS", "I17_KODAS_US"],
                 table: "I17",
                 date_column: "I17_R_DATE",
@@ -221,8 +216,7 @@ pub fn open_source(
         }
     };
     let price_level = connection.settings.str("price_level").unwrap_or("1").to_owned();
-    let warehouse_prices = flow
-        .from
+    let warehouse_prices = context
         .settings
         .str("warehouse")
         .or_else(|| connection.settings.str("warehouse"))
@@ -237,15 +231,12 @@ pub fn open_source(
     }))
 }
 
-/// Opens the target of a flow whose `to` is a Rivile connection.
-pub fn open_target(
-    connection: &Connection,
-    flow: &Flow,
-    gate: Arc<dyn CallGate>,
-) -> Result<Box<dyn Target>, ConnectorError> {
+/// Opens a target on a Rivile connection.
+fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
+    let (connection, gate) = (context.connection, context.gate.clone());
     let client = Client::new(connection, gate)?;
     let simple = |table: &'static schema::Table, method: &'static str| Writing {
-        entity: flow.entity,
+        entity: context.entity,
         table,
         method,
         operation: String::new(),
@@ -256,26 +247,24 @@ pub fn open_target(
         discount_service: None,
         currencies: Vec::new(),
     };
-    let writing = match flow.entity {
+    let writing = match context.entity {
         EntityKind::Product => simple(&schema::N17, "EDIT_N17"),
         EntityKind::Customer => simple(&schema::N08, "EDIT_N08_FULL"),
         EntityKind::Order => Writing {
-            entity: flow.entity,
+            entity: context.entity,
             table: &schema::I06,
             method: "EDIT_I06_FULL",
-            operation: flow.to.settings.str("operation").unwrap_or("51").to_owned(),
-            warehouse: flow
-                .to
+            operation: context.settings.str("operation").unwrap_or("51").to_owned(),
+            warehouse: context
                 .settings
                 .str("warehouse")
                 .or_else(|| connection.settings.str("warehouse"))
                 .map(str::to_owned),
-            post: flow.to.settings.bool("post").unwrap_or(false),
-            shipping_service: flow.to.settings.str("shipping_service").map(str::to_owned),
-            fee_service: flow.to.settings.str("fee_service").map(str::to_owned),
-            discount_service: flow.to.settings.str("discount_service").map(str::to_owned),
-            currencies: flow
-                .to
+            post: context.settings.bool("post").unwrap_or(false),
+            shipping_service: context.settings.str("shipping_service").map(str::to_owned),
+            fee_service: context.settings.str("fee_service").map(str::to_owned),
+            discount_service: context.settings.str("discount_service").map(str::to_owned),
+            currencies: context
                 .settings
                 .list("currencies")
                 .map(<[String]>::to_vec)
@@ -293,4 +282,21 @@ pub fn open_target(
         writing,
         stored: Default::default(),
     }))
+}
+
+/// Rivile GAMA as one system: its spec and how to open its sources and targets.
+pub struct RivileSystem;
+
+impl crate::System for RivileSystem {
+    fn spec(&self) -> &'static SystemSpec {
+        &RIVILE
+    }
+
+    fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
+        open_source(context)
+    }
+
+    fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
+        open_target(context)
+    }
 }

@@ -14,10 +14,9 @@ mod sim_tests;
 #[cfg(test)]
 mod tests;
 
-use crate::{CallGate, ConnectorError, ErrorKind, Source, Target};
+use crate::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use connector::{WooSource, WooTarget};
-use std::sync::Arc;
-use tiltas_config::{Connection, EntityAccess, Flow, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
 use tiltas_model::EntityKind;
 
 const ACCESS: [EntityAccess; 4] = [
@@ -100,26 +99,22 @@ pub static WOOCOMMERCE: SystemSpec = SystemSpec {
     accounting: false,
 };
 
-/// Opens the source of a flow whose `from` is a WooCommerce connection.
-pub fn open_source(
-    connection: &Connection,
-    flow: &Flow,
-    gate: Arc<dyn CallGate>,
-) -> Result<Box<dyn Source>, ConnectorError> {
+/// Opens a source on a WooCommerce connection.
+fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
+    let (connection, gate) = (context.connection, context.gate.clone());
     if !matches!(
-        flow.entity,
+        context.entity,
         EntityKind::Product | EntityKind::Order | EntityKind::Customer
     ) {
         return Err(ConnectorError::new(
             ErrorKind::Fatal,
-            format!("the woocommerce connector does not read {}", flow.entity),
+            format!("the woocommerce connector does not read {}", context.entity),
         ));
     }
     Ok(Box::new(WooSource {
         client: client::Client::new(connection, gate)?,
-        entity: flow.entity,
-        statuses: flow
-            .from
+        entity: context.entity,
+        statuses: context
             .settings
             .list("statuses")
             .map(<[String]>::to_vec)
@@ -127,25 +122,43 @@ pub fn open_source(
     }))
 }
 
-/// Opens the target of a flow whose `to` is a WooCommerce connection.
-pub fn open_target(
-    connection: &Connection,
-    flow: &Flow,
-    gate: Arc<dyn CallGate>,
-) -> Result<Box<dyn Target>, ConnectorError> {
+/// Opens a target on a WooCommerce connection.
+fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
+    let (connection, gate) = (context.connection, context.gate.clone());
     if !matches!(
-        flow.entity,
+        context.entity,
         EntityKind::Product | EntityKind::Stock | EntityKind::Customer
     ) {
         return Err(ConnectorError::new(
             ErrorKind::Fatal,
-            format!("the woocommerce connector does not write {}", flow.entity),
+            format!("the woocommerce connector does not write {}", context.entity),
         ));
     }
     Ok(Box::new(WooTarget {
         client: client::Client::new(connection, gate)?,
-        entity: flow.entity,
+        entity: context.entity,
         categories: None,
         stored: Default::default(),
     }))
+}
+
+/// WooCommerce as one system: its spec and how to open its sources and targets.
+pub struct WooCommerceSystem;
+
+impl crate::System for WooCommerceSystem {
+    fn spec(&self) -> &'static SystemSpec {
+        &WOOCOMMERCE
+    }
+
+    fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
+        open_source(context)
+    }
+
+    fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
+        open_target(context)
+    }
+
+    fn webhook(&self) -> Option<&dyn crate::WebhookReceiver> {
+        Some(&webhook::WooReceiver)
+    }
 }

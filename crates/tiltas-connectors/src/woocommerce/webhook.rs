@@ -78,6 +78,51 @@ pub fn record(topic: &str, body: &[u8]) -> Result<Option<(EntityKind, SourceReco
     )))
 }
 
+/// WooCommerce's webhook ingress: signed deliveries with their topic in `X-WC-Webhook-Topic`.
+pub struct WooReceiver;
+
+impl crate::WebhookReceiver for WooReceiver {
+    fn accept(
+        &self,
+        connection: &tiltas_config::Connection,
+        header: &dyn Fn(&str) -> Option<String>,
+        body: &[u8],
+    ) -> Result<crate::Delivery, crate::WebhookError> {
+        let name = &connection.name;
+        let secret = connection
+            .settings
+            .secret("webhook_secret")
+            .ok_or_else(|| {
+                crate::WebhookError::NotConfigured(format!(
+                    "connection \"{name}\" has no webhook_secret, so it takes no webhooks: set one"
+                ))
+            })?
+            .resolve()
+            .map_err(|message| crate::WebhookError::NotConfigured(format!("connection \"{name}\": {message}")))?;
+        let topic = header("x-wc-webhook-topic").unwrap_or_default().trim().to_owned();
+        // The ping WooCommerce sends when a webhook is created carries no topic and no
+        // signature that matters; it must get a 200 or the webhook is not saved.
+        if topic.is_empty() && body.starts_with(b"webhook_id=") {
+            return Ok(crate::Delivery::Ignored);
+        }
+        verify_signature(&secret, header("x-wc-webhook-signature").as_deref(), body)
+            .map_err(|error| crate::WebhookError::Unauthorized(error.to_string()))?;
+        // Parsed now so a malformed delivery is refused to its sender, not discovered later.
+        match record(&topic, body) {
+            Ok(Some(_)) => Ok(crate::Delivery::Accepted { topic }),
+            Ok(None) => Ok(crate::Delivery::Ignored),
+            // A topic no flow takes (coupons…) is answered 200: refusing it would make the shop
+            // count failures and disable the webhook.
+            Err(WebhookError::UnknownTopic(_)) => Ok(crate::Delivery::Ignored),
+            Err(error) => Err(crate::WebhookError::Invalid(error.to_string())),
+        }
+    }
+
+    fn record(&self, topic: &str, body: &[u8]) -> Result<Option<(EntityKind, SourceRecord)>, String> {
+        record(topic, body).map_err(|error| error.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,7 +75,7 @@ create_missing_products = true
         .unwrap();
     Shop {
         _dir: dir,
-        engine: Engine::new(Arc::new(config), store.clone()),
+        engine: Engine::new(Arc::new(config), store.clone(), tiltas_connectors::registry::systems()),
         store,
         sim,
     }

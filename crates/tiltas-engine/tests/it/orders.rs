@@ -74,7 +74,7 @@ on_duplicate = "skip"
         .unwrap();
     World {
         dir,
-        engine: Engine::new(Arc::new(config), store.clone()),
+        engine: Engine::new(Arc::new(config), store.clone(), tiltas_connectors::registry::systems()),
         store,
         sim,
     }

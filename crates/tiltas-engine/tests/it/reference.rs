@@ -81,7 +81,7 @@ page_size = {page_size}
         .unwrap();
     Pair {
         _dir: dir,
-        engine: Engine::new(Arc::new(config), store.clone()),
+        engine: Engine::new(Arc::new(config), store.clone(), tiltas_connectors::registry::systems()),
         store,
         source,
         target,

@@ -424,7 +424,14 @@ async fn incremental_world(look_back: &str) -> (tempfile::TempDir, Engine) {
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();
-    (dir, Engine::new(std::sync::Arc::new(config), store))
+    (
+        dir,
+        Engine::new(
+            std::sync::Arc::new(config),
+            store,
+            tiltas_connectors::registry::systems(),
+        ),
+    )
 }
 
 #[tokio::test]

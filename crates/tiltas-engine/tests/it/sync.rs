@@ -67,7 +67,7 @@ pub async fn world() -> World {
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();
-    let engine = Engine::new(Arc::new(config), store.clone());
+    let engine = Engine::new(Arc::new(config), store.clone(), tiltas_connectors::registry::systems());
     World {
         _dir: dir,
         store,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tiltas_config::Connection;
 
 /// The HTTP client of a connection: its `timeout` (or `default_timeout`), Tiltas' user agent.
-pub(crate) fn client(connection: &Connection, default_timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
+pub fn client(connection: &Connection, default_timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
     let timeout = connection.settings.duration("timeout").unwrap_or(default_timeout);
     reqwest::Client::builder()
         .timeout(timeout)
@@ -15,7 +15,7 @@ pub(crate) fn client(connection: &Connection, default_timeout: Duration) -> Resu
 }
 
 /// A secret setting's value; an unset environment variable is an auth failure naming it.
-pub(crate) fn secret(connection: &Connection, key: &str) -> Result<String, ConnectorError> {
+pub fn secret(connection: &Connection, key: &str) -> Result<String, ConnectorError> {
     match connection.settings.secret(key) {
         Some(secret) => secret
             .resolve()
@@ -25,7 +25,7 @@ pub(crate) fn secret(connection: &Connection, key: &str) -> Result<String, Conne
 }
 
 /// `Retry-After` of a response, in seconds or as an HTTP date.
-pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let text = response.headers().get("retry-after")?.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -39,7 +39,7 @@ pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 
 /// The failure of a non-success answer: 401/403 auth (naming the credential to check), 429
 /// rate limited, 408/5xx transient, any other status invalid.
-pub(crate) fn failure(
+pub fn failure(
     status: reqwest::StatusCode,
     what: &str,
     message: &str,

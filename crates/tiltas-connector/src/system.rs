@@ -1,0 +1,221 @@
+//! A system Tiltas connects to, as one value: its spec (settings, entities), how to open a
+//! source or target on one of its connections, and its webhook receiver. The engine and the
+//! server see systems only through these traits; the list of systems is assembled in one place
+//! outside them and handed in.
+use crate::{CallGate, ConnectorError, ErrorKind, Source, SourceRecord, Target};
+use std::path::Path;
+use std::sync::Arc;
+use tiltas_config::{Catalog, Connection, Flow, Settings, SystemSpec, ValidatedConfig};
+use tiltas_model::EntityKind;
+
+/// What a system needs to open a source or a target: the connection, the entity, the settings
+/// of the flow's endpoint (its `from` or `to` table) — never a whole flow.
+#[derive(Clone)]
+pub struct OpenContext<'a> {
+    /// The connection (its system's settings, credentials, base URL).
+    pub connection: &'a Connection,
+    /// What is read or written.
+    pub entity: EntityKind,
+    /// The endpoint's own settings (`from = { connection = "shop", statuses = [...] }`).
+    pub settings: &'a Settings,
+    /// The canonical field records are matched on (`match_on`), when one is named.
+    pub match_on: Option<&'a str>,
+    /// The folder relative paths (files) are resolved against: the flow file's folder.
+    pub base_dir: &'a Path,
+    /// Admits every request the connector sends (the connection's pacing and budget).
+    pub gate: Arc<dyn CallGate>,
+}
+
+impl<'a> OpenContext<'a> {
+    /// The context of a flow's source (`from`).
+    pub fn source_of(
+        config: &'a ValidatedConfig,
+        flow: &'a Flow,
+        connection: &'a Connection,
+        gate: Arc<dyn CallGate>,
+    ) -> Self {
+        OpenContext {
+            connection,
+            entity: flow.entity,
+            settings: &flow.from.settings,
+            match_on: flow.match_on.as_deref(),
+            base_dir: &config.base_dir,
+            gate,
+        }
+    }
+
+    /// The context of a flow's target (`to`).
+    pub fn target_of(
+        config: &'a ValidatedConfig,
+        flow: &'a Flow,
+        connection: &'a Connection,
+        gate: Arc<dyn CallGate>,
+    ) -> Self {
+        OpenContext {
+            settings: &flow.to.settings,
+            ..OpenContext::source_of(config, flow, connection, gate)
+        }
+    }
+
+    /// The failure of a system asked for a side or an entity it does not have.
+    pub fn unsupported(&self, side: &str) -> ConnectorError {
+        ConnectorError::new(
+            ErrorKind::Fatal,
+            format!(
+                "connection \"{}\": system {} cannot be a flow's {side} for {} in this build",
+                self.connection.name, self.connection.system.name, self.entity
+            ),
+        )
+    }
+}
+
+/// Why a webhook delivery is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// The connection cannot take deliveries as configured (no secret): answered 404.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// Missing or wrong signature: answered 401, nothing kept.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A body that is not what the topic says: answered 400.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What a verified delivery is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Keep it in the inbox under this topic; its records are read when it is delivered.
+    Accepted {
+        /// The system's topic (`order.created`).
+        topic: String,
+    },
+    /// Answer 200 and keep nothing (a ping, a topic no flow takes: refusing those would make
+    /// the sender count failures and disable its webhook).
+    Ignored,
+}
+
+/// A system's webhook ingress: verifies deliveries and turns a kept one into records.
+pub trait WebhookReceiver: Send + Sync {
+    /// Verifies a delivery for `connection` over its exact body; `header` looks a header up by
+    /// lower-case name.
+    fn accept(
+        &self,
+        connection: &Connection,
+        header: &dyn Fn(&str) -> Option<String>,
+        body: &[u8],
+    ) -> Result<Delivery, WebhookError>;
+
+    /// The entity and record a kept delivery of `topic` carries; `None` for one that carries
+    /// none (a deletion). An `Err` is a note on why it cannot be used.
+    fn record(&self, topic: &str, body: &[u8]) -> Result<Option<(EntityKind, SourceRecord)>, String>;
+}
+
+/// One external system.
+pub trait System: Send + Sync {
+    /// Its name, settings, entities and whether it is an accounting system.
+    fn spec(&self) -> &'static SystemSpec;
+
+    /// Opens a source on one of its connections.
+    fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
+        Err(context.unsupported("source"))
+    }
+
+    /// Opens a target on one of its connections.
+    fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
+        Err(context.unsupported("target"))
+    }
+
+    /// Its webhook ingress, when it sends webhooks.
+    fn webhook(&self) -> Option<&dyn WebhookReceiver> {
+        None
+    }
+}
+
+/// The systems of a build, in the order shown to people: the one list the engine, the server
+/// and configuration validation are given.
+#[derive(Clone, Copy)]
+pub struct Systems(&'static [&'static dyn System]);
+
+impl Systems {
+    /// A list of systems.
+    pub const fn new(systems: &'static [&'static dyn System]) -> Systems {
+        Systems(systems)
+    }
+
+    /// A system by name.
+    pub fn get(&self, name: &str) -> Option<&'static dyn System> {
+        self.0.iter().copied().find(|system| system.spec().name == name)
+    }
+
+    /// Every system.
+    pub fn all(&self) -> impl Iterator<Item = &'static dyn System> {
+        self.0.iter().copied()
+    }
+
+    /// The system of a connection.
+    pub fn of(&self, connection: &Connection) -> Result<&'static dyn System, ConnectorError> {
+        self.get(connection.system.name).ok_or_else(|| {
+            ConnectorError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "connection \"{}\": system {} is not in this build",
+                    connection.name, connection.system.name
+                ),
+            )
+        })
+    }
+
+    /// Opens the source of a flow (its `from`); every request it sends passes `gate`.
+    pub fn open_source(
+        &self,
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Source>, ConnectorError> {
+        let connection = connection(config, &flow.from.connection)?;
+        self.of(connection)?
+            .open_source(&OpenContext::source_of(config, flow, connection, gate))
+    }
+
+    /// Opens the target of a flow (its `to`); every request it sends passes `gate`.
+    pub fn open_target(
+        &self,
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Target>, ConnectorError> {
+        let connection = connection(config, &flow.to.connection)?;
+        self.of(connection)?
+            .open_target(&OpenContext::target_of(config, flow, connection, gate))
+    }
+}
+
+impl std::fmt::Debug for Systems {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_list()
+            .entries(self.0.iter().map(|system| system.spec().name))
+            .finish()
+    }
+}
+
+impl Catalog for Systems {
+    fn system(&self, name: &str) -> Option<&'static SystemSpec> {
+        self.get(name).map(System::spec)
+    }
+
+    fn system_names(&self) -> Vec<&'static str> {
+        self.0.iter().map(|system| system.spec().name).collect()
+    }
+}
+
+fn connection<'a>(config: &'a ValidatedConfig, name: &str) -> Result<&'a Connection, ConnectorError> {
+    config.connection(name).ok_or_else(|| {
+        ConnectorError::new(
+            ErrorKind::Fatal,
+            format!("connection \"{name}\" is not defined in {}", config.file.display()),
+        )
+    })
+}
