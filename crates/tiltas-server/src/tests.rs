@@ -6,9 +6,9 @@ use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tiltas_connectors::rivile::simulator::{router as rivile_router, RivileSim, Seeding};
 use tiltas_sim::{Harness, SimSystem};
 use tiltas_store::{hash_api_key, ApiScope, NewApiKey};
+use tiltas_systems::rivile::simulator::{router as rivile_router, RivileSim, Seeding};
 use tower::ServiceExt;
 
 /// A server state over a temporary SQLite store with a jsonl flow (`products`, one bad
@@ -80,7 +80,7 @@ on_duplicate = "skip"
     let config = tiltas_config::parse_str(
         &text,
         &dir.path().join("flows.toml"),
-        tiltas_connectors::registry::catalog(),
+        tiltas_systems::registry::catalog(),
     )
     .unwrap_or_else(|errors| panic!("{errors}"));
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -101,7 +101,7 @@ on_duplicate = "skip"
     }
     World {
         dir,
-        state: AppState::new(Arc::new(config), store, tiltas_connectors::registry::systems()),
+        state: AppState::new(Arc::new(config), store, tiltas_systems::registry::systems()),
         rivile,
         read: keys[0].clone(),
         write: keys[1].clone(),
@@ -411,7 +411,7 @@ pub(crate) async fn hook(
     body: &str,
     secret: &str,
 ) -> (StatusCode, Value) {
-    let signature = tiltas_connectors::woocommerce::webhook::sign(secret, body.as_bytes());
+    let signature = tiltas_systems::woocommerce::webhook::sign(secret, body.as_bytes());
     let request = Request::builder()
         .method(Method::POST)
         .uri(format!("/hooks/{connection}"))

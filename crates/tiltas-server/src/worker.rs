@@ -571,7 +571,7 @@ after = ["products", "by-hand"]
         let config = tiltas_config::parse_str(
             text,
             std::path::Path::new("flows.toml"),
-            tiltas_connectors::registry::catalog(),
+            tiltas_systems::registry::catalog(),
         )
         .unwrap_or_else(|errors| panic!("{errors}"));
         let planned = plan(&config.flows);

@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use tiltas_connectors::reference::simulator::{router, ReferenceSim, Seeding};
 use tiltas_engine::{Engine, SyncOptions, SyncReport};
 use tiltas_model::EntityKind;
 use tiltas_sim::Harness;
+use tiltas_systems::reference::simulator::{router, ReferenceSim, Seeding};
 
 /// A running simulator of the system under test.
 pub struct Simulated {
@@ -62,7 +62,7 @@ async fn world(sut: &Simulated, peer: &str, entity: EntityKind, sut_is_source: b
     let config = tiltas_config::parse_str(
         &text,
         &dir.path().join("flows.toml"),
-        tiltas_connectors::registry::catalog(),
+        tiltas_systems::registry::catalog(),
     )
     .unwrap_or_else(|errors| panic!("the contract's flow file is refused: {errors}"));
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -70,7 +70,7 @@ async fn world(sut: &Simulated, peer: &str, entity: EntityKind, sut_is_source: b
         .expect("open the store");
     World {
         _dir: dir,
-        engine: Engine::new(Arc::new(config), store, tiltas_connectors::registry::systems()),
+        engine: Engine::new(Arc::new(config), store, tiltas_systems::registry::systems()),
     }
 }
 

@@ -8,12 +8,12 @@ use serde_json::json;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
-use tiltas_connectors::reference::simulator::{router, ReferenceSim, Seeding};
-use tiltas_connectors::{
-    BatchResult, ConnectorError, Page, ReadRequest, Source, SourceRecord, Target, WriteItem, WriteOutcome,
-};
 use tiltas_engine::{Engine, SyncOptions, SyncReport};
 use tiltas_sim::Harness;
+use tiltas_systems::reference::simulator::{router, ReferenceSim, Seeding};
+use tiltas_systems::{
+    BatchResult, ConnectorError, Page, ReadRequest, Source, SourceRecord, Target, WriteItem, WriteOutcome,
+};
 
 /// Every hundredth record changes for the incremental run.
 const CHANGE_EVERY: usize = 100;
@@ -156,12 +156,12 @@ fn engine_for(
          [[flows]]\nname = \"bench\"\nentity = \"product\"\nfrom = {{ connection = \"src\" }}\nto = {{ connection = \"dst\" }}\n\
          match_on = \"sku\"\npage_size = {page_size}\n"
     );
-    let config = tiltas_config::parse_str(&text, &dir.join("bench.toml"), tiltas_connectors::registry::catalog())
+    let config = tiltas_config::parse_str(&text, &dir.join("bench.toml"), tiltas_systems::registry::catalog())
         .map_err(|diagnostics| anyhow::anyhow!("{diagnostics}"))?;
     Ok(Engine::new(
         Arc::new(config),
         store.clone(),
-        tiltas_connectors::registry::systems(),
+        tiltas_systems::registry::systems(),
     ))
 }
 

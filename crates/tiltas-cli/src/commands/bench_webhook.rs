@@ -8,10 +8,10 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tiltas_connectors::rivile::simulator::{router as rivile_router, RivileSim, Seeding};
 use tiltas_server::AppState;
 use tiltas_sim::{Harness, SimSystem};
 use tiltas_store::{DeadLetterFilter, DeadLetterStatus};
+use tiltas_systems::rivile::simulator::{router as rivile_router, RivileSim, Seeding};
 
 const CONCURRENCY: usize = 16;
 const BURST: usize = 500;
@@ -74,7 +74,7 @@ async fn post_all(url: &str, ids: std::ops::Range<usize>) -> anyhow::Result<Post
     let bodies: Vec<(String, String)> = ids
         .map(|id| {
             let body = order(id);
-            let signature = tiltas_connectors::woocommerce::webhook::sign(SECRET, body.as_bytes());
+            let signature = tiltas_systems::woocommerce::webhook::sign(SECRET, body.as_bytes());
             (body, signature)
         })
         .collect();
@@ -136,10 +136,10 @@ fn percentile_ms(sorted: &[Duration], share: f64) -> f64 {
 async fn server(rivile_url: &str, dir: &std::path::Path, erp_on: bool) -> anyhow::Result<(String, AppState)> {
     let path = dir.join("flows.toml");
     std::fs::write(&path, flows(rivile_url))?;
-    let config = tiltas_engine::load_config(&path, tiltas_connectors::registry::catalog())
+    let config = tiltas_engine::load_config(&path, tiltas_systems::registry::catalog())
         .map_err(|problems| anyhow::anyhow!("{problems}"))?;
     let store = tiltas_store::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
-    let state = AppState::new(Arc::new(config), store, tiltas_connectors::registry::systems());
+    let state = AppState::new(Arc::new(config), store, tiltas_systems::registry::systems());
     if !erp_on {
         state
             .disabled

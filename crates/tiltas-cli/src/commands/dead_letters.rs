@@ -102,7 +102,7 @@ pub async fn run(global: &GlobalArgs, command: DeadLetterCommand) -> anyhow::Res
                 store.dead_letter_set_payload(id, &payload).await?;
                 letter.payload = payload;
             }
-            let engine = Engine::new(config.clone(), store, tiltas_connectors::registry::systems());
+            let engine = Engine::new(config.clone(), store, tiltas_systems::registry::systems());
             let report = engine
                 .replay(&letter.flow.clone(), &[letter], &SyncOptions::default())
                 .await?;
@@ -124,7 +124,7 @@ pub async fn run(global: &GlobalArgs, command: DeadLetterCommand) -> anyhow::Res
             let mut flows: Vec<String> = open.iter().map(|letter| letter.flow.clone()).collect();
             flows.sort();
             flows.dedup();
-            let engine = Engine::new(config.clone(), store, tiltas_connectors::registry::systems());
+            let engine = Engine::new(config.clone(), store, tiltas_systems::registry::systems());
             let mut failed = false;
             for flow in flows {
                 if config.flow(&flow).is_none() {

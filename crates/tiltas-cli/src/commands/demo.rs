@@ -10,14 +10,14 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tiltas_connectors::rivile::simulator::{router as rivile_router, RivileSim, Seeding as RivileSeeding};
-use tiltas_connectors::woocommerce::simulator::{
-    router as shop_router, Credentials, Seeding as ShopSeeding, WebhookTarget, WooSim,
-};
 use tiltas_engine::SyncOptions;
 use tiltas_server::AppState;
 use tiltas_sim::{Harness, SimSystem};
 use tiltas_store::ApiScope;
+use tiltas_systems::rivile::simulator::{router as rivile_router, RivileSim, Seeding as RivileSeeding};
+use tiltas_systems::woocommerce::simulator::{
+    router as shop_router, Credentials, Seeding as ShopSeeding, WebhookTarget, WooSim,
+};
 
 /// The example the demo runs, built into the binary so `demo` works from any directory.
 const EXAMPLE: &str = include_str!("../../../../examples/erp-shop.toml");
@@ -128,7 +128,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
         Err(code) => return Ok(code),
     };
     let store = crate::store_url::open(Some(&db), Some(&config)).await?;
-    let state = AppState::new(Arc::new(config), store, tiltas_connectors::registry::systems());
+    let state = AppState::new(Arc::new(config), store, tiltas_systems::registry::systems());
 
     // Round one. The shop's first order is for one of its own products (the ERP's are not
     // in the shop yet): the order pipeline dead-letters it as "not in ERP", for the dashboard's

@@ -10,7 +10,7 @@ use tiltas_store::{hash_api_key, ApiScope, NewApiKey};
 async fn store(global: &GlobalArgs, config: Option<&Path>) -> anyhow::Result<std::sync::Arc<dyn tiltas_store::Store>> {
     let config = match config {
         Some(path) => Some(
-            tiltas_engine::load_config(path, tiltas_connectors::registry::catalog())
+            tiltas_engine::load_config(path, tiltas_systems::registry::catalog())
                 .map_err(|problems| anyhow::anyhow!("{problems}"))?,
         ),
         None => None,

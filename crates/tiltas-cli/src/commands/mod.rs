@@ -38,7 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Loads a flow file, or prints its problems and gives the exit code to stop with.
 pub fn load_or_report(path: &Path) -> Result<ValidatedConfig, ExitCode> {
-    tiltas_engine::load_config(path, tiltas_connectors::registry::catalog()).map_err(|diagnostics| {
+    tiltas_engine::load_config(path, tiltas_systems::registry::catalog()).map_err(|diagnostics| {
         eprintln!("{diagnostics}");
         let count = diagnostics.0.len();
         eprintln!(

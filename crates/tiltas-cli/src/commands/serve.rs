@@ -16,7 +16,7 @@ async fn state(global: &GlobalArgs, config: &ConfigArgs) -> anyhow::Result<Resul
     Ok(Ok(AppState::new(
         Arc::new(config),
         store,
-        tiltas_connectors::registry::systems(),
+        tiltas_systems::registry::systems(),
     )))
 }
 

@@ -2,8 +2,8 @@
 use crate::args::SimArgs;
 use std::process::ExitCode;
 use std::sync::Arc;
-use tiltas_connectors::reference::simulator::{router, ReferenceSim, Seeding};
 use tiltas_sim::Harness;
+use tiltas_systems::reference::simulator::{router, ReferenceSim, Seeding};
 
 /// The systems `tiltas sim` can simulate.
 const SYSTEMS: [&str; 3] = ["reference", "rivile", "woocommerce"];
@@ -23,7 +23,7 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             router(sim, harness)
         }
         "rivile" => {
-            use tiltas_connectors::rivile::simulator::{router, RivileSim, Seeding};
+            use tiltas_systems::rivile::simulator::{router, RivileSim, Seeding};
             let seeding = Seeding {
                 seed: args.seed,
                 products: args.products.unwrap_or(100),
@@ -34,7 +34,7 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             router(sim, harness)
         }
         "woocommerce" => {
-            use tiltas_connectors::woocommerce::simulator::{router, Credentials, Seeding, WebhookTarget, WooSim};
+            use tiltas_systems::woocommerce::simulator::{router, Credentials, Seeding, WebhookTarget, WooSim};
             let seeding = Seeding {
                 seed: args.seed,
                 products: args.products.unwrap_or(20),

@@ -22,7 +22,7 @@ pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<ExitCod
     } else {
         crate::store_url::open(global.db.as_deref(), Some(&config)).await?
     };
-    let engine = Engine::new(config, store, tiltas_connectors::registry::systems());
+    let engine = Engine::new(config, store, tiltas_systems::registry::systems());
     let show_bar = !args.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     let bar = show_bar.then(|| Arc::new(TerminalProgress::new(&args.flow)));
     let options = SyncOptions {

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tiltas_connectors::woocommerce::oauth::{sign_query, SignatureMethod};
+use tiltas_systems::woocommerce::oauth::{sign_query, SignatureMethod};
 
 const RIVILE_KEY: &str = "SHOP.test-key";
 const CK: &str = "ck_e2e";

@@ -116,7 +116,7 @@ on_duplicate = "skip"
                 let mut slowest = Duration::ZERO;
                 for n in 0..10u64 {
                     let body = order(1000 + thread * 10 + n, "A00101");
-                    let signature = tiltas_connectors::woocommerce::webhook::sign("hook-secret", body.as_bytes());
+                    let signature = tiltas_systems::woocommerce::webhook::sign("hook-secret", body.as_bytes());
                     let sent = Instant::now();
                     let response = client
                         .post(format!("{url}/hooks/shop"))
@@ -173,7 +173,7 @@ on_duplicate = "skip"
 
     // The shop delivers one of them again (it retries when an answer is lost): no second invoice.
     let body = order(1000, "A00101");
-    let signature = tiltas_connectors::woocommerce::webhook::sign("hook-secret", body.as_bytes());
+    let signature = tiltas_systems::woocommerce::webhook::sign("hook-secret", body.as_bytes());
     let again = client
         .post(format!("{url}/hooks/shop"))
         .header("x-wc-webhook-topic", "order.updated")

@@ -6,11 +6,11 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::str::FromStr;
 use std::sync::Arc;
-use tiltas_connectors::rivile::simulator::{router, RivileSim, Seeding};
-use tiltas_connectors::woocommerce::webhook;
 use tiltas_engine::{Engine, SyncOptions, SyncReport};
 use tiltas_sim::{Harness, SimSystem};
 use tiltas_store::{ActivityFilter, ActivityOutcome, DeadLetterFilter, Store};
+use tiltas_systems::rivile::simulator::{router, RivileSim, Seeding};
+use tiltas_systems::woocommerce::webhook;
 
 const KEY: &str = "SHOP.key";
 /// The flow's `to` settings of a shop that invoices shipping.
@@ -67,7 +67,7 @@ create_missing_products = true
     let config = tiltas_config::parse_str(
         &text,
         &dir.path().join("flows.toml"),
-        tiltas_connectors::registry::catalog(),
+        tiltas_systems::registry::catalog(),
     )
     .unwrap_or_else(|errors| panic!("{errors}"));
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -75,7 +75,7 @@ create_missing_products = true
         .unwrap();
     Shop {
         _dir: dir,
-        engine: Engine::new(Arc::new(config), store.clone(), tiltas_connectors::registry::systems()),
+        engine: Engine::new(Arc::new(config), store.clone(), tiltas_systems::registry::systems()),
         store,
         sim,
     }

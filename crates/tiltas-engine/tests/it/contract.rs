@@ -10,7 +10,7 @@ type Started = Pin<Box<dyn Future<Output = Simulated> + Send>>;
 
 fn reference(records: usize, entity: EntityKind) -> Started {
     Box::pin(async move {
-        use tiltas_connectors::reference::simulator::{router, ReferenceSim, Seeding};
+        use tiltas_systems::reference::simulator::{router, ReferenceSim, Seeding};
         let customers = if entity == EntityKind::Customer { records } else { 0 };
         let products = if customers == 0 { records } else { 0 };
         let sim = Arc::new(ReferenceSim::new(
@@ -32,7 +32,7 @@ fn reference(records: usize, entity: EntityKind) -> Started {
 
 fn rivile(records: usize, entity: EntityKind) -> Started {
     Box::pin(async move {
-        use tiltas_connectors::rivile::simulator::{router, RivileSim, Seeding};
+        use tiltas_systems::rivile::simulator::{router, RivileSim, Seeding};
         let customers = if entity == EntityKind::Customer { records } else { 0 };
         let products = if customers == 0 { records } else { 0 };
         let sim = Arc::new(RivileSim::new(
@@ -103,7 +103,7 @@ mod rivile_stock {
 
 fn woocommerce(records: usize, entity: EntityKind) -> Started {
     Box::pin(async move {
-        use tiltas_connectors::woocommerce::simulator::{router, Credentials, Seeding, WooSim};
+        use tiltas_systems::woocommerce::simulator::{router, Credentials, Seeding, WooSim};
         let customers = if entity == EntityKind::Customer { records } else { 0 };
         let products = if customers == 0 { records } else { 0 };
         let sim = Arc::new(WooSim::new(

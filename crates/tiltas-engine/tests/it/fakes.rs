@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use tiltas_connectors::{
+use tiltas_systems::{
     BatchResult, ConnectorError, ErrorKind, FoundRecord, Lookup, Page, ReadRequest, RecordFailure, Source,
     SourceRecord, Target, WriteItem, WriteOutcome,
 };

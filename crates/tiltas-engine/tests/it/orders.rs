@@ -2,10 +2,10 @@
 //! default customer, and lines whose product the ERP lacks.
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tiltas_connectors::rivile::simulator::{router, RivileSim, Seeding};
 use tiltas_engine::{Engine, SyncOptions};
 use tiltas_sim::{Harness, SimSystem};
 use tiltas_store::DeadLetterFilter;
+use tiltas_systems::rivile::simulator::{router, RivileSim, Seeding};
 
 const KEY: &str = "SHOP.key";
 
@@ -66,7 +66,7 @@ on_duplicate = "skip"
     let config = tiltas_config::parse_str(
         &text,
         &dir.path().join("flows.toml"),
-        tiltas_connectors::registry::catalog(),
+        tiltas_systems::registry::catalog(),
     )
     .unwrap_or_else(|errors| panic!("{errors}"));
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -74,7 +74,7 @@ on_duplicate = "skip"
         .unwrap();
     World {
         dir,
-        engine: Engine::new(Arc::new(config), store.clone(), tiltas_connectors::registry::systems()),
+        engine: Engine::new(Arc::new(config), store.clone(), tiltas_systems::registry::systems()),
         store,
         sim,
     }

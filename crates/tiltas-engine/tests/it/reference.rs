@@ -2,10 +2,10 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tiltas_connectors::reference::simulator::{router, ReferenceSim, Seeding};
 use tiltas_engine::{Engine, EngineError, SyncOptions};
 use tiltas_sim::{Faults, Harness};
 use tiltas_store::{DeadLetterFilter, FailureClass};
+use tiltas_systems::reference::simulator::{router, ReferenceSim, Seeding};
 
 struct Side {
     url: String,
@@ -73,7 +73,7 @@ page_size = {page_size}
     let config = tiltas_config::parse_str(
         &text,
         &dir.path().join("flows.toml"),
-        tiltas_connectors::registry::catalog(),
+        tiltas_systems::registry::catalog(),
     )
     .unwrap_or_else(|errors| panic!("{errors}"));
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -81,7 +81,7 @@ page_size = {page_size}
         .unwrap();
     Pair {
         _dir: dir,
-        engine: Engine::new(Arc::new(config), store.clone(), tiltas_connectors::registry::systems()),
+        engine: Engine::new(Arc::new(config), store.clone(), tiltas_systems::registry::systems()),
         store,
         source,
         target,

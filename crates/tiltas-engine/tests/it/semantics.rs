@@ -2,9 +2,9 @@
 use crate::fakes::{product, FakeSource, FakeTarget};
 use crate::sync::{catalog, world};
 use serde_json::Value;
-use tiltas_connectors::SourceRecord;
 use tiltas_engine::{Engine, SyncOptions};
 use tiltas_store::{ActivityFilter, DeadLetterFilter, DeadLetterStatus, NewIntent, RunMode, WriteOperation};
+use tiltas_systems::SourceRecord;
 
 fn defaults() -> SyncOptions {
     SyncOptions::default()
@@ -371,11 +371,11 @@ struct ChangedSince {
 }
 
 #[async_trait::async_trait]
-impl tiltas_connectors::Source for ChangedSince {
+impl tiltas_systems::Source for ChangedSince {
     async fn read_page(
         &mut self,
-        request: &tiltas_connectors::ReadRequest,
-    ) -> Result<tiltas_connectors::Page, tiltas_connectors::ConnectorError> {
+        request: &tiltas_systems::ReadRequest,
+    ) -> Result<tiltas_systems::Page, tiltas_systems::ConnectorError> {
         let records = self
             .records
             .iter()
@@ -387,7 +387,7 @@ impl tiltas_connectors::Source for ChangedSince {
             .cloned()
             .map(Ok)
             .collect();
-        Ok(tiltas_connectors::Page {
+        Ok(tiltas_systems::Page {
             records,
             next: None,
             api_calls: 1,
@@ -418,7 +418,7 @@ async fn incremental_world(look_back: &str) -> (tempfile::TempDir, Engine) {
     let config = tiltas_config::parse_str(
         &text,
         &dir.path().join("flows.toml"),
-        tiltas_connectors::registry::catalog(),
+        tiltas_systems::registry::catalog(),
     )
     .unwrap_or_else(|errors| panic!("{errors}"));
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -426,11 +426,7 @@ async fn incremental_world(look_back: &str) -> (tempfile::TempDir, Engine) {
         .unwrap();
     (
         dir,
-        Engine::new(
-            std::sync::Arc::new(config),
-            store,
-            tiltas_connectors::registry::systems(),
-        ),
+        Engine::new(std::sync::Arc::new(config), store, tiltas_systems::registry::systems()),
     )
 }
 

@@ -1,9 +1,9 @@
 use crate::fakes::{product, FakeSource, FakeTarget};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tiltas_connectors::RecordFailure;
 use tiltas_engine::{Engine, EngineError, SyncOptions};
 use tiltas_store::{ActivityFilter, DeadLetterFilter, DeadLetterStatus, FailureClass, RunStatus, Store};
+use tiltas_systems::RecordFailure;
 
 const FLOWS: &str = r#"
 [connections.src]
@@ -61,13 +61,13 @@ pub async fn world() -> World {
     let config = tiltas_config::parse_str(
         FLOWS,
         &dir.path().join("flows.toml"),
-        tiltas_connectors::registry::catalog(),
+        tiltas_systems::registry::catalog(),
     )
     .unwrap_or_else(|diagnostics| panic!("{diagnostics}"));
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();
-    let engine = Engine::new(Arc::new(config), store.clone(), tiltas_connectors::registry::systems());
+    let engine = Engine::new(Arc::new(config), store.clone(), tiltas_systems::registry::systems());
     World {
         _dir: dir,
         store,

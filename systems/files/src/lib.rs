@@ -2,14 +2,18 @@
 //! one per line). Both read page by page from a byte position and write durably: every batch is
 //! appended to a journal and fsynced before it is acknowledged, and `finish` replaces the output
 //! file atomically (temporary file, fsync, rename).
+#![forbid(unsafe_code)]
 mod csv_format;
 mod csv_source;
 mod jsonl;
 mod keyed;
 
-use crate::{ConnectorError, ErrorKind, OpenContext, Source, System, Target};
+// The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use std::path::{Path, PathBuf};
 use tiltas_config::{Connection, EntityAccess, KeyKind, KeySpec, Settings, SystemSpec};
+#[allow(unused_imports)]
+use tiltas_connector::*;
+use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, System, Target};
 use tiltas_model::EntityKind;
 
 pub use csv_format::CsvLayout;
@@ -184,3 +188,34 @@ impl System for JsonlSystem {
 
 #[cfg(test)]
 mod tests;
+
+/// The systems the tests of this crate open connectors of (this one, and files for the other
+/// side of a flow).
+#[cfg(test)]
+pub(crate) mod registry {
+    use crate::{CallGate, ConnectorError, Source, Systems, Target};
+    use std::sync::Arc;
+    use tiltas_config::{Catalog, Flow, ValidatedConfig};
+
+    static SYSTEMS: Systems = Systems::new(&[&crate::CsvSystem, &crate::JsonlSystem]);
+
+    pub(crate) fn catalog() -> &'static dyn Catalog {
+        &SYSTEMS
+    }
+
+    pub(crate) fn open_source(
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Source>, ConnectorError> {
+        SYSTEMS.open_source(config, flow, gate)
+    }
+
+    pub(crate) fn open_target(
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Target>, ConnectorError> {
+        SYSTEMS.open_target(config, flow, gate)
+    }
+}

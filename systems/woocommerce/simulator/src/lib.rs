@@ -400,3 +400,6 @@ pub fn router(sim: Arc<WooSim>, harness: Arc<Harness>) -> Router {
         .merge(tiltas_sim::control_router(harness))
         .layer(axum::middleware::from_fn_with_state(sim, api::learn_site_url))
 }
+
+#[cfg(test)]
+mod tests;

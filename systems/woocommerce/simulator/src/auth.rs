@@ -3,10 +3,10 @@
 //! on plain HTTP, OAuth 1.0a one-legged with the parameters from the query or an
 //! `Authorization: OAuth` header.
 use super::{Shop, WcError, WooSim};
-use crate::woocommerce::oauth::{self, SignatureMethod};
 use axum::http::{HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use tiltas_woocommerce::oauth::{self, SignatureMethod};
 
 /// How far an OAuth timestamp may be from now, and how long a nonce stays used (15 minutes).
 const OAUTH_WINDOW_SECONDS: i64 = 15 * 60;

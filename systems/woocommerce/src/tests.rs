@@ -1,12 +1,12 @@
 //! The WooCommerce connector against the simulator: variable products, stock of variations,
 //! orders by status and change time, Basic auth over "https".
-use super::simulator::{router, Credentials, Seeding, WooSim};
 use crate::registry::{catalog, open_source, open_target};
 use crate::{OpenGate, ReadRequest, SourceRecord, WriteItem, WriteOutcome};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tiltas_config::ValidatedConfig;
 use tiltas_sim::{Harness, SimSystem};
+use tiltas_woocommerce_sim::{router, Credentials, Seeding, WooSim};
 
 async fn shop(seeding: Seeding, assume_https: bool) -> (String, Arc<WooSim>) {
     let sim = Arc::new(WooSim::new(

@@ -1,10 +1,10 @@
-use super::simulator::{router, ReferenceSim, Seeding};
 use crate::registry::{catalog, open_source, open_target};
 use crate::{ErrorKind, ReadRequest, Source, SourceRecord, WriteItem, WriteOutcome};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tiltas_config::ValidatedConfig;
+use tiltas_reference_sim::{router, ReferenceSim, Seeding};
 use tiltas_sim::{Faults, Harness};
 
 struct Sim {

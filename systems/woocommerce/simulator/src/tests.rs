@@ -1,6 +1,5 @@
 //! The WooCommerce simulator over loopback, driven by requests signed with [`super::oauth`].
-use super::oauth::{sign_query, SignatureMethod};
-use super::simulator::{router, Credentials, Seeding, WebhookTarget, WooSim};
+use crate::{router, Credentials, Seeding, WebhookTarget, WooSim};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
@@ -10,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tiltas_sim::{Harness, SimSystem};
+use tiltas_woocommerce::oauth::{sign_query, SignatureMethod};
 
 const KEY: &str = "ck_test_key";
 const SECRET: &str = "cs_test_secret";

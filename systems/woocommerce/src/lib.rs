@@ -2,21 +2,22 @@
 //! requires over plain HTTP ([`oauth`]), the connector (products with variations and
 //! categories, stock, customers, orders), webhook verification ([`webhook`]), and the
 //! simulator `tiltas sim woocommerce` ([`simulator`]).
+#![forbid(unsafe_code)]
 mod client;
 mod connector;
 mod mapping;
 pub mod oauth;
-pub mod simulator;
 pub mod webhook;
 
 #[cfg(test)]
-mod sim_tests;
-#[cfg(test)]
 mod tests;
 
-use crate::{ConnectorError, ErrorKind, OpenContext, Source, Target};
+// The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use connector::{WooSource, WooTarget};
 use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
+#[allow(unused_imports)]
+use tiltas_connector::*;
+use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
 const ACCESS: [EntityAccess; 4] = [
@@ -160,5 +161,36 @@ impl crate::System for WooCommerceSystem {
 
     fn webhook(&self) -> Option<&dyn crate::WebhookReceiver> {
         Some(&webhook::WooReceiver)
+    }
+}
+
+/// The systems the tests of this crate open connectors of (this one, and files for the other
+/// side of a flow).
+#[cfg(test)]
+pub(crate) mod registry {
+    use crate::{CallGate, ConnectorError, Source, Systems, Target};
+    use std::sync::Arc;
+    use tiltas_config::{Catalog, Flow, ValidatedConfig};
+
+    static SYSTEMS: Systems = Systems::new(&[&crate::WooCommerceSystem, &tiltas_files::JsonlSystem]);
+
+    pub(crate) fn catalog() -> &'static dyn Catalog {
+        &SYSTEMS
+    }
+
+    pub(crate) fn open_source(
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Source>, ConnectorError> {
+        SYSTEMS.open_source(config, flow, gate)
+    }
+
+    pub(crate) fn open_target(
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Target>, ConnectorError> {
+        SYSTEMS.open_target(config, flow, gate)
     }
 }

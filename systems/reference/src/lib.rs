@@ -1,17 +1,20 @@
 //! The reference system (`system = "reference"`): the JSON REST contract of
 //! `docs/reference-api.md`, which an in-house system can implement to be synced by Tiltas.
 //! Client, source and target here; the simulator in [`simulator`].
-pub mod simulator;
+#![forbid(unsafe_code)]
 
-use crate::{
-    BatchResult, CallGate, ConnectorError, ErrorKind, FoundRecord, Lookup, OpenContext, Page, ReadRequest, Source,
-    SourceRecord, System, Target, WriteItem, WriteOutcome,
-};
+// The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tiltas_config::{Connection, EntityAccess, KeyKind, KeySpec, SystemSpec};
+#[allow(unused_imports)]
+use tiltas_connector::*;
+use tiltas_connector::{
+    BatchResult, CallGate, ConnectorError, ErrorKind, FoundRecord, Lookup, OpenContext, Page, ReadRequest, Source,
+    SourceRecord, System, Target, WriteItem, WriteOutcome,
+};
 use tiltas_model::EntityKind;
 
 /// Records per list page the API serves at most.
@@ -402,3 +405,34 @@ impl System for ReferenceSystem {
 
 #[cfg(test)]
 mod tests;
+
+/// The systems the tests of this crate open connectors of (this one, and files for the other
+/// side of a flow).
+#[cfg(test)]
+pub(crate) mod registry {
+    use crate::{CallGate, ConnectorError, Source, Systems, Target};
+    use std::sync::Arc;
+    use tiltas_config::{Catalog, Flow, ValidatedConfig};
+
+    static SYSTEMS: Systems = Systems::new(&[&crate::ReferenceSystem, &tiltas_files::JsonlSystem]);
+
+    pub(crate) fn catalog() -> &'static dyn Catalog {
+        &SYSTEMS
+    }
+
+    pub(crate) fn open_source(
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Source>, ConnectorError> {
+        SYSTEMS.open_source(config, flow, gate)
+    }
+
+    pub(crate) fn open_target(
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Target>, ConnectorError> {
+        SYSTEMS.open_target(config, flow, gate)
+    }
+}

@@ -1,6 +1,5 @@
 //! The reference system's simulator: the contract of `docs/reference-api.md`, served from
 //! memory, seeded deterministically, behind the shared fault harness.
-use super::{collection_entity, COLLECTIONS, MAX_BATCH, MAX_LOOKUP, MAX_PAGE};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,6 +14,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tiltas_model::{natural_key, EntityKind};
+use tiltas_reference::{collection_entity, COLLECTIONS, MAX_BATCH, MAX_LOOKUP, MAX_PAGE};
 use tiltas_sim::{Harness, RequestKind, SimSystem};
 
 /// The longest `name` the system stores unless told otherwise.

@@ -3,18 +3,21 @@
 //! products (N17 + N37 barcodes + N32/I33 prices), customers (N08 + N33), stock (I17), price
 //! lists (N32) and documents (I06/I07 sales and purchases, I09/I10 internal); writes products
 //! (`EDIT_N17`), clients (`EDIT_N08_FULL`) and orders as sales documents (`EDIT_I06_FULL`).
+#![forbid(unsafe_code)]
 mod client;
 mod document;
 pub mod fil;
 pub mod schema;
-pub mod simulator;
 
 #[cfg(test)]
 mod tests;
 
-use crate::{ConnectorError, ErrorKind, OpenContext, Source, Target};
+// The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use client::{quoted, Client, Reading, RivileSource, RivileTarget, Writing};
 use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
+#[allow(unused_imports)]
+use tiltas_connector::*;
+use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
 const ACCESS: [EntityAccess; 6] = [
@@ -298,5 +301,36 @@ impl crate::System for RivileSystem {
 
     fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
         open_target(context)
+    }
+}
+
+/// The systems the tests of this crate open connectors of (this one, and files for the other
+/// side of a flow).
+#[cfg(test)]
+pub(crate) mod registry {
+    use crate::{CallGate, ConnectorError, Source, Systems, Target};
+    use std::sync::Arc;
+    use tiltas_config::{Catalog, Flow, ValidatedConfig};
+
+    static SYSTEMS: Systems = Systems::new(&[&crate::RivileSystem, &tiltas_files::JsonlSystem]);
+
+    pub(crate) fn catalog() -> &'static dyn Catalog {
+        &SYSTEMS
+    }
+
+    pub(crate) fn open_source(
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Source>, ConnectorError> {
+        SYSTEMS.open_source(config, flow, gate)
+    }
+
+    pub(crate) fn open_target(
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Box<dyn Target>, ConnectorError> {
+        SYSTEMS.open_target(config, flow, gate)
     }
 }

@@ -1,8 +1,8 @@
-use super::simulator::{router, RivileSim, Seeding};
 use crate::registry::{catalog, open_source};
 use crate::{ErrorKind, OpenGate, ReadRequest, SourceRecord};
 use std::sync::Arc;
 use tiltas_config::ValidatedConfig;
+use tiltas_rivile_sim::{router, RivileSim, Seeding};
 use tiltas_sim::{Harness, SimSystem};
 
 const KEY: &str = "TESTKEY.secret";

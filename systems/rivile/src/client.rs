@@ -720,7 +720,7 @@ impl RivileSource {
 #[derive(Debug, Clone)]
 pub(crate) struct Writing {
     pub entity: EntityKind,
-    pub table: &'static crate::rivile::schema::Table,
+    pub table: &'static crate::schema::Table,
     pub method: &'static str,
     /// For documents: `I06_OP_TIP` (51 sales invoice).
     pub operation: String,
@@ -827,7 +827,7 @@ impl Writing {
                 .filter_map(|(column, path)| field(path).map(|value| (column.to_owned(), Value::String(value))))
                 .collect();
             if !shipping.is_empty() {
-                check_widths(&crate::rivile::schema::N33, &shipping)?;
+                check_widths(&crate::schema::N33, &shipping)?;
                 row.insert("N33".to_owned(), Value::Array(vec![Value::Object(shipping)]));
             }
         }
@@ -859,10 +859,10 @@ impl Writing {
 }
 
 /// Refuses a value longer than its CHAR column, naming the column and both lengths.
-pub(crate) fn check_widths(table: &crate::rivile::schema::Table, row: &Map<String, Value>) -> Result<(), String> {
+pub(crate) fn check_widths(table: &crate::schema::Table, row: &Map<String, Value>) -> Result<(), String> {
     for (name, value) in row {
         if let (Some(column), Some(text)) = (table.column(name), value.as_str()) {
-            if let crate::rivile::schema::ColumnType::Char(width) = column.kind {
+            if let crate::schema::ColumnType::Char(width) = column.kind {
                 let length = text.chars().count();
                 if length > width {
                     return Err(format!(

@@ -4,12 +4,8 @@
 //! as `{}`, every value a string, `CHAR` columns padded to their width), `fil` as a T-SQL
 //! `WHERE` fragment, 100 rows a page in primary-key order, 10 requests/s with bursts to 30.
 //!
-//! This increment serves the `GET_*_LIST` methods of [`TABLES`](super::schema::TABLES);
+//! This increment serves the `GET_*_LIST` methods of [`TABLES`](tiltas_rivile::schema::TABLES);
 //! `EDIT_*` methods are answered as unknown until the connector's write side lands.
-use super::fil::{self, FilValue};
-use super::schema::{
-    table_of_method, Column, ColumnType, Table, I06, I07, I09, I10, I17, I33, N07, N08, N17, N25, N32, N33, N37,
-};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -24,6 +20,10 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
+use tiltas_rivile::fil::{self, FilValue};
+use tiltas_rivile::schema::{
+    table_of_method, Column, ColumnType, Table, I06, I07, I09, I10, I17, I33, N07, N08, N17, N25, N32, N33, N37,
+};
 use tiltas_sim::{Harness, RequestKind, SimSystem};
 
 /// Rows per `GET_*_LIST` page.
@@ -139,7 +139,7 @@ impl RivileSim {
     pub fn new(api_key: impl Into<String>, seeding: Seeding) -> RivileSim {
         let mut rng = StdRng::seed_from_u64(seeding.seed);
         let mut db = Db::default();
-        for table in super::schema::TABLES {
+        for table in tiltas_rivile::schema::TABLES {
             db.tables.insert(table.code, BTreeMap::new());
         }
         for (code, name) in [("CENTR", "Centrinis sandėlis"), ("VLN", "Vilniaus parduotuvė")] {
@@ -1245,7 +1245,7 @@ fn replace_addresses(db: &mut Db, client: &str, record: &Map<String, Value>, now
 
 /// Rows of a child table whose first key column is `key` (lower-cased), rendered.
 fn children(db: &Db, table: &'static str, key: &str) -> Vec<Value> {
-    let Some(schema) = super::schema::TABLES.iter().find(|t| t.code == table) else {
+    let Some(schema) = tiltas_rivile::schema::TABLES.iter().find(|t| t.code == table) else {
         return Vec::new();
     };
     db.tables

@@ -1,0 +1,30 @@
+//! The systems of this build: the one place that lists them. Each system lives in its own
+//! folder under `systems/` (its connector crate, its simulator crate beside it, its README);
+//! this crate feeds the [`registry`] handed to the engine, the server and configuration
+//! validation, and the simulators `tiltas sim` and `tiltas demo` start.
+#![forbid(unsafe_code)]
+
+pub mod registry;
+
+pub use tiltas_connector::*;
+
+/// CSV and JSON Lines files.
+pub use tiltas_files as file;
+
+/// The reference REST system (the worked example of a system) and its simulator.
+pub mod reference {
+    pub use tiltas_reference::*;
+    pub use tiltas_reference_sim as simulator;
+}
+
+/// Rivile GAMA and its simulator.
+pub mod rivile {
+    pub use tiltas_rivile::*;
+    pub use tiltas_rivile_sim as simulator;
+}
+
+/// WooCommerce and its simulator.
+pub mod woocommerce {
+    pub use tiltas_woocommerce::*;
+    pub use tiltas_woocommerce_sim as simulator;
+}
