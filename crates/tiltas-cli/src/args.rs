@@ -68,6 +68,15 @@ pub enum Command {
     Keys(KeysCommand),
     /// Rivile and WooCommerce simulators, the ERP ⇄ shop flows and the dashboard, all in one.
     Demo(DemoArgs),
+    /// Print the settings every system accepts (Markdown, as in its README), or one system's.
+    Docs(DocsArgs),
+}
+
+/// `tiltas docs`.
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Only this system (`rivile`, `woocommerce`, `csv`, …).
+    pub system: Option<String>,
 }
 
 /// `tiltas demo`.

@@ -89,3 +89,110 @@ pub trait Catalog {
     /// Every known system name (for "did you mean" suggestions).
     fn system_names(&self) -> Vec<&'static str>;
 }
+
+impl KeyKind {
+    /// The value type as the docs show it.
+    fn shown(self) -> String {
+        match self {
+            KeyKind::String => "text".to_owned(),
+            KeyKind::Secret => "secret (text or `{ env = \"VAR\" }`)".to_owned(),
+            KeyKind::Integer => "integer".to_owned(),
+            KeyKind::Bool => "`true` / `false`".to_owned(),
+            KeyKind::Path => "path".to_owned(),
+            KeyKind::Char => "one character".to_owned(),
+            KeyKind::OneOf(values) => values
+                .iter()
+                .map(|value| format!("`{value}`"))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            KeyKind::StringList => "list of text".to_owned(),
+            KeyKind::StringMap => "table of text".to_owned(),
+            KeyKind::Duration => "duration (`90s`, `15m`)".to_owned(),
+            KeyKind::Url => "URL".to_owned(),
+        }
+    }
+}
+
+impl SystemSpec {
+    /// The start and end markers of the generated settings section of this system.
+    fn settings_markers(&self) -> (String, String) {
+        (
+            format!(
+                "<!-- settings of `{}`: generated from its spec by `tiltas docs`; do not edit -->",
+                self.name
+            ),
+            format!("<!-- end of the settings of `{}` -->", self.name),
+        )
+    }
+
+    /// The system's settings and entities as Markdown tables, between markers: the section of
+    /// its README that is generated from the spec, so the docs never drift from what
+    /// validation accepts.
+    pub fn settings_markdown(&self) -> String {
+        let (start, end) = self.settings_markers();
+        let mut out = String::new();
+        out.push_str(&start);
+        out.push('\n');
+        let mut table = |title: &str, keys: &[KeySpec]| {
+            if keys.is_empty() {
+                return;
+            }
+            out.push_str(&format!(
+                "\n{title}\n\n| key | value | required | meaning |\n|---|---|---|---|\n"
+            ));
+            for key in keys {
+                let escaped = key.doc.replace('|', "\\|");
+                out.push_str(&format!(
+                    "| `{}` | {} | {} | {} |\n",
+                    key.name,
+                    key.kind.shown().replace('|', "\\|"),
+                    if key.required { "yes" } else { "no" },
+                    escaped
+                ));
+            }
+        };
+        table(
+            &format!("`[connections.NAME]` with `system = \"{}\"`:", self.name),
+            self.connection_keys,
+        );
+        table("A flow's `from = { connection = …, … }`:", self.source_keys);
+        table("A flow's `to = { connection = …, … }`:", self.target_keys);
+        out.push_str("\n| entity | read | write | incremental |\n|---|---|---|---|\n");
+        let mark = |yes: bool| if yes { "yes" } else { "—" };
+        for access in self.entities {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                access.entity,
+                mark(access.read),
+                mark(access.write),
+                mark(access.incremental)
+            ));
+        }
+        out.push('\n');
+        out.push_str(&end);
+        out.push('\n');
+        out
+    }
+
+    /// This system's generated section of a README as it is now, if it has one.
+    pub fn settings_section<'a>(&self, readme: &'a str) -> Option<&'a str> {
+        let (start_marker, end_marker) = self.settings_markers();
+        let start = readme.find(&start_marker)?;
+        let end = readme[start..].find(&end_marker)? + start + end_marker.len();
+        let end = if readme[end..].starts_with('\n') { end + 1 } else { end };
+        Some(&readme[start..end])
+    }
+
+    /// `readme` with its generated section replaced by the current one (appended when absent).
+    pub fn with_settings(&self, readme: &str) -> String {
+        match self.settings_section(readme) {
+            Some(section) => readme.replacen(section, &self.settings_markdown(), 1),
+            None => format!(
+                "{}\n\n## Settings of `{}`\n\n{}",
+                readme.trim_end(),
+                self.name,
+                self.settings_markdown()
+            ),
+        }
+    }
+}

@@ -131,6 +131,31 @@ pub trait System: Send + Sync {
     fn webhook(&self) -> Option<&dyn WebhookReceiver> {
         None
     }
+
+    /// Its README (settings, what it supports, fidelity notes), for the docs check.
+    fn readme(&self) -> Option<Readme> {
+        None
+    }
+}
+
+/// A system's README as built in (`include_str!`) and where it lives in the source tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Readme {
+    /// The text the build saw.
+    pub text: &'static str,
+    /// Its path (`env!("CARGO_MANIFEST_DIR")/README.md`), to rewrite a stale one.
+    pub path: &'static str,
+}
+
+/// The README of the crate this is called in.
+#[macro_export]
+macro_rules! readme {
+    () => {
+        Some($crate::Readme {
+            text: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")),
+            path: concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"),
+        })
+    };
 }
 
 /// The systems of a build, in the order shown to people: the one list the engine, the server

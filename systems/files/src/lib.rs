@@ -8,10 +8,9 @@ mod csv_source;
 mod jsonl;
 mod keyed;
 
-// The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use std::path::{Path, PathBuf};
 use tiltas_config::{Connection, EntityAccess, KeyKind, KeySpec, Settings, SystemSpec};
-#[allow(unused_imports)]
+#[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, System, Target};
 use tiltas_model::EntityKind;
@@ -147,6 +146,10 @@ impl System for CsvSystem {
         &CSV
     }
 
+    fn readme(&self) -> Option<tiltas_connector::Readme> {
+        tiltas_connector::readme!()
+    }
+
     fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
         Ok(Box::new(csv_source::CsvSource::open(
             FileEndpoint::new(context.connection, context.settings, context.base_dir),
@@ -168,6 +171,10 @@ impl System for CsvSystem {
 impl System for JsonlSystem {
     fn spec(&self) -> &'static SystemSpec {
         &JSONL
+    }
+
+    fn readme(&self) -> Option<tiltas_connector::Readme> {
+        tiltas_connector::readme!()
     }
 
     fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {

@@ -3,13 +3,12 @@
 //! Client, source and target here; the simulator in [`simulator`].
 #![forbid(unsafe_code)]
 
-// The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tiltas_config::{Connection, EntityAccess, KeyKind, KeySpec, SystemSpec};
-#[allow(unused_imports)]
+#[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{
     BatchResult, CallGate, ConnectorError, ErrorKind, FoundRecord, Lookup, OpenContext, Page, ReadRequest, Source,
@@ -386,6 +385,10 @@ pub struct ReferenceSystem;
 impl System for ReferenceSystem {
     fn spec(&self) -> &'static SystemSpec {
         &REFERENCE
+    }
+
+    fn readme(&self) -> Option<tiltas_connector::Readme> {
+        tiltas_connector::readme!()
     }
 
     fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {

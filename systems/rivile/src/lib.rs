@@ -12,10 +12,9 @@ pub mod schema;
 #[cfg(test)]
 mod tests;
 
-// The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use client::{quoted, Client, Reading, RivileSource, RivileTarget, Writing};
 use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
-#[allow(unused_imports)]
+#[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
@@ -293,6 +292,10 @@ pub struct RivileSystem;
 impl crate::System for RivileSystem {
     fn spec(&self) -> &'static SystemSpec {
         &RIVILE
+    }
+
+    fn readme(&self) -> Option<tiltas_connector::Readme> {
+        tiltas_connector::readme!()
     }
 
     fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {

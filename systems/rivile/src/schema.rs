@@ -2,7 +2,7 @@
 //! declared types (`C(n)` text padded to n, `N(p,s)` numbers with s decimals, `T(8)` times)
 //! and primary keys. N25 is copied from Rivile's own API page (seed 004); the other tables'
 //! columns come from `shared/protocols/erp-and-suppliers.md` §1, and widths marked `[I]` in
-//! `docs/connectors/rivile.md` are inferred.
+//! `systems/rivile/README.md` are inferred.
 
 /// A column's declared type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,10 +12,9 @@ pub mod webhook;
 #[cfg(test)]
 mod tests;
 
-// The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use connector::{WooSource, WooTarget};
 use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
-#[allow(unused_imports)]
+#[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
@@ -149,6 +148,10 @@ pub struct WooCommerceSystem;
 impl crate::System for WooCommerceSystem {
     fn spec(&self) -> &'static SystemSpec {
         &WOOCOMMERCE
+    }
+
+    fn readme(&self) -> Option<tiltas_connector::Readme> {
+        tiltas_connector::readme!()
     }
 
     fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {

@@ -3,6 +3,7 @@ mod bench;
 mod bench_webhook;
 mod dead_letters;
 mod demo;
+mod docs;
 mod flows;
 mod keys;
 mod runs;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => serve::run(&cli.global, &args).await,
         Command::Keys(command) => keys::run(&cli.global, command).await,
         Command::Demo(args) => demo::run(&cli.global, &args).await,
+        Command::Docs(args) => docs::run(&args),
     }
 }
 

@@ -1157,7 +1157,7 @@ fn edit_document(sim: &RivileSim, call: &Call) -> Result<(StatusCode, Value), Va
                 .unwrap_or_default()
         };
         // Sums sent with the line are kept (a line's amount as sold); else GAMA computes them
-        // from quantity × price [I: docs/connectors/rivile.md].
+        // from quantity × price [I: systems/rivile/README.md].
         let given = |column: &str| value_of(&values, column).and_then(|value| Decimal::from_str(value).ok());
         let mut sum = given("I07_SUMA").unwrap_or_else(|| (number("I07_KIEKIS") * number("I07_KAINA_BE")).round_dp(2));
         let mut line_vat =
