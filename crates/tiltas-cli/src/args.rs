@@ -197,46 +197,9 @@ pub enum BenchKind {
 /// `tiltas sim SYSTEM`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Which system: `reference`, `rivile` or `woocommerce`.
-    pub system: String,
-    /// Port on 127.0.0.1 (0 picks a free one, printed as `listening on http://127.0.0.1:PORT`).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-    /// Seed of the generated data and of fault decisions: the same seed gives the same data.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Products to start with (default 100; woocommerce 20).
-    #[arg(long)]
-    pub products: Option<usize>,
-    /// Customers to start with (default 20; woocommerce 10).
-    #[arg(long)]
-    pub customers: Option<usize>,
-    /// Orders to start with (default 20; woocommerce 0).
-    #[arg(long)]
-    pub orders: Option<usize>,
-    /// The credential the simulator accepts: the bearer token (reference) or the `ApiKey` (rivile).
-    #[arg(
-        long,
-        alias = "api-key",
-        env = "TILTAS_SIM_TOKEN",
-        default_value = "tiltas-sim-token"
-    )]
-    pub token: String,
-    /// woocommerce: the consumer key the shop accepts.
-    #[arg(long, env = "TILTAS_SIM_CONSUMER_KEY", default_value = "ck_tiltas_sim")]
-    pub consumer_key: String,
-    /// woocommerce: the consumer secret of that key.
-    #[arg(long, env = "TILTAS_SIM_CONSUMER_SECRET", default_value = "cs_tiltas_sim")]
-    pub consumer_secret: String,
-    /// woocommerce: subscribe this URL to every product, order and customer webhook topic.
-    #[arg(long, requires = "webhook_secret")]
-    pub webhook_url: Option<String>,
-    /// woocommerce: the secret that signs webhook deliveries.
-    #[arg(long, env = "TILTAS_SIM_WEBHOOK_SECRET", requires = "webhook_url")]
-    pub webhook_secret: Option<String>,
-    /// woocommerce: behave as if served over HTTPS (Basic auth and query keys accepted).
-    #[arg(long)]
-    pub assume_https: bool,
+    /// The system to simulate, with its own flags (`tiltas sim rivile --help`).
+    #[command(subcommand)]
+    pub simulator: tiltas_systems::Simulator,
 }
 
 /// `tiltas dead-letters …`.

@@ -361,3 +361,14 @@ pub async fn spawn(router: Router) -> std::io::Result<String> {
     });
     Ok(format!("http://{address}"))
 }
+
+/// The flags every simulator takes (`tiltas sim SYSTEM --port 0 --seed 1`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonFlags {
+    /// Port on 127.0.0.1 (0 picks a free one, printed as `listening on http://127.0.0.1:PORT`).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Seed of the generated data and of fault decisions: the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}

@@ -5,6 +5,9 @@
 #![forbid(unsafe_code)]
 
 pub mod registry;
+mod simulators;
+
+pub use simulators::Simulator;
 
 pub use tiltas_connector::*;
 

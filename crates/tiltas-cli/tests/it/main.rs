@@ -10,6 +10,7 @@ mod erp_shop;
 mod files_flow;
 mod rivile_flow;
 mod serve;
+mod systems;
 mod validate;
 
 /// The workspace's `examples/` directory.

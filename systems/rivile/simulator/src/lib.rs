@@ -6,12 +6,14 @@
 //!
 //! This increment serves the `GET_*_LIST` methods of [`TABLES`](tiltas_rivile::schema::TABLES);
 //! `EDIT_*` methods are answered as unknown until the connector's write side lands.
+mod flags;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+pub use flags::Flags;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;

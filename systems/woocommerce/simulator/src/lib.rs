@@ -4,6 +4,8 @@
 //! headers, the WordPress error format, and signed webhooks delivered in order per webhook.
 //!
 //! [`WooSim`] is the shop; [`router`] serves it with the harness' `/__sim/` control API.
+mod flags;
+pub use flags::Flags;
 mod api;
 mod auth;
 mod catalog;
