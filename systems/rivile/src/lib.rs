@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 mod client;
 mod document;
+mod errors;
 pub mod fil;
 pub mod schema;
 
