@@ -11,7 +11,18 @@ pub struct Location {
     pub column: usize,
 }
 
-/// One problem of a flow file, printed as `FILE:LINE:COL: message`.
+/// How serious a [`Diagnostic`] is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The file is refused: validation fails.
+    #[default]
+    Error,
+    /// The file is accepted; something will likely fail at run time. Printed with `warning:`.
+    Warning,
+}
+
+/// One problem of a flow file, printed as `FILE:LINE:COL: message` (`FILE:LINE:COL: warning:
+/// message` for a warning).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The flow file.
@@ -22,6 +33,8 @@ pub struct Diagnostic {
     pub column: usize,
     /// What is wrong and how to fix it.
     pub message: String,
+    /// An error (the file is refused) or a warning (it is accepted).
+    pub severity: Severity,
 }
 
 impl Diagnostic {
@@ -32,18 +45,31 @@ impl Diagnostic {
             line: location.line,
             column: location.column,
             message: message.into(),
+            severity: Severity::Error,
+        }
+    }
+
+    /// A warning at a location of a file: printed, but the file is accepted.
+    pub fn warning(file: PathBuf, location: Location, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::new(file, location, message)
         }
     }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "",
+            Severity::Warning => "warning: ",
+        };
         if self.line == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
+            write!(f, "{}: {label}{}", self.file.display(), self.message)
         } else {
             write!(
                 f,
-                "{}:{}:{}: {}",
+                "{}:{}:{}: {label}{}",
                 self.file.display(),
                 self.line,
                 self.column,

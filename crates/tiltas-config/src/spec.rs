@@ -54,6 +54,25 @@ pub struct EntityAccess {
     pub incremental: bool,
 }
 
+/// A canonical field a system needs in the records it writes, and the settings that supply it
+/// when a record lacks it. `tiltas validate` warns about a flow into the system where none of
+/// the flow's `defaults.FIELD`, a `map` entry for FIELD, `target_key` on the flow's `to` or
+/// `connection_key` on the connection is set (the records may still carry it, so it is a
+/// warning, not an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldNeed {
+    /// The entity written.
+    pub entity: EntityKind,
+    /// The canonical field, e.g. `warehouse`.
+    pub field: &'static str,
+    /// A key of a flow's `to = { … }` that supplies the field, if the system has one.
+    pub target_key: Option<&'static str>,
+    /// A key of the connection that supplies the field, if the system has one.
+    pub connection_key: Option<&'static str>,
+    /// For people: what the system does with a record that lacks it.
+    pub why: &'static str,
+}
+
 /// Everything a connector declares about its system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SystemSpec {
@@ -73,6 +92,8 @@ pub struct SystemSpec {
     /// An accounting system: orders written to it go through the order pipeline (buyer found
     /// or created, every line's product checked).
     pub accounting: bool,
+    /// Fields the records it writes need (checked by `tiltas validate` as warnings).
+    pub needs: &'static [FieldNeed],
 }
 
 impl SystemSpec {

@@ -20,6 +20,8 @@ pub struct ValidatedConfig {
     pub connections: Vec<Connection>,
     /// The flows, in file order.
     pub flows: Vec<Flow>,
+    /// What does not refuse the file but will likely fail at run time, in file order.
+    pub warnings: Vec<crate::Diagnostic>,
 }
 
 impl ValidatedConfig {

@@ -101,10 +101,13 @@ pub fn parse_str(text: &str, file: &Path, catalog: &dyn Catalog) -> Result<Valid
         base_dir,
         catalog,
         problems: Vec::new(),
+        warnings: Vec::new(),
         written_after: Vec::new(),
     };
-    let config = checker.config(&root);
+    let mut config = checker.config(&root);
     if checker.problems.is_empty() {
+        checker.warnings.sort_by_key(|warning| (warning.line, warning.column));
+        config.warnings = checker.warnings;
         Ok(config)
     } else {
         checker.problems.sort_by_key(|problem| (problem.line, problem.column));
@@ -117,6 +120,8 @@ struct Checker<'a> {
     base_dir: PathBuf,
     catalog: &'a dyn Catalog,
     problems: Vec<Diagnostic>,
+    /// What does not refuse the file but will likely fail at run time.
+    warnings: Vec<Diagnostic>,
     /// Each written `after`, checked once every flow is known.
     written_after: Vec<WrittenAfter>,
 }
@@ -308,12 +313,61 @@ impl Checker<'_> {
             }
         }
         self.dependencies(&mut flows, &written_flows);
+        self.needs(&flows, &connections);
         ValidatedConfig {
             file: self.file.clone(),
             base_dir: self.base_dir.clone(),
             store_url,
             connections,
             flows,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Warns about each flow that supplies no value for a field its target system needs
+    /// ([`crate::FieldNeed`]): no default, no map entry, no `to` key and no connection key.
+    fn needs(&mut self, flows: &[Flow], connections: &[Connection]) {
+        for flow in flows.iter().filter(|flow| flow.enabled) {
+            let Some(connection) = connections
+                .iter()
+                .find(|connection| connection.name == flow.to.connection)
+            else {
+                continue;
+            };
+            let system = connection.system;
+            for need in system.needs.iter().filter(|need| need.entity == flow.entity) {
+                let field = need.field;
+                let supplied = flow.defaults.contains_key(field)
+                    || flow.map.iter().any(|entry| entry.target == field)
+                    || need.target_key.is_some_and(|key| flow.to.settings.get(key).is_some())
+                    || need
+                        .connection_key
+                        .is_some_and(|key| connection.settings.get(key).is_some());
+                if supplied {
+                    continue;
+                }
+                let mut fixes = vec![format!("`defaults.{field}` on the flow")];
+                if let Some(key) = need.connection_key {
+                    fixes.push(format!("`{key}` on connection \"{}\"", connection.name));
+                }
+                if let Some(key) = need.target_key {
+                    fixes.push(format!("`{key}` on the flow's `to`"));
+                }
+                fixes.push(format!("map `{field}` from the source"));
+                let last = fixes.pop().unwrap_or_default();
+                let message = format!(
+                    "flow \"{}\": the {}s it writes to connection \"{}\" (system {}) get no {field} from this file, \
+                     so one that does not carry its own {}; set {} or {last}",
+                    flow.name,
+                    flow.entity,
+                    connection.name,
+                    system.name,
+                    need.why,
+                    fixes.join(", "),
+                );
+                self.warnings
+                    .push(Diagnostic::warning(self.file.clone(), flow.to.location, message));
+            }
         }
     }
 

@@ -84,6 +84,7 @@ static FILES: SystemSpec = SystemSpec {
     }],
     entities: FILES_ENTITIES,
     accounting: false,
+    needs: &[],
 };
 
 static ERP: SystemSpec = SystemSpec {
@@ -108,6 +109,12 @@ static ERP: SystemSpec = SystemSpec {
             required: false,
             doc: "mode",
         },
+        KeySpec {
+            name: "warehouse",
+            kind: KeyKind::String,
+            required: false,
+            doc: "warehouse",
+        },
     ],
     source_keys: &[KeySpec {
         name: "warehouse",
@@ -115,19 +122,48 @@ static ERP: SystemSpec = SystemSpec {
         required: false,
         doc: "warehouse",
     }],
-    target_keys: &[],
+    target_keys: &[KeySpec {
+        name: "store",
+        kind: KeyKind::String,
+        required: false,
+        doc: "store",
+    }],
     entities: ERP_ENTITIES,
     accounting: true,
+    needs: &[FieldNeed {
+        entity: EntityKind::Order,
+        field: "warehouse",
+        target_key: Some("store"),
+        connection_key: Some("warehouse"),
+        why: "is refused by the ERP",
+    }],
+};
+
+/// A shop the order flows of these tests read from.
+static SHOP: SystemSpec = SystemSpec {
+    name: "shop",
+    description: "test shop",
+    connection_keys: &[],
+    source_keys: &[],
+    target_keys: &[],
+    entities: &[EntityAccess {
+        entity: EntityKind::Order,
+        read: true,
+        write: false,
+        incremental: true,
+    }],
+    accounting: false,
+    needs: &[],
 };
 
 struct TestCatalog;
 
 impl Catalog for TestCatalog {
     fn system(&self, name: &str) -> Option<&'static SystemSpec> {
-        [&FILES, &ERP].into_iter().find(|spec| spec.name == name)
+        [&FILES, &ERP, &SHOP].into_iter().find(|spec| spec.name == name)
     }
     fn system_names(&self) -> Vec<&'static str> {
-        vec!["files", "erp"]
+        vec!["files", "erp", "shop"]
     }
 }
 
@@ -631,4 +667,60 @@ fn order_pipeline_keys_are_refused_outside_order_flows() {
             "conf/flows.toml:{line}:20: flow \"products-to-erp\": `default_customer` belongs to the order pipeline and works only in flows with entity = \"order\"; remove it"
         )]
     );
+}
+
+/// VALID plus an order flow into the ERP with `extra` flow lines (and `to` keys).
+fn with_order_flow(to: &str, extra: &str) -> String {
+    format!(
+        "{VALID}\n[connections.shop]\nsystem = \"shop\"\n\n[[flows]]\nname = \"orders-to-erp\"\nentity = \"order\"\nfrom = {{ connection = \"shop\" }}\n\
+         to = {{ connection = \"erp\"{to} }}\n{extra}\n"
+    )
+}
+
+#[test]
+fn an_order_flow_without_a_field_its_target_needs_is_accepted_with_a_warning_naming_flow_and_key() {
+    let text = with_order_flow("", "");
+    let lines: Vec<&str> = text.lines().collect();
+    let line = lines
+        .iter()
+        .rposition(|line| line.starts_with("to = { connection = \"erp\" }"))
+        .unwrap()
+        + 1;
+    let config = parse(&text).unwrap_or_else(|errors| panic!("a warning must not refuse the file: {errors}"));
+    let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "conf/flows.toml:{line}:1: warning: flow \"orders-to-erp\": the orders it writes to connection \"erp\" \
+             (system erp) get no warehouse from this file, so one that does not carry its own is refused by the ERP; \
+             set `defaults.warehouse` on the flow, `warehouse` on connection \"erp\", `store` on the flow's `to` or \
+             map `warehouse` from the source"
+        )]
+    );
+    assert_eq!(config.warnings[0].severity, Severity::Warning);
+}
+
+#[test]
+fn any_one_source_of_the_needed_field_silences_the_warning() {
+    for (to, extra) in [
+        ("", "defaults = { warehouse = \"CENTR\" }"),
+        ("", "map = { warehouse = \"raw.sandelis\" }"),
+        (", store = \"CENTR\"", ""),
+        ("", "enabled = false"),
+    ] {
+        let config = parse(&with_order_flow(to, extra)).unwrap_or_else(|errors| panic!("{errors}"));
+        assert!(config.warnings.is_empty(), "{to} {extra}: {:?}", config.warnings);
+    }
+    let text = with_order_flow("", "").replace("daily_budget = 10000", "daily_budget = 10000\nwarehouse = \"CENTR\"");
+    let config = parse(&text).unwrap_or_else(|errors| panic!("{errors}"));
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
+
+#[test]
+fn errors_and_warnings_print_differently() {
+    let at = Location { line: 3, column: 1 };
+    let error = Diagnostic::new("f.toml".into(), at, "bad");
+    let warning = Diagnostic::warning("f.toml".into(), at, "risky");
+    assert_eq!(error.to_string(), "f.toml:3:1: bad");
+    assert_eq!(warning.to_string(), "f.toml:3:1: warning: risky");
 }

@@ -79,6 +79,7 @@ pub static CSV: SystemSpec = SystemSpec {
     target_keys: &[FILE_KEY, COLUMNS_KEY],
     entities: &FILE_ENTITIES,
     accounting: false,
+    needs: &[],
 };
 
 /// `system = "jsonl"`.
@@ -90,6 +91,7 @@ pub static JSONL: SystemSpec = SystemSpec {
     target_keys: &[FILE_KEY],
     entities: &FILE_ENTITIES,
     accounting: false,
+    needs: &[],
 };
 
 /// Where a flow's file is and how to name it in messages.

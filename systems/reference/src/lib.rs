@@ -103,6 +103,7 @@ pub static REFERENCE: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
+    needs: &[],
 };
 
 /// An HTTP client for one connection.

@@ -76,8 +76,14 @@ impl Client {
         if status.is_success() {
             return Ok(value);
         }
-        let message = describe_error(&value);
-        Err(crate::http::failure(status, method, &message, "api_key", retry_after))
+        // The kind (auth, rate limited, transient, invalid) by status; the message in English
+        // from the table of Rivile's known errors, with Rivile's own text kept.
+        let mut error = crate::http::failure(status, method, "", "api_key", retry_after);
+        error.message = format!(
+            "{} ({method} answered {status})",
+            crate::errors::describe(status.as_u16(), &value)
+        );
+        Err(error)
     }
 
     /// The rows of a `GET_*_LIST` answer: `{}` is none, one row is an object, more an array.
@@ -106,51 +112,6 @@ impl Client {
             }
         })
     }
-}
-
-/// Rivile's own explanations of data error codes, for people.
-fn explain(code: &str) -> Option<&'static str> {
-    match code {
-        "5008" => Some("duplicate: a product with this code already exists in Rivile"),
-        "2011" => Some("duplicate: a client with this code already exists in Rivile"),
-        "19017" => Some("duplicate: this code already exists in Rivile"),
-        "8152" => Some("a value is longer than its Rivile column"),
-        "3001" => Some("wrong client: create it in Rivile first or map the order to an existing client"),
-        "3002" => Some("wrong product: it is not in Rivile"),
-        "3003" => Some("wrong warehouse: no such padalinys in Rivile"),
-        _ => None,
-    }
-}
-
-/// `errorMessage` plus every `errors[].dataErrors[]` as `TAG CODE: message (explanation)`.
-fn describe_error(body: &Value) -> String {
-    let mut message = body
-        .get("errorMessage")
-        .and_then(Value::as_str)
-        .map_or_else(|| body.to_string().chars().take(300).collect(), str::to_owned);
-    let details: Vec<String> = body
-        .get("errors")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .flat_map(|error| {
-            error
-                .get("dataErrors")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .map(|detail| {
-            let field = |name: &str| detail.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
-            let code = field("code");
-            let explanation = explain(&code).map(|text| format!(" ({text})")).unwrap_or_default();
-            format!("{} {code}: {}{explanation}", field("tag"), field("message"))
-        })
-        .collect();
-    if !details.is_empty() {
-        message = format!("{message}: {}", details.join("; "));
-    }
-    message
 }
 
 /// A row's value with Rivile's padding trimmed.

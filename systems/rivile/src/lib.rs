@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 mod client;
 mod document;
+mod errors;
 pub mod fil;
 pub mod schema;
 
@@ -13,7 +14,7 @@ pub mod schema;
 mod tests;
 
 use client::{quoted, Client, Reading, RivileSource, RivileTarget, Writing};
-use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, FieldNeed, KeyKind, KeySpec, SystemSpec};
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
@@ -154,6 +155,13 @@ pub static RIVILE: SystemSpec = SystemSpec {
     ],
     entities: &ACCESS,
     accounting: true,
+    needs: &[FieldNeed {
+        entity: EntityKind::Order,
+        field: "warehouse",
+        target_key: Some("warehouse"),
+        connection_key: Some("warehouse"),
+        why: "is a dead letter: Rivile books every document line in a warehouse (padalinys, I07_KODAS_IS)",
+    }],
 };
 
 /// Opens a source on a Rivile connection.

@@ -302,12 +302,12 @@ async fn an_order_becomes_a_sales_invoice_with_its_lines_and_vat() {
         other => panic!("{other:?}"),
     };
     assert!(
-        failure(1).contains("3002") && failure(1).contains("wrong product"),
+        failure(1).contains("3002") && failure(1).starts_with("unknown product for line 1 — "),
         "{}",
         failure(1)
     );
     assert!(
-        failure(2).contains("3001") && failure(2).contains("wrong client"),
+        failure(2).contains("3001") && failure(2).starts_with("unknown client — "),
         "{}",
         failure(2)
     );
@@ -592,4 +592,51 @@ async fn a_document_found_unposted_is_posted_when_it_is_adopted() {
     assert_eq!(sim.records("I06").unwrap()[0]["I06_PERKELTA"], "2");
     let again = target.lookup(Some("number"), &["WEB-11".to_owned()]).await.unwrap();
     assert_eq!(again.api_calls, 1, "a posted document is not posted twice");
+}
+
+#[tokio::test]
+async fn an_order_with_no_warehouse_anywhere_fails_in_english_naming_the_fix_and_keeping_rivile_text() {
+    let (url, sim) = start(3, 1).await;
+    let client = first_client(&sim);
+    // No `warehouse` on the connection, the flow's `to`, in `defaults` or in the map.
+    let text = format!(
+        "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{KEY}\"\n\n\
+         [connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"orders-to-erp\"\nentity = \"order\"\n\
+         from = {{ connection = \"src\", file = \"x.jsonl\" }}\nto = {{ connection = \"erp\" }}\n"
+    );
+    let config = tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), catalog())
+        .unwrap_or_else(|errors| panic!("a missing warehouse is a warning, not an error: {errors}"));
+    let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("flows.toml:13:1: warning: flow \"orders-to-erp\": ")
+            && warnings[0].contains("`defaults.warehouse` on the flow")
+            && warnings[0].contains("`warehouse` on connection \"erp\""),
+        "{}",
+        warnings[0]
+    );
+
+    let mut target = crate::registry::open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let mut order = order("WEB-77", &client, "A00101");
+    order["lines"] = serde_json::json!([
+        {"sku": "A00101", "quantity": "1", "price": "10", "vat_rate": "21"},
+        {"sku": "A00102", "quantity": "1", "price": "10", "vat_rate": "21"},
+        {"sku": "A00103", "quantity": "1", "price": "10", "vat_rate": "21"},
+    ]);
+    let result = target.write_batch(vec![item(order, None)]).await.unwrap();
+
+    let error = match &result.outcomes[0] {
+        crate::WriteOutcome::Failed(error) => error,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(error.kind, ErrorKind::Invalid, "a dead letter, not a retry");
+    assert_eq!(
+        error.message,
+        "no warehouse for lines 1–3 — set `defaults.warehouse` on the flow or `warehouse` on the connection \
+         (Rivile: I07_KODAS_IS 1 \"Nenurodytas padalinys\") (EDIT_I06_FULL answered 400 Bad Request)"
+    );
+    assert!(
+        sim.records("I06").unwrap().as_array().unwrap().is_empty(),
+        "nothing was booked"
+    );
 }

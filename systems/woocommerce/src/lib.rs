@@ -97,6 +97,7 @@ pub static WOOCOMMERCE: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
+    needs: &[],
 };
 
 /// Opens a source on a WooCommerce connection.

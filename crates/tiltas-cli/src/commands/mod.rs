@@ -38,9 +38,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads a flow file, or prints its problems and gives the exit code to stop with.
+/// Loads a flow file (printing its warnings to stderr), or prints its problems and gives the
+/// exit code to stop with.
 pub fn load_or_report(path: &Path) -> Result<ValidatedConfig, ExitCode> {
-    tiltas_engine::load_config(path, tiltas_systems::registry::catalog()).map_err(|diagnostics| {
+    let loaded = tiltas_engine::load_config(path, tiltas_systems::registry::catalog());
+    if let Ok(config) = &loaded {
+        for warning in &config.warnings {
+            eprintln!("{warning}");
+        }
+    }
+    loaded.map_err(|diagnostics| {
         eprintln!("{diagnostics}");
         let count = diagnostics.0.len();
         eprintln!(

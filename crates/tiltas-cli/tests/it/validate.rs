@@ -128,3 +128,39 @@ fn a_flow_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
         "{errors}"
     );
 }
+
+#[test]
+fn an_order_flow_into_rivile_without_a_warehouse_is_a_warning_that_exits_0() {
+    let workspace = Workspace::with_examples();
+    let path = workspace.path("erp-shop.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "api_key = { env = \"RIVILE_API_KEY\" }\nwarehouse = \"CENTR\"\n",
+            "api_key = { env = \"RIVILE_API_KEY\" }\n",
+        )
+        .replace(
+            "defaults = { employee = \"999999\", warehouse = \"CENTR\" }",
+            "defaults = { employee = \"999999\" }",
+        );
+    std::fs::write(&path, &text).unwrap();
+    let line = text
+        .lines()
+        .position(|line| line.starts_with("to = { connection = \"erp\", operation"))
+        .unwrap()
+        + 1;
+
+    let output = workspace.tiltas(&["validate", path.to_str().unwrap()]);
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let warnings = stderr(&output);
+    assert!(
+        warnings.contains(&format!(
+            "{}:{line}:1: warning: flow \"orders-to-erp\":",
+            path.display()
+        )) && warnings.contains("set `defaults.warehouse` on the flow, `warehouse` on connection \"erp\""),
+        "{warnings}"
+    );
+    assert!(stdout(&output).contains(": ok (2 connections, "), "{}", stdout(&output));
+    assert!(stdout(&output).contains(", 1 warning)"), "{}", stdout(&output));
+}
