@@ -163,7 +163,7 @@ fn json_to_dynamic(entity: EntityKind, path: &str, value: &Value) -> Dynamic {
         Value::Bool(flag) => Dynamic::from_bool(*flag),
         Value::Number(number) => number_to_dynamic(number),
         Value::String(text) => match field_type(entity, path) {
-            Some(FieldType::Decimal) => match Decimal::from_str(text) {
+            Some(FieldType::Decimal | FieldType::Money(_)) => match Decimal::from_str(text) {
                 Ok(decimal) => Dynamic::from_decimal(decimal),
                 Err(_) => Dynamic::from(text.clone()),
             },
