@@ -84,6 +84,7 @@ static FILES: SystemSpec = SystemSpec {
     }],
     entities: FILES_ENTITIES,
     accounting: false,
+    money_places: None,
 };
 
 static ERP: SystemSpec = SystemSpec {
@@ -118,6 +119,7 @@ static ERP: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: ERP_ENTITIES,
     accounting: true,
+    money_places: None,
 };
 
 struct TestCatalog;

@@ -80,6 +80,7 @@ pub static CSV: SystemSpec = SystemSpec {
     target_keys: &[FILE_KEY, COLUMNS_KEY],
     entities: &FILE_ENTITIES,
     accounting: false,
+    money_places: None,
 };
 
 /// `system = "jsonl"`.
@@ -91,6 +92,7 @@ pub static JSONL: SystemSpec = SystemSpec {
     target_keys: &[FILE_KEY],
     entities: &FILE_ENTITIES,
     accounting: false,
+    money_places: None,
 };
 
 /// Where a flow's file is and how to name it in messages.

@@ -104,6 +104,7 @@ pub static REFERENCE: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
+    money_places: None,
 };
 
 /// An HTTP client for one connection.

@@ -14,7 +14,7 @@ mod tests;
 
 // The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use client::{quoted, Client, Reading, RivileSource, RivileTarget, Writing};
-use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, KeyKind, KeySpec, MoneyPlaces, SystemSpec};
 #[allow(unused_imports)]
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
@@ -155,6 +155,12 @@ pub static RIVILE: SystemSpec = SystemSpec {
     ],
     entities: &ACCESS,
     accounting: true,
+    // Unit prices are N(14,4) columns (N32_KAINA*, I07_KAINA_BE, I33_KAINA); sums are N(14,2)
+    // (I07_SUMA, I07_PVM, I06_SUMA).
+    money_places: Some(MoneyPlaces {
+        unit_price: 4,
+        sum: 2,
+    }),
 };
 
 /// Opens a source on a Rivile connection.

@@ -14,7 +14,7 @@ mod tests;
 
 // The contract, glob-imported so modules of this crate name it as `crate::Source`.
 use connector::{WooSource, WooTarget};
-use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, KeyKind, KeySpec, MoneyPlaces, SystemSpec};
 #[allow(unused_imports)]
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
@@ -98,6 +98,8 @@ pub static WOOCOMMERCE: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
+    // The shop stores prices and totals in cents.
+    money_places: Some(MoneyPlaces::all(2)),
 };
 
 /// Opens a source on a WooCommerce connection.
