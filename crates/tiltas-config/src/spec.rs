@@ -1,4 +1,5 @@
 //! How a connector declares the keys and entities its system accepts.
+use tiltas_model::fields::MoneyKind;
 use tiltas_model::EntityKind;
 
 /// The type of a configuration key's value.
@@ -94,6 +95,37 @@ pub struct SystemSpec {
     pub accounting: bool,
     /// Fields the records it writes need (checked by `tiltas validate` as warnings).
     pub needs: &'static [FieldNeed],
+    /// The decimals the system keeps of money written to it: the engine rounds the payload's
+    /// money fields to them (half away from zero) before hashing, sending and logging, so the
+    /// activity log shows what the system stores. `None` sends amounts as mapped.
+    pub money_places: Option<MoneyPlaces>,
+}
+
+/// How many decimals a system keeps of each kind of money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoneyPlaces {
+    /// Decimals of a unit price (a product's price, an order line's price per unit).
+    pub unit_price: u32,
+    /// Decimals of a sum (line totals, taxes, discounts, order totals, payments).
+    pub sum: u32,
+}
+
+impl MoneyPlaces {
+    /// The same decimals for every amount (a shop that stores cents: 2).
+    pub const fn all(places: u32) -> MoneyPlaces {
+        MoneyPlaces {
+            unit_price: places,
+            sum: places,
+        }
+    }
+
+    /// The decimals kept of an amount of `kind`.
+    pub fn places(&self, kind: MoneyKind) -> u32 {
+        match kind {
+            MoneyKind::UnitPrice => self.unit_price,
+            MoneyKind::Sum => self.sum,
+        }
+    }
 }
 
 impl SystemSpec {

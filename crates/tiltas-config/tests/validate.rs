@@ -85,6 +85,7 @@ static FILES: SystemSpec = SystemSpec {
     entities: FILES_ENTITIES,
     accounting: false,
     needs: &[],
+    money_places: None,
 };
 
 static ERP: SystemSpec = SystemSpec {
@@ -137,6 +138,7 @@ static ERP: SystemSpec = SystemSpec {
         connection_key: Some("warehouse"),
         why: "is refused by the ERP",
     }],
+    money_places: None,
 };
 
 /// A shop the order flows of these tests read from.
@@ -154,6 +156,7 @@ static SHOP: SystemSpec = SystemSpec {
     }],
     accounting: false,
     needs: &[],
+    money_places: None,
 };
 
 struct TestCatalog;

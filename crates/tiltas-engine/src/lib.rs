@@ -11,6 +11,7 @@ mod deliver;
 mod error;
 mod gate;
 mod hash;
+mod money;
 mod orders;
 mod plan;
 mod progress;

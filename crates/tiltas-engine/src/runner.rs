@@ -1,6 +1,7 @@
 //! One run of one flow: recover → read → map → hash → compare → find → write in batches → settle.
 use crate::deliver;
 use crate::gate::ConnectionGate;
+use crate::money::MoneyRounding;
 use crate::orders::{Decision, OrderPipeline};
 use crate::{payload_hash, EngineError, NoProgress, Progress};
 use chrono::{DateTime, Utc};
@@ -300,10 +301,12 @@ impl Engine {
                 return Err(error);
             }
         };
+        let money = MoneyRounding::for_target(flow.entity, self.connection(&flow.to.connection).system.money_places);
         let mut state = RunState {
             flow,
             from,
             mapping,
+            money,
             orders,
             admission,
             run,
@@ -1123,6 +1126,8 @@ struct RunState<'a> {
     flow: &'a Flow,
     from: &'a Connection,
     mapping: FlowMapping,
+    /// Rounds money to the target's decimals; `None` when the target declares none.
+    money: Option<MoneyRounding>,
     /// For order flows into an accounting system: buyers and products checked before writing.
     orders: Option<OrderPipeline>,
     /// For records delivered by webhook: the flow's source, which decides whether a read
@@ -1193,7 +1198,7 @@ impl RunState<'_> {
                 return None;
             }
         }
-        let payload = match self.mapping.apply(&record.data) {
+        let mut payload = match self.mapping.apply(&record.data) {
             Ok(payload) => payload,
             Err(error) => {
                 let message = format!("record {}: {}", record.key, error.message);
@@ -1209,6 +1214,11 @@ impl RunState<'_> {
                 "no code (skip_without_code = true)",
             );
             return None;
+        }
+        // Rounded before hashing: the hash, the outbox and the activity log then hold what the
+        // target stores, and a change below its precision is no change.
+        if let Some(money) = &self.money {
+            money.apply(&mut payload);
         }
         // Validation waits until the record proves changed: a delivered hash means it was valid.
         let hash = payload_hash(&payload);

@@ -5,8 +5,11 @@
 //! The record's top-level canonical fields are variables (`price_net`, `lines`, `raw`, …);
 //! absent fields are `()`. Decimal fields arrive as Decimal values, so money never meets a
 //! float. `record` holds the whole record as a map, for names that clash with Rhai keywords.
-use rhai::{Dynamic, Engine, Scope, AST};
-use rust_decimal::Decimal;
+//!
+//! `round(x, places)` and `round(x)` round half away from zero (`round(2.345, 2)` is `2.35`),
+//! as prices are rounded on invoices; they replace Rhai's own `round`, which rounds half to even.
+use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope, AST, INT};
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Map, Number, Value};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -50,7 +53,34 @@ fn sandboxed_engine() -> Engine {
     engine.set_strict_variables(true);
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
+    register_rounding(&mut engine);
     engine
+}
+
+/// Rounds half away from zero to `places` decimals, exactly; the error is for people.
+fn round_half_away_from_zero(value: Decimal, places: INT) -> Result<Decimal, Box<EvalAltResult>> {
+    let Ok(places) = u32::try_from(places) else {
+        return Err(Box::new(EvalAltResult::ErrorRuntime(
+            format!("round: places must be 0 or more, got {places}").into(),
+            Position::NONE,
+        )));
+    };
+    Ok(value.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero))
+}
+
+/// Registers `round(x, places)` and `round(x)`. Functions registered on the engine are found
+/// before the standard package's, so these shadow Rhai's half-to-even `round`.
+fn register_rounding(engine: &mut Engine) {
+    engine.register_fn("round", round_half_away_from_zero);
+    engine.register_fn("round", |value: Decimal| {
+        value.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+    });
+    // A whole number is already round; accepting it spares `round(quantity, 2)` a type error
+    // when a source sends quantities as integers.
+    engine.register_fn("round", |value: INT, places: INT| {
+        round_half_away_from_zero(Decimal::from(value), places).map(|_| value)
+    });
+    engine.register_fn("round", |value: INT| value);
 }
 
 /// The variables an expression over `entity` can use: its top-level fields, `raw`, `record`.
@@ -133,7 +163,7 @@ fn json_to_dynamic(entity: EntityKind, path: &str, value: &Value) -> Dynamic {
         Value::Bool(flag) => Dynamic::from_bool(*flag),
         Value::Number(number) => number_to_dynamic(number),
         Value::String(text) => match field_type(entity, path) {
-            Some(FieldType::Decimal) => match Decimal::from_str(text) {
+            Some(FieldType::Decimal | FieldType::Money(_)) => match Decimal::from_str(text) {
                 Ok(decimal) => Dynamic::from_decimal(decimal),
                 Err(_) => Dynamic::from(text.clone()),
             },

@@ -204,3 +204,33 @@ fn a_runaway_expression_is_stopped_by_the_operation_limit() {
         assert!(expression.evaluate(&json!({"sku": "A"})).is_err());
     }
 }
+
+fn evaluate(text: &str, record: Value) -> Result<Value, String> {
+    CompiledExpression::compile(text, EntityKind::Product)
+        .unwrap()
+        .evaluate(&record)
+}
+
+#[test]
+fn round_rounds_half_away_from_zero_to_the_given_places() {
+    let record = json!({"sku": "A", "price_net": "293.7100"});
+    assert_eq!(evaluate("round(355.3891, 2)", json!({})).unwrap(), json!("355.39"));
+    assert_eq!(evaluate("round(2.345, 2)", json!({})).unwrap(), json!("2.35"));
+    assert_eq!(evaluate("round(-2.345, 2)", json!({})).unwrap(), json!("-2.35"));
+    assert_eq!(evaluate("round(2.5)", json!({})).unwrap(), json!("3"));
+    assert_eq!(evaluate("round(-2.5)", json!({})).unwrap(), json!("-3"));
+    assert_eq!(evaluate("round(price_net * 1.21, 2)", record).unwrap(), json!("355.39"));
+}
+
+#[test]
+fn round_leaves_whole_numbers_and_shorter_decimals_alone() {
+    assert_eq!(evaluate("round(7, 2)", json!({})).unwrap(), json!(7));
+    assert_eq!(evaluate("round(7)", json!({})).unwrap(), json!(7));
+    assert_eq!(evaluate("round(1.5, 2)", json!({})).unwrap(), json!("1.5"));
+}
+
+#[test]
+fn round_refuses_negative_places() {
+    let error = evaluate("round(1.25, -1)", json!({})).unwrap_err();
+    assert!(error.contains("places must be 0 or more"), "{error}");
+}

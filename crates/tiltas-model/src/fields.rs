@@ -14,8 +14,12 @@ use std::str::FromStr;
 pub enum FieldType {
     /// A string.
     Text,
-    /// An exact decimal, written as a JSON string (`"12.50"`), never a float.
+    /// An exact decimal that is not money (a quantity, a rate, a weight), written as a JSON
+    /// string (`"12.50"`), never a float.
     Decimal,
+    /// An amount of money: an exact decimal like [`FieldType::Decimal`], which a target system
+    /// may round to its precision for the kind of amount it is.
+    Money(MoneyKind),
     /// A whole number.
     Integer,
     /// `true` or `false`.
@@ -34,7 +38,18 @@ pub enum FieldType {
     ObjectList,
 }
 
+/// What an amount of money is, which decides how many decimals a system keeps of it
+/// (Rivile keeps unit prices to 4 decimals, sums to 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoneyKind {
+    /// The price of one unit (a product's price, an order line's unit price).
+    UnitPrice,
+    /// A sum: a line total, a tax amount, an order total, a payment.
+    Sum,
+}
+
 use FieldType::*;
+use MoneyKind::*;
 
 const ADDRESS: [(&str, FieldType); 9] = [
     ("name", Text),
@@ -55,8 +70,8 @@ const PRODUCT: &[(&str, FieldType)] = &[
     ("long_description", Text),
     ("ean", Text),
     ("unit", Text),
-    ("price_net", Decimal),
-    ("price_gross", Decimal),
+    ("price_net", Money(UnitPrice)),
+    ("price_gross", Money(UnitPrice)),
     ("vat_rate", Decimal),
     ("currency", Text),
     ("categories", TextList),
@@ -69,8 +84,8 @@ const PRODUCT: &[(&str, FieldType)] = &[
     ("variants.sku", Text),
     ("variants.name", Text),
     ("variants.ean", Text),
-    ("variants.price_net", Decimal),
-    ("variants.price_gross", Decimal),
+    ("variants.price_net", Money(UnitPrice)),
+    ("variants.price_gross", Money(UnitPrice)),
     ("variants.attributes", Map),
     ("updated_at", DateTime),
 ];
@@ -118,7 +133,7 @@ const PRICE_LIST: &[(&str, FieldType)] = &[
     ("valid_to", Date),
     ("items", ObjectList),
     ("items.sku", Text),
-    ("items.price", Decimal),
+    ("items.price", Money(UnitPrice)),
     ("items.discount_percent", Decimal),
     ("items.min_quantity", Decimal),
     ("updated_at", DateTime),
@@ -143,30 +158,30 @@ const ORDER: &[(&str, FieldType)] = &[
     ("lines.sku", Text),
     ("lines.name", Text),
     ("lines.quantity", Decimal),
-    ("lines.price", Decimal),
-    ("lines.discount", Decimal),
+    ("lines.price", Money(UnitPrice)),
+    ("lines.discount", Money(Sum)),
     ("lines.vat_rate", Decimal),
-    ("lines.subtotal", Decimal),
-    ("lines.total", Decimal),
-    ("lines.total_tax", Decimal),
+    ("lines.subtotal", Money(Sum)),
+    ("lines.total", Money(Sum)),
+    ("lines.total_tax", Money(Sum)),
     ("fees", ObjectList),
     ("fees.name", Text),
-    ("fees.total", Decimal),
-    ("fees.total_tax", Decimal),
+    ("fees.total", Money(Sum)),
+    ("fees.total_tax", Money(Sum)),
     ("fees.vat_rate", Decimal),
     ("discounts", ObjectList),
     ("discounts.code", Text),
-    ("discounts.total", Decimal),
-    ("discounts.total_tax", Decimal),
+    ("discounts.total", Money(Sum)),
+    ("discounts.total_tax", Money(Sum)),
     ("shipping_method", Text),
     ("payment_method", Text),
     ("totals", Object),
-    ("totals.net", Decimal),
-    ("totals.vat", Decimal),
-    ("totals.shipping", Decimal),
-    ("totals.shipping_tax", Decimal),
-    ("totals.discount", Decimal),
-    ("totals.gross", Decimal),
+    ("totals.net", Money(Sum)),
+    ("totals.vat", Money(Sum)),
+    ("totals.shipping", Money(Sum)),
+    ("totals.shipping_tax", Money(Sum)),
+    ("totals.discount", Money(Sum)),
+    ("totals.gross", Money(Sum)),
     ("employee", Text),
     ("warehouse", Text),
     ("note", Text),
@@ -184,9 +199,9 @@ const DOCUMENT: &[(&str, FieldType)] = &[
     ("lines", ObjectList),
     ("lines.sku", Text),
     ("lines.quantity", Decimal),
-    ("lines.price", Decimal),
+    ("lines.price", Money(UnitPrice)),
     ("lines.vat_rate", Decimal),
-    ("total", Decimal),
+    ("total", Money(Sum)),
     ("note", Text),
     ("updated_at", DateTime),
 ];
@@ -196,7 +211,7 @@ const BANK_TRANSACTION: &[(&str, FieldType)] = &[
     ("account", Text),
     ("booking_date", Date),
     ("value_date", Date),
-    ("amount", Decimal),
+    ("amount", Money(Sum)),
     ("currency", Text),
     ("counterparty_name", Text),
     ("counterparty_account", Text),
@@ -210,7 +225,7 @@ const SUPPLIER_OFFER: &[(&str, FieldType)] = &[
     ("part_code", Text),
     ("brand", Text),
     ("name", Text),
-    ("price", Decimal),
+    ("price", Money(UnitPrice)),
     ("currency", Text),
     ("availability", ObjectList),
     ("availability.branch", Text),
@@ -295,7 +310,7 @@ pub fn coerce_text(kind: FieldType, text: &str, list_separator: char) -> Result<
     }
     match kind {
         Text | Object | ObjectList | Map => Ok(Value::String(text.to_owned())),
-        Decimal => parse_decimal(text).map(|number| Value::String(number.to_string())),
+        Decimal | Money(_) => parse_decimal(text).map(|number| Value::String(number.to_string())),
         Integer => text
             .parse::<i64>()
             .map(|number| Value::Number(number.into()))
@@ -365,6 +380,17 @@ mod tests {
         assert_eq!(coerce_text(Decimal, "", ';').unwrap(), Value::Null);
         let error = coerce_text(Decimal, "12,5a", ';').unwrap_err();
         assert!(error.contains("\"12,5a\" is not a number"), "{error}");
+    }
+
+    #[test]
+    fn prices_and_sums_are_money_but_quantities_rates_and_weights_are_not() {
+        assert_eq!(field_type(EntityKind::Product, "price_gross"), Some(Money(UnitPrice)));
+        assert_eq!(field_type(EntityKind::Order, "lines.price"), Some(Money(UnitPrice)));
+        assert_eq!(field_type(EntityKind::Order, "totals.gross"), Some(Money(Sum)));
+        assert_eq!(field_type(EntityKind::Product, "vat_rate"), Some(Decimal));
+        assert_eq!(field_type(EntityKind::Product, "weight"), Some(Decimal));
+        assert_eq!(field_type(EntityKind::Order, "lines.quantity"), Some(Decimal));
+        assert_eq!(coerce_text(Money(Sum), "1 234,50", ';').unwrap(), json!("1234.50"));
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub static CSV: SystemSpec = SystemSpec {
     entities: &FILE_ENTITIES,
     accounting: false,
     needs: &[],
+    money_places: None,
 };
 
 /// `system = "jsonl"`.
@@ -92,6 +93,7 @@ pub static JSONL: SystemSpec = SystemSpec {
     entities: &FILE_ENTITIES,
     accounting: false,
     needs: &[],
+    money_places: None,
 };
 
 /// Where a flow's file is and how to name it in messages.

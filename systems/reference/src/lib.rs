@@ -104,6 +104,7 @@ pub static REFERENCE: SystemSpec = SystemSpec {
     entities: &ACCESS,
     accounting: false,
     needs: &[],
+    money_places: None,
 };
 
 /// An HTTP client for one connection.

@@ -14,7 +14,7 @@ pub mod schema;
 mod tests;
 
 use client::{quoted, Client, Reading, RivileSource, RivileTarget, Writing};
-use tiltas_config::{EntityAccess, FieldNeed, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, FieldNeed, KeyKind, KeySpec, MoneyPlaces, SystemSpec};
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
@@ -162,6 +162,12 @@ pub static RIVILE: SystemSpec = SystemSpec {
         connection_key: Some("warehouse"),
         why: "is a dead letter: Rivile books every document line in a warehouse (padalinys, I07_KODAS_IS)",
     }],
+    // Unit prices are N(14,4) columns (N32_KAINA*, I07_KAINA_BE, I33_KAINA); sums are N(14,2)
+    // (I07_SUMA, I07_PVM, I06_SUMA).
+    money_places: Some(MoneyPlaces {
+        unit_price: 4,
+        sum: 2,
+    }),
 };
 
 /// Opens a source on a Rivile connection.

@@ -13,7 +13,7 @@ pub mod webhook;
 mod tests;
 
 use connector::{WooSource, WooTarget};
-use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, KeyKind, KeySpec, MoneyPlaces, SystemSpec};
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
@@ -98,6 +98,8 @@ pub static WOOCOMMERCE: SystemSpec = SystemSpec {
     entities: &ACCESS,
     accounting: false,
     needs: &[],
+    // The shop stores prices and totals in cents.
+    money_places: Some(MoneyPlaces::all(2)),
 };
 
 /// Opens a source on a WooCommerce connection.
