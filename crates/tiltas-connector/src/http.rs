@@ -56,3 +56,46 @@ pub fn failure(
     error.retry_after = retry_after;
     error
 }
+
+/// The JSON of a successful answer. A body that is not JSON — the HTML page a proxy or
+/// firewall serves with a 200, or an answer cut short — is a transient failure quoting its
+/// start, never an empty result: reading it as "no records" would lose data silently.
+pub fn json_answer(what: &str, text: &str) -> Result<serde_json::Value, ConnectorError> {
+    serde_json::from_str(text).map_err(|error| {
+        let start: String = text.trim_start().chars().take(120).collect();
+        let looks_html = start.to_ascii_lowercase().starts_with("<!doctype html") || start.starts_with("<html");
+        ConnectorError::new(
+            ErrorKind::Transient,
+            format!(
+                "{what}: the answer is not JSON{} ({error}): {start:?} — a proxy, firewall or maintenance page \
+                 in front of the system? It is tried again; if it stays, check the address",
+                if looks_html { " but an HTML page" } else { "" }
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_json_success_is_a_transient_failure_quoting_what_came() {
+        let error = json_answer("GET products", "<!DOCTYPE html><html><head><title>502").unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Transient);
+        assert!(
+            error
+                .message
+                .contains("GET products: the answer is not JSON but an HTML page"),
+            "{}",
+            error.message
+        );
+        assert!(error.message.contains("<!DOCTYPE html>"), "{}", error.message);
+        let error = json_answer("GET products", "{\"items\": [").unwrap_err();
+        assert!(error.message.contains("not JSON (EOF"), "{}", error.message);
+        assert_eq!(
+            json_answer("GET products", "{\"items\": []}").unwrap()["items"],
+            serde_json::json!([])
+        );
+    }
+}

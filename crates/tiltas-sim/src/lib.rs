@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 const HANG: Duration = Duration::from_secs(60);
 
 /// Fault knobs, set with `POST /__sim/faults` (absent knobs are off).
+/// The body of a `malformed_rate` answer: a gateway's HTML page, cut off mid-tag.
+const MALFORMED_BODY: &str = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gat";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
@@ -42,6 +45,9 @@ pub struct Faults {
     pub retry_after_s: u64,
     /// Share of writes applied and then answered with a 500.
     pub commit_then_fail_rate: f64,
+    /// Share of requests answered `200 OK` with a body that is not the system's format: the
+    /// HTML page a proxy or firewall serves in its place, cut short.
+    pub malformed_rate: f64,
 }
 
 impl Default for Faults {
@@ -54,6 +60,7 @@ impl Default for Faults {
             rate_limit_per_s: 0,
             retry_after_s: 1,
             commit_then_fail_rate: 0.0,
+            malformed_rate: 0.0,
         }
     }
 }
@@ -64,6 +71,7 @@ impl Faults {
             ("error_rate", self.error_rate),
             ("timeout_rate", self.timeout_rate),
             ("commit_then_fail_rate", self.commit_then_fail_rate),
+            ("malformed_rate", self.malformed_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1, found {rate}"));
@@ -194,14 +202,24 @@ impl Harness {
                 return Err(response);
             }
         }
-        let (error, hang, fail_after_commit) = {
+        let (error, hang, fail_after_commit, malformed) = {
             let mut rng = lock(&self.rng);
             (
                 rng.gen_bool(faults.error_rate),
                 rng.gen_bool(faults.timeout_rate),
                 kind == RequestKind::Write && rng.gen_bool(faults.commit_then_fail_rate),
+                rng.gen_bool(faults.malformed_rate),
             )
         };
+        if malformed {
+            self.count_rejected();
+            return Err((
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                MALFORMED_BODY,
+            )
+                .into_response());
+        }
         if hang {
             self.count_rejected();
             tokio::time::sleep(HANG).await;

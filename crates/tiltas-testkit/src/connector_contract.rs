@@ -1,7 +1,9 @@
 //! The connector contract: what every connector with a simulator must do under the engine —
 //! deliver every record exactly once, write nothing when nothing changed, read changes
-//! incrementally, ride out a failing server, and never duplicate a record when the server
-//! applies a write but answers with an error. Run for a connector with
+//! incrementally, read an empty system to its end, ride out a failing server, wait out rate
+//! limits, stop on refused credentials naming the connection, report a malformed answer
+//! clearly, and never duplicate a record when the server applies a write but answers with an
+//! error. Run for a connector with
 //! [`connector_contract_tests!`](crate::connector_contract_tests).
 //!
 //! The other side of every flow is an in-process reference simulator.
@@ -169,6 +171,97 @@ pub async fn source_rides_out_a_failing_server(start: Start, entity: EntityKind,
     assert_eq!(report.counters.created, 230, "{:?}", report.counters);
 }
 
+/// As a source: an empty system is read to its (empty) end without a failure.
+pub async fn source_with_no_records_is_read_to_an_empty_end(start: Start, entity: EntityKind, match_on: &str) {
+    let sut = start(0, entity).await;
+    let (peer, _) = reference(0, 5, entity).await;
+    let world = world(&sut, &peer, entity, true, match_on).await;
+    let report = sync(&world).await;
+    assert_eq!(
+        (report.counters.read, report.counters.created, report.counters.failed),
+        (0, 0, 0),
+        "{:?}",
+        report.counters
+    );
+}
+
+/// As a source: refused credentials stop the run with an auth failure naming the connection,
+/// after no more than a few calls (credentials do not get better by retrying).
+pub async fn source_refused_credentials_stop_the_run_naming_the_connection(
+    start: Start,
+    entity: EntityKind,
+    match_on: &str,
+) {
+    let sut = start(20, entity).await;
+    control(&sut.url, "faults", json!({ "error_rate": 1.0, "error_status": 401 })).await;
+    let (peer, _) = reference(0, 6, entity).await;
+    let world = world(&sut, &peer, entity, true, match_on).await;
+    let error = world
+        .engine
+        .sync("contract", &SyncOptions::default())
+        .await
+        .expect_err("a run whose credentials are refused fails");
+    match &error {
+        tiltas_engine::EngineError::Connector { connection, error, .. } => {
+            assert_eq!(connection, "sut", "{error}");
+            assert_eq!(error.kind, tiltas_connector::ErrorKind::Auth, "{error}");
+        }
+        other => panic!("not a connector failure: {other}"),
+    }
+    assert!(error.to_string().contains("sut"), "{error}");
+    let calls = stats(&sut.url).await["requests"]["total"].as_u64().unwrap_or(0);
+    assert!(calls <= 3, "{calls} calls with refused credentials");
+}
+
+/// As a source: a server answering 429 with `Retry-After` is waited out and every record
+/// still arrives once.
+pub async fn source_waits_out_rate_limits(start: Start, entity: EntityKind, match_on: &str) {
+    let sut = start(120, entity).await;
+    control(&sut.url, "faults", json!({ "rate_limit_per_s": 3, "retry_after_s": 1 })).await;
+    let (peer, _) = reference(0, 7, entity).await;
+    let world = world(&sut, &peer, entity, true, match_on).await;
+    let report = sync(&world).await;
+    assert_eq!(
+        (report.counters.created, report.counters.failed),
+        (120, 0),
+        "{:?}",
+        report.counters
+    );
+    assert_eq!(stats(&peer).await["duplicates"], 0);
+}
+
+/// As a source: an answer that is not the system's format (a proxy's HTML page, cut short) is
+/// a clear failure — retried when it comes and goes, reported when it stays — never a panic.
+pub async fn source_reports_a_malformed_answer_clearly(start: Start, entity: EntityKind, match_on: &str) {
+    let sut = start(60, entity).await;
+    control(&sut.url, "faults", json!({ "malformed_rate": 0.2 })).await;
+    let (peer, _) = reference(0, 8, entity).await;
+    let world = world(&sut, &peer, entity, true, match_on).await;
+    let report = sync(&world).await;
+    assert_eq!(
+        (report.counters.created, report.counters.failed),
+        (60, 0),
+        "{:?}",
+        report.counters
+    );
+
+    let sut = start(20, entity).await;
+    control(&sut.url, "faults", json!({ "malformed_rate": 1.0 })).await;
+    let (peer, _) = reference(0, 9, entity).await;
+    let broken = self::world(&sut, &peer, entity, true, match_on).await;
+    let error = broken
+        .engine
+        .sync("contract", &SyncOptions::default())
+        .await
+        .expect_err("a system answering only HTML cannot be read");
+    let message = error.to_string();
+    assert!(message.contains("sut"), "the failure names the connection: {message}");
+    assert!(
+        message.contains("<!DOCTYPE html>") || message.contains("HTML"),
+        "the failure quotes or names what came: {message}"
+    );
+}
+
 /// As a target: writes the server applies but answers with an error are never duplicated.
 pub async fn target_never_duplicates_when_writes_fail_after_commit(start: Start, entity: EntityKind, match_on: &str) {
     let sut = start(0, entity).await;
@@ -236,6 +329,30 @@ macro_rules! connector_contract_tests {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn source_rides_out_a_failing_server() {
             $crate::connector_contract::source_rides_out_a_failing_server($start, $entity, $match_on).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn source_with_no_records_is_read_to_an_empty_end() {
+            $crate::connector_contract::source_with_no_records_is_read_to_an_empty_end($start, $entity, $match_on)
+                .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn source_refused_credentials_stop_the_run_naming_the_connection() {
+            $crate::connector_contract::source_refused_credentials_stop_the_run_naming_the_connection(
+                $start, $entity, $match_on,
+            )
+            .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn source_waits_out_rate_limits() {
+            $crate::connector_contract::source_waits_out_rate_limits($start, $entity, $match_on).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn source_reports_a_malformed_answer_clearly() {
+            $crate::connector_contract::source_reports_a_malformed_answer_clearly($start, $entity, $match_on).await;
         }
     };
 }

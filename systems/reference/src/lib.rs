@@ -147,8 +147,8 @@ impl Client {
         })?;
         let status = response.status();
         let retry_after = crate::http::retry_after(&response);
-        let body: Value = match response.text().await {
-            Ok(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        let text = match response.text().await {
+            Ok(text) => text,
             Err(error) => {
                 return Err(ConnectorError::new(
                     ErrorKind::Transient,
@@ -157,8 +157,9 @@ impl Client {
             }
         };
         if status.is_success() {
-            return Ok(body);
+            return crate::http::json_answer(what, &text);
         }
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         let message = body
             .pointer("/error/message")
             .and_then(Value::as_str)

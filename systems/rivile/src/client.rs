@@ -72,10 +72,10 @@ impl Client {
         let text = response.text().await.map_err(|error| {
             ConnectorError::new(ErrorKind::Transient, format!("{method}: the answer broke off: {error}"))
         })?;
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if status.is_success() {
-            return Ok(value);
+            return crate::http::json_answer(method, &text);
         }
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         // The kind (auth, rate limited, transient, invalid) by status; the message in English
         // from the table of Rivile's known errors, with Rivile's own text kept.
         let mut error = crate::http::failure(status, method, "", "api_key", retry_after);

@@ -140,20 +140,11 @@ impl Client {
         let text = response.text().await.map_err(|error| {
             ConnectorError::new(ErrorKind::Transient, format!("{what}: the answer broke off: {error}"))
         })?;
-        let parsed: Result<Value, _> = serde_json::from_str(&text);
         if status.is_success() {
-            let body = parsed.map_err(|error| {
-                ConnectorError::new(
-                    ErrorKind::Transient,
-                    format!(
-                        "{what}: the answer is not JSON ({error}): {}",
-                        text.chars().take(200).collect::<String>()
-                    ),
-                )
-            })?;
+            let body = crate::http::json_answer(&what, &text)?;
             return Ok(Answer { body, total_pages });
         }
-        let body = parsed.unwrap_or(Value::String(text));
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         let message = match (
             body.get("code").and_then(Value::as_str),
             body.get("message").and_then(Value::as_str),
