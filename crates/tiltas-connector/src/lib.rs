@@ -12,7 +12,7 @@
 mod api;
 mod backoff;
 pub mod http;
-
+pub mod oauth2;
 pub mod soap;
 mod system;
 
