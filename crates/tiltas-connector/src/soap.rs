@@ -478,7 +478,7 @@ impl SoapAction {
 }
 
 /// Calls operations of one SOAP endpoint of a connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SoapClient {
     http: reqwest::Client,
     endpoint: reqwest::Url,
@@ -486,6 +486,18 @@ pub struct SoapClient {
     action: SoapAction,
     place: String,
     credential: String,
+}
+
+// By hand: the endpoint's query may hold credentials (Mplus' `ident` and `secret`).
+impl std::fmt::Debug for SoapClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SoapClient")
+            .field("place", &self.place)
+            .field("namespace", &self.namespace)
+            .field("action", &self.action)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SoapClient {

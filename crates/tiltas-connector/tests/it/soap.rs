@@ -104,6 +104,10 @@ async fn a_fault_with_http_500_is_the_fault_and_never_quotes_the_credentials_in_
         "{error}"
     );
     assert!(!error.message.contains("s3cret"), "{error}");
+    assert!(
+        !format!("{soap:?}").contains("s3cret"),
+        "Debug hides the endpoint's query"
+    );
 }
 
 #[tokio::test]
