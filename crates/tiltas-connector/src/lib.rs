@@ -1,14 +1,21 @@
 //! The contract between the engine and the systems it connects: the [`Source`] and [`Target`]
 //! traits, [`System`] (a system as one value: spec, opening, webhooks), the [`Systems`] list a
-//! build hands to the engine and the server, and the plumbing connectors share ([`http`]).
+//! build hands to the engine and the server, and the plumbing connectors share: [`http`] (client,
+//! secrets, `Retry-After`, failure by status), [`soap`] (SOAP 1.1 envelopes and faults),
+//! [`oauth2`] (access tokens: client credentials, rotating refresh tokens) and [`Backoff`] (the
+//! retry policy inside a page).
 //!
 //! Connectors never touch the store or the engine: the engine owns paging loops, retries,
 //! acknowledgements and cursors.
 #![forbid(unsafe_code)]
 
 mod api;
+mod backoff;
 pub mod http;
+pub mod oauth2;
+pub mod soap;
 mod system;
 
 pub use api::*;
+pub use backoff::*;
 pub use system::*;
