@@ -468,21 +468,21 @@ mod tests {
     #[test]
     fn a_data_error_names_its_lines_canonical_field_and_fix_apart() {
         let answer = per_line(&[1, 2, 3], "I07_KODAS", "1", "Nenurodyta prekė");
-        let parts = parts(400, &answer);
-        assert_eq!(parts.location.as_deref(), Some("document lines 1–3"));
-        assert_eq!(parts.field.as_deref(), Some("lines.sku"));
+        let found = parts(400, &answer);
+        assert_eq!(found.location.as_deref(), Some("document lines 1–3"));
+        assert_eq!(found.field.as_deref(), Some("lines.sku"));
         assert!(
-            parts.fix.as_deref().is_some_and(|fix| fix.contains("map `lines.sku`")),
-            "{parts:?}"
+            found.fix.as_deref().is_some_and(|fix| fix.contains("map `lines.sku`")),
+            "{found:?}"
         );
     }
 
     #[test]
-    fn a_column_without_a_canonical_field_still_gives_its_fix() {
+    fn a_known_column_gives_its_field_and_fix_and_an_unknown_one_neither() {
         let answer = per_line(&[1], "I07_KODAS_IS", "1", "Nenurodytas padalinys");
-        let parts = parts(400, &answer);
-        assert_eq!(parts.field.as_deref(), Some("warehouse"));
-        assert!(parts
+        let found = parts(400, &answer);
+        assert_eq!(found.field.as_deref(), Some("warehouse"));
+        assert!(found
             .fix
             .as_deref()
             .is_some_and(|fix| fix.contains("defaults.warehouse")));
