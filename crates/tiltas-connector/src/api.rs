@@ -21,10 +21,47 @@ pub struct RecordFailure {
     pub key: String,
     /// Where in the source: `products.csv:17` (file and row), an id, a page.
     pub location: String,
-    /// What is wrong, naming the field and the fix.
+    /// What is wrong, naming the field and the fix: the whole sentence a person reads.
     pub message: String,
     /// The raw input, for the dead-letter inbox.
     pub raw: serde_json::Value,
+    /// The canonical field at fault (`price_net`, `lines[2].sku`), when one is.
+    pub field: Option<String>,
+    /// What to change, on its own (also said in `message`), when the connector knows it.
+    pub fix: Option<String>,
+}
+
+impl RecordFailure {
+    /// A failure of the record `key` at `location`, with no field or fix singled out.
+    pub fn new(
+        key: impl Into<String>,
+        location: impl Into<String>,
+        message: impl Into<String>,
+        raw: serde_json::Value,
+    ) -> Self {
+        Self {
+            key: key.into(),
+            location: location.into(),
+            message: message.into(),
+            raw,
+            field: None,
+            fix: None,
+        }
+    }
+
+    /// The same failure, naming the canonical field at fault.
+    #[must_use]
+    pub fn at_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The same failure, with what to change.
+    #[must_use]
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
 }
 
 /// One page of a read.
@@ -76,6 +113,12 @@ pub struct ConnectorError {
     pub message: String,
     /// How long the server asked to wait.
     pub retry_after: Option<std::time::Duration>,
+    /// Where in the request or record (`document line 2`, `row 17`), when the system said.
+    pub location: Option<String>,
+    /// The canonical field at fault (`customer.code`, `lines[0].sku`), when one is.
+    pub field: Option<String>,
+    /// What to change, on its own (also said in `message`), when known.
+    pub fix: Option<String>,
 }
 
 impl ConnectorError {
@@ -85,7 +128,31 @@ impl ConnectorError {
             kind,
             message: message.into(),
             retry_after: None,
+            location: None,
+            field: None,
+            fix: None,
         }
+    }
+
+    /// The same failure, saying where in the request or record.
+    #[must_use]
+    pub fn at(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
+        self
+    }
+
+    /// The same failure, naming the canonical field at fault.
+    #[must_use]
+    pub fn at_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The same failure, with what to change.
+    #[must_use]
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
     }
 }
 
@@ -123,6 +190,8 @@ pub struct BatchResult {
 
 impl PartialEq for ConnectorError {
     fn eq(&self, other: &Self) -> bool {
+        // The parts beside the message are derived from the same answer; the kind and the
+        // sentence decide whether two failures are the same.
         self.kind == other.kind && self.message == other.message
     }
 }

@@ -14,6 +14,7 @@ mod hash;
 mod money;
 mod orders;
 mod plan;
+mod problem;
 mod progress;
 mod runner;
 

@@ -8,6 +8,7 @@
 //! Found codes are remembered for the run, so a page of orders from returning buyers costs one
 //! look-up call, not one per order.
 use crate::deliver;
+use crate::problem::Problem;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use tiltas_config::{Flow, OrderRules};
@@ -32,7 +33,7 @@ pub(crate) enum Decision {
     /// Send it: the payload now names the buyer's code.
     Ready,
     /// Do not send it, for this reason.
-    Rejected(String),
+    Rejected(Problem),
 }
 
 impl OrderPipeline {
@@ -150,7 +151,10 @@ impl OrderPipeline {
                 Some(key) => match (self.buyers.get(&key), creation_errors.get(&key)) {
                     (Some(code), _) => code.clone(),
                     (None, Some(error)) => {
-                        *decision = Decision::Rejected(format!("customer {key} could not be created: {error}"));
+                        *decision = Decision::Rejected(
+                            Problem::invalid(format!("customer {key} could not be created: {error}"))
+                                .at_field(format!("customer.{}", self.rules.customer_match)),
+                        );
                         continue;
                     }
                     (None, None) => continue,
@@ -158,10 +162,15 @@ impl OrderPipeline {
                 None => match &self.rules.default_customer {
                     Some(code) => code.clone(),
                     None => {
-                        *decision = Decision::Rejected(format!(
-                            "the order has no customer {}: set default_customer = \"CODE\" in the flow for orders without one",
-                            self.rules.customer_match
-                        ));
+                        let fix = "set default_customer = \"CODE\" in the flow for orders without one";
+                        *decision = Decision::Rejected(
+                            Problem::invalid(format!(
+                                "the order has no customer {}: {fix}",
+                                self.rules.customer_match
+                            ))
+                            .at_field(format!("customer.{}", self.rules.customer_match))
+                            .with_fix(fix),
+                        );
                         continue;
                     }
                 },
@@ -227,11 +236,18 @@ impl OrderPipeline {
                 .filter(|sku| !self.products_known.contains(sku))
                 .collect();
             if let Some(sku) = absent.first() {
-                *decision = Decision::Rejected(match creation_errors.get(sku) {
-                    Some(error) => format!("product {sku} not in ERP and could not be created: {error}"),
-                    None => format!(
-                        "product {sku} not in ERP: create it there (or set create_missing_products = true in the flow), then retry the dead letter"
-                    ),
+                let problem = match creation_errors.get(sku) {
+                    Some(error) => {
+                        Problem::invalid(format!("product {sku} not in ERP and could not be created: {error}"))
+                    }
+                    None => {
+                        let fix = "create it there (or set create_missing_products = true in the flow), then retry the dead letter";
+                        Problem::invalid(format!("product {sku} not in ERP: {fix}")).with_fix(fix)
+                    }
+                };
+                *decision = Decision::Rejected(match line_index_of(order, sku) {
+                    Some(index) => problem.at_field(format!("lines[{index}].sku")),
+                    None => problem,
                 });
             }
         }
@@ -250,6 +266,19 @@ pub(crate) fn check_totals(payload: &Value) -> Result<(), String> {
 }
 
 /// The SKUs of an order's lines.
+/// The index of the first line of an order that asks for `sku` (as [`line_skus`] reads it).
+fn line_index_of(order: &Value, sku: &str) -> Option<usize> {
+    order
+        .get("lines")?
+        .as_array()?
+        .iter()
+        .position(|line| match line.get("sku") {
+            Some(Value::String(text)) => text.trim() == sku,
+            Some(Value::Number(number)) => number.to_string() == sku,
+            _ => false,
+        })
+}
+
 fn line_skus(order: &Value) -> Vec<String> {
     order
         .get("lines")

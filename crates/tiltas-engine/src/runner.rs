@@ -3,6 +3,7 @@ use crate::deliver;
 use crate::gate::ConnectionGate;
 use crate::money::MoneyRounding;
 use crate::orders::{Decision, OrderPipeline};
+use crate::problem::Problem;
 use crate::{payload_hash, EngineError, NoProgress, Progress};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -17,8 +18,8 @@ use tiltas_connector::{
 use tiltas_mapping::{FieldPath, FlowMapping};
 use tiltas_model::EntityKind;
 use tiltas_store::{
-    ActivityOutcome, DeadLetter, DeliveredHash, FailureClass, HubId, IntentOutcome, IntentSettlement, NewActivity,
-    NewDeadLetter, NewIntent, PageSettlement, RunCounters, RunId, RunMode, RunStatus, Store, WriteOperation, XrefLink,
+    ActivityOutcome, DeadLetter, DeliveredHash, HubId, IntentOutcome, IntentSettlement, NewActivity, NewDeadLetter,
+    NewIntent, PageSettlement, RunCounters, RunId, RunMode, RunStatus, Store, WriteOperation, XrefLink,
 };
 
 /// Records read per page when neither the flow nor the source says otherwise.
@@ -77,8 +78,25 @@ pub struct PlannedChange {
 pub struct RecordProblem {
     /// The record's key in the source (or its position).
     pub source_key: String,
-    /// What is wrong, where, and the fix.
+    /// What is wrong and the fix (without the key, which is beside it).
     pub message: String,
+    /// Where in the source (`products.csv:17`), when the source said.
+    pub location: Option<String>,
+    /// The canonical field at fault, when one is.
+    pub field: Option<String>,
+    /// What to change, on its own, when known.
+    pub fix: Option<String>,
+}
+
+impl std::fmt::Display for RecordProblem {
+    /// `record KEY (products.csv:17): message` — one line for a person.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "record {}", self.source_key)?;
+        if let Some(location) = &self.location {
+            write!(f, " ({location})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
 }
 
 /// The outcome of a run.
@@ -586,14 +604,8 @@ impl Engine {
             settlement.counters.read += 1;
             match record {
                 Err(failure) => {
-                    let message = format!("{}: {}", failure.location, failure.message);
-                    state.dead_letter(
-                        &mut settlement,
-                        failure.key,
-                        FailureClass::Invalid,
-                        message,
-                        failure.raw,
-                    );
+                    let problem = Problem::from_record_failure(&failure);
+                    state.dead_letter(&mut settlement, failure.key, problem, failure.raw);
                 }
                 Ok(record) => {
                     newest_change = newest_change.max(record.updated_at);
@@ -621,14 +633,8 @@ impl Engine {
                 continue;
             }
             if let Err(errors) = tiltas_model::validate_json(flow.entity, &candidate.payload) {
-                let message = format!("record {}: {errors}", candidate.source_key);
-                state.dead_letter(
-                    &mut settlement,
-                    candidate.source_key,
-                    FailureClass::Invalid,
-                    message,
-                    candidate.source,
-                );
+                let problem = Problem::from_validation(&errors);
+                state.dead_letter(&mut settlement, candidate.source_key, problem, candidate.source);
                 continue;
             }
             fresh.push(candidate);
@@ -693,15 +699,8 @@ impl Engine {
                         candidate.payload = payload;
                         ready.push(candidate);
                     }
-                    Decision::Rejected(reason) => {
-                        let message = format!("record {}: {reason}", candidate.source_key);
-                        state.dead_letter(
-                            &mut settlement,
-                            candidate.source_key,
-                            FailureClass::Invalid,
-                            message,
-                            candidate.source,
-                        );
+                    Decision::Rejected(problem) => {
+                        state.dead_letter(&mut settlement, candidate.source_key, problem, candidate.source);
                     }
                 }
             }
@@ -781,18 +780,13 @@ impl Engine {
                     state.skip(settlement, candidate.source_key, candidate.source, &reason);
                 }
                 DuplicatePolicy::Error => {
-                    let message = format!(
-                        "record {}: already in connection \"{}\" as {target_id} (on_duplicate = \"error\"): \
-                         remove it there or set on_duplicate = \"update\" or \"skip\"",
-                        candidate.source_key, flow.to.connection
-                    );
-                    state.dead_letter(
-                        settlement,
-                        candidate.source_key,
-                        FailureClass::Invalid,
-                        message,
-                        candidate.source,
-                    );
+                    let fix = "remove it there or set on_duplicate = \"update\" or \"skip\"";
+                    let problem = Problem::invalid(format!(
+                        "already in connection \"{}\" as {target_id} (on_duplicate = \"error\"): {fix}",
+                        flow.to.connection
+                    ))
+                    .with_fix(fix);
+                    state.dead_letter(settlement, candidate.source_key, problem, candidate.source);
                 }
             }
         }
@@ -944,16 +938,8 @@ impl Engine {
                         outcome: IntentOutcome::DeadLettered,
                         external_id: None,
                     });
-                    let message = format!("record {}: {}", candidate.source_key, error.message);
-                    let class = failure_class(error.kind);
-                    state.dead_letter_with_sent(
-                        settlement,
-                        candidate.source_key,
-                        class,
-                        message,
-                        candidate.source,
-                        sent,
-                    );
+                    let problem = Problem::from_connector(&error);
+                    state.dead_letter_with_sent(settlement, candidate.source_key, problem, candidate.source, sent);
                 }
             }
         }
@@ -1017,12 +1003,10 @@ fn refuse_unwritable(
         match refusal {
             None => writable.push(candidate),
             Some(reason) => {
-                let message = format!("record {}: {reason}", candidate.source_key);
                 state.dead_letter(
                     settlement,
                     candidate.source_key,
-                    FailureClass::Invalid,
-                    message,
+                    Problem::invalid(reason),
                     candidate.source,
                 );
             }
@@ -1054,17 +1038,6 @@ fn later_wins(flow: &Flow, candidates: Vec<Candidate>, settlement: &mut PageSett
         .collect();
     settlement.counters.skipped += (before - kept.len()) as u64;
     kept
-}
-
-/// The engine's view of a failure kind reported by a connector.
-fn failure_class(kind: ErrorKind) -> FailureClass {
-    match kind {
-        ErrorKind::Transient => FailureClass::Transient,
-        ErrorKind::RateLimited => FailureClass::RateLimited,
-        ErrorKind::Auth => FailureClass::Auth,
-        ErrorKind::Invalid | ErrorKind::Fatal => FailureClass::Invalid,
-        ErrorKind::Quota => FailureClass::Quota,
-    }
 }
 
 /// The hash of a record's content as a system holds it: without the fields systems set on their
@@ -1193,16 +1166,14 @@ impl RunState<'_> {
                 return None;
             }
             Err(error) => {
-                let message = format!("record {}: {}", record.key, error.message);
-                self.dead_letter(settlement, record.key, FailureClass::Invalid, message, record.data);
+                self.dead_letter(settlement, record.key, Problem::invalid(error.message), record.data);
                 return None;
             }
         }
         let mut payload = match self.mapping.apply(&record.data) {
             Ok(payload) => payload,
             Err(error) => {
-                let message = format!("record {}: {}", record.key, error.message);
-                self.dead_letter(settlement, record.key, FailureClass::Invalid, message, record.data);
+                self.dead_letter(settlement, record.key, Problem::invalid(error.message), record.data);
                 return None;
             }
         };
@@ -1256,32 +1227,36 @@ impl RunState<'_> {
         });
     }
 
-    fn dead_letter(
-        &mut self,
-        settlement: &mut PageSettlement,
-        source_key: String,
-        class: FailureClass,
-        message: String,
-        payload: Value,
-    ) {
-        self.dead_letter_with_sent(settlement, source_key, class, message, payload, Value::Null);
+    fn dead_letter(&mut self, settlement: &mut PageSettlement, source_key: String, problem: Problem, payload: Value) {
+        self.dead_letter_with_sent(settlement, source_key, problem, payload, Value::Null);
     }
 
+    /// Files a failed record: counted, logged, reported, in the activity log and the inbox. The
+    /// key goes in its own column, never in the message.
     fn dead_letter_with_sent(
         &mut self,
         settlement: &mut PageSettlement,
         source_key: String,
-        class: FailureClass,
-        message: String,
+        problem: Problem,
         payload: Value,
         sent: Value,
     ) {
         settlement.counters.failed += 1;
-        tracing::info!(flow = %self.flow.name, key = %source_key, class = class.as_str(), "{message}");
+        tracing::info!(
+            flow = %self.flow.name,
+            key = %source_key,
+            class = problem.class.as_str(),
+            field = problem.field.as_deref().unwrap_or(""),
+            "{}",
+            problem.message
+        );
         if self.report.problems.len() < REPORTED_PROBLEMS {
             self.report.problems.push(RecordProblem {
                 source_key: source_key.clone(),
-                message: message.clone(),
+                message: problem.message.clone(),
+                location: problem.location.clone(),
+                field: problem.field.clone(),
+                fix: problem.fix.clone(),
             });
         }
         let redacted_source = self.redacted(payload.clone());
@@ -1292,14 +1267,17 @@ impl RunState<'_> {
             outcome: ActivityOutcome::Failed,
             source_payload: Some(redacted_source),
             sent_payload: (!sent.is_null()).then(|| self.redacted(sent)),
-            response: Some(serde_json::json!({ "class": class.as_str(), "message": message })),
+            response: Some(problem.to_json()),
         });
         settlement.dead_letters.push(NewDeadLetter {
             flow: self.flow.name.clone(),
             run: self.run,
             source_key,
-            class,
-            message,
+            class: problem.class,
+            message: problem.message,
+            location: problem.location,
+            field: problem.field,
+            fix: problem.fix,
             payload,
         });
     }

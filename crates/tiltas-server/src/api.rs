@@ -670,8 +670,14 @@ pub struct DeadLetterView {
     pub source_key: String,
     /// `transient`, `rate_limited`, `auth`, `invalid` or `quota`.
     pub class: String,
-    /// Why, and the fix.
+    /// Why, and the fix: the whole sentence.
     pub message: String,
+    /// Where in the source (`products.csv:17`), when the source said.
+    pub location: Option<String>,
+    /// The canonical field at fault (`lines[0].sku`), when one is.
+    pub field: Option<String>,
+    /// What to change, on its own, when known.
+    pub fix: Option<String>,
     /// The record (editable before a retry).
     pub payload: serde_json::Value,
     /// Attempts so far.
@@ -691,6 +697,9 @@ fn letter_view(letter: &DeadLetter) -> DeadLetterView {
         source_key: letter.source_key.clone(),
         class: letter.class.as_str().to_owned(),
         message: letter.message.clone(),
+        location: letter.location.clone(),
+        field: letter.field.clone(),
+        fix: letter.fix.clone(),
         payload: letter.payload.clone(),
         attempts: letter.attempts,
         status: text_of(&letter.status),

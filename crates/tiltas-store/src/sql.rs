@@ -168,8 +168,8 @@ macro_rules! sql_store {
             let at = now();
             for chunk in letters.chunks(CHUNK) {
                 let mut query = QueryBuilder::<$db>::new(
-                    "INSERT INTO dead_letter (flow, run, source_key, class, message, payload, attempts, status, \
-                     created_at, updated_at) ",
+                    "INSERT INTO dead_letter (flow, run, source_key, class, message, location, field, fix, payload, \
+                     attempts, status, created_at, updated_at) ",
                 );
                 query.push_values(chunk, |mut row, letter| {
                     row.push_bind(&letter.flow)
@@ -177,6 +177,9 @@ macro_rules! sql_store {
                         .push_bind(&letter.source_key)
                         .push_bind(letter.class.as_str())
                         .push_bind(&letter.message)
+                        .push_bind(&letter.location)
+                        .push_bind(&letter.field)
+                        .push_bind(&letter.fix)
                         .push_bind(json_text(&letter.payload))
                         .push_bind(1_i64)
                         .push_bind("open")
@@ -186,7 +189,8 @@ macro_rules! sql_store {
                 query.push(
                     " ON CONFLICT (flow, source_key) WHERE status = 'open' DO UPDATE SET \
                      attempts = dead_letter.attempts + 1, run = excluded.run, class = excluded.class, \
-                     message = excluded.message, payload = excluded.payload, updated_at = excluded.updated_at",
+                     message = excluded.message, location = excluded.location, field = excluded.field, \
+                     fix = excluded.fix, payload = excluded.payload, updated_at = excluded.updated_at",
                 );
                 query.build().execute(&mut *conn).await.map_err(query_error("dead_letters_add"))?;
             }
@@ -316,7 +320,8 @@ macro_rules! sql_store {
         }
 
         const DEAD_LETTER_COLUMNS: &str =
-            "id, flow, run, source_key, class, message, payload, attempts, status, created_at, updated_at";
+            "id, flow, run, source_key, class, message, payload, attempts, status, created_at, updated_at, \
+             location, field, fix";
 
         fn dead_letter_from_row(row: &<$db as sqlx::Database>::Row) -> StoreResult<DeadLetter> {
             let attempts: i64 = row.try_get(7).map_err(query_error("dead_letters"))?;
@@ -338,6 +343,9 @@ macro_rules! sql_store {
                 )?,
                 created_at: timestamp(row.try_get(9).map_err(query_error("dead_letters"))?),
                 updated_at: timestamp(row.try_get(10).map_err(query_error("dead_letters"))?),
+                location: row.try_get(11).map_err(query_error("dead_letters"))?,
+                field: row.try_get(12).map_err(query_error("dead_letters"))?,
+                fix: row.try_get(13).map_err(query_error("dead_letters"))?,
             })
         }
 

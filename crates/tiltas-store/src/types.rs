@@ -232,6 +232,12 @@ pub struct NewDeadLetter {
     pub class: FailureClass,
     /// Why, for a person: names the field or reference and the fix.
     pub message: String,
+    /// Where in the source (`products.csv:17`), when the source said.
+    pub location: Option<String>,
+    /// The canonical field at fault (`lines[0].sku`), when one is.
+    pub field: Option<String>,
+    /// What to change, on its own, when known.
+    pub fix: Option<String>,
     /// The source record (or raw input) to edit and retry.
     pub payload: serde_json::Value,
 }
@@ -261,6 +267,12 @@ pub struct DeadLetter {
     pub class: FailureClass,
     /// Why, for a person.
     pub message: String,
+    /// Where in the source, when the source said.
+    pub location: Option<String>,
+    /// The canonical field at fault, when one is.
+    pub field: Option<String>,
+    /// What to change, when known.
+    pub fix: Option<String>,
     /// The payload to retry with.
     pub payload: serde_json::Value,
     /// How many times it failed.

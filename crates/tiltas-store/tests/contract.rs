@@ -67,6 +67,63 @@ mod sqlite {
         }
         tiltas_testkit::store_contract::exactly_one_of_several_stores_on_one_database_wins_a_lease(stores).await;
     }
+
+    /// Letters written before migration 0004 named their record in the message; the migration
+    /// drops that prefix (and only that), so old and new letters group together.
+    #[tokio::test]
+    async fn migration_0004_drops_the_record_prefix_of_older_letters() {
+        use tiltas_store::Store as _;
+        let url = super::sqlite_url();
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let mut before = sqlx::migrate::Migrator::new(directory).await.unwrap();
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|migration| migration.version < 4)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(&pool).await.unwrap();
+        for (key, message) in [
+            ("A", "record A: price_net is not a number"),
+            ("B", "record A: names another record"),
+            ("C%", "record C%: a key LIKE would misread"),
+        ] {
+            sqlx::query(
+                "INSERT INTO dead_letter (flow, run, source_key, class, message, payload, attempts, status, \
+                 created_at, updated_at) VALUES ('f', NULL, ?, 'invalid', ?, '{}', 1, 'open', 0, 0)",
+            )
+            .bind(key)
+            .bind(message)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+
+        let store = tiltas_store::SqliteStore::open(&url).await.unwrap();
+        let letters = store
+            .dead_letters(&tiltas_store::DeadLetterFilter::default())
+            .await
+            .unwrap();
+        let mut messages: Vec<(String, String, Option<String>)> = letters
+            .into_iter()
+            .map(|letter| (letter.source_key, letter.message, letter.field))
+            .collect();
+        messages.sort();
+        assert_eq!(
+            messages,
+            [
+                ("A".to_owned(), "price_net is not a number".to_owned(), None),
+                ("B".to_owned(), "record A: names another record".to_owned(), None),
+                ("C%".to_owned(), "a key LIKE would misread".to_owned(), None),
+            ]
+        );
+    }
 }
 
 mod postgres {

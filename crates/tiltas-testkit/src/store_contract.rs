@@ -33,6 +33,9 @@ fn dead_letter(flow: &str, key: &str, message: &str) -> NewDeadLetter {
         source_key: key.to_owned(),
         class: FailureClass::Invalid,
         message: message.to_owned(),
+        location: None,
+        field: None,
+        fix: None,
         payload: json!({"sku": key, "price_net": "12,5a"}),
     }
 }
@@ -474,6 +477,56 @@ pub async fn runs_are_listed_newest_first_with_counters(store: Arc<dyn Store>) {
     assert_eq!(store.run(first).await.unwrap().unwrap().flow, flow);
     assert!(store.run(i64::MAX).await.unwrap().is_none());
     assert!(store.runs(None, 3).await.unwrap().len() <= 3);
+}
+
+/// A letter keeps where, which field and the fix in their own columns; failing again replaces
+/// them with the new failure's (absent parts included), as it replaces the message.
+pub async fn dead_letters_keep_location_field_and_fix_apart_from_the_message(store: Arc<dyn Store>) {
+    let flow = unique("flow");
+    let mut letter = dead_letter(&flow, "A", "product X not in ERP");
+    letter.location = Some("orders.csv:7".to_owned());
+    letter.field = Some("lines[0].sku".to_owned());
+    letter.fix = Some("create the product in the ERP, then retry".to_owned());
+    let mut plain = dead_letter(&flow, "B", "the ERP is down");
+    plain.class = FailureClass::Transient;
+    store.dead_letters_add(&[letter, plain]).await.unwrap();
+
+    let filter = DeadLetterFilter {
+        flow: Some(flow.clone()),
+        status: None,
+        limit: 0,
+    };
+    let letters = store.dead_letters(&filter).await.unwrap();
+    let a = letters.iter().find(|letter| letter.source_key == "A").unwrap();
+    assert_eq!(
+        (
+            a.message.as_str(),
+            a.location.as_deref(),
+            a.field.as_deref(),
+            a.fix.as_deref()
+        ),
+        (
+            "product X not in ERP",
+            Some("orders.csv:7"),
+            Some("lines[0].sku"),
+            Some("create the product in the ERP, then retry")
+        )
+    );
+    let b = letters.iter().find(|letter| letter.source_key == "B").unwrap();
+    assert_eq!(
+        (b.location.as_deref(), b.field.as_deref(), b.fix.as_deref()),
+        (None, None, None)
+    );
+    assert_eq!(store.dead_letter(a.id).await.unwrap().as_ref(), Some(a));
+
+    let mut again = dead_letter(&flow, "A", "price_net is not a number");
+    again.field = Some("price_net".to_owned());
+    store.dead_letters_add(&[again]).await.unwrap();
+    let a = store.dead_letter(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (a.attempts, a.location.as_deref(), a.field.as_deref(), a.fix.as_deref()),
+        (2, None, Some("price_net"), None)
+    );
 }
 
 /// A record failing again updates its open dead letter; resolving closes it; edits stick.
@@ -1027,6 +1080,7 @@ macro_rules! store_contract_tests {
             a_settle_page_that_fails_midway_leaves_nothing_behind,
             runs_are_listed_newest_first_with_counters,
             dead_letters_are_upserted_filtered_edited_and_resolved,
+            dead_letters_keep_location_field_and_fix_apart_from_the_message,
             activity_keeps_payloads_apart_and_purges_them_with_entries,
             leases_are_exclusive_until_released_or_expired,
             exactly_one_of_sixteen_racing_claimants_wins_a_lease,

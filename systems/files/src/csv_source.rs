@@ -254,11 +254,20 @@ impl Source for CsvSource {
                     let line = self.lines.line_at(byte);
                     let key = natural_key(self.entity, &partial).unwrap_or_else(|| format!("row {line}"));
                     let problems: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                    records.push(Err(RecordFailure {
+                    let failure = RecordFailure::new(
                         key,
-                        location: self.location(line),
-                        message: format!("{}; the row was not sent — fix it in the file", problems.join("; ")),
-                        raw: partial,
+                        self.location(line),
+                        format!("{}; the row was not sent — fix it in the file", problems.join("; ")),
+                        partial,
+                    );
+                    // One letter per row: it is filed under the first bad cell's field, and the
+                    // message lists every bad cell.
+                    records.push(Err(match errors.first() {
+                        Some(first) => failure.at_field(first.field.clone()).with_fix(format!(
+                            "correct column \"{}\" in the file (or the field in the dead letter's payload) and retry",
+                            first.header
+                        )),
+                        None => failure,
                     }));
                 }
             }

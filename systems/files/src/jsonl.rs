@@ -84,18 +84,18 @@ impl Source for JsonlSource {
                         data: record,
                     })
                 }
-                Ok(_) => Err(RecordFailure {
-                    key: format!("line {line_number}"),
+                Ok(_) => Err(RecordFailure::new(
+                    format!("line {line_number}"),
                     location,
-                    message: "is not a JSON object; each line must hold one record {…}".to_owned(),
-                    raw: Value::String(text.to_owned()),
-                }),
-                Err(error) => Err(RecordFailure {
-                    key: format!("line {line_number}"),
+                    "is not a JSON object; each line must hold one record {…}",
+                    Value::String(text.to_owned()),
+                )),
+                Err(error) => Err(RecordFailure::new(
+                    format!("line {line_number}"),
                     location,
-                    message: format!("is not valid JSON ({error}); each line must hold one record"),
-                    raw: Value::String(text.to_owned()),
-                }),
+                    format!("is not valid JSON ({error}); each line must hold one record"),
+                    Value::String(text.to_owned()),
+                )),
             });
         }
         Ok(Page {

@@ -158,6 +158,19 @@ async fn a_bad_cell_fails_only_its_row_naming_line_column_and_value() {
         "the bad cell is kept as text to fix and resend"
     );
     assert_eq!(failures[0].raw["sku"], "B-3");
+    assert_eq!(
+        failures[0].field.as_deref(),
+        Some("price_net"),
+        "the column's canonical field"
+    );
+    assert!(
+        failures[0]
+            .fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("column \"Kaina\"")),
+        "{:?}",
+        failures[0].fix
+    );
     assert_eq!(records(&pages).len(), 2);
 }
 

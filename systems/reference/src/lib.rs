@@ -234,12 +234,12 @@ impl Source for ReferenceSource {
             .into_iter()
             .map(|item| match canonical(item.clone()) {
                 Some((key, updated_at, data)) => Ok(SourceRecord { key, updated_at, data }),
-                None => Err(crate::RecordFailure {
-                    key: "(no id)".to_owned(),
-                    location: url.clone(),
-                    message: "a record without `id`: the system breaks the reference contract".to_owned(),
-                    raw: item,
-                }),
+                None => Err(crate::RecordFailure::new(
+                    "(no id)",
+                    url.clone(),
+                    "a record without `id`: the system breaks the reference contract",
+                    item,
+                )),
             })
             .collect();
         let next = body.get("next").filter(|next| !next.is_null()).and_then(|next| {

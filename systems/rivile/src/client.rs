@@ -83,6 +83,10 @@ impl Client {
             "{} ({method} answered {status})",
             crate::errors::describe(status.as_u16(), &value)
         );
+        let parts = crate::errors::parts(status.as_u16(), &value);
+        error.location = parts.location;
+        error.field = parts.field;
+        error.fix = parts.fix.or(error.fix);
         Err(error)
     }
 

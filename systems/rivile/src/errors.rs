@@ -367,8 +367,17 @@ pub(crate) fn describe(status: u16, body: &Value) -> String {
             .collect::<Vec<_>>()
             .join("; ");
     }
-    let text = body
-        .get("errorMessage")
+    let text = answer_text(body);
+    match known_answer(status, &text) {
+        Some(answer) if text.is_empty() => format!("{} — {}", answer.meaning, answer.fix),
+        Some(answer) => format!("{} — {} (Rivile: \"{text}\")", answer.meaning, answer.fix),
+        None => text,
+    }
+}
+
+/// Rivile's own text of an answer without data errors (at most 300 characters of anything else).
+fn answer_text(body: &Value) -> String {
+    body.get("errorMessage")
         .or_else(|| body.get("error"))
         .and_then(Value::as_str)
         .map_or_else(
@@ -377,17 +386,77 @@ pub(crate) fn describe(status: u16, body: &Value) -> String {
                 other => other.to_string().chars().take(300).collect(),
             },
             |text| text.trim().to_owned(),
-        );
+        )
+}
+
+/// The known answer for a status and Rivile's text, first match wins.
+fn known_answer(status: u16, text: &str) -> Option<&'static KnownAnswer> {
     let lowered = text.to_lowercase();
-    let known = ANSWERS.iter().find(|answer| {
+    ANSWERS.iter().find(|answer| {
         answer.status.is_none_or(|known| known == status)
             && (answer.text.is_empty() || lowered.contains(answer.text))
             && (answer.status.is_some() || !answer.text.is_empty())
-    });
-    match known {
-        Some(answer) if text.is_empty() => format!("{} — {}", answer.meaning, answer.fix),
-        Some(answer) => format!("{} — {} (Rivile: \"{text}\")", answer.meaning, answer.fix),
-        None => text,
+    })
+}
+
+/// The canonical field a Rivile column holds, where that is one field of the record Tiltas
+/// sends. Document lines are not mapped to an order line's index: service lines (shipping,
+/// discounts) are numbered among them.
+fn canonical_field(column: &str) -> Option<&'static str> {
+    match column {
+        "I06_KODAS_KS" => Some("customer.code"),
+        "I06_KODAS_VL" => Some("currency"),
+        "I06_KODAS_IS" | "I07_KODAS_IS" => Some("warehouse"),
+        "I07_KODAS" => Some("lines.sku"),
+        "N17_KODAS_PS" => Some("sku"),
+        "N08_KODAS_KS" => Some("code"),
+        _ => None,
+    }
+}
+
+/// The parts of a failed call's answer beside its sentence ([`describe`]), for the dead letter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AnswerParts {
+    /// The document lines of the first data error (`document lines 1–3`).
+    pub location: Option<String>,
+    /// The canonical field of the first data error's column, where it maps to one.
+    pub field: Option<String>,
+    /// The fix of the first data error, or of the known answer.
+    pub fix: Option<String>,
+}
+
+/// Where, which field and the fix of an answer: from its first data error (a record is filed
+/// under one field; the sentence lists them all), else from the known answer.
+pub(crate) fn parts(status: u16, body: &Value) -> AnswerParts {
+    let errors = data_errors(body);
+    let Some(first) = errors.first() else {
+        return AnswerParts {
+            fix: known_answer(status, &answer_text(body)).map(|answer| answer.fix.to_owned()),
+            ..AnswerParts::default()
+        };
+    };
+    let same =
+        |error: &DataError| error.column == first.column && error.code == first.code && error.message == first.message;
+    let mut lines: Vec<u32> = errors
+        .iter()
+        .filter(|error| same(error))
+        .filter_map(|error| error.line)
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    let location = match lines.as_slice() {
+        [] => None,
+        [line] => Some(format!("document line {line}")),
+        _ => Some(format!("document lines {}", ranges(&lines))),
+    };
+    let fix = DATA_ERRORS
+        .iter()
+        .find(|known| known.matches(&first.code, &first.column, &first.message))
+        .map(|known| known.fix.replace("COLUMN", &first.column));
+    AnswerParts {
+        location,
+        field: canonical_field(&first.column).map(str::to_owned),
+        fix,
     }
 }
 
@@ -395,6 +464,32 @@ pub(crate) fn describe(status: u16, body: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_data_error_names_its_lines_canonical_field_and_fix_apart() {
+        let answer = per_line(&[1, 2, 3], "I07_KODAS", "1", "Nenurodyta prekė");
+        let found = parts(400, &answer);
+        assert_eq!(found.location.as_deref(), Some("document lines 1–3"));
+        assert_eq!(found.field.as_deref(), Some("lines.sku"));
+        assert!(
+            found.fix.as_deref().is_some_and(|fix| fix.contains("map `lines.sku`")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_known_column_gives_its_field_and_fix_and_an_unknown_one_neither() {
+        let answer = per_line(&[1], "I07_KODAS_IS", "1", "Nenurodytas padalinys");
+        let found = parts(400, &answer);
+        assert_eq!(found.field.as_deref(), Some("warehouse"));
+        assert!(found
+            .fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("defaults.warehouse")));
+        let unknown = per_line(&[1], "I07_KITAS", "77", "Kažkas");
+        assert_eq!(parts(400, &unknown).field, None);
+        assert_eq!(parts(400, &unknown).fix, None);
+    }
 
     /// An `EDIT_I06_FULL` answer with one data error per line, as Rivile sends them.
     fn per_line(lines: &[u32], tag: &str, code: &str, message: &str) -> Value {

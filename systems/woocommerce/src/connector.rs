@@ -111,12 +111,12 @@ impl Source for WooSource {
         let mut records = Vec::with_capacity(items.len());
         for item in items {
             let Some(key) = mapping::id_of(&item) else {
-                records.push(Err(RecordFailure {
-                    key: "(no id)".to_owned(),
-                    location: format!("GET {path} page {page}"),
-                    message: "a resource without `id`".to_owned(),
-                    raw: item,
-                }));
+                records.push(Err(RecordFailure::new(
+                    "(no id)",
+                    format!("GET {path} page {page}"),
+                    "a resource without `id`",
+                    item,
+                )));
                 continue;
             };
             if self.entity == EntityKind::Order && self.status_refused(item.get("status")).is_some() {
@@ -135,12 +135,12 @@ impl Source for WooSource {
                         Vec::new()
                     };
                     for (key, message, raw) in mapping::unreadable_variations(&item, &variations) {
-                        records.push(Err(RecordFailure {
+                        records.push(Err(RecordFailure::new(
                             key,
-                            location: format!("GET products/{}/variations", mapping::id_of(&item).unwrap_or_default()),
+                            format!("GET products/{}/variations", mapping::id_of(&item).unwrap_or_default()),
                             message,
                             raw,
-                        }));
+                        )));
                     }
                     mapping::product_from_shop(&item, &variations)
                 }

@@ -47,7 +47,7 @@ pub async fn run(global: &GlobalArgs, command: DeadLetterCommand) -> anyhow::Res
             } else if letters.is_empty() {
                 println!("no {}dead letters", if args.all { "" } else { "open " });
             } else {
-                let rows: Vec<[String; 7]> = letters
+                let rows: Vec<[String; 8]> = letters
                     .iter()
                     .map(|letter| {
                         [
@@ -57,11 +57,15 @@ pub async fn run(global: &GlobalArgs, command: DeadLetterCommand) -> anyhow::Res
                             letter.class.as_str().to_owned(),
                             letter.attempts.to_string(),
                             format!("{:?}", letter.status).to_lowercase(),
+                            letter.field.clone().unwrap_or_default(),
                             letter.message.clone(),
                         ]
                     })
                     .collect();
-                print_table(&["ID", "FLOW", "KEY", "CLASS", "ATTEMPTS", "STATUS", "MESSAGE"], &rows);
+                print_table(
+                    &["ID", "FLOW", "KEY", "CLASS", "ATTEMPTS", "STATUS", "FIELD", "MESSAGE"],
+                    &rows,
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

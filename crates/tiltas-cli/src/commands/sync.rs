@@ -44,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<ExitCod
 /// Prints a run's problems and counters (one JSON line with `json`) and gives its exit code.
 pub fn report_outcome(report: &SyncReport, json: bool) -> ExitCode {
     for problem in &report.problems {
-        eprintln!("{}: {}", report.flow, problem.message);
+        eprintln!("{}: {problem}", report.flow);
     }
     if report.counters.failed as usize > report.problems.len() {
         eprintln!(

@@ -133,10 +133,12 @@ impl Target for FakeTarget {
             .map(|item| {
                 let sku = item.payload["sku"].as_str().unwrap_or("").to_owned();
                 if state.refuse_skus.contains(&sku) {
-                    return WriteOutcome::Failed(ConnectorError::new(
-                        ErrorKind::Invalid,
-                        format!("wrong VAT rate for {sku}"),
-                    ));
+                    return WriteOutcome::Failed(
+                        ConnectorError::new(ErrorKind::Invalid, format!("wrong VAT rate for {sku}"))
+                            .at("item 1")
+                            .at_field("vat_rate")
+                            .with_fix("use a VAT rate the target has"),
+                    );
                 }
                 // A create always makes a new record, as real APIs do: sending it twice duplicates.
                 let id = item.target_id.clone().unwrap_or_else(|| {

@@ -175,9 +175,18 @@ async fn buyers_are_found_or_created_once_by_email_and_unknown_products_are_dead
     let letters = world.store.dead_letters(&DeadLetterFilter::default()).await.unwrap();
     assert_eq!(letters.len(), 1);
     assert!(
-        letters[0].message.contains("product NOPE not in ERP"),
+        letters[0].message.starts_with("product NOPE not in ERP"),
         "{}",
         letters[0].message
+    );
+    assert_eq!(letters[0].field.as_deref(), Some("lines[0].sku"));
+    assert!(
+        letters[0]
+            .fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("create_missing_products")),
+        "{:?}",
+        letters[0].fix
     );
 
     let again = world.engine.sync("orders", &SyncOptions::default()).await.unwrap();

@@ -228,7 +228,19 @@ async fn one_refused_record_is_dead_lettered_and_the_rest_of_its_batch_is_writte
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].source_key, "SKU-2");
     assert_eq!(letters[0].class, FailureClass::Invalid);
-    assert!(letters[0].message.contains("wrong VAT rate"), "{}", letters[0].message);
+    assert_eq!(
+        letters[0].message, "wrong VAT rate for SKU-2",
+        "the key is its own column"
+    );
+    assert_eq!(
+        (
+            letters[0].location.as_deref(),
+            letters[0].field.as_deref(),
+            letters[0].fix.as_deref()
+        ),
+        (Some("item 1"), Some("vat_rate"), Some("use a VAT rate the target has")),
+        "what the connector's error carried"
+    );
     assert_eq!(
         letters[0].payload["sku"], "SKU-2",
         "the source record is kept for retry"
@@ -296,9 +308,15 @@ async fn a_record_failing_validation_is_dead_lettered_naming_the_field() {
 
     assert_eq!((report.counters.failed, report.counters.created), (1, 6));
     assert!(
-        report.problems[0].message.contains("price_net"),
+        report.problems[0].message.starts_with("field `price_net`"),
         "{}",
         report.problems[0].message
+    );
+    assert_eq!(report.problems[0].field.as_deref(), Some("price_net"));
+    let letters = world.store.dead_letters(&DeadLetterFilter::default()).await.unwrap();
+    assert_eq!(
+        (letters[0].field.as_deref(), letters[0].message.as_str()),
+        (Some("price_net"), report.problems[0].message.as_str())
     );
 }
 
@@ -309,12 +327,14 @@ async fn a_source_record_failure_is_dead_lettered_with_its_location() {
     let mut source = FakeSource::products(&catalog());
     source.records.insert(
         1,
-        Err(RecordFailure {
-            key: "row 3".into(),
-            location: "in.csv:3".into(),
-            message: "column \"price\": \"12,5a\" is not a decimal number".into(),
-            raw: json!({"price": "12,5a"}),
-        }),
+        Err(RecordFailure::new(
+            "row 3",
+            "in.csv:3",
+            "column \"price\": \"12,5a\" is not a decimal number",
+            json!({"price": "12,5a"}),
+        )
+        .at_field("price_net")
+        .with_fix("write the price as a decimal number (12.50)")),
     );
 
     let report = world
@@ -327,10 +347,27 @@ async fn a_source_record_failure_is_dead_lettered_with_its_location() {
         (report.counters.read, report.counters.failed, report.counters.created),
         (8, 1, 7)
     );
-    assert!(
-        report.problems[0].message.starts_with("in.csv:3: column \"price\""),
-        "{}",
-        report.problems[0].message
+    assert_eq!(
+        report.problems[0].message,
+        "column \"price\": \"12,5a\" is not a decimal number"
+    );
+    assert_eq!(
+        report.problems[0].to_string(),
+        "record row 3 (in.csv:3): column \"price\": \"12,5a\" is not a decimal number",
+        "the report still reads as one line with the key and the place"
+    );
+    let letters = world.store.dead_letters(&DeadLetterFilter::default()).await.unwrap();
+    assert_eq!(
+        (
+            letters[0].location.as_deref(),
+            letters[0].field.as_deref(),
+            letters[0].fix.as_deref()
+        ),
+        (
+            Some("in.csv:3"),
+            Some("price_net"),
+            Some("write the price as a decimal number (12.50)")
+        )
     );
 }
 

@@ -1,4 +1,4 @@
-//! `/dead-letters`: the inbox grouped by failure class and message, with a checkbox per
+//! `/dead-letters`: the inbox grouped by failure class, field and message, with a checkbox per
 //! letter and bulk replay; `/dead-letters/{id}`: one letter with its payload to edit, save and
 //! retry.
 use super::layout::{self, count, link, status_badge, when, Section};
@@ -33,32 +33,27 @@ pub(crate) struct InboxFilter {
 /// Letters failing the same way, shown together.
 struct Group<'a> {
     class: &'a str,
+    field: Option<&'a str>,
     message: &'a str,
     letters: Vec<&'a DeadLetterView>,
 }
 
-/// The failure of a letter without the record it names: the engine writes messages as
-/// `record KEY: what went wrong`, and letters failing the same way belong together.
-fn failure_of(letter: &DeadLetterView) -> &str {
-    letter
-        .message
-        .strip_prefix(&format!("record {}: ", letter.source_key))
-        .unwrap_or(&letter.message)
-}
-
-/// Groups by class and message, the largest group first.
+/// Groups by class, field and message — the letter's own columns, which never name the record
+/// — the largest group first.
 fn group(letters: &[DeadLetterView]) -> Vec<Group<'_>> {
-    let mut by_failure: BTreeMap<(&str, &str), Vec<&DeadLetterView>> = BTreeMap::new();
+    type Failure<'a> = (&'a str, Option<&'a str>, &'a str);
+    let mut by_failure: BTreeMap<Failure<'_>, Vec<&DeadLetterView>> = BTreeMap::new();
     for letter in letters {
         by_failure
-            .entry((letter.class.as_str(), failure_of(letter)))
+            .entry((letter.class.as_str(), letter.field.as_deref(), letter.message.as_str()))
             .or_default()
             .push(letter);
     }
     let mut groups: Vec<Group<'_>> = by_failure
         .into_iter()
-        .map(|((class, message), letters)| Group {
+        .map(|((class, field, message), letters)| Group {
             class,
+            field,
             message,
             letters,
         })
@@ -103,7 +98,7 @@ pub(crate) async fn inbox_page(
                 @if let Some(flow) = &flow { " for flow " strong { (flow) } } "." }
         } @else {
             p {
-                (count(letters.len() as u64)) " dead letter(s) in " (groups.len()) " group(s) of the same class and message."
+                (count(letters.len() as u64)) " dead letter(s) in " (groups.len()) " group(s) of the same class, field and message."
                 @if letters.len() as u64 >= u64::from(INBOX_LIMIT) { " Only the newest " (count(u64::from(INBOX_LIMIT))) " are shown." }
             }
             form method="post" action="/dead-letters/replay" {
@@ -135,6 +130,7 @@ fn group_section(index: usize, group: &Group<'_>, now: chrono::DateTime<Utc>) ->
         details.group open {
             summary #(heading_id) {
                 span.badge.status-failed { (group.class) } " "
+                @if let Some(field) = group.field { code { (field) } ": " }
                 (group.message) " "
                 span.muted { "(" (group.letters.len()) " letter(s))" }
             }
@@ -280,6 +276,9 @@ fn letter_markup(
             dt { "Record" } dd { code { (letter.source_key) } }
             dt { "Class" } dd { (letter.class) }
             dt { "Why" } dd #letter-message { (letter.message) }
+            @if let Some(field) = &letter.field { dt { "Field" } dd #letter-field { code { (field) } } }
+            @if let Some(location) = &letter.location { dt { "Where" } dd #letter-location { (location) } }
+            @if let Some(fix) = &letter.fix { dt { "Fix" } dd #letter-fix { (fix) } }
             dt { "Attempts" } dd { (letter.attempts) }
             dt { "First failed" } dd { (when(&letter.created_at, now)) }
             dt { "Last changed" } dd { (when(&letter.updated_at, now)) }
@@ -387,13 +386,16 @@ pub(crate) async fn save_letter(
 mod grouping {
     use super::*;
 
-    fn letter(id: i64, key: &str, message: &str) -> DeadLetterView {
+    fn letter(id: i64, key: &str, field: Option<&str>, message: &str) -> DeadLetterView {
         DeadLetterView {
             id,
             flow: "orders".into(),
             source_key: key.into(),
             class: "invalid".into(),
             message: message.into(),
+            location: None,
+            field: field.map(str::to_owned),
+            fix: None,
             payload: serde_json::json!({}),
             attempts: 1,
             status: "open".into(),
@@ -405,16 +407,26 @@ mod grouping {
     #[test]
     fn letters_failing_the_same_way_group_together_whatever_record_they_name() {
         let letters = [
-            letter(1, "101", "record 101: product X not in ERP"),
-            letter(2, "102", "record 102: product X not in ERP"),
-            letter(3, "103", "record 103: product Y not in ERP"),
+            letter(1, "101", Some("lines[0].sku"), "product X not in ERP"),
+            letter(2, "102", Some("lines[0].sku"), "product X not in ERP"),
+            letter(3, "103", Some("lines[0].sku"), "product Y not in ERP"),
         ];
         let groups = group(&letters);
         assert_eq!(groups.len(), 2);
         assert_eq!(
-            (groups[0].message, groups[0].letters.len()),
-            ("product X not in ERP", 2)
+            (groups[0].field, groups[0].message, groups[0].letters.len()),
+            (Some("lines[0].sku"), "product X not in ERP", 2)
         );
         assert_eq!(groups[1].message, "product Y not in ERP");
+    }
+
+    #[test]
+    fn the_same_message_on_another_field_is_another_group() {
+        let letters = [
+            letter(1, "101", Some("lines[0].sku"), "product X not in ERP"),
+            letter(2, "102", Some("lines[1].sku"), "product X not in ERP"),
+            letter(3, "103", None, "product X not in ERP"),
+        ];
+        assert_eq!(group(&letters).len(), 3);
     }
 }

@@ -210,8 +210,12 @@ async fn every_page_shows_flows_runs_records_letters_and_connections() {
     let inbox = page(&world, "/dead-letters", key).await;
     let letter = &open_letters(&world).await[0];
     assert!(letter.message.contains("price_net"));
+    // The key is the letter's own column: the message does not repeat it, and the group
+    // heading names the field from its column.
+    assert!(!letter.message.contains("A2"), "{}", letter.message);
+    assert_eq!(letter.field.as_deref(), Some("price_net"));
     for expected in [
-        &*maud::html! { (letter.message.trim_start_matches("record A2: ")) }.into_string(),
+        &*maud::html! { code { "price_net" } ": " (letter.message) }.into_string(),
         "(1 letter(s))",
         r#"name="ids""#,
         "Replay selected",
@@ -226,6 +230,10 @@ async fn every_page_shows_flows_runs_records_letters_and_connections() {
         "{letter_page}"
     );
     assert!(letter_page.contains("Arbata") && letter_page.contains("not a price"));
+    assert!(
+        letter_page.contains(r#"<dd id="letter-field"><code>price_net</code></dd>"#),
+        "{letter_page}"
+    );
 
     let connections = page(&world, "/connections", key).await;
     for expected in [
