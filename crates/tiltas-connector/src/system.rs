@@ -244,3 +244,41 @@ fn connection<'a>(config: &'a ValidatedConfig, name: &str) -> Result<&'a Connect
         )
     })
 }
+
+/// A `registry` module for a system crate's tests: `catalog()`, `open_source` and `open_target`
+/// over the systems given (the crate's own, and files for the other side of a flow), so a
+/// system's tests open connectors the way the engine does without the build's full list.
+#[macro_export]
+macro_rules! test_registry {
+    ($($system:expr),+ $(,)?) => {
+        /// The systems this crate's tests open connectors of.
+        #[cfg(test)]
+        pub(crate) mod registry {
+            use std::sync::Arc;
+            use $crate::{CallGate, ConnectorError, Source, Systems, Target};
+            use tiltas_config::{Catalog, Flow, ValidatedConfig};
+
+            static SYSTEMS: Systems = Systems::new(&[$($system),+]);
+
+            pub(crate) fn catalog() -> &'static dyn Catalog {
+                &SYSTEMS
+            }
+
+            pub(crate) fn open_source(
+                config: &ValidatedConfig,
+                flow: &Flow,
+                gate: Arc<dyn CallGate>,
+            ) -> Result<Box<dyn Source>, ConnectorError> {
+                SYSTEMS.open_source(config, flow, gate)
+            }
+
+            pub(crate) fn open_target(
+                config: &ValidatedConfig,
+                flow: &Flow,
+                gate: Arc<dyn CallGate>,
+            ) -> Result<Box<dyn Target>, ConnectorError> {
+                SYSTEMS.open_target(config, flow, gate)
+            }
+        }
+    };
+}

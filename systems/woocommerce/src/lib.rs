@@ -170,33 +170,4 @@ impl crate::System for WooCommerceSystem {
     }
 }
 
-/// The systems the tests of this crate open connectors of (this one, and files for the other
-/// side of a flow).
-#[cfg(test)]
-pub(crate) mod registry {
-    use crate::{CallGate, ConnectorError, Source, Systems, Target};
-    use std::sync::Arc;
-    use tiltas_config::{Catalog, Flow, ValidatedConfig};
-
-    static SYSTEMS: Systems = Systems::new(&[&crate::WooCommerceSystem, &tiltas_files::JsonlSystem]);
-
-    pub(crate) fn catalog() -> &'static dyn Catalog {
-        &SYSTEMS
-    }
-
-    pub(crate) fn open_source(
-        config: &ValidatedConfig,
-        flow: &Flow,
-        gate: Arc<dyn CallGate>,
-    ) -> Result<Box<dyn Source>, ConnectorError> {
-        SYSTEMS.open_source(config, flow, gate)
-    }
-
-    pub(crate) fn open_target(
-        config: &ValidatedConfig,
-        flow: &Flow,
-        gate: Arc<dyn CallGate>,
-    ) -> Result<Box<dyn Target>, ConnectorError> {
-        SYSTEMS.open_target(config, flow, gate)
-    }
-}
+tiltas_connector::test_registry!(&crate::WooCommerceSystem, &tiltas_files::JsonlSystem);
