@@ -14,8 +14,9 @@ use tiltas_config::Connection;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest page WooCommerce serves (`per_page` 1–100).
 pub(crate) const PER_PAGE: usize = 100;
-/// How often a failed GET is tried again inside one read, and the first wait between tries.
-const GET_RETRIES: u32 = 3;
+/// Tries of one GET inside a page, the first included.
+const GET_TRIES: u32 = 4;
+/// The first wait between those tries (it doubles, with jitter; `Retry-After` wins).
 const GET_RETRY_DELAY: Duration = Duration::from_millis(100);
 
 /// How requests are authenticated.
@@ -161,27 +162,16 @@ impl Client {
         ))
     }
 
-    /// A GET, tried again (a few times, briefly) when the server fails: a read is safe to
-    /// repeat, and one page of products can take many calls (variations), which a single
-    /// failure would otherwise send back to the start of the page.
+    /// A GET, tried again (a few times, briefly, with the shared [`tiltas_connector::Backoff`])
+    /// when the server fails: a read is safe to repeat, and one page of products can take
+    /// many calls (variations), which a single failure would otherwise send back to the start
+    /// of the page. The engine's own retries then see only failures that outlast these.
     pub(crate) async fn get(&self, path: &str, query: &[(String, String)]) -> Result<Answer, ConnectorError> {
-        let mut attempt = 0;
-        loop {
-            match self.send(Method::GET, path, query, None).await {
-                Err(error)
-                    if attempt < GET_RETRIES && matches!(error.kind, ErrorKind::Transient | ErrorKind::RateLimited) =>
-                {
-                    attempt += 1;
-                    let wait = error
-                        .retry_after
-                        .unwrap_or(GET_RETRY_DELAY * attempt)
-                        .min(Duration::from_secs(30));
-                    tracing::debug!(%error, attempt, ?wait, "GET failed, trying again");
-                    tokio::time::sleep(wait).await;
-                }
-                outcome => return outcome,
-            }
-        }
+        tiltas_connector::Backoff::new()
+            .with_base(GET_RETRY_DELAY)
+            .with_attempts(GET_TRIES)
+            .retry(|| self.send(Method::GET, path, query, None))
+            .await
     }
 
     /// A POST with a JSON body.
