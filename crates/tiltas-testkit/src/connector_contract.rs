@@ -1,6 +1,7 @@
 //! The connector contract: what every connector with a simulator must do under the engine —
 //! deliver every record exactly once, write nothing when nothing changed, read changes
-//! incrementally, read an empty system to its end, ride out a failing server, wait out rate
+//! incrementally, resume a run that died between pages without writing again, read an empty
+//! system to its end, ride out a failing server, wait out rate
 //! limits, stop on refused credentials naming the connection, report a malformed answer
 //! clearly, and never duplicate a record when the server applies a write but answers with an
 //! error. Run for a connector with
@@ -28,6 +29,16 @@ pub struct Simulated {
 pub type Start = fn(records: usize, entity: EntityKind) -> Pin<Box<dyn Future<Output = Simulated> + Send>>;
 
 async fn reference(records: usize, seed: u64, entity: EntityKind) -> (String, Arc<ReferenceSim>) {
+    let (url, sim, _) = reference_with_harness(records, seed, entity).await;
+    (url, sim)
+}
+
+/// The peer simulator and its harness, whose faults a test sets in process (mid-run).
+async fn reference_with_harness(
+    records: usize,
+    seed: u64,
+    entity: EntityKind,
+) -> (String, Arc<ReferenceSim>, Arc<Harness>) {
     let customers = if entity == EntityKind::Customer { records } else { 0 };
     let products = if customers == 0 { records } else { 0 };
     let seeding = Seeding {
@@ -37,10 +48,11 @@ async fn reference(records: usize, seed: u64, entity: EntityKind) -> (String, Ar
         orders: 0,
     };
     let sim = Arc::new(ReferenceSim::new("peer-token", seeding).with_name_limit(1000));
-    let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim.clone(), seed)))
+    let harness = Harness::new(sim.clone(), seed);
+    let url = tiltas_sim::spawn(router(sim.clone(), harness.clone()))
         .await
         .expect("start the peer simulator");
-    (url, sim)
+    (url, sim, harness)
 }
 
 struct World {
@@ -49,6 +61,17 @@ struct World {
 }
 
 async fn world(sut: &Simulated, peer: &str, entity: EntityKind, sut_is_source: bool, match_on: &str) -> World {
+    world_paged(sut, peer, entity, sut_is_source, match_on, None).await
+}
+
+async fn world_paged(
+    sut: &Simulated,
+    peer: &str,
+    entity: EntityKind,
+    sut_is_source: bool,
+    match_on: &str,
+    page_size: Option<usize>,
+) -> World {
     let (from, to) = if sut_is_source {
         ("sut", "peer")
     } else {
@@ -56,9 +79,10 @@ async fn world(sut: &Simulated, peer: &str, entity: EntityKind, sut_is_source: b
     };
     let text = format!(
         "[connections.sut]\n{}\n\n[connections.peer]\nsystem = \"reference\"\nbase_url = \"{peer}\"\ntoken = \"peer-token\"\n\n\
-         [[flows]]\nname = \"contract\"\nentity = \"{entity}\"\nfrom = {{ connection = \"{from}\" }}\nto = {{ connection = \"{to}\" }}\n{}",
+         [[flows]]\nname = \"contract\"\nentity = \"{entity}\"\nfrom = {{ connection = \"{from}\" }}\nto = {{ connection = \"{to}\" }}\n{}{}",
         sut.connection,
-        if match_on.is_empty() { String::new() } else { format!("match_on = \"{match_on}\"\n") }
+        if match_on.is_empty() { String::new() } else { format!("match_on = \"{match_on}\"\n") },
+        page_size.map(|size| format!("page_size = {size}\n")).unwrap_or_default()
     );
     let dir = tempfile::tempdir().expect("temporary directory");
     let config = tiltas_config::parse_str(
@@ -262,6 +286,70 @@ pub async fn source_reports_a_malformed_answer_clearly(start: Start, entity: Ent
     );
 }
 
+/// Stops the peer accepting anything once the first page of a run has settled: a run that
+/// dies between two pages.
+struct CutAfterFirstPage {
+    peer: Arc<Harness>,
+    delivered_before_the_cut: std::sync::Mutex<Option<u64>>,
+}
+
+impl tiltas_engine::Progress for CutAfterFirstPage {
+    fn page_settled(&self, counters: &tiltas_store::RunCounters) {
+        let mut cut = self
+            .delivered_before_the_cut
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cut.is_none() {
+            *cut = Some(counters.created);
+            self.peer.set_faults(tiltas_sim::Faults {
+                error_rate: 1.0,
+                error_status: 401,
+                ..tiltas_sim::Faults::default()
+            });
+        }
+    }
+}
+
+/// As a source: a run that dies between two pages is resumed by the next one from where it
+/// stopped — what the first page delivered is not written again, nothing is lost.
+pub async fn source_resumes_after_a_run_dies_between_pages(start: Start, entity: EntityKind, match_on: &str) {
+    let sut = start(230, entity).await;
+    let (peer_url, _, peer) = reference_with_harness(0, 10, entity).await;
+    let world = world_paged(&sut, &peer_url, entity, true, match_on, Some(50)).await;
+    let cut = Arc::new(CutAfterFirstPage {
+        peer: peer.clone(),
+        delivered_before_the_cut: std::sync::Mutex::new(None),
+    });
+    let options = SyncOptions {
+        progress: cut.clone(),
+        ..SyncOptions::default()
+    };
+    let first = world.engine.sync("contract", &options).await;
+    let before = cut
+        .delivered_before_the_cut
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .expect("the first page settled");
+    assert!(
+        before > 0 && before < 230,
+        "a first page of {before} records: the source must page (page_size = 50)"
+    );
+    assert!(first.is_err(), "the run went on past the cut: {first:?}");
+    peer.set_faults(tiltas_sim::Faults::default());
+    let writes_before = stats(&peer_url).await["requests"]["write"].as_u64().unwrap_or(0);
+    let second = sync(&world).await;
+    assert_eq!(
+        (second.counters.created, second.counters.updated, second.counters.failed),
+        (230 - before, 0, 0),
+        "the resumed run wrote again what the first page delivered: {:?}",
+        second.counters
+    );
+    let peer_stats = stats(&peer_url).await;
+    assert_eq!(peer_stats["records"][entity.as_str()], 230, "{peer_stats}");
+    assert_eq!(peer_stats["duplicates"], 0, "{peer_stats}");
+    assert!(peer_stats["requests"]["write"].as_u64().unwrap_or(0) > writes_before);
+}
+
 /// As a target: writes the server applies but answers with an error are never duplicated.
 pub async fn target_never_duplicates_when_writes_fail_after_commit(start: Start, entity: EntityKind, match_on: &str) {
     let sut = start(0, entity).await;
@@ -329,6 +417,11 @@ macro_rules! connector_contract_tests {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn source_rides_out_a_failing_server() {
             $crate::connector_contract::source_rides_out_a_failing_server($start, $entity, $match_on).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn source_resumes_after_a_run_dies_between_pages() {
+            $crate::connector_contract::source_resumes_after_a_run_dies_between_pages($start, $entity, $match_on).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
