@@ -355,59 +355,55 @@ pub(crate) fn order_from_shop(order: &Value) -> Value {
         }
     }
     let rates = tax_rates(order);
-    let lines: Vec<Value> = order
-        .get("line_items")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let lines: Vec<Value> = list(order, "line_items")
         .map(|line| {
             let mut item = Map::new();
             put(&mut item, "sku", text(line, "sku"));
             put(&mut item, "name", text(line, "name"));
-            put(&mut item, "quantity", money(line.get("quantity")));
-            put(&mut item, "price", money(line.get("price")));
             // The line's own amounts, after coupons: what the buyer was charged for it.
-            put(&mut item, "subtotal", money(line.get("subtotal")));
-            put(&mut item, "total", money(line.get("total")));
-            put(&mut item, "total_tax", money(line.get("total_tax")));
+            put_amounts(
+                &mut item,
+                line,
+                &[
+                    ("quantity", "quantity"),
+                    ("price", "price"),
+                    ("subtotal", "subtotal"),
+                    ("total", "total"),
+                    ("total_tax", "total_tax"),
+                ],
+            );
             let before = (decimal(line.get("subtotal")), decimal(line.get("total")));
             if let (Some(subtotal), Some(total)) = before {
                 if subtotal > total {
                     put(&mut item, "discount", Some((subtotal - total).normalize().to_string()));
                 }
             }
-            put(&mut item, "vat_rate", vat_rate(line, &rates, ("total", "total_tax")));
+            put(&mut item, "vat_rate", vat_rate(line, &rates));
             Value::Object(item)
         })
         .collect();
     fields.insert("lines".to_owned(), Value::Array(lines));
-    let fees: Vec<Value> = order
-        .get("fee_lines")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let fees: Vec<Value> = list(order, "fee_lines")
         .map(|fee| {
             let mut item = Map::new();
             put(&mut item, "name", text(fee, "name"));
-            put(&mut item, "total", money(fee.get("total")));
-            put(&mut item, "total_tax", money(fee.get("total_tax")));
-            put(&mut item, "vat_rate", vat_rate(fee, &rates, ("total", "total_tax")));
+            put_amounts(&mut item, fee, &[("total", "total"), ("total_tax", "total_tax")]);
+            put(&mut item, "vat_rate", vat_rate(fee, &rates));
             Value::Object(item)
         })
         .collect();
     if !fees.is_empty() {
         fields.insert("fees".to_owned(), Value::Array(fees));
     }
-    let discounts: Vec<Value> = order
-        .get("coupon_lines")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let discounts: Vec<Value> = list(order, "coupon_lines")
         .map(|coupon| {
             let mut item = Map::new();
             put(&mut item, "code", text(coupon, "code"));
-            put(&mut item, "total", money(coupon.get("discount")));
-            put(&mut item, "total_tax", money(coupon.get("discount_tax")));
+            put_amounts(
+                &mut item,
+                coupon,
+                &[("total", "discount"), ("total_tax", "discount_tax")],
+            );
             Value::Object(item)
         })
         .collect();
@@ -458,6 +454,18 @@ pub(crate) fn order_from_shop(order: &Value) -> Value {
     Value::Object(fields)
 }
 
+/// The items of a list field of a resource (`line_items`, `fee_lines`), none when absent.
+fn list<'a>(resource: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
+    resource.get(field).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// Copies amounts (`(canonical, shop)` field pairs) as normalised decimal text.
+fn put_amounts(item: &mut Map<String, Value>, source: &Value, pairs: &[(&str, &str)]) {
+    for (canonical, shop) in pairs {
+        put(item, canonical, money(source.get(*shop)));
+    }
+}
+
 /// The order's tax rates by id (`tax_lines[].rate_id` → `rate_percent`, WooCommerce 3.7+).
 fn tax_rates(order: &Value) -> Vec<(String, Decimal)> {
     order
@@ -471,7 +479,7 @@ fn tax_rates(order: &Value) -> Vec<(String, Decimal)> {
 
 /// A line's VAT rate: the rate of the tax it names in `taxes` when the order lists its rates,
 /// else the rate its amounts imply (tax ÷ total, to one decimal).
-fn vat_rate(line: &Value, rates: &[(String, Decimal)], (total_field, tax_field): (&str, &str)) -> Option<String> {
+fn vat_rate(line: &Value, rates: &[(String, Decimal)]) -> Option<String> {
     let named = line
         .get("taxes")
         .and_then(Value::as_array)
@@ -485,7 +493,7 @@ fn vat_rate(line: &Value, rates: &[(String, Decimal)], (total_field, tax_field):
     if let Some(rate) = named {
         return Some(rate.normalize().to_string());
     }
-    let (total, tax) = (decimal(line.get(total_field)), decimal(line.get(tax_field)));
+    let (total, tax) = (decimal(line.get("total")), decimal(line.get("total_tax")));
     match (total, tax) {
         (Some(total), Some(tax)) if !total.is_zero() => {
             Some((tax / total * Decimal::ONE_HUNDRED).round_dp(1).normalize().to_string())
