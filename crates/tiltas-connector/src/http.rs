@@ -1,8 +1,132 @@
-//! What every HTTP connector shares: the client, credentials, `Retry-After`, and the mapping
-//! of HTTP statuses to the engine's failure classes.
-use crate::{ConnectorError, ErrorKind};
+//! What every HTTP connector shares: the client, credentials, one call path
+//! ([`exchange`]: admit → send → read → classify), `Retry-After`, and the one table from HTTP
+//! statuses to the engine's failure classes ([`failure`]).
+use crate::{CallGate, ConnectorError, ErrorKind};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::Value;
 use std::time::Duration;
 use tiltas_config::Connection;
+
+/// A whole answer to one request: its status, headers and body text.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// What was asked, for messages: `GET /products`, `Rivile GET_N17_LIST`, ….
+    pub what: String,
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// A header's value as text, when present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok().map(str::trim)
+    }
+
+    /// How long the server asked to wait (`Retry-After`, in seconds or as an HTTP date).
+    pub fn retry_after(&self) -> Option<Duration> {
+        retry_after_header(self.header("retry-after")?)
+    }
+
+    /// The body of an answer: its JSON, or the text as a JSON string when it is not JSON (an
+    /// error page); for reading a system's error fields.
+    pub fn body(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|_| Value::String(self.text.clone()))
+    }
+
+    /// The failure of a non-success answer, by [`failure`]'s table, with `message` (the
+    /// system's own error text) and `credential` (the settings to check on 401/403).
+    pub fn failure(&self, message: &str, credential: &str) -> ConnectorError {
+        failure(self.status, &self.what, message, credential, self.retry_after())
+    }
+
+    /// The JSON of a success ([`json_answer`]); a failure otherwise, its message read from the
+    /// error body by `explain` (e.g. WooCommerce's `code: message`).
+    pub fn json(
+        &self,
+        credential: &str,
+        explain: impl FnOnce(&Value) -> Option<String>,
+    ) -> Result<Value, ConnectorError> {
+        if self.status.is_success() {
+            return json_answer(&self.what, &self.text);
+        }
+        let body = self.body();
+        let message = explain(&body).unwrap_or_else(|| quote(&body));
+        Err(self.failure(&message, credential))
+    }
+}
+
+/// A short quote of an error body for messages: its first 300 characters.
+pub fn quote(body: &Value) -> String {
+    let text = match body {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    text.chars().take(300).collect()
+}
+
+/// The one call path of every HTTP connector: waits for `gate` (pacing, daily budget), sends
+/// `request` and reads the whole answer. Not being able to send or read is transient (a
+/// request that cannot even be built is fatal); the message names `what`, never the URL's
+/// query, which may hold credentials. Classifying the status is the caller's, through
+/// [`Reply::json`] or [`Reply::failure`], because only the system knows where its error text is.
+pub async fn exchange(
+    gate: &dyn CallGate,
+    what: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<Reply, ConnectorError> {
+    gate.admit().await?;
+    let response = request.send().await.map_err(|error| transport(what, &error))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.map_err(|error| {
+        ConnectorError::new(
+            ErrorKind::Transient,
+            format!("{what}: the answer broke off: {}", error.without_url()),
+        )
+    })?;
+    Ok(Reply {
+        what: what.to_owned(),
+        status,
+        headers,
+        text,
+    })
+}
+
+/// A failure to send a request: why, with the setting that may fix it.
+pub fn transport(what: &str, error: &reqwest::Error) -> ConnectorError {
+    let (kind, reason) = if error.is_builder() {
+        (ErrorKind::Fatal, "cannot be built (check the connection's address)")
+    } else if error.is_timeout() {
+        (
+            ErrorKind::Transient,
+            "no answer in time (raise the connection's `timeout` if the system is slow)",
+        )
+    } else if error.is_connect() {
+        (
+            ErrorKind::Transient,
+            "cannot connect (check the connection's address and that the system is up)",
+        )
+    } else {
+        (ErrorKind::Transient, "failed in transit")
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    let detail = if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    };
+    ConnectorError::new(kind, format!("{what}: {reason}{detail}"))
+}
 
 /// The HTTP client of a connection: its `timeout` (or `default_timeout`), Tiltas' user agent.
 pub fn client(connection: &Connection, default_timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
@@ -24,9 +148,8 @@ pub fn secret(connection: &Connection, key: &str) -> Result<String, ConnectorErr
     }
 }
 
-/// `Retry-After` of a response, in seconds or as an HTTP date.
-pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let text = response.headers().get("retry-after")?.to_str().ok()?.trim();
+/// A `Retry-After` value: seconds or an HTTP date.
+fn retry_after_header(text: &str) -> Option<Duration> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }

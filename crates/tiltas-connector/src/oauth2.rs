@@ -199,42 +199,39 @@ impl TokenSource {
         Ok(token)
     }
 
-    /// Sends the request `build` makes with a token (`bearer_auth(token.secret())`), after the
-    /// gate; on a 401, once more with a new token. Any other answer is returned as it is; a
-    /// second 401 is an auth error naming the connection and the credentials to check.
-    pub async fn send<Build>(&self, build: Build) -> Result<reqwest::Response, ConnectorError>
+    /// Sends the request `build` makes with a token (`bearer_auth(token.secret())`) through
+    /// [`http::exchange`] (`what` names it in messages); on a 401, once more with a new token.
+    /// Any other answer is returned as it is; a second 401 is an auth error naming the
+    /// connection and the credentials to check.
+    pub async fn send<Build>(&self, what: &str, build: Build) -> Result<http::Reply, ConnectorError>
     where
         Build: Fn(&AccessToken) -> reqwest::RequestBuilder,
     {
         let token = self.token().await?;
-        let answer = self.send_once(&build, &token).await?;
-        if answer.status() != reqwest::StatusCode::UNAUTHORIZED {
+        let answer = self.send_once(what, &build, &token).await?;
+        if answer.status != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(answer);
         }
         let token = self.rejected(&token).await?;
-        let answer = self.send_once(&build, &token).await?;
-        if answer.status() != reqwest::StatusCode::UNAUTHORIZED {
+        let answer = self.send_once(what, &build, &token).await?;
+        if answer.status != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(answer);
         }
         self.forget(&token).await;
         Err(self.refused_twice())
     }
 
-    async fn send_once<Build>(&self, build: &Build, token: &AccessToken) -> Result<reqwest::Response, ConnectorError>
+    async fn send_once<Build>(
+        &self,
+        what: &str,
+        build: &Build,
+        token: &AccessToken,
+    ) -> Result<http::Reply, ConnectorError>
     where
         Build: Fn(&AccessToken) -> reqwest::RequestBuilder,
     {
-        self.gate.admit().await?;
-        build(token).send().await.map_err(|error| {
-            ConnectorError::new(
-                ErrorKind::Transient,
-                format!(
-                    "connection \"{}\": the request failed in transit: {}",
-                    self.settings.connection,
-                    error.without_url()
-                ),
-            )
-        })
+        let what = format!("connection \"{}\": {what}", self.settings.connection);
+        http::exchange(self.gate.as_ref(), &what, build(token)).await
     }
 
     /// Drops `token` if it is still the cached one, so the next call fetches anew.
@@ -318,17 +315,8 @@ impl TokenSource {
                 form.push(("client_secret".into(), client_secret));
             }
         }
-        self.gate.admit().await?;
-        let answer =
-            request.form(&form).send().await.map_err(|error| {
-                ConnectorError::new(ErrorKind::Transient, format!("{place}: {}", error.without_url()))
-            })?;
-        let status = answer.status();
-        let retry_after = http::retry_after(&answer);
-        let body = answer
-            .text()
-            .await
-            .map_err(|error| ConnectorError::new(ErrorKind::Transient, format!("{place}: {}", error.without_url())))?;
+        let reply = http::exchange(self.gate.as_ref(), &place, request.form(&form)).await?;
+        let (status, retry_after, body) = (reply.status, reply.retry_after(), reply.text);
         let parsed: Option<serde_json::Value> = serde_json::from_str(&body).ok();
         if !status.is_success() {
             return Err(self.refusal(&place, status, retry_after, parsed.as_ref(), &body));

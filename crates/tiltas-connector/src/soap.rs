@@ -535,34 +535,21 @@ impl SoapClient {
     pub async fn call(&self, gate: &dyn CallGate, body: &Element) -> Result<Element, ConnectorError> {
         let operation = body.name.as_str();
         let request = envelope(&self.namespace, body)?;
-        gate.admit().await?;
-        let answer = self
+        let post = self
             .http
             .post(self.endpoint.clone())
             .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
             .header("SOAPAction", self.action.header_value(operation))
-            .body(request)
-            .send()
-            .await
-            .map_err(|error| self.transport(operation, error))?;
-        let status = answer.status();
-        let retry_after = http::retry_after(&answer);
-        let text = answer.text().await.map_err(|error| self.transport(operation, error))?;
-        response(&self.place, operation, &self.credential, status, retry_after, &text)
-    }
-
-    /// A failure to send or receive: transient, without the URL (its query may hold secrets).
-    fn transport(&self, operation: &str, error: reqwest::Error) -> ConnectorError {
-        let what = if error.is_timeout() {
-            "timed out (raise the connection's `timeout` if the system is slow)"
-        } else if error.is_connect() {
-            "could not connect (check the connection's URL and that the system is up)"
-        } else {
-            "failed in transit"
-        };
-        ConnectorError::new(
-            ErrorKind::Transient,
-            format!("{}: {operation} {what}: {}", self.place, error.without_url()),
+            .body(request);
+        let what = format!("{}: {operation}", self.place);
+        let reply = http::exchange(gate, &what, post).await?;
+        response(
+            &self.place,
+            operation,
+            &self.credential,
+            reply.status,
+            reply.retry_after(),
+            &reply.text,
         )
     }
 }

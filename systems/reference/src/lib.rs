@@ -136,45 +136,12 @@ impl Client {
 
     /// Sends a request and reads a JSON answer; failures are classified for the engine.
     async fn call(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, ConnectorError> {
-        self.gate.admit().await?;
-        let response = request.bearer_auth(&self.token).send().await.map_err(|error| {
-            let kind = if error.is_builder() {
-                ErrorKind::Fatal
-            } else {
-                ErrorKind::Transient
-            };
-            ConnectorError::new(kind, format!("{what}: {} ({})", describe(&error), self.base))
-        })?;
-        let status = response.status();
-        let retry_after = crate::http::retry_after(&response);
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(error) => {
-                return Err(ConnectorError::new(
-                    ErrorKind::Transient,
-                    format!("{what}: the answer broke off: {}", describe(&error)),
-                ))
-            }
-        };
-        if status.is_success() {
-            return crate::http::json_answer(what, &text);
-        }
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        let message = body
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .map_or_else(|| body.to_string().chars().take(300).collect(), str::to_owned);
-        Err(crate::http::failure(status, what, &message, "token", retry_after))
-    }
-}
-
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "no answer in time".to_owned()
-    } else if error.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        error.to_string()
+        let reply = crate::http::exchange(self.gate.as_ref(), what, request.bearer_auth(&self.token)).await?;
+        reply.json("token", |body| {
+            body.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
     }
 }
 

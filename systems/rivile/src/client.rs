@@ -46,39 +46,24 @@ impl Client {
 
     /// Calls a method with JSON in and out; Rivile's errors become engine failure classes.
     pub async fn call(&self, method: &str, params: Value, data: Option<Value>) -> Result<Value, ConnectorError> {
-        self.gate.admit().await?;
         let mut body = json!({ "method": method, "params": params });
         if let Some(data) = data {
             body["data"] = data;
         }
-        let response = self
+        let request = self
             .http
             .post(&self.url)
             .header("ApiKey", &self.api_key)
             .header("Accept", "application/json")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|error| {
-                let what = if error.is_timeout() {
-                    "no answer in time".to_owned()
-                } else {
-                    error.to_string()
-                };
-                ConnectorError::new(ErrorKind::Transient, format!("{method}: {what} ({})", self.url))
-            })?;
-        let status = response.status();
-        let retry_after = crate::http::retry_after(&response);
-        let text = response.text().await.map_err(|error| {
-            ConnectorError::new(ErrorKind::Transient, format!("{method}: the answer broke off: {error}"))
-        })?;
-        if status.is_success() {
-            return crate::http::json_answer(method, &text);
+            .json(&body);
+        let reply = crate::http::exchange(self.gate.as_ref(), method, request).await?;
+        if reply.status.is_success() {
+            return crate::http::json_answer(method, &reply.text);
         }
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         // The kind (auth, rate limited, transient, invalid) by status; the message in English
         // from the table of Rivile's known errors, with Rivile's own text kept.
-        let mut error = crate::http::failure(status, method, "", "api_key", retry_after);
+        let (status, value) = (reply.status, reply.body());
+        let mut error = reply.failure("", "api_key");
         error.message = format!(
             "{} ({method} answered {status})",
             crate::errors::describe(status.as_u16(), &value)

@@ -1,7 +1,7 @@
 //! The HTTP side of the WooCommerce connector: authentication as WooCommerce checks it
 //! (OAuth 1.0a one-legged over plain HTTP, Basic auth over HTTPS), error bodies, paging.
 use super::oauth::{self, SignatureMethod};
-use crate::{CallGate, ConnectorError, ErrorKind};
+use crate::{CallGate, ConnectorError};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use reqwest::Method;
@@ -115,51 +115,18 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        self.gate.admit().await?;
-        let response = request.send().await.map_err(|error| {
-            let kind = if error.is_builder() {
-                ErrorKind::Fatal
-            } else {
-                ErrorKind::Transient
-            };
-            let reason = if error.is_timeout() {
-                "no answer in time".to_owned()
-            } else if error.is_connect() {
-                "cannot connect".to_owned()
-            } else {
-                error.to_string()
-            };
-            ConnectorError::new(kind, format!("{what}: {reason}"))
+        let reply = crate::http::exchange(self.gate.as_ref(), &what, request).await?;
+        let total_pages = reply.header("x-wp-totalpages").and_then(|value| value.parse().ok());
+        let body = reply.json("consumer_key / consumer_secret", |body| {
+            match (
+                body.get("code").and_then(Value::as_str),
+                body.get("message").and_then(Value::as_str),
+            ) {
+                (Some(code), Some(message)) => Some(format!("{code}: {message}")),
+                _ => None,
+            }
         })?;
-        let status = response.status();
-        let retry_after = crate::http::retry_after(&response);
-        let total_pages = response
-            .headers()
-            .get("x-wp-totalpages")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse().ok());
-        let text = response.text().await.map_err(|error| {
-            ConnectorError::new(ErrorKind::Transient, format!("{what}: the answer broke off: {error}"))
-        })?;
-        if status.is_success() {
-            let body = crate::http::json_answer(&what, &text)?;
-            return Ok(Answer { body, total_pages });
-        }
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        let message = match (
-            body.get("code").and_then(Value::as_str),
-            body.get("message").and_then(Value::as_str),
-        ) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            _ => body.to_string().chars().take(300).collect(),
-        };
-        Err(crate::http::failure(
-            status,
-            &what,
-            &message,
-            "consumer_key / consumer_secret",
-            retry_after,
-        ))
+        Ok(Answer { body, total_pages })
     }
 
     /// A GET, tried again (a few times, briefly, with the shared [`tiltas_connector::Backoff`])

@@ -168,9 +168,9 @@ impl Setup {
         let url = format!("{}/api", self.base);
         let answer = self
             .source
-            .send(|token| self.http.get(&url).bearer_auth(token.secret()))
+            .send("GET /api", |token| self.http.get(&url).bearer_auth(token.secret()))
             .await?;
-        Ok(StatusCode::from_u16(answer.status().as_u16()).expect("status"))
+        Ok(StatusCode::from_u16(answer.status.as_u16()).expect("status"))
     }
 }
 

@@ -124,6 +124,6 @@ async fn an_endpoint_that_is_down_is_transient_without_the_credentials_in_the_ur
         .await
         .expect_err("down");
     assert_eq!(error.kind, ErrorKind::Transient);
-    assert!(error.message.contains("could not connect"), "{error}");
+    assert!(error.message.contains("cannot connect"), "{error}");
     assert!(!error.message.contains("s3cret"), "{error}");
 }
