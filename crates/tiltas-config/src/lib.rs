@@ -18,6 +18,6 @@ pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use spec::*;
 pub use types::{
     format_duration, parse_duration, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry, MapSource,
-    OrderRules, RateLimit, Schedule, Secret, SettingValue, Settings, Trigger, ValidatedConfig,
+    OrderRules, RateLimit, Schedule, Secret, SettingValue, Settings, SettingsMismatch, Trigger, ValidatedConfig,
 };
 pub use validate::{load, parse_str};

@@ -1,4 +1,5 @@
 //! How a connector declares the keys and entities its system accepts.
+use crate::types::SettingValue;
 use tiltas_model::fields::MoneyKind;
 use tiltas_model::EntityKind;
 
@@ -38,6 +39,10 @@ pub struct KeySpec {
     pub kind: KeyKind,
     /// Whether it must be present.
     pub required: bool,
+    /// The value used when the key is absent, as written in a flow file without quotes
+    /// (`"60s"`, `"1"`, `"false"`, `"a, b"` for a list): the one place a default is written —
+    /// typed settings ([`crate::Settings::typed`]) and the generated docs read it from here.
+    pub default: Option<&'static str>,
     /// One line for people (used in errors and generated docs).
     pub doc: &'static str,
 }
@@ -143,6 +148,43 @@ pub trait Catalog {
     fn system_names(&self) -> Vec<&'static str>;
 }
 
+impl KeySpec {
+    /// The default as a value of the key's kind, when the key has one; an error names the key
+    /// when the spec's default is not of its kind (a test runs this for every system).
+    pub fn default_value(&self) -> Result<Option<SettingValue>, String> {
+        let Some(text) = self.default else {
+            return Ok(None);
+        };
+        let wrong = |why: &str| format!("the default {text:?} of `{}` is not {why}", self.name);
+        let value = match self.kind {
+            KeyKind::String => SettingValue::String(text.to_owned()),
+            KeyKind::Url => SettingValue::Url(text.to_owned()),
+            KeyKind::OneOf(values) if values.contains(&text) => SettingValue::String(text.to_owned()),
+            KeyKind::OneOf(_) => return Err(wrong("one of the allowed values")),
+            KeyKind::Integer => SettingValue::Integer(text.parse().map_err(|_| wrong("an integer"))?),
+            KeyKind::Bool => SettingValue::Bool(text.parse().map_err(|_| wrong("`true` or `false`"))?),
+            KeyKind::Path => SettingValue::Path(text.into()),
+            KeyKind::Char => {
+                let mut characters = text.chars();
+                match (characters.next(), characters.next()) {
+                    (Some(character), None) => SettingValue::Char(character),
+                    _ => return Err(wrong("one character")),
+                }
+            }
+            KeyKind::StringList => SettingValue::StringList(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            KeyKind::Duration => SettingValue::Duration(crate::parse_duration(text).map_err(|why| wrong(&why))?),
+            KeyKind::Secret | KeyKind::StringMap => return Err(wrong("allowed: secrets and tables have no default")),
+        };
+        Ok(Some(value))
+    }
+}
+
 impl KeyKind {
     /// The value type as the docs show it.
     fn shown(self) -> String {
@@ -191,15 +233,19 @@ impl SystemSpec {
                 return;
             }
             out.push_str(&format!(
-                "\n{title}\n\n| key | value | required | meaning |\n|---|---|---|---|\n"
+                "\n{title}\n\n| key | value | required | default | meaning |\n|---|---|---|---|---|\n"
             ));
             for key in keys {
                 let escaped = key.doc.replace('|', "\\|");
+                let default = key
+                    .default
+                    .map_or_else(|| "—".to_owned(), |text| format!("`{}`", text.replace('|', "\\|")));
                 out.push_str(&format!(
-                    "| `{}` | {} | {} | {} |\n",
+                    "| `{}` | {} | {} | {} | {} |\n",
                     key.name,
                     key.kind.shown().replace('|', "\\|"),
                     if key.required { "yes" } else { "no" },
+                    default,
                     escaped
                 ));
             }

@@ -99,10 +99,14 @@ impl fmt::Display for RateLimit {
 }
 
 /// A secret value: written in the file or read from the environment when used. Never printed.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Typed settings ([`Settings::typed`]) carry it as it is, unresolved, so an environment
+/// variable is read only when the secret is used.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Secret(SecretSource);
 
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 enum SecretSource {
     Literal(String),
     Env(String),
@@ -195,7 +199,50 @@ pub struct Settings {
     values: BTreeMap<String, (SettingValue, Location)>,
 }
 
+/// Settings that do not fit the struct a system reads them into: a mismatch between the
+/// system's spec and its settings struct, found by the system's tests, never by users (the
+/// flow file was validated against the spec before).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("settings do not match the system's spec: {0}")]
+pub struct SettingsMismatch(pub String);
+
+impl SettingValue {
+    /// The value as JSON, for [`Settings::typed`]: durations as serde writes them, secrets
+    /// unresolved.
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            SettingValue::String(text) | SettingValue::Url(text) => Value::String(text.clone()),
+            SettingValue::Secret(secret) => serde_json::to_value(secret).unwrap_or(Value::Null),
+            SettingValue::Integer(number) => Value::from(*number),
+            SettingValue::Bool(flag) => Value::Bool(*flag),
+            SettingValue::Path(path) => serde_json::to_value(path).unwrap_or(Value::Null),
+            SettingValue::Char(character) => Value::String(character.to_string()),
+            SettingValue::StringList(items) => Value::from(items.clone()),
+            SettingValue::StringMap(items) => serde_json::to_value(items).unwrap_or(Value::Null),
+            SettingValue::Duration(duration) => serde_json::to_value(duration).unwrap_or(Value::Null),
+        }
+    }
+}
+
 impl Settings {
+    /// The settings read into a system's own struct (one field per key, named as the key;
+    /// `Option` for keys without default that may be absent), each absent key taking its
+    /// spec default — the one place defaults are written.
+    pub fn typed<T: serde::de::DeserializeOwned>(&self, keys: &[crate::KeySpec]) -> Result<T, SettingsMismatch> {
+        let mut object = serde_json::Map::new();
+        for key in keys {
+            let value = match self.get(key.name) {
+                Some(value) => Some(value.clone()),
+                None => key.default_value().map_err(SettingsMismatch)?,
+            };
+            if let Some(value) = value {
+                object.insert(key.name.to_owned(), value.to_json());
+            }
+        }
+        serde_json::from_value(serde_json::Value::Object(object)).map_err(|error| SettingsMismatch(error.to_string()))
+    }
+
     pub(crate) fn insert(&mut self, key: &str, value: SettingValue, location: Location) {
         self.values.insert(key.to_owned(), (value, location));
     }

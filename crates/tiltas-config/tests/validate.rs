@@ -53,12 +53,14 @@ static FILES: SystemSpec = SystemSpec {
             name: "dir",
             kind: KeyKind::Path,
             required: false,
+            default: None,
             doc: "directory",
         },
         KeySpec {
             name: "delimiter",
             kind: KeyKind::Char,
             required: false,
+            default: None,
             doc: "delimiter",
         },
     ],
@@ -67,12 +69,14 @@ static FILES: SystemSpec = SystemSpec {
             name: "file",
             kind: KeyKind::String,
             required: true,
+            default: None,
             doc: "file name",
         },
         KeySpec {
             name: "columns",
             kind: KeyKind::StringMap,
             required: false,
+            default: None,
             doc: "columns",
         },
     ],
@@ -80,6 +84,7 @@ static FILES: SystemSpec = SystemSpec {
         name: "file",
         kind: KeyKind::String,
         required: true,
+        default: None,
         doc: "file name",
     }],
     entities: FILES_ENTITIES,
@@ -96,24 +101,28 @@ static ERP: SystemSpec = SystemSpec {
             name: "base_url",
             kind: KeyKind::Url,
             required: true,
+            default: None,
             doc: "the API's address",
         },
         KeySpec {
             name: "api_key",
             kind: KeyKind::Secret,
             required: true,
+            default: None,
             doc: "the API key",
         },
         KeySpec {
             name: "mode",
             kind: KeyKind::OneOf(&["invoice", "order"]),
             required: false,
+            default: None,
             doc: "mode",
         },
         KeySpec {
             name: "warehouse",
             kind: KeyKind::String,
             required: false,
+            default: None,
             doc: "warehouse",
         },
     ],
@@ -121,12 +130,14 @@ static ERP: SystemSpec = SystemSpec {
         name: "warehouse",
         kind: KeyKind::String,
         required: false,
+        default: None,
         doc: "warehouse",
     }],
     target_keys: &[KeySpec {
         name: "store",
         kind: KeyKind::String,
         required: false,
+        default: None,
         doc: "store",
     }],
     entities: ERP_ENTITIES,
@@ -726,4 +737,64 @@ fn errors_and_warnings_print_differently() {
     let warning = Diagnostic::warning("f.toml".into(), at, "risky");
     assert_eq!(error.to_string(), "f.toml:3:1: bad");
     assert_eq!(warning.to_string(), "f.toml:3:1: warning: risky");
+}
+
+#[test]
+fn typed_settings_take_the_written_values_and_the_spec_defaults_for_the_rest() {
+    #[derive(serde::Deserialize)]
+    struct ErpSettings {
+        base_url: String,
+        api_key: Secret,
+        timeout: Duration,
+        level: String,
+        warehouse: Option<String>,
+    }
+    const KEYS: [KeySpec; 5] = [
+        KeySpec {
+            name: "base_url",
+            kind: KeyKind::Url,
+            required: true,
+            default: None,
+            doc: "",
+        },
+        KeySpec {
+            name: "api_key",
+            kind: KeyKind::Secret,
+            required: true,
+            default: None,
+            doc: "",
+        },
+        KeySpec {
+            name: "timeout",
+            kind: KeyKind::Duration,
+            required: false,
+            default: Some("45s"),
+            doc: "",
+        },
+        KeySpec {
+            name: "level",
+            kind: KeyKind::OneOf(&["1", "2"]),
+            required: false,
+            default: Some("2"),
+            doc: "",
+        },
+        KeySpec {
+            name: "warehouse",
+            kind: KeyKind::String,
+            required: false,
+            default: None,
+            doc: "",
+        },
+    ];
+    let config = parse(VALID).unwrap_or_else(|errors| panic!("{errors}"));
+    let erp: ErpSettings = config.connection("erp").unwrap().settings.typed(&KEYS).unwrap();
+    assert!(erp.base_url.starts_with("http"), "{}", erp.base_url);
+    // The secret stays unresolved (its variable is not set in tests) until it is used.
+    assert!(format!("{:?}", erp.api_key).contains("env ERP_KEY_FOR_TESTS"));
+    assert_eq!((erp.timeout, erp.level.as_str(), erp.warehouse), (Duration::from_secs(45), "2", None));
+    let wrong = KeySpec {
+        default: Some("soon"),
+        ..KEYS[2]
+    };
+    assert!(wrong.default_value().unwrap_err().contains("`timeout`"));
 }

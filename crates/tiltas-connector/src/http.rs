@@ -6,7 +6,6 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;
-use tiltas_config::Connection;
 
 /// A whole answer to one request: its status, headers and body text.
 #[derive(Debug, Clone)]
@@ -128,24 +127,20 @@ pub fn transport(what: &str, error: &reqwest::Error) -> ConnectorError {
     ConnectorError::new(kind, format!("{what}: {reason}{detail}"))
 }
 
-/// The HTTP client of a connection: its `timeout` (or `default_timeout`), Tiltas' user agent.
-pub fn client(connection: &Connection, default_timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
-    let timeout = connection.settings.duration("timeout").unwrap_or(default_timeout);
+/// A secret's value; an unset environment variable is an auth failure naming it.
+pub fn reveal(secret: &tiltas_config::Secret) -> Result<String, ConnectorError> {
+    secret
+        .resolve()
+        .map_err(|message| ConnectorError::new(ErrorKind::Auth, message))
+}
+
+/// The HTTP client of a connection: its call `timeout`, Tiltas' user agent.
+pub fn client(timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(concat!("tiltas/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|error| ConnectorError::new(ErrorKind::Fatal, format!("cannot start an HTTP client: {error}")))
-}
-
-/// A secret setting's value; an unset environment variable is an auth failure naming it.
-pub fn secret(connection: &Connection, key: &str) -> Result<String, ConnectorError> {
-    match connection.settings.secret(key) {
-        Some(secret) => secret
-            .resolve()
-            .map_err(|message| ConnectorError::new(ErrorKind::Auth, message)),
-        None => Err(ConnectorError::new(ErrorKind::Fatal, format!("`{key}` is not set"))),
-    }
 }
 
 /// A `Retry-After` value: seconds or an HTTP date.

@@ -5,8 +5,19 @@
 use crate::{CallGate, ConnectorError, ErrorKind, Source, SourceRecord, Target};
 use std::path::Path;
 use std::sync::Arc;
-use tiltas_config::{Catalog, Connection, Flow, Settings, SystemSpec, ValidatedConfig};
+use tiltas_config::{Catalog, Connection, Flow, KeySpec, Settings, SettingsMismatch, SystemSpec, ValidatedConfig};
 use tiltas_model::EntityKind;
+
+/// Settings that do not fit a system's struct: a defect of the system (its spec and its
+/// struct disagree), reported as such rather than as the user's mistake.
+fn typed<T>(read: Result<T, SettingsMismatch>, connection: &str) -> Result<T, ConnectorError> {
+    read.map_err(|mismatch| {
+        ConnectorError::new(
+            ErrorKind::Fatal,
+            format!("connection \"{connection}\": {mismatch} — a defect in Tiltas, please report it"),
+        )
+    })
+}
 
 /// What a system needs to open a source or a target: the connection, the entity, the settings
 /// of the flow's endpoint (its `from` or `to` table) — never a whole flow.
@@ -27,6 +38,21 @@ pub struct OpenContext<'a> {
 }
 
 impl<'a> OpenContext<'a> {
+    /// The connection's settings in the system's own struct, defaults from the spec's
+    /// `connection_keys` (see [`Settings::typed`]).
+    pub fn connection_settings<T: serde::de::DeserializeOwned>(&self, spec: &SystemSpec) -> Result<T, ConnectorError> {
+        typed(
+            self.connection.settings.typed(spec.connection_keys),
+            &self.connection.name,
+        )
+    }
+
+    /// The endpoint's settings (`from` when opening a source, `to` when opening a target) in
+    /// the system's own struct, defaults from `keys` (the spec's `source_keys` or `target_keys`).
+    pub fn endpoint_settings<T: serde::de::DeserializeOwned>(&self, keys: &[KeySpec]) -> Result<T, ConnectorError> {
+        typed(self.settings.typed(keys), &self.connection.name)
+    }
+
     /// The context of a flow's source (`from`).
     pub fn source_of(
         config: &'a ValidatedConfig,

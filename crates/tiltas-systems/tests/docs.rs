@@ -60,3 +60,28 @@ fn a_generated_section_lists_every_key_and_entity_of_the_spec() {
         "an up-to-date section is kept as it is"
     );
 }
+
+#[test]
+fn every_default_in_every_spec_is_a_value_of_its_key_kind() {
+    let mut wrong = Vec::new();
+    for system in systems().all() {
+        let spec = system.spec();
+        for key in spec
+            .connection_keys
+            .iter()
+            .chain(spec.source_keys)
+            .chain(spec.target_keys)
+        {
+            if let Err(message) = key.default_value() {
+                wrong.push(format!("{}: {message}", spec.name));
+            }
+            assert!(
+                !(key.required && key.default.is_some()),
+                "{}: `{}` is required and has a default: one of them is wrong",
+                spec.name,
+                key.name
+            );
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -24,18 +24,21 @@ const DIR_KEY: KeySpec = KeySpec {
     name: "dir",
     kind: KeyKind::Path,
     required: false,
+    default: None,
     doc: "directory of the files, relative to the flow file (default: the flow file's directory)",
 };
 const FILE_KEY: KeySpec = KeySpec {
     name: "file",
     kind: KeyKind::String,
     required: true,
+    default: None,
     doc: "file name inside the connection's `dir`",
 };
 const COLUMNS_KEY: KeySpec = KeySpec {
     name: "columns",
     kind: KeyKind::StringMap,
     required: false,
+    default: None,
     doc: "canonical field = column header; other headers land in raw.<header>",
 };
 
@@ -66,12 +69,14 @@ pub static CSV: SystemSpec = SystemSpec {
             name: "delimiter",
             kind: KeyKind::Char,
             required: false,
+            default: None,
             doc: "field delimiter (default `,`)",
         },
         KeySpec {
             name: "list_separator",
             kind: KeyKind::Char,
             required: false,
+            default: None,
             doc: "separator of list values inside a cell, e.g. categories (default `|`)",
         },
     ],

@@ -6,8 +6,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
-use tiltas_config::{Connection, EntityAccess, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{
@@ -22,9 +21,6 @@ pub const MAX_PAGE: usize = 500;
 pub const MAX_BATCH: usize = 100;
 /// Values per look-up the API accepts at most.
 pub const MAX_LOOKUP: usize = 500;
-/// How long one request may take by default.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The collections of the API and the entity each holds.
 pub const COLLECTIONS: [(&str, EntityKind); 4] = [
     ("products", EntityKind::Product),
@@ -84,19 +80,22 @@ pub static REFERENCE: SystemSpec = SystemSpec {
             name: "base_url",
             kind: KeyKind::Url,
             required: true,
+            default: None,
             doc: "the system's address, e.g. http://127.0.0.1:9100",
         },
         KeySpec {
             name: "token",
             kind: KeyKind::Secret,
             required: true,
+            default: None,
             doc: "the bearer token",
         },
         KeySpec {
             name: "timeout",
             kind: KeyKind::Duration,
             required: false,
-            doc: "how long one request may take (default 30s)",
+            default: Some("30s"),
+            doc: "how long one request may take",
         },
     ],
     source_keys: &[],
@@ -106,6 +105,14 @@ pub static REFERENCE: SystemSpec = SystemSpec {
     needs: &[],
     money_places: None,
 };
+
+/// A reference connection (`[connections.NAME]`), defaults from [`REFERENCE`]'s spec.
+#[derive(serde::Deserialize)]
+struct ConnectionSettings {
+    base_url: String,
+    token: tiltas_config::Secret,
+    timeout: std::time::Duration,
+}
 
 /// An HTTP client for one connection.
 #[derive(Clone)]
@@ -117,20 +124,13 @@ struct Client {
 }
 
 impl Client {
-    fn new(connection: &Connection, gate: Arc<dyn CallGate>) -> Result<Client, ConnectorError> {
-        let base = connection
-            .settings
-            .str("base_url")
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_owned();
-        let token = crate::http::secret(connection, "token")?;
-        let http = crate::http::client(connection, DEFAULT_TIMEOUT)?;
+    fn new(context: &OpenContext<'_>) -> Result<Client, ConnectorError> {
+        let connection: ConnectionSettings = context.connection_settings(&REFERENCE)?;
         Ok(Client {
-            http,
-            base,
-            token,
-            gate,
+            http: crate::http::client(connection.timeout)?,
+            base: connection.base_url.trim_end_matches('/').to_owned(),
+            token: crate::http::reveal(&connection.token)?,
+            gate: context.gate.clone(),
         })
     }
 
@@ -363,14 +363,14 @@ impl System for ReferenceSystem {
 
     fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
         Ok(Box::new(ReferenceSource {
-            client: Client::new(context.connection, context.gate.clone())?,
+            client: Client::new(context)?,
             collection: collection_for(context)?,
         }))
     }
 
     fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
         Ok(Box::new(ReferenceTarget {
-            client: Client::new(context.connection, context.gate.clone())?,
+            client: Client::new(context)?,
             collection: collection_for(context)?,
         }))
     }

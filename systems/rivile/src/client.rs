@@ -9,13 +9,10 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
-use tiltas_config::Connection;
 use tiltas_model::EntityKind;
 
 /// Rows Rivile returns per `GET_*_LIST` call: fixed by the API.
 pub const ROWS_PER_CALL: usize = 100;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A client for one connection.
 #[derive(Clone)]
@@ -32,14 +29,11 @@ pub(crate) fn quoted(value: &str) -> String {
 }
 
 impl Client {
-    pub fn new(connection: &Connection, gate: Arc<dyn CallGate>) -> Result<Client, ConnectorError> {
-        let url = connection.settings.str("base_url").unwrap_or_default().to_owned();
-        let api_key = crate::http::secret(connection, "api_key")?;
-        let http = crate::http::client(connection, DEFAULT_TIMEOUT)?;
+    pub fn new(connection: &crate::ConnectionSettings, gate: Arc<dyn CallGate>) -> Result<Client, ConnectorError> {
         Ok(Client {
-            http,
-            url,
-            api_key,
+            http: crate::http::client(connection.timeout)?,
+            url: connection.base_url.clone(),
+            api_key: crate::http::reveal(&connection.api_key)?,
             gate,
         })
     }

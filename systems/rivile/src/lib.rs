@@ -68,31 +68,36 @@ pub static RIVILE: SystemSpec = SystemSpec {
             name: "base_url",
             kind: KeyKind::Url,
             required: true,
+            default: None,
             doc: "the gateway endpoint, e.g. https://api.manorivile.lt/client/v2",
         },
         KeySpec {
             name: "api_key",
             kind: KeyKind::Secret,
             required: true,
+            default: None,
             doc: "the ApiKey issued with the service",
         },
         KeySpec {
             name: "warehouse",
             kind: KeyKind::String,
             required: false,
-            doc: "the warehouse (padalinys, I17_KODAS_IS) whose stock is read (default CENTR) and whose own prices (I33) override the price list",
+            default: None,
+            doc: "the warehouse (padalinys, I17_KODAS_IS) whose stock is read and whose own prices (I33) override the price list; orders without a warehouse are booked in it; stock is read from CENTR (GAMA's main warehouse) when no warehouse is set anywhere",
         },
         KeySpec {
             name: "price_level",
             kind: KeyKind::OneOf(&["1", "2", "3"]),
             required: false,
-            doc: "which N32 price (N32_KAINA1..3) is a product's price_net (default 1)",
+            default: Some("1"),
+            doc: "which N32 price (N32_KAINA1..3) is a product's price_net",
         },
         KeySpec {
             name: "timeout",
             kind: KeyKind::Duration,
             required: false,
-            doc: "how long one call may take (default 60s)",
+            default: Some("60s"),
+            doc: "how long one call may take",
         },
     ],
     source_keys: &[
@@ -100,13 +105,15 @@ pub static RIVILE: SystemSpec = SystemSpec {
             name: "warehouse",
             kind: KeyKind::String,
             required: false,
+            default: None,
             doc: "read the stock (and the I33 warehouse prices of products) of this warehouse instead of the connection's",
         },
         KeySpec {
             name: "documents",
             kind: KeyKind::OneOf(&["sales", "internal"]),
             required: false,
-            doc: "for documents: sales and purchase documents (I06/I07, default) or internal ones (I09/I10: transfers, write-offs, counts)",
+            default: Some("sales"),
+            doc: "for documents: sales and purchase documents (I06/I07) or internal ones (I09/I10: transfers, write-offs, counts)",
         },
     ],
     target_keys: &[
@@ -114,43 +121,50 @@ pub static RIVILE: SystemSpec = SystemSpec {
             name: "operation",
             kind: KeyKind::OneOf(&["51", "52"]),
             required: false,
-            doc: "for orders: the document's I06_OP_TIP, 51 sales invoice (default) or 52 sales return",
+            default: Some("51"),
+            doc: "for orders: the document's I06_OP_TIP, 51 sales invoice or 52 sales return",
         },
         KeySpec {
             name: "warehouse",
             kind: KeyKind::String,
             required: false,
+            default: None,
             doc: "for orders: the warehouse when the order names none",
         },
         KeySpec {
             name: "post",
             kind: KeyKind::Bool,
             required: false,
-            doc: "for orders: post each document after writing it (EDIT_I06 oper P; default false)",
+            default: Some("false"),
+            doc: "for orders: post each document after writing it (EDIT_I06 oper P)",
         },
         KeySpec {
             name: "shipping_service",
             kind: KeyKind::String,
             required: false,
+            default: None,
             doc: "for orders: the N25 service code the shipping charge is invoiced under (a service line); an order that charges shipping without it is a dead letter",
         },
         KeySpec {
             name: "fee_service",
             kind: KeyKind::String,
             required: false,
+            default: None,
             doc: "for orders: the N25 service code fees (payment surcharges, packaging) are invoiced under; an order with a fee without it is a dead letter",
         },
         KeySpec {
             name: "discount_service",
             kind: KeyKind::String,
             required: false,
-            doc: "for orders: the N25 service code discounts (coupons) are invoiced under as negative lines, product lines then at their prices before discounts; without it (default) lines are booked after discounts",
+            default: None,
+            doc: "for orders: the N25 service code discounts (coupons) are invoiced under as negative lines, product lines then at their prices before discounts; without it lines are booked after discounts",
         },
         KeySpec {
             name: "currencies",
             kind: KeyKind::StringList,
             required: false,
-            doc: "for orders: foreign currencies booked as foreign-currency documents (I06_VAL_POZ 1, I06_KODAS_VL); EUR is always booked; an order in another currency is a dead letter (default: EUR only)",
+            default: None,
+            doc: "for orders: foreign currencies booked as foreign-currency documents (I06_VAL_POZ 1, I06_KODAS_VL); EUR is always booked; an order in another currency is a dead letter (unset: EUR only)",
         },
     ],
     entities: &ACCESS,
@@ -170,10 +184,47 @@ pub static RIVILE: SystemSpec = SystemSpec {
     }),
 };
 
+/// A Rivile connection (`[connections.NAME]`), defaults from [`RIVILE`]'s spec.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ConnectionSettings {
+    pub base_url: String,
+    pub api_key: tiltas_config::Secret,
+    pub warehouse: Option<String>,
+    pub price_level: String,
+    pub timeout: std::time::Duration,
+}
+
+/// A flow's `from` on Rivile.
+#[derive(Debug, serde::Deserialize)]
+struct SourceSettings {
+    warehouse: Option<String>,
+    documents: String,
+}
+
+/// A flow's `to` on Rivile.
+#[derive(Debug, serde::Deserialize)]
+struct TargetSettings {
+    operation: String,
+    warehouse: Option<String>,
+    post: bool,
+    shipping_service: Option<String>,
+    fee_service: Option<String>,
+    discount_service: Option<String>,
+    #[serde(default)]
+    currencies: Vec<String>,
+}
+
+/// The warehouse stock is read from when neither the flow nor the connection names one:
+/// GAMA's main warehouse. Not a spec default of `warehouse`, because an order with no
+/// warehouse must stay a dead letter rather than be booked in CENTR unasked.
+const STOCK_WAREHOUSE: &str = "CENTR";
+
 /// Opens a source on a Rivile connection.
 fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
-    let (connection, gate) = (context.connection, context.gate.clone());
-    let client = Client::new(connection, gate)?;
+    let connection: ConnectionSettings = context.connection_settings(&RIVILE)?;
+    let settings: SourceSettings = context.endpoint_settings(RIVILE.source_keys)?;
+    let client = Client::new(&connection, context.gate.clone())?;
+    let warehouse = settings.warehouse.or(connection.warehouse);
     let reading = match context.entity {
         EntityKind::Product => Reading {
             entity: context.entity,
@@ -189,7 +240,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
             date_column: "N08_R_DATE",
             fixed: None,
         },
-        EntityKind::Document if context.settings.str("documents") == Some("internal") => Reading {
+        EntityKind::Document if settings.documents == "internal" => Reading {
             entity: context.entity,
             key: &["I09_KODAS_VD"],
             table: "I09",
@@ -210,20 +261,16 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
             date_column: "N32_R_DATE",
             fixed: None,
         },
-        EntityKind::Stock => {
-            let warehouse = context
-                .settings
-                .str("warehouse")
-                .or_else(|| connection.settings.str("warehouse"))
-                .unwrap_or("CENTR");
-            Reading {
-                entity: context.entity,
-                key: &["I17_KODAS_PS", "I17_KODAS_US"],
-                table: "I17",
-                date_column: "I17_R_DATE",
-                fixed: Some(format!("i17_kodas_is = {}", quoted(warehouse))),
-            }
-        }
+        EntityKind::Stock => Reading {
+            entity: context.entity,
+            key: &["I17_KODAS_PS", "I17_KODAS_US"],
+            table: "I17",
+            date_column: "I17_R_DATE",
+            fixed: Some(format!(
+                "i17_kodas_is = {}",
+                quoted(warehouse.as_deref().unwrap_or(STOCK_WAREHOUSE))
+            )),
+        },
         other => {
             return Err(ConnectorError::new(
                 ErrorKind::Fatal,
@@ -231,17 +278,11 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
             ))
         }
     };
-    let price_level = connection.settings.str("price_level").unwrap_or("1").to_owned();
-    let warehouse_prices = context
-        .settings
-        .str("warehouse")
-        .or_else(|| connection.settings.str("warehouse"))
-        .map(str::to_owned);
     Ok(Box::new(RivileSource {
         client,
         reading,
-        price_level,
-        warehouse_prices,
+        price_level: connection.price_level,
+        warehouse_prices: warehouse,
         also_changed: None,
         seen: Default::default(),
     }))
@@ -249,8 +290,9 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
 
 /// Opens a target on a Rivile connection.
 fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
-    let (connection, gate) = (context.connection, context.gate.clone());
-    let client = Client::new(connection, gate)?;
+    let connection: ConnectionSettings = context.connection_settings(&RIVILE)?;
+    let settings: TargetSettings = context.endpoint_settings(RIVILE.target_keys)?;
+    let client = Client::new(&connection, context.gate.clone())?;
     let simple = |table: &'static schema::Table, method: &'static str| Writing {
         entity: context.entity,
         table,
@@ -270,21 +312,13 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
             entity: context.entity,
             table: &schema::I06,
             method: "EDIT_I06_FULL",
-            operation: context.settings.str("operation").unwrap_or("51").to_owned(),
-            warehouse: context
-                .settings
-                .str("warehouse")
-                .or_else(|| connection.settings.str("warehouse"))
-                .map(str::to_owned),
-            post: context.settings.bool("post").unwrap_or(false),
-            shipping_service: context.settings.str("shipping_service").map(str::to_owned),
-            fee_service: context.settings.str("fee_service").map(str::to_owned),
-            discount_service: context.settings.str("discount_service").map(str::to_owned),
-            currencies: context
-                .settings
-                .list("currencies")
-                .map(<[String]>::to_vec)
-                .unwrap_or_default(),
+            operation: settings.operation,
+            warehouse: settings.warehouse.or(connection.warehouse),
+            post: settings.post,
+            shipping_service: settings.shipping_service,
+            fee_service: settings.fee_service,
+            discount_service: settings.discount_service,
+            currencies: settings.currencies,
         },
         other => {
             return Err(ConnectorError::new(

@@ -8,10 +8,8 @@ use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tiltas_config::Connection;
 
 /// How long one request may take by default.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest page WooCommerce serves (`per_page` 1–100).
 pub(crate) const PER_PAGE: usize = 100;
 /// Tries of one GET inside a page, the first included.
@@ -47,27 +45,26 @@ pub(crate) struct Answer {
 }
 
 impl Client {
-    pub(crate) fn new(connection: &Connection, gate: Arc<dyn CallGate>) -> Result<Client, ConnectorError> {
-        let base = connection
-            .settings
-            .str("base_url")
-            .unwrap_or_default()
-            .trim_end_matches('/');
+    pub(crate) fn new(
+        connection: &crate::ConnectionSettings,
+        gate: Arc<dyn CallGate>,
+    ) -> Result<Client, ConnectorError> {
+        let base = connection.base_url.trim_end_matches('/');
         let base = base
             .strip_suffix("/wp-json/wc/v3")
             .unwrap_or(base)
             .trim_end_matches('/');
-        let auth = match connection.settings.str("auth") {
-            Some("basic") => Auth::Basic,
-            Some("oauth1") => Auth::OAuth1,
+        let auth = match connection.auth.as_str() {
+            "basic" => Auth::Basic,
+            "oauth1" => Auth::OAuth1,
             _ if base.starts_with("https://") => Auth::Basic,
             _ => Auth::OAuth1,
         };
         Ok(Client {
-            http: crate::http::client(connection, DEFAULT_TIMEOUT)?,
+            http: crate::http::client(connection.timeout)?,
             api: format!("{base}/wp-json/wc/v3"),
-            key: crate::http::secret(connection, "consumer_key")?,
-            secret: crate::http::secret(connection, "consumer_secret")?,
+            key: crate::http::reveal(&connection.consumer_key)?,
+            secret: crate::http::reveal(&connection.consumer_secret)?,
             auth,
             gate,
         })

@@ -55,43 +55,50 @@ pub static WOOCOMMERCE: SystemSpec = SystemSpec {
             name: "base_url",
             kind: KeyKind::Url,
             required: true,
+            default: None,
             doc: "the shop's address, e.g. https://shop.example.lt (the API is below /wp-json/wc/v3)",
         },
         KeySpec {
             name: "consumer_key",
             kind: KeyKind::Secret,
             required: true,
+            default: None,
             doc: "the REST API key's consumer key (ck_…)",
         },
         KeySpec {
             name: "consumer_secret",
             kind: KeyKind::Secret,
             required: true,
+            default: None,
             doc: "the REST API key's consumer secret (cs_…)",
         },
         KeySpec {
             name: "webhook_secret",
             kind: KeyKind::Secret,
             required: false,
+            default: None,
             doc: "the secret of the shop's webhooks, to verify X-WC-Webhook-Signature",
         },
         KeySpec {
             name: "auth",
             kind: KeyKind::OneOf(&["auto", "oauth1", "basic"]),
             required: false,
-            doc: "auto (default): Basic over https, OAuth 1.0a over http, as WooCommerce requires",
+            default: Some("auto"),
+            doc: "auto: Basic over https, OAuth 1.0a over http, as WooCommerce requires",
         },
         KeySpec {
             name: "timeout",
             kind: KeyKind::Duration,
             required: false,
-            doc: "how long one call may take (default 60s)",
+            default: Some("60s"),
+            doc: "how long one call may take",
         },
     ],
     source_keys: &[KeySpec {
         name: "statuses",
         kind: KeyKind::StringList,
         required: false,
+        default: None,
         doc: "for orders: only orders in these statuses, e.g. [\"processing\", \"completed\"]",
     }],
     target_keys: &[],
@@ -102,9 +109,28 @@ pub static WOOCOMMERCE: SystemSpec = SystemSpec {
     money_places: Some(MoneyPlaces::all(2)),
 };
 
+/// A WooCommerce connection (`[connections.NAME]`), defaults from [`WOOCOMMERCE`]'s spec.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ConnectionSettings {
+    pub base_url: String,
+    pub consumer_key: tiltas_config::Secret,
+    pub consumer_secret: tiltas_config::Secret,
+    pub webhook_secret: Option<tiltas_config::Secret>,
+    pub auth: String,
+    pub timeout: std::time::Duration,
+}
+
+/// A flow's `from` on WooCommerce.
+#[derive(Debug, serde::Deserialize)]
+struct SourceSettings {
+    #[serde(default)]
+    statuses: Vec<String>,
+}
+
 /// Opens a source on a WooCommerce connection.
 fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
-    let (connection, gate) = (context.connection, context.gate.clone());
+    let connection: ConnectionSettings = context.connection_settings(&WOOCOMMERCE)?;
+    let settings: SourceSettings = context.endpoint_settings(WOOCOMMERCE.source_keys)?;
     if !matches!(
         context.entity,
         EntityKind::Product | EntityKind::Order | EntityKind::Customer
@@ -115,19 +141,15 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
         ));
     }
     Ok(Box::new(WooSource {
-        client: client::Client::new(connection, gate)?,
+        client: client::Client::new(&connection, context.gate.clone())?,
         entity: context.entity,
-        statuses: context
-            .settings
-            .list("statuses")
-            .map(<[String]>::to_vec)
-            .unwrap_or_default(),
+        statuses: settings.statuses,
     }))
 }
 
 /// Opens a target on a WooCommerce connection.
 fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
-    let (connection, gate) = (context.connection, context.gate.clone());
+    let connection: ConnectionSettings = context.connection_settings(&WOOCOMMERCE)?;
     if !matches!(
         context.entity,
         EntityKind::Product | EntityKind::Stock | EntityKind::Customer
@@ -138,7 +160,7 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
         ));
     }
     Ok(Box::new(WooTarget {
-        client: client::Client::new(connection, gate)?,
+        client: client::Client::new(&connection, context.gate.clone())?,
         entity: context.entity,
         categories: None,
         stored: Default::default(),

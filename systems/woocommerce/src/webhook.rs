@@ -89,9 +89,12 @@ impl crate::WebhookReceiver for WooReceiver {
         body: &[u8],
     ) -> Result<crate::Delivery, crate::WebhookError> {
         let name = &connection.name;
-        let secret = connection
+        let settings: crate::ConnectionSettings = connection
             .settings
-            .secret("webhook_secret")
+            .typed(crate::WOOCOMMERCE.connection_keys)
+            .map_err(|mismatch| crate::WebhookError::NotConfigured(format!("connection \"{name}\": {mismatch}")))?;
+        let secret = settings
+            .webhook_secret
             .ok_or_else(|| {
                 crate::WebhookError::NotConfigured(format!(
                     "connection \"{name}\" has no webhook_secret, so it takes no webhooks: set one"
