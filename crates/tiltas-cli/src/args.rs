@@ -66,7 +66,7 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Rivile and WooCommerce simulators, the ERP ⇄ shop flows and the dashboard, all in one.
+    /// The ERP and shop simulators, the ERP ⇄ shop flows and the dashboard, all in one.
     Demo(DemoArgs),
     /// Print the settings every system accepts (Markdown, as in its README), or one system's.
     Docs(DocsArgs),
@@ -75,7 +75,7 @@ pub enum Command {
 /// `tiltas docs`.
 #[derive(Debug, Args)]
 pub struct DocsArgs {
-    /// Only this system (`rivile`, `woocommerce`, `csv`, …).
+    /// Only this system (`csv`, `reference`, … as `tiltas docs` lists them).
     pub system: Option<String>,
 }
 
@@ -190,14 +190,14 @@ pub enum BenchKind {
     Engine,
     /// The engine against reference simulators over loopback HTTP.
     Http,
-    /// Signed order webhooks into the server, delivered to the Rivile simulator.
+    /// Signed order webhooks into the server, delivered to the ERP simulator.
     Webhook,
 }
 
 /// `tiltas sim SYSTEM`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// The system to simulate, with its own flags (`tiltas sim rivile --help`).
+    /// The system to simulate, with its own flags (`tiltas sim SYSTEM --help`).
     #[command(subcommand)]
     pub simulator: tiltas_systems::Simulator,
 }

@@ -791,7 +791,10 @@ fn typed_settings_take_the_written_values_and_the_spec_defaults_for_the_rest() {
     assert!(erp.base_url.starts_with("http"), "{}", erp.base_url);
     // The secret stays unresolved (its variable is not set in tests) until it is used.
     assert!(format!("{:?}", erp.api_key).contains("env ERP_KEY_FOR_TESTS"));
-    assert_eq!((erp.timeout, erp.level.as_str(), erp.warehouse), (Duration::from_secs(45), "2", None));
+    assert_eq!(
+        (erp.timeout, erp.level.as_str(), erp.warehouse),
+        (Duration::from_secs(45), "2", None)
+    );
     let wrong = KeySpec {
         default: Some("soon"),
         ..KEYS[2]

@@ -10,7 +10,7 @@ use std::time::Duration;
 /// A whole answer to one request: its status, headers and body text.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    /// What was asked, for messages: `GET /products`, `Rivile GET_N17_LIST`, ….
+    /// What was asked, for messages: `GET /products`, `GET_N17_LIST`, ….
     pub what: String,
     /// The HTTP status.
     pub status: StatusCode,
@@ -44,7 +44,7 @@ impl Reply {
     }
 
     /// The JSON of a success ([`json_answer`]); a failure otherwise, its message read from the
-    /// error body by `explain` (e.g. WooCommerce's `code: message`).
+    /// error body by `explain` (e.g. a shop's `code: message`).
     pub fn json(
         &self,
         credential: &str,

@@ -39,7 +39,7 @@ pub enum FieldType {
 }
 
 /// What an amount of money is, which decides how many decimals a system keeps of it
-/// (Rivile keeps unit prices to 4 decimals, sums to 2).
+/// (an ERP may keep unit prices to 4 decimals, sums to 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MoneyKind {
     /// The price of one unit (a product's price, an order line's unit price).

@@ -84,7 +84,7 @@ type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 pub struct ConnectionView {
     /// Its name in the flow file.
     pub name: String,
-    /// The system (`rivile`, `woocommerce`, …).
+    /// The system (`system = "…"` of the connection).
     pub system: String,
     /// Whether flows may use it now.
     pub enabled: bool,

@@ -26,7 +26,7 @@ use tiltas_engine::Engine;
 use tiltas_store::Store;
 use tokio::sync::Notify;
 
-/// The largest webhook body accepted (WooCommerce orders are a few kB; 1 MiB leaves room).
+/// The largest webhook body accepted (a shop's order is a few kB; 1 MiB leaves room).
 pub const MAX_HOOK_BODY: usize = 1024 * 1024;
 
 /// What every handler shares.

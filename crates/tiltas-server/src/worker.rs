@@ -115,7 +115,7 @@ pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
             continue;
         }
         // A record delivered more than once in the batch (order.created while pending, then
-        // order.updated when paid: WooCommerce sends each topic from its own queue, so they
+        // order.updated when paid: a shop may send each topic from its own queue, so they
         // may arrive in either order) goes through in waves, one delivery of each record per
         // run, so every delivery is judged on its own and none hides another.
         for wave in waves(events) {

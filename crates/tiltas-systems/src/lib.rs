@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod registry;
+pub mod scenarios;
 mod simulators;
 
 pub use simulators::Simulator;

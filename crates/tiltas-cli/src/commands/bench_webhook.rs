@@ -1,66 +1,19 @@
-//! `tiltas bench webhook`: WooCommerce-signed order webhooks posted at concurrency 16 to the
-//! server's `/hooks/shop`, whose order flow writes to the Rivile simulator (10 requests/s,
-//! bursts of 30, as the real gateway). Two phases:
+//! `tiltas bench webhook`: signed shop order webhooks posted at concurrency 16 to the server,
+//! whose order flow writes to the ERP simulator (the world of
+//! `tiltas_systems::scenarios::WebhookBenchWorld`). Two phases:
 //! 1. acceptance: `--records` orders with the ERP connection switched off (they wait in the
 //!    inbox), so the numbers are the ingress alone — orders/s, p50/p99 latency;
-//! 2. delivery: a burst of 500 with the ERP on — the time until all are invoices in Rivile,
+//! 2. delivery: a burst of 500 with the ERP on — the time until all are invoices in the ERP,
 //!    dead letters (must be none) and the 429s the simulator answered (all waited out).
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tiltas_server::AppState;
-use tiltas_sim::{Harness, SimSystem};
 use tiltas_store::{DeadLetterFilter, DeadLetterStatus};
-use tiltas_systems::rivile::simulator::{router as rivile_router, RivileSim, Seeding};
+use tiltas_systems::scenarios::{Delivery, WebhookBenchWorld};
 
 const CONCURRENCY: usize = 16;
 const BURST: usize = 500;
-const SECRET: &str = "bench-webhook-secret";
-
-fn flows(rivile_url: &str) -> String {
-    format!(
-        r#"
-[connections.shop]
-system = "woocommerce"
-base_url = "http://127.0.0.1:9"
-consumer_key = "ck_bench"
-consumer_secret = "cs_bench"
-webhook_secret = "{SECRET}"
-
-[connections.erp]
-system = "rivile"
-base_url = "{rivile_url}/client/v2"
-api_key = "BENCH.key"
-warehouse = "CENTR"
-rate_limit = "9/s"
-
-[[flows]]
-name = "orders"
-entity = "order"
-from = {{ connection = "shop" }}
-to = {{ connection = "erp" }}
-trigger = "webhook"
-match_on = "number"
-on_duplicate = "skip"
-"#
-    )
-}
-
-/// A WooCommerce order body as its webhook sends it.
-fn order(id: usize) -> String {
-    json!({
-        "id": id, "number": id.to_string(), "status": "processing", "currency": "EUR",
-        "date_created_gmt": "2026-11-20T10:00:00", "date_modified_gmt": "2026-11-20T10:00:00",
-        "total": "24.20", "total_tax": "4.20", "shipping_total": "0.00", "payment_method": "bacs",
-        "billing": {"first_name": "Ona", "last_name": "Onaitė", "email": format!("buyer{}@example.lt", id % 25),
-                    "address_1": "Gedimino pr. 1", "city": "Vilnius", "postcode": "LT-01103", "country": "LT"},
-        "line_items": [
-            {"id": 1, "sku": format!("A{:05}", 101 + id % 20), "name": "Prekė", "quantity": 2, "price": 10,
-             "subtotal": "20.00", "total": "20.00", "total_tax": "4.20"}
-        ]
-    })
-    .to_string()
-}
 
 struct Posted {
     seconds: f64,
@@ -68,17 +21,12 @@ struct Posted {
     refused: usize,
 }
 
-/// Posts orders `ids` to `url` from 16 concurrent senders.
-async fn post_all(url: &str, ids: std::ops::Range<usize>) -> anyhow::Result<Posted> {
+/// Posts orders `ids` to the server at `url` from 16 concurrent senders.
+async fn post_all(world: &WebhookBenchWorld, url: &str, ids: std::ops::Range<usize>) -> anyhow::Result<Posted> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build()?;
-    let bodies: Vec<(String, String)> = ids
-        .map(|id| {
-            let body = order(id);
-            let signature = tiltas_systems::woocommerce::webhook::sign(SECRET, body.as_bytes());
-            (body, signature)
-        })
-        .collect();
-    let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let deliveries: Vec<Delivery> = ids.map(|id| world.order(id)).collect();
+    let queue = Arc::new(std::sync::Mutex::new(deliveries));
+    let url = format!("{url}/hooks/{}", WebhookBenchWorld::WEBHOOK_CONNECTION);
     let started = Instant::now();
     let mut senders = Vec::new();
     for _ in 0..CONCURRENCY {
@@ -87,16 +35,13 @@ async fn post_all(url: &str, ids: std::ops::Range<usize>) -> anyhow::Result<Post
             let (mut latencies, mut refused) = (Vec::new(), 0);
             loop {
                 let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-                let Some((body, signature)) = next else { break };
+                let Some(delivery) = next else { break };
                 let sent = Instant::now();
-                let response = client
-                    .post(format!("{url}/hooks/shop"))
-                    .header("content-type", "application/json")
-                    .header("x-wc-webhook-topic", "order.created")
-                    .header("x-wc-webhook-signature", signature)
-                    .body(body)
-                    .send()
-                    .await;
+                let mut request = client.post(&url).body(delivery.body);
+                for (name, value) in delivery.headers {
+                    request = request.header(name, value);
+                }
+                let response = request.send().await;
                 latencies.push(sent.elapsed());
                 if !response.is_ok_and(|response| response.status().is_success()) {
                     refused += 1;
@@ -133,19 +78,23 @@ fn percentile_ms(sorted: &[Duration], share: f64) -> f64 {
 }
 
 /// A server on a free port with its own store, the inbox worker running.
-async fn server(rivile_url: &str, dir: &std::path::Path, erp_on: bool) -> anyhow::Result<(String, AppState)> {
+async fn server(
+    world: &WebhookBenchWorld,
+    dir: &std::path::Path,
+    target_on: bool,
+) -> anyhow::Result<(String, AppState)> {
     let path = dir.join("flows.toml");
-    std::fs::write(&path, flows(rivile_url))?;
+    std::fs::write(&path, world.flows())?;
     let config = tiltas_engine::load_config(&path, tiltas_systems::registry::catalog())
         .map_err(|problems| anyhow::anyhow!("{problems}"))?;
     let store = tiltas_store::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
     let state = AppState::new(Arc::new(config), store, tiltas_systems::registry::systems());
-    if !erp_on {
+    if !target_on {
         state
             .disabled
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert("erp".to_owned());
+            .insert(WebhookBenchWorld::TARGET_CONNECTION.to_owned());
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -159,20 +108,12 @@ async fn server(rivile_url: &str, dir: &std::path::Path, erp_on: bool) -> anyhow
 
 /// Runs both phases and returns the numbers.
 pub async fn run(orders: usize) -> anyhow::Result<Value> {
-    let rivile = Arc::new(RivileSim::new(
-        "BENCH.key",
-        Seeding {
-            seed: 11,
-            products: 25,
-            customers: 0,
-        },
-    ));
-    let rivile_url = tiltas_sim::spawn(rivile_router(rivile.clone(), Harness::new(rivile.clone(), 11))).await?;
+    let world = WebhookBenchWorld::start().await?;
 
     // Phase 1: the ingress alone.
     let accept_dir = tempfile::tempdir()?;
-    let (url, state) = server(&rivile_url, accept_dir.path(), false).await?;
-    let accepted = post_all(&url, 1..orders + 1).await?;
+    let (url, state) = server(&world, accept_dir.path(), false).await?;
+    let accepted = post_all(&world, &url, 1..orders + 1).await?;
     let kept = state.store.inbox_backlog().await?;
     anyhow::ensure!(
         accepted.refused == 0 && kept == orders as u64,
@@ -182,11 +123,11 @@ pub async fn run(orders: usize) -> anyhow::Result<Value> {
 
     // Phase 2: a burst of 500 delivered to the rate-limited ERP.
     let deliver_dir = tempfile::tempdir()?;
-    let (url, state) = server(&rivile_url, deliver_dir.path(), true).await?;
+    let (url, state) = server(&world, deliver_dir.path(), true).await?;
     let started = Instant::now();
-    let burst = post_all(&url, 1_000_001..1_000_001 + BURST).await?;
+    let burst = post_all(&world, &url, 1_000_001..1_000_001 + BURST).await?;
     let deadline = started + Duration::from_secs(600);
-    let documents = || rivile.record_counts().get("order").copied().unwrap_or(0);
+    let documents = || world.orders_in_target();
     while documents() < BURST && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -199,7 +140,10 @@ pub async fn run(orders: usize) -> anyhow::Result<Value> {
             limit: 0,
         })
         .await?;
-    let stats: Value = reqwest::get(format!("{rivile_url}/__sim/stats")).await?.json().await?;
+    let stats: Value = reqwest::get(format!("{}/__sim/stats", world.target_url()))
+        .await?
+        .json()
+        .await?;
     #[allow(clippy::cast_precision_loss)]
     let rate = |count: usize, seconds: f64| (count as f64 / seconds).round();
     Ok(json!({

@@ -1,5 +1,6 @@
-//! `tiltas demo`: the README's first command. Starts the Rivile and WooCommerce simulators on
-//! free loopback ports, runs `examples/erp-shop.toml`'s flows against them on a fresh SQLite
+//! `tiltas demo`: the README's first command. Starts the demo world's simulators (an ERP and a
+//! shop, chosen in `tiltas_systems::scenarios`) on free loopback ports, runs its flows
+//! (`examples/erp-shop.toml`) against them on a fresh SQLite
 //! store, serves the dashboard and API, prints the address and an admin key, and keeps the
 //! world moving — new shop orders (arriving by webhook), ERP stock changes — until Ctrl-C.
 //! `--once` runs one round and prints what every flow delivered.
@@ -12,33 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tiltas_engine::SyncOptions;
 use tiltas_server::AppState;
-use tiltas_sim::{Harness, SimSystem};
 use tiltas_store::ApiScope;
-use tiltas_systems::rivile::simulator::{router as rivile_router, RivileSim, Seeding as RivileSeeding};
-use tiltas_systems::woocommerce::simulator::{
-    router as shop_router, Credentials, Seeding as ShopSeeding, WebhookTarget, WooSim,
-};
-
-/// The example the demo runs, built into the binary so `demo` works from any directory.
-const EXAMPLE: &str = include_str!("../../../../examples/erp-shop.toml");
-const RIVILE_KEY: &str = "DEMO.rivile-key";
-const CONSUMER_KEY: &str = "ck_demo";
-const CONSUMER_SECRET: &str = "cs_demo";
-const WEBHOOK_SECRET: &str = "demo-webhook-secret";
-/// The flow of the shop's orders, run last in the first round: the orders are placed once the
-/// catalogue has reached the shop.
-const ORDERS_FLOW: &str = "orders-to-erp";
-
-/// The example with the simulators' addresses and the demo's credentials written in.
-fn demo_config(rivile: &str, shop: &str) -> String {
-    EXAMPLE
-        .replace("http://127.0.0.1:9101", rivile)
-        .replace("http://127.0.0.1:9201", shop)
-        .replace("{ env = \"RIVILE_API_KEY\" }", &format!("\"{RIVILE_KEY}\""))
-        .replace("{ env = \"WC_KEY\" }", &format!("\"{CONSUMER_KEY}\""))
-        .replace("{ env = \"WC_SECRET\" }", &format!("\"{CONSUMER_SECRET}\""))
-        .replace("{ env = \"WC_WEBHOOK_SECRET\" }", &format!("\"{WEBHOOK_SECRET}\""))
-}
+use tiltas_systems::scenarios::DemoWorld;
 
 /// The `due` flows in the order they run in one tick: each after the flows it runs `after`
 /// (stock after products), otherwise in file order.
@@ -86,43 +62,10 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
         .with_context(|| format!("cannot listen on {}: choose another address with --listen", args.listen))?;
     let address = listener.local_addr()?;
 
-    let rivile = Arc::new(RivileSim::new(
-        RIVILE_KEY,
-        RivileSeeding {
-            seed: 2026,
-            products: 60,
-            customers: 12,
-        },
-    ));
-    let rivile_url = tiltas_sim::spawn(rivile_router(rivile.clone(), Harness::new(rivile.clone(), 2026))).await?;
-    // The shop starts with a few products of its own, which the ERP does not have: orders for
-    // them show what the order pipeline does with an unknown SKU (a dead letter to fix).
-    // The shop is set up as a user would: webhooks for what the flows read from it (orders
-    // and customers), not for products, which flow the other way.
-    let webhook = (!args.once).then(|| WebhookTarget {
-        delivery_url: format!("http://{address}/hooks/shop"),
-        secret: WEBHOOK_SECRET.to_owned(),
-        resources: vec!["order".to_owned(), "customer".to_owned()],
-    });
-    let shop = Arc::new(WooSim::new(
-        Credentials {
-            consumer_key: CONSUMER_KEY.to_owned(),
-            consumer_secret: CONSUMER_SECRET.to_owned(),
-        },
-        ShopSeeding {
-            seed: 2026,
-            products: 3,
-            customers: 5,
-            orders: 0,
-            some_without_sku: false,
-        },
-        webhook,
-        false,
-    ));
-    let shop_url = tiltas_sim::spawn(shop_router(shop.clone(), Harness::new(shop.clone(), 2026))).await?;
-
+    let webhooks_to = format!("http://{address}");
+    let world = DemoWorld::start((!args.once).then_some(webhooks_to.as_str())).await?;
     let flows_path = dir.path().join("erp-shop.toml");
-    std::fs::write(&flows_path, demo_config(&rivile_url, &shop_url))?;
+    std::fs::write(&flows_path, world.flows())?;
     let config = match super::load_or_report(&flows_path) {
         Ok(config) => config,
         Err(code) => return Ok(code),
@@ -133,21 +76,22 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
     // Round one. The shop's first order is for one of its own products (the ERP's are not
     // in the shop yet): the order pipeline dead-letters it as "not in ERP", for the dashboard's
     // inbox to show. Then the catalogue, stock and customers reach the shop, and it sells.
-    shop.mutate("order", 1).map_err(anyhow::Error::msg)?;
+    world.before_first_round().map_err(anyhow::Error::msg)?;
     let mut counters = Map::new();
     let first_round: Vec<&str> = state
         .config
         .flows
         .iter()
         .map(|flow| flow.name.as_str())
-        .filter(|name| *name != ORDERS_FLOW)
+        .filter(|name| *name != DemoWorld::ORDERS_FLOW)
         .collect();
     for flow in tick_order(&state, &first_round) {
         let report = run_flow(&state, &flow).await;
         counters.insert(flow, report);
     }
-    shop.mutate("order", 12).map_err(anyhow::Error::msg)?;
-    counters.insert(ORDERS_FLOW.to_owned(), run_flow(&state, ORDERS_FLOW).await);
+    world.before_orders().map_err(anyhow::Error::msg)?;
+    let orders = DemoWorld::ORDERS_FLOW;
+    counters.insert(orders.to_owned(), run_flow(&state, orders).await);
 
     if args.once {
         if args.json {
@@ -166,8 +110,9 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
     std::io::stdout().flush()?;
     eprintln!(
         "Tiltas demo: open http://{address}/ and sign in with the admin key above.\n\
-         Rivile simulator {rivile_url}, WooCommerce simulator {shop_url}, flows in {}.\n\
+         {}, flows in {}.\n\
          New shop orders and ERP stock changes every {} s; Ctrl-C stops.",
+        world.describe(),
         flows_path.display(),
         args.every
     );
@@ -181,13 +126,7 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
                 tokio::time::sleep(every).await;
                 turn += 1;
                 // Orders arrive by webhook (the inbox worker delivers them); stock moves in the ERP.
-                let _ = shop.mutate("order", 2);
-                let _ = rivile.mutate("stock", 5);
-                let mut due = vec!["stock-centr-to-shop"];
-                if turn % 6 == 0 {
-                    let _ = rivile.mutate("product", 3);
-                    due.extend(["products-to-shop", ORDERS_FLOW]);
-                }
+                let due = world.turn(turn);
                 for flow in tick_order(&state, &due) {
                     run_flow(&state, &flow).await;
                 }
