@@ -36,6 +36,25 @@ fn write_canonical(value: &Value, hasher: &mut Sha256) {
     }
 }
 
+/// Fields a system sets on its own; they never make a record different for echo detection.
+const VOLATILE_FIELDS: [&str; 3] = ["raw", "updated_at", "id"];
+
+/// The hash of a record's content as a system holds it: without the fields systems set on their
+/// own, so what one flow wrote is recognised when the reverse flow reads it back.
+pub(crate) fn echo_hash(record: &Value) -> String {
+    match record {
+        Value::Object(fields) => {
+            let content: serde_json::Map<String, Value> = fields
+                .iter()
+                .filter(|(key, _)| !VOLATILE_FIELDS.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            payload_hash(&Value::Object(content))
+        }
+        other => payload_hash(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

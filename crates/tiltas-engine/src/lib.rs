@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod deliver;
+mod engine;
 mod error;
 mod gate;
 mod hash;
@@ -16,10 +17,13 @@ mod orders;
 mod plan;
 mod problem;
 mod progress;
-mod runner;
+mod report;
+mod run;
+mod stages;
 
+pub use engine::Engine;
 pub use error::EngineError;
 pub use hash::payload_hash;
 pub use plan::load_config;
 pub use progress::{NoProgress, Progress};
-pub use runner::{Engine, PlannedChange, PlannedKind, RecordProblem, SyncOptions, SyncReport};
+pub use report::{PlannedChange, PlannedKind, RecordProblem, SyncOptions, SyncReport};

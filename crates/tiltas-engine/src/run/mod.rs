@@ -1,0 +1,253 @@
+//! One run of one flow: the guard (lease and run record), recovery of an interrupted run's
+//! writes, then page after page through the stages of [`crate::stages`] — prepare, compare,
+//! adopt, orders, write, settle.
+mod guard;
+mod ledger;
+mod prepared;
+mod recover;
+
+pub(crate) use guard::{this_host, RunGuard};
+pub(crate) use ledger::{redacted, Ledger, REPORTED_PROBLEMS};
+pub(crate) use prepared::PreparedFlow;
+
+use crate::deliver;
+use crate::engine::Engine;
+use crate::orders::OrderPipeline;
+use crate::report::{SyncOptions, SyncReport};
+use crate::stages;
+use crate::EngineError;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use tiltas_config::{Connection, Flow};
+use tiltas_connector::{ConnectorError, Page, ReadRequest, Source, Target};
+use tiltas_store::{HubId, RunCounters, RunId, RunMode, Store};
+
+/// Records read per page when neither the flow nor the source says otherwise.
+const DEFAULT_PAGE_SIZE: usize = 500;
+
+/// A record that mapped, waiting to be compared and written.
+pub(crate) struct Candidate {
+    pub source_key: String,
+    pub source: Value,
+    pub payload: Value,
+    pub hash: String,
+    pub echo_hash: String,
+    pub match_key: Option<String>,
+    pub hub_id: Option<HubId>,
+    pub target_id: Option<String>,
+    /// Found in the target by look-up rather than created by Tiltas.
+    pub adopted: bool,
+}
+
+/// What every stage of a run reads and never changes.
+pub(crate) struct RunContext<'a> {
+    pub store: &'a dyn Store,
+    pub prepared: &'a PreparedFlow,
+    pub flow: &'a Flow,
+    pub from: &'a Connection,
+    pub options: &'a SyncOptions,
+    pub run: Option<RunId>,
+    /// For records delivered by webhook: the flow's source, which decides whether a read
+    /// would have returned them.
+    pub admission: Option<Box<dyn Source>>,
+}
+
+/// A connector failure that stops the run, naming the flow, the side and the connection.
+pub(crate) fn connector_error(flow: &Flow, side: &'static str, error: ConnectorError) -> EngineError {
+    let connection = if side == "source" {
+        &flow.from.connection
+    } else {
+        &flow.to.connection
+    };
+    EngineError::Connector {
+        flow: flow.name.clone(),
+        side,
+        connection: connection.clone(),
+        error,
+    }
+}
+
+/// The connectors of one run.
+pub(crate) struct Connectors {
+    pub source: Box<dyn Source>,
+    pub target: Option<Box<dyn Target>>,
+    /// See [`RunContext::admission`].
+    pub admission: Option<Box<dyn Source>>,
+}
+
+impl Engine {
+    /// Runs a flow with its connectors: claims the lease, records the run, and finishes both
+    /// however the run ends.
+    pub(crate) async fn run(
+        &self,
+        flow_name: &str,
+        connectors: Connectors,
+        options: &SyncOptions,
+        mode: RunMode,
+    ) -> Result<SyncReport, EngineError> {
+        let prepared = self.prepared(flow_name)?;
+        let flow = &prepared.flow;
+        // A replay sends its records whatever was delivered before.
+        let options = &SyncOptions {
+            full: options.full || mode == RunMode::Replay,
+            ..options.clone()
+        };
+        let guard = if options.dry_run {
+            RunGuard::unrecorded(self.store.clone(), &self.holder)
+        } else {
+            RunGuard::begin(self.store.clone(), &self.holder, &flow.name, mode).await?
+        };
+        let started = Instant::now();
+        let context = RunContext {
+            store: self.store.as_ref(),
+            prepared: &prepared,
+            flow,
+            from: self.connection(&flow.from.connection),
+            options,
+            run: guard.run(),
+            admission: connectors.admission,
+        };
+        let mut report = SyncReport {
+            flow: flow.name.clone(),
+            run: guard.run(),
+            dry_run: options.dry_run,
+            counters: RunCounters::default(),
+            duration: Duration::ZERO,
+            planned: Vec::new(),
+            problems: Vec::new(),
+            recovered: 0,
+        };
+        let outcome = self
+            .run_body(
+                &context,
+                &guard,
+                &mut report,
+                connectors.source,
+                connectors.target,
+                mode,
+            )
+            .await;
+        report.duration = started.elapsed();
+        guard.finish(outcome.as_ref().err()).await?;
+        outcome.map(|()| report)
+    }
+
+    /// Recovery, the pages, and the retention purge.
+    async fn run_body(
+        &self,
+        context: &RunContext<'_>,
+        guard: &RunGuard,
+        report: &mut SyncReport,
+        mut source: Box<dyn Source>,
+        mut target: Option<Box<dyn Target>>,
+        mode: RunMode,
+    ) -> Result<(), EngineError> {
+        let (flow, dry_run) = (context.flow, context.options.dry_run);
+        let mut orders = self.order_pipeline(flow, target.is_some() && !dry_run)?;
+        if let (Some(target), false) = (target.as_deref_mut(), dry_run) {
+            recover::recover(context, report, target).await?;
+        }
+        let follows_cursor = !matches!(mode, RunMode::Replay | RunMode::Webhook);
+        let mut pages = Pages {
+            context,
+            guard,
+            report,
+            orders: orders.as_mut(),
+        };
+        pages
+            .run(source.as_mut(), target.as_deref_mut(), follows_cursor)
+            .await?;
+        if let (Some(retention), false) = (flow.retention, dry_run) {
+            let before = Utc::now() - chrono::Duration::from_std(retention).unwrap_or_default();
+            let purged = self.store.activity_purge(Some(&flow.name), before).await?;
+            tracing::debug!(flow = %flow.name, purged, "activity older than the retention purged");
+        }
+        Ok(())
+    }
+}
+
+/// The page loop of a run.
+struct Pages<'r, 'c> {
+    context: &'r RunContext<'c>,
+    guard: &'r RunGuard,
+    report: &'r mut SyncReport,
+    orders: Option<&'r mut OrderPipeline>,
+}
+
+impl Pages<'_, '_> {
+    /// Reads page after page from where the flow's cursor says, each through the stages.
+    async fn run(
+        &mut self,
+        source: &mut (dyn Source + '_),
+        mut target: Option<&mut (dyn Target + '_)>,
+        follows_cursor: bool,
+    ) -> Result<(), EngineError> {
+        let flow = self.context.flow;
+        let incremental = follows_cursor
+            && self
+                .context
+                .from
+                .system
+                .access(flow.entity)
+                .is_some_and(|access| access.incremental);
+        let mut request = ReadRequest {
+            position: None,
+            changed_since: self.changed_since(incremental).await?,
+            page_size: flow.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
+        };
+        let mut wrote_anything = false;
+        loop {
+            let (page, failed_calls) = deliver::read_page(source, &request)
+                .await
+                .map_err(|error| connector_error(flow, "source", error))?;
+            self.report.counters.api_calls += failed_calls;
+            let next = page.next.clone();
+            wrote_anything |= self.page(page, target.as_deref_mut(), incremental).await?;
+            self.context.options.progress.page_settled(&self.report.counters);
+            self.guard.renew().await?;
+            match next {
+                Some(position) => request.position = Some(position),
+                None => break,
+            }
+        }
+        if let (Some(target), true) = (target, wrote_anything) {
+            target
+                .finish()
+                .await
+                .map_err(|error| connector_error(flow, "target", error))?;
+        }
+        Ok(())
+    }
+
+    /// Where an incremental read starts: the saved cursor less the flow's `look_back`.
+    async fn changed_since(&self, incremental: bool) -> Result<Option<DateTime<Utc>>, EngineError> {
+        let (flow, options) = (self.context.flow, self.context.options);
+        if !incremental || options.full {
+            return Ok(None);
+        }
+        let cursor = self.context.store.cursor(&flow.name).await?;
+        Ok(cursor
+            .and_then(|cursor| DateTime::parse_from_rfc3339(&cursor).ok())
+            .map(|cursor| cursor.with_timezone(&Utc) - chrono::Duration::from_std(flow.look_back).unwrap_or_default()))
+    }
+
+    /// One page through the stages; returns whether anything was written.
+    async fn page(
+        &mut self,
+        page: Page,
+        mut target: Option<&mut (dyn Target + '_)>,
+        incremental: bool,
+    ) -> Result<bool, EngineError> {
+        let context = self.context;
+        let mut ledger = Ledger::new(context);
+        ledger.settlement.counters.api_calls = page.api_calls;
+        let (candidates, newest_change) = stages::prepare::stage(context, &mut ledger, page.records);
+        let changed = stages::compare::stage(context, &mut ledger, candidates).await?;
+        let changed = stages::adopt::stage(context, &mut ledger, target.as_deref_mut(), changed).await?;
+        let changed = stages::orders::stage(context, &mut ledger, self.orders.as_deref_mut(), changed).await?;
+        let wrote = stages::write::stage(context, &mut ledger, target, changed).await?;
+        stages::settle::stage(context, ledger, self.report, newest_change, incremental).await?;
+        Ok(wrote)
+    }
+}
