@@ -565,6 +565,14 @@ impl Engine {
             wrote_anything |= self
                 .process_page(state, page, target.as_deref_mut(), incremental)
                 .await?;
+            // The page is in the store now (a dry run keeps nothing, so it tells the source
+            // nothing): a file drop may move a fully read file out of its folder.
+            if state.run.is_some() {
+                source
+                    .settled(next.as_deref())
+                    .await
+                    .map_err(|error| connector_error(flow, "source", error))?;
+            }
             state.options.progress.page_settled(&state.report.counters);
             if !state.options.dry_run {
                 self.store.lease_renew(lease_name, &self.holder, LEASE_TTL).await?;

@@ -6,4 +6,5 @@ mod money;
 mod orders;
 mod reference;
 mod semantics;
+mod settled;
 mod sync;
