@@ -1,15 +1,19 @@
 //! File feeds: CSV (as exported by Excel, ERPs and suppliers) and JSON Lines (canonical records,
-//! one per line). Both read page by page from a byte position and write durably: every batch is
+//! one per line). Both read page by page from a byte position — one file (`file`), or every
+//! file dropped into a folder (`folder`, a [`tiltas_connector::filedrop::FileDropSource`]:
+//! each imported once, then moved to `done/` or `failed/`) — and write durably: every batch is
 //! appended to a journal and fsynced before it is acknowledged, and `finish` replaces the output
 //! file atomically (temporary file, fsync, rename).
 #![forbid(unsafe_code)]
 mod csv_format;
 mod csv_source;
+mod encoding;
 mod jsonl;
 mod keyed;
 
 use std::path::{Path, PathBuf};
 use tiltas_config::{Connection, EntityAccess, KeyKind, KeySpec, Settings, SystemSpec};
+use tiltas_connector::filedrop::FileDropSource;
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, System, Target};
@@ -31,6 +35,20 @@ const FILE_KEY: KeySpec = KeySpec {
     kind: KeyKind::String,
     required: true,
     doc: "file name inside the connection's `dir`",
+};
+/// A source reads one file or a drop folder: exactly one of `file` and `folder`, checked when
+/// the source is opened (the spec cannot say "one of").
+const SOURCE_FILE_KEY: KeySpec = KeySpec {
+    name: "file",
+    kind: KeyKind::String,
+    required: false,
+    doc: "file name inside the connection's `dir` (this or `folder`)",
+};
+const FOLDER_KEY: KeySpec = KeySpec {
+    name: "folder",
+    kind: KeyKind::String,
+    required: false,
+    doc: "drop folder inside the connection's `dir` (this or `file`): each new file is imported once, then moved to `done/` (unreadable ones to `failed/`)",
 };
 const COLUMNS_KEY: KeySpec = KeySpec {
     name: "columns",
@@ -75,7 +93,7 @@ pub static CSV: SystemSpec = SystemSpec {
             doc: "separator of list values inside a cell, e.g. categories (default `|`)",
         },
     ],
-    source_keys: &[FILE_KEY, COLUMNS_KEY],
+    source_keys: &[SOURCE_FILE_KEY, FOLDER_KEY, COLUMNS_KEY],
     target_keys: &[FILE_KEY, COLUMNS_KEY],
     entities: &FILE_ENTITIES,
     accounting: false,
@@ -88,7 +106,7 @@ pub static JSONL: SystemSpec = SystemSpec {
     name: "jsonl",
     description: "JSON Lines files: one canonical record per line",
     connection_keys: &[DIR_KEY],
-    source_keys: &[FILE_KEY],
+    source_keys: &[SOURCE_FILE_KEY, FOLDER_KEY],
     target_keys: &[FILE_KEY],
     entities: &FILE_ENTITIES,
     accounting: false,
@@ -104,15 +122,51 @@ struct FileEndpoint {
     display: String,
 }
 
+/// The connection's `dir`: where its files and folders are.
+fn files_dir(connection: &Connection, base_dir: &Path) -> PathBuf {
+    connection
+        .settings
+        .path("dir")
+        .map_or_else(|| base_dir.to_path_buf(), Path::to_path_buf)
+}
+
+/// What a flow reads: one file, or the files dropped into a folder.
+enum Input {
+    File(FileEndpoint),
+    Folder(PathBuf),
+}
+
+impl Input {
+    /// The flow's `file` or `folder` — exactly one of them.
+    fn of(context: &OpenContext<'_>) -> Result<Input, ConnectorError> {
+        let dir = files_dir(context.connection, context.base_dir);
+        match (context.settings.str("file"), context.settings.str("folder")) {
+            (Some(file), None) => Ok(Input::File(FileEndpoint {
+                path: dir.join(file),
+                display: file.to_owned(),
+            })),
+            (None, Some(folder)) => Ok(Input::Folder(dir.join(folder))),
+            (Some(file), Some(folder)) => Err(ConnectorError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "`from` names both `file = \"{file}\"` and `folder = \"{folder}\"`: keep one — `file` reads that one file every run, `folder` imports each file dropped into the folder once"
+                ),
+            )
+            .with_fix("remove `file` or `folder` from the flow's `from`")),
+            (None, None) => Err(ConnectorError::new(
+                ErrorKind::Fatal,
+                "`from` names no file: add `file = \"NAME\"` (one file, read every run) or `folder = \"NAME\"` (each file dropped into the folder, imported once) to the flow's `from`",
+            )
+            .with_fix("add `file` or `folder` to the flow's `from`")),
+        }
+    }
+}
+
 impl FileEndpoint {
     fn new(connection: &Connection, settings: &Settings, base_dir: &Path) -> FileEndpoint {
-        let dir = connection
-            .settings
-            .path("dir")
-            .map_or_else(|| base_dir.to_path_buf(), Path::to_path_buf);
         let file = settings.str("file").unwrap_or_default();
         FileEndpoint {
-            path: dir.join(file),
+            path: files_dir(connection, base_dir).join(file),
             display: file.to_owned(),
         }
     }
@@ -155,11 +209,22 @@ impl System for CsvSystem {
     }
 
     fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
-        Ok(Box::new(csv_source::CsvSource::open(
-            FileEndpoint::new(context.connection, context.settings, context.base_dir),
-            csv_layout(context.connection, context.settings),
-            context.entity,
-        )?))
+        let layout = csv_layout(context.connection, context.settings);
+        match Input::of(context)? {
+            Input::File(endpoint) => {
+                let path = endpoint.path.clone();
+                let source = csv_source::CsvSource::open(endpoint, layout, context.entity)
+                    .map_err(|error| error.for_path(&path))?;
+                Ok(Box::new(source))
+            }
+            Input::Folder(folder) => {
+                let files = csv_source::CsvFiles {
+                    layout,
+                    entity: context.entity,
+                };
+                Ok(Box::new(FileDropSource::open(folder, files)?))
+            }
+        }
     }
 
     fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
@@ -182,10 +247,18 @@ impl System for JsonlSystem {
     }
 
     fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
-        Ok(Box::new(jsonl::JsonlSource::open(
-            FileEndpoint::new(context.connection, context.settings, context.base_dir),
-            context.entity,
-        )?))
+        match Input::of(context)? {
+            Input::File(endpoint) => {
+                let path = endpoint.path.clone();
+                let source =
+                    jsonl::JsonlSource::open(endpoint, context.entity).map_err(|error| error.for_path(&path))?;
+                Ok(Box::new(source))
+            }
+            Input::Folder(folder) => {
+                let files = jsonl::JsonlFiles { entity: context.entity };
+                Ok(Box::new(FileDropSource::open(folder, files)?))
+            }
+        }
     }
 
     fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
