@@ -2,6 +2,7 @@
 mod booking;
 mod contract;
 mod fakes;
+mod filedrop;
 mod money;
 mod orders;
 mod reference;
