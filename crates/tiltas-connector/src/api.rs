@@ -209,6 +209,16 @@ pub trait Source: Send {
     fn admits(&self, _record: &SourceRecord) -> Result<(), String> {
         Ok(())
     }
+
+    /// Called by the engine once everything read so far is durably settled (delivered or
+    /// dead-lettered, the cursor saved): after each page, with the page's `next` (`None` after
+    /// the last page). A source that must not act before then does it here — a file drop moves
+    /// a fully read file to `done/`. Never called in a dry run; an error stops the run (what
+    /// was settled stays settled).
+    async fn settled(&mut self, position: Option<&str>) -> Result<(), ConnectorError> {
+        let _ = position;
+        Ok(())
+    }
 }
 
 /// A record the target already holds, found by its match key.

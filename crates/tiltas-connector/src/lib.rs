@@ -2,8 +2,10 @@
 //! traits, [`System`] (a system as one value: spec, opening, webhooks), the [`Systems`] list a
 //! build hands to the engine and the server, and the plumbing connectors share: [`http`] (client,
 //! secrets, `Retry-After`, failure by status), [`soap`] (SOAP 1.1 envelopes and faults),
-//! [`oauth2`] (access tokens: client credentials, rotating refresh tokens) and [`Backoff`] (the
-//! retry policy inside a page).
+//! [`oauth2`] (access tokens: client credentials, rotating refresh tokens), [`Backoff`] (the
+//! retry policy inside a page) and [`filedrop`] (a folder of dropped files read by a
+//! [`filedrop::FileDropSource`]: each new file imported once, then moved to `done/` or
+//! `failed/`; a file system writes only its [`filedrop::FileParser`]).
 //!
 //! Connectors never touch the store or the engine: the engine owns paging loops, retries,
 //! acknowledgements and cursors.
@@ -11,6 +13,7 @@
 
 mod api;
 mod backoff;
+pub mod filedrop;
 pub mod http;
 pub mod oauth2;
 pub mod soap;

@@ -1,11 +1,17 @@
-//! Reading a CSV file page by page.
+//! Reading a CSV file page by page: one file (`file = "…"`), or each file dropped into a
+//! folder (`folder = "…"`, through [`CsvFiles`]) — the same reader either way.
 use super::csv_format::{ColumnPlan, CsvLayout, RowGrouper};
+use super::encoding::{first_invalid_utf8, not_utf8, not_utf8_from, LineCounter};
 use super::FileEndpoint;
 use crate::{ConnectorError, ErrorKind, Page, ReadRequest, RecordFailure, Source, SourceRecord};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::fs::File;
+use tiltas_connector::filedrop::{DroppedFile, FileError, FilePage, FileParser, FileReader, Unreadable};
 use tiltas_model::{natural_key, EntityKind};
+
+/// How to fix a CSV that is not UTF-8 (most come from Excel).
+const SAVE_CSV_AS_UTF8: &str = "save it as UTF-8, e.g. Excel's \"CSV UTF-8\"";
 
 /// A CSV file as the source of a flow.
 pub(super) struct CsvSource {
@@ -14,90 +20,6 @@ pub(super) struct CsvSource {
     reader: csv::Reader<File>,
     plan: ColumnPlan,
     lines: LineCounter,
-}
-
-/// Line numbers of byte offsets, counted from the file itself: the `csv` crate's own line
-/// numbers are off by one after CRLF line ends, which Excel writes. Counting moves forward
-/// from the last answer, so a whole read costs one extra pass at most.
-struct LineCounter {
-    file: std::io::BufReader<File>,
-    offset: u64,
-    line: u64,
-}
-
-impl LineCounter {
-    fn open(path: &std::path::Path) -> std::io::Result<LineCounter> {
-        Ok(LineCounter {
-            file: std::io::BufReader::new(File::open(path)?),
-            offset: 0,
-            line: 1,
-        })
-    }
-
-    /// The 1-based line of the record starting at `byte` (a position may point at the line
-    /// end before the record; it belongs to the next line).
-    fn line_at(&mut self, byte: u64) -> u64 {
-        use std::io::{BufRead, Seek, SeekFrom};
-        if byte < self.offset {
-            self.offset = 0;
-            self.line = 1;
-        }
-        if self.file.seek(SeekFrom::Start(self.offset)).is_err() {
-            return 0;
-        }
-        let mut skipping_line_end = false;
-        loop {
-            let Ok(buffer) = self.file.fill_buf() else { return 0 };
-            if buffer.is_empty() {
-                return self.line;
-            }
-            let mut used = 0;
-            for &b in buffer {
-                if self.offset >= byte && !(b == b'\r' || b == b'\n') {
-                    skipping_line_end = true;
-                    break;
-                }
-                if b == b'\n' {
-                    self.line += 1;
-                }
-                self.offset += 1;
-                used += 1;
-            }
-            self.file.consume(used);
-            if skipping_line_end {
-                return self.line;
-            }
-        }
-    }
-}
-
-/// The offset and value of the first byte at or after `from` that is not part of valid UTF-8,
-/// read in chunks so a large file costs no memory.
-fn first_invalid_utf8(path: &std::path::Path, from: u64) -> std::io::Result<Option<(u64, u8)>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(from))?;
-    let mut chunk = vec![0u8; 64 * 1024];
-    // Bytes not yet judged: a character may straddle two chunks. `offset` is where they start.
-    let mut pending: Vec<u8> = Vec::new();
-    let mut offset = from;
-    loop {
-        let read = file.read(&mut chunk)?;
-        pending.extend_from_slice(&chunk[..read]);
-        let valid = match std::str::from_utf8(&pending) {
-            Ok(_) => pending.len(),
-            Err(error) if error.error_len().is_some() || read == 0 => {
-                let at = error.valid_up_to();
-                return Ok(Some((offset + at as u64, pending[at])));
-            }
-            Err(error) => error.valid_up_to(),
-        };
-        if read == 0 {
-            return Ok(None);
-        }
-        offset += valid as u64;
-        pending.drain(..valid);
-    }
 }
 
 /// Encodes a reader position as a page position (`byte:line:record`).
@@ -117,41 +39,25 @@ fn decode(text: &str) -> Option<csv::Position> {
     Some(position)
 }
 
-/// A file that is not UTF-8, as `PATH:LINE: …` with the fix.
-fn not_utf8(endpoint: &FileEndpoint, line: u64, byte: u8) -> ConnectorError {
-    ConnectorError::new(
-        ErrorKind::Fatal,
-        format!(
-            "{}:{line}: the file is not UTF-8 (byte 0x{byte:02X} on this line; perhaps saved as Windows-1257 or Latin-1): save it as UTF-8, e.g. Excel's \"CSV UTF-8\"",
-            endpoint.path.display()
-        ),
-    )
-}
-
 impl CsvSource {
     /// Opens the file and plans its columns from the header row.
-    pub fn open(endpoint: FileEndpoint, layout: CsvLayout, entity: EntityKind) -> Result<CsvSource, ConnectorError> {
+    pub fn open(endpoint: FileEndpoint, layout: CsvLayout, entity: EntityKind) -> Result<CsvSource, FileError> {
         let file = File::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
         let mut reader = layout.reader_builder().from_reader(file);
         let headers = match reader.headers() {
             Ok(headers) => headers.clone(),
             Err(error) => {
-                let bad = match error.kind() {
-                    csv::ErrorKind::Utf8 { .. } => first_invalid_utf8(&endpoint.path, 0).ok().flatten(),
-                    _ => None,
-                };
-                return Err(match bad {
-                    Some((offset, byte)) => {
-                        let mut lines =
-                            LineCounter::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
-                        not_utf8(&endpoint, lines.line_at(offset), byte)
-                    }
-                    None => endpoint.error(ErrorKind::Fatal, format!("has an unreadable header row: {error}")),
-                });
+                if let csv::ErrorKind::Utf8 { .. } = error.kind() {
+                    not_utf8_from(&endpoint, 0, SAVE_CSV_AS_UTF8)?;
+                }
+                if let csv::ErrorKind::Io(io) = error.kind() {
+                    return Err(endpoint.io_error("read", io).into());
+                }
+                return Err(Unreadable::new(Some(1), format!("the header row cannot be read: {error}")).into());
             }
         };
-        let plan =
-            ColumnPlan::new(&layout, entity, &headers).map_err(|message| endpoint.error(ErrorKind::Fatal, message))?;
+        let plan = ColumnPlan::new(&layout, entity, &headers)
+            .map_err(|message| Unreadable::new(Some(1), format!("the file {message}")))?;
         let lines = LineCounter::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
         Ok(CsvSource {
             endpoint,
@@ -162,16 +68,24 @@ impl CsvSource {
         })
     }
 
-    /// The error for a CSV error, naming the physical line of the first byte that is not
+    /// The failure for a CSV error, naming the physical line of the first byte that is not
     /// UTF-8 when that is the problem (the reader's own line number is one short after CRLF).
-    fn read_error(&mut self, error: &csv::Error, record_byte: u64, doing: &str) -> ConnectorError {
-        if let csv::ErrorKind::Utf8 { pos, .. } = error.kind() {
-            let from = pos.as_ref().map_or(record_byte, csv::Position::byte);
-            if let Ok(Some((offset, byte))) = first_invalid_utf8(&self.endpoint.path, from) {
-                return not_utf8(&self.endpoint, self.lines.line_at(offset), byte);
+    fn read_error(&mut self, error: &csv::Error, record_byte: u64) -> FileError {
+        match error.kind() {
+            csv::ErrorKind::Utf8 { pos, .. } => {
+                let from = pos.as_ref().map_or(record_byte, csv::Position::byte);
+                if let Ok(Some((offset, byte))) = first_invalid_utf8(&self.endpoint.path, from) {
+                    return not_utf8(self.lines.line_at(offset), byte, SAVE_CSV_AS_UTF8).into();
+                }
             }
+            csv::ErrorKind::Io(io) => return self.endpoint.io_error("read", io).into(),
+            _ => {}
         }
-        self.endpoint.error(ErrorKind::Fatal, format!("{doing}: {error}"))
+        Unreadable::new(
+            Some(self.lines.line_at(record_byte)),
+            format!("the file cannot be read: {error}"),
+        )
+        .into()
     }
 
     fn location(&self, line: u64) -> String {
@@ -197,10 +111,10 @@ impl CsvSource {
     }
 }
 
-#[async_trait]
-impl Source for CsvSource {
-    async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
-        if let Some(position) = &request.position {
+impl CsvSource {
+    /// Reads up to `page_size` records from `position` (`None`: after the header row).
+    fn read(&mut self, position: Option<&str>, page_size: usize) -> Result<FilePage, FileError> {
+        if let Some(position) = position {
             let position = decode(position).ok_or_else(|| {
                 self.endpoint.error(
                     ErrorKind::Fatal,
@@ -212,7 +126,7 @@ impl Source for CsvSource {
                     .error(ErrorKind::Fatal, format!("cannot be re-read: {error}"))
             })?;
         }
-        let page_size = request.page_size.max(1);
+        let page_size = page_size.max(1);
         let mut records = Vec::new();
         let mut grouper = RowGrouper::default();
         // Where the pending group started, for its key when it has none.
@@ -223,7 +137,7 @@ impl Source for CsvSource {
             let before = self.reader.position().clone();
             let more = match self.reader.read_record(&mut row) {
                 Ok(more) => more,
-                Err(error) => return Err(self.read_error(&error, before.byte(), "cannot be read")),
+                Err(error) => return Err(self.read_error(&error, before.byte())),
             };
             if !more {
                 break;
@@ -275,10 +189,45 @@ impl Source for CsvSource {
         if let Some(last) = grouper.finish() {
             records.push(Ok(self.entry(last, group_byte)));
         }
+        Ok(FilePage { records, next })
+    }
+}
+
+#[async_trait]
+impl Source for CsvSource {
+    async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
+        let page = self
+            .read(request.position.as_deref(), request.page_size)
+            .map_err(|error| error.for_path(&self.endpoint.path))?;
         Ok(Page {
-            records,
-            next,
+            records: page.records,
+            next: page.next,
             api_calls: 0,
         })
+    }
+}
+
+impl FileReader for CsvSource {
+    fn read_page(&mut self, position: Option<&str>, page_size: usize) -> Result<FilePage, FileError> {
+        self.read(position, page_size)
+    }
+}
+
+/// CSV files dropped into a folder, each read with the flow's layout.
+pub(super) struct CsvFiles {
+    pub layout: CsvLayout,
+    pub entity: EntityKind,
+}
+
+impl FileParser for CsvFiles {
+    fn open(&self, file: &DroppedFile) -> Result<Box<dyn FileReader>, FileError> {
+        let endpoint = FileEndpoint {
+            path: file.path.clone(),
+            display: file.name.clone(),
+        };
+        // The whole file is checked first: one saved in another encoding goes to failed/
+        // before any of its rows is imported.
+        not_utf8_from(&endpoint, 0, SAVE_CSV_AS_UTF8)?;
+        Ok(Box::new(CsvSource::open(endpoint, self.layout.clone(), self.entity)?))
     }
 }

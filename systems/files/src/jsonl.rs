@@ -1,10 +1,14 @@
-//! JSON Lines: one canonical record per line.
+//! JSON Lines: one canonical record per line. Read from one file (`file = "…"`) or from each
+//! file dropped into a folder (`folder = "…"`, through [`JsonlFiles`]) — the same reader
+//! either way.
+use super::encoding::{not_utf8_from, SAVE_AS_UTF8};
 use super::keyed::FileFormat;
 use super::FileEndpoint;
 use crate::{ConnectorError, ErrorKind, Page, ReadRequest, RecordFailure, Source, SourceRecord};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use tiltas_connector::filedrop::{DroppedFile, FileError, FilePage, FileParser, FileReader};
 use tiltas_model::{natural_key, EntityKind};
 
 /// A JSON Lines file as the source of a flow.
@@ -16,7 +20,7 @@ pub(super) struct JsonlSource {
 
 impl JsonlSource {
     /// Opens the file.
-    pub fn open(endpoint: FileEndpoint, entity: EntityKind) -> Result<JsonlSource, ConnectorError> {
+    pub fn open(endpoint: FileEndpoint, entity: EntityKind) -> Result<JsonlSource, FileError> {
         let file = std::fs::File::open(&endpoint.path).map_err(|error| endpoint.io_error("opened", &error))?;
         Ok(JsonlSource {
             endpoint,
@@ -32,10 +36,10 @@ fn decode(text: &str) -> Option<(u64, u64)> {
     Some((byte.parse().ok()?, line.parse().ok()?))
 }
 
-#[async_trait]
-impl Source for JsonlSource {
-    async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
-        let (mut byte, mut line_number) = match &request.position {
+impl JsonlSource {
+    /// Reads up to `page_size` records from `position` (`None`: the start of the file).
+    fn read(&mut self, position: Option<&str>, page_size: usize) -> Result<FilePage, FileError> {
+        let (mut byte, mut line_number) = match position {
             None => (0, 0),
             Some(position) => decode(position).ok_or_else(|| {
                 self.endpoint.error(
@@ -51,15 +55,20 @@ impl Source for JsonlSource {
         let mut line = String::new();
         let mut next = None;
         loop {
-            if records.len() >= request.page_size.max(1) {
+            if records.len() >= page_size.max(1) {
                 next = Some(format!("{byte}:{line_number}"));
                 break;
             }
             line.clear();
-            let read = self
-                .reader
-                .read_line(&mut line)
-                .map_err(|error| self.endpoint.io_error("read", &error))?;
+            let read = match self.reader.read_line(&mut line) {
+                Ok(read) => read,
+                Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
+                    // Not UTF-8: named at its physical line, like a CSV's.
+                    not_utf8_from(&self.endpoint, byte, SAVE_AS_UTF8)?;
+                    return Err(self.endpoint.io_error("read", &error).into());
+                }
+                Err(error) => return Err(self.endpoint.io_error("read", &error).into()),
+            };
             if read == 0 {
                 break;
             }
@@ -98,11 +107,45 @@ impl Source for JsonlSource {
                 )),
             });
         }
+        Ok(FilePage { records, next })
+    }
+}
+
+#[async_trait]
+impl Source for JsonlSource {
+    async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
+        let page = self
+            .read(request.position.as_deref(), request.page_size)
+            .map_err(|error| error.for_path(&self.endpoint.path))?;
         Ok(Page {
-            records,
-            next,
+            records: page.records,
+            next: page.next,
             api_calls: 0,
         })
+    }
+}
+
+impl FileReader for JsonlSource {
+    fn read_page(&mut self, position: Option<&str>, page_size: usize) -> Result<FilePage, FileError> {
+        self.read(position, page_size)
+    }
+}
+
+/// JSON Lines files dropped into a folder.
+pub(super) struct JsonlFiles {
+    pub entity: EntityKind,
+}
+
+impl FileParser for JsonlFiles {
+    fn open(&self, file: &DroppedFile) -> Result<Box<dyn FileReader>, FileError> {
+        let endpoint = FileEndpoint {
+            path: file.path.clone(),
+            display: file.name.clone(),
+        };
+        // The whole file is checked first: one saved in another encoding goes to failed/
+        // before any of its lines is imported.
+        not_utf8_from(&endpoint, 0, SAVE_AS_UTF8)?;
+        Ok(Box::new(JsonlSource::open(endpoint, self.entity)?))
     }
 }
 

@@ -444,3 +444,268 @@ async fn a_bad_byte_in_the_header_is_line_1_and_after_a_quoted_line_break_is_its
         error.message
     );
 }
+
+/// A flow reading the drop folder `dir/inbox` of a `system` connection whose `dir` is `drops`.
+fn folder_config(dir: &Path, system: &str, entity: &str, from_extra: &str) -> ValidatedConfig {
+    std::fs::create_dir_all(dir.join("drops/inbox")).unwrap();
+    let delimiter = if system == "csv" { "delimiter = \";\"\n" } else { "" };
+    let text = format!(
+        "[connections.src]\nsystem = \"{system}\"\ndir = \"drops\"\n{delimiter}\n[connections.dst]\nsystem = \"jsonl\"\n\n\
+         [[flows]]\nname = \"f\"\nentity = \"{entity}\"\nfrom = {{ connection = \"src\"{from_extra} }}\n\
+         to = {{ connection = \"dst\", file = \"out.jsonl\" }}\n"
+    );
+    tiltas_config::parse_str(&text, &dir.join("flows.toml"), catalog()).unwrap_or_else(|errors| panic!("{errors}"))
+}
+
+/// Drops a file into `dir/drops/inbox`, last modified `minutes` minutes into 2017 (long
+/// enough ago to be finished; files with more minutes are newer).
+fn drop_into_inbox(dir: &Path, name: &str, bytes: &[u8], minutes: u64) -> std::path::PathBuf {
+    let path = dir.join("drops/inbox").join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let when = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000 + 60 * minutes);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    path
+}
+
+/// Reads every page as the engine does, settling each before the next.
+async fn read_settling(source: &mut dyn Source, page_size: usize) -> Vec<Vec<Result<SourceRecord, RecordFailure>>> {
+    let mut pages = Vec::new();
+    let mut request = ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size,
+    };
+    loop {
+        assert!(pages.len() < 1000, "the source never ends");
+        let page = source.read_page(&request).await.unwrap();
+        source.settled(page.next.as_deref()).await.unwrap();
+        pages.push(page.records);
+        match page.next {
+            Some(next) => request.position = Some(next),
+            None => return pages,
+        }
+    }
+}
+
+fn folder_names(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_csv_folder_reads_each_dropped_file_with_the_csv_reader_and_moves_it_to_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = folder_config(
+        dir.path(),
+        "csv",
+        "product",
+        &format!(", folder = \"inbox\"{PRODUCT_COLUMNS}"),
+    );
+    drop_into_inbox(dir.path(), "monday.csv", PRODUCTS.as_bytes(), 1);
+    let tuesday =
+        "Kodas;Pavadinimas;Kaina;Kategorija;Tėvinis;Spalva;Pastaba\r\nC-4;Replės;7,10;;;;\r\nD-5;Kaltas;abc;;;;\r\n";
+    drop_into_inbox(dir.path(), "tuesday.csv", tuesday.as_bytes(), 2);
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
+    let pages = read_settling(source.as_mut(), 2).await;
+
+    let skus: Vec<Value> = records(&pages).iter().map(|record| record["sku"].clone()).collect();
+    assert_eq!(skus, [json!("A-1"), json!("P-2"), json!("B-3"), json!("C-4")]);
+    assert_eq!(records(&pages)[1]["variants"].as_array().map(Vec::len), Some(2));
+    let failures: Vec<&RecordFailure> = pages
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.as_ref().err())
+        .collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].location, "tuesday.csv:3");
+    assert_eq!(folder_names(&dir.path().join("drops/inbox")), ["done"]);
+    let done = folder_names(&dir.path().join("drops/inbox/done"));
+    assert_eq!(done.len(), 2, "{done:?}");
+    for name in ["_monday.csv", "_tuesday.csv"] {
+        assert!(done.iter().any(|done| done.ends_with(name)), "{name} not in {done:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_csv_in_another_encoding_goes_to_failed_before_any_row_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = folder_config(
+        dir.path(),
+        "csv",
+        "product",
+        &format!(", folder = \"inbox\"{PRODUCT_COLUMNS}"),
+    );
+    let line_5 = PRODUCTS.lines().nth(4).unwrap();
+    let windows = PRODUCTS.replace(line_5, &line_5.replace('ė', "\u{1}"));
+    drop_into_inbox(dir.path(), "prices.csv", &with_byte(&windows, 0xEB), 1);
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
+    let pages = read_settling(source.as_mut(), 100).await;
+
+    assert!(
+        records(&pages).is_empty(),
+        "rows of a file in another encoding were read"
+    );
+    let failures: Vec<&RecordFailure> = pages
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.as_ref().err())
+        .collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].location, "prices.csv:5");
+    assert!(
+        failures[0]
+            .message
+            .starts_with("prices.csv was not imported: the file is not UTF-8 (byte 0xEB on this line"),
+        "{}",
+        failures[0].message
+    );
+    assert_eq!(
+        failures[0].fix.as_deref(),
+        Some("save it as UTF-8, e.g. Excel's \"CSV UTF-8\", then put the file back in the folder")
+    );
+    let failed = folder_names(&dir.path().join("drops/inbox/failed"));
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].ends_with("_prices.csv"));
+}
+
+#[tokio::test]
+async fn a_dropped_csv_without_a_mapped_column_goes_to_failed_naming_line_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = folder_config(
+        dir.path(),
+        "csv",
+        "product",
+        &format!(", folder = \"inbox\"{PRODUCT_COLUMNS}"),
+    );
+    drop_into_inbox(
+        dir.path(),
+        "prices.csv",
+        PRODUCTS.replace("Kaina", "Price").as_bytes(),
+        1,
+    );
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
+    let pages = read_settling(source.as_mut(), 100).await;
+    let failures: Vec<&RecordFailure> = pages
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.as_ref().err())
+        .collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].location, "prices.csv:1");
+    assert!(
+        failures[0].message.contains("has no column \"Kaina\" (for price_net)"),
+        "{}",
+        failures[0].message
+    );
+    assert_eq!(folder_names(&dir.path().join("drops/inbox/failed")).len(), 1);
+}
+
+#[tokio::test]
+async fn a_jsonl_folder_names_bad_lines_by_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = folder_config(dir.path(), "jsonl", "product", ", folder = \"inbox\"");
+    drop_into_inbox(dir.path(), "a.jsonl", b"{\"sku\":\"A\"}\n", 1);
+    drop_into_inbox(
+        dir.path(),
+        "b.jsonl",
+        b"{\"sku\":\"B\"}\n{\"sku\":\n{\"sku\":\"C\"}\n",
+        2,
+    );
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
+    let pages = read_settling(source.as_mut(), 10).await;
+    let skus: Vec<Value> = records(&pages).iter().map(|record| record["sku"].clone()).collect();
+    assert_eq!(skus, [json!("A"), json!("B"), json!("C")]);
+    let failures: Vec<&RecordFailure> = pages
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.as_ref().err())
+        .collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].location, "b.jsonl:2");
+    assert_eq!(folder_names(&dir.path().join("drops/inbox/done")).len(), 2);
+}
+
+#[tokio::test]
+async fn a_source_reads_exactly_one_of_file_and_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    for (system, from_extra, says) in [
+        (
+            "csv",
+            ", file = \"in.csv\", folder = \"inbox\"",
+            "names both `file = \"in.csv\"` and `folder = \"inbox\"`",
+        ),
+        ("jsonl", "", "names no file: add `file = \"NAME\"`"),
+    ] {
+        let config = folder_config(dir.path(), system, "product", from_extra);
+        let error = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate))
+            .err()
+            .expect("opened without exactly one of file and folder");
+        assert_eq!(error.kind, ErrorKind::Fatal);
+        assert!(error.message.contains(says), "{}", error.message);
+        assert!(
+            error
+                .fix
+                .as_deref()
+                .is_some_and(|fix| fix.contains("the flow's `from`")),
+            "{error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_drop_folder_names_the_folder_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = folder_config(dir.path(), "jsonl", "product", ", folder = \"inbox\"");
+    std::fs::remove_dir(dir.path().join("drops/inbox")).unwrap();
+    let error = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate))
+        .err()
+        .expect("a missing folder was opened");
+    assert_eq!(error.kind, ErrorKind::Fatal);
+    assert!(
+        error
+            .message
+            .contains(&dir.path().join("drops/inbox").display().to_string()),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("create it"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn a_jsonl_file_that_is_not_utf8_names_the_line_of_the_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        b"{\"sku\":\"A\"}\n{\"sku\":\"K\xEBdas\"}\n",
+    )
+    .unwrap();
+    let config = config(dir.path(), "product", ("jsonl", "in.jsonl"), ("jsonl", "out.jsonl"));
+    let mut source = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate)).unwrap();
+    let request = ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size: 10,
+    };
+    let error = source.read_page(&request).await.expect_err("not UTF-8 was read");
+    assert_eq!(error.kind, ErrorKind::Fatal);
+    assert!(
+        error
+            .message
+            .contains("in.jsonl:2: the file is not UTF-8 (byte 0xEB on this line"),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.fix.as_deref(), Some("save it as UTF-8"));
+}

@@ -204,6 +204,14 @@ impl Pages<'_, '_> {
             self.report.counters.api_calls += failed_calls;
             let next = page.next.clone();
             wrote_anything |= self.page(page, target.as_deref_mut(), incremental).await?;
+            // The page is in the store now (a dry run keeps nothing, so it tells the source
+            // nothing): a file drop may move a fully read file out of its folder.
+            if self.context.run.is_some() {
+                source
+                    .settled(next.as_deref())
+                    .await
+                    .map_err(|error| connector_error(flow, "source", error))?;
+            }
             self.context.options.progress.page_settled(&self.report.counters);
             self.guard.renew().await?;
             match next {

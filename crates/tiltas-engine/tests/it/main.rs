@@ -2,8 +2,10 @@
 mod booking;
 mod contract;
 mod fakes;
+mod filedrop;
 mod money;
 mod orders;
 mod reference;
 mod semantics;
+mod settled;
 mod sync;
