@@ -22,6 +22,9 @@ use tiltas_sim::{Harness, RequestKind, SimSystem};
 /// The longest `name` the system stores unless told otherwise.
 pub const MAX_NAME: usize = 120;
 
+/// The per-item error message of a record `invalid_item_rate` refuses.
+pub const REFUSED_ITEM: &str = "record refused as invalid (invalid_item_rate, POST /__sim/faults)";
+
 /// How many records of each kind the simulator starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seeding {
@@ -687,6 +690,10 @@ async fn batch(
             results.push(
                 json!({ "status": 400, "error": { "code": "invalid", "message": errors.to_string(), "field": field } }),
             );
+            continue;
+        }
+        if natural_key(entity, &record).is_some_and(|key| harness.refuses_item(&key)) {
+            results.push(json!({ "status": 400, "error": { "code": "invalid", "message": REFUSED_ITEM } }));
             continue;
         }
         let at = db.tick();
