@@ -5,7 +5,12 @@
 //! A simulator implements [`SimSystem`] for its records and calls [`Harness::admit`] at the
 //! start of every API handler; the harness decides whether the request is slowed, refused,
 //! rate-limited or (for writes) answered with a failure after it was applied.
+//!
+//! [`contract`] holds what a simulator declares for the connector contract suite: its
+//! [`ContractFixture`](contract::ContractFixture).
 #![forbid(unsafe_code)]
+
+pub mod contract;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};

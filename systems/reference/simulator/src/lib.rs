@@ -1,5 +1,6 @@
 //! The reference system's simulator: the contract of `docs/reference-api.md`, served from
 //! memory, seeded deterministically, behind the shared fault harness.
+mod contract;
 mod flags;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -8,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, TimeZone, Utc};
+pub use contract::contract_fixture;
 pub use flags::Flags;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -7,6 +7,7 @@
 //! It serves the `GET_*_LIST` methods of [`TABLES`](tiltas_rivile::schema::TABLES) and the
 //! `EDIT_*` methods of products, clients, services and sales documents; the harness'
 //! `invalid_item_rate` makes an `EDIT_*` of a chosen record fail with a data error.
+mod contract;
 mod flags;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+pub use contract::contract_fixture;
 pub use flags::Flags;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
