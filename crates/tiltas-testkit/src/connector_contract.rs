@@ -11,7 +11,7 @@
 //! rest of their batch. Every behaviour is one entry of [`BEHAVIOURS`].
 //!
 //! Where it runs: each simulator crate declares a
-//! [`ContractFixture`](tiltas_sim::contract::ContractFixture) (how to start it, the entities
+//! [`ContractFixture`] (how to start it, the entities
 //! covered and how, the entities not covered and why); `tiltas_systems::contract_coverage`
 //! lists one entry per system; and the `contract` test of this crate
 //! (`cargo test -p tiltas-testkit --test contract`) runs every behaviour for every covered
