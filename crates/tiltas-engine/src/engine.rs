@@ -247,3 +247,14 @@ impl Source for ReplaySource {
         })
     }
 }
+
+/// The server runs flows on spawned tasks, so a run's future must stay `Send`: this does not
+/// compile otherwise.
+#[cfg(test)]
+#[allow(dead_code)]
+fn runs_are_send(engine: &Engine, options: &SyncOptions, letters: &[DeadLetter]) {
+    fn send<T: Send>(_: T) {}
+    send(engine.sync("flow", options));
+    send(engine.ingest("flow", Vec::new(), options));
+    send(engine.replay("flow", letters, options));
+}

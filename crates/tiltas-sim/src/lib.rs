@@ -5,7 +5,12 @@
 //! A simulator implements [`SimSystem`] for its records and calls [`Harness::admit`] at the
 //! start of every API handler; the harness decides whether the request is slowed, refused,
 //! rate-limited or (for writes) answered with a failure after it was applied.
+//!
+//! [`contract`] holds what a simulator declares for the connector contract suite: its
+//! [`ContractFixture`](contract::ContractFixture).
 #![forbid(unsafe_code)]
+
+pub mod contract;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -16,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -24,10 +29,10 @@ use std::time::{Duration, Instant};
 /// How long a request picked for `timeout_rate` hangs before it is answered with a 504.
 const HANG: Duration = Duration::from_secs(60);
 
-/// Fault knobs, set with `POST /__sim/faults` (absent knobs are off).
 /// The body of a `malformed_rate` answer: a gateway's HTML page, cut off mid-tag.
 const MALFORMED_BODY: &str = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gat";
 
+/// Fault knobs, set with `POST /__sim/faults` (absent knobs are off).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
@@ -48,6 +53,11 @@ pub struct Faults {
     /// Share of requests answered `200 OK` with a body that is not the system's format: the
     /// HTML page a proxy or firewall serves in its place, cut short.
     pub malformed_rate: f64,
+    /// Share of written records the system refuses as invalid, each with its own validation
+    /// error in the system's format, while the rest of the request is written. Decided by the
+    /// record's key and the seed alone ([`Harness::refuses_item`]), so the same records are
+    /// refused on every attempt and in every run with the same seed.
+    pub invalid_item_rate: f64,
 }
 
 impl Default for Faults {
@@ -61,6 +71,7 @@ impl Default for Faults {
             retry_after_s: 1,
             commit_then_fail_rate: 0.0,
             malformed_rate: 0.0,
+            invalid_item_rate: 0.0,
         }
     }
 }
@@ -72,6 +83,7 @@ impl Faults {
             ("timeout_rate", self.timeout_rate),
             ("commit_then_fail_rate", self.commit_then_fail_rate),
             ("malformed_rate", self.malformed_rate),
+            ("invalid_item_rate", self.invalid_item_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1, found {rate}"));
@@ -133,9 +145,12 @@ struct Counters {
 pub struct Harness {
     system: Arc<dyn SimSystem>,
     faults: Mutex<Faults>,
+    seed: u64,
     rng: Mutex<StdRng>,
     counters: Counters,
     window: Mutex<(Instant, u32)>,
+    /// The keys of the records `invalid_item_rate` refused, for `/__sim/stats`.
+    refused_items: Mutex<BTreeSet<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -149,9 +164,11 @@ impl Harness {
         Arc::new(Harness {
             system,
             faults: Mutex::new(Faults::default()),
+            seed,
             rng: Mutex::new(StdRng::seed_from_u64(seed ^ 0x5EED_FA17)),
             counters: Counters::default(),
             window: Mutex::new((Instant::now(), 0)),
+            refused_items: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -237,6 +254,24 @@ impl Harness {
         Ok(Admission { fail_after_commit })
     }
 
+    /// Whether the system must refuse the written record with natural key `key` as invalid
+    /// (`invalid_item_rate`). Every simulator asks this for each record of a write, after its
+    /// own validation, and refuses a chosen one with its own validation error, writing the rest.
+    /// The choice hashes the key with the seed rather than drawing from the shared generator,
+    /// so it does not depend on the order or the number of earlier requests: a retry, a
+    /// re-sync or a replay meets the same refusals until the fault is cleared.
+    pub fn refuses_item(&self, key: &str) -> bool {
+        let rate = lock(&self.faults).invalid_item_rate;
+        if rate <= 0.0 {
+            return false;
+        }
+        let refused = unit_interval(stable_hash(key.as_bytes()) ^ self.seed) < rate;
+        if refused {
+            lock(&self.refused_items).insert(key.to_owned());
+        }
+        refused
+    }
+
     /// The answer to a write that was applied but must look failed (`commit_then_fail`).
     pub fn commit_then_fail(&self) -> Response {
         self.count_rejected();
@@ -251,6 +286,7 @@ impl Harness {
         json!({
             "records": self.system.record_counts(),
             "duplicates": self.system.duplicates(),
+            "refused_items": lock(&self.refused_items).len(),
             "requests": {
                 "total": self.counters.total.load(Ordering::Relaxed),
                 "read": self.counters.read.load(Ordering::Relaxed),
@@ -269,7 +305,26 @@ impl Harness {
         ] {
             counter.store(0, Ordering::Relaxed);
         }
+        lock(&self.refused_items).clear();
     }
+}
+
+/// FNV-1a: a hash that is the same in every build and on every platform (the standard
+/// library's `DefaultHasher` promises neither), so seeds reproduce across machines.
+fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A number in [0, 1) from 64 bits, mixed first (SplitMix64's finaliser) so that keys differing
+/// in one character land far apart.
+fn unit_interval(bits: u64) -> f64 {
+    let mut z = bits.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[derive(Deserialize)]
@@ -389,4 +444,80 @@ pub struct CommonFlags {
     /// Seed of the generated data and of fault decisions: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Empty;
+
+    impl SimSystem for Empty {
+        fn record_counts(&self) -> BTreeMap<String, usize> {
+            BTreeMap::new()
+        }
+        fn duplicates(&self) -> usize {
+            0
+        }
+        fn mutate(&self, _: &str, _: usize) -> Result<usize, String> {
+            Ok(0)
+        }
+        fn records(&self, _: &str) -> Option<Value> {
+            None
+        }
+        fn reset(&self) {}
+    }
+
+    fn refusing(seed: u64, rate: f64) -> Arc<Harness> {
+        let harness = Harness::new(Arc::new(Empty), seed);
+        harness.set_faults(Faults {
+            invalid_item_rate: rate,
+            ..Faults::default()
+        });
+        harness
+    }
+
+    fn refused(harness: &Harness) -> Vec<String> {
+        (0..400)
+            .map(|n| format!("LT-{n:06}"))
+            .filter(|key| harness.refuses_item(key))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn invalid_item_rate_refuses_the_same_keys_for_the_same_seed_whatever_came_before() {
+        let first = refusing(21, 0.1);
+        let chosen = refused(&first);
+        // Requests admitted before draw from the shared generator; refusals must not move with them.
+        let second = refusing(21, 0.1);
+        for _ in 0..5 {
+            let _ = second.admit(RequestKind::Write).await;
+        }
+        assert_eq!(refused(&second), chosen);
+        assert!(
+            (20..60).contains(&chosen.len()),
+            "{} of 400 refused at 0.1",
+            chosen.len()
+        );
+        assert_ne!(refused(&refusing(22, 0.1)), chosen, "another seed, other records");
+        assert_eq!(
+            first.stats()["refused_items"],
+            chosen.len(),
+            "distinct keys, asked twice"
+        );
+    }
+
+    #[test]
+    fn invalid_item_rate_zero_refuses_nothing_and_one_refuses_everything() {
+        assert!(refused(&refusing(1, 0.0)).is_empty());
+        assert_eq!(refused(&refusing(1, 1.0)).len(), 400);
+        let faults = Faults {
+            invalid_item_rate: 1.5,
+            ..Faults::default()
+        };
+        assert_eq!(
+            faults.check(),
+            Err("invalid_item_rate must be between 0 and 1, found 1.5".to_owned())
+        );
+    }
 }

@@ -1,14 +1,15 @@
 //! The systems of this build: the one place that lists them. Each system lives in its own
 //! folder under `systems/` (its connector crate, its simulator crate beside it, its README);
 //! this crate feeds the [`registry`] handed to the engine, the server and configuration
-//! validation, and the simulators `tiltas sim` and `tiltas demo` start.
+//! validation, the simulators `tiltas sim` and `tiltas demo` start, and each system's part in
+//! the connector contract suite ([`contract_coverage`]).
 #![forbid(unsafe_code)]
 
 pub mod registry;
 pub mod scenarios;
 mod simulators;
 
-pub use simulators::Simulator;
+pub use simulators::{contract_coverage, ContractCoverage, Simulator};
 
 pub use tiltas_connector::*;
 

@@ -1,5 +1,7 @@
 //! The simulators of this build, for `tiltas sim SYSTEM`: each brings its own flags (its
-//! crate's `Flags`), and every one takes `--port` (0 = a free port) and `--seed`.
+//! crate's `Flags`), and every one takes `--port` (0 = a free port) and `--seed`. Beside them,
+//! [`contract_coverage`]: each system's part in the connector contract suite.
+use tiltas_sim::contract::ContractFixture;
 
 /// One simulator with its flags: `tiltas sim <system> [flags]`.
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -30,4 +32,48 @@ impl Simulator {
             Simulator::Woocommerce(flags) => flags.common.port,
         }
     }
+}
+
+/// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
+#[derive(Debug, Clone, Copy)]
+pub enum ContractCoverage {
+    /// Run against its simulator, as the simulator crate's fixture says.
+    Simulated(ContractFixture),
+    /// A system without a simulator, and what covers it instead.
+    NoSimulator {
+        /// The system's name.
+        system: &'static str,
+        /// Why it has no simulator, and which tests cover it.
+        reason: &'static str,
+    },
+}
+
+impl ContractCoverage {
+    /// The system's name.
+    pub fn system(&self) -> &'static str {
+        match self {
+            ContractCoverage::Simulated(fixture) => fixture.system,
+            ContractCoverage::NoSimulator { system, .. } => system,
+        }
+    }
+}
+
+/// Every system's part in the connector contract suite, one entry per system of the registry:
+/// the contract test runs every fixture here and fails for a system missing from this list.
+pub fn contract_coverage() -> Vec<ContractCoverage> {
+    const FILES: &str = "local files have no server to simulate: the files connector is tested on real files \
+                         by systems/files/src/tests.rs and end to end by crates/tiltas-cli/tests/it/files_flow.rs";
+    vec![
+        ContractCoverage::NoSimulator {
+            system: "csv",
+            reason: FILES,
+        },
+        ContractCoverage::NoSimulator {
+            system: "jsonl",
+            reason: FILES,
+        },
+        ContractCoverage::Simulated(tiltas_reference_sim::contract_fixture()),
+        ContractCoverage::Simulated(tiltas_rivile_sim::contract_fixture()),
+        ContractCoverage::Simulated(tiltas_woocommerce_sim::contract_fixture()),
+    ]
 }

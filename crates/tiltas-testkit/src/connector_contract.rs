@@ -1,32 +1,149 @@
-//! The connector contract: what every connector with a simulator must do under the engine —
-//! deliver every record exactly once, write nothing when nothing changed, read changes
-//! incrementally, resume a run that died between pages without writing again, read an empty
-//! system to its end, ride out a failing server, wait out rate
-//! limits, stop on refused credentials naming the connection, report a malformed answer
-//! clearly, and never duplicate a record when the server applies a write but answers with an
-//! error. Run for a connector with
-//! [`connector_contract_tests!`](crate::connector_contract_tests).
+//! The connector contract (DESIGN §5): what every connector with a simulator must do under the
+//! engine, against its simulator as the system under test and an in-process reference
+//! simulator as the other side of every flow.
 //!
-//! The other side of every flow is an in-process reference simulator.
+//! As a source: deliver every record exactly once and write nothing on an idle re-sync, read
+//! changes incrementally, resume a run that died between pages without writing again, read an
+//! empty system to its end, ride out a failing server, wait out rate limits, stop on refused
+//! credentials naming the connection, and report a malformed answer clearly. As a target:
+//! never duplicate a record when the server applies a write but answers with an error, and
+//! dead-letter the records the system refuses (with the system's own words) while writing the
+//! rest of their batch. Every behaviour is one entry of [`BEHAVIOURS`].
+//!
+//! Where it runs: each simulator crate declares a
+//! [`ContractFixture`] (how to start it, the entities
+//! covered and how, the entities not covered and why); `tiltas_systems::contract_coverage`
+//! lists one entry per system; and the `contract` test of this crate
+//! (`cargo test -p tiltas-testkit --test contract`) runs every behaviour for every covered
+//! entity of every system, named `SYSTEM::ENTITY::BEHAVIOUR`, plus a `SYSTEM::coverage` check
+//! ([`coverage::check`]) that every entity a system's spec reads or writes is covered or
+//! listed as not covered with a reason.
 use serde_json::{json, Value};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tiltas_engine::{Engine, SyncOptions, SyncReport};
 use tiltas_model::EntityKind;
+use tiltas_sim::contract::{ContractFixture, CoveredEntity, Simulated, StartRequest};
 use tiltas_sim::Harness;
+use tiltas_store::{DeadLetter, DeadLetterFilter, DeadLetterStatus, FailureClass};
 use tiltas_systems::reference::simulator::{router, ReferenceSim, Seeding};
 
-/// A running simulator of the system under test.
-pub struct Simulated {
-    /// Its base URL (where `/__sim/` lives).
-    pub url: String,
-    /// The body of its `[connections.sut]` table (system, address, credentials).
-    pub connection: String,
+pub mod coverage;
+
+/// The system under test of one contract case: its fixture, the entity, the seed.
+#[derive(Debug, Clone, Copy)]
+pub struct Sut {
+    /// The system's fixture.
+    pub fixture: ContractFixture,
+    /// The entity the case reads or writes, as the fixture covers it.
+    pub covered: CoveredEntity,
+    /// Seed of both simulators' data and of their fault decisions.
+    pub seed: u64,
 }
 
-/// Starts the system under test's simulator with `records` seeded records of the entity.
-pub type Start = fn(records: usize, entity: EntityKind) -> Pin<Box<dyn Future<Output = Simulated> + Send>>;
+impl Sut {
+    fn entity(&self) -> EntityKind {
+        self.covered.entity
+    }
+
+    /// Starts the system under test with `records` seeded records of the entity.
+    async fn start(&self, records: usize) -> Simulated {
+        (self.fixture.start)(StartRequest {
+            records,
+            entity: self.entity(),
+            seed: self.seed,
+        })
+        .await
+    }
+
+    /// The seed of the peer of case number `case`: every case's peer has its own data.
+    fn peer_seed(&self, case: u64) -> u64 {
+        self.seed.wrapping_add(case)
+    }
+}
+
+/// Which side of a flow the system under test is in a behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// It is read (the flow's `from`).
+    Source,
+    /// It is written (the flow's `to`).
+    Target,
+}
+
+/// A running contract behaviour.
+pub type Running<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// One behaviour of the contract: its name (a sentence), the side it needs, and its body,
+/// which panics when the connector falls short.
+#[derive(Clone, Copy)]
+pub struct Behaviour {
+    /// The behaviour as a sentence (`source_waits_out_rate_limits`).
+    pub name: &'static str,
+    /// Run for the entities the fixture covers on this side.
+    pub side: Side,
+    /// Runs it against one system under test.
+    pub run: for<'a> fn(&'a Sut) -> Running<'a>,
+}
+
+/// Every behaviour of the contract.
+pub const BEHAVIOURS: &[Behaviour] = &[
+    Behaviour {
+        name: "source_delivers_every_record_once_and_an_idle_resync_writes_nothing",
+        side: Side::Source,
+        run: |sut| Box::pin(source_delivers_every_record_once_and_an_idle_resync_writes_nothing(sut)),
+    },
+    Behaviour {
+        name: "source_changes_are_read_incrementally",
+        side: Side::Source,
+        run: |sut| Box::pin(source_changes_are_read_incrementally(sut)),
+    },
+    Behaviour {
+        name: "source_rides_out_a_failing_server",
+        side: Side::Source,
+        run: |sut| Box::pin(source_rides_out_a_failing_server(sut)),
+    },
+    Behaviour {
+        name: "source_resumes_after_a_run_dies_between_pages",
+        side: Side::Source,
+        run: |sut| Box::pin(source_resumes_after_a_run_dies_between_pages(sut)),
+    },
+    Behaviour {
+        name: "source_with_no_records_is_read_to_an_empty_end",
+        side: Side::Source,
+        run: |sut| Box::pin(source_with_no_records_is_read_to_an_empty_end(sut)),
+    },
+    Behaviour {
+        name: "source_refused_credentials_stop_the_run_naming_the_connection",
+        side: Side::Source,
+        run: |sut| Box::pin(source_refused_credentials_stop_the_run_naming_the_connection(sut)),
+    },
+    Behaviour {
+        name: "source_waits_out_rate_limits",
+        side: Side::Source,
+        run: |sut| Box::pin(source_waits_out_rate_limits(sut)),
+    },
+    Behaviour {
+        name: "source_reports_a_malformed_answer_clearly",
+        side: Side::Source,
+        run: |sut| Box::pin(source_reports_a_malformed_answer_clearly(sut)),
+    },
+    Behaviour {
+        name: "target_never_duplicates_when_writes_fail_after_commit",
+        side: Side::Target,
+        run: |sut| Box::pin(target_never_duplicates_when_writes_fail_after_commit(sut)),
+    },
+    Behaviour {
+        name: "target_dead_letters_refused_items_and_writes_the_rest_of_their_batch",
+        side: Side::Target,
+        run: |sut| {
+            Box::pin(target_dead_letters_refused_items_and_writes_the_rest_of_their_batch(
+                sut,
+            ))
+        },
+    },
+];
 
 async fn reference(records: usize, seed: u64, entity: EntityKind) -> (String, Arc<ReferenceSim>) {
     let (url, sim, _) = reference_with_harness(records, seed, entity).await;
@@ -60,28 +177,25 @@ struct World {
     engine: Engine,
 }
 
-async fn world(sut: &Simulated, peer: &str, entity: EntityKind, sut_is_source: bool, match_on: &str) -> World {
-    world_paged(sut, peer, entity, sut_is_source, match_on, None).await
+/// A flow between the system under test (`sut`) and the peer, the store in a temporary folder.
+async fn world(simulated: &Simulated, peer: &str, sut: &Sut, side: Side) -> World {
+    world_paged(simulated, peer, sut, side, None).await
 }
 
-async fn world_paged(
-    sut: &Simulated,
-    peer: &str,
-    entity: EntityKind,
-    sut_is_source: bool,
-    match_on: &str,
-    page_size: Option<usize>,
-) -> World {
-    let (from, to) = if sut_is_source {
-        ("sut", "peer")
-    } else {
-        ("peer", "sut")
+async fn world_paged(simulated: &Simulated, peer: &str, sut: &Sut, side: Side, page_size: Option<usize>) -> World {
+    let (from, to) = match side {
+        Side::Source => ("sut", "peer"),
+        Side::Target => ("peer", "sut"),
     };
     let text = format!(
         "[connections.sut]\n{}\n\n[connections.peer]\nsystem = \"reference\"\nbase_url = \"{peer}\"\ntoken = \"peer-token\"\n\n\
-         [[flows]]\nname = \"contract\"\nentity = \"{entity}\"\nfrom = {{ connection = \"{from}\" }}\nto = {{ connection = \"{to}\" }}\n{}{}",
-        sut.connection,
-        if match_on.is_empty() { String::new() } else { format!("match_on = \"{match_on}\"\n") },
+         [[flows]]\nname = \"contract\"\nentity = \"{}\"\nfrom = {{ connection = \"{from}\" }}\nto = {{ connection = \"{to}\" }}\n{}{}",
+        simulated.connection,
+        sut.entity(),
+        sut.covered
+            .match_on
+            .map(|field| format!("match_on = \"{field}\"\n"))
+            .unwrap_or_default(),
         page_size.map(|size| format!("page_size = {size}\n")).unwrap_or_default()
     );
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -108,6 +222,19 @@ async fn sync(world: &World) -> SyncReport {
         .unwrap_or_else(|error| panic!("sync failed: {error}"))
 }
 
+async fn open_dead_letters(world: &World) -> Vec<DeadLetter> {
+    world
+        .engine
+        .store()
+        .dead_letters(&DeadLetterFilter {
+            flow: Some("contract".to_owned()),
+            status: Some(DeadLetterStatus::Open),
+            limit: 0,
+        })
+        .await
+        .expect("list the dead letters")
+}
+
 async fn control(url: &str, path: &str, body: Value) {
     let response = reqwest::Client::new()
         .post(format!("{url}/__sim/{path}"))
@@ -132,14 +259,10 @@ async fn stats(url: &str) -> Value {
 }
 
 /// As a source: a first sync delivers every record once; an idle re-sync writes nothing.
-pub async fn source_delivers_every_record_once_and_an_idle_resync_writes_nothing(
-    start: Start,
-    entity: EntityKind,
-    match_on: &str,
-) {
-    let sut = start(230, entity).await;
-    let (peer, _) = reference(0, 1, entity).await;
-    let world = world(&sut, &peer, entity, true, match_on).await;
+pub async fn source_delivers_every_record_once_and_an_idle_resync_writes_nothing(sut: &Sut) {
+    let simulated = sut.start(230).await;
+    let (peer, _) = reference(0, sut.peer_seed(1), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Source).await;
     let first = sync(&world).await;
     assert_eq!(
         (first.counters.created, first.counters.failed),
@@ -160,12 +283,17 @@ pub async fn source_delivers_every_record_once_and_an_idle_resync_writes_nothing
 }
 
 /// As a source: records changed upstream are read incrementally and updated, nothing else.
-pub async fn source_changes_are_read_incrementally(start: Start, entity: EntityKind, match_on: &str, mutated: &str) {
-    let sut = start(150, entity).await;
-    let (peer, _) = reference(0, 2, entity).await;
-    let world = world(&sut, &peer, entity, true, match_on).await;
+pub async fn source_changes_are_read_incrementally(sut: &Sut) {
+    let simulated = sut.start(150).await;
+    let (peer, _) = reference(0, sut.peer_seed(2), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Source).await;
     sync(&world).await;
-    control(&sut.url, "mutate", json!({ "entity": mutated, "count": 12 })).await;
+    control(
+        &simulated.url,
+        "mutate",
+        json!({ "entity": sut.covered.mutate, "count": 12 }),
+    )
+    .await;
     let report = sync(&world).await;
     assert_eq!(report.counters.updated, 12, "{:?}", report.counters);
     // A system that has no change filter for this entity (WooCommerce customers) declares it
@@ -174,7 +302,7 @@ pub async fn source_changes_are_read_incrementally(start: Start, entity: EntityK
         .engine
         .config()
         .connection("sut")
-        .and_then(|connection| connection.system.access(entity))
+        .and_then(|connection| connection.system.access(sut.entity()))
         .is_some_and(|access| access.incremental);
     if incremental {
         assert!(
@@ -186,20 +314,25 @@ pub async fn source_changes_are_read_incrementally(start: Start, entity: EntityK
 }
 
 /// As a source: a server failing one request in four is ridden out without losing a record.
-pub async fn source_rides_out_a_failing_server(start: Start, entity: EntityKind, match_on: &str) {
-    let sut = start(230, entity).await;
-    control(&sut.url, "faults", json!({ "error_rate": 0.25, "error_status": 503 })).await;
-    let (peer, _) = reference(0, 3, entity).await;
-    let world = world(&sut, &peer, entity, true, match_on).await;
+pub async fn source_rides_out_a_failing_server(sut: &Sut) {
+    let simulated = sut.start(230).await;
+    control(
+        &simulated.url,
+        "faults",
+        json!({ "error_rate": 0.25, "error_status": 503 }),
+    )
+    .await;
+    let (peer, _) = reference(0, sut.peer_seed(3), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Source).await;
     let report = sync(&world).await;
     assert_eq!(report.counters.created, 230, "{:?}", report.counters);
 }
 
 /// As a source: an empty system is read to its (empty) end without a failure.
-pub async fn source_with_no_records_is_read_to_an_empty_end(start: Start, entity: EntityKind, match_on: &str) {
-    let sut = start(0, entity).await;
-    let (peer, _) = reference(0, 5, entity).await;
-    let world = world(&sut, &peer, entity, true, match_on).await;
+pub async fn source_with_no_records_is_read_to_an_empty_end(sut: &Sut) {
+    let simulated = sut.start(0).await;
+    let (peer, _) = reference(0, sut.peer_seed(5), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Source).await;
     let report = sync(&world).await;
     assert_eq!(
         (report.counters.read, report.counters.created, report.counters.failed),
@@ -211,15 +344,16 @@ pub async fn source_with_no_records_is_read_to_an_empty_end(start: Start, entity
 
 /// As a source: refused credentials stop the run with an auth failure naming the connection,
 /// after no more than a few calls (credentials do not get better by retrying).
-pub async fn source_refused_credentials_stop_the_run_naming_the_connection(
-    start: Start,
-    entity: EntityKind,
-    match_on: &str,
-) {
-    let sut = start(20, entity).await;
-    control(&sut.url, "faults", json!({ "error_rate": 1.0, "error_status": 401 })).await;
-    let (peer, _) = reference(0, 6, entity).await;
-    let world = world(&sut, &peer, entity, true, match_on).await;
+pub async fn source_refused_credentials_stop_the_run_naming_the_connection(sut: &Sut) {
+    let simulated = sut.start(20).await;
+    control(
+        &simulated.url,
+        "faults",
+        json!({ "error_rate": 1.0, "error_status": 401 }),
+    )
+    .await;
+    let (peer, _) = reference(0, sut.peer_seed(6), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Source).await;
     let error = world
         .engine
         .sync("contract", &SyncOptions::default())
@@ -233,17 +367,22 @@ pub async fn source_refused_credentials_stop_the_run_naming_the_connection(
         other => panic!("not a connector failure: {other}"),
     }
     assert!(error.to_string().contains("sut"), "{error}");
-    let calls = stats(&sut.url).await["requests"]["total"].as_u64().unwrap_or(0);
+    let calls = stats(&simulated.url).await["requests"]["total"].as_u64().unwrap_or(0);
     assert!(calls <= 3, "{calls} calls with refused credentials");
 }
 
 /// As a source: a server answering 429 with `Retry-After` is waited out and every record
 /// still arrives once.
-pub async fn source_waits_out_rate_limits(start: Start, entity: EntityKind, match_on: &str) {
-    let sut = start(120, entity).await;
-    control(&sut.url, "faults", json!({ "rate_limit_per_s": 3, "retry_after_s": 1 })).await;
-    let (peer, _) = reference(0, 7, entity).await;
-    let world = world(&sut, &peer, entity, true, match_on).await;
+pub async fn source_waits_out_rate_limits(sut: &Sut) {
+    let simulated = sut.start(120).await;
+    control(
+        &simulated.url,
+        "faults",
+        json!({ "rate_limit_per_s": 3, "retry_after_s": 1 }),
+    )
+    .await;
+    let (peer, _) = reference(0, sut.peer_seed(7), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Source).await;
     let report = sync(&world).await;
     assert_eq!(
         (report.counters.created, report.counters.failed),
@@ -256,11 +395,11 @@ pub async fn source_waits_out_rate_limits(start: Start, entity: EntityKind, matc
 
 /// As a source: an answer that is not the system's format (a proxy's HTML page, cut short) is
 /// a clear failure — retried when it comes and goes, reported when it stays — never a panic.
-pub async fn source_reports_a_malformed_answer_clearly(start: Start, entity: EntityKind, match_on: &str) {
-    let sut = start(60, entity).await;
-    control(&sut.url, "faults", json!({ "malformed_rate": 0.2 })).await;
-    let (peer, _) = reference(0, 8, entity).await;
-    let world = world(&sut, &peer, entity, true, match_on).await;
+pub async fn source_reports_a_malformed_answer_clearly(sut: &Sut) {
+    let simulated = sut.start(60).await;
+    control(&simulated.url, "faults", json!({ "malformed_rate": 0.2 })).await;
+    let (peer, _) = reference(0, sut.peer_seed(8), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Source).await;
     let report = sync(&world).await;
     assert_eq!(
         (report.counters.created, report.counters.failed),
@@ -269,10 +408,10 @@ pub async fn source_reports_a_malformed_answer_clearly(start: Start, entity: Ent
         report.counters
     );
 
-    let sut = start(20, entity).await;
-    control(&sut.url, "faults", json!({ "malformed_rate": 1.0 })).await;
-    let (peer, _) = reference(0, 9, entity).await;
-    let broken = self::world(&sut, &peer, entity, true, match_on).await;
+    let simulated = sut.start(20).await;
+    control(&simulated.url, "faults", json!({ "malformed_rate": 1.0 })).await;
+    let (peer, _) = reference(0, sut.peer_seed(9), sut.entity()).await;
+    let broken = self::world(&simulated, &peer, sut, Side::Source).await;
     let error = broken
         .engine
         .sync("contract", &SyncOptions::default())
@@ -312,10 +451,10 @@ impl tiltas_engine::Progress for CutAfterFirstPage {
 
 /// As a source: a run that dies between two pages is resumed by the next one from where it
 /// stopped — what the first page delivered is not written again, nothing is lost.
-pub async fn source_resumes_after_a_run_dies_between_pages(start: Start, entity: EntityKind, match_on: &str) {
-    let sut = start(230, entity).await;
-    let (peer_url, _, peer) = reference_with_harness(0, 10, entity).await;
-    let world = world_paged(&sut, &peer_url, entity, true, match_on, Some(50)).await;
+pub async fn source_resumes_after_a_run_dies_between_pages(sut: &Sut) {
+    let simulated = sut.start(230).await;
+    let (peer_url, _, peer) = reference_with_harness(0, sut.peer_seed(10), sut.entity()).await;
+    let world = world_paged(&simulated, &peer_url, sut, Side::Source, Some(50)).await;
     let cut = Arc::new(CutAfterFirstPage {
         peer: peer.clone(),
         delivered_before_the_cut: std::sync::Mutex::new(None),
@@ -345,22 +484,22 @@ pub async fn source_resumes_after_a_run_dies_between_pages(start: Start, entity:
         second.counters
     );
     let peer_stats = stats(&peer_url).await;
-    assert_eq!(peer_stats["records"][entity.as_str()], 230, "{peer_stats}");
+    assert_eq!(peer_stats["records"][sut.entity().as_str()], 230, "{peer_stats}");
     assert_eq!(peer_stats["duplicates"], 0, "{peer_stats}");
     assert!(peer_stats["requests"]["write"].as_u64().unwrap_or(0) > writes_before);
 }
 
 /// As a target: writes the server applies but answers with an error are never duplicated.
-pub async fn target_never_duplicates_when_writes_fail_after_commit(start: Start, entity: EntityKind, match_on: &str) {
-    let sut = start(0, entity).await;
+pub async fn target_never_duplicates_when_writes_fail_after_commit(sut: &Sut) {
+    let simulated = sut.start(0).await;
     control(
-        &sut.url,
+        &simulated.url,
         "faults",
         json!({ "commit_then_fail_rate": 0.2, "error_rate": 0.1 }),
     )
     .await;
-    let (peer, _) = reference(120, 4, entity).await;
-    let world = world(&sut, &peer, entity, false, match_on).await;
+    let (peer, _) = reference(120, sut.peer_seed(4), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Target).await;
     let report = sync(&world).await;
     assert_eq!(
         (
@@ -371,8 +510,8 @@ pub async fn target_never_duplicates_when_writes_fail_after_commit(start: Start,
         "{:?}",
         report.counters
     );
-    let sut_stats = stats(&sut.url).await;
-    assert_eq!(sut_stats["records"][entity.as_str()], 120, "{sut_stats}");
+    let sut_stats = stats(&simulated.url).await;
+    assert_eq!(sut_stats["records"][sut.entity().as_str()], 120, "{sut_stats}");
     assert_eq!(sut_stats["duplicates"], 0, "{sut_stats}");
     let again = sync(&world).await;
     assert_eq!(
@@ -383,69 +522,83 @@ pub async fn target_never_duplicates_when_writes_fail_after_commit(start: Start,
     );
 }
 
-/// Expands to one `#[tokio::test]` per behaviour for a connector and entity; the target
-/// behaviour only for entities the connector writes:
-/// `connector_contract_tests!(start_fn, EntityKind::Product, "product", match_on = "sku", writes = true)`.
-#[macro_export]
-macro_rules! connector_contract_tests {
-    ($start:expr, $entity:expr, $mutated:expr, match_on = $match_on:expr, writes = true) => {
-        $crate::connector_contract_tests!($start, $entity, $mutated, match_on = $match_on, writes = false);
+/// As a target: records the system refuses as invalid (`invalid_item_rate`: the same records
+/// for the same seed, each refused with the system's own per-item error) fail alone — the rest
+/// of their batch is written, each refused record is a dead letter carrying the system's text.
+/// Once the fault clears, a run that delivers a refused record resolves its letter
+/// (docs/operations.md): an incremental re-sync reads again only what is at its cursor, so it
+/// writes at most the refused records there; the rest stay dead letters until retried, and a
+/// replay writes exactly them. Nothing is written twice.
+pub async fn target_dead_letters_refused_items_and_writes_the_rest_of_their_batch(sut: &Sut) {
+    const RECORDS: u64 = 60;
+    let entity = sut.entity().as_str();
+    let simulated = sut.start(0).await;
+    control(&simulated.url, "faults", json!({ "invalid_item_rate": 0.15 })).await;
+    let (peer, _) = reference(RECORDS as usize, sut.peer_seed(11), sut.entity()).await;
+    let world = world(&simulated, &peer, sut, Side::Target).await;
 
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn target_never_duplicates_when_writes_fail_after_commit() {
-            $crate::connector_contract::target_never_duplicates_when_writes_fail_after_commit(
-                $start, $entity, $match_on,
-            )
-            .await;
-        }
-    };
-    ($start:expr, $entity:expr, $mutated:expr, match_on = $match_on:expr, writes = false) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn source_delivers_every_record_once_and_an_idle_resync_writes_nothing() {
-            $crate::connector_contract::source_delivers_every_record_once_and_an_idle_resync_writes_nothing(
-                $start, $entity, $match_on,
-            )
-            .await;
-        }
+    let first = sync(&world).await;
+    let sut_stats = stats(&simulated.url).await;
+    let refused = sut_stats["refused_items"].as_u64().unwrap_or(0);
+    assert!(
+        refused > 0 && refused < RECORDS,
+        "{refused} of {RECORDS} records refused: this seed picks none or all, try another ({sut_stats})"
+    );
+    assert_eq!(
+        (first.counters.created + first.counters.updated, first.counters.failed),
+        (RECORDS - refused, refused),
+        "{:?}",
+        first.counters
+    );
+    assert_eq!(sut_stats["records"][entity], RECORDS - refused, "{sut_stats}");
+    assert_eq!(sut_stats["duplicates"], 0, "{sut_stats}");
+    let letters = open_dead_letters(&world).await;
+    assert_eq!(letters.len() as u64, refused, "{letters:?}");
+    for letter in &letters {
+        assert_eq!(letter.class, FailureClass::Invalid, "{letter:?}");
+        assert!(
+            letter.message.contains(sut.fixture.refusal_text),
+            "the dead letter of {} does not carry the system's words {:?}: {}",
+            letter.source_key,
+            sut.fixture.refusal_text,
+            letter.message
+        );
+    }
 
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn source_changes_are_read_incrementally() {
-            $crate::connector_contract::source_changes_are_read_incrementally($start, $entity, $match_on, $mutated)
-                .await;
-        }
+    control(&simulated.url, "faults", json!({})).await;
+    let again = sync(&world).await;
+    let still_open = open_dead_letters(&world).await;
+    assert_eq!(
+        (again.counters.created + again.counters.updated, again.counters.failed),
+        (refused - still_open.len() as u64, 0),
+        "an incremental re-sync writes nothing but refused records it reads again (at the cursor), \
+         resolving their letters: {:?}",
+        again.counters
+    );
+    let sut_stats = stats(&simulated.url).await;
+    assert_eq!(
+        sut_stats["records"][entity],
+        RECORDS - still_open.len() as u64,
+        "{sut_stats}"
+    );
 
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn source_rides_out_a_failing_server() {
-            $crate::connector_contract::source_rides_out_a_failing_server($start, $entity, $match_on).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn source_resumes_after_a_run_dies_between_pages() {
-            $crate::connector_contract::source_resumes_after_a_run_dies_between_pages($start, $entity, $match_on).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn source_with_no_records_is_read_to_an_empty_end() {
-            $crate::connector_contract::source_with_no_records_is_read_to_an_empty_end($start, $entity, $match_on)
-                .await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn source_refused_credentials_stop_the_run_naming_the_connection() {
-            $crate::connector_contract::source_refused_credentials_stop_the_run_naming_the_connection(
-                $start, $entity, $match_on,
-            )
-            .await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn source_waits_out_rate_limits() {
-            $crate::connector_contract::source_waits_out_rate_limits($start, $entity, $match_on).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn source_reports_a_malformed_answer_clearly() {
-            $crate::connector_contract::source_reports_a_malformed_answer_clearly($start, $entity, $match_on).await;
-        }
-    };
+    let replayed = world
+        .engine
+        .replay("contract", &still_open, &SyncOptions::default())
+        .await
+        .unwrap_or_else(|error| panic!("replay failed: {error}"));
+    assert_eq!(
+        (
+            replayed.counters.created + replayed.counters.updated,
+            replayed.counters.failed
+        ),
+        (still_open.len() as u64, 0),
+        "{:?}",
+        replayed.counters
+    );
+    let sut_stats = stats(&simulated.url).await;
+    assert_eq!(sut_stats["records"][entity], RECORDS, "{sut_stats}");
+    assert_eq!(sut_stats["duplicates"], 0, "{sut_stats}");
+    let left_open = open_dead_letters(&world).await;
+    assert!(left_open.is_empty(), "{left_open:?}");
 }

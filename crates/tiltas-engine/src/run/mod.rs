@@ -49,8 +49,8 @@ pub(crate) struct RunContext<'a> {
     pub options: &'a SyncOptions,
     pub run: Option<RunId>,
     /// For records delivered by webhook: the flow's source, which decides whether a read
-    /// would have returned them.
-    pub admission: Option<Box<dyn Source>>,
+    /// would have returned them (in a mutex only so the context can be shared across awaits).
+    pub admission: Option<std::sync::Mutex<Box<dyn Source>>>,
 }
 
 /// A connector failure that stops the run, naming the flow, the side and the connection.
@@ -106,7 +106,7 @@ impl Engine {
             from: self.connection(&flow.from.connection),
             options,
             run: guard.run(),
-            admission: connectors.admission,
+            admission: connectors.admission.map(std::sync::Mutex::new),
         };
         let mut report = SyncReport {
             flow: flow.name.clone(),
@@ -193,7 +193,7 @@ impl Pages<'_, '_> {
                 .is_some_and(|access| access.incremental);
         let mut request = ReadRequest {
             position: None,
-            changed_since: self.changed_since(incremental).await?,
+            changed_since: changed_since(self.context, incremental).await?,
             page_size: flow.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
         };
         let mut wrote_anything = false;
@@ -228,18 +228,6 @@ impl Pages<'_, '_> {
         Ok(())
     }
 
-    /// Where an incremental read starts: the saved cursor less the flow's `look_back`.
-    async fn changed_since(&self, incremental: bool) -> Result<Option<DateTime<Utc>>, EngineError> {
-        let (flow, options) = (self.context.flow, self.context.options);
-        if !incremental || options.full {
-            return Ok(None);
-        }
-        let cursor = self.context.store.cursor(&flow.name).await?;
-        Ok(cursor
-            .and_then(|cursor| DateTime::parse_from_rfc3339(&cursor).ok())
-            .map(|cursor| cursor.with_timezone(&Utc) - chrono::Duration::from_std(flow.look_back).unwrap_or_default()))
-    }
-
     /// One page through the stages; returns whether anything was written.
     async fn page(
         &mut self,
@@ -258,4 +246,16 @@ impl Pages<'_, '_> {
         stages::settle::stage(context, ledger, self.report, newest_change, incremental).await?;
         Ok(wrote)
     }
+}
+
+/// Where an incremental read starts: the saved cursor less the flow's `look_back`.
+async fn changed_since(context: &RunContext<'_>, incremental: bool) -> Result<Option<DateTime<Utc>>, EngineError> {
+    let (flow, options) = (context.flow, context.options);
+    if !incremental || options.full {
+        return Ok(None);
+    }
+    let cursor = context.store.cursor(&flow.name).await?;
+    Ok(cursor
+        .and_then(|cursor| DateTime::parse_from_rfc3339(&cursor).ok())
+        .map(|cursor| cursor.with_timezone(&Utc) - chrono::Duration::from_std(flow.look_back).unwrap_or_default()))
 }

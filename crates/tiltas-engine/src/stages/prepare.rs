@@ -38,7 +38,11 @@ pub(crate) fn stage(
 /// Maps and hashes one source record; a record left alone or failing is settled here.
 fn prepare(context: &RunContext<'_>, ledger: &mut Ledger, record: SourceRecord) -> Option<Candidate> {
     let prepared = context.prepared;
-    if let Some(Err(reason)) = context.admission.as_ref().map(|source| source.admits(&record)) {
+    let admitted = context.admission.as_ref().map(|source| {
+        let source = source.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        source.admits(&record)
+    });
+    if let Some(Err(reason)) = admitted {
         ledger.skip(context, record.key, record.data, &reason);
         return None;
     }

@@ -1,6 +1,5 @@
 //! Engine behaviour against in-memory connectors and a real SQLite store.
 mod booking;
-mod contract;
 mod fakes;
 mod filedrop;
 mod money;

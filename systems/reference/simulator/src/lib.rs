@@ -1,5 +1,6 @@
 //! The reference system's simulator: the contract of `docs/reference-api.md`, served from
 //! memory, seeded deterministically, behind the shared fault harness.
+mod contract;
 mod flags;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -8,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, TimeZone, Utc};
+pub use contract::contract_fixture;
 pub use flags::Flags;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,6 +23,9 @@ use tiltas_sim::{Harness, RequestKind, SimSystem};
 
 /// The longest `name` the system stores unless told otherwise.
 pub const MAX_NAME: usize = 120;
+
+/// The per-item error message of a record `invalid_item_rate` refuses.
+pub const REFUSED_ITEM: &str = "record refused as invalid (invalid_item_rate, POST /__sim/faults)";
 
 /// How many records of each kind the simulator starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -687,6 +692,10 @@ async fn batch(
             results.push(
                 json!({ "status": 400, "error": { "code": "invalid", "message": errors.to_string(), "field": field } }),
             );
+            continue;
+        }
+        if natural_key(entity, &record).is_some_and(|key| harness.refuses_item(&key)) {
+            results.push(json!({ "status": 400, "error": { "code": "invalid", "message": REFUSED_ITEM } }));
             continue;
         }
         let at = db.tick();

@@ -4,8 +4,10 @@
 //! as `{}`, every value a string, `CHAR` columns padded to their width), `fil` as a T-SQL
 //! `WHERE` fragment, 100 rows a page in primary-key order, 10 requests/s with bursts to 30.
 //!
-//! This increment serves the `GET_*_LIST` methods of [`TABLES`](tiltas_rivile::schema::TABLES);
-//! `EDIT_*` methods are answered as unknown until the connector's write side lands.
+//! It serves the `GET_*_LIST` methods of [`TABLES`](tiltas_rivile::schema::TABLES) and the
+//! `EDIT_*` methods of products, clients, services and sales documents; the harness'
+//! `invalid_item_rate` makes an `EDIT_*` of a chosen record fail with a data error.
+mod contract;
 mod flags;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+pub use contract::contract_fixture;
 pub use flags::Flags;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -36,6 +39,13 @@ const RATE_PER_S: f64 = 10.0;
 const BURST: f64 = 30.0;
 /// The empty date of Rivile answers.
 const EMPTY_DATE: &str = "1900-01-01T00:00:00";
+/// The `dataErrors` code of a record `invalid_item_rate` refuses: the simulator's own, a code
+/// Rivile is not known to use, so the connector keeps the text as Rivile's (as for any unknown
+/// code).
+const REFUSED_ITEM_CODE: &str = "0";
+/// The `dataErrors` message of a record `invalid_item_rate` refuses ("record refused as
+/// invalid"), in Lithuanian like Rivile's own.
+pub const REFUSED_ITEM: &str = "Įrašas atmestas kaip neteisingas (invalid_item_rate, POST /__sim/faults)";
 
 /// A row: column name → stored value (text unpadded, numbers as decimal text, times as
 /// `YYYY-MM-DDTHH:MM:SS`; empty for none).
@@ -757,7 +767,7 @@ async fn gateway(
         let outcome = if document {
             edit_document(&sim, &call)
         } else {
-            edit(&sim, &call).map(|answer| (StatusCode::OK, answer))
+            edit(&sim, &harness, &call).map(|answer| (StatusCode::OK, answer))
         };
         return match outcome {
             Ok((status, answer)) => {
@@ -814,7 +824,7 @@ fn data_error(table: &Table, tag: &str, code: &str, message: &str) -> Value {
 
 /// `EDIT_*` of one record: `oper` I (insert, the default), U (update) or D (delete). The answer
 /// is the stored record, defaults filled, as the real gateway returns it.
-fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
+fn edit(sim: &RivileSim, harness: &Harness, call: &Call) -> Result<Value, Value> {
     let (table, duplicate_code, duplicate_message) =
         edit_target(&call.method).ok_or_else(|| error_body(&format!("Unknown method {}", call.method)))?;
     let oper = call
@@ -850,6 +860,9 @@ fn edit(sim: &RivileSim, call: &Call) -> Result<Value, Value> {
             "1",
             &format!("{} is required", table.key[0]),
         ));
+    }
+    if matches!(oper.as_str(), "I" | "U") && harness.refuses_item(&key.join("/")) {
+        return Err(data_error(table, table.key[0], REFUSED_ITEM_CODE, REFUSED_ITEM));
     }
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
     let user = key_user(&sim.api_key);

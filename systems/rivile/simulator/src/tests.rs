@@ -241,3 +241,59 @@ async fn xml_data_errors_are_wrapped_as_error_and_data_error_elements() {
     let json: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["errors"][0]["dataErrors"][0]["code"], "5008", "{json}");
 }
+
+#[tokio::test]
+async fn invalid_item_rate_refuses_chosen_records_with_a_data_error_every_time() {
+    let url = start(3).await;
+    let faults = |body: &'static str| {
+        let url = url.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(format!("{url}/__sim/faults"))
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        }
+    };
+    faults(r#"{"invalid_item_rate": 0.5}"#).await;
+    let insert = |code: &str| {
+        format!(
+            r#"{{"method":"EDIT_N17","params":{{"oper":"I"}},"data":{{"N17":{{"N17_KODAS_PS":"{code}","N17_PAV":"Nauja"}}}}}}"#
+        )
+    };
+    let mut refused = Vec::new();
+    for n in 0..20 {
+        let code = format!("NEW-{n:02}");
+        let (status, answer) = call(&url, Some(KEY), true, "application/json", &insert(&code)).await;
+        if status == 400 {
+            let answer: Value = serde_json::from_str(&answer).unwrap();
+            assert_eq!(answer["errorMessage"], "Data errors", "{answer}");
+            assert_eq!(answer["errors"][0]["data"], "N17", "{answer}");
+            assert_eq!(
+                answer["errors"][0]["dataErrors"][0],
+                json!({"tag": "N17_KODAS_PS", "code": "0", "message": REFUSED_ITEM}),
+                "{answer}"
+            );
+            refused.push(code);
+        } else {
+            assert_eq!(status, 200, "{answer}");
+        }
+    }
+    assert!((1..20).contains(&refused.len()), "{refused:?}");
+    let rows: Value = reqwest::get(format!("{url}/__sim/records/product"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 3 + 20 - refused.len());
+
+    let (status, _) = call(&url, Some(KEY), true, "application/json", &insert(&refused[0])).await;
+    assert_eq!(status, 400, "the same record is refused again");
+    faults("{}").await;
+    let (status, answer) = call(&url, Some(KEY), true, "application/json", &insert(&refused[0])).await;
+    assert_eq!(status, 200, "{answer}");
+}

@@ -233,10 +233,10 @@ pub(super) async fn handle(State(app): State<AppState>, request: Request) -> Res
         let mut ctx = Ctx {
             shop: &mut shop,
             now,
-            site: site.clone(),
+            site,
             events: Vec::new(),
         };
-        let result = execute(&mut ctx, resource, target, operation, &query, &input, &site);
+        let result = execute(&mut ctx, &harness, resource, target, operation, &query, &input);
         (result, ctx.events)
     };
     sim.publish(events);
@@ -389,7 +389,13 @@ fn list_ids(shop: &Shop, resource: Resource, params: &ListParams) -> Result<Vec<
     }
 }
 
-fn create(ctx: &mut Ctx<'_>, resource: Resource, input: &Map<String, Value>) -> Result<u64, WcError> {
+fn create(
+    ctx: &mut Ctx<'_>,
+    harness: &Harness,
+    resource: Resource,
+    input: &Map<String, Value>,
+) -> Result<u64, WcError> {
+    refuse_chosen_item(ctx.shop, harness, resource, 0, input)?;
     match resource {
         Resource::Products => catalog::create_product(ctx, input),
         Resource::Variations(parent) => catalog::create_variation(ctx, parent, input),
@@ -414,10 +420,17 @@ fn exists(shop: &Shop, resource: Resource, id: u64) -> bool {
     }
 }
 
-fn update(ctx: &mut Ctx<'_>, resource: Resource, id: u64, input: &Map<String, Value>) -> Result<(), WcError> {
+fn update(
+    ctx: &mut Ctx<'_>,
+    harness: &Harness,
+    resource: Resource,
+    id: u64,
+    input: &Map<String, Value>,
+) -> Result<(), WcError> {
     if !exists(ctx.shop, resource, id) {
         return Err(invalid_id(resource, StatusCode::BAD_REQUEST));
     }
+    refuse_chosen_item(ctx.shop, harness, resource, id, input)?;
     match resource {
         Resource::Products => catalog::update_product(ctx, id, input),
         Resource::Variations(_) => catalog::update_variation(ctx, id, input),
@@ -425,6 +438,42 @@ fn update(ctx: &mut Ctx<'_>, resource: Resource, id: u64, input: &Map<String, Va
         Resource::Customers => customers::update(ctx, id, input),
         Resource::Orders => orders::update(ctx, id, input),
         Resource::Webhooks => webhooks::update(ctx, id, input),
+    }
+}
+
+/// The natural key of a product, variation or customer being written: its SKU or e-mail as
+/// sent, else as stored (an update may leave it out). Other resources have none.
+fn item_key(shop: &Shop, resource: Resource, id: u64, input: &Map<String, Value>) -> Option<(&'static str, String)> {
+    let (field, stored) = match resource {
+        Resource::Products => ("sku", shop.products.get(&id)),
+        Resource::Variations(_) => ("sku", shop.variations.get(&id)),
+        Resource::Customers => ("email", shop.customers.get(&id)),
+        _ => return None,
+    };
+    let sent = input.get(field).and_then(Value::as_str);
+    let key = sent
+        .or_else(|| stored.map(|record| record.str(field)))?
+        .trim()
+        .to_lowercase();
+    (!key.is_empty()).then_some((field, key))
+}
+
+/// The harness' `invalid_item_rate`: a chosen record is refused as WordPress refuses an
+/// argument that fails its schema, `400 rest_invalid_param` naming the parameter (inside a
+/// 200 for a batch item), before the controller writes anything.
+fn refuse_chosen_item(
+    shop: &Shop,
+    harness: &Harness,
+    resource: Resource,
+    id: u64,
+    input: &Map<String, Value>,
+) -> Result<(), WcError> {
+    match item_key(shop, resource, id, input) {
+        Some((field, key)) if harness.refuses_item(&key) => Err(WcError::invalid_param(
+            field,
+            format!("{field} refused by the simulator's invalid_item_rate (POST /__sim/faults)."),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -453,13 +502,16 @@ fn rendered(ctx: &Ctx<'_>, resource: Resource, id: u64, site: &str) -> Result<Va
 
 fn execute(
     ctx: &mut Ctx<'_>,
+    harness: &Harness,
     resource: Resource,
     target: Target,
     operation: Operation,
     query: &[(String, String)],
     input: &Map<String, Value>,
-    site: &str,
 ) -> Result<Response, WcError> {
+    // Owned: `ctx` is borrowed mutably below while the site is still needed.
+    let site = ctx.site.clone();
+    let site = site.as_str();
     let force = query
         .iter()
         .find(|(key, _)| key == "force")
@@ -505,7 +557,7 @@ fn execute(
                     return Err(invalid_id(Resource::Products, StatusCode::NOT_FOUND));
                 }
             }
-            let id = create(ctx, resource, input)?;
+            let id = create(ctx, harness, resource, input)?;
             let body = rendered(ctx, resource, id, site)?;
             let mut response = json_response(StatusCode::CREATED, body);
             if let Ok(value) = HeaderValue::from_str(&format!("{}/{id}", collection_url(site, resource))) {
@@ -514,16 +566,22 @@ fn execute(
             Ok(response)
         }
         Operation::Update => {
-            update(ctx, resource, item_id, input)?;
+            update(ctx, harness, resource, item_id, input)?;
             Ok(json_response(StatusCode::OK, rendered(ctx, resource, item_id, site)?))
         }
         Operation::Delete => Ok(json_response(StatusCode::OK, delete(ctx, resource, item_id, force)?)),
-        Operation::Batch => batch(ctx, resource, input, site),
+        Operation::Batch => batch(ctx, harness, resource, input, site),
     }
 }
 
 /// `{"create":[…],"update":[…],"delete":[…]}`, each item done on its own; deletes are forced.
-fn batch(ctx: &mut Ctx<'_>, resource: Resource, input: &Map<String, Value>, site: &str) -> Result<Response, WcError> {
+fn batch(
+    ctx: &mut Ctx<'_>,
+    harness: &Harness,
+    resource: Resource,
+    input: &Map<String, Value>,
+    site: &str,
+) -> Result<Response, WcError> {
     let section = |name: &str| -> Result<Vec<Value>, WcError> {
         match input.get(name) {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -551,7 +609,7 @@ fn batch(ctx: &mut Ctx<'_>, resource: Resource, input: &Map<String, Value>, site
         let mut results = Vec::new();
         for item in creates {
             let result = match item.as_object() {
-                Some(fields) => create(ctx, resource, fields).and_then(|id| rendered(ctx, resource, id, site)),
+                Some(fields) => create(ctx, harness, resource, fields).and_then(|id| rendered(ctx, resource, id, site)),
                 None => Err(WcError::new(
                     StatusCode::BAD_REQUEST,
                     "rest_invalid_param",
@@ -567,7 +625,9 @@ fn batch(ctx: &mut Ctx<'_>, resource: Resource, input: &Map<String, Value>, site
         for item in updates {
             let id = item.get("id").and_then(id_value).unwrap_or(0);
             let result = match item.as_object() {
-                Some(fields) => update(ctx, resource, id, fields).and_then(|()| rendered(ctx, resource, id, site)),
+                Some(fields) => {
+                    update(ctx, harness, resource, id, fields).and_then(|()| rendered(ctx, resource, id, site))
+                }
                 None => Err(invalid_id(resource, StatusCode::BAD_REQUEST)),
             };
             results.push(result.unwrap_or_else(|error| failed(id, error)));

@@ -7,6 +7,8 @@
 mod flags;
 pub use flags::Flags;
 mod api;
+mod contract;
+pub use contract::contract_fixture;
 mod auth;
 mod catalog;
 mod clock;

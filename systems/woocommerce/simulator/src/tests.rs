@@ -615,6 +615,56 @@ async fn batches_over_one_hundred_items_are_413_and_item_errors_come_back_in_a_2
 }
 
 #[tokio::test]
+async fn invalid_item_rate_refuses_chosen_skus_as_invalid_params_alone_every_time() {
+    let shop = start().await;
+    let (status, _) = shop.control("faults", json!({"invalid_item_rate": 0.5})).await;
+    assert_eq!(status, 200);
+    let creates: Vec<Value> = (0..20)
+        .map(|n| json!({"name": format!("P{n}"), "sku": format!("T-{n:02}"), "regular_price": "1.00"}))
+        .collect();
+    let reply = shop
+        .call("POST", "products/batch", &[], Some(json!({"create": creates})))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    let results = reply.json["create"].as_array().unwrap();
+    let refused: Vec<String> = (0..20)
+        .filter(|n| results[*n].get("error").is_some())
+        .map(|n| format!("T-{n:02}"))
+        .collect();
+    assert!((1..20).contains(&refused.len()), "{}", reply.json);
+    let error = &results.iter().find(|result| result.get("error").is_some()).unwrap()["error"];
+    assert_eq!(error["code"], "rest_invalid_param", "{error}");
+    assert_eq!(error["message"], "Invalid parameter(s): sku", "{error}");
+    assert_eq!(error["data"]["status"], 400, "{error}");
+    assert!(error["data"]["params"]["sku"].is_string(), "{error}");
+    assert_eq!(shop.stats().await["refused_items"], refused.len());
+    assert_eq!(shop.records("product").len(), 20 + 20 - refused.len());
+
+    // A single POST of a refused SKU is refused again, with the same error as a 400.
+    let again = shop
+        .call(
+            "POST",
+            "products",
+            &[],
+            Some(json!({"name": "Vėl", "sku": refused[0], "regular_price": "1.00"})),
+        )
+        .await;
+    assert_error(&again, 400, "rest_invalid_param");
+
+    let (status, _) = shop.control("faults", json!({})).await;
+    assert_eq!(status, 200);
+    let healthy = shop
+        .call(
+            "POST",
+            "products",
+            &[],
+            Some(json!({"name": "Vėl", "sku": refused[0], "regular_price": "1.00"})),
+        )
+        .await;
+    assert_eq!(healthy.status, 201, "{}", healthy.json);
+}
+
+#[tokio::test]
 async fn missing_ids_are_404_on_get_and_400_on_update() {
     let shop = start().await;
     let parent = shop.records("variation")[0]["parent_id"].as_u64().unwrap();
