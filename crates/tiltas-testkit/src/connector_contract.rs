@@ -296,7 +296,7 @@ pub async fn source_changes_are_read_incrementally(sut: &Sut) {
     .await;
     let report = sync(&world).await;
     assert_eq!(report.counters.updated, 12, "{:?}", report.counters);
-    // A system that has no change filter for this entity (WooCommerce customers) declares it
+    // A system that has no change filter for this entity (a shop's customers, say) declares it
     // and is read whole; the change hashes must still single out exactly the changed records.
     let incremental = world
         .engine
