@@ -55,7 +55,7 @@ pub(crate) async fn recover(
             Some(target_id) => {
                 let hub_id = known
                     .get(&intent.intent.source_key)
-                    .map_or_else(uuid::Uuid::new_v4, |link| link.hub_id);
+                    .map_or_else(super::new_hub_id, |link| link.hub_id);
                 ledger.link(context, hub_id, &intent.intent.source_key, target_id, None);
                 IntentOutcome::FoundApplied
             }

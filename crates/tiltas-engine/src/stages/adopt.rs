@@ -69,7 +69,7 @@ fn duplicate_policy(context: &RunContext<'_>, ledger: &mut Ledger, changed: Vec<
         match flow.on_duplicate {
             DuplicatePolicy::Update => remaining.push(candidate),
             DuplicatePolicy::Skip => {
-                let hub_id = candidate.hub_id.unwrap_or_else(uuid::Uuid::new_v4);
+                let hub_id = candidate.hub_id.unwrap_or_else(crate::run::new_hub_id);
                 ledger.link(context, hub_id, &candidate.source_key, &target_id, None);
                 ledger.delivered(candidate.source_key.clone(), candidate.hash);
                 let reason = format!("already in the target as {target_id} (on_duplicate = \"skip\")");

@@ -158,7 +158,7 @@ fn written(
     } else {
         ledger.settlement.counters.updated += 1;
     }
-    let hub_id = candidate.hub_id.unwrap_or_else(uuid::Uuid::new_v4);
+    let hub_id = candidate.hub_id.unwrap_or_else(crate::run::new_hub_id);
     // Marks what this flow wrote, so the reverse flow recognises it as an echo.
     let written_hash = format!(
         "{}:{}",
