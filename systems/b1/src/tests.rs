@@ -1,0 +1,1 @@
+//! The connector against the B1 simulator.
