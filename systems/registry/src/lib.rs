@@ -16,6 +16,12 @@ pub use tiltas_connector::*;
 /// CSV and JSON Lines files.
 pub use tiltas_files as file;
 
+/// B1.lt and its simulator.
+pub mod b1 {
+    pub use tiltas_b1::*;
+    pub use tiltas_b1_sim as simulator;
+}
+
 /// The reference REST system (the worked example of a system) and its simulator.
 pub mod reference {
     pub use tiltas_reference::*;
