@@ -3,10 +3,11 @@
 //! Nordic exports write for the braces), header lines (`ABNANL2A`, `940`) or prose before the
 //! first tag, several messages per file separated by `-`, CRLF, LF or CR line ends.
 //!
-//! Written here rather than taken from the `mt940` crate: that crate is strict by design (files
-//! that bend the standard must be pre-processed with its sanitizers), its errors name no line,
-//! and this import must refuse a file at `FILE:LINE` and accept what real exports contain —
-//! MT942 reports, the envelopes above, a date that is no date (kept empty with a warning).
+//! Written here rather than taken from the `mt940` crate: that crate (1.0.x) is strict by
+//! design — files that bend the standard must be rewritten by its sanitizers first — and lists
+//! MT942 as planned, while this import must take real exports as they are (the envelopes above,
+//! MT942, a date that is no date: kept empty with a warning) and refuse only what it cannot
+//! read, at the file's own `FILE:LINE`.
 use crate::amount;
 use crate::document::{Balance, Counterparty, Document, Entry, Statement};
 use crate::error::{ParseError, ParseErrorKind};

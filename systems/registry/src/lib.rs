@@ -16,6 +16,9 @@ pub use tiltas_connector::*;
 /// CSV and JSON Lines files.
 pub use tiltas_files as file;
 
+/// Bank statements (camt.052/053/054, MT940/MT942) from a drop folder, and their parser.
+pub use tiltas_bank as bank;
+
 /// The reference REST system (the worked example of a system) and its simulator.
 pub mod reference {
     pub use tiltas_reference::*;
