@@ -70,6 +70,28 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the settings every system accepts (Markdown, as in its README), or one system's.
     Docs(DocsArgs),
+    /// Bank statement files (camt.052/053/054, MT940/MT942).
+    #[command(subcommand)]
+    Bank(BankCommand),
+}
+
+/// `tiltas bank …`.
+#[derive(Debug, Subcommand)]
+pub enum BankCommand {
+    /// Read statement files and print what they say (nothing is imported); exit 1 when any
+    /// file is refused.
+    Parse(BankParseArgs),
+}
+
+/// `tiltas bank parse`.
+#[derive(Debug, Args)]
+pub struct BankParseArgs {
+    /// Statement files: camt XML or MT940/MT942, told apart by content.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON document per file, one per line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tiltas docs`.

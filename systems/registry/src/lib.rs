@@ -21,6 +21,8 @@ pub mod b1 {
     pub use tiltas_b1::*;
     pub use tiltas_b1_sim as simulator;
 }
+/// Bank statements (camt.052/053/054, MT940/MT942) from a drop folder, and their parser.
+pub use tiltas_bank as bank;
 
 /// The reference REST system (the worked example of a system) and its simulator.
 pub mod reference {

@@ -76,6 +76,12 @@ pub fn contract_coverage() -> Vec<ContractCoverage> {
             system: "jsonl",
             reason: FILES,
         },
+        ContractCoverage::NoSimulator {
+            system: "bank",
+            reason: "statement files dropped into a folder are the system: there is no server to simulate; \
+                     the parser and the drop-folder source are tested on the shared camt and MT940 \
+                     fixtures and on bad files by systems/bank/src/tests.rs",
+        },
         ContractCoverage::Simulated(tiltas_reference_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_rivile_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_b1_sim::contract_fixture()),

@@ -1,4 +1,5 @@
 //! One module per subcommand.
+mod bank;
 mod bench;
 mod bench_webhook;
 mod dead_letters;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(command) => keys::run(&cli.global, command).await,
         Command::Demo(args) => demo::run(&cli.global, &args).await,
         Command::Docs(args) => docs::run(&args),
+        Command::Bank(command) => bank::run(command),
     }
 }
 
