@@ -1,13 +1,27 @@
 //! Stage 1, prepare: each record read is admitted (webhooks pass the source's filters),
 //! filtered, mapped, money-rounded and hashed into a [`Candidate`]; a key seen twice in one
-//! page keeps its later record.
+//! page keeps its later record. Mapping is pure, so a page is mapped on every core; what the
+//! page decides is then written to the ledger in source order.
 use crate::hash::echo_hash;
 use crate::payload_hash;
 use crate::problem::Problem;
-use crate::run::{Candidate, Ledger, RunContext};
+use crate::run::{Candidate, Ledger, PreparedFlow, RunContext};
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use tiltas_connector::{RecordFailure, SourceRecord};
+
+/// Pages smaller than this are mapped on the calling thread: handing them to other cores costs
+/// more than it saves.
+const PARALLEL_FROM: usize = 64;
+
+/// What preparing one record decided.
+enum Prepared {
+    Ready(Candidate),
+    Skipped { key: String, data: Value, reason: String },
+    Failed { key: String, data: Value, problem: Problem },
+}
 
 /// The page's records as candidates, and the newest change time among them (the cursor).
 pub(crate) fn stage(
@@ -15,58 +29,78 @@ pub(crate) fn stage(
     ledger: &mut Ledger,
     records: Vec<Result<SourceRecord, RecordFailure>>,
 ) -> (Vec<Candidate>, Option<DateTime<Utc>>) {
-    let mut newest_change: Option<DateTime<Utc>> = None;
-    let mut candidates = Vec::with_capacity(records.len());
-    for record in records {
-        ledger.settlement.counters.read += 1;
-        match record {
-            Err(failure) => {
-                let problem = Problem::from_record_failure(&failure);
-                ledger.dead_letter(context, failure.key, problem, failure.raw, None);
-            }
-            Ok(record) => {
-                newest_change = newest_change.max(record.updated_at);
-                if let Some(candidate) = prepare(context, ledger, record) {
-                    candidates.push(candidate);
-                }
-            }
+    ledger.settlement.counters.read += records.len() as u64;
+    let newest_change = records
+        .iter()
+        .filter_map(|record| record.as_ref().ok().and_then(|record| record.updated_at))
+        .max();
+    let prepared = context.prepared;
+    let decide = |record: Result<SourceRecord, RecordFailure>| match record {
+        Err(failure) => Prepared::Failed {
+            problem: Problem::from_record_failure(&failure),
+            key: failure.key,
+            data: failure.raw,
+        },
+        Ok(record) => match admitted(context, &record) {
+            Err(reason) => Prepared::Skipped {
+                key: record.key,
+                data: record.data,
+                reason,
+            },
+            Ok(()) => prepare(prepared, record),
+        },
+    };
+    let decided: Vec<Prepared> = if records.len() >= PARALLEL_FROM {
+        records.into_par_iter().map(decide).collect()
+    } else {
+        records.into_iter().map(decide).collect()
+    };
+    let mut candidates = Vec::with_capacity(decided.len());
+    for decision in decided {
+        match decision {
+            Prepared::Ready(candidate) => candidates.push(candidate),
+            Prepared::Skipped { key, data, reason } => ledger.skip(context, key, data, &reason),
+            Prepared::Failed { key, data, problem } => ledger.dead_letter(context, key, problem, data, None),
         }
     }
     (later_wins(context, ledger, candidates), newest_change)
 }
 
-/// Maps and hashes one source record; a record left alone or failing is settled here.
-fn prepare(context: &RunContext<'_>, ledger: &mut Ledger, record: SourceRecord) -> Option<Candidate> {
-    let prepared = context.prepared;
-    let admitted = context.admission.as_ref().map(|source| {
-        let source = source.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        source.admits(&record)
-    });
-    if let Some(Err(reason)) = admitted {
-        ledger.skip(context, record.key, record.data, &reason);
-        return None;
+/// Whether a record delivered by webhook is one a read of the flow's source would return.
+fn admitted(context: &RunContext<'_>, record: &SourceRecord) -> Result<(), String> {
+    match &context.admission {
+        None => Ok(()),
+        Some(source) => source
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .admits(record),
     }
+}
+
+/// Filters, maps, rounds and hashes one source record: pure, so pages map in parallel.
+fn prepare(prepared: &PreparedFlow, record: SourceRecord) -> Prepared {
+    let failed = |record: SourceRecord, message: String| Prepared::Failed {
+        key: record.key,
+        data: record.data,
+        problem: Problem::invalid(message),
+    };
+    let skipped = |record: SourceRecord, reason: &str| Prepared::Skipped {
+        key: record.key,
+        data: record.data,
+        reason: reason.to_owned(),
+    };
     match prepared.mapping.keeps(&record.data) {
         Ok(true) => {}
-        Ok(false) => {
-            ledger.skip(context, record.key, record.data, "filtered out by the flow's filter");
-            return None;
-        }
-        Err(error) => {
-            ledger.dead_letter(context, record.key, Problem::invalid(error.message), record.data, None);
-            return None;
-        }
+        Ok(false) => return skipped(record, "filtered out by the flow's filter"),
+        Err(error) => return failed(record, error.message),
     }
     let mut payload = match prepared.mapping.apply(&record.data) {
         Ok(payload) => payload,
-        Err(error) => {
-            ledger.dead_letter(context, record.key, Problem::invalid(error.message), record.data, None);
-            return None;
-        }
+        Err(error) => return failed(record, error.message),
     };
-    if context.flow.skip_without_code && tiltas_model::natural_key(context.flow.entity, &payload).is_none() {
-        ledger.skip(context, record.key, record.data, "no code (skip_without_code = true)");
-        return None;
+    let flow = &prepared.flow;
+    if flow.skip_without_code && tiltas_model::natural_key(flow.entity, &payload).is_none() {
+        return skipped(record, "no code (skip_without_code = true)");
     }
     // Rounded before hashing: the hash, the outbox and the activity log then hold what the
     // target stores, and a change below its precision is no change.
@@ -76,7 +110,7 @@ fn prepare(context: &RunContext<'_>, ledger: &mut Ledger, record: SourceRecord) 
     // Validation waits until the record proves changed: a delivered hash means it was valid.
     let hash = payload_hash(&payload);
     let match_key = prepared.match_key(&payload);
-    Some(Candidate {
+    Prepared::Ready(Candidate {
         source_key: record.key,
         echo_hash: echo_hash(&record.data),
         source: record.data,
