@@ -1,7 +1,7 @@
 //! The systems of this build: the one list that feeds configuration validation, the engine,
 //! the server's webhooks and the simulators. A new system is one line here and one in
 //! [`contract_coverage`](crate::contract_coverage) (its part in the connector contract).
-use crate::{file, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems, Target};
+use crate::{file, prestashop, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems, Target};
 use std::sync::Arc;
 use tiltas_config::{Catalog, Flow, ValidatedConfig};
 
@@ -12,6 +12,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &reference::ReferenceSystem,
     &rivile::RivileSystem,
     &woocommerce::WooCommerceSystem,
+    &prestashop::PrestaShopSystem,
 ]);
 
 /// Every system of this build.

@@ -12,6 +12,8 @@ pub enum Simulator {
     Rivile(tiltas_rivile_sim::Flags),
     /// A WooCommerce shop's REST API v3, with signed webhooks.
     Woocommerce(tiltas_woocommerce_sim::Flags),
+    /// A PrestaShop shop's Webservice (XML and JSON).
+    Prestashop(tiltas_prestashop_sim::Flags),
 }
 
 impl Simulator {
@@ -21,6 +23,7 @@ impl Simulator {
             Simulator::Reference(flags) => flags.router(),
             Simulator::Rivile(flags) => flags.router(),
             Simulator::Woocommerce(flags) => flags.router(),
+            Simulator::Prestashop(flags) => flags.router(),
         }
     }
 
@@ -30,6 +33,7 @@ impl Simulator {
             Simulator::Reference(flags) => flags.common.port,
             Simulator::Rivile(flags) => flags.common.port,
             Simulator::Woocommerce(flags) => flags.common.port,
+            Simulator::Prestashop(flags) => flags.common.port,
         }
     }
 }
@@ -75,5 +79,6 @@ pub fn contract_coverage() -> Vec<ContractCoverage> {
         ContractCoverage::Simulated(tiltas_reference_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_rivile_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_woocommerce_sim::contract_fixture()),
+        ContractCoverage::Simulated(tiltas_prestashop_sim::contract_fixture()),
     ]
 }
