@@ -17,8 +17,9 @@ use tiltas_prestashop::schema::{self, Resource};
 use tiltas_prestashop::xml::Element;
 use tiltas_sim::{Harness, RequestKind};
 
-/// The version PrestaShop reports in `PSWS-Version`.
-const VERSION: &str = "8.1.7";
+/// The version reported in `PSWS-Version`: the last 1.7, whose Webservice 8.x keeps, and the
+/// newest `prestapyt` (0.11) declares it supports (it warns above 1.7.8).
+const VERSION: &str = "1.7.8.11";
 
 #[derive(Clone)]
 pub(crate) struct AppState {
