@@ -38,8 +38,12 @@ pub(crate) struct PrestaSource {
     entity: EntityKind,
     /// For orders: only these `current_state` ids.
     statuses: Vec<String>,
-    /// Category and option names, loaded on the first page of products.
-    catalog: Option<Catalog>,
+    /// The names behind the shop's ids, loaded once per run as pages need them.
+    catalog: Catalog,
+    /// Whether category and option names are loaded (products).
+    has_names: bool,
+    /// Whether countries and currencies are loaded (customers, orders).
+    has_places: bool,
 }
 
 impl PrestaSource {
@@ -48,7 +52,9 @@ impl PrestaSource {
             client,
             entity,
             statuses,
-            catalog: None,
+            catalog: Catalog::default(),
+            has_names: false,
+            has_places: false,
         }
     }
 
@@ -60,9 +66,35 @@ impl PrestaSource {
         }
     }
 
+    /// Countries and currencies by ISO code, read whole once per run.
+    async fn places(&mut self) -> Result<u64, ConnectorError> {
+        if self.has_places {
+            return Ok(0);
+        }
+        let iso_codes = |records: &[Element]| -> HashMap<String, String> {
+            records
+                .iter()
+                .filter_map(|record| Some((record.text_of("id")?.to_owned(), record.text_of("iso_code")?.to_owned())))
+                .collect()
+        };
+        let (countries, mut calls) = self
+            .client
+            .all("countries", &[pair("display", "[id,iso_code]")])
+            .await?;
+        let (currencies, more) = self
+            .client
+            .all("currencies", &[pair("display", "[id,iso_code]")])
+            .await?;
+        calls += more;
+        self.catalog.countries = iso_codes(&countries);
+        self.catalog.currencies = iso_codes(&currencies);
+        self.has_places = true;
+        Ok(calls)
+    }
+
     /// Category names and option values, read whole once per run.
-    async fn catalog(&mut self) -> Result<u64, ConnectorError> {
-        if self.catalog.is_some() {
+    async fn names(&mut self) -> Result<u64, ConnectorError> {
+        if self.has_names {
             return Ok(0);
         }
         let language = self.client.language.clone();
@@ -82,31 +114,27 @@ impl PrestaSource {
                 ))
             })
             .collect();
-        let catalog = Catalog {
-            categories: categories
-                .iter()
-                .filter(|category| {
-                    category.text_of("is_root_category") != Some("1") && category.text_of("id") != Some("1")
-                })
-                .filter_map(|category| {
-                    Some((
-                        category.text_of("id")?.to_owned(),
-                        category.language_text("name", &language)?.to_owned(),
-                    ))
-                })
-                .collect(),
-            option_values: values
-                .iter()
-                .filter_map(|value| {
-                    let option = option_names.get(value.text_of("id_attribute_group")?)?;
-                    Some((
-                        value.text_of("id")?.to_owned(),
-                        ((*option).to_owned(), value.language_text("name", &language)?.to_owned()),
-                    ))
-                })
-                .collect(),
-        };
-        self.catalog = Some(catalog);
+        self.catalog.categories = categories
+            .iter()
+            .filter(|category| category.text_of("is_root_category") != Some("1") && category.text_of("id") != Some("1"))
+            .filter_map(|category| {
+                Some((
+                    category.text_of("id")?.to_owned(),
+                    category.language_text("name", &language)?.to_owned(),
+                ))
+            })
+            .collect();
+        self.catalog.option_values = values
+            .iter()
+            .filter_map(|value| {
+                let option = option_names.get(value.text_of("id_attribute_group")?)?;
+                Some((
+                    value.text_of("id")?.to_owned(),
+                    ((*option).to_owned(), value.language_text("name", &language)?.to_owned()),
+                ))
+            })
+            .collect();
+        self.has_names = true;
         Ok(calls)
     }
 }
@@ -180,9 +208,9 @@ impl Source for PrestaSource {
                     combinations
                 };
                 if !items.is_empty() {
-                    api_calls += self.catalog().await?;
+                    api_calls += self.names().await?;
                 }
-                let catalog = self.catalog.clone().unwrap_or_default();
+                let catalog = &self.catalog;
                 for item in &items {
                     let Some(id) = item.text_of("id") else {
                         records.push(Err(no_id(collection, offset, item)));
@@ -203,11 +231,14 @@ impl Source for PrestaSource {
                     records.push(Ok(SourceRecord {
                         key: id.to_owned(),
                         updated_at: mapping::parse_time(item.text_of("date_upd")),
-                        data: mapping::product_from_shop(item, &own, &catalog, &self.client.language),
+                        data: mapping::product_from_shop(item, &own, catalog, &self.client.language),
                     }));
                 }
             }
             EntityKind::Customer => {
+                if !items.is_empty() {
+                    api_calls += self.places().await?;
+                }
                 let addresses = if ids.is_empty() {
                     Vec::new()
                 } else {
@@ -230,11 +261,14 @@ impl Source for PrestaSource {
                     records.push(Ok(SourceRecord {
                         key: id.to_owned(),
                         updated_at: mapping::parse_time(item.text_of("date_upd")),
-                        data: mapping::customer_from_shop(item, &own),
+                        data: mapping::customer_from_shop(item, &own, &self.catalog),
                     }));
                 }
             }
             _ => {
+                if !items.is_empty() {
+                    api_calls += self.places().await?;
+                }
                 let customer_ids: Vec<&str> = items.iter().filter_map(|item| item.text_of("id_customer")).collect();
                 let address_ids: Vec<&str> = items
                     .iter()
@@ -274,7 +308,13 @@ impl Source for PrestaSource {
                     records.push(Ok(SourceRecord {
                         key: id.to_owned(),
                         updated_at: mapping::parse_time(item.text_of("date_upd")),
-                        data: mapping::order_from_shop(item, customer.as_ref(), invoice.as_ref(), delivery.as_ref()),
+                        data: mapping::order_from_shop(
+                            item,
+                            customer.as_ref(),
+                            invoice.as_ref(),
+                            delivery.as_ref(),
+                            &self.catalog,
+                        ),
                     }));
                 }
             }
@@ -649,8 +689,10 @@ impl PrestaTarget {
         match written {
             Ok(stored) => match stored.text_of("id") {
                 Some(id) => {
-                    self.stored
-                        .insert(id.to_owned(), mapping::customer_from_shop(&stored, &[]));
+                    self.stored.insert(
+                        id.to_owned(),
+                        mapping::customer_from_shop(&stored, &[], &Catalog::default()),
+                    );
                     (Ok(id.to_owned()), calls)
                 }
                 None => (
@@ -808,7 +850,7 @@ impl Target for PrestaTarget {
                                 (*key).clone(),
                                 FoundRecord {
                                     target_id: id.to_owned(),
-                                    data: Some(mapping::customer_from_shop(customer, &[])),
+                                    data: Some(mapping::customer_from_shop(customer, &[], &Catalog::default())),
                                 },
                             );
                         }

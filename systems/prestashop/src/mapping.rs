@@ -68,6 +68,10 @@ pub(crate) struct Catalog {
     pub categories: HashMap<String, String>,
     /// Option value id → (option name, value name): `Size` → `M`.
     pub option_values: HashMap<String, (String, String)>,
+    /// Country id → ISO code (`131` → `LT`).
+    pub countries: HashMap<String, String>,
+    /// Currency id → ISO code (`1` → `EUR`).
+    pub currencies: HashMap<String, String>,
 }
 
 /// The ids listed in an association (`associations/categories/category/id`).
@@ -296,8 +300,8 @@ pub(crate) fn product_to_shop(record: &mut Element, payload: &Value, language: &
     }
 }
 
-/// An address as a canonical address.
-fn address_from_shop(address: &Element) -> Value {
+/// An address as a canonical address (its country as the ISO code the catalog names).
+fn address_from_shop(address: &Element, catalog: &Catalog) -> Value {
     let mut fields = Map::new();
     let name = [address.text_of("firstname"), address.text_of("lastname")]
         .into_iter()
@@ -319,11 +323,19 @@ fn address_from_shop(address: &Element) -> Value {
         "phone",
         address.text_of("phone").or_else(|| address.text_of("phone_mobile")),
     );
+    put(
+        &mut fields,
+        "country",
+        address
+            .text_of("id_country")
+            .and_then(|id| catalog.countries.get(id))
+            .cloned(),
+    );
     Value::Object(fields)
 }
 
 /// A customer (with its addresses, the first one its billing address) as a canonical customer.
-pub(crate) fn customer_from_shop(customer: &Element, addresses: &[&Element]) -> Value {
+pub(crate) fn customer_from_shop(customer: &Element, addresses: &[&Element], catalog: &Catalog) -> Value {
     let mut fields = Map::new();
     let first_address = addresses.iter().find(|address| address.text_of("deleted") != Some("1"));
     let company = customer
@@ -355,7 +367,7 @@ pub(crate) fn customer_from_shop(customer: &Element, addresses: &[&Element]) -> 
         first_address.and_then(|address| address.text_of("vat_number")),
     );
     if let Some(address) = first_address {
-        let billing = address_from_shop(address);
+        let billing = address_from_shop(address, catalog);
         put(&mut fields, "phone", billing.get("phone").and_then(Value::as_str));
         fields.insert("billing".to_owned(), billing);
     }
@@ -413,6 +425,7 @@ pub(crate) fn order_from_shop(
     customer: Option<&Element>,
     invoice: Option<&Element>,
     delivery: Option<&Element>,
+    catalog: &Catalog,
 ) -> Value {
     let mut fields = Map::new();
     put(&mut fields, "number", order.text_of("id"));
@@ -426,6 +439,14 @@ pub(crate) fn order_from_shop(
         &mut fields,
         "updated_at",
         parse_time(order.text_of("date_upd")).map(|at| at.to_rfc3339()),
+    );
+    put(
+        &mut fields,
+        "currency",
+        order
+            .text_of("id_currency")
+            .and_then(|id| catalog.currencies.get(id))
+            .cloned(),
     );
     let mut buyer = Map::new();
     if let Some(customer) = customer {
@@ -445,10 +466,10 @@ pub(crate) fn order_from_shop(
             "phone",
             invoice.text_of("phone").or_else(|| invoice.text_of("phone_mobile")),
         );
-        fields.insert("billing".to_owned(), address_from_shop(invoice));
+        fields.insert("billing".to_owned(), address_from_shop(invoice, catalog));
     }
     if let Some(delivery) = delivery {
-        fields.insert("shipping".to_owned(), address_from_shop(delivery));
+        fields.insert("shipping".to_owned(), address_from_shop(delivery, catalog));
     }
     if !buyer.is_empty() {
         fields.insert("customer".to_owned(), Value::Object(buyer));

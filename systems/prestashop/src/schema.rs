@@ -422,6 +422,34 @@ pub const ORDER_STATES: Resource = Resource {
     associations: &[],
 };
 
+/// `countries`: addresses name theirs by id.
+pub const COUNTRIES: Resource = Resource {
+    collection: "countries",
+    element: "country",
+    fields: &[
+        plain("id"),
+        plain("id_zone"),
+        required("iso_code"),
+        plain("active"),
+        required_language("name"),
+    ],
+    associations: &[],
+};
+
+/// `currencies`: orders name theirs by id.
+pub const CURRENCIES: Resource = Resource {
+    collection: "currencies",
+    element: "currency",
+    fields: &[
+        plain("id"),
+        required("iso_code"),
+        required("conversion_rate"),
+        plain("active"),
+        plain("name"),
+    ],
+    associations: &[],
+};
+
 /// Every resource above.
 pub const RESOURCES: &[Resource] = &[
     PRODUCTS,
@@ -435,6 +463,8 @@ pub const RESOURCES: &[Resource] = &[
     ORDERS,
     ORDER_HISTORIES,
     ORDER_STATES,
+    COUNTRIES,
+    CURRENCIES,
 ];
 
 /// The resource of a collection.

@@ -223,6 +223,7 @@ async fn customers_are_written_found_by_email_and_read_with_their_address() {
     let (records, _) = read_all(&config(&url, "customer", true, ""), None, 100).await;
     assert_eq!(records.len(), 4);
     assert_eq!(records[0].data["billing"]["city"], "Vilnius");
+    assert_eq!(records[0].data["billing"]["country"], "LT");
     assert_eq!(records[3].data["last_name"], "Onaitė");
     assert_eq!(records[3].data["company_name"], "UAB Ona");
     tiltas_model::validate_json(tiltas_model::EntityKind::Customer, &records[0].data).unwrap();
@@ -244,6 +245,8 @@ async fn orders_are_read_incrementally_with_rows_customer_and_addresses() {
             .unwrap()
             .ends_with("@example.lt"));
         assert_eq!(order.data["lines"][0]["vat_rate"], "21");
+        assert_eq!(order.data["currency"], "EUR");
+        assert_eq!(order.data["billing"]["country"], "LT");
     }
     let since = chrono::Utc::now() - chrono::Duration::seconds(1);
     sim.mutate("order", 3).unwrap();
@@ -371,7 +374,7 @@ fn a_recorded_product_becomes_a_canonical_product_without_loss() {
     let product = root.child("product").unwrap();
     let catalog = crate::mapping::Catalog {
         categories: [("5".to_owned(), "Accessories".to_owned())].into_iter().collect(),
-        option_values: Default::default(),
+        ..Default::default()
     };
     let canonical = crate::mapping::product_from_shop(product, &[], &catalog, "1");
     assert_eq!(canonical["sku"], "NEW_PRODUCT");
@@ -466,12 +469,17 @@ fn recorded_address_becomes_a_canonical_billing_address() {
         .with_child(Element::leaf("email", "john@example.com"))
         .with_child(Element::leaf("firstname", "John"))
         .with_child(Element::leaf("lastname", "DOE"));
-    let canonical = crate::mapping::customer_from_shop(&customer, &[address]);
+    let catalog = crate::mapping::Catalog {
+        countries: [("8".to_owned(), "FR".to_owned())].into_iter().collect(),
+        ..Default::default()
+    };
+    let canonical = crate::mapping::customer_from_shop(&customer, &[address], &catalog);
     assert_eq!(canonical["billing"]["name"], "John DOE");
     assert_eq!(canonical["billing"]["line1"], "16, Main street");
     assert_eq!(canonical["billing"]["line2"], "2nd floor");
     assert_eq!(canonical["billing"]["postcode"], "75002");
     assert_eq!(canonical["billing"]["city"], "Paris");
+    assert_eq!(canonical["billing"]["country"], "FR");
     assert_eq!(canonical["phone"], "0102030405");
     assert_eq!(canonical["raw"]["id_country"], "8");
     tiltas_model::validate_json(tiltas_model::EntityKind::Customer, &canonical).unwrap();

@@ -220,6 +220,34 @@ impl Shop {
             }
             value_ids.push(ids);
         }
+        for (iso, name) in [
+            ("LT", "Lietuva"),
+            ("LV", "Latvija"),
+            ("FR", "France"),
+            ("DE", "Deutschland"),
+        ] {
+            let country = record(
+                &schema::COUNTRIES,
+                &[
+                    ("iso_code", iso.to_owned()),
+                    ("active", "1".to_owned()),
+                    ("name", name.to_owned()),
+                ],
+            );
+            shop.insert("countries", country, &at);
+        }
+        for (iso, rate) in [("EUR", "1.000000"), ("USD", "1.080000")] {
+            let currency = record(
+                &schema::CURRENCIES,
+                &[
+                    ("iso_code", iso.to_owned()),
+                    ("conversion_rate", rate.to_owned()),
+                    ("active", "1".to_owned()),
+                    ("name", iso.to_owned()),
+                ],
+            );
+            shop.insert("currencies", currency, &at);
+        }
         for state in [
             "Awaiting payment",
             "Payment accepted",
@@ -360,7 +388,7 @@ impl Shop {
             &schema::ADDRESSES,
             &[
                 ("id_customer", id.to_string()),
-                ("id_country", "131".to_owned()),
+                ("id_country", "1".to_owned()),
                 ("alias", "Namai".to_owned()),
                 ("lastname", lastname.to_owned()),
                 ("firstname", firstname.to_owned()),
