@@ -31,13 +31,16 @@ fn any_of<S: AsRef<str>>(values: &[S]) -> String {
     format!("[{}]", values.join("|"))
 }
 
-/// Reads products, customers or orders by `limit=offset,count`, oldest id first; incremental
-/// reads ask for `date_upd` after the cursor (`date=1`, as PrestaShop requires for dates).
+/// Reads products, customers, orders or stock by `limit=offset,count`, oldest id first;
+/// incremental reads ask for `date_upd` after the cursor (`date=1`, as PrestaShop requires for
+/// dates; `stock_availables` have none, so stock is read whole).
 pub(crate) struct PrestaSource {
     client: Client,
     entity: EntityKind,
     /// For orders: only these `current_state` ids.
     statuses: Vec<String>,
+    /// For stock: the warehouse the shop's quantities are given under.
+    warehouse: String,
     /// The names behind the shop's ids, loaded once per run as pages need them.
     catalog: Catalog,
     /// Whether category and option names are loaded (products).
@@ -47,11 +50,12 @@ pub(crate) struct PrestaSource {
 }
 
 impl PrestaSource {
-    pub(crate) fn new(client: Client, entity: EntityKind, statuses: Vec<String>) -> PrestaSource {
+    pub(crate) fn new(client: Client, entity: EntityKind, statuses: Vec<String>, warehouse: String) -> PrestaSource {
         PrestaSource {
             client,
             entity,
             statuses,
+            warehouse,
             catalog: Catalog::default(),
             has_names: false,
             has_places: false,
@@ -62,6 +66,7 @@ impl PrestaSource {
         match self.entity {
             EntityKind::Order => "orders",
             EntityKind::Customer => "customers",
+            EntityKind::Stock => "stock_availables",
             _ => "products",
         }
     }
@@ -169,7 +174,7 @@ impl Source for PrestaSource {
             pair("sort", "[id_ASC]"),
             pair("limit", format!("{offset},{count}")),
         ];
-        if let Some(since) = request.changed_since {
+        if let (Some(since), false) = (request.changed_since, self.entity == EntityKind::Stock) {
             // `>` is strict and PrestaShop keeps whole seconds: one second earlier includes `since`.
             query.push(pair("date", "1"));
             query.push(pair(
@@ -234,6 +239,9 @@ impl Source for PrestaSource {
                         data: mapping::product_from_shop(item, &own, catalog, &self.client.language),
                     }));
                 }
+            }
+            EntityKind::Stock => {
+                api_calls += self.stock_records(&items, offset, &mut records).await?;
             }
             EntityKind::Customer => {
                 if !items.is_empty() {
@@ -326,6 +334,87 @@ impl Source for PrestaSource {
             next,
             api_calls,
         })
+    }
+}
+
+impl PrestaSource {
+    /// Stock levels of a page of `stock_availables` rows, under the references of their
+    /// products and combinations (read in two more calls). A product with combinations is read
+    /// per combination: its own row, which PrestaShop keeps as their sum, is left out.
+    async fn stock_records(
+        &mut self,
+        rows: &[Element],
+        offset: usize,
+        records: &mut Vec<Result<SourceRecord, RecordFailure>>,
+    ) -> Result<u64, ConnectorError> {
+        let mut calls = 0;
+        let mut products: Vec<&str> = rows.iter().filter_map(|row| row.text_of("id_product")).collect();
+        products.sort_unstable();
+        products.dedup();
+        if products.is_empty() {
+            return Ok(0);
+        }
+        let fields = pair("display", "[id,id_product,reference]");
+        let (combinations, used) = self
+            .client
+            .all("combinations", &[fields, pair("filter[id_product]", any_of(&products))])
+            .await?;
+        calls += used;
+        let (parents, used) = self
+            .client
+            .all(
+                "products",
+                &[pair("display", "[id,reference]"), pair("filter[id]", any_of(&products))],
+            )
+            .await?;
+        calls += used;
+        for row in rows {
+            let (Some(id), Some(product)) = (row.text_of("id"), row.text_of("id_product")) else {
+                records.push(Err(no_id("stock_availables", offset, row)));
+                continue;
+            };
+            let combination = row.text_of("id_product_attribute").unwrap_or("0");
+            let reference = if combination == "0" {
+                if combinations
+                    .iter()
+                    .any(|entry| entry.text_of("id_product") == Some(product))
+                {
+                    continue;
+                }
+                parents
+                    .iter()
+                    .find(|entry| entry.text_of("id") == Some(product))
+                    .and_then(|entry| entry.text_of("reference"))
+            } else {
+                combinations
+                    .iter()
+                    .find(|entry| entry.text_of("id") == Some(combination))
+                    .and_then(|entry| entry.text_of("reference"))
+            };
+            let Some(sku) = reference else {
+                records.push(Err(RecordFailure::new(
+                    id,
+                    format!("GET /api/stock_availables/{id}"),
+                    format!(
+                        "the stock of product {product}{} has no reference (SKU) to be known by: give it one in \
+                         PrestaShop (Catalog → Products), then resolve this dead letter",
+                        if combination == "0" {
+                            String::new()
+                        } else {
+                            format!(", combination {combination}")
+                        }
+                    ),
+                    Value::String(row.to_xml()),
+                )));
+                continue;
+            };
+            records.push(Ok(SourceRecord {
+                key: id.to_owned(),
+                updated_at: None,
+                data: mapping::stock_from_shop(row, sku, &self.warehouse),
+            }));
+        }
+        Ok(calls)
     }
 }
 

@@ -28,7 +28,7 @@ const ACCESS: [EntityAccess; 4] = [
     },
     EntityAccess {
         entity: EntityKind::Stock,
-        read: false,
+        read: true,
         write: true,
         incremental: false,
     },
@@ -80,13 +80,22 @@ pub static PRESTASHOP: SystemSpec = SystemSpec {
             doc: "how long one call may take",
         },
     ],
-    source_keys: &[KeySpec {
-        name: "statuses",
-        kind: KeyKind::StringList,
-        required: false,
-        default: None,
-        doc: "for orders: only orders in these states (ids of order_states), e.g. [\"2\", \"3\"]",
-    }],
+    source_keys: &[
+        KeySpec {
+            name: "statuses",
+            kind: KeyKind::StringList,
+            required: false,
+            default: None,
+            doc: "for orders: only orders in these states (ids of order_states), e.g. [\"2\", \"3\"]",
+        },
+        KeySpec {
+            name: "warehouse",
+            kind: KeyKind::String,
+            required: false,
+            default: Some("shop"),
+            doc: "for stock: the warehouse the shop's quantities are read as (PrestaShop keeps one per product)",
+        },
+    ],
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
@@ -109,6 +118,7 @@ pub(crate) struct ConnectionSettings {
 struct SourceSettings {
     #[serde(default)]
     statuses: Vec<String>,
+    warehouse: String,
 }
 
 /// Opens a source on a PrestaShop connection.
@@ -117,7 +127,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
     let settings: SourceSettings = context.endpoint_settings(PRESTASHOP.source_keys)?;
     if !matches!(
         context.entity,
-        EntityKind::Product | EntityKind::Order | EntityKind::Customer
+        EntityKind::Product | EntityKind::Order | EntityKind::Customer | EntityKind::Stock
     ) {
         return Err(ConnectorError::new(
             ErrorKind::Fatal,
@@ -128,6 +138,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
         client::Client::new(&connection, context.gate.clone())?,
         context.entity,
         settings.statuses,
+        settings.warehouse,
     )))
 }
 

@@ -300,6 +300,24 @@ pub(crate) fn product_to_shop(record: &mut Element, payload: &Value, language: &
     }
 }
 
+/// A `stock_availables` row as a canonical stock level of `sku` in `warehouse`: PrestaShop
+/// keeps one quantity, what can be sold, so it is both on hand and available.
+pub(crate) fn stock_from_shop(row: &Element, sku: &str, warehouse: &str) -> Value {
+    let quantity = decimal(row, "quantity").unwrap_or_default();
+    let mut raw = Map::new();
+    for name in ["id", "id_product", "id_product_attribute", "id_shop", "out_of_stock"] {
+        put(&mut raw, name, row.text_of(name));
+    }
+    json!({
+        "sku": sku,
+        "warehouse": warehouse,
+        "on_hand": canonical(quantity),
+        "reserved": "0",
+        "available": canonical(quantity),
+        "raw": raw,
+    })
+}
+
 /// An address as a canonical address (its country as the ISO code the catalog names).
 fn address_from_shop(address: &Element, catalog: &Catalog) -> Value {
     let mut fields = Map::new();

@@ -27,6 +27,7 @@ fn seeding(products: usize, customers: usize, orders: usize) -> Seeding {
         products,
         customers,
         orders,
+        combinations: true,
     }
 }
 
@@ -194,6 +195,23 @@ async fn stock_lands_in_stock_availables_of_products_and_combinations() {
     };
     assert_eq!(quantity("1", "0"), "10");
     assert_eq!(quantity("4", "2"), "7");
+}
+
+#[tokio::test]
+async fn stock_is_read_per_product_and_combination_under_their_references() {
+    let (url, _) = shop(seeding(8, 0, 0)).await;
+    let config = config(&url, "stock", true, ", warehouse = \"E-SHOP\"");
+    let (levels, _) = read_all(&config, None, 5).await;
+    let skus: Vec<&str> = levels.iter().filter_map(|level| level.data["sku"].as_str()).collect();
+    // Products 4 and 8 have combinations: their own rows (the sums) are left out.
+    assert!(!skus.contains(&"PS-00004") && !skus.contains(&"PS-00008"), "{skus:?}");
+    assert!(skus.contains(&"PS-00001") && skus.contains(&"PS-00004-1"), "{skus:?}");
+    assert_eq!(levels.len(), skus.len());
+    for level in &levels {
+        assert_eq!(level.data["warehouse"], "E-SHOP");
+        assert_eq!(level.data["on_hand"], level.data["available"]);
+        tiltas_model::validate_json(tiltas_model::EntityKind::Stock, &level.data).unwrap();
+    }
 }
 
 #[tokio::test]

@@ -43,6 +43,7 @@ async fn the_rivile_prestashop_example_moves_products_stock_and_orders_once() {
             products: 0,
             customers: 5,
             orders: 0,
+            combinations: true,
         },
     ));
     let shop_url = tiltas_sim::spawn(tiltas_prestashop_sim::router(

@@ -1,5 +1,5 @@
-//! PrestaShop in the connector contract: products and customers read and written, against
-//! this simulator.
+//! PrestaShop in the connector contract: products and customers read and written, stock read,
+//! against this simulator.
 use crate::{router, PrestaSim, Seeding};
 use std::sync::Arc;
 use tiltas_model::EntityKind;
@@ -23,6 +23,13 @@ pub fn contract_fixture() -> ContractFixture {
                 target: true,
             },
             CoveredEntity {
+                entity: EntityKind::Stock,
+                match_on: None,
+                mutate: "stock",
+                source: true,
+                target: false,
+            },
+            CoveredEntity {
                 entity: EntityKind::Customer,
                 match_on: Some("email"),
                 mutate: "customer",
@@ -33,7 +40,7 @@ pub fn contract_fixture() -> ContractFixture {
         not_covered: &[
             NotCovered {
                 entity: EntityKind::Stock,
-                reason: "stock is written into the stock_availables rows of products the shop already has, found \
+                reason: "stock is read by the contract; it is written into the stock_availables rows of products the shop already has, found \
                          by reference (it creates nothing), so the contract's write-into-an-empty-system cases do \
                          not apply: covered by systems/prestashop/src/tests.rs \
                          (stock_lands_in_stock_availables_of_products_and_combinations)",
@@ -65,6 +72,8 @@ fn start(request: StartRequest) -> Starting {
                 products,
                 customers,
                 orders: 0,
+                // The contract counts stock levels: one row per product.
+                combinations: request.entity != EntityKind::Stock,
             },
         ));
         let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, request.seed)))

@@ -34,6 +34,7 @@ impl Flags {
             products: self.products,
             customers: self.customers,
             orders: self.orders,
+            combinations: true,
         };
         let sim = Arc::new(PrestaSim::new(self.key.clone(), seeding));
         router(sim.clone(), Harness::new(sim, self.common.seed))

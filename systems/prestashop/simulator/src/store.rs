@@ -38,6 +38,9 @@ pub struct Seeding {
     pub customers: usize,
     /// Orders placed before the simulator starts.
     pub orders: usize,
+    /// One product in four has combinations (off: one stock row per product, for tests that
+    /// count stock levels).
+    pub combinations: bool,
 }
 
 impl Default for Seeding {
@@ -47,6 +50,7 @@ impl Default for Seeding {
             products: 20,
             customers: 10,
             orders: 0,
+            combinations: true,
         }
     }
 }
@@ -307,7 +311,7 @@ impl Shop {
             );
             let id = shop.insert("products", product, &at);
             shop.add_stock(id, 0, rng.gen_range(0..200), &at);
-            if n % 4 == 0 {
+            if seeding.combinations && n % 4 == 0 {
                 let colours = value_ids.get(1).cloned().unwrap_or_default();
                 let sizes = value_ids.first().cloned().unwrap_or_default();
                 let count = rng.gen_range(2..=4usize);

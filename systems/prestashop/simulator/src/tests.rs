@@ -17,6 +17,7 @@ async fn start(products: usize, customers: usize, orders: usize) -> String {
             products,
             customers,
             orders,
+            combinations: true,
         },
     ));
     tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, SEED)))
