@@ -387,20 +387,20 @@ fn list(sim: &PrestaSim, collection: &str, pairs: &[(String, String)]) -> Result
         }
     };
     let display = param(pairs, "display");
+    // Filter and sort the stored records, render only the page: the computed fields
+    // (`quantity`, …) are `notFilterable` in PrestaShop too.
     let shop = sim.shop();
-    let ids: Vec<u64> = shop
+    let mut stored: Vec<(&u64, &Element)> = shop
         .table(collection)
-        .map(|table| table.keys().copied().collect())
+        .map(|table| table.iter().collect())
         .unwrap_or_default();
-    let mut records: Vec<Element> = ids.into_iter().filter_map(|id| shop.render(collection, id)).collect();
-    drop(shop);
-    records.retain(|record| {
+    stored.retain(|(_, record)| {
         conditions
             .iter()
             .all(|(field, condition)| condition.matches(&field_value(record, field)))
     });
     if !sort.is_empty() {
-        records.sort_by(|left, right| {
+        stored.sort_by(|(_, left), (_, right)| {
             for (field, ascending) in &sort {
                 let order = compare(&field_value(left, field), &field_value(right, field));
                 let order = if *ascending { order } else { order.reverse() };
@@ -411,8 +411,15 @@ fn list(sim: &PrestaSim, collection: &str, pairs: &[(String, String)]) -> Result
             Ordering::Equal
         });
     }
+    let records: Vec<Element> = stored
+        .into_iter()
+        .skip(offset)
+        .take(count)
+        .filter_map(|(id, _)| shop.render(collection, *id))
+        .collect();
+    drop(shop);
     let mut list = Element::new(collection);
-    for record in records.into_iter().skip(offset).take(count) {
+    for record in records {
         let id = record.text_of("id").unwrap_or_default().to_owned();
         let entry = match display {
             Some("full") => record,

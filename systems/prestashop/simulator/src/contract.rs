@@ -49,7 +49,9 @@ pub fn contract_fixture() -> ContractFixture {
                 entity: EntityKind::Order,
                 reason: "orders are read by state and booked through the order pipeline into an accounting system, \
                          which the contract's other side (the reference system) is not: covered by \
-                         systems/prestashop/src/tests.rs (orders_are_read_incrementally_with_rows_customer_and_addresses)",
+                         systems/prestashop/src/tests.rs (orders_are_read_incrementally_with_rows_customer_and_addresses) \
+                         and, booked into Rivile by the engine, systems/prestashop/tests/rivile_example.rs \
+                         (the_rivile_prestashop_example_moves_products_stock_and_orders_once)",
             },
         ],
         // The connector passes PrestaShop's code and message on.
