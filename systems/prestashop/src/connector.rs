@@ -510,6 +510,16 @@ impl PrestaTarget {
         Ok((ids, calls))
     }
 
+    /// Creates an option or option value; after a failure the next look-up lists them again,
+    /// since the shop may have created it all the same.
+    async fn post_option(&mut self, collection: &str, record: &Element) -> Result<Element, ConnectorError> {
+        let created = self.client.post(collection, record).await;
+        if created.is_err() {
+            self.options = None;
+        }
+        created
+    }
+
     /// The option value id of `option = value`, creating the option or the value when missing.
     async fn option_value(&mut self, option: &str, value: &str) -> Result<(String, u64), ConnectorError> {
         let language = self.client.language.clone();
@@ -549,7 +559,7 @@ impl PrestaTarget {
                 record.set_text("group_type", "select");
                 record.set_language_text("name", &language, option);
                 record.set_language_text("public_name", &language, option);
-                let created = self.client.post("product_options", &record).await?;
+                let created = self.post_option("product_options", &record).await?;
                 calls += 1;
                 let id = created.text_of("id").unwrap_or_default().to_owned();
                 if let Some(options) = self.options.as_mut() {
@@ -565,7 +575,7 @@ impl PrestaTarget {
         let mut record = Element::new("product_option_value");
         record.set_text("id_attribute_group", group);
         record.set_language_text("name", &language, value);
-        let created = self.client.post("product_option_values", &record).await?;
+        let created = self.post_option("product_option_values", &record).await?;
         calls += 1;
         let id = created.text_of("id").unwrap_or_default().to_owned();
         if let Some(options) = self.options.as_mut() {
