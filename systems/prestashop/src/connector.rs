@@ -897,6 +897,7 @@ impl PrestaTarget {
             };
             outcomes[*index] = Some(match self.client.put("stock_availables", row_id, &record).await {
                 Ok(_) => WriteOutcome::Written { target_id },
+                Err(error) if matches!(error.kind, ErrorKind::Auth | ErrorKind::Quota) => return Err(error),
                 Err(error) => WriteOutcome::Failed(prefixed(error, &format!("stock of {sku}"))),
             });
         }
@@ -1045,6 +1046,9 @@ impl Target for PrestaTarget {
             api_calls += calls;
             outcomes.push(match result {
                 Ok(target_id) => WriteOutcome::Written { target_id },
+                // A refused key or a spent budget refuses every record alike: stop the run
+                // rather than dead-letter each one.
+                Err(error) if matches!(error.kind, ErrorKind::Auth | ErrorKind::Quota) => return Err(error),
                 Err(error) => WriteOutcome::Failed(error),
             });
         }

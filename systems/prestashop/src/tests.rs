@@ -337,6 +337,29 @@ async fn a_malformed_answer_is_a_transient_failure_naming_html() {
     assert!(error.message.contains("HTML"), "{}", error.message);
 }
 
+#[tokio::test]
+async fn a_refused_key_stops_a_write_instead_of_dead_lettering_every_record() {
+    let (url, _) = shop(seeding(0, 0, 0)).await;
+    let text = format!(
+        "[connections.shop]\nsystem = \"prestashop\"\nbase_url = \"{url}\"\nkey = \"WRONGWRONGWRONGWRONGWRONGWRONG01\"\n\n\
+         [connections.file]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"product\"\n\
+         from = {{ connection = \"file\", file = \"x.jsonl\" }}\nto = {{ connection = \"shop\" }}\n"
+    );
+    let config = tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap();
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let error = target
+        .write_batch(vec![item(json!({"sku": "A", "name": "A", "price_net": "1"}), None)])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, crate::ErrorKind::Auth);
+    assert!(
+        error.message.contains("check the connection's `key`"),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("code 20"), "{}", error.message);
+}
+
 /// The recorded responses of real shops, when the shared fixtures are checked out beside the repo.
 fn fixtures() -> Option<std::path::PathBuf> {
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/shops/prestashop");
