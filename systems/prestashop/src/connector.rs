@@ -443,6 +443,8 @@ pub(crate) struct PrestaTarget {
     /// Lower-cased category name → id, loaded on the first product write.
     categories: Option<HashMap<String, String>>,
     options: Option<Options>,
+    /// Country ISO code → id, loaded on the first address written.
+    countries: Option<HashMap<String, String>>,
     /// What the shop holds for the records of the last batch, in canonical form.
     stored: HashMap<String, Value>,
 }
@@ -457,6 +459,7 @@ impl PrestaTarget {
             entity,
             categories: None,
             options: None,
+            countries: None,
             stored: HashMap::new(),
         }
     }
@@ -785,25 +788,145 @@ impl PrestaTarget {
                 self.client.post("customers", &record).await
             }
         };
-        match written {
-            Ok(stored) => match stored.text_of("id") {
-                Some(id) => {
-                    self.stored.insert(
-                        id.to_owned(),
-                        mapping::customer_from_shop(&stored, &[], &Catalog::default()),
-                    );
-                    (Ok(id.to_owned()), calls)
+        let stored = match written {
+            Ok(stored) => stored,
+            Err(error) => return (Err(prefixed(error, &format!("customer {email}"))), calls),
+        };
+        let Some(id) = stored.text_of("id").map(str::to_owned) else {
+            return (
+                Err(ConnectorError::new(
+                    ErrorKind::Transient,
+                    format!("customer {email}: the shop's answer has no id"),
+                )),
+                calls,
+            );
+        };
+        let address = match item.payload.get("billing").filter(|billing| billing.is_object()) {
+            Some(billing) => match self.write_address(&id, &stored, &item.payload, billing).await {
+                (Ok(address), used) => {
+                    calls += used;
+                    address
                 }
-                None => (
-                    Err(ConnectorError::new(
-                        ErrorKind::Transient,
-                        format!("customer {email}: the shop's answer has no id"),
-                    )),
-                    calls,
-                ),
+                (Err(error), used) => {
+                    return (
+                        Err(ConnectorError {
+                            message: format!("customer {email} written as {id}, its address not: {}", error.message),
+                            ..error
+                        }),
+                        calls + used,
+                    )
+                }
             },
-            Err(error) => (Err(prefixed(error, &format!("customer {email}"))), calls),
+            None => None,
+        };
+        let addresses: Vec<&Element> = address.iter().collect();
+        let catalog = Catalog {
+            countries: self
+                .countries
+                .iter()
+                .flatten()
+                .map(|(iso, id)| (id.clone(), iso.clone()))
+                .collect(),
+            ..Catalog::default()
+        };
+        self.stored
+            .insert(id.clone(), mapping::customer_from_shop(&stored, &addresses, &catalog));
+        (Ok(id), calls)
+    }
+
+    /// Creates or replaces a customer's address from its canonical billing address: the first
+    /// address the customer has is replaced whole, else one is created. An address PrestaShop
+    /// cannot take (no street, city or known country) is left alone: `None`.
+    async fn write_address(
+        &mut self,
+        customer_id: &str,
+        customer: &Element,
+        payload: &Value,
+        billing: &Value,
+    ) -> (Result<Option<Element>, ConnectorError>, u64) {
+        let mut calls = 0;
+        if self.countries.is_none() {
+            match self.client.all("countries", &[pair("display", "[id,iso_code]")]).await {
+                Ok((countries, used)) => {
+                    calls += used;
+                    self.countries = Some(
+                        countries
+                            .iter()
+                            .filter_map(|country| {
+                                Some((
+                                    country.text_of("iso_code")?.to_uppercase(),
+                                    country.text_of("id")?.to_owned(),
+                                ))
+                            })
+                            .collect(),
+                    );
+                }
+                Err(error) => return (Err(error), calls),
+            }
         }
+        let country = mapping::payload_text(billing, "country")
+            .and_then(|iso| self.countries.as_ref()?.get(&iso.to_uppercase()).cloned());
+        let (Some(line1), Some(city), Some(country)) = (
+            mapping::payload_text(billing, "line1"),
+            mapping::payload_text(billing, "city"),
+            country,
+        ) else {
+            return (Ok(None), calls);
+        };
+        let existing = match self
+            .client
+            .all("addresses", &[pair("filter[id_customer]", format!("[{customer_id}]"))])
+            .await
+        {
+            Ok((existing, used)) => {
+                calls += used;
+                existing
+            }
+            Err(error) => return (Err(error), calls),
+        };
+        let current = existing
+            .into_iter()
+            .find(|address| address.text_of("deleted") != Some("1"));
+        let mut record = current.clone().unwrap_or_else(|| Element::new("address"));
+        mapping::strip_read_only(&mut record, &schema::ADDRESSES);
+        record.set_text("id_customer", customer_id);
+        record.set_text("id_country", country);
+        if record.text_of("alias").is_none() {
+            record.set_text("alias", "Tiltas");
+        }
+        let (first, last) = match mapping::payload_text(billing, "name")
+            .as_deref()
+            .and_then(|name| name.split_once(' '))
+        {
+            Some((first, last)) => (first.to_owned(), last.to_owned()),
+            None => (
+                customer.text_of("firstname").unwrap_or("-").to_owned(),
+                customer.text_of("lastname").unwrap_or("-").to_owned(),
+            ),
+        };
+        record.set_text("firstname", first);
+        record.set_text("lastname", last);
+        record.set_text("address1", line1);
+        record.set_text("city", city);
+        for (canonical, shop) in [
+            ("line2", "address2"),
+            ("postcode", "postcode"),
+            ("company", "company"),
+            ("phone", "phone"),
+        ] {
+            if let Some(value) = mapping::payload_text(billing, canonical) {
+                record.set_text(shop, value);
+            }
+        }
+        if let Some(vat) = mapping::payload_text(payload, "vat_code") {
+            record.set_text("vat_number", vat);
+        }
+        calls += 1;
+        let written = match current.as_ref().and_then(|current| current.text_of("id")) {
+            Some(id) => self.client.put("addresses", id, &record).await,
+            None => self.client.post("addresses", &record).await,
+        };
+        (written.map(Some), calls)
     }
 
     async fn write_stock(&mut self, items: &[WriteItem]) -> Result<BatchResult, ConnectorError> {

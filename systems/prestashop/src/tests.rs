@@ -228,7 +228,8 @@ async fn customers_are_written_found_by_email_and_read_with_their_address() {
         .unwrap();
     assert_eq!(found.found.len(), 1);
     assert_eq!(found.found["PIRKEJAS2@example.lt"].target_id, "2");
-    let payload = json!({"email": "ona@example.lt", "kind": "company", "name": "UAB Ona", "company_name": "UAB Ona"});
+    let payload = json!({"email": "ona@example.lt", "kind": "company", "name": "UAB Ona", "company_name": "UAB Ona",
+        "vat_code": "LT100001", "billing": {"line1": "Laisvės al. 1", "city": "Kaunas", "postcode": "LT-44280", "country": "LT"}});
     let created = target.write_batch(vec![item(payload.clone(), None)]).await.unwrap();
     let id = written(&created.outcomes[0]);
     let mut changed = payload;
@@ -244,6 +245,14 @@ async fn customers_are_written_found_by_email_and_read_with_their_address() {
     assert_eq!(records[0].data["billing"]["country"], "LT");
     assert_eq!(records[3].data["last_name"], "Onaitė");
     assert_eq!(records[3].data["company_name"], "UAB Ona");
+    assert_eq!(records[3].data["billing"]["city"], "Kaunas");
+    assert_eq!(records[3].data["billing"]["country"], "LT");
+    assert_eq!(records[3].data["vat_code"], "LT100001");
+    assert_eq!(
+        sim.record_counts()["address"],
+        4,
+        "the address is replaced on update, not added"
+    );
     tiltas_model::validate_json(tiltas_model::EntityKind::Customer, &records[0].data).unwrap();
 }
 
