@@ -107,7 +107,9 @@ mod tests {
         assert_eq!(payload_hash(&record), legacy_hash(&record));
         let mut without = record.clone();
         for volatile in VOLATILE_FIELDS {
-            without.as_object_mut().map(|fields| fields.insert(volatile.to_owned(), json!("x")));
+            without
+                .as_object_mut()
+                .map(|fields| fields.insert(volatile.to_owned(), json!("x")));
         }
         assert_eq!(echo_hash(&without), legacy_hash(&record));
     }

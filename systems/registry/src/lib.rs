@@ -41,3 +41,9 @@ pub mod woocommerce {
     pub use tiltas_woocommerce::*;
     pub use tiltas_woocommerce_sim as simulator;
 }
+
+/// PrestaShop and its simulator.
+pub mod prestashop {
+    pub use tiltas_prestashop::*;
+    pub use tiltas_prestashop_sim as simulator;
+}
