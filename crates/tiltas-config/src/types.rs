@@ -85,10 +85,23 @@ pub struct RateLimit {
     pub requests: u32,
     /// …per this period.
     pub per: Duration,
+    /// How many requests may go at once after a quiet spell (the system's documented burst);
+    /// `None` spaces every request `per / requests` apart.
+    pub burst: Option<u32>,
 }
 
 impl fmt::Display for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_rate(f)?;
+        match self.burst {
+            Some(burst) => write!(f, ", burst {burst}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl RateLimit {
+    fn fmt_rate(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.per.as_secs() {
             1 => write!(f, "{}/s", self.requests),
             60 => write!(f, "{}/m", self.requests),
@@ -626,12 +639,27 @@ pub(crate) fn parse_schedule(text: &str) -> Result<Schedule, String> {
     }
 }
 
-/// Parses a rate such as `10/s`, `600/m`, `5000/h` or `20/2s`.
+/// Parses a rate such as `10/s`, `600/m`, `5000/h` or `20/2s`, optionally with the burst the
+/// system allows: `10/s, burst 30`.
 pub(crate) fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     let invalid = || {
-        format!("rate_limit \"{text}\" is not a rate: write requests per period, e.g. \"10/s\", \"600/m\", \"5000/h\"")
+        format!(
+            "rate_limit \"{text}\" is not a rate: write requests per period, e.g. \"10/s\", \"600/m\", \"5000/h\", \
+             and the system's burst if it allows one, e.g. \"10/s, burst 30\""
+        )
     };
-    let (requests, period) = text.split_once('/').ok_or_else(invalid)?;
+    let (rate, burst) = match text.split_once(',') {
+        Some((rate, burst)) => {
+            let count = burst.trim().strip_prefix("burst").ok_or_else(invalid)?;
+            let count: u32 = count.trim().parse().map_err(|_| invalid())?;
+            if count == 0 {
+                return Err(invalid());
+            }
+            (rate, Some(count))
+        }
+        None => (text, None),
+    };
+    let (requests, period) = rate.split_once('/').ok_or_else(invalid)?;
     let requests: u32 = requests.trim().parse().map_err(|_| invalid())?;
     let period = period.trim();
     let per = if period.starts_with(|c: char| c.is_ascii_digit()) {
@@ -642,7 +670,7 @@ pub(crate) fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     if requests == 0 || per.is_zero() {
         return Err(invalid());
     }
-    Ok(RateLimit { requests, per })
+    Ok(RateLimit { requests, per, burst })
 }
 
 #[cfg(test)]
@@ -692,11 +720,17 @@ mod tests {
             parse_rate_limit("10/s"),
             Ok(RateLimit {
                 requests: 10,
-                per: Duration::from_secs(1)
+                per: Duration::from_secs(1),
+                burst: None,
             })
         );
         assert_eq!(parse_rate_limit("20/2s").map(|r| r.to_string()), Ok("20/2s".to_owned()));
         assert!(parse_rate_limit("0/s").is_err());
+        let burst = parse_rate_limit("10/s, burst 30").unwrap();
+        assert_eq!((burst.requests, burst.burst), (10, Some(30)));
+        assert_eq!(burst.to_string(), "10/s, burst 30");
+        assert!(parse_rate_limit("10/s, burst 0").is_err());
+        assert!(parse_rate_limit("10/s, 30").is_err());
         assert!(parse_rate_limit("ten per second").is_err());
     }
 

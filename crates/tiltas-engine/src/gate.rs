@@ -1,31 +1,38 @@
 //! Per-connection pacing (`rate_limit`) and daily request budget (`daily_budget`): every request
 //! a connector sends waits for its slot and is counted in the store, so the engine never
-//! exceeds either, across runs and across workers sharing the store.
+//! exceeds either, across runs and across workers sharing the store. Pacing is GCRA (the
+//! `governor` crate): `10/s` spaces requests 100 ms apart; `10/s, burst 30` lets 30 go at once
+//! after a quiet spell, as a system that documents such a burst allows, then 10 a second.
 use async_trait::async_trait;
 use chrono::{Duration as ChronoDuration, Utc};
 use std::sync::Arc;
-use std::time::Duration;
 use tiltas_config::{Connection, RateLimit};
 use tiltas_connector::{CallGate, ConnectorError, ErrorKind};
 use tiltas_store::Store;
-use tokio::time::Instant;
 
 /// The gate of one connection.
 pub(crate) struct ConnectionGate {
     connection: String,
-    rate: Option<RateLimit>,
+    pacing: Option<governor::DefaultDirectRateLimiter>,
     budget: Option<u64>,
-    next_slot: tokio::sync::Mutex<Instant>,
     store: Arc<dyn Store>,
+}
+
+/// The GCRA limiter of a rate: one request per `per / requests`, `burst` at once (1 unless the
+/// system documents more).
+fn limiter(rate: RateLimit) -> Option<governor::DefaultDirectRateLimiter> {
+    let interval = rate.per / rate.requests.max(1);
+    let burst = std::num::NonZeroU32::new(rate.burst.unwrap_or(1))?;
+    let quota = governor::Quota::with_period(interval)?.allow_burst(burst);
+    Some(governor::RateLimiter::direct(quota))
 }
 
 impl ConnectionGate {
     pub fn new(connection: &Connection, store: Arc<dyn Store>) -> ConnectionGate {
         ConnectionGate {
             connection: connection.name.clone(),
-            rate: connection.rate_limit,
+            pacing: connection.rate_limit.and_then(limiter),
             budget: connection.daily_budget,
-            next_slot: tokio::sync::Mutex::new(Instant::now()),
             store,
         }
     }
@@ -69,20 +76,6 @@ impl ConnectionGate {
             ),
         ))
     }
-
-    async fn wait_for_slot(&self, rate: RateLimit) {
-        let interval = rate.per / rate.requests.max(1);
-        let wait = {
-            let mut next = self.next_slot.lock().await;
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + interval;
-            slot - now
-        };
-        if wait > Duration::ZERO {
-            tokio::time::sleep(wait).await;
-        }
-    }
 }
 
 #[async_trait]
@@ -99,9 +92,60 @@ impl CallGate for ConnectionGate {
                 }
             }
         }
-        if let Some(rate) = self.rate {
-            self.wait_for_slot(rate).await;
+        if let Some(pacing) = &self.pacing {
+            pacing.until_ready().await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Real time (governor keeps its own clock): only lower bounds are asserted, which a slow
+    /// machine cannot break, and a generous upper bound on what must not wait at all.
+    #[tokio::test]
+    async fn a_burst_goes_at_once_then_requests_are_spaced_at_the_rate() {
+        let rate = RateLimit {
+            requests: 10,
+            per: Duration::from_secs(1),
+            burst: Some(5),
+        };
+        let pacing = limiter(rate).expect("a valid rate");
+        let started = Instant::now();
+        for _ in 0..5 {
+            pacing.until_ready().await;
+        }
+        let burst = started.elapsed();
+        for _ in 0..3 {
+            pacing.until_ready().await;
+        }
+        let after = started.elapsed();
+        assert!(burst < Duration::from_millis(250), "the burst of 5 waited {burst:?}");
+        assert!(
+            after >= Duration::from_millis(290),
+            "3 more at 10/s took only {after:?}: the burst was exceeded"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_burst_every_request_waits_its_interval() {
+        let rate = RateLimit {
+            requests: 20,
+            per: Duration::from_secs(1),
+            burst: None,
+        };
+        let pacing = limiter(rate).expect("a valid rate");
+        let started = Instant::now();
+        for _ in 0..5 {
+            pacing.until_ready().await;
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(195),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
