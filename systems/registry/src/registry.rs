@@ -1,7 +1,9 @@
 //! The systems of this build: the one list that feeds configuration validation, the engine,
 //! the server's webhooks and the simulators. A new system is one line here and one in
 //! [`contract_coverage`](crate::contract_coverage) (its part in the connector contract).
-use crate::{b1, bank, file, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems, Target};
+use crate::{
+    b1, bank, file, magento, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems, Target,
+};
 use std::sync::Arc;
 use tiltas_config::{Catalog, Flow, ValidatedConfig};
 
@@ -14,6 +16,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &rivile::RivileSystem,
     &b1::B1System,
     &woocommerce::WooCommerceSystem,
+    &magento::MagentoSystem,
 ]);
 
 /// Every system of this build.

@@ -14,6 +14,8 @@ pub enum Simulator {
     B1(tiltas_b1_sim::Flags),
     /// A WooCommerce shop's REST API v3, with signed webhooks.
     Woocommerce(tiltas_woocommerce_sim::Flags),
+    /// A Magento 2 shop's admin REST API (Bearer token, searchCriteria, MSI).
+    Magento(tiltas_magento_sim::Flags),
 }
 
 impl Simulator {
@@ -24,6 +26,7 @@ impl Simulator {
             Simulator::Rivile(flags) => flags.router(),
             Simulator::B1(flags) => flags.router(),
             Simulator::Woocommerce(flags) => flags.router(),
+            Simulator::Magento(flags) => flags.router(),
         }
     }
 
@@ -34,6 +37,7 @@ impl Simulator {
             Simulator::Rivile(flags) => flags.common.port,
             Simulator::B1(flags) => flags.common.port,
             Simulator::Woocommerce(flags) => flags.common.port,
+            Simulator::Magento(flags) => flags.common.port,
         }
     }
 }
@@ -86,5 +90,6 @@ pub fn contract_coverage() -> Vec<ContractCoverage> {
         ContractCoverage::Simulated(tiltas_rivile_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_b1_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_woocommerce_sim::contract_fixture()),
+        ContractCoverage::Simulated(tiltas_magento_sim::contract_fixture()),
     ]
 }
