@@ -93,11 +93,12 @@ fn field(item: &Value, name: &str) -> Option<String> {
     }
 }
 
-/// Numbers compare as numbers, the rest (dates `YYYY-MM-DD HH:MM:SS` included) as text.
+/// Numbers compare as numbers, the rest (dates `YYYY-MM-DD HH:MM:SS` included) as text,
+/// ignoring case as MySQL's default collation does.
 fn compare(left: &str, right: &str) -> Ordering {
     match (left.parse::<i64>(), right.parse::<i64>()) {
         (Ok(left), Ok(right)) => left.cmp(&right),
-        _ => left.cmp(right),
+        _ => left.to_lowercase().cmp(&right.to_lowercase()),
     }
 }
 
@@ -146,8 +147,8 @@ fn matches(item: &Value, filter: &Filter) -> bool {
         ("gteq" | "from", Some(actual)) => compare(actual, &filter.value) != Ordering::Less,
         ("lt", Some(actual)) => compare(actual, &filter.value) == Ordering::Less,
         ("lteq" | "to", Some(actual)) => compare(actual, &filter.value) != Ordering::Greater,
-        ("in", Some(actual)) => list().contains(&actual),
-        ("nin", Some(actual)) => !list().contains(&actual),
+        ("in", Some(actual)) => list().iter().any(|value| compare(actual, value) == Ordering::Equal),
+        ("nin", Some(actual)) => !list().iter().any(|value| compare(actual, value) == Ordering::Equal),
         ("like", Some(actual)) => like(actual, &filter.value),
         ("nlike", Some(actual)) => !like(actual, &filter.value),
         ("finset", Some(actual)) => actual.split(',').any(|part| part.trim() == filter.value),
