@@ -424,7 +424,8 @@ pub(crate) fn order_from_shop(order: &Value) -> Value {
     put(&mut fields, "currency", text(order, "order_currency_code"));
     let billing = order.get("billing_address");
     let mut customer = Map::new();
-    put(&mut customer, "code", text(order, "customer_id"));
+    // Magento's `customer_id` stays under `raw`: as `customer.code` an accounting target would
+    // take the shop's id for one of its own clients.
     put(&mut customer, "email", text(order, "customer_email"));
     let name = [text(order, "customer_firstname"), text(order, "customer_lastname")]
         .into_iter()
@@ -518,6 +519,7 @@ pub(crate) fn order_from_shop(order: &Value) -> Value {
         "raw".to_owned(),
         json!({
             "entity_id": order.get("entity_id"),
+            "customer_id": order.get("customer_id"),
             "state": order.get("state"),
             "updated_at": order.get("updated_at"),
             "status_histories": histories,

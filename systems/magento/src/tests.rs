@@ -571,3 +571,95 @@ fn every_recorded_response_is_read_without_losing_the_fields_the_model_has() {
         }
     }
 }
+
+/// `examples/b1-magento.toml` against both simulators through the engine: B1 items become
+/// Magento products, B1 stock MSI source items, Magento orders B1 sales invoices, once.
+#[tokio::test]
+async fn b1_magento_example_books_25_magento_orders_as_25_invoices_once() {
+    use tiltas_engine::{Engine, SyncOptions};
+    static SYSTEMS: tiltas_connector::Systems =
+        tiltas_connector::Systems::new(&[&tiltas_b1::B1System, &crate::MagentoSystem]);
+    const B1_KEY: &str = "b1-key";
+    const B1_SECRET: &str = "b1-private-key";
+
+    let b1_seeding = tiltas_b1_sim::Seeding {
+        seed: SEED,
+        items: 40,
+        clients: 5,
+        warehouses: 2,
+        invoices: 0,
+    };
+    let b1 = Arc::new(tiltas_b1_sim::B1Sim::new(B1_KEY, B1_SECRET, b1_seeding).with_package(417));
+    let b1_url = tiltas_sim::spawn(tiltas_b1_sim::router(b1.clone(), Harness::new(b1.clone(), SEED)))
+        .await
+        .unwrap();
+    let (magento_url, magento, _) = shop(seeding(0, 0, 0)).await;
+    let example = include_str!("../../../examples/b1-magento.toml")
+        .replace("http://127.0.0.1:9301/api/", &format!("{b1_url}/api/"))
+        .replace("http://127.0.0.1:9401", &magento_url)
+        .replace("{ env = \"B1_API_KEY\" }", &format!("\"{B1_KEY}\""))
+        .replace("{ env = \"B1_PRIVATE_KEY\" }", &format!("\"{B1_SECRET}\""))
+        .replace("{ env = \"MAGENTO_TOKEN\" }", &format!("\"{TOKEN}\""));
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiltas_config::parse_str(&example, &dir.path().join("b1-magento.toml"), &SYSTEMS)
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let engine = Engine::new(Arc::new(config), store, SYSTEMS);
+    let sync = |flow: &'static str| {
+        let engine = &engine;
+        async move {
+            engine
+                .sync(flow, &SyncOptions::default())
+                .await
+                .unwrap_or_else(|error| panic!("seed {SEED}: {flow}: {error}"))
+        }
+    };
+
+    let products = sync("products-to-magento").await;
+    assert_eq!(
+        (products.counters.created, products.counters.failed),
+        (40, 0),
+        "{:?}",
+        products.counters
+    );
+    assert_eq!(magento.record_counts()["product"], 40);
+    assert_eq!(magento.records("store_override").unwrap(), json!([]));
+    let stock = sync("stock-to-magento").await;
+    assert_eq!(stock.counters.failed, 0, "{:?}", stock.counters);
+    assert!(magento.record_counts()["stock"] > 0, "stock reached the source items");
+    let customers = sync("customers-to-magento").await;
+    assert_eq!(customers.counters.failed, 0, "{:?}", customers.counters);
+
+    magento.mutate("order", 25).unwrap();
+    let orders = sync("orders-to-b1").await;
+    if orders.counters.failed > 0 {
+        let letters = engine
+            .store()
+            .dead_letters(&tiltas_store::DeadLetterFilter {
+                flow: Some("orders-to-b1".to_owned()),
+                status: None,
+                limit: 3,
+            })
+            .await
+            .unwrap();
+        eprintln!("{letters:#?}");
+    }
+    assert_eq!(
+        (orders.counters.created, orders.counters.failed),
+        (25, 0),
+        "{:?}",
+        orders.counters
+    );
+    assert_eq!(b1.records("order").unwrap().as_array().unwrap().len(), 25);
+    let again = sync("orders-to-b1").await;
+    assert_eq!(
+        (again.counters.created, again.counters.updated),
+        (0, 0),
+        "{:?}",
+        again.counters
+    );
+    assert_eq!(b1.records("order").unwrap().as_array().unwrap().len(), 25);
+    assert_eq!(b1.duplicates(), 0);
+}
