@@ -197,6 +197,15 @@ pub(crate) struct MagentoTarget {
     entity: EntityKind,
     /// The MSI source stock is written to (`to = { …, source = "…" }`).
     source: String,
+    /// Select attributes met so far, by code.
+    attributes: HashMap<String, Attribute>,
+}
+
+/// A select attribute configurable products vary by: its id and its options (label, lower
+/// case → option id).
+struct Attribute {
+    id: String,
+    options: HashMap<String, String>,
 }
 
 /// An item's failure (refused, or transient: the engine verifies by look-up and retries that
@@ -215,12 +224,83 @@ fn item_or_batch(error: ConnectorError, what: &str) -> Result<WriteOutcome, Conn
 
 impl MagentoTarget {
     pub fn new(client: Client, entity: EntityKind, source: String) -> MagentoTarget {
-        MagentoTarget { client, entity, source }
+        MagentoTarget {
+            client,
+            entity,
+            source,
+            attributes: HashMap::new(),
+        }
+    }
+
+    /// The attribute id and option id of `label` of the attribute shown as `name` (`Size` →
+    /// `size`), adding the option to the attribute when Magento lacks it. Returns the calls made.
+    async fn option(&mut self, name: &str, label: &str) -> Result<(String, String, String, u64), ConnectorError> {
+        let code = mapping::option_code(name);
+        let mut calls = 0;
+        if !self.attributes.contains_key(&code) {
+            calls += 1;
+            let found = self
+                .client
+                .get(&format!("products/attributes/{}", segment(&code)), &[])
+                .await
+                .map_err(|error| match error.kind {
+                    ErrorKind::Invalid => ConnectorError {
+                        message: format!(
+                            "{}: create the select attribute `{code}` in Magento (Stores → Attributes → Product) and \
+                             add it to the Default attribute set, so variants can differ by {name}",
+                            error.message
+                        ),
+                        ..error
+                    },
+                    _ => error,
+                })?;
+            let options = found
+                .get("options")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|option| {
+                    let value = mapping::text(option, "value")?;
+                    Some((mapping::text(option, "label")?.to_lowercase(), value))
+                })
+                .collect();
+            let id = mapping::text(&found, "attribute_id").unwrap_or_default();
+            self.attributes.insert(code.clone(), Attribute { id, options });
+        }
+        let known = self.attributes.get(&code).and_then(|attribute| {
+            Some((
+                attribute.id.clone(),
+                attribute.options.get(&label.to_lowercase())?.clone(),
+            ))
+        });
+        if let Some((id, value)) = known {
+            return Ok((code, id, value, calls));
+        }
+        calls += 1;
+        let answer = self
+            .client
+            .send(
+                Method::POST,
+                Scope::All,
+                &format!("products/attributes/{}/options", segment(&code)),
+                &json!({ "option": { "label": label, "sort_order": 0, "is_default": false } }),
+            )
+            .await?;
+        // Magento 2.4 answers the new option's id as a JSON string (older versions `id_…`).
+        let value = match &answer {
+            Value::String(text) => text.trim_start_matches("id_").to_owned(),
+            other => other.to_string(),
+        };
+        let attribute = self.attributes.get_mut(&code).ok_or_else(|| {
+            ConnectorError::new(ErrorKind::Fatal, format!("attribute {code} vanished from the cache"))
+        })?;
+        attribute.options.insert(label.to_lowercase(), value.clone());
+        Ok((code, attribute.id.clone(), value, calls))
     }
 
     /// Writes one product by SKU to every store view (`PUT /rest/all/V1/products/{sku}` creates
     /// or updates); a configurable product's variants first, as children linked to it.
-    async fn write_product(&self, item: &WriteItem) -> Result<(WriteOutcome, u64), ConnectorError> {
+    async fn write_product(&mut self, item: &WriteItem) -> Result<(WriteOutcome, u64), ConnectorError> {
         let Some(sku) = mapping::text(&item.payload, "sku") else {
             return Ok((
                 WriteOutcome::Failed(
@@ -241,11 +321,39 @@ impl MagentoTarget {
             .cloned()
             .unwrap_or_default();
         let mut child_ids = Vec::new();
+        // attribute id → (label shown, option ids used), in first-seen order.
+        let mut configurable: Vec<(String, String, Vec<String>)> = Vec::new();
         for variant in &variants {
             let Some(child_sku) = mapping::text(variant, "sku") else {
                 continue;
             };
-            let body = json!({ "product": mapping::variant_to_shop(variant, &item.payload), "saveOptions": true });
+            let mut options = Vec::new();
+            let values: Vec<(String, String)> = variant
+                .get("attributes")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+                .collect();
+            for (name, label) in values {
+                match self.option(&name, &label).await {
+                    Ok((code, attribute_id, value, made)) => {
+                        calls += made;
+                        match configurable.iter_mut().find(|(id, _, _)| *id == attribute_id) {
+                            Some((_, _, used)) if !used.contains(&value) => used.push(value.clone()),
+                            Some(_) => {}
+                            None => configurable.push((attribute_id, name.clone(), vec![value.clone()])),
+                        }
+                        options.push((code, value));
+                    }
+                    Err(error) => {
+                        return item_or_batch(error, &format!("product {sku}, variant {child_sku}"))
+                            .map(|outcome| (outcome, calls))
+                    }
+                }
+            }
+            let body =
+                json!({ "product": mapping::variant_to_shop(variant, &item.payload, &options), "saveOptions": true });
             calls += 1;
             match self
                 .client
@@ -267,9 +375,21 @@ impl MagentoTarget {
         let type_id = if variants.is_empty() { "simple" } else { "configurable" };
         let mut product = mapping::product_to_shop(&item.payload, item.target_id.is_none(), type_id);
         if !child_ids.is_empty() {
+            let options: Vec<Value> = configurable
+                .iter()
+                .enumerate()
+                .map(|(position, (attribute_id, label, values))| {
+                    json!({
+                        "attribute_id": attribute_id,
+                        "label": label,
+                        "position": position,
+                        "values": values.iter().map(|value| json!({ "value_index": value.parse::<u64>().ok() })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
             product.insert(
                 "extension_attributes".to_owned(),
-                json!({ "configurable_product_links": child_ids }),
+                json!({ "configurable_product_options": options, "configurable_product_links": child_ids }),
             );
         }
         let body = json!({ "product": product, "saveOptions": true });

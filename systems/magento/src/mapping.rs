@@ -200,8 +200,9 @@ pub(crate) fn product_to_shop(product: &Value, creating: bool, type_id: &str) ->
     body
 }
 
-/// A canonical variant as the simple child product of a configurable one.
-pub(crate) fn variant_to_shop(variant: &Value, parent: &Value) -> Map<String, Value> {
+/// A canonical variant as the simple child product of a configurable one; `options` are its
+/// attribute values as Magento option ids, `(attribute code, option value)`.
+pub(crate) fn variant_to_shop(variant: &Value, parent: &Value, options: &[(String, String)]) -> Map<String, Value> {
     let mut body = Map::new();
     put(&mut body, "sku", text(variant, "sku"));
     put(
@@ -229,12 +230,9 @@ pub(crate) fn variant_to_shop(variant: &Value, parent: &Value) -> Map<String, Va
     body.insert("status".to_owned(), json!(1));
     // Not Visible Individually: sold through its parent.
     body.insert("visibility".to_owned(), json!(1));
-    let custom: Vec<Value> = variant
-        .get("attributes")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, value)| Some(json!({ "attribute_code": option_code(name), "value": value.as_str()? })))
+    let custom: Vec<Value> = options
+        .iter()
+        .map(|(code, value)| json!({ "attribute_code": code, "value": value }))
         .collect();
     if !custom.is_empty() {
         body.insert("custom_attributes".to_owned(), Value::Array(custom));

@@ -189,6 +189,7 @@ async fn products_are_written_by_sku_to_every_store_view_and_an_update_creates_n
     let configurable = json!({"sku": "TEE", "name": "Marškinėliai", "price_net": "20", "variants": [
         {"sku": "TEE-S", "attributes": {"Size": "S"}},
         {"sku": "TEE-M", "attributes": {"Size": "M"}, "price_net": "21.5"},
+        {"sku": "TEE-XL", "attributes": {"Size": "XL"}},
     ]});
     let result = target
         .write_batch(vec![item(simple.clone(), None), item(configurable, None)])
@@ -196,7 +197,10 @@ async fn products_are_written_by_sku_to_every_store_view_and_an_update_creates_n
         .unwrap();
     assert_eq!(written(&result.outcomes[0]), "LT 1/A");
     assert_eq!(written(&result.outcomes[1]), "TEE");
-    assert_eq!(result.api_calls, 4, "one PUT per product and per variant");
+    assert_eq!(
+        result.api_calls, 7,
+        "one PUT per product and per variant, the size attribute read once, its new option XL added"
+    );
     assert_eq!(
         sim.record_counts()["product"],
         2,
@@ -216,6 +220,24 @@ async fn products_are_written_by_sku_to_every_store_view_and_an_update_creates_n
         .unwrap();
     assert_eq!(stored["price"].to_string(), "12.345678", "six decimals kept");
     assert_eq!(stored["custom_attributes"][0]["value"], "trumpas");
+    let tee = products.as_array().unwrap().iter().find(|p| p["sku"] == "TEE").unwrap();
+    let options = &tee["extension_attributes"]["configurable_product_options"];
+    assert_eq!(options[0]["attribute_id"], "152", "{tee}");
+    assert_eq!(options[0]["label"], "Size");
+    let values: Vec<u64> = options[0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|value| value["value_index"].as_u64())
+        .collect();
+    assert_eq!(&values[..2], &[167, 168], "S and M are the shop's own options");
+    assert_eq!(
+        tee["extension_attributes"]["configurable_product_links"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 
     let mut changed = simple;
     changed["price_net"] = json!("13");
@@ -236,6 +258,32 @@ async fn products_are_written_by_sku_to_every_store_view_and_an_update_creates_n
     let tee = records.iter().find(|record| record.data["sku"] == "TEE").unwrap();
     assert_eq!(tee.data["variants"][1]["sku"], "TEE-M");
     assert_eq!(tee.data["variants"][1]["price_net"], "21.5");
+    let sizes: Vec<&Value> = tee.data["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|variant| &variant["attributes"]["Size"])
+        .collect();
+    assert_eq!(
+        sizes,
+        [&json!("S"), &json!("M"), &json!("XL")],
+        "option ids read back as labels"
+    );
+
+    // An attribute Magento does not have fails that product alone, saying what to create.
+    let result = target
+        .write_batch(vec![item(
+            json!({"sku": "VAR", "name": "x", "price_net": "1", "variants": [{"sku": "VAR-1", "attributes": {"Spalva": "Raudona"}}]}),
+            None,
+        )])
+        .await
+        .unwrap();
+    let error = failed(&result.outcomes[0]);
+    assert_eq!(error.kind, ErrorKind::Invalid);
+    assert!(
+        error.message.contains("create the select attribute `spalva`"),
+        "{error}"
+    );
 }
 
 fn config_for_read(url: &str) -> ValidatedConfig {

@@ -59,6 +59,9 @@ pub(crate) struct Shop {
     /// MSI source items by (sku, source code).
     pub source_items: BTreeMap<(String, String), Value>,
     pub categories: Vec<Value>,
+    /// Select attributes by code (`color`, `size`).
+    pub attributes: BTreeMap<String, seed::Attribute>,
+    pub next_option_id: u64,
     /// SKUs written through a single store view's path (`/rest/V1`, `/rest/default/V1`).
     pub store_overrides: BTreeSet<String>,
     pub mutations: u64,
@@ -378,14 +381,49 @@ fn route(app: &App, method: &Method, store: &str, path: &[&str], query: &str, bo
             let items: Vec<Value> = shop.products.values().cloned().map(Value::Object).collect();
             search::answer(items, query)
         }
-        ("GET", ["products", "attributes", code, "options"]) => match seed::attribute_options(code) {
-            Some(options) => Json(options).into_response(),
-            None => error(
-                StatusCode::NOT_FOUND,
-                "The attribute with a \"%1\" attributeCode doesn't exist. Verify the attribute and try again.",
-                json!([code]),
-            ),
+        ("GET", ["products", "attributes", code, "options"]) => match shop.attributes.get(*code) {
+            Some(attribute) => Json(attribute.options_json()).into_response(),
+            None => no_attribute(code),
         },
+        ("GET", ["products", "attributes", code]) => match shop.attributes.get(*code) {
+            Some(attribute) => Json(attribute.json(code)).into_response(),
+            None => no_attribute(code),
+        },
+        ("POST", ["products", "attributes", code, "options"]) => {
+            let label = body
+                .as_ref()
+                .and_then(|body| body.pointer("/option/label"))
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .unwrap_or("")
+                .to_owned();
+            if label.is_empty() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "The attribute option label is empty. Enter the value and try again.",
+                    json!([]),
+                );
+            }
+            shop.next_option_id += 1;
+            let value = shop.next_option_id.to_string();
+            let Some(attribute) = shop.attributes.get_mut(*code) else {
+                return no_attribute(code);
+            };
+            if let Some((known, _)) = attribute
+                .options
+                .iter()
+                .find(|(_, known)| known.eq_ignore_ascii_case(&label))
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "Admin store attribute option label \"%1\" is already exists.",
+                    json!([known]),
+                );
+            }
+            attribute.options.push((value.clone(), label));
+            // Magento 2.4 answers the new option's id as a JSON string.
+            Json(json!(value)).into_response()
+        }
         ("GET", ["products", sku]) => match shop.product_id(sku) {
             Some(id) => Json(Value::Object(shop.products[&id].clone())).into_response(),
             None => no_product(),
@@ -452,6 +490,14 @@ fn route(app: &App, method: &Method, store: &str, path: &[&str], query: &str, bo
         },
         _ => not_found_route(),
     }
+}
+
+fn no_attribute(code: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "The attribute with a \"%1\" attributeCode doesn't exist. Verify the attribute and try again.",
+        json!([code]),
+    )
 }
 
 fn no_customer(id: &str) -> Response {

@@ -24,20 +24,49 @@ const COLORS: [(&str, &str); 3] = [("49", "Black"), ("50", "Blue"), ("58", "Red"
 /// The `size` attribute (id 152) and its options.
 const SIZES: [(&str, &str); 3] = [("167", "S"), ("168", "M"), ("169", "L")];
 
-/// `GET /V1/products/attributes/{code}/options`: Magento lists an empty option first.
-pub(crate) fn attribute_options(code: &str) -> Option<Value> {
-    let options: &[(&str, &str)] = match code {
-        "color" => &COLORS,
-        "size" => &SIZES,
-        _ => return None,
-    };
-    let mut list = vec![json!({ "label": " ", "value": "" })];
-    list.extend(
-        options
+/// The select attributes products are configured by: code → (attribute id, label, options as
+/// (value, label)).
+pub(crate) fn attributes() -> std::collections::BTreeMap<String, Attribute> {
+    let attribute = |id: &str, label: &str, options: &[(&str, &str)]| Attribute {
+        id: id.to_owned(),
+        label: label.to_owned(),
+        options: options
             .iter()
-            .map(|(value, label)| json!({ "label": label, "value": value })),
-    );
-    Some(Value::Array(list))
+            .map(|(value, label)| ((*value).to_owned(), (*label).to_owned()))
+            .collect(),
+    };
+    std::collections::BTreeMap::from([
+        ("color".to_owned(), attribute("93", "Color", &COLORS)),
+        ("size".to_owned(), attribute("152", "Size", &SIZES)),
+    ])
+}
+
+/// A select attribute: its id, label and options (value, label).
+#[derive(Debug, Clone)]
+pub(crate) struct Attribute {
+    pub id: String,
+    pub label: String,
+    pub options: Vec<(String, String)>,
+}
+
+impl Attribute {
+    /// `GET /V1/products/attributes/{code}/options`: Magento lists an empty option first.
+    pub fn options_json(&self) -> Value {
+        let mut list = vec![json!({ "label": " ", "value": "" })];
+        list.extend(
+            self.options
+                .iter()
+                .map(|(value, label)| json!({ "label": label, "value": value })),
+        );
+        Value::Array(list)
+    }
+
+    /// `GET /V1/products/attributes/{code}`.
+    pub fn json(&self, code: &str) -> Value {
+        json!({ "attribute_id": self.id.parse::<u64>().unwrap_or_default(), "attribute_code": code,
+                "frontend_input": "select", "default_frontend_label": self.label, "is_required": false,
+                "scope": "global", "options": self.options_json() })
+    }
 }
 
 fn cents(amount: i64) -> Value {
@@ -325,6 +354,8 @@ pub(crate) fn shop(seeding: &Seeding) -> Shop {
     let mut shop = Shop {
         clock: EPOCH,
         categories: categories(),
+        attributes: attributes(),
+        next_option_id: 300,
         ..Shop::default()
     };
     add_products(&mut shop, &mut rng, seeding.products);
