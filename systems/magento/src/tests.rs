@@ -473,6 +473,48 @@ async fn the_cdn_in_front_of_the_shop_is_rate_limited_transient_or_malformed_nev
     }
 }
 
+/// A server answering every call with `body` (status 200, JSON content type): a shop that
+/// breaks off mid-answer or answers in the wrong shape.
+async fn answering(body: &'static str) -> String {
+    let router = axum::Router::new()
+        .fallback(move || async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) });
+    tiltas_sim::spawn(router).await.expect("start the broken shop")
+}
+
+#[tokio::test]
+async fn a_cut_or_misshapen_answer_is_a_clear_transient_failure_never_a_panic_or_an_empty_page() {
+    let request = ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size: 10,
+    };
+    for (body, words) in [
+        ("{\"items\":[{\"id\":1,\"sku\":\"A", "not JSON"),
+        ("{\"items\":\"none\",\"total_count\":1}", "not a search result"),
+        ("{\"items\":[{\"id\":1}]}", "not a search result"),
+        ("[1,2]", "not a search result"),
+    ] {
+        let url = answering(body).await;
+        for entity in ["product", "customer", "order"] {
+            let config = config(&url, TOKEN, entity, true, "");
+            let mut source = open_source(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+            let error = source.read_page(&request).await.unwrap_err();
+            assert_eq!(error.kind, ErrorKind::Transient, "{body}: {error}");
+            assert!(error.message.contains(words), "{body}: {error}");
+        }
+    }
+    // Records of the wrong shape fail alone, in place, and the page goes on.
+    let url = answering("{\"items\":[{\"sku\":\"NO-ID\"},{\"id\":\"7\",\"sku\":[1],\"type_id\":\"simple\",\"price\":\"x\"},{\"id\":8,\"sku\":\"OK\",\"price\":1.5}],\"total_count\":3}").await;
+    let config = config(&url, TOKEN, "product", true, "");
+    let mut source = open_source(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let page = source.read_page(&request).await.unwrap();
+    assert_eq!(page.records.len(), 3);
+    assert!(page.records[0].is_err(), "no id");
+    assert!(page.records[1].is_err(), "no usable SKU");
+    assert_eq!(page.records[2].as_ref().unwrap().data["price_net"], "1.5");
+    assert_eq!(page.next, None, "the page held all of total_count");
+}
+
 /// The folder of the recorded responses of a real Magento 2.4 shop, when this checkout has it.
 fn recorded() -> Option<std::path::PathBuf> {
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/shops/magento");
