@@ -73,6 +73,13 @@ def main():
           "the legacy stock item update answers the item id as a JSON string", f"(got {item_id!r})")
     check(shop.get_product_stock_item(simple["sku"])["qty"] == 5, "the legacy stock item shows the new quantity")
 
+    sizes = shop.get_products_attribute_options("size")
+    check(sizes[0]["value"] == "" and any(o["label"] == "S" for o in sizes),
+          "get_products_attribute_options('size') lists the empty option first, then S, M, L")
+    new_id = shop.add_products_attribute_option("size", {"label": "XXL", "value": ""})
+    check(new_id.isdigit() and any(o["value"] == new_id and o["label"] == "XXL" for o in shop.get_products_attribute_options("size")),
+          "add_products_attribute_option answers the new option id, listed afterwards", f"(got {new_id!r})")
+
     query = make_search_query([[("updated_at", "2026-01-01 00:00:00", "gteq")]], sort_orders=[("updated_at", "ASC")])
     orders = list(shop.get_orders(query=query, page_size=5))
     check(len(orders) == shop.get_total_orders_count() == 12, "get_orders by updated_at gteq pages by 5 to all 12 orders")
