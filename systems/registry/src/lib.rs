@@ -30,6 +30,12 @@ pub mod reference {
     pub use tiltas_reference_sim as simulator;
 }
 
+/// Magento 2 and its simulator.
+pub mod magento {
+    pub use tiltas_magento::*;
+    pub use tiltas_magento_sim as simulator;
+}
+
 /// Rivile GAMA and its simulator.
 pub mod rivile {
     pub use tiltas_rivile::*;

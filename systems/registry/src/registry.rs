@@ -2,7 +2,8 @@
 //! the server's webhooks and the simulators. A new system is one line here and one in
 //! [`contract_coverage`](crate::contract_coverage) (its part in the connector contract).
 use crate::{
-    b1, bank, file, prestashop, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems, Target,
+    b1, bank, file, magento, prestashop, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems,
+    Target,
 };
 use std::sync::Arc;
 use tiltas_config::{Catalog, Flow, ValidatedConfig};
@@ -17,6 +18,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &b1::B1System,
     &woocommerce::WooCommerceSystem,
     &prestashop::PrestaShopSystem,
+    &magento::MagentoSystem,
 ]);
 
 /// Every system of this build.

@@ -16,6 +16,8 @@ pub enum Simulator {
     Woocommerce(tiltas_woocommerce_sim::Flags),
     /// A PrestaShop shop's Webservice (XML and JSON).
     Prestashop(tiltas_prestashop_sim::Flags),
+    /// A Magento 2 shop's admin REST API (Bearer token, searchCriteria, MSI).
+    Magento(tiltas_magento_sim::Flags),
 }
 
 impl Simulator {
@@ -27,6 +29,7 @@ impl Simulator {
             Simulator::B1(flags) => flags.router(),
             Simulator::Woocommerce(flags) => flags.router(),
             Simulator::Prestashop(flags) => flags.router(),
+            Simulator::Magento(flags) => flags.router(),
         }
     }
 
@@ -38,6 +41,7 @@ impl Simulator {
             Simulator::B1(flags) => flags.common.port,
             Simulator::Woocommerce(flags) => flags.common.port,
             Simulator::Prestashop(flags) => flags.common.port,
+            Simulator::Magento(flags) => flags.common.port,
         }
     }
 }
@@ -91,5 +95,6 @@ pub fn contract_coverage() -> Vec<ContractCoverage> {
         ContractCoverage::Simulated(tiltas_b1_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_woocommerce_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_prestashop_sim::contract_fixture()),
+        ContractCoverage::Simulated(tiltas_magento_sim::contract_fixture()),
     ]
 }
