@@ -30,6 +30,12 @@ pub mod reference {
     pub use tiltas_reference_sim as simulator;
 }
 
+/// MplusKASSA (the Q-API) and its simulator.
+pub mod mplus {
+    pub use tiltas_mplus::*;
+    pub use tiltas_mplus_sim as simulator;
+}
+
 /// Rivile GAMA and its simulator.
 pub mod rivile {
     pub use tiltas_rivile::*;

@@ -1,7 +1,7 @@
 //! The systems of this build: the one list that feeds configuration validation, the engine,
 //! the server's webhooks and the simulators. A new system is one line here and one in
 //! [`contract_coverage`](crate::contract_coverage) (its part in the connector contract).
-use crate::{b1, bank, file, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems, Target};
+use crate::{b1, bank, file, mplus, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems, Target};
 use std::sync::Arc;
 use tiltas_config::{Catalog, Flow, ValidatedConfig};
 
@@ -12,6 +12,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &bank::BankSystem,
     &reference::ReferenceSystem,
     &rivile::RivileSystem,
+    &mplus::MplusSystem,
     &b1::B1System,
     &woocommerce::WooCommerceSystem,
 ]);
