@@ -1,1 +1,286 @@
+//! The connector against its simulator.
+use crate::registry::{catalog, open_source, open_target};
+use crate::{ErrorKind, OpenGate, ReadRequest, SourceRecord, WriteItem, WriteOutcome};
+use serde_json::json;
+use std::sync::Arc;
+use tiltas_config::ValidatedConfig;
+use tiltas_mplus_sim::{router, MplusSim, Seeding};
+use tiltas_sim::{Faults, Harness, SimSystem};
 
+const IDENT: &str = "till";
+const SECRET: &str = "s3cret";
+
+async fn start(products: usize, customers: usize) -> (String, Arc<MplusSim>, Arc<Harness>) {
+    let sim = Arc::new(MplusSim::new(
+        IDENT,
+        SECRET,
+        Seeding {
+            seed: 5,
+            products,
+            customers,
+        },
+    ));
+    let harness = Harness::new(sim.clone(), 5);
+    let url = tiltas_sim::spawn(router(sim.clone(), harness.clone()))
+        .await
+        .expect("start the simulator");
+    (url, sim, harness)
+}
+
+fn connection(url: &str, secret: &str, extra: &str) -> String {
+    format!("[connections.pos]\nsystem = \"mplus\"\nbase_url = \"{url}/\"\nident = \"{IDENT}\"\nsecret = \"{secret}\"\n{extra}\n")
+}
+
+fn reading(url: &str, secret: &str, entity: &str) -> ValidatedConfig {
+    let text = format!(
+        "{}[connections.out]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\n\
+         from = {{ connection = \"pos\" }}\nto = {{ connection = \"out\", file = \"x.jsonl\" }}\n",
+        connection(url, secret, "")
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn writing(url: &str, entity: &str, extra: &str) -> ValidatedConfig {
+    let text = format!(
+        "{}[connections.src]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\n\
+         from = {{ connection = \"src\", file = \"x.jsonl\" }}\nto = {{ connection = \"pos\" }}\n",
+        connection(url, SECRET, extra)
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn read_all(
+    config: &ValidatedConfig,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    page_size: usize,
+) -> (Vec<SourceRecord>, Vec<String>) {
+    let mut source = open_source(config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let mut request = ReadRequest {
+        position: None,
+        changed_since: since,
+        page_size,
+    };
+    let (mut records, mut positions) = (Vec::new(), Vec::new());
+    loop {
+        let page = source.read_page(&request).await.unwrap_or_else(|e| panic!("{e}"));
+        records.extend(
+            page.records
+                .into_iter()
+                .map(|record| record.unwrap_or_else(|f| panic!("{f:?}"))),
+        );
+        match page.next {
+            Some(next) => {
+                positions.push(next.clone());
+                request.position = Some(next);
+            }
+            None => return (records, positions),
+        }
+    }
+}
+
+fn item(payload: serde_json::Value) -> WriteItem {
+    WriteItem {
+        source_key: payload["sku"]
+            .as_str()
+            .or(payload["code"].as_str())
+            .unwrap_or_default()
+            .to_string(),
+        target_id: None,
+        payload,
+    }
+}
+
+#[tokio::test]
+async fn products_are_paged_by_sync_marker_asking_for_the_last_seen_plus_one() {
+    let (url, _, _) = start(25, 0).await;
+    let (records, positions) = read_all(&reading(&url, SECRET, "product"), None, 10).await;
+    assert_eq!(records.len(), 25);
+    assert_eq!(positions, ["marker:11", "marker:21"], "markers 1..=25, ten a page");
+    let first = &records[0].data;
+    assert_eq!(first["sku"], "1001");
+    assert!(
+        tiltas_model::validate_json(tiltas_model::EntityKind::Product, first).is_ok(),
+        "{first}"
+    );
+    assert_eq!(first["vat_rate"], "9");
+    assert!(
+        first["price_gross"].as_str().is_some_and(|price| price.contains('.')),
+        "{first}"
+    );
+}
+
+#[tokio::test]
+async fn a_later_run_reads_only_the_products_changed_since_its_cursor() {
+    let (url, sim, _) = start(40, 0).await;
+    let config = reading(&url, SECRET, "product");
+    let (records, _) = read_all(&config, None, 100).await;
+    let cursor = records.iter().filter_map(|record| record.updated_at).max().unwrap();
+    sim.mutate("product", 3).unwrap();
+    let since = cursor + chrono::Duration::seconds(1);
+    let (changed, _) = read_all(&config, Some(since), 100).await;
+    assert_eq!(changed.len(), 3, "{changed:?}");
+    assert!(changed
+        .iter()
+        .all(|record| record.data["name"].as_str().unwrap().ends_with('*')));
+}
+
+#[tokio::test]
+async fn customers_and_stock_are_read_in_pages() {
+    let (url, _, _) = start(12, 7).await;
+    let (customers, _) = read_all(&reading(&url, SECRET, "customer"), None, 3).await;
+    assert_eq!(customers.len(), 7);
+    assert_eq!(customers[0].data["billing"]["city"], "Utrecht");
+    let (stock, positions) = read_all(&reading(&url, SECRET, "stock"), None, 5).await;
+    assert_eq!(stock.len(), 12, "branch 1 holds every article");
+    assert_eq!(positions.len(), 2);
+    let level = &stock[0].data;
+    assert_eq!(level["warehouse"], "1");
+    let number = |field: &str| level[field].as_str().unwrap().parse::<i64>().unwrap();
+    assert_eq!(number("available"), number("on_hand") - number("reserved"));
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_an_auth_failure_that_never_quotes_it() {
+    let (url, _, _) = start(1, 0).await;
+    let config = reading(&url, "not-the-secret", "product");
+    let mut source = open_source(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let error = source
+        .read_page(&ReadRequest {
+            page_size: 10,
+            ..ReadRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Auth, "{error}");
+    assert!(error.message.contains("secret"), "{error}");
+    assert!(
+        !error.message.contains("not-the-secret"),
+        "the secret is quoted: {error}"
+    );
+}
+
+#[tokio::test]
+async fn an_html_page_in_place_of_an_answer_is_transient_and_quoted() {
+    let (url, _, harness) = start(3, 0).await;
+    harness.set_faults(Faults {
+        malformed_rate: 1.0,
+        ..Faults::default()
+    });
+    let config = reading(&url, SECRET, "product");
+    let mut source = open_source(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let error = source.read_page(&ReadRequest::default()).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Transient, "{error}");
+    assert!(error.message.contains("not a SOAP response"), "{error}");
+}
+
+#[tokio::test]
+async fn a_sku_that_is_not_digits_is_refused_naming_it_and_the_fix() {
+    let (url, sim, _) = start(0, 0).await;
+    let config = writing(&url, "product", "");
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let refusal = target.precheck(&json!({"sku": "LT-000123"})).unwrap_err();
+    assert!(
+        refusal.contains("LT-000123") && refusal.contains("keep_digits"),
+        "{refusal}"
+    );
+    let result = target
+        .write_batch(vec![
+            item(json!({"sku": "LT-7", "name": "Thee"})),
+            item(json!({"sku": "2042", "name": "Koffie", "price_gross": "2.50"})),
+        ])
+        .await
+        .unwrap();
+    match &result.outcomes[0] {
+        WriteOutcome::Failed(error) => {
+            assert_eq!(error.kind, ErrorKind::Invalid);
+            assert!(error.message.contains("\"LT-7\""), "{error}");
+        }
+        other => panic!("written: {other:?}"),
+    }
+    assert_eq!(
+        result.outcomes[1],
+        WriteOutcome::Written {
+            target_id: "2042".into()
+        }
+    );
+    assert_eq!(sim.record_counts()["product"], 1);
+    let stored = sim.records("product").unwrap();
+    assert_eq!(stored[0]["priceIncl"], 250, "money in cents");
+}
+
+#[tokio::test]
+async fn keep_digits_numbers_the_article_keeps_the_sku_and_a_rewrite_updates_it() {
+    let (url, sim, _) = start(0, 0).await;
+    let config = writing(&url, "product", "sku_digits = \"keep_digits\"");
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let first = target
+        .write_batch(vec![item(json!({"sku": "LT-000123", "name": "Thee"}))])
+        .await
+        .unwrap();
+    assert_eq!(
+        first.outcomes,
+        vec![WriteOutcome::Written {
+            target_id: "123".into()
+        }]
+    );
+    // A create whose answer was lost arrives again as a create: it becomes an update.
+    let again = target
+        .write_batch(vec![item(json!({"sku": "LT-000123", "name": "Groene thee"}))])
+        .await
+        .unwrap();
+    assert_eq!(
+        again.outcomes,
+        vec![WriteOutcome::Written {
+            target_id: "123".into()
+        }]
+    );
+    assert_eq!(sim.record_counts()["product"], 1);
+    assert_eq!(sim.records("product").unwrap()[0]["description"], "Groene thee");
+    let clash = target
+        .write_batch(vec![item(json!({"sku": "LV-123", "name": "Koffie"}))])
+        .await
+        .unwrap();
+    match &clash.outcomes[0] {
+        WriteOutcome::Failed(error) => assert!(
+            error.message.contains("LT-000123") && error.message.contains("LV-123"),
+            "{error}"
+        ),
+        other => panic!("written: {other:?}"),
+    }
+    let found = target
+        .lookup(Some("sku"), &["LT-000123".into(), "LV-123".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.found.len(), 1);
+    assert_eq!(found.found["LT-000123"].target_id, "123");
+}
+
+#[tokio::test]
+async fn customers_are_created_found_by_code_and_updated() {
+    let (url, sim, _) = start(0, 0).await;
+    let config = writing(&url, "customer", "");
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let customer =
+        json!({"code": "K001", "name": "Jan de Vries", "email": "jan@example.nl", "billing": {"city": "Delft"}});
+    let created = target.write_batch(vec![item(customer.clone())]).await.unwrap();
+    let WriteOutcome::Written { target_id } = &created.outcomes[0] else {
+        panic!("{created:?}")
+    };
+    let found = target
+        .lookup(Some("code"), &["K001".into(), "K999".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.found.len(), 1);
+    assert_eq!(&found.found["K001"].target_id, target_id);
+    let mut update = item(json!({"code": "K001", "name": "Jan de Vries", "phone": "+31201234567"}));
+    update.target_id = Some(target_id.clone());
+    let updated = target.write_batch(vec![update]).await.unwrap();
+    assert_eq!(
+        updated.outcomes,
+        vec![WriteOutcome::Written {
+            target_id: target_id.clone()
+        }]
+    );
+    assert_eq!(sim.record_counts()["customer"], 1);
+    assert_eq!(sim.duplicates(), 0);
+}

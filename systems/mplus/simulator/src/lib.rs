@@ -10,6 +10,8 @@
 //! type's sync marker; lists page by marker (inclusive lower bound) and `syncMarkerLimit`.
 mod contract;
 mod flags;
+#[cfg(test)]
+mod tests;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
