@@ -99,9 +99,10 @@ def run(label, wsdl, url, ident, secret):
     again = service.createOrderV3(request={"idempotencyKey": key, "order": order})
     check(again.idempotencyResult == "IDEMPOTENCY-RESULT-REPLAY-RESPONSE", f"the same idempotencyKey is a replay ({again.idempotencyResult})")
     check(again.info.orderId == first.info.orderId, f"the replay names the same order {first.info.orderId}")
-    # The official GetOrdersRequest requires its two text-list filters (empty: no filter).
-    required = {"articlePluNumbers": {"text": []}, "articleBarcodes": {"text": []}} if label == "official" else {}
-    orders = service.getOrders(request={"syncMarker": 0, "syncMarkerLimit": 100, **required})
+    # GetOrdersRequest requires its two text-list filters (empty: no filter).
+    orders = service.getOrders(
+        request={"syncMarker": 0, "syncMarkerLimit": 100, "articlePluNumbers": {"text": []}, "articleBarcodes": {"text": []}, "includeLineList": True}
+    )
     mine = [o for o in items(orders, "orderList", "order") if o.extOrderId == order["extOrderId"]]
     check(len(mine) == 1, f"getOrders holds the order once ({len(mine)})")
 

@@ -1,7 +1,8 @@
 //! MplusKASSA through its Q-API (`shared/protocols/erp-and-suppliers.md` §3a): SOAP 1.1
 //! document/literal in `urn:mplusqapi`, `ident` and `secret` in the endpoint's query. Reads
 //! products (articles, paged by sync marker, changes since a time), customers (relations, paged
-//! by sync marker) and stock per branch; writes products (`createProduct`/`updateProduct`,
+//! by sync marker), orders (paged by sync marker, with their lines and employee) and stock per
+//! branch; writes products (`createProduct`/`updateProduct`,
 //! numeric article numbers only) and customers (`createRelation`/`updateRelation`), and looks
 //! both up for adoption. [`wire`] holds the system's value shapes, shared with the simulator.
 #![forbid(unsafe_code)]
@@ -20,7 +21,7 @@ use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 3] = [
+const ACCESS: [EntityAccess; 4] = [
     EntityAccess {
         entity: EntityKind::Product,
         read: true,
@@ -31,6 +32,12 @@ const ACCESS: [EntityAccess; 3] = [
         entity: EntityKind::Customer,
         read: true,
         write: true,
+        incremental: false,
+    },
+    EntityAccess {
+        entity: EntityKind::Order,
+        read: true,
+        write: false,
         incremental: false,
     },
     EntityAccess {
@@ -143,6 +150,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
     let reading = match context.entity {
         EntityKind::Product => source::Reading::Products,
         EntityKind::Customer => source::Reading::Relations,
+        EntityKind::Order => source::Reading::Orders,
         EntityKind::Stock => source::Reading::Stock {
             branch: branch_number(settings.branch.as_deref().unwrap_or(&connection.branch))?,
         },

@@ -15,6 +15,8 @@ pub(crate) enum Reading {
     Products,
     /// Relations (`getRelations`).
     Relations,
+    /// Orders (`getOrders`) with their lines.
+    Orders,
     /// The stock of one branch (`getStock`).
     Stock { branch: i64 },
 }
@@ -174,6 +176,71 @@ pub(crate) fn customer(relation: &Element) -> Result<SourceRecord, RecordFailure
     })
 }
 
+/// An order: its number is Mplus' `orderId`; lines in cents and scaled quantities; the
+/// employee who took it and the branch it was entered in.
+fn order(order: &Element) -> Result<SourceRecord, RecordFailure> {
+    let Some(id) = text(order, "orderId") else {
+        return Err(RecordFailure::new(
+            "order without id",
+            "getOrders",
+            "an order came without its orderId",
+            raw_of(order),
+        ));
+    };
+    let failure = |message: String, field: &str| {
+        RecordFailure::new(id.clone(), "getOrders", message, raw_of(order)).at_field(field)
+    };
+    let mut lines = Vec::new();
+    let listed = order
+        .child("lineList")
+        .into_iter()
+        .flat_map(|list| list.children_named("line"));
+    for (index, line) in listed.enumerate() {
+        let Some(sku) = text(line, "articleNumber") else {
+            return Err(failure(
+                format!("line {} of order {id} has no articleNumber", index + 1),
+                "lines",
+            ));
+        };
+        let data = line.child("data");
+        let quantity =
+            data.and_then(|data| wire::from_scaled(data.child_text("quantity")?, data.child_text("decimalPlaces")));
+        let Some(quantity) = quantity else {
+            return Err(failure(
+                format!("line {} of order {id} has no readable quantity", index + 1),
+                &format!("lines[{index}].quantity"),
+            ));
+        };
+        let data_money = |name: &str| data.map_or(Value::Null, |data| money(data, name));
+        lines.push(json!({
+            "sku": sku,
+            "name": text(line, "text"),
+            "quantity": quantity.to_string(),
+            "price": data_money("priceExcl"),
+            "vat_rate": data.and_then(|data| text(data, "vatPercentage")),
+            "total": data_money("totalInclAmount"),
+        }));
+    }
+    let created = order.child("entryTimestamp").and_then(wire::read_datetime);
+    let relation = text(order, "relationNumber").filter(|number| number != "0");
+    let data = json!({
+        "number": id,
+        "created_at": created.map(|time| time.to_rfc3339()),
+        "customer": relation.map(|code| json!({ "code": code, "name": text(order, "relationName") })),
+        "lines": lines,
+        "totals": { "gross": money(order, "totalInclAmount"), "net": money(order, "totalExclAmount") },
+        "employee": text(order, "employeeNumber"),
+        "warehouse": text(order, "financialBranchNumber").or_else(|| text(order, "entryBranchNumber")),
+        "updated_at": created.map(|time| time.to_rfc3339()),
+        "raw": raw_of(order),
+    });
+    Ok(SourceRecord {
+        key: id,
+        updated_at: created,
+        data,
+    })
+}
+
 /// One article's stock in a branch: on hand is free plus reserved ([I]: Mplus' "free" stock
 /// is what can be sold).
 fn stock(row: &Element) -> Result<SourceRecord, RecordFailure> {
@@ -263,6 +330,29 @@ impl Source for MplusSource {
                 let markers: Vec<i64> = relations.iter().filter_map(|relation| marker_of(relation)).collect();
                 Ok(Page {
                     records: relations.into_iter().map(customer).collect(),
+                    next: next_position(&markers, limit),
+                    api_calls: 1,
+                })
+            }
+            Reading::Orders => {
+                // The official GetOrdersRequest requires both text-list filters: empty, no filter.
+                let query = Element::new("request")
+                    .with_child(Element::leaf(
+                        "syncMarker",
+                        start_marker(request.position.as_deref())?.to_string(),
+                    ))
+                    .with_child(Element::leaf("syncMarkerLimit", limit.to_string()))
+                    .with_child(Element::new("articlePluNumbers"))
+                    .with_child(Element::new("articleBarcodes"))
+                    .with_child(Element::leaf("includeLineList", "true"));
+                let answer = self.client.call(&Element::new("getOrders").with_child(query)).await?;
+                let list = answer
+                    .child("orderList")
+                    .ok_or_else(|| missing("getOrders", "orderList"))?;
+                let orders: Vec<&Element> = list.children_named("order").collect();
+                let markers: Vec<i64> = orders.iter().filter_map(|order| marker_of(order)).collect();
+                Ok(Page {
+                    records: orders.into_iter().map(order).collect(),
                     next: next_position(&markers, limit),
                     api_calls: 1,
                 })

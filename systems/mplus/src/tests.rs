@@ -11,6 +11,10 @@ const IDENT: &str = "till";
 const SECRET: &str = "s3cret";
 
 async fn start(products: usize, customers: usize) -> (String, Arc<MplusSim>, Arc<Harness>) {
+    start_with_orders(products, customers, 0).await
+}
+
+async fn start_with_orders(products: usize, customers: usize, orders: usize) -> (String, Arc<MplusSim>, Arc<Harness>) {
     let sim = Arc::new(MplusSim::new(
         IDENT,
         SECRET,
@@ -18,6 +22,7 @@ async fn start(products: usize, customers: usize) -> (String, Arc<MplusSim>, Arc
             seed: 5,
             products,
             customers,
+            orders,
         },
     ));
     let harness = Harness::new(sim.clone(), 5);
@@ -283,4 +288,25 @@ async fn customers_are_created_found_by_code_and_updated() {
     );
     assert_eq!(sim.record_counts()["customer"], 1);
     assert_eq!(sim.duplicates(), 0);
+}
+
+#[tokio::test]
+async fn orders_are_read_by_sync_marker_with_lines_employee_and_branch() {
+    let (url, sim, _) = start_with_orders(4, 2, 7).await;
+    let config = reading(&url, SECRET, "order");
+    let (orders, positions) = read_all(&config, None, 3).await;
+    assert_eq!(orders.len(), 7);
+    assert_eq!(positions, ["marker:4", "marker:7"], "order markers 1..=7, three a page");
+    let first = &orders[0].data;
+    assert_eq!(first["number"], "ORD-000001");
+    assert_eq!(first["employee"], "1");
+    assert_eq!(first["warehouse"], "1");
+    assert_eq!(first["lines"].as_array().map(Vec::len), Some(2), "{first}");
+    assert!(
+        tiltas_model::validate_json(tiltas_model::EntityKind::Order, first).is_ok(),
+        "{first}"
+    );
+    sim.mutate("order", 2).unwrap();
+    let (again, _) = read_all(&config, None, 100).await;
+    assert_eq!(again.len(), 9, "new orders take the next markers");
 }

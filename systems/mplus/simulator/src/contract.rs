@@ -3,7 +3,7 @@
 use crate::{router, MplusSim, Seeding, REFUSED_ITEM};
 use std::sync::Arc;
 use tiltas_model::EntityKind;
-use tiltas_sim::contract::{ContractFixture, CoveredEntity, Simulated, StartRequest, Starting};
+use tiltas_sim::contract::{ContractFixture, CoveredEntity, NotCovered, Simulated, StartRequest, Starting};
 use tiltas_sim::Harness;
 
 const IDENT: &str = "contract";
@@ -37,7 +37,13 @@ pub fn contract_fixture() -> ContractFixture {
                 target: false,
             },
         ],
-        not_covered: &[],
+        not_covered: &[NotCovered {
+            entity: EntityKind::Order,
+            reason: "the contract's incremental case expects mutated records to come back as updates, but a till's \
+                     new orders are new records; orders are read by sync marker in systems/mplus/src/tests.rs \
+                     (orders_are_read_by_sync_marker_with_lines_employee_and_branch) and created idempotently by \
+                     zeep in scripts/mplus_client_check.py",
+        }],
         refusal_text: REFUSED_ITEM,
     }
 }
@@ -57,6 +63,7 @@ fn start(request: StartRequest) -> Starting {
                 seed: request.seed,
                 products,
                 customers,
+                orders: 0,
             },
         ));
         let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, request.seed)))

@@ -14,6 +14,9 @@ pub struct Flags {
     /// Relations to start with.
     #[arg(long, default_value_t = 20)]
     pub customers: usize,
+    /// Orders to start with.
+    #[arg(long, default_value_t = 20)]
+    pub orders: usize,
     /// The `ident` the endpoint accepts in its query string.
     #[arg(long, env = "TILTAS_SIM_IDENT", default_value = "tiltas")]
     pub ident: String,
@@ -29,6 +32,7 @@ impl Flags {
             seed: self.common.seed,
             products: self.products,
             customers: self.customers,
+            orders: self.orders,
         };
         let sim = Arc::new(MplusSim::new(self.ident.clone(), self.secret.clone(), seeding));
         router(sim.clone(), Harness::new(sim, self.common.seed))

@@ -72,7 +72,9 @@ struct Order {
     ext_id: String,
     relation: i64,
     employee: i64,
-    lines: Vec<(i64, i64)>,
+    branch: i64,
+    /// Article, quantity, unit price incl. and excl. VAT in cents, VAT percentage.
+    lines: Vec<(i64, i64, i64, i64, i64)>,
     marker: i64,
     created: i64,
 }
@@ -95,6 +97,33 @@ impl Db {
         let marker = self.markers.entry(kind).or_insert(0);
         *marker += 1;
         *marker
+    }
+
+    /// A new order of `lines` (article, quantity) at the articles' prices, in branch 1.
+    fn add_order(&mut self, ext_id: String, relation: i64, employee: i64, lines: &[(i64, i64)]) -> Order {
+        let lines = lines
+            .iter()
+            .map(|(article, quantity)| {
+                let (incl, excl, vat) = self
+                    .articles
+                    .get(article)
+                    .map_or((0, 0, 21), |a| (a.price_incl, a.price_excl, a.vat_percentage));
+                (*article, *quantity, incl, excl, vat)
+            })
+            .collect();
+        let (marker, now) = (self.marker("order"), self.tick());
+        let order = Order {
+            id: format!("ORD-{marker:06}"),
+            ext_id,
+            relation,
+            employee,
+            branch: 1,
+            lines,
+            marker,
+            created: now,
+        };
+        self.orders.push(order.clone());
+        order
     }
 
     /// The simulator's clock, seconds since 2024-01-01: each change one second later.
@@ -130,6 +159,8 @@ pub struct Seeding {
     pub products: usize,
     /// Relations.
     pub customers: usize,
+    /// Orders (two lines each, of seeded articles).
+    pub orders: usize,
 }
 
 /// The simulated till.
@@ -218,6 +249,22 @@ impl MplusSim {
                 },
             );
         }
+        for n in 0..seeding.orders {
+            let articles: Vec<i64> = db.articles.keys().copied().collect();
+            if articles.is_empty() {
+                break;
+            }
+            let lines = (0..2)
+                .map(|i| articles[(n * 2 + i) % articles.len()])
+                .map(|article| (article, rng.gen_range(1..4)));
+            let lines: Vec<(i64, i64)> = lines.collect();
+            let relation = if db.relations.is_empty() {
+                0
+            } else {
+                1 + (n as i64 % db.relations.len() as i64)
+            };
+            db.add_order(String::new(), relation, if n % 2 == 0 { 1 } else { 999_999 }, &lines);
+        }
         MplusSim {
             ident: ident.into(),
             secret: secret.into(),
@@ -298,7 +345,22 @@ impl SimSystem for MplusSim {
                     }
                 }
             }
-            other => return Err(format!("unknown entity {other:?}: use product, customer or stock")),
+            "order" => {
+                let articles: Vec<i64> = db.articles.keys().copied().take(2).collect();
+                if articles.is_empty() {
+                    return Err("no articles to order: seed some products".into());
+                }
+                for _ in 0..count {
+                    let lines: Vec<(i64, i64)> = articles.iter().map(|article| (*article, 1)).collect();
+                    db.add_order(String::new(), 0, 1, &lines);
+                    changed += 1;
+                }
+            }
+            other => {
+                return Err(format!(
+                    "unknown entity {other:?}: use product, customer, stock or order"
+                ))
+            }
         }
         Ok(changed)
     }
@@ -758,24 +820,34 @@ fn sync_markers(db: &Db) -> Element {
 
 fn order_element(order: &Order) -> Element {
     let mut lines = Element::new("lineList");
-    for (article, quantity) in &order.lines {
+    let (mut total_incl, mut total_excl) = (0, 0);
+    for (article, quantity, incl, excl, vat) in &order.lines {
+        total_incl += incl * quantity;
+        total_excl += excl * quantity;
         lines.children.push(
             Element::new("line")
                 .with_child(leaf("articleNumber", article))
                 .with_child(
                     Element::new("data")
                         .with_child(leaf("quantity", quantity))
-                        .with_child(leaf("decimalPlaces", 0)),
+                        .with_child(leaf("decimalPlaces", 0))
+                        .with_child(leaf("price", incl))
+                        .with_child(leaf("priceExcl", excl))
+                        .with_child(leaf("vatPercentage", vat)),
                 ),
         );
     }
+    // The official WSDL's order of Order's elements.
     Element::new("order")
         .with_child(leaf("orderId", &order.id))
         .with_child(leaf("extOrderId", &order.ext_id))
         .with_child(leaf("syncMarker", order.marker))
+        .with_child(leaf("entryBranchNumber", order.branch))
         .with_child(leaf("employeeNumber", order.employee))
         .with_child(wire::datetime("entryTimestamp", time(order.created)))
         .with_child(leaf("relationNumber", order.relation))
+        .with_child(leaf("totalInclAmount", total_incl))
+        .with_child(leaf("totalExclAmount", total_excl))
         .with_child(lines)
 }
 
@@ -848,22 +920,12 @@ fn create_order(db: &mut Db, request: Option<&Element>) -> Answer {
         let quantity = parsed::<i64>(line.child("data"), "quantity")?.unwrap_or(1);
         lines.push((article, quantity));
     }
-    let (marker, now) = (db.marker("order"), db.tick());
-    let order = Order {
-        id: format!("ORD-{marker:06}"),
-        ext_id,
-        relation,
-        employee,
-        lines,
-        marker,
-        created: now,
-    };
+    let order = db.add_order(ext_id, relation, employee, &lines);
     let response = Element::new("CreateOrderV3Response")
         .with_child(leaf("idempotencyResult", "IDEMPOTENCY-RESULT-ORIGINAL-RESPONSE"))
         .with_child(leaf("result", "CREATE-ORDER-RESULT-OK"))
         .with_child(order_element(&order))
         .with_child(info(&order.id));
-    db.orders.push(order);
     db.replies.insert(key, response.clone());
     Ok(response)
 }

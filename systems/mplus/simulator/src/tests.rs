@@ -11,6 +11,7 @@ async fn start() -> String {
             seed: 1,
             products: 5,
             customers: 2,
+            orders: 0,
         },
     ));
     tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, 1)))
