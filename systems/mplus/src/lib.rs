@@ -32,7 +32,7 @@ const ACCESS: [EntityAccess; 4] = [
         entity: EntityKind::Customer,
         read: true,
         write: true,
-        incremental: false,
+        incremental: true,
     },
     EntityAccess {
         entity: EntityKind::Order,

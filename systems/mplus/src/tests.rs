@@ -310,3 +310,33 @@ async fn orders_are_read_by_sync_marker_with_lines_employee_and_branch() {
     let (again, _) = read_all(&config, None, 100).await;
     assert_eq!(again.len(), 9, "new orders take the next markers");
 }
+
+#[tokio::test]
+async fn a_later_run_finds_the_first_changed_relation_by_binary_search_over_markers() {
+    let (url, sim, _) = start(0, 200).await;
+    let config = reading(&url, SECRET, "customer");
+    let (records, _) = read_all(&config, None, 500).await;
+    assert_eq!(records.len(), 200);
+    let cursor = records.iter().filter_map(|record| record.updated_at).max().unwrap();
+    sim.mutate("customer", 4).unwrap();
+    let before = requests(&url).await;
+    let (changed, _) = read_all(&config, Some(cursor + chrono::Duration::seconds(1)), 500).await;
+    assert_eq!(changed.len(), 4, "{changed:?}");
+    assert!(changed.iter().all(|record| record.data["phone"].is_string()));
+    let calls = requests(&url).await - before;
+    assert!(
+        calls <= 12,
+        "{calls} calls: the heads, about log2(204) probes and one page"
+    );
+}
+
+/// Requests the simulator has answered so far (`/__sim/stats`).
+async fn requests(url: &str) -> u64 {
+    let stats: serde_json::Value = reqwest::get(format!("{url}/__sim/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["requests"]["total"].as_u64().unwrap()
+}
