@@ -3,8 +3,8 @@
 //! products (articles, paged by sync marker, changes since a time), customers (relations, paged
 //! by sync marker), orders (paged by sync marker, with their lines and employee) and stock per
 //! branch; writes products (`createProduct`/`updateProduct`,
-//! numeric article numbers only) and customers (`createRelation`/`updateRelation`), and looks
-//! both up for adoption. [`wire`] holds the system's value shapes, shared with the simulator.
+//! numeric article numbers only), customers (`createRelation`/`updateRelation`) and stock
+//! (`setStock`), and looks products and customers up for adoption. [`wire`] holds the system's value shapes, shared with the simulator.
 #![forbid(unsafe_code)]
 mod client;
 mod source;
@@ -43,7 +43,7 @@ const ACCESS: [EntityAccess; 4] = [
     EntityAccess {
         entity: EntityKind::Stock,
         read: true,
-        write: false,
+        write: true,
         incremental: false,
     },
 ];
@@ -79,7 +79,7 @@ pub static MPLUS: SystemSpec = SystemSpec {
             kind: KeyKind::String,
             required: false,
             default: Some("1"),
-            doc: "the branch (branchNumber) whose stock is read",
+            doc: "the branch (branchNumber) whose stock is read, and written when a stock record names no warehouse",
         },
         KeySpec {
             name: "sku_digits",
@@ -167,6 +167,10 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
             keep_digits: connection.sku_digits == "keep_digits",
         },
         EntityKind::Customer => target::Writing::Relations,
+        EntityKind::Stock => target::Writing::Stock {
+            keep_digits: connection.sku_digits == "keep_digits",
+            branch: branch_number(&connection.branch)?,
+        },
         other => return Err(unsupported("write", other)),
     };
     Ok(Box::new(target::MplusTarget { client, writing }))

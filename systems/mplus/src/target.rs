@@ -3,7 +3,7 @@
 //! by article numbers and `findRelation` by `extRelationId` (or e-mail). Neither operation
 //! takes an `idempotencyKey` in the official WSDL (only the V3 sales operations do), so a
 //! write that may have happened is verified by these look-ups — and a create of an article
-//! that already exists becomes its update.
+//! that already exists becomes its update. Stock levels are set with `setStock` (absolute).
 use crate::client::Client;
 use crate::source;
 use crate::wire;
@@ -26,6 +26,9 @@ pub(crate) enum Writing {
     Products { keep_digits: bool },
     /// Relations.
     Relations,
+    /// Stock levels (`setStock`: absolute, so a repeated write changes nothing); the branch
+    /// when a record names no warehouse.
+    Stock { keep_digits: bool, branch: i64 },
 }
 
 /// A target on a MplusKASSA connection.
@@ -72,7 +75,10 @@ fn cents(payload: &Value, field: &str) -> Result<Option<String>, ConnectorError>
 impl MplusTarget {
     /// The article number a SKU is written as, or why it cannot be one (naming the fix).
     fn article_number(&self, sku: &str) -> Result<i64, String> {
-        let keep_digits = matches!(self.writing, Writing::Products { keep_digits: true });
+        let keep_digits = matches!(
+            self.writing,
+            Writing::Products { keep_digits: true } | Writing::Stock { keep_digits: true, .. }
+        );
         let numbered = if keep_digits {
             wire::digits_of(sku)
         } else {
@@ -242,6 +248,55 @@ impl MplusTarget {
         Ok(BatchResult { outcomes, api_calls })
     }
 
+    async fn write_stock(&mut self, items: Vec<WriteItem>, default_branch: i64) -> Result<BatchResult, ConnectorError> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut api_calls = 0;
+        for item in &items {
+            let outcome = async {
+                let sku = string(&item.payload, "sku").ok_or_else(|| invalid("the stock level has no SKU").at_field("sku"))?;
+                let article = self.article_number(&sku).map_err(|message| invalid(message).at_field("sku"))?;
+                let branch = match string(&item.payload, "warehouse") {
+                    None => default_branch,
+                    Some(warehouse) => warehouse.parse::<i64>().map_err(|_| {
+                        invalid(format!(
+                            "warehouse \"{warehouse}\" is not a MplusKASSA branch number: map `warehouse` to the branch's number in the flow"
+                        ))
+                        .at_field("warehouse")
+                    })?,
+                };
+                let on_hand = decimal(&item.payload, "on_hand")?
+                    .ok_or_else(|| invalid("the stock level has no on_hand").at_field("on_hand"))?
+                    .normalize();
+                let amount = i64::try_from(on_hand.mantissa())
+                    .map_err(|_| invalid(format!("on_hand {on_hand} is too large for MplusKASSA")).at_field("on_hand"))?;
+                let request = Element::new("request")
+                    .with_child(Element::leaf("branchNumber", branch.to_string()))
+                    .with_child(Element::leaf("articleNumber", article.to_string()))
+                    .with_child(Element::leaf("amount", amount.to_string()))
+                    .with_child(Element::leaf("decimalPlaces", on_hand.scale().to_string()));
+                api_calls += 1;
+                let answer = self.client.call(&Element::new("setStock").with_child(request)).await?;
+                let result = answer.child_text("result").unwrap_or_default().trim().to_string();
+                match result.as_str() {
+                    "SET-STOCK-RESULT-OK" => Ok(format!("{article}@{branch}")),
+                    "SET-STOCK-RESULT-ARTICLE-NOT-FOUND" | "SET-STOCK-RESULT-NO-STOCK-ARTICLE" => Err(invalid(format!(
+                        "setStock of SKU \"{sku}\" in branch {branch} answered {result}: article {article} is not a stock \
+                         article in MplusKASSA; write the product first (or make it a stock article)"
+                    ))
+                    .at_field("sku")),
+                    _ => Err(invalid(format!("setStock of SKU \"{sku}\" in branch {branch} answered {result}"))),
+                }
+            }
+            .await;
+            outcomes.push(match outcome {
+                Ok(target_id) => WriteOutcome::Written { target_id },
+                Err(error) if stops_the_batch(&error) => return Err(error),
+                Err(error) => WriteOutcome::Failed(error),
+            });
+        }
+        Ok(BatchResult { outcomes, api_calls })
+    }
+
     fn relation(number: Option<&str>, payload: &Value) -> Element {
         let mut relation = Element::new("relation");
         let mut leaf = |name: &str, value: Option<String>| {
@@ -318,7 +373,8 @@ impl Target for MplusTarget {
     }
 
     fn can_lookup(&self) -> bool {
-        true
+        // A stock level is set, not created: there is nothing to adopt.
+        !matches!(self.writing, Writing::Stock { .. })
     }
 
     async fn lookup(&mut self, match_on: Option<&str>, keys: &[String]) -> Result<Lookup, ConnectorError> {
@@ -346,6 +402,7 @@ impl Target for MplusTarget {
                     }
                 }
             }
+            Writing::Stock { .. } => {}
             Writing::Relations => {
                 let field = if match_on == Some("email") {
                     "email"
@@ -389,7 +446,7 @@ impl Target for MplusTarget {
     }
 
     fn precheck(&self, payload: &Value) -> Result<(), String> {
-        if let Writing::Products { .. } = self.writing {
+        if let Writing::Products { .. } | Writing::Stock { .. } = self.writing {
             if let Some(sku) = string(payload, "sku") {
                 self.article_number(&sku)?;
             }
@@ -401,6 +458,7 @@ impl Target for MplusTarget {
         match self.writing {
             Writing::Products { .. } => self.write_products(items).await,
             Writing::Relations => self.write_relations(items).await,
+            Writing::Stock { branch, .. } => self.write_stock(items, branch).await,
         }
     }
 

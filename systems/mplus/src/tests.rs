@@ -340,3 +340,52 @@ async fn requests(url: &str) -> u64 {
         .unwrap();
     stats["requests"]["total"].as_u64().unwrap()
 }
+
+#[tokio::test]
+async fn stock_is_set_per_branch_absolutely_and_a_repeat_changes_nothing() {
+    let (url, sim, _) = start(3, 0).await;
+    let config = writing(&url, "stock", "");
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    assert!(!target.can_lookup());
+    let level = json!({"sku": "1002", "warehouse": "2", "on_hand": "12.5"});
+    for _ in 0..2 {
+        let result = target.write_batch(vec![item(level.clone())]).await.unwrap();
+        assert_eq!(
+            result.outcomes,
+            vec![WriteOutcome::Written {
+                target_id: "1002@2".into()
+            }]
+        );
+    }
+    let refused = target
+        .write_batch(vec![
+            item(json!({"sku": "9999", "warehouse": "1", "on_hand": "1"})),
+            item(json!({"sku": "1001", "warehouse": "CENTR", "on_hand": "1"})),
+            item(json!({"sku": "1003", "on_hand": "4"})),
+        ])
+        .await
+        .unwrap();
+    match (&refused.outcomes[0], &refused.outcomes[1]) {
+        (WriteOutcome::Failed(missing), WriteOutcome::Failed(branch)) => {
+            assert!(
+                missing.message.contains("SET-STOCK-RESULT-ARTICLE-NOT-FOUND")
+                    && missing.message.contains("write the product first"),
+                "{missing}"
+            );
+            assert!(branch.message.contains("\"CENTR\""), "{branch}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        refused.outcomes[2],
+        WriteOutcome::Written {
+            target_id: "1003@1".into()
+        },
+        "the connection's branch"
+    );
+    let read = reading(&url, SECRET, "stock");
+    let (levels, _) = read_all(&read, None, 100).await;
+    let level = levels.iter().find(|level| level.data["sku"] == "1003").unwrap();
+    assert_eq!(level.data["on_hand"], "4");
+    drop(sim);
+}

@@ -4,7 +4,7 @@
 //! subset Tiltas uses, typed as the official one) at `?wsdl`, and HTTP 405 on a plain GET.
 //!
 //! Serves `getProducts`, `createProduct`, `updateProduct`, `getRelations`, `createRelation`,
-//! `updateRelation`, `findRelation`, `getStock`, `getArticleGroups`, `getEmployees`,
+//! `updateRelation`, `findRelation`, `getStock`, `setStock`, `getArticleGroups`, `getEmployees`,
 //! `getOrders`, `createOrderV3` (idempotent: a repeated `idempotencyKey` replays the first
 //! answer) and `getCurrentSyncMarkers`. Every change takes the next value of its entity
 //! type's sync marker; lists page by marker (inclusive lower bound) and `syncMarkerLimit`.
@@ -83,7 +83,8 @@ struct Order {
 struct Db {
     articles: BTreeMap<i64, Article>,
     relations: BTreeMap<i64, Relation>,
-    stock: BTreeMap<(i64, i64), (i64, i64)>,
+    /// (branch, article) → (free, reserved, decimal places of free).
+    stock: BTreeMap<(i64, i64), (i64, i64, u32)>,
     orders: Vec<Order>,
     markers: BTreeMap<&'static str, i64>,
     next_product: i64,
@@ -223,7 +224,7 @@ impl MplusSim {
             db.next_product += 1;
             for branch in if n % 3 == 0 { &[1, 2][..] } else { &[1][..] } {
                 db.stock
-                    .insert((*branch, number), (rng.gen_range(0..200), rng.gen_range(0..5)));
+                    .insert((*branch, number), (rng.gen_range(0..200), rng.gen_range(0..5), 0));
             }
         }
         for n in 1..=seeding.customers {
@@ -565,6 +566,7 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
         "createProduct" | "updateProduct" => write_product(&mut db, &harness, &operation),
         "createRelation" | "updateRelation" => write_relation(&mut db, &harness, &operation),
         "createOrderV3" => create_order(&mut db, request),
+        "setStock" => set_stock(&mut db, &harness, request),
         other => Err((
             "Client",
             format!("Unknown operation {other} (this simulator serves the subset in its WSDL)"),
@@ -760,7 +762,7 @@ fn get_stock(db: &Db, request: Option<&Element>) -> Answer {
         .filter_map(|number| number.text.trim().parse().ok())
         .collect();
     let mut response = Element::new("GetStockResponse");
-    for ((stock_branch, article), (free, reserved)) in &db.stock {
+    for ((stock_branch, article), (free, reserved, places)) in &db.stock {
         if *stock_branch != branch || !(wanted.is_empty() || wanted.contains(article)) {
             continue;
         }
@@ -769,7 +771,7 @@ fn get_stock(db: &Db, request: Option<&Element>) -> Answer {
                 .with_child(leaf("branchNumber", branch))
                 .with_child(leaf("articleNumber", article))
                 .with_child(leaf("amountFree", free))
-                .with_child(leaf("decimalPlacesFree", 0))
+                .with_child(leaf("decimalPlacesFree", places))
                 .with_child(leaf("amountReserved", reserved))
                 .with_child(leaf("decimalPlacesReserved", 0)),
         );
@@ -1044,6 +1046,38 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
             .with_child(wire::datetime("changeTimestamp", time(now)))
             .with_child(leaf("syncMarker", marker))
     })
+}
+
+/// `setStock`: the stock of an article in a branch becomes `amount` (with `decimalPlaces`);
+/// what is reserved stays reserved, the rest is free.
+fn set_stock(db: &mut Db, harness: &Harness, request: Option<&Element>) -> Answer {
+    let response = |result: &str| Ok(Element::new("SetStockResponse").with_child(leaf("result", result)));
+    let (Some(branch), Some(article), Some(amount)) = (
+        parsed::<i64>(request, "branchNumber")?,
+        parsed::<i64>(request, "articleNumber")?,
+        parsed::<i64>(request, "amount")?,
+    ) else {
+        return Err((
+            "Client",
+            "Validation constraint violation: branchNumber, articleNumber and amount are required".into(),
+        ));
+    };
+    let places = parsed::<u32>(request, "decimalPlaces")?.unwrap_or(0).min(6);
+    if !(1..=2).contains(&branch) {
+        return response("SET-STOCK-RESULT-BRANCH-NOT-FOUND");
+    }
+    if !db.articles.contains_key(&article) {
+        return response("SET-STOCK-RESULT-ARTICLE-NOT-FOUND");
+    }
+    if harness.refuses_item(&format!("{article}@{branch}")) {
+        return Err(("Client", REFUSED_ITEM.to_string()));
+    }
+    let reserved = db.stock.get(&(branch, article)).map_or(0, |stock| stock.1);
+    let free = amount - reserved * 10_i64.pow(places);
+    db.stock.insert((branch, article), (free, reserved, places));
+    Ok(Element::new("SetStockResponse")
+        .with_child(leaf("result", "SET-STOCK-RESULT-OK"))
+        .with_child(leaf("stockId", db.tick())))
 }
 
 fn write_relation(db: &mut Db, harness: &Harness, operation: &Element) -> Answer {
