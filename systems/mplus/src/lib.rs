@@ -21,7 +21,13 @@ use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 4] = [
+const ACCESS: [EntityAccess; 5] = [
+    EntityAccess {
+        entity: EntityKind::Category,
+        read: true,
+        write: false,
+        incremental: false,
+    },
     EntityAccess {
         entity: EntityKind::Product,
         read: true,
@@ -151,6 +157,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
         EntityKind::Product => source::Reading::Products,
         EntityKind::Customer => source::Reading::Relations,
         EntityKind::Order => source::Reading::Orders,
+        EntityKind::Category => source::Reading::Groups,
         EntityKind::Stock => source::Reading::Stock {
             branch: branch_number(settings.branch.as_deref().unwrap_or(&connection.branch))?,
         },

@@ -16,6 +16,8 @@ pub(crate) enum Reading {
     Products,
     /// Relations (`getRelations`).
     Relations,
+    /// Article groups (`getArticleGroups`) as categories, subgroups beside their parents.
+    Groups,
     /// Orders (`getOrders`) with their lines.
     Orders,
     /// The stock of one branch (`getStock`).
@@ -242,6 +244,37 @@ fn order(order: &Element) -> Result<SourceRecord, RecordFailure> {
     })
 }
 
+/// An article group and its subgroups (depth first) as categories.
+fn groups(group: &Element, parent: Option<&str>, out: &mut Vec<Result<SourceRecord, RecordFailure>>) {
+    let Some(code) = text(group, "groupNumber") else {
+        out.push(Err(RecordFailure::new(
+            "group without number",
+            "getArticleGroups",
+            "an article group came without its groupNumber",
+            raw_of(group),
+        )));
+        return;
+    };
+    out.push(Ok(SourceRecord {
+        key: code.clone(),
+        updated_at: None,
+        data: json!({
+            "code": code,
+            "name": text(group, "name"),
+            "parent_code": parent,
+            "description": text(group, "text"),
+            "raw": raw_of(group),
+        }),
+    }));
+    for child in group
+        .child("subGroupList")
+        .into_iter()
+        .flat_map(|list| list.children_named("articleGroups"))
+    {
+        groups(child, Some(&code), out);
+    }
+}
+
 /// One article's stock in a branch: on hand is free plus reserved ([I]: Mplus' "free" stock
 /// is what can be sold).
 fn stock(row: &Element) -> Result<SourceRecord, RecordFailure> {
@@ -379,6 +412,32 @@ impl Source for MplusSource {
                     records: relations.iter().map(customer).collect(),
                     next: next_position(&markers, limit),
                     api_calls,
+                })
+            }
+            Reading::Groups => {
+                let query = Element::new("request")
+                    .with_child(Element::leaf(
+                        "syncMarker",
+                        start_marker(request.position.as_deref())?.to_string(),
+                    ))
+                    .with_child(Element::leaf("syncMarkerLimit", limit.to_string()));
+                let answer = self
+                    .client
+                    .call(&Element::new("getArticleGroups").with_child(query))
+                    .await?;
+                let list = answer
+                    .child("articleGroupList")
+                    .ok_or_else(|| missing("getArticleGroups", "articleGroupList"))?;
+                let top: Vec<&Element> = list.children_named("articleGroups").collect();
+                let markers: Vec<i64> = top.iter().filter_map(|group| marker_of(group)).collect();
+                let mut records = Vec::new();
+                for group in top {
+                    groups(group, None, &mut records);
+                }
+                Ok(Page {
+                    records,
+                    next: next_position(&markers, limit),
+                    api_calls: 1,
                 })
             }
             Reading::Orders => {

@@ -389,3 +389,16 @@ async fn stock_is_set_per_branch_absolutely_and_a_repeat_changes_nothing() {
     assert_eq!(level.data["on_hand"], "4");
     drop(sim);
 }
+
+#[tokio::test]
+async fn article_groups_are_read_as_categories_with_their_subgroups() {
+    let (url, _, _) = start(3, 0).await;
+    let (groups, positions) = read_all(&reading(&url, SECRET, "category"), None, 2).await;
+    assert_eq!(positions, ["marker:3"], "two groups a page");
+    let codes: Vec<(&str, Option<&str>)> = groups
+        .iter()
+        .map(|group| (group.data["code"].as_str().unwrap(), group.data["parent_code"].as_str()))
+        .collect();
+    assert_eq!(codes, [("1", None), ("11", Some("1")), ("2", None), ("3", None)]);
+    assert!(tiltas_model::validate_json(tiltas_model::EntityKind::Category, &groups[1].data).is_ok());
+}

@@ -559,7 +559,7 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
         "getRelations" => get_relations(&db, request),
         "findRelation" => find_relation(&db, operation.child("relation")),
         "getStock" => get_stock(&db, request),
-        "getArticleGroups" => Ok(article_groups()),
+        "getArticleGroups" => article_groups(request),
         "getEmployees" => Ok(employees()),
         "getOrders" => get_orders(&db, request),
         "getCurrentSyncMarkers" => Ok(sync_markers(&db)),
@@ -779,20 +779,36 @@ fn get_stock(db: &Db, request: Option<&Element>) -> Answer {
     Ok(response)
 }
 
-fn article_groups() -> Element {
+fn article_groups(request: Option<&Element>) -> Answer {
+    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
+    let limit = limit_of(request)?;
     let mut list = Element::new("articleGroupList");
-    for (number, name) in [(1, "Dranken"), (2, "Gebak"), (3, "Broodjes")] {
+    let groups = [(1, "Dranken"), (2, "Gebak"), (3, "Broodjes")];
+    for (number, name) in groups.into_iter().filter(|(number, _)| *number >= from).take(limit) {
+        // Drinks hold a subgroup: hot drinks.
+        let mut subgroups = Element::new("subGroupList");
+        if number == 1 {
+            subgroups.children.push(
+                Element::new("articleGroups")
+                    .with_child(leaf("groupNumber", 11))
+                    .with_child(leaf("syncMarker", 1))
+                    .with_child(leaf("name", "Warme dranken"))
+                    .with_child(leaf("text", "Warme dranken"))
+                    .with_child(Element::new("subGroupList"))
+                    .with_child(leaf("sortOrder", 1)),
+            );
+        }
         list.children.push(
             Element::new("articleGroups")
                 .with_child(leaf("groupNumber", number))
                 .with_child(leaf("syncMarker", number))
                 .with_child(leaf("name", name))
                 .with_child(leaf("text", name))
-                .with_child(Element::new("subGroupList"))
+                .with_child(subgroups)
                 .with_child(leaf("sortOrder", number)),
         );
     }
-    Element::new("GetArticleGroupsResponse").with_child(list)
+    Ok(Element::new("GetArticleGroupsResponse").with_child(list))
 }
 
 fn employees() -> Element {
