@@ -402,3 +402,40 @@ async fn article_groups_are_read_as_categories_with_their_subgroups() {
     assert_eq!(codes, [("1", None), ("11", Some("1")), ("2", None), ("3", None)]);
     assert!(tiltas_model::validate_json(tiltas_model::EntityKind::Category, &groups[1].data).is_ok());
 }
+
+/// A server answering every call with `status` and `body`.
+async fn answering(status: u16, body: &'static str) -> String {
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move || async move {
+            (
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                [("content-type", "text/xml")],
+                body,
+            )
+        }),
+    );
+    tiltas_sim::spawn(app).await.expect("serve")
+}
+
+#[tokio::test]
+async fn truncated_xml_and_unknown_answers_are_clear_errors_never_panics() {
+    const CUT: &str = "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\"><SOAP-ENV:Body>\
+                       <ns:GetProductsResponse xmlns:ns=\"urn:mplusqapi\"><ns:productList><ns:product><ns:productNu";
+    const EMPTY: &str =
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\"><SOAP-ENV:Body>\
+                         <ns:GetProductsResponse xmlns:ns=\"urn:mplusqapi\"/></SOAP-ENV:Body></SOAP-ENV:Envelope>";
+    for (status, body, kind, says) in [
+        (200, CUT, ErrorKind::Transient, "not well-formed XML"),
+        (502, CUT, ErrorKind::Transient, "not well-formed XML"),
+        (200, EMPTY, ErrorKind::Transient, "without <productList>"),
+    ] {
+        let url = answering(status, body).await;
+        let config = reading(&url, SECRET, "product");
+        let mut source = open_source(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+        let error = source.read_page(&ReadRequest::default()).await.unwrap_err();
+        assert_eq!(error.kind, kind, "{status}: {error}");
+        assert!(error.message.contains(says), "{status}: {error}");
+        assert!(!error.message.contains(SECRET), "{error}");
+    }
+}
