@@ -21,7 +21,13 @@ use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 5] = [
+const ACCESS: [EntityAccess; 6] = [
+    EntityAccess {
+        entity: EntityKind::Document,
+        read: true,
+        write: false,
+        incremental: false,
+    },
     EntityAccess {
         entity: EntityKind::Category,
         read: true,
@@ -158,6 +164,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
         EntityKind::Customer => source::Reading::Relations,
         EntityKind::Order => source::Reading::Orders,
         EntityKind::Category => source::Reading::Groups,
+        EntityKind::Document => source::Reading::Invoices,
         EntityKind::Stock => source::Reading::Stock {
             branch: branch_number(settings.branch.as_deref().unwrap_or(&connection.branch))?,
         },

@@ -18,6 +18,8 @@ pub(crate) enum Reading {
     Relations,
     /// Article groups (`getArticleGroups`) as categories, subgroups beside their parents.
     Groups,
+    /// Invoices (`getInvoices`) as sales-invoice documents.
+    Invoices,
     /// Orders (`getOrders`) with their lines.
     Orders,
     /// The stock of one branch (`getStock`).
@@ -190,40 +192,7 @@ fn order(order: &Element) -> Result<SourceRecord, RecordFailure> {
             raw_of(order),
         ));
     };
-    let failure = |message: String, field: &str| {
-        RecordFailure::new(id.clone(), "getOrders", message, raw_of(order)).at_field(field)
-    };
-    let mut lines = Vec::new();
-    let listed = order
-        .child("lineList")
-        .into_iter()
-        .flat_map(|list| list.children_named("line"));
-    for (index, line) in listed.enumerate() {
-        let Some(sku) = text(line, "articleNumber") else {
-            return Err(failure(
-                format!("line {} of order {id} has no articleNumber", index + 1),
-                "lines",
-            ));
-        };
-        let data = line.child("data");
-        let quantity =
-            data.and_then(|data| wire::from_scaled(data.child_text("quantity")?, data.child_text("decimalPlaces")));
-        let Some(quantity) = quantity else {
-            return Err(failure(
-                format!("line {} of order {id} has no readable quantity", index + 1),
-                &format!("lines[{index}].quantity"),
-            ));
-        };
-        let data_money = |name: &str| data.map_or(Value::Null, |data| money(data, name));
-        lines.push(json!({
-            "sku": sku,
-            "name": text(line, "text"),
-            "quantity": quantity.to_string(),
-            "price": data_money("priceExcl"),
-            "vat_rate": data.and_then(|data| text(data, "vatPercentage")),
-            "total": data_money("totalInclAmount"),
-        }));
-    }
+    let lines = lines(order, "order", &id)?;
     let created = order.child("entryTimestamp").and_then(wire::read_datetime);
     let relation = text(order, "relationNumber").filter(|number| number != "0");
     let data = json!({
@@ -240,6 +209,83 @@ fn order(order: &Element) -> Result<SourceRecord, RecordFailure> {
     Ok(SourceRecord {
         key: id,
         updated_at: created,
+        data,
+    })
+}
+
+/// The lines of an order or invoice, `what` naming it in failures.
+fn lines(sale: &Element, what: &str, id: &str) -> Result<Vec<Value>, RecordFailure> {
+    let mut lines = Vec::new();
+    let listed = sale
+        .child("lineList")
+        .into_iter()
+        .flat_map(|list| list.children_named("line"));
+    for (index, line) in listed.enumerate() {
+        let failure = |message: String, field: String| {
+            RecordFailure::new(id, format!("{what} {id}"), message, raw_of(sale)).at_field(field)
+        };
+        let Some(sku) = text(line, "articleNumber") else {
+            return Err(failure(
+                format!("line {} of {what} {id} has no articleNumber", index + 1),
+                format!("lines[{index}].sku"),
+            ));
+        };
+        let data = line.child("data");
+        let quantity =
+            data.and_then(|data| wire::from_scaled(data.child_text("quantity")?, data.child_text("decimalPlaces")));
+        let Some(quantity) = quantity else {
+            return Err(failure(
+                format!("line {} of {what} {id} has no readable quantity", index + 1),
+                format!("lines[{index}].quantity"),
+            ));
+        };
+        let data_money = |name: &str| data.map_or(Value::Null, |data| money(data, name));
+        lines.push(json!({
+            "sku": sku,
+            "name": text(line, "text"),
+            "quantity": quantity.to_string(),
+            "price": data_money("priceExcl"),
+            "vat_rate": data.and_then(|data| text(data, "vatPercentage")),
+            "total": data_money("totalInclAmount"),
+        }));
+    }
+    Ok(lines)
+}
+
+/// An invoice as a sales-invoice document: its number is `invoiceNumber` (year-number) when
+/// set, else its `invoiceId`; the counterparty is the relation, the warehouse its branch.
+fn invoice(invoice: &Element) -> Result<SourceRecord, RecordFailure> {
+    let Some(id) = text(invoice, "invoiceId") else {
+        return Err(RecordFailure::new(
+            "invoice without id",
+            "getInvoices",
+            "an invoice came without its invoiceId",
+            raw_of(invoice),
+        ));
+    };
+    let number = invoice
+        .child("invoiceNumber")
+        .and_then(|number| Some(format!("{}-{}", text(number, "year")?, text(number, "number")?)))
+        .unwrap_or_else(|| id.clone());
+    let date = invoice.child("financialDate").and_then(|date| {
+        let part = |name: &str| date.child_text(name)?.trim().parse::<u32>().ok();
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(part("year")?).ok()?, part("mon")?, part("day")?)
+    });
+    let entered = invoice.child("entryTimestamp").and_then(wire::read_datetime);
+    let data = json!({
+        "number": number,
+        "kind": "sales_invoice",
+        "date": date.map(|date| date.to_string()),
+        "counterparty": text(invoice, "relationNumber").filter(|number| number != "0"),
+        "warehouse": text(invoice, "financialBranchNumber"),
+        "lines": lines(invoice, "invoice", &id)?,
+        "total": money(invoice, "totalInclAmount"),
+        "updated_at": entered.map(|time| time.to_rfc3339()),
+        "raw": raw_of(invoice),
+    });
+    Ok(SourceRecord {
+        key: format!("sales_invoice:{number}"),
+        updated_at: entered,
         data,
     })
 }
@@ -436,6 +482,29 @@ impl Source for MplusSource {
                 }
                 Ok(Page {
                     records,
+                    next: next_position(&markers, limit),
+                    api_calls: 1,
+                })
+            }
+            Reading::Invoices => {
+                // The official GetInvoicesRequest requires both text-list filters: empty, no filter.
+                let query = Element::new("request")
+                    .with_child(Element::leaf(
+                        "syncMarker",
+                        start_marker(request.position.as_deref())?.to_string(),
+                    ))
+                    .with_child(Element::leaf("syncMarkerLimit", limit.to_string()))
+                    .with_child(Element::new("articlePluNumbers"))
+                    .with_child(Element::new("articleBarcodes"))
+                    .with_child(Element::leaf("includeLineList", "true"));
+                let answer = self.client.call(&Element::new("getInvoices").with_child(query)).await?;
+                let list = answer
+                    .child("invoiceList")
+                    .ok_or_else(|| missing("getInvoices", "invoiceList"))?;
+                let invoices: Vec<&Element> = list.children_named("invoice").collect();
+                let markers: Vec<i64> = invoices.iter().filter_map(|invoice| marker_of(invoice)).collect();
+                Ok(Page {
+                    records: invoices.into_iter().map(invoice).collect(),
                     next: next_position(&markers, limit),
                     api_calls: 1,
                 })

@@ -439,3 +439,20 @@ async fn truncated_xml_and_unknown_answers_are_clear_errors_never_panics() {
         assert!(!error.message.contains(SECRET), "{error}");
     }
 }
+
+#[tokio::test]
+async fn invoices_are_read_by_sync_marker_as_sales_invoices() {
+    let (url, _, _) = start_with_orders(4, 2, 9).await;
+    let (invoices, positions) = read_all(&reading(&url, SECRET, "document"), None, 2).await;
+    assert_eq!(invoices.len(), 5, "every other order is invoiced");
+    assert_eq!(positions, ["marker:3", "marker:5"]);
+    let first = &invoices[0].data;
+    assert_eq!(first["kind"], "sales_invoice");
+    assert_eq!(first["number"], "2024-1");
+    assert_eq!(first["raw"]["invoiceId"], "INV-000001");
+    assert_eq!(first["lines"].as_array().map(Vec::len), Some(2));
+    assert!(
+        tiltas_model::validate_json(tiltas_model::EntityKind::Document, first).is_ok(),
+        "{first}"
+    );
+}

@@ -39,6 +39,11 @@ pub fn contract_fixture() -> ContractFixture {
         ],
         not_covered: &[
             NotCovered {
+                entity: EntityKind::Document,
+                reason: "the contract's other side (the reference system) takes no documents; invoices are read \
+                         by systems/mplus/src/tests.rs (invoices_are_read_by_sync_marker_as_sales_invoices)",
+            },
+            NotCovered {
                 entity: EntityKind::Category,
                 reason: "the contract's other side (the reference system) takes no categories; article groups are \
                          read by systems/mplus/src/tests.rs (article_groups_are_read_as_categories_with_their_subgroups)",

@@ -5,7 +5,7 @@
 //!
 //! Serves `getProducts`, `createProduct`, `updateProduct`, `getRelations`, `createRelation`,
 //! `updateRelation`, `findRelation`, `getStock`, `setStock`, `getArticleGroups`, `getEmployees`,
-//! `getOrders`, `createOrderV3` (idempotent: a repeated `idempotencyKey` replays the first
+//! `getOrders`, `getInvoices`, `createOrderV3` (idempotent: a repeated `idempotencyKey` replays the first
 //! answer) and `getCurrentSyncMarkers`. Every change takes the next value of its entity
 //! type's sync marker; lists page by marker (inclusive lower bound) and `syncMarkerLimit`.
 mod contract;
@@ -86,6 +86,8 @@ struct Db {
     /// (branch, article) → (free, reserved, decimal places of free).
     stock: BTreeMap<(i64, i64), (i64, i64, u32)>,
     orders: Vec<Order>,
+    /// Invoices: an order's shape, numbered per year.
+    invoices: Vec<Order>,
     markers: BTreeMap<&'static str, i64>,
     next_product: i64,
     next_relation: i64,
@@ -264,7 +266,18 @@ impl MplusSim {
             } else {
                 1 + (n as i64 % db.relations.len() as i64)
             };
-            db.add_order(String::new(), relation, if n % 2 == 0 { 1 } else { 999_999 }, &lines);
+            let order = db.add_order(String::new(), relation, if n % 2 == 0 { 1 } else { 999_999 }, &lines);
+            // Every other order is invoiced.
+            if n % 2 == 0 {
+                let (marker, now) = (db.marker("invoice"), db.tick());
+                db.invoices.push(Order {
+                    id: format!("INV-{marker:06}"),
+                    ext_id: order.id.clone(),
+                    marker,
+                    created: now,
+                    ..order
+                });
+            }
         }
         MplusSim {
             ident: ident.into(),
@@ -283,6 +296,7 @@ impl SimSystem for MplusSim {
             ("customer".to_string(), db.relations.len()),
             ("stock".to_string(), db.stock.len()),
             ("order".to_string(), db.orders.len()),
+            ("document".to_string(), db.invoices.len()),
         ])
     }
 
@@ -562,6 +576,7 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
         "getArticleGroups" => article_groups(request),
         "getEmployees" => Ok(employees()),
         "getOrders" => get_orders(&db, request),
+        "getInvoices" => get_invoices(&db, request),
         "getCurrentSyncMarkers" => Ok(sync_markers(&db)),
         "createProduct" | "updateProduct" => write_product(&mut db, &harness, &operation),
         "createRelation" | "updateRelation" => write_relation(&mut db, &harness, &operation),
@@ -831,7 +846,7 @@ fn sync_markers(db: &Db) -> Element {
         .with_child(leaf("articleGroupSyncMarker", 3))
         .with_child(leaf("relationSyncMarker", marker("relation")))
         .with_child(leaf("employeeSyncMarker", 2))
-        .with_child(leaf("invoiceSyncMarker", 0))
+        .with_child(leaf("invoiceSyncMarker", marker("invoice")))
         .with_child(leaf("receiptSyncMarker", 0))
         .with_child(leaf("orderSyncMarker", marker("order")))
 }
@@ -867,6 +882,44 @@ fn order_element(order: &Order) -> Element {
         .with_child(leaf("totalInclAmount", total_incl))
         .with_child(leaf("totalExclAmount", total_excl))
         .with_child(lines)
+}
+
+/// An invoice in the official WSDL's order of Invoice's elements; `ext_id` holds its order.
+fn invoice_element(invoice: &Order) -> Element {
+    let order = order_element(invoice);
+    let child = |name: &str| order.child(name).cloned().unwrap_or_else(|| Element::new(name));
+    let created = time(invoice.created);
+    Element::new("invoice")
+        .with_child(leaf("invoiceId", &invoice.id))
+        .with_child(leaf("syncMarker", invoice.marker))
+        .with_child(
+            Element::new("invoiceNumber")
+                .with_child(leaf("year", created.format("%Y")))
+                .with_child(leaf("number", invoice.marker)),
+        )
+        .with_child(leaf("employeeNumber", invoice.employee))
+        .with_child(wire::datetime("entryTimestamp", created))
+        .with_child(leaf("relationNumber", invoice.relation))
+        .with_child(
+            Element::new("financialDate")
+                .with_child(leaf("day", created.format("%-d")))
+                .with_child(leaf("mon", created.format("%-m")))
+                .with_child(leaf("year", created.format("%Y"))),
+        )
+        .with_child(leaf("financialBranchNumber", invoice.branch))
+        .with_child(child("totalInclAmount"))
+        .with_child(child("totalExclAmount"))
+        .with_child(child("lineList"))
+}
+
+fn get_invoices(db: &Db, request: Option<&Element>) -> Answer {
+    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
+    let limit = limit_of(request)?;
+    let mut list = Element::new("invoiceList");
+    for invoice in db.invoices.iter().filter(|invoice| invoice.marker >= from).take(limit) {
+        list.children.push(invoice_element(invoice));
+    }
+    Ok(Element::new("GetInvoicesResponse").with_child(list))
 }
 
 fn get_orders(db: &Db, request: Option<&Element>) -> Answer {
