@@ -106,6 +106,21 @@ def run(label, wsdl, url, ident, secret):
     mine = [o for o in items(orders, "orderList", "order") if o.extOrderId == order["extOrderId"]]
     check(len(mine) == 1, f"getOrders holds the order once ({len(mine)})")
 
+    # Stock is set absolutely (12.5 as 125 with one decimal place) and read back per branch.
+    stock = service.setStock(request={"branchNumber": 1, "articleNumber": articles[1], "amount": 125, "decimalPlaces": 1})
+    check(stock.result == "SET-STOCK-RESULT-OK", f"setStock answers {stock.result}")
+    levels = items(service.getStock(request={"branchNumber": 1, "articleNumbers": {"articleNumbers": [articles[1]]}}), "articleStocks")
+    check(
+        len(levels) == 1 and levels[0].amountFree + levels[0].amountReserved * 10 ** levels[0].decimalPlacesFree == 125,
+        f"getStock reads it back ({len(levels)} row)",
+    )
+
+    invoices = service.getInvoices(
+        request={"syncMarker": 0, "syncMarkerLimit": 100, "articlePluNumbers": {"text": []}, "articleBarcodes": {"text": []}, "includeLineList": True}
+    )
+    listed = items(invoices, "invoiceList", "invoice")
+    check(len(listed) == 10 and all(invoice.lineList is not None for invoice in listed), f"getInvoices lists {len(listed)} invoices with their lines")
+
     wrong = client.create_service("{urn:mplusqapi}MplusQapi", endpoint(url, ident, secret + "-wrong"))
     try:
         wrong.getCurrentSyncMarkers()

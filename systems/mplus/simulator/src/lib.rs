@@ -785,10 +785,15 @@ fn get_stock(db: &Db, request: Option<&Element>) -> Answer {
             Element::new("articleStocks")
                 .with_child(leaf("branchNumber", branch))
                 .with_child(leaf("articleNumber", article))
+                // Required by the official ArticleStock; the simulator keeps no stock journal.
+                .with_child(leaf("stockId", article * 10 + branch))
                 .with_child(leaf("amountFree", free))
                 .with_child(leaf("decimalPlacesFree", places))
                 .with_child(leaf("amountReserved", reserved))
-                .with_child(leaf("decimalPlacesReserved", 0)),
+                .with_child(leaf("decimalPlacesReserved", 0))
+                .with_child(leaf("amountIncoming", 0))
+                .with_child(leaf("decimalPlacesIncoming", 0))
+                .with_child(leaf("isDayStockArticle", false)),
         );
     }
     Ok(response)
