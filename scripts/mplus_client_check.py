@@ -77,14 +77,35 @@ def run(label, wsdl, url, ident, secret):
         if len(products) < 10:
             break
         marker = products[-1].syncMarker + 1
-    check(len(articles) == len(set(articles)) == 25, f"getProducts by sync marker: {len(articles)} articles in {pages} pages, none twice")
+    # 25 seeded, plus the one the run with the other WSDL created.
+    check(len(articles) == len(set(articles)) >= 25, f"getProducts by sync marker: {len(articles)} articles in {pages} pages, none twice")
     check(markers == sorted(markers), "pages come in sync marker order")
+
+    relations = items(service.getRelations(request={"syncMarker": 0, "syncMarkerLimit": 100}), "relationList", "relation")
+    check(len(relations) >= 20 and all(relation.syncMarker for relation in relations), f"getRelations lists {len(relations)} relations with sync markers")
+    groups = items(service.getArticleGroups(request={"syncMarker": 0, "syncMarkerLimit": 10}), "articleGroupList", "articleGroups")
+    check(len(groups) == 3 and groups[0].subGroupList is not None, f"getArticleGroups lists {len(groups)} groups")
+    employees = items(service.getEmployees(request={"syncMarker": 0, "syncMarkerLimit": 10}), "employeeList", "employee")
+    check(any(employee.employeeNumber == 999999 for employee in employees), "getEmployees names employee 999999")
+
+    number = 9_000_000 + (1 if label == "sim" else 2)
+    product = {"description": "Zeep thee", "articleList": {"article": [{"articleNumber": number, "description": "Zeep thee", "priceIncl": 250}]}}
+    made = service.createProduct(product=product)
+    check(made.result == "CREATE-PRODUCT-RESULT-OK" and number in made.articleNumbers, f"createProduct answers {made.result}")
+    taken = service.createProduct(product=product)
+    check(taken.result == "CREATE-PRODUCT-RESULT-FAILED-ARTICLE-NUMBER-ALREADY-TAKEN", f"creating article {number} again answers {taken.result}")
+    product["productNumber"] = made.productNumber
+    product["articleList"]["article"][0]["priceIncl"] = 275
+    changed = service.updateProduct(product=product)
+    check(changed.result == "UPDATE-PRODUCT-RESULT-OK", f"updateProduct answers {changed.result}")
 
     external = f"PY-{label}"
     created = service.createRelation(relation={"extRelationId": external, "name": "Zeep Klant", "email": f"{label}@example.nl"})
     check(created.result == "CREATE-RELATION-RESULT-OK" and created.relationNumber > 0, f"createRelation answers {created.result}, relation {created.relationNumber}")
     found = service.findRelation(relation={"extRelationId": external})
     check(found.result == "FIND-RELATION-RESULT-OK" and found.relation.relationNumber == created.relationNumber, "findRelation finds it by extRelationId")
+    updated = service.updateRelation(relation={"relationNumber": created.relationNumber, "extRelationId": external, "telephone": "+31201234567"})
+    check(updated.result == "UPDATE-RELATION-RESULT-OK", f"updateRelation answers {updated.result}")
 
     order = {
         "orderId": "",

@@ -1031,10 +1031,15 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
         ));
     };
     let existing = db.articles.get(&number).cloned();
+    // The official CreateProductResponse requires productNumber; both require errorMessage.
     let failed = |outcome: &str, message: String| {
-        Ok(Element::new(response_name(&operation.name))
-            .with_child(leaf("result", result(outcome)))
-            .with_child(leaf("errorMessage", message)))
+        let response = Element::new(response_name(&operation.name)).with_child(leaf("result", result(outcome)));
+        let response = if creating {
+            response.with_child(leaf("productNumber", 0))
+        } else {
+            response
+        };
+        Ok(response.with_child(leaf("errorMessage", message)))
     };
     match (&existing, creating) {
         (Some(_), true) => {
@@ -1114,11 +1119,13 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
             .with_child(leaf("articleNumbers", number))
             .with_child(wire::datetime("changeTimestamp", time(now)))
             .with_child(leaf("syncMarker", marker))
+            .with_child(leaf("errorMessage", ""))
     } else {
         response
             .with_child(leaf("existingArticleNumbers", number))
             .with_child(wire::datetime("changeTimestamp", time(now)))
             .with_child(leaf("syncMarker", marker))
+            .with_child(leaf("errorMessage", ""))
     })
 }
 
@@ -1172,6 +1179,7 @@ fn write_relation(db: &mut Db, harness: &Harness, operation: &Element) -> Answer
                 "result",
                 "CREATE-RELATION-RESULT-FAILED-RELATION-NUMBER-ALREADY-TAKEN",
             ))
+            .with_child(leaf("relationNumber", 0))
             .with_child(leaf("errorMessage", "relation number already taken")));
     }
     let key = relation
@@ -1215,6 +1223,7 @@ fn write_relation(db: &mut Db, harness: &Harness, operation: &Element) -> Answer
             .with_child(leaf("relationNumber", number))
             .with_child(wire::datetime("changeTimestamp", time(now)))
             .with_child(leaf("syncMarker", marker))
+            .with_child(leaf("errorMessage", ""))
     } else {
         response
             .with_child(leaf("errorMessage", ""))
