@@ -115,7 +115,13 @@ pub static MPLUS: SystemSpec = SystemSpec {
         default: None,
         doc: "for stock: read this branch instead of the connection's",
     }],
-    target_keys: &[],
+    target_keys: &[KeySpec {
+        name: "stock",
+        kind: KeyKind::OneOf(&["available", "on_hand"]),
+        required: false,
+        default: Some("available"),
+        doc: "for stock: the amount setStock sets — what can be sold (available, else on_hand less reserved) or all on hand",
+    }],
     entities: &ACCESS,
     accounting: false,
     needs: &[],
@@ -131,6 +137,12 @@ pub(crate) struct ConnectionSettings {
     pub branch: String,
     pub sku_digits: String,
     pub timeout: std::time::Duration,
+}
+
+/// A flow's `to` on MplusKASSA.
+#[derive(Debug, serde::Deserialize)]
+struct TargetSettings {
+    stock: String,
 }
 
 /// A flow's `from` on MplusKASSA.
@@ -175,6 +187,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
 
 fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
     let connection: ConnectionSettings = context.connection_settings(&MPLUS)?;
+    let settings: TargetSettings = context.endpoint_settings(MPLUS.target_keys)?;
     let client = Client::new(&connection, &context.connection.name, context.gate.clone())?;
     let writing = match context.entity {
         EntityKind::Product => target::Writing::Products {
@@ -184,6 +197,7 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
         EntityKind::Stock => target::Writing::Stock {
             keep_digits: connection.sku_digits == "keep_digits",
             branch: branch_number(&connection.branch)?,
+            sends_available: settings.stock == "available",
         },
         other => return Err(unsupported("write", other)),
     };

@@ -111,6 +111,7 @@ pub(crate) fn product(product: &Element, article: &Element) -> Result<SourceReco
     let data = json!({
         "sku": sku,
         "name": text(article, "description").or_else(|| text(product, "description")),
+        "long_description": text(product, "extraText"),
         "ean": text(article, "barcode"),
         "unit": text(article, "unit"),
         "price_net": money(article, "priceExcl"),
@@ -159,10 +160,12 @@ pub(crate) fn customer(relation: &Element) -> Result<SourceRecord, RecordFailure
         json!({ "line1": line1, "postcode": postcode, "city": city, "country": country })
     };
     let company = text(relation, "companyName");
+    // A company's person is its contact.
+    let person = company.as_ref().and_then(|_| text(relation, "contact"));
     let data = json!({
         "code": code,
         "kind": if company.is_some() { "company" } else { "person" },
-        "name": text(relation, "name"),
+        "name": person.or_else(|| text(relation, "name")),
         "company_name": company,
         "company_code": text(relation, "commerceNumber"),
         "vat_code": text(relation, "vatNumber"),

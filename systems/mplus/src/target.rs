@@ -28,7 +28,11 @@ pub(crate) enum Writing {
     Relations,
     /// Stock levels (`setStock`: absolute, so a repeated write changes nothing); the branch
     /// when a record names no warehouse.
-    Stock { keep_digits: bool, branch: i64 },
+    Stock {
+        keep_digits: bool,
+        branch: i64,
+        sends_available: bool,
+    },
 }
 
 /// A target on a MplusKASSA connection.
@@ -226,6 +230,9 @@ impl MplusTarget {
                 if let Some(name) = string(&item.payload, "name") {
                     product = product.with_child(Element::leaf("description", name));
                 }
+                if let Some(long) = string(&item.payload, "long_description") {
+                    product = product.with_child(Element::leaf("extraText", long));
+                }
                 let product = product.with_child(Element::new("articleList").with_child(article));
                 api_calls += 1;
                 let answer = self.client.call(&Element::new(operation).with_child(product)).await?;
@@ -248,7 +255,12 @@ impl MplusTarget {
         Ok(BatchResult { outcomes, api_calls })
     }
 
-    async fn write_stock(&mut self, items: Vec<WriteItem>, default_branch: i64) -> Result<BatchResult, ConnectorError> {
+    async fn write_stock(
+        &mut self,
+        items: Vec<WriteItem>,
+        default_branch: i64,
+        sends_available: bool,
+    ) -> Result<BatchResult, ConnectorError> {
         let mut outcomes = Vec::with_capacity(items.len());
         let mut api_calls = 0;
         for item in &items {
@@ -265,10 +277,19 @@ impl MplusTarget {
                     })?,
                 };
                 let on_hand = decimal(&item.payload, "on_hand")?
-                    .ok_or_else(|| invalid("the stock level has no on_hand").at_field("on_hand"))?
-                    .normalize();
+                    .ok_or_else(|| invalid("the stock level has no on_hand").at_field("on_hand"))?;
+                // `stock = "available"`: what can be sold, on hand less what is reserved.
+                let on_hand = if sends_available {
+                    match decimal(&item.payload, "available")? {
+                        Some(available) => available,
+                        None => on_hand - decimal(&item.payload, "reserved")?.unwrap_or_default(),
+                    }
+                } else {
+                    on_hand
+                }
+                .normalize();
                 let amount = i64::try_from(on_hand.mantissa())
-                    .map_err(|_| invalid(format!("on_hand {on_hand} is too large for MplusKASSA")).at_field("on_hand"))?;
+                    .map_err(|_| invalid(format!("stock {on_hand} is too large for MplusKASSA")).at_field("on_hand"))?;
                 let request = Element::new("request")
                     .with_child(Element::leaf("branchNumber", branch.to_string()))
                     .with_child(Element::leaf("articleNumber", article.to_string()))
@@ -307,8 +328,21 @@ impl MplusTarget {
         let address = |field: &str, part: &str| payload.get(field).and_then(|address| string(address, part));
         leaf("relationNumber", number.map(str::to_string));
         leaf("extRelationId", string(payload, "code"));
-        let name = string(payload, "name").or_else(|| string(payload, "company_name"));
-        leaf("name", name);
+        // A company is a relation named by the company with the person as its contact; a
+        // person is a relation named by the person.
+        let company = string(payload, "company_name");
+        let person = string(payload, "name").or_else(|| {
+            let parts: Vec<String> = ["first_name", "last_name"]
+                .iter()
+                .filter_map(|field| string(payload, field))
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        });
+        let contact = company
+            .as_ref()
+            .and(person.clone())
+            .filter(|person| Some(person) != company.as_ref());
+        leaf("name", company.clone().or(person));
         leaf("address", address("billing", "line1"));
         leaf("zipcode", address("billing", "postcode"));
         leaf("city", address("billing", "city"));
@@ -317,6 +351,7 @@ impl MplusTarget {
         leaf("deliveryZipcode", address("shipping", "postcode"));
         leaf("deliveryCity", address("shipping", "city"));
         leaf("deliveryCountry", address("shipping", "country"));
+        leaf("contact", contact);
         leaf("telephone", string(payload, "phone"));
         leaf("email", string(payload, "email"));
         leaf(
@@ -458,7 +493,11 @@ impl Target for MplusTarget {
         match self.writing {
             Writing::Products { .. } => self.write_products(items).await,
             Writing::Relations => self.write_relations(items).await,
-            Writing::Stock { branch, .. } => self.write_stock(items, branch).await,
+            Writing::Stock {
+                branch,
+                sends_available,
+                ..
+            } => self.write_stock(items, branch, sends_available).await,
         }
     }
 

@@ -230,7 +230,9 @@ async fn keep_digits_numbers_the_article_keeps_the_sku_and_a_rewrite_updates_it(
     );
     // A create whose answer was lost arrives again as a create: it becomes an update.
     let again = target
-        .write_batch(vec![item(json!({"sku": "LT-000123", "name": "Groene thee"}))])
+        .write_batch(vec![item(
+            json!({"sku": "LT-000123", "name": "Groene thee", "long_description": "Biologisch"}),
+        )])
         .await
         .unwrap();
     assert_eq!(
@@ -258,6 +260,8 @@ async fn keep_digits_numbers_the_article_keeps_the_sku_and_a_rewrite_updates_it(
         .unwrap();
     assert_eq!(found.found.len(), 1);
     assert_eq!(found.found["LT-000123"].target_id, "123");
+    let read = found.found["LT-000123"].data.clone().unwrap();
+    assert_eq!(read["long_description"], "Biologisch", "the product's extraText");
 }
 
 #[tokio::test]
@@ -265,8 +269,7 @@ async fn customers_are_created_found_by_code_and_updated() {
     let (url, sim, _) = start(0, 0).await;
     let config = writing(&url, "customer", "");
     let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
-    let customer =
-        json!({"code": "K001", "name": "Jan de Vries", "email": "jan@example.nl", "billing": {"city": "Delft"}});
+    let customer = json!({"code": "K001", "name": "Jan de Vries", "company_name": "Bakkerij De Vries", "email": "jan@example.nl", "billing": {"city": "Delft"}});
     let created = target.write_batch(vec![item(customer.clone())]).await.unwrap();
     let WriteOutcome::Written { target_id } = &created.outcomes[0] else {
         panic!("{created:?}")
@@ -277,7 +280,9 @@ async fn customers_are_created_found_by_code_and_updated() {
         .unwrap();
     assert_eq!(found.found.len(), 1);
     assert_eq!(&found.found["K001"].target_id, target_id);
-    let mut update = item(json!({"code": "K001", "name": "Jan de Vries", "phone": "+31201234567"}));
+    let mut update = item(
+        json!({"code": "K001", "name": "Jan de Vries", "company_name": "Bakkerij De Vries", "phone": "+31201234567"}),
+    );
     update.target_id = Some(target_id.clone());
     let updated = target.write_batch(vec![update]).await.unwrap();
     assert_eq!(
@@ -288,6 +293,21 @@ async fn customers_are_created_found_by_code_and_updated() {
     );
     assert_eq!(sim.record_counts()["customer"], 1);
     assert_eq!(sim.duplicates(), 0);
+    let stored = &sim.records("customer").unwrap()[0]["fields"];
+    assert_eq!(
+        (&stored["name"], &stored["companyName"], &stored["contact"]),
+        (
+            &json!("Bakkerij De Vries"),
+            &json!("Bakkerij De Vries"),
+            &json!("Jan de Vries")
+        ),
+        "a company relation with its person as contact"
+    );
+    let read = found.found["K001"].data.clone().unwrap();
+    assert_eq!(
+        (&read["name"], &read["company_name"]),
+        (&json!("Jan de Vries"), &json!("Bakkerij De Vries"))
+    );
 }
 
 #[tokio::test]
@@ -347,7 +367,7 @@ async fn stock_is_set_per_branch_absolutely_and_a_repeat_changes_nothing() {
     let config = writing(&url, "stock", "");
     let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
     assert!(!target.can_lookup());
-    let level = json!({"sku": "1002", "warehouse": "2", "on_hand": "12.5"});
+    let level = json!({"sku": "1002", "warehouse": "2", "on_hand": "14.5", "reserved": "2"});
     for _ in 0..2 {
         let result = target.write_batch(vec![item(level.clone())]).await.unwrap();
         assert_eq!(

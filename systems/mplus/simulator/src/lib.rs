@@ -44,6 +44,8 @@ struct Article {
     article_number: i64,
     ext_id: String,
     description: String,
+    /// The product's `extraText` (a long description).
+    extra_text: String,
     barcode: String,
     brand: String,
     unit: String,
@@ -210,6 +212,7 @@ impl MplusSim {
                     article_number: number,
                     ext_id: String::new(),
                     description: format!("{} {n}", THINGS[n % THINGS.len()]),
+                    extra_text: String::new(),
                     barcode: ean13(871_000_000_000 + n as u64),
                     brand: String::new(),
                     unit: "stuk".into(),
@@ -652,6 +655,7 @@ fn product_element(article: &Article) -> Element {
         .with_child(leaf("productNumber", article.product_number))
         .with_child(leaf("syncMarker", article.marker))
         .with_child(leaf("description", &article.description))
+        .with_child(leaf("extraText", &article.extra_text))
         .with_child(Element::new("articleList").with_child(article_element(article)))
         .with_child(leaf("groupNumbers", article.group))
 }
@@ -1073,6 +1077,7 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
         article_number: number,
         ext_id: String::new(),
         description: String::new(),
+        extra_text: String::new(),
         barcode: String::new(),
         brand: String::new(),
         unit: String::new(),
@@ -1097,6 +1102,9 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
         if let Some(value) = text(name) {
             *field = value;
         }
+    }
+    if let Some(extra) = product.and_then(|product| product.child_text("extraText")) {
+        stored.extra_text = extra.trim().to_string();
     }
     if let Some(active) = text("active") {
         stored.active = active == "true";
