@@ -36,6 +36,12 @@ pub mod magento {
     pub use tiltas_magento_sim as simulator;
 }
 
+/// MplusKASSA (the Q-API) and its simulator.
+pub mod mplus {
+    pub use tiltas_mplus::*;
+    pub use tiltas_mplus_sim as simulator;
+}
+
 /// Rivile GAMA and its simulator.
 pub mod rivile {
     pub use tiltas_rivile::*;

@@ -2,8 +2,8 @@
 //! the server's webhooks and the simulators. A new system is one line here and one in
 //! [`contract_coverage`](crate::contract_coverage) (its part in the connector contract).
 use crate::{
-    b1, bank, file, magento, prestashop, reference, rivile, woocommerce, CallGate, ConnectorError, Source, Systems,
-    Target,
+    b1, bank, file, magento, mplus, prestashop, reference, rivile, woocommerce, CallGate, ConnectorError, Source,
+    Systems, Target,
 };
 use std::sync::Arc;
 use tiltas_config::{Catalog, Flow, ValidatedConfig};
@@ -15,6 +15,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &bank::BankSystem,
     &reference::ReferenceSystem,
     &rivile::RivileSystem,
+    &mplus::MplusSystem,
     &b1::B1System,
     &woocommerce::WooCommerceSystem,
     &prestashop::PrestaShopSystem,

@@ -10,6 +10,8 @@ pub enum Simulator {
     Reference(tiltas_reference_sim::Flags),
     /// Rivile GAMA's Manorivile API v2 gateway.
     Rivile(tiltas_rivile_sim::Flags),
+    /// A MplusKASSA till's Q-API (SOAP; `ident` and `secret` in the query).
+    Mplus(tiltas_mplus_sim::Flags),
     /// A B1.lt company (signed JSON API, daily request package).
     B1(tiltas_b1_sim::Flags),
     /// A WooCommerce shop's REST API v3, with signed webhooks.
@@ -26,6 +28,7 @@ impl Simulator {
         match self {
             Simulator::Reference(flags) => flags.router(),
             Simulator::Rivile(flags) => flags.router(),
+            Simulator::Mplus(flags) => flags.router(),
             Simulator::B1(flags) => flags.router(),
             Simulator::Woocommerce(flags) => flags.router(),
             Simulator::Prestashop(flags) => flags.router(),
@@ -38,6 +41,7 @@ impl Simulator {
         match self {
             Simulator::Reference(flags) => flags.common.port,
             Simulator::Rivile(flags) => flags.common.port,
+            Simulator::Mplus(flags) => flags.common.port,
             Simulator::B1(flags) => flags.common.port,
             Simulator::Woocommerce(flags) => flags.common.port,
             Simulator::Prestashop(flags) => flags.common.port,
@@ -92,6 +96,7 @@ pub fn contract_coverage() -> Vec<ContractCoverage> {
         },
         ContractCoverage::Simulated(tiltas_reference_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_rivile_sim::contract_fixture()),
+        ContractCoverage::Simulated(tiltas_mplus_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_b1_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_woocommerce_sim::contract_fixture()),
         ContractCoverage::Simulated(tiltas_prestashop_sim::contract_fixture()),

@@ -1,0 +1,120 @@
+//! The simulator's protocol: what a SOAP client of the Q-API meets.
+use crate::{router, MplusSim, Seeding};
+use std::sync::Arc;
+use tiltas_sim::Harness;
+
+async fn start() -> String {
+    let sim = Arc::new(MplusSim::new(
+        "id",
+        "se cret&",
+        Seeding {
+            seed: 1,
+            products: 5,
+            customers: 2,
+            orders: 0,
+        },
+    ));
+    tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, 1)))
+        .await
+        .expect("serve")
+}
+
+const CREDENTIALS: &str = "?ident=id&secret=se%20cret%26";
+
+async fn post(url: &str, action: &str, envelope: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("SOAPAction", action)
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .body(envelope.to_string())
+        .send()
+        .await
+        .expect("answer");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+fn envelope(body: &str) -> String {
+    format!(
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:ns1=\"urn:mplusqapi\">\
+         <SOAP-ENV:Body>{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+}
+
+#[tokio::test]
+async fn calls_dispatch_on_the_body_element_whatever_its_prefix_or_soap_action() {
+    let url = format!("{}/{CREDENTIALS}", start().await);
+    for (action, body) in [
+        ("\"\"", "<ns1:getCurrentSyncMarkers/>"),
+        ("\"getProducts\"", "<getCurrentSyncMarkers xmlns=\"urn:mplusqapi\"/>"),
+    ] {
+        let (status, text) = post(&url, action, &envelope(body)).await;
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains("<articleSyncMarker>5</articleSyncMarker>"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_a_client_fault_with_http_500() {
+    let url = format!("{}/?ident=id&secret=nope", start().await);
+    let (status, text) = post(&url, "\"\"", &envelope("<ns1:getCurrentSyncMarkers/>")).await;
+    assert_eq!(status, 500);
+    assert!(
+        text.contains("<faultcode>SOAP-ENV:Client</faultcode>") && text.contains("invalid ident or secret"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_sync_marker_is_an_inclusive_lower_bound_and_the_limit_caps_the_page() {
+    let url = format!("{}/{CREDENTIALS}", start().await);
+    let body = "<ns1:getProducts><ns1:request><ns1:pluNumbers/><ns1:syncMarker>2</ns1:syncMarker>\
+                <ns1:syncMarkerLimit>2</ns1:syncMarkerLimit></ns1:request></ns1:getProducts>";
+    let (status, text) = post(&url, "\"\"", &envelope(body)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("<GetProductsResponse"), "{text}");
+    let markers: Vec<&str> = text.split("<product><productNumber>").skip(1).collect();
+    assert_eq!(markers.len(), 2, "{text}");
+    assert!(text.contains("<syncMarker>2</syncMarker>") && text.contains("<syncMarker>3</syncMarker>"));
+    assert!(!text.contains("<syncMarker>4</syncMarker>"), "{text}");
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_replays_the_first_order() {
+    let url = format!("{}/{CREDENTIALS}", start().await);
+    let body = "<ns1:createOrderV3><ns1:request><ns1:idempotencyKey>k-1</ns1:idempotencyKey><ns1:order><ns1:orderId/>\
+                <ns1:extOrderId>W-1</ns1:extOrderId><ns1:lineList><ns1:line><ns1:articleNumber>1001</ns1:articleNumber>\
+                <ns1:data><ns1:quantity>1</ns1:quantity></ns1:data></ns1:line></ns1:lineList></ns1:order></ns1:request></ns1:createOrderV3>";
+    let (_, first) = post(&url, "\"\"", &envelope(body)).await;
+    let (_, again) = post(&url, "\"\"", &envelope(body)).await;
+    assert!(
+        first.contains("IDEMPOTENCY-RESULT-ORIGINAL-RESPONSE") && first.contains("CREATE-ORDER-RESULT-OK"),
+        "{first}"
+    );
+    assert_eq!(
+        again,
+        first.replace(
+            "IDEMPOTENCY-RESULT-ORIGINAL-RESPONSE",
+            "IDEMPOTENCY-RESULT-REPLAY-RESPONSE"
+        )
+    );
+    let (_, orders) = post(&url, "\"\"", &envelope("<ns1:getOrders><ns1:request/></ns1:getOrders>")).await;
+    assert_eq!(orders.matches("<extOrderId>W-1</extOrderId>").count(), 1, "{orders}");
+}
+
+#[tokio::test]
+async fn the_wsdl_is_served_at_query_wsdl_and_a_plain_get_is_405() {
+    let base = start().await;
+    let wsdl = reqwest::get(format!("{base}/?wsdl")).await.expect("wsdl");
+    assert_eq!(wsdl.status().as_u16(), 200);
+    let text = wsdl.text().await.expect("text");
+    assert!(
+        text.contains("targetNamespace=\"urn:mplusqapi\"") && text.contains(&format!("location=\"{base}/\"")),
+        "{}",
+        &text[..300]
+    );
+    assert_eq!(
+        reqwest::get(format!("{base}/")).await.expect("get").status().as_u16(),
+        405
+    );
+}
