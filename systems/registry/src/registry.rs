@@ -1,6 +1,6 @@
 //! The systems of this build: the one list that feeds configuration validation, the engine,
-//! the server's webhooks and the simulators. A new system is one line here and one in
-//! [`contract_coverage`](crate::contract_coverage) (its part in the connector contract).
+//! the server's webhooks and the simulators. A new system is one line here, and with a
+//! simulator one line in `simulators!` (its `tiltas sim` subcommand and contract fixture).
 use crate::{
     b1, bank, file, magento, mplus, prestashop, reference, rivile, woocommerce, CallGate, ConnectorError, Source,
     Systems, Target,

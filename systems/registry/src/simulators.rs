@@ -3,51 +3,54 @@
 //! [`contract_coverage`]: each system's part in the connector contract suite.
 use tiltas_sim::contract::ContractFixture;
 
-/// One simulator with its flags: `tiltas sim <system> [flags]`.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum Simulator {
-    /// The reference REST system (`docs/reference-api.md`).
-    Reference(tiltas_reference_sim::Flags),
-    /// Rivile GAMA's Manorivile API v2 gateway.
-    Rivile(tiltas_rivile_sim::Flags),
-    /// A MplusKASSA till's Q-API (SOAP; `ident` and `secret` in the query).
-    Mplus(tiltas_mplus_sim::Flags),
-    /// A B1.lt company (signed JSON API, daily request package).
-    B1(tiltas_b1_sim::Flags),
-    /// A WooCommerce shop's REST API v3, with signed webhooks.
-    Woocommerce(tiltas_woocommerce_sim::Flags),
-    /// A PrestaShop shop's Webservice (XML and JSON).
-    Prestashop(tiltas_prestashop_sim::Flags),
-    /// A Magento 2 shop's admin REST API (Bearer token, searchCriteria, MSI).
-    Magento(tiltas_magento_sim::Flags),
+/// Declares the simulators, one line each: the `Simulator` subcommand (its doc is the line's
+/// doc, its flags the simulator crate's `Flags`), how each is started, and its contract fixture.
+macro_rules! simulators {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $simulator:ident, )+) => {
+        /// One simulator with its flags: `tiltas sim <system> [flags]`.
+        #[derive(Debug, Clone, clap::Subcommand)]
+        pub enum Simulator {
+            $( $(#[doc = $doc])* $variant($simulator::Flags), )+
+        }
+
+        impl Simulator {
+            /// The simulator's router, seeded as its flags say.
+            pub fn router(&self) -> axum::Router {
+                match self {
+                    $( Simulator::$variant(flags) => flags.router(), )+
+                }
+            }
+
+            /// The port it asks for (0: any free one).
+            pub fn port(&self) -> u16 {
+                match self {
+                    $( Simulator::$variant(flags) => flags.common.port, )+
+                }
+            }
+        }
+
+        /// The contract fixture of every simulator.
+        fn simulated() -> Vec<ContractCoverage> {
+            vec![ $( ContractCoverage::Simulated($simulator::contract_fixture()), )+ ]
+        }
+    };
 }
 
-impl Simulator {
-    /// The simulator's router, seeded as its flags say.
-    pub fn router(&self) -> axum::Router {
-        match self {
-            Simulator::Reference(flags) => flags.router(),
-            Simulator::Rivile(flags) => flags.router(),
-            Simulator::Mplus(flags) => flags.router(),
-            Simulator::B1(flags) => flags.router(),
-            Simulator::Woocommerce(flags) => flags.router(),
-            Simulator::Prestashop(flags) => flags.router(),
-            Simulator::Magento(flags) => flags.router(),
-        }
-    }
-
-    /// The port it asks for (0: any free one).
-    pub fn port(&self) -> u16 {
-        match self {
-            Simulator::Reference(flags) => flags.common.port,
-            Simulator::Rivile(flags) => flags.common.port,
-            Simulator::Mplus(flags) => flags.common.port,
-            Simulator::B1(flags) => flags.common.port,
-            Simulator::Woocommerce(flags) => flags.common.port,
-            Simulator::Prestashop(flags) => flags.common.port,
-            Simulator::Magento(flags) => flags.common.port,
-        }
-    }
+simulators! {
+    /// The reference REST system (`docs/reference-api.md`).
+    Reference => tiltas_reference_sim,
+    /// Rivile GAMA's Manorivile API v2 gateway.
+    Rivile => tiltas_rivile_sim,
+    /// A MplusKASSA till's Q-API (SOAP; `ident` and `secret` in the query).
+    Mplus => tiltas_mplus_sim,
+    /// A B1.lt company (signed JSON API, daily request package).
+    B1 => tiltas_b1_sim,
+    /// A WooCommerce shop's REST API v3, with signed webhooks.
+    Woocommerce => tiltas_woocommerce_sim,
+    /// A PrestaShop shop's Webservice (XML and JSON).
+    Prestashop => tiltas_prestashop_sim,
+    /// A Magento 2 shop's admin REST API (Bearer token, searchCriteria, MSI).
+    Magento => tiltas_magento_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
@@ -76,10 +79,12 @@ impl ContractCoverage {
 
 /// Every system's part in the connector contract suite, one entry per system of the registry:
 /// the contract test runs every fixture here and fails for a system missing from this list.
+/// Simulated systems come from [`simulators!`]; the systems without a simulator are listed
+/// here with what covers them instead.
 pub fn contract_coverage() -> Vec<ContractCoverage> {
     const FILES: &str = "local files have no server to simulate: the files connector is tested on real files \
                          by systems/files/src/tests.rs and end to end by crates/tiltas-cli/tests/it/files_flow.rs";
-    vec![
+    let mut coverage = vec![
         ContractCoverage::NoSimulator {
             system: "csv",
             reason: FILES,
@@ -94,12 +99,7 @@ pub fn contract_coverage() -> Vec<ContractCoverage> {
                      the parser and the drop-folder source are tested on the shared camt and MT940 \
                      fixtures and on bad files by systems/bank/src/tests.rs",
         },
-        ContractCoverage::Simulated(tiltas_reference_sim::contract_fixture()),
-        ContractCoverage::Simulated(tiltas_rivile_sim::contract_fixture()),
-        ContractCoverage::Simulated(tiltas_mplus_sim::contract_fixture()),
-        ContractCoverage::Simulated(tiltas_b1_sim::contract_fixture()),
-        ContractCoverage::Simulated(tiltas_woocommerce_sim::contract_fixture()),
-        ContractCoverage::Simulated(tiltas_prestashop_sim::contract_fixture()),
-        ContractCoverage::Simulated(tiltas_magento_sim::contract_fixture()),
-    ]
+    ];
+    coverage.extend(simulated());
+    coverage
 }
