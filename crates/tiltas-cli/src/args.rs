@@ -214,6 +214,8 @@ pub enum BenchKind {
     Http,
     /// Signed order webhooks into the server, delivered to the ERP simulator.
     Webhook,
+    /// A sync read from a rate-limited ERP simulator: how close it comes to the documented limit.
+    Remote,
 }
 
 /// `tiltas sim SYSTEM`.

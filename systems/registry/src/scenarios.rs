@@ -226,3 +226,84 @@ on_duplicate = "skip"
         &self.erp_url
     }
 }
+
+/// The remote-limit benchmark: products read from the Rivile simulator, which enforces
+/// Rivile's documented limit (10 requests/s, bursts of 30), into the reference simulator. It
+/// measures how close a sync comes to the fastest the limit allows.
+pub struct RemoteBenchWorld {
+    erp: Arc<RivileSim>,
+    erp_url: String,
+    shop_url: String,
+}
+
+impl RemoteBenchWorld {
+    /// The flow that reads the limited system.
+    pub const FLOW: &'static str = "products";
+    /// The documented rate of the limited system, requests per second.
+    pub const DOCUMENTED_RATE_PER_S: f64 = crate::rivile::simulator::RATE_PER_S;
+    /// The documented burst of the limited system.
+    pub const DOCUMENTED_BURST: f64 = crate::rivile::simulator::BURST;
+
+    /// Starts both simulators, the ERP seeded with `products`.
+    pub async fn start(products: usize) -> std::io::Result<RemoteBenchWorld> {
+        let erp = Arc::new(RivileSim::new(
+            "REMOTE.key",
+            RivileSeeding {
+                seed: 13,
+                products,
+                customers: 0,
+            },
+        ));
+        let erp_url = tiltas_sim::spawn(rivile_router(erp.clone(), Harness::new(erp.clone(), 13))).await?;
+        let shop = Arc::new(
+            crate::reference::simulator::ReferenceSim::new(
+                "remote-token",
+                crate::reference::simulator::Seeding::products(14, 0),
+            )
+            .with_name_limit(1000),
+        );
+        let shop_url = tiltas_sim::spawn(crate::reference::simulator::router(
+            shop.clone(),
+            Harness::new(shop, 14),
+        ))
+        .await?;
+        Ok(RemoteBenchWorld { erp, erp_url, shop_url })
+    }
+
+    /// The flow file: the ERP's products into the reference system, paced by the ERP's
+    /// documented burst with 5 kept in hand.
+    pub fn flows(&self) -> String {
+        format!(
+            r#"
+[connections.erp]
+system = "rivile"
+base_url = "{}/client/v2"
+api_key = "REMOTE.key"
+rate_limit = "10/s, burst 25"
+
+[connections.shop]
+system = "reference"
+base_url = "{}"
+token = "remote-token"
+
+[[flows]]
+name = "products"
+entity = "product"
+from = {{ connection = "erp" }}
+to = {{ connection = "shop" }}
+match_on = "sku"
+"#,
+            self.erp_url, self.shop_url
+        )
+    }
+
+    /// The limited system's address (its `/__sim/stats` counts requests and refusals).
+    pub fn limited_url(&self) -> &str {
+        &self.erp_url
+    }
+
+    /// Products the limited system holds.
+    pub fn products(&self) -> usize {
+        self.erp.record_counts().get("product").copied().unwrap_or(0)
+    }
+}

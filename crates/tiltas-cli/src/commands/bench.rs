@@ -20,6 +20,11 @@ const CHANGE_EVERY: usize = 100;
 
 /// Runs the benchmark and prints its numbers.
 pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if matches!(args.kind, BenchKind::Remote) {
+        let result = remote(args.records).await?;
+        println!("{result}");
+        return Ok(ExitCode::SUCCESS);
+    }
     if matches!(args.kind, BenchKind::Webhook) {
         let result = super::bench_webhook::run(args.records).await?;
         if args.json {
@@ -46,7 +51,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
             )?,
             None,
         ),
-        BenchKind::Http | BenchKind::Webhook => {
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote => {
             let source = Arc::new(ReferenceSim::new("bench", Seeding::products(1, args.records)).with_name_limit(1000));
             let source_url = tiltas_sim::spawn(router(source.clone(), Harness::new(source, 1))).await?;
             let target = Arc::new(ReferenceSim::new("bench", Seeding::products(2, 0)).with_name_limit(1000));
@@ -65,7 +70,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let first = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(false), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote => engine.sync("bench", &options).await?,
     };
     let first_secs = started.elapsed().as_secs_f64();
     // The re-sync reads everything again (no cursor) and compares every record's hash.
@@ -73,7 +78,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let resync = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(false), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote => engine.sync("bench", &options).await?,
     };
     let resync_secs = started.elapsed().as_secs_f64();
     if let Some(url) = &urls {
@@ -87,7 +92,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let incremental = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(true), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote => engine.sync("bench", &options).await?,
     };
     let incremental_secs = started.elapsed().as_secs_f64();
     check(&first, records, |c| c.created)?;
@@ -249,4 +254,46 @@ impl Target for Sink {
     async fn finish(&mut self) -> Result<(), ConnectorError> {
         Ok(())
     }
+}
+
+/// `tiltas bench remote`: one sync of `records` products from the rate-limited ERP simulator;
+/// the lower bound is the time its documented limit needs for the read calls made (the burst
+/// free, then one call per interval), the efficiency that bound over the time taken.
+async fn remote(records: usize) -> anyhow::Result<serde_json::Value> {
+    use tiltas_systems::scenarios::RemoteBenchWorld;
+    let world = RemoteBenchWorld::start(records).await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("flows.toml");
+    std::fs::write(&path, world.flows())?;
+    let config = tiltas_engine::load_config(&path, tiltas_systems::registry::catalog())
+        .map_err(|problems| anyhow::anyhow!("{problems}"))?;
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("bench.db").display())).await?;
+    let engine = Engine::new(Arc::new(config), store, tiltas_systems::registry::systems());
+    let started = Instant::now();
+    let report = engine.sync(RemoteBenchWorld::FLOW, &SyncOptions::default()).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let stats: serde_json::Value = reqwest::get(format!("{}/__sim/stats", world.limited_url()))
+        .await?
+        .json()
+        .await?;
+    let calls = stats["requests"]["total"].as_u64().unwrap_or(0);
+    #[allow(clippy::cast_precision_loss)]
+    let lower_bound =
+        ((calls as f64 - RemoteBenchWorld::DOCUMENTED_BURST) / RemoteBenchWorld::DOCUMENTED_RATE_PER_S).max(0.0);
+    anyhow::ensure!(
+        report.counters.created as usize == world.products(),
+        "{} of {} products delivered",
+        report.counters.created,
+        world.products()
+    );
+    Ok(json!({
+        "bench": "remote",
+        "records": records,
+        "seconds": round3(seconds),
+        "api_calls": calls,
+        "refused_429": stats["requests"]["rejected"],
+        "lower_bound_seconds": round3(lower_bound),
+        "efficiency": if seconds > 0.0 { round3(lower_bound / seconds) } else { 0.0 },
+        "peak_rss_mb": peak_rss_mb(),
+    }))
 }

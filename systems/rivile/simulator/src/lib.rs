@@ -34,9 +34,9 @@ use tiltas_sim::{Harness, RequestKind, SimSystem};
 /// Rows per `GET_*_LIST` page.
 pub const PAGE_ROWS: usize = 100;
 /// Sustained requests per second per key.
-const RATE_PER_S: f64 = 10.0;
+pub const RATE_PER_S: f64 = 10.0;
 /// Burst size per key.
-const BURST: f64 = 30.0;
+pub const BURST: f64 = 30.0;
 /// The empty date of Rivile answers.
 const EMPTY_DATE: &str = "1900-01-01T00:00:00";
 /// The `dataErrors` code of a record `invalid_item_rate` refuses: the simulator's own, a code
