@@ -53,6 +53,25 @@ impl<'a> OpenContext<'a> {
         typed(self.settings.typed(keys), &self.connection.name)
     }
 
+    /// Refuses an entity the system's spec does not read (`writing` false) or write. Flow files
+    /// are validated against the spec first, so this meets only configurations built in code
+    /// and internal callers — one check from the spec, not a list per connector to keep in step.
+    pub fn check_access(&self, spec: &SystemSpec, writing: bool) -> Result<(), ConnectorError> {
+        let access = spec.access(self.entity);
+        if access.is_some_and(|access| if writing { access.write } else { access.read }) {
+            return Ok(());
+        }
+        let verb = if writing { "write" } else { "read" };
+        Err(ConnectorError::new(
+            ErrorKind::Fatal,
+            format!("the {} connector does not {verb} {}", spec.name, self.entity),
+        )
+        .with_fix(format!(
+            "see `tiltas docs {}` for the entities it reads and writes",
+            spec.name
+        )))
+    }
+
     /// The context of a flow's source (`from`).
     pub fn source_of(
         config: &'a ValidatedConfig,

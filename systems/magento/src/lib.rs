@@ -105,15 +105,7 @@ struct TargetSettings {
 
 fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
     let connection: ConnectionSettings = context.connection_settings(&MAGENTO)?;
-    if !matches!(
-        context.entity,
-        EntityKind::Product | EntityKind::Order | EntityKind::Customer
-    ) {
-        return Err(ConnectorError::new(
-            ErrorKind::Fatal,
-            format!("the magento connector does not read {}", context.entity),
-        ));
-    }
+    context.check_access(&MAGENTO, false)?;
     Ok(Box::new(MagentoSource::new(
         client::Client::new(&connection, context.gate.clone())?,
         context.entity,
@@ -123,15 +115,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
 fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
     let connection: ConnectionSettings = context.connection_settings(&MAGENTO)?;
     let settings: TargetSettings = context.endpoint_settings(MAGENTO.target_keys)?;
-    if !matches!(
-        context.entity,
-        EntityKind::Product | EntityKind::Stock | EntityKind::Customer
-    ) {
-        return Err(ConnectorError::new(
-            ErrorKind::Fatal,
-            format!("the magento connector does not write {}", context.entity),
-        ));
-    }
+    context.check_access(&MAGENTO, true)?;
     Ok(Box::new(MagentoTarget::new(
         client::Client::new(&connection, context.gate.clone())?,
         context.entity,

@@ -125,15 +125,7 @@ struct SourceSettings {
 fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
     let connection: ConnectionSettings = context.connection_settings(&PRESTASHOP)?;
     let settings: SourceSettings = context.endpoint_settings(PRESTASHOP.source_keys)?;
-    if !matches!(
-        context.entity,
-        EntityKind::Product | EntityKind::Order | EntityKind::Customer | EntityKind::Stock
-    ) {
-        return Err(ConnectorError::new(
-            ErrorKind::Fatal,
-            format!("the prestashop connector does not read {}", context.entity),
-        ));
-    }
+    context.check_access(&PRESTASHOP, false)?;
     Ok(Box::new(PrestaSource::new(
         client::Client::new(&connection, context.gate.clone())?,
         context.entity,
@@ -145,15 +137,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
 /// Opens a target on a PrestaShop connection.
 fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
     let connection: ConnectionSettings = context.connection_settings(&PRESTASHOP)?;
-    if !matches!(
-        context.entity,
-        EntityKind::Product | EntityKind::Stock | EntityKind::Customer
-    ) {
-        return Err(ConnectorError::new(
-            ErrorKind::Fatal,
-            format!("the prestashop connector does not write {}", context.entity),
-        ));
-    }
+    context.check_access(&PRESTASHOP, true)?;
     Ok(Box::new(PrestaTarget::new(
         client::Client::new(&connection, context.gate.clone())?,
         context.entity,

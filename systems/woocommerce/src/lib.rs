@@ -131,15 +131,7 @@ struct SourceSettings {
 fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
     let connection: ConnectionSettings = context.connection_settings(&WOOCOMMERCE)?;
     let settings: SourceSettings = context.endpoint_settings(WOOCOMMERCE.source_keys)?;
-    if !matches!(
-        context.entity,
-        EntityKind::Product | EntityKind::Order | EntityKind::Customer
-    ) {
-        return Err(ConnectorError::new(
-            ErrorKind::Fatal,
-            format!("the woocommerce connector does not read {}", context.entity),
-        ));
-    }
+    context.check_access(&WOOCOMMERCE, false)?;
     Ok(Box::new(WooSource {
         client: client::Client::new(&connection, context.gate.clone())?,
         entity: context.entity,
@@ -150,15 +142,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
 /// Opens a target on a WooCommerce connection.
 fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
     let connection: ConnectionSettings = context.connection_settings(&WOOCOMMERCE)?;
-    if !matches!(
-        context.entity,
-        EntityKind::Product | EntityKind::Stock | EntityKind::Customer
-    ) {
-        return Err(ConnectorError::new(
-            ErrorKind::Fatal,
-            format!("the woocommerce connector does not write {}", context.entity),
-        ));
-    }
+    context.check_access(&WOOCOMMERCE, true)?;
     Ok(Box::new(WooTarget {
         client: client::Client::new(&connection, context.gate.clone())?,
         entity: context.entity,
