@@ -359,6 +359,37 @@ fn stock(row: &Element) -> Result<SourceRecord, RecordFailure> {
 }
 
 impl MplusSource {
+    /// A page of orders or invoices by sync marker: `names` are the operation, its list
+    /// element and its item element; `read` turns an item into a record.
+    async fn documents(
+        &self,
+        request: &ReadRequest,
+        limit: usize,
+        names: (&str, &str, &str),
+        read: fn(&Element) -> Result<SourceRecord, RecordFailure>,
+    ) -> Result<Page, ConnectorError> {
+        let (operation, list_name, item) = names;
+        // The official Get{Orders,Invoices}Request require both text-list filters: empty, no filter.
+        let query = Element::new("request")
+            .with_child(Element::leaf(
+                "syncMarker",
+                start_marker(request.position.as_deref())?.to_string(),
+            ))
+            .with_child(Element::leaf("syncMarkerLimit", limit.to_string()))
+            .with_child(Element::new("articlePluNumbers"))
+            .with_child(Element::new("articleBarcodes"))
+            .with_child(Element::leaf("includeLineList", "true"));
+        let answer = self.client.call(&Element::new(operation).with_child(query)).await?;
+        let list = answer.child(list_name).ok_or_else(|| missing(operation, list_name))?;
+        let items: Vec<&Element> = list.children_named(item).collect();
+        let markers: Vec<i64> = items.iter().filter_map(|item| marker_of(item)).collect();
+        Ok(Page {
+            records: items.into_iter().map(read).collect(),
+            next: next_position(&markers, limit),
+            api_calls: 1,
+        })
+    }
+
     /// Up to `limit` relations from sync marker `from` (inclusive), and their markers.
     async fn relations(&self, from: i64, limit: usize) -> Result<(Vec<Element>, Vec<i64>), ConnectorError> {
         let query = Element::new("request")
@@ -490,50 +521,12 @@ impl Source for MplusSource {
                 })
             }
             Reading::Invoices => {
-                // The official GetInvoicesRequest requires both text-list filters: empty, no filter.
-                let query = Element::new("request")
-                    .with_child(Element::leaf(
-                        "syncMarker",
-                        start_marker(request.position.as_deref())?.to_string(),
-                    ))
-                    .with_child(Element::leaf("syncMarkerLimit", limit.to_string()))
-                    .with_child(Element::new("articlePluNumbers"))
-                    .with_child(Element::new("articleBarcodes"))
-                    .with_child(Element::leaf("includeLineList", "true"));
-                let answer = self.client.call(&Element::new("getInvoices").with_child(query)).await?;
-                let list = answer
-                    .child("invoiceList")
-                    .ok_or_else(|| missing("getInvoices", "invoiceList"))?;
-                let invoices: Vec<&Element> = list.children_named("invoice").collect();
-                let markers: Vec<i64> = invoices.iter().filter_map(|invoice| marker_of(invoice)).collect();
-                Ok(Page {
-                    records: invoices.into_iter().map(invoice).collect(),
-                    next: next_position(&markers, limit),
-                    api_calls: 1,
-                })
+                self.documents(request, limit, ("getInvoices", "invoiceList", "invoice"), invoice)
+                    .await
             }
             Reading::Orders => {
-                // The official GetOrdersRequest requires both text-list filters: empty, no filter.
-                let query = Element::new("request")
-                    .with_child(Element::leaf(
-                        "syncMarker",
-                        start_marker(request.position.as_deref())?.to_string(),
-                    ))
-                    .with_child(Element::leaf("syncMarkerLimit", limit.to_string()))
-                    .with_child(Element::new("articlePluNumbers"))
-                    .with_child(Element::new("articleBarcodes"))
-                    .with_child(Element::leaf("includeLineList", "true"));
-                let answer = self.client.call(&Element::new("getOrders").with_child(query)).await?;
-                let list = answer
-                    .child("orderList")
-                    .ok_or_else(|| missing("getOrders", "orderList"))?;
-                let orders: Vec<&Element> = list.children_named("order").collect();
-                let markers: Vec<i64> = orders.iter().filter_map(|order| marker_of(order)).collect();
-                Ok(Page {
-                    records: orders.into_iter().map(order).collect(),
-                    next: next_position(&markers, limit),
-                    api_calls: 1,
-                })
+                self.documents(request, limit, ("getOrders", "orderList", "order"), order)
+                    .await
             }
             Reading::Stock { branch } => {
                 // getStock does not page: a page of articles (by sync marker) names the
