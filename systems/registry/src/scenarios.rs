@@ -240,9 +240,9 @@ impl RemoteBenchWorld {
     /// The flow that reads the limited system.
     pub const FLOW: &'static str = "products";
     /// The documented rate of the limited system, requests per second.
-    pub const DOCUMENTED_RATE_PER_S: f64 = crate::rivile::simulator::RATE_PER_S;
+    pub const DOCUMENTED_RATE_PER_S: u32 = crate::rivile::simulator::RATE_PER_S;
     /// The documented burst of the limited system.
-    pub const DOCUMENTED_BURST: f64 = crate::rivile::simulator::BURST;
+    pub const DOCUMENTED_BURST: u32 = crate::rivile::simulator::BURST;
 
     /// Starts both simulators, the ERP seeded with `products`.
     pub async fn start(products: usize) -> std::io::Result<RemoteBenchWorld> {

@@ -34,9 +34,9 @@ use tiltas_sim::{Harness, RequestKind, SimSystem};
 /// Rows per `GET_*_LIST` page.
 pub const PAGE_ROWS: usize = 100;
 /// Sustained requests per second per key.
-pub const RATE_PER_S: f64 = 10.0;
+pub const RATE_PER_S: u32 = 10;
 /// Burst size per key.
-pub const BURST: f64 = 30.0;
+pub const BURST: u32 = 30;
 /// The empty date of Rivile answers.
 const EMPTY_DATE: &str = "1900-01-01T00:00:00";
 /// The `dataErrors` code of a record `invalid_item_rate` refuses: the simulator's own, a code
@@ -343,7 +343,7 @@ impl RivileSim {
             seeding,
             seeded: db.clone(),
             db: Mutex::new(db),
-            bucket: Mutex::new((BURST, Instant::now())),
+            bucket: Mutex::new((f64::from(BURST), Instant::now())),
         }
     }
 
@@ -351,7 +351,8 @@ impl RivileSim {
     fn take_token(&self) -> bool {
         let mut bucket = lock(&self.bucket);
         let now = Instant::now();
-        bucket.0 = (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * RATE_PER_S).min(BURST);
+        bucket.0 =
+            (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * f64::from(RATE_PER_S)).min(f64::from(BURST));
         bucket.1 = now;
         if bucket.0 >= 1.0 {
             bucket.0 -= 1.0;
