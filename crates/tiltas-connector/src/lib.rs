@@ -5,7 +5,8 @@
 //! [`oauth2`] (access tokens: client credentials, rotating refresh tokens), [`Backoff`] (the
 //! retry policy inside a page) and [`filedrop`] (a folder of dropped files read by a
 //! [`filedrop::FileDropSource`]: each new file imported once, then moved to `done/` or
-//! `failed/`; a file system writes only its [`filedrop::FileParser`]).
+//! `failed/`; a file system writes only its [`filedrop::FileParser`]) and [`vault`] (credentials
+//! obtained at run time, such as rotated refresh tokens, kept by the host).
 //!
 //! Connectors never touch the store or the engine: the engine owns paging loops, retries,
 //! acknowledgements and cursors.
@@ -18,6 +19,7 @@ pub mod http;
 pub mod oauth2;
 pub mod soap;
 mod system;
+pub mod vault;
 
 pub use api::*;
 pub use backoff::*;

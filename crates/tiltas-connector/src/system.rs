@@ -2,6 +2,7 @@
 //! source or target on one of its connections, and its webhook receiver. The engine and the
 //! server see systems only through these traits; the list of systems is assembled in one place
 //! outside them and handed in.
+use crate::vault::{ConnectionVault, CredentialVault, NoVault};
 use crate::{CallGate, ConnectorError, ErrorKind, Source, SourceRecord, Target};
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct OpenContext<'a> {
     pub base_dir: &'a Path,
     /// Admits every request the connector sends (the connection's pacing and budget).
     pub gate: Arc<dyn CallGate>,
+    /// Keeps credentials the connection obtains at run time (rotated refresh tokens).
+    pub vault: Arc<dyn CredentialVault>,
 }
 
 impl<'a> OpenContext<'a> {
@@ -86,7 +89,22 @@ impl<'a> OpenContext<'a> {
             match_on: flow.match_on.as_deref(),
             base_dir: &config.base_dir,
             gate,
+            vault: Arc::new(NoVault),
         }
+    }
+
+    /// The same context with credentials kept in `vault`.
+    pub fn with_vault(self, vault: Arc<dyn CredentialVault>) -> Self {
+        OpenContext { vault, ..self }
+    }
+
+    /// This connection's entry `name` in the vault, as an OAuth2 token store.
+    pub fn token_store(&self, name: &str) -> Arc<ConnectionVault> {
+        Arc::new(ConnectionVault::new(
+            self.vault.clone(),
+            self.connection.name.clone(),
+            name,
+        ))
     }
 
     /// The context of a flow's target (`to`).
@@ -237,28 +255,50 @@ impl Systems {
         })
     }
 
-    /// Opens the source of a flow (its `from`); every request it sends passes `gate`.
+    /// Opens the source of a flow (its `from`) without a vault; every request it sends passes `gate`.
     pub fn open_source(
         &self,
         config: &ValidatedConfig,
         flow: &Flow,
         gate: Arc<dyn CallGate>,
     ) -> Result<Box<dyn Source>, ConnectorError> {
-        let connection = connection(config, &flow.from.connection)?;
-        self.of(connection)?
-            .open_source(&OpenContext::source_of(config, flow, connection, gate))
+        self.open_source_with(config, flow, gate, Arc::new(NoVault))
     }
 
-    /// Opens the target of a flow (its `to`); every request it sends passes `gate`.
+    /// Opens the source of a flow (its `from`), its run-time credentials kept in `vault`.
+    pub fn open_source_with(
+        &self,
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+        vault: Arc<dyn CredentialVault>,
+    ) -> Result<Box<dyn Source>, ConnectorError> {
+        let connection = connection(config, &flow.from.connection)?;
+        self.of(connection)?
+            .open_source(&OpenContext::source_of(config, flow, connection, gate).with_vault(vault))
+    }
+
+    /// Opens the target of a flow (its `to`) without a vault; every request it sends passes `gate`.
     pub fn open_target(
         &self,
         config: &ValidatedConfig,
         flow: &Flow,
         gate: Arc<dyn CallGate>,
     ) -> Result<Box<dyn Target>, ConnectorError> {
+        self.open_target_with(config, flow, gate, Arc::new(NoVault))
+    }
+
+    /// Opens the target of a flow (its `to`), its run-time credentials kept in `vault`.
+    pub fn open_target_with(
+        &self,
+        config: &ValidatedConfig,
+        flow: &Flow,
+        gate: Arc<dyn CallGate>,
+        vault: Arc<dyn CredentialVault>,
+    ) -> Result<Box<dyn Target>, ConnectorError> {
         let connection = connection(config, &flow.to.connection)?;
         self.of(connection)?
-            .open_target(&OpenContext::target_of(config, flow, connection, gate))
+            .open_target(&OpenContext::target_of(config, flow, connection, gate).with_vault(vault))
     }
 }
 

@@ -172,6 +172,7 @@ impl Engine {
                 match_on: Some(match_on),
                 base_dir: &self.config.base_dir,
                 gate: self.gate(&flow.to.connection),
+                vault: Arc::new(tiltas_connector::vault::NoVault),
             };
             system
                 .open_target(&context)
