@@ -193,7 +193,7 @@ impl TokenSource {
         if let Some(current) = cached.as_ref().filter(|current| current.is_fresh()) {
             return Ok(current.token.clone());
         }
-        let fetched = self.fetch(false).await?;
+        let fetched = self.fetch_current(false).await?;
         let token = fetched.token.clone();
         *cached = Some(fetched);
         Ok(token)
@@ -214,7 +214,7 @@ impl TokenSource {
             }
         }
         *cached = None;
-        let fetched = self.fetch(true).await?;
+        let fetched = self.fetch_current(true).await?;
         let token = fetched.token.clone();
         *cached = Some(fetched);
         Ok(token)
@@ -284,6 +284,27 @@ impl TokenSource {
         let mut shown = self.settings.token_url.clone();
         shown.set_query(None);
         shown.to_string()
+    }
+
+    /// A token request; when the refresh token is refused but the store meanwhile holds
+    /// another one — another flow or worker on this connection refreshed first, and the provider
+    /// rotated the token we read — once more with that one.
+    async fn fetch_current(&self, after_rejection: bool) -> Result<Cached, ConnectorError> {
+        let Grant::RefreshToken(store) = &self.grant else {
+            return self.fetch(after_rejection).await;
+        };
+        let read = store.load().await?;
+        match self.fetch(after_rejection).await {
+            Err(error) if error.kind == ErrorKind::Auth && error.message.contains("invalid_grant") => {
+                let now = store.load().await?;
+                if now.is_some() && now != read {
+                    tracing::debug!(connection = %self.settings.connection, "refresh token rotated meanwhile; retrying with it");
+                    return self.fetch(after_rejection).await;
+                }
+                Err(error)
+            }
+            other => other,
+        }
     }
 
     /// One token request.

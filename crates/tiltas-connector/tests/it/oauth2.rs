@@ -29,6 +29,9 @@ struct Provider {
     refuse_every_token: AtomicBool,
     /// The refresh token the provider accepts now; `None`: no refresh grant.
     refresh_token: Mutex<Option<String>>,
+    /// Another worker's refresh, landing in the caller's store as this provider refuses a
+    /// spent refresh token (the race of two token sources on one connection).
+    rotated_elsewhere: Option<String>,
     /// Authorization codes not yet exchanged, with the redirect URI each was issued for.
     codes: Mutex<HashMap<String, String>>,
     last_form: Mutex<HashMap<String, String>>,
@@ -82,6 +85,9 @@ async fn token(
         Some("refresh_token") => {
             let mut current = provider.refresh_token.lock().unwrap();
             if current.is_none() || form.get("refresh_token") != current.as_ref() {
+                if let (Some(store), Some(elsewhere)) = (&provider.store, &provider.rotated_elsewhere) {
+                    *store.token.lock().unwrap() = Some(elsewhere.clone());
+                }
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Refresh token is invalid");
             }
             let rotated = format!("refresh-{number}");
@@ -520,4 +526,39 @@ async fn an_authorization_code_is_exchanged_once_and_its_refresh_token_kept_for_
     );
     refreshing.token().await.expect("refreshed with the kept token");
     assert_ne!(*store.token.lock().unwrap(), kept, "rotated and kept");
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotated_by_another_flow_meanwhile_is_used_instead_of_failing() {
+    let store = Arc::new(MemoryStore {
+        token: Mutex::new(Some("refresh-read-before".into())),
+        ..MemoryStore::default()
+    });
+    let provider = Provider {
+        refresh_token: Mutex::new(Some("refresh-by-other".into())),
+        rotated_elsewhere: Some("refresh-by-other".into()),
+        store: Some(store.clone()),
+        ..basic()
+    };
+    let setup = setup(provider, |_| {}, Grant::RefreshToken(store.clone())).await;
+    assert_eq!(setup.call_api().await.unwrap(), StatusCode::OK);
+    assert_eq!(
+        setup.provider.token_calls(),
+        2,
+        "refused once, then refreshed with the other's token"
+    );
+    let kept = store.token.lock().unwrap().clone();
+    assert_eq!(kept, setup.provider.refresh_token.lock().unwrap().clone());
+    assert_ne!(kept.as_deref(), Some("refresh-by-other"));
+
+    // Refused with nothing newer in the store: one request, an error, no loop.
+    let spent = Arc::new(MemoryStore {
+        token: Mutex::new(Some("refresh-spent".into())),
+        ..MemoryStore::default()
+    });
+    let lone = setup_with_store(spent).await;
+    *lone.provider.refresh_token.lock().unwrap() = Some("refresh-live".into());
+    let error = lone.source.token().await.expect_err("spent");
+    assert!(error.message.contains("invalid_grant"), "{error}");
+    assert_eq!(lone.provider.token_calls(), 1);
 }
