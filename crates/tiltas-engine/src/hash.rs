@@ -9,6 +9,17 @@ pub fn payload_hash(payload: &Value) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// SHA-256 (hex) of a source record under a flow's mapping `fingerprint`: equal only when the
+/// same record meets the same mapping, so a record with the hash last delivered need not be
+/// mapped again to know it unchanged.
+pub(crate) fn source_hash(fingerprint: &str, record: &Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(fingerprint.as_bytes());
+    hasher.update(b"\0");
+    write_canonical(record, &mut hasher);
+    hex::encode(hasher.finalize())
+}
+
 /// Feeds serde_json's output straight into the hash: keys and scalars are written exactly as
 /// `Value::to_string` would write them (quoting, escaping, number forms) without a string
 /// allocated per key and per value — the hash is computed twice per record on the hot path.

@@ -11,6 +11,7 @@ use tiltas_model::fields::{fields, FieldType};
 use tiltas_model::EntityKind;
 
 /// The money fields of one entity with the decimals a target keeps of each; built once a run.
+#[derive(Debug)]
 pub(crate) struct MoneyRounding {
     fields: Vec<(FieldPath, u32)>,
 }

@@ -87,7 +87,7 @@ pub trait Store: Send + Sync + 'static {
     // ---- change hashes -----------------------------------------------------------------
 
     /// The hash last delivered for each source key of a flow (keys never delivered are absent).
-    async fn delivered_hashes(&self, flow: &str, source_keys: &[String]) -> StoreResult<HashMap<String, String>>;
+    async fn delivered_hashes(&self, flow: &str, source_keys: &[String]) -> StoreResult<HashMap<String, Delivered>>;
 
     /// Records the hashes delivered for source keys of a flow.
     async fn put_delivered_hashes(&self, flow: &str, entries: &[DeliveredHash]) -> StoreResult<()>;

@@ -114,11 +114,17 @@ macro_rules! sql_store {
         async fn put_hashes(conn: &mut Connection, flow: &str, entries: &[DeliveredHash]) -> StoreResult<()> {
             let entries = last_per_key(entries, |entry| entry.source_key.clone());
             for chunk in entries.chunks(CHUNK) {
-                let mut query = QueryBuilder::<$db>::new("INSERT INTO delivered_hash (flow, source_key, hash) ");
+                let mut query =
+                    QueryBuilder::<$db>::new("INSERT INTO delivered_hash (flow, source_key, hash, source_hash) ");
                 query.push_values(chunk, |mut row, entry| {
-                    row.push_bind(flow).push_bind(&entry.source_key).push_bind(&entry.hash);
+                    row.push_bind(flow)
+                        .push_bind(&entry.source_key)
+                        .push_bind(&entry.hash)
+                        .push_bind(&entry.source_hash);
                 });
-                query.push(" ON CONFLICT (flow, source_key) DO UPDATE SET hash = excluded.hash");
+                query.push(
+                    " ON CONFLICT (flow, source_key) DO UPDATE SET hash = excluded.hash, source_hash = excluded.source_hash",
+                );
                 query.build().execute(&mut *conn).await.map_err(query_error("put_delivered_hashes"))?;
             }
             Ok(())
@@ -453,11 +459,12 @@ macro_rules! sql_store {
                 &self,
                 flow: &str,
                 source_keys: &[String],
-            ) -> StoreResult<HashMap<String, String>> {
+            ) -> StoreResult<HashMap<String, Delivered>> {
                 let mut found = HashMap::new();
                 for chunk in source_keys.chunks(CHUNK) {
-                    let mut query =
-                        QueryBuilder::<$db>::new("SELECT source_key, hash FROM delivered_hash WHERE flow = ");
+                    let mut query = QueryBuilder::<$db>::new(
+                        "SELECT source_key, hash, source_hash FROM delivered_hash WHERE flow = ",
+                    );
                     query.push_bind(flow).push(" AND source_key IN (");
                     let mut separated = query.separated(", ");
                     for key in chunk {
@@ -466,10 +473,11 @@ macro_rules! sql_store {
                     query.push(")");
                     let rows = query.build().fetch_all(&self.pool).await.map_err(query_error("delivered_hashes"))?;
                     for row in rows {
-                        found.insert(
-                            row.try_get(0).map_err(query_error("delivered_hashes"))?,
-                            row.try_get(1).map_err(query_error("delivered_hashes"))?,
-                        );
+                        let delivered = Delivered {
+                            hash: row.try_get(1).map_err(query_error("delivered_hashes"))?,
+                            source_hash: row.try_get(2).map_err(query_error("delivered_hashes"))?,
+                        };
+                        found.insert(row.try_get(0).map_err(query_error("delivered_hashes"))?, delivered);
                     }
                 }
                 Ok(found)

@@ -40,6 +40,17 @@ pub struct DeliveredHash {
     pub source_key: String,
     /// Hash of the mapped payload that was delivered.
     pub hash: String,
+    /// Hash of the source record and the flow's mapping it was made from, when known.
+    pub source_hash: Option<String>,
+}
+
+/// What was delivered for one source key: see [`DeliveredHash`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// Hash of the mapped payload that was delivered.
+    pub hash: String,
+    /// Hash of the source record and mapping it was made from; `None` for rows older than it.
+    pub source_hash: Option<String>,
 }
 
 /// What a write intent does in the target.

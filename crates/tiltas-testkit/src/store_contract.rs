@@ -113,6 +113,7 @@ pub async fn delivered_hashes_are_kept_per_flow_overwritten_and_cleared(store: A
         .map(|n| DeliveredHash {
             source_key: format!("K{n}"),
             hash: format!("h{n}"),
+            source_hash: (n % 2 == 0).then(|| format!("s{n}")),
         })
         .collect();
     store.put_delivered_hashes(&flow, &entries).await.unwrap();
@@ -120,23 +121,26 @@ pub async fn delivered_hashes_are_kept_per_flow_overwritten_and_cleared(store: A
     let keys: Vec<String> = (0..1001).map(|n| format!("K{n}")).collect();
     let found = store.delivered_hashes(&flow, &keys).await.unwrap();
     assert_eq!(found.len(), 1000);
-    assert_eq!(found["K7"], "h7");
+    assert_eq!(found["K7"].hash, "h7");
+    assert_eq!(found["K7"].source_hash, None);
+    assert_eq!(found["K8"].source_hash.as_deref(), Some("s8"));
 
     let twice = [
         DeliveredHash {
             source_key: "K7".into(),
             hash: "first".into(),
+            source_hash: None,
         },
         DeliveredHash {
             source_key: "K7".into(),
             hash: "second".into(),
+            source_hash: Some("s-second".into()),
         },
     ];
     store.put_delivered_hashes(&flow, &twice).await.unwrap();
-    assert_eq!(
-        store.delivered_hashes(&flow, &["K7".into()]).await.unwrap()["K7"],
-        "second"
-    );
+    let replaced = &store.delivered_hashes(&flow, &["K7".into()]).await.unwrap()["K7"];
+    assert_eq!(replaced.hash, "second");
+    assert_eq!(replaced.source_hash.as_deref(), Some("s-second"));
 
     assert_eq!(store.clear_delivered_hashes(&flow).await.unwrap(), 1000);
     assert!(store.delivered_hashes(&flow, &keys).await.unwrap().is_empty());
@@ -232,6 +236,7 @@ pub async fn a_settled_page_lands_everything_it_carries(store: Arc<dyn Store>) {
         delivered: vec![DeliveredHash {
             source_key: "A".into(),
             hash: "hA".into(),
+            source_hash: Some("sA".into()),
         }],
         xrefs: vec![link(hub, &connection, "101", Some("hA"))],
         intents: vec![IntentSettlement {
@@ -253,7 +258,11 @@ pub async fn a_settled_page_lands_everything_it_carries(store: Arc<dyn Store>) {
     };
     store.settle_page(&page).await.unwrap();
 
-    assert_eq!(store.delivered_hashes(&flow, &["A".into()]).await.unwrap()["A"], "hA");
+    let delivered = &store.delivered_hashes(&flow, &["A".into()]).await.unwrap()["A"];
+    assert_eq!(
+        (delivered.hash.as_str(), delivered.source_hash.as_deref()),
+        ("hA", Some("sA"))
+    );
     assert_eq!(
         store
             .xref_find_by_external(EntityKind::Product, &connection, &["101".into()])
@@ -326,6 +335,7 @@ pub async fn a_settle_page_that_fails_midway_leaves_nothing_behind(store: Arc<dy
         delivered: vec![DeliveredHash {
             source_key: "A".into(),
             hash: "hA".into(),
+            source_hash: Some("sA".into()),
         }],
         xrefs: vec![link(uuid::Uuid::new_v4(), &connection, "101", Some("hA"))],
         intents: vec![IntentSettlement {
@@ -385,6 +395,7 @@ pub async fn a_settled_page_is_never_seen_in_parts(store: Arc<dyn Store>) {
             .map(|n| DeliveredHash {
                 source_key: format!("K{n}"),
                 hash: "h".into(),
+                source_hash: None,
             })
             .collect(),
         activity: (0..200).map(|n| activity(run, &flow, &format!("K{n}"))).collect(),

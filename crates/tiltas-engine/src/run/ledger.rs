@@ -36,8 +36,12 @@ impl Ledger {
     }
 
     /// Records that a record's content (by `hash`) is now in the target.
-    pub fn delivered(&mut self, source_key: String, hash: String) {
-        self.settlement.delivered.push(DeliveredHash { source_key, hash });
+    pub fn delivered(&mut self, source_key: String, hash: String, source_hash: String) {
+        self.settlement.delivered.push(DeliveredHash {
+            source_key,
+            hash,
+            source_hash: Some(source_hash),
+        });
     }
 
     /// The two identity links of a record: its source key and its target id under one hub id;

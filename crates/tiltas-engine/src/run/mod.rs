@@ -32,6 +32,8 @@ pub(crate) struct Candidate {
     pub source: Value,
     pub payload: Value,
     pub hash: String,
+    /// The source record's hash under the flow's mapping (see [`crate::hash::source_hash`]).
+    pub source_hash: String,
     pub echo_hash: String,
     pub match_key: Option<String>,
     pub hub_id: Option<HubId>,
@@ -245,8 +247,9 @@ impl Pages<'_, '_> {
         let context = self.context;
         let mut ledger = Ledger::new(context);
         ledger.settlement.counters.api_calls = page.api_calls;
-        let (candidates, newest_change) = stages::prepare::stage(context, &mut ledger, page.records);
-        let changed = stages::compare::stage(context, &mut ledger, candidates).await?;
+        let delivered = stages::prepare::delivered(context, &page.records).await?;
+        let (candidates, newest_change) = stages::prepare::stage(context, &mut ledger, page.records, &delivered);
+        let changed = stages::compare::stage(context, &mut ledger, candidates, &delivered).await?;
         let changed = stages::adopt::stage(context, &mut ledger, target.as_deref_mut(), changed).await?;
         let changed = stages::orders::stage(context, &mut ledger, self.orders.as_deref_mut(), changed).await?;
         let wrote = stages::write::stage(context, &mut ledger, target, changed).await?;

@@ -1,7 +1,7 @@
 //! A flow made ready to run once, when the engine is built: its compiled mapping, its money
 //! rounding and its match path, so no run compiles or parses anything again.
 use crate::money::MoneyRounding;
-use crate::EngineError;
+use crate::{payload_hash, EngineError};
 use serde_json::Value;
 use tiltas_config::{Flow, ValidatedConfig};
 use tiltas_mapping::{FieldPath, FlowMapping};
@@ -16,6 +16,10 @@ pub(crate) struct PreparedFlow {
     pub money: Option<MoneyRounding>,
     /// `match_on` as a path; `None` matches on the entity's natural key.
     match_path: Option<FieldPath>,
+    /// What the payload of a source record depends on besides the record: the mapping, the
+    /// rounding, the entity, this build. Part of each record's source hash, so an edited
+    /// mapping maps every record again.
+    pub fingerprint: String,
 }
 
 impl PreparedFlow {
@@ -33,11 +37,24 @@ impl PreparedFlow {
         let money_places = config
             .connection(&flow.to.connection)
             .and_then(|connection| connection.system.money_places);
+        let money = MoneyRounding::for_target(flow.entity, money_places);
+        // The compiled mapping's Debug form holds every rule in order (value maps are
+        // BTreeMaps, expressions their text), so it is the same in every process.
+        let fingerprint = payload_hash(&Value::String(format!(
+            "tiltas {}|{:?}|{:?}|{:?}|{:?}|{}",
+            env!("CARGO_PKG_VERSION"),
+            flow.entity,
+            mapping,
+            money,
+            flow.match_on,
+            flow.skip_without_code
+        )));
         Ok(PreparedFlow {
             flow: flow.clone(),
             mapping,
-            money: MoneyRounding::for_target(flow.entity, money_places),
+            money,
             match_path: flow.match_on.as_deref().map(FieldPath::parse),
+            fingerprint,
         })
     }
 

@@ -71,7 +71,7 @@ fn duplicate_policy(context: &RunContext<'_>, ledger: &mut Ledger, changed: Vec<
             DuplicatePolicy::Skip => {
                 let hub_id = candidate.hub_id.unwrap_or_else(crate::run::new_hub_id);
                 ledger.link(context, hub_id, &candidate.source_key, &target_id, None);
-                ledger.delivered(candidate.source_key.clone(), candidate.hash);
+                ledger.delivered(candidate.source_key.clone(), candidate.hash, candidate.source_hash);
                 let reason = format!("already in the target as {target_id} (on_duplicate = \"skip\")");
                 ledger.skip(context, candidate.source_key, candidate.source, &reason);
             }

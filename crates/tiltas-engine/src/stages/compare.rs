@@ -1,11 +1,12 @@
-//! Stage 2, compare: candidates whose hash is the one last delivered are unchanged; the rest
-//! are validated, and those already linked get their hub id and target id — unless the
-//! source holds exactly what another flow wrote into it (an echo), which is unchanged too.
+//! Stage 2, compare: candidates whose hash is the one last delivered are unchanged (their new
+//! source hash is kept, so the next run knows them unchanged before mapping); the rest are
+//! validated, and those already linked get their hub id and target id — unless the source
+//! holds exactly what another flow wrote into it (an echo), which is unchanged too.
 use crate::problem::Problem;
 use crate::run::{Candidate, Ledger, RunContext};
 use crate::EngineError;
 use std::collections::HashMap;
-use tiltas_store::HubId;
+use tiltas_store::{Delivered, HubId};
 
 /// What the identity map says about a source key.
 struct KnownLink {
@@ -19,8 +20,9 @@ pub(crate) async fn stage(
     context: &RunContext<'_>,
     ledger: &mut Ledger,
     candidates: Vec<Candidate>,
+    delivered: &HashMap<String, Delivered>,
 ) -> Result<Vec<Candidate>, EngineError> {
-    let fresh = unchanged_left_out(context, ledger, candidates).await?;
+    let fresh = unchanged_left_out(context, ledger, candidates, delivered);
     let fresh_keys: Vec<String> = fresh.iter().map(|candidate| candidate.source_key.clone()).collect();
     let known = known_targets(context, &fresh_keys).await?;
     let flow = context.flow;
@@ -31,7 +33,7 @@ pub(crate) async fn stage(
             let echo = format!("{}:{}", flow.to.connection, candidate.echo_hash);
             if !context.options.full && link.source_hash.as_deref() == Some(echo.as_str()) {
                 ledger.settlement.counters.unchanged += 1;
-                ledger.delivered(candidate.source_key, candidate.hash);
+                ledger.delivered(candidate.source_key, candidate.hash, candidate.source_hash);
                 continue;
             }
             candidate.hub_id = Some(link.hub_id);
@@ -43,25 +45,25 @@ pub(crate) async fn stage(
 }
 
 /// Leaves out the candidates delivered as they are, and dead-letters the invalid ones.
-async fn unchanged_left_out(
+fn unchanged_left_out(
     context: &RunContext<'_>,
     ledger: &mut Ledger,
     candidates: Vec<Candidate>,
-) -> Result<Vec<Candidate>, EngineError> {
+    delivered: &HashMap<String, Delivered>,
+) -> Vec<Candidate> {
     let flow = context.flow;
-    let delivered = if context.options.full || candidates.is_empty() {
-        HashMap::new()
-    } else {
-        let keys: Vec<String> = candidates
-            .iter()
-            .map(|candidate| candidate.source_key.clone())
-            .collect();
-        context.store.delivered_hashes(&flow.name, &keys).await?
-    };
     let mut fresh = Vec::with_capacity(candidates.len());
     for candidate in candidates {
-        if delivered.get(&candidate.source_key) == Some(&candidate.hash) {
+        if let Some(last) = delivered
+            .get(&candidate.source_key)
+            .filter(|last| last.hash == candidate.hash)
+        {
             ledger.settlement.counters.unchanged += 1;
+            // The source changed in a way the payload does not show, or the mapping was
+            // edited, or the row predates source hashes: remember this source hash.
+            if last.source_hash.as_deref() != Some(candidate.source_hash.as_str()) {
+                ledger.delivered(candidate.source_key, candidate.hash, candidate.source_hash);
+            }
             continue;
         }
         if let Err(errors) = tiltas_model::validate_json(flow.entity, &candidate.payload) {
@@ -71,7 +73,7 @@ async fn unchanged_left_out(
         }
         fresh.push(candidate);
     }
-    Ok(fresh)
+    fresh
 }
 
 /// For each source key already linked: its hub id, its id in the flow's target, and the echo

@@ -1,16 +1,19 @@
-//! Stage 1, prepare: each record read is admitted (webhooks pass the source's filters),
-//! filtered, mapped, money-rounded and hashed into a [`Candidate`]; a key seen twice in one
-//! page keeps its later record. Mapping is pure, so a page is mapped on every core; what the
-//! page decides is then written to the ledger in source order.
-use crate::hash::echo_hash;
+//! Stage 1, prepare: a key seen twice in one page keeps its later record; each record read is
+//! admitted (webhooks pass the source's filters), and one whose source hash is the one last
+//! delivered is unchanged without being mapped; the rest are filtered, mapped, money-rounded
+//! and hashed into a [`Candidate`]. Mapping is pure, so a page is mapped on every core; what
+//! the page decides is then written to the ledger in source order.
+use crate::hash::{echo_hash, source_hash};
 use crate::payload_hash;
 use crate::problem::Problem;
 use crate::run::{Candidate, Ledger, PreparedFlow, RunContext};
+use crate::EngineError;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use tiltas_connector::{RecordFailure, SourceRecord};
+use tiltas_store::Delivered;
 
 /// Pages smaller than this are mapped on the calling thread: handing them to other cores costs
 /// more than it saves.
@@ -19,8 +22,33 @@ const PARALLEL_FROM: usize = 64;
 /// What preparing one record decided.
 enum Prepared {
     Ready(Candidate),
-    Skipped { key: String, data: Value, reason: String },
-    Failed { key: String, data: Value, problem: Problem },
+    /// The record and the mapping are those of the last delivery.
+    Unchanged,
+    Skipped {
+        key: String,
+        data: Value,
+        reason: String,
+    },
+    Failed {
+        key: String,
+        data: Value,
+        problem: Problem,
+    },
+}
+
+/// What was last delivered for the page's keys (nothing for a full run, which sends all).
+pub(crate) async fn delivered(
+    context: &RunContext<'_>,
+    records: &[Result<SourceRecord, RecordFailure>],
+) -> Result<HashMap<String, Delivered>, EngineError> {
+    let keys: Vec<String> = records
+        .iter()
+        .filter_map(|record| record.as_ref().ok().map(|record| record.key.clone()))
+        .collect();
+    if context.options.full || keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(context.store.delivered_hashes(&context.flow.name, &keys).await?)
 }
 
 /// The page's records as candidates, and the newest change time among them (the cursor).
@@ -28,12 +56,14 @@ pub(crate) fn stage(
     context: &RunContext<'_>,
     ledger: &mut Ledger,
     records: Vec<Result<SourceRecord, RecordFailure>>,
+    delivered: &HashMap<String, Delivered>,
 ) -> (Vec<Candidate>, Option<DateTime<Utc>>) {
     ledger.settlement.counters.read += records.len() as u64;
     let newest_change = records
         .iter()
         .filter_map(|record| record.as_ref().ok().and_then(|record| record.updated_at))
         .max();
+    let records = later_wins(context, ledger, records);
     let prepared = context.prepared;
     let decide = |record: Result<SourceRecord, RecordFailure>| match record {
         Err(failure) => Prepared::Failed {
@@ -47,7 +77,7 @@ pub(crate) fn stage(
                 data: record.data,
                 reason,
             },
-            Ok(()) => prepare(prepared, record),
+            Ok(()) => prepare(prepared, record, delivered),
         },
     };
     let decided: Vec<Prepared> = if records.len() >= PARALLEL_FROM {
@@ -59,11 +89,12 @@ pub(crate) fn stage(
     for decision in decided {
         match decision {
             Prepared::Ready(candidate) => candidates.push(candidate),
+            Prepared::Unchanged => ledger.settlement.counters.unchanged += 1,
             Prepared::Skipped { key, data, reason } => ledger.skip(context, key, data, &reason),
             Prepared::Failed { key, data, problem } => ledger.dead_letter(context, key, problem, data, None),
         }
     }
-    (later_wins(context, ledger, candidates), newest_change)
+    (candidates, newest_change)
 }
 
 /// Whether a record delivered by webhook is one a read of the flow's source would return.
@@ -78,7 +109,12 @@ fn admitted(context: &RunContext<'_>, record: &SourceRecord) -> Result<(), Strin
 }
 
 /// Filters, maps, rounds and hashes one source record: pure, so pages map in parallel.
-fn prepare(prepared: &PreparedFlow, record: SourceRecord) -> Prepared {
+fn prepare(prepared: &PreparedFlow, record: SourceRecord, delivered: &HashMap<String, Delivered>) -> Prepared {
+    let source_hash = source_hash(&prepared.fingerprint, &record.data);
+    let last = delivered.get(&record.key).and_then(|last| last.source_hash.as_deref());
+    if last == Some(source_hash.as_str()) {
+        return Prepared::Unchanged;
+    }
     let failed = |record: SourceRecord, message: String| Prepared::Failed {
         key: record.key,
         data: record.data,
@@ -116,6 +152,7 @@ fn prepare(prepared: &PreparedFlow, record: SourceRecord) -> Prepared {
         source: record.data,
         payload,
         hash,
+        source_hash,
         match_key,
         hub_id: None,
         target_id: None,
@@ -124,24 +161,34 @@ fn prepare(prepared: &PreparedFlow, record: SourceRecord) -> Prepared {
 }
 
 /// A key seen twice in one page: the later record wins, as it would in a later page.
-fn later_wins(context: &RunContext<'_>, ledger: &mut Ledger, candidates: Vec<Candidate>) -> Vec<Candidate> {
-    let mut last_index: HashMap<&str, usize> = HashMap::with_capacity(candidates.len());
-    for (index, candidate) in candidates.iter().enumerate() {
-        last_index.insert(candidate.source_key.as_str(), index);
+/// Records that could not be read are kept: each is its own dead letter.
+fn later_wins(
+    context: &RunContext<'_>,
+    ledger: &mut Ledger,
+    records: Vec<Result<SourceRecord, RecordFailure>>,
+) -> Vec<Result<SourceRecord, RecordFailure>> {
+    let mut last_index: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+    let mut readable = 0;
+    for (index, record) in records.iter().enumerate() {
+        if let Ok(record) = record {
+            last_index.insert(record.key.as_str(), index);
+            readable += 1;
+        }
     }
-    if last_index.len() == candidates.len() {
-        return candidates;
+    if last_index.len() == readable {
+        return records;
     }
     let keep: HashSet<usize> = last_index.into_values().collect();
-    let before = candidates.len();
-    let kept: Vec<Candidate> = candidates
+    let before = records.len();
+    let kept: Vec<_> = records
         .into_iter()
         .enumerate()
-        .filter_map(|(index, candidate)| {
-            if !keep.contains(&index) {
-                tracing::warn!(flow = %context.flow.name, key = %candidate.source_key, "the source has this key more than once; the later record is used");
+        .filter_map(|(index, record)| match record {
+            Ok(record) if !keep.contains(&index) => {
+                tracing::warn!(flow = %context.flow.name, key = %record.key, "the source has this key more than once; the later record is used");
+                None
             }
-            keep.contains(&index).then_some(candidate)
+            other => Some(other),
         })
         .collect();
     ledger.settlement.counters.skipped += (before - kept.len()) as u64;

@@ -166,7 +166,7 @@ fn written(
         echo_hash(stored.as_ref().unwrap_or(&sent))
     );
     ledger.link(context, hub_id, &candidate.source_key, &target_id, Some(written_hash));
-    ledger.delivered(candidate.source_key.clone(), candidate.hash);
+    ledger.delivered(candidate.source_key.clone(), candidate.hash, candidate.source_hash);
     ledger.settlement.intents.push(IntentSettlement {
         id: intent_id,
         outcome: IntentOutcome::Delivered,

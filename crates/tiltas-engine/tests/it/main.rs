@@ -5,6 +5,7 @@ mod filedrop;
 mod money;
 mod orders;
 mod reference;
+mod resync;
 mod semantics;
 mod settled;
 mod sync;
