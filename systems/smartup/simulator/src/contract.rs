@@ -1,0 +1,90 @@
+//! Smartup in the connector contract: items and customers read and written, stock read,
+//! against this simulator.
+use crate::{router, Seeding, SmartupSim, REFUSED_ITEM};
+use std::sync::Arc;
+use tiltas_model::EntityKind;
+use tiltas_sim::contract::{ContractFixture, CoveredEntity, NotCovered, Simulated, StartRequest, Starting};
+use tiltas_sim::Harness;
+use tiltas_smartup::wire::QuotaClass;
+
+const LOGIN: &str = "sut@contract";
+const PASSWORD: &str = "sut-password";
+
+/// How the connector contract runs against Smartup.
+pub fn contract_fixture() -> ContractFixture {
+    ContractFixture {
+        system: "smartup",
+        start,
+        covered: &[
+            CoveredEntity {
+                entity: EntityKind::Product,
+                match_on: Some("sku"),
+                mutate: "product",
+                source: true,
+                target: true,
+            },
+            CoveredEntity {
+                entity: EntityKind::Customer,
+                match_on: Some("code"),
+                mutate: "customer",
+                source: true,
+                target: true,
+            },
+            CoveredEntity {
+                entity: EntityKind::Stock,
+                match_on: None,
+                mutate: "stock",
+                source: true,
+                target: false,
+            },
+        ],
+        not_covered: &[
+            NotCovered {
+                entity: EntityKind::Order,
+                reason: "orders are written through the order pipeline (buyer found or created as a Smartup person, \
+                         every line's item checked) and read filtered by the company's exported statuses, which the \
+                         contract's reference peer cannot drive: covered by systems/smartup/src/tests.rs \
+                         (smartup_shop_example_*, orders_follow_the_duplicate_check_*, exported_statuses_*)",
+            },
+            NotCovered {
+                entity: EntityKind::Document,
+                reason: "the contract's other side (the reference system) takes no documents; read and written \
+                         (payments) by systems/smartup/src/tests.rs (documents_are_read_*, payments_follow_the_duplicate_check_*)",
+            },
+        ],
+        refusal_text: REFUSED_ITEM,
+    }
+}
+
+fn start(request: StartRequest) -> Starting {
+    Box::pin(async move {
+        let customers = if request.entity == EntityKind::Customer {
+            request.records
+        } else {
+            0
+        };
+        let items = if customers == 0 { request.records } else { 0 };
+        let seeding = Seeding {
+            seed: request.seed,
+            items,
+            items_without_code: 0,
+            customers,
+            orders: 0,
+            documents: 0,
+            filials: 0,
+        };
+        // The contract reads and writes far more than a real day's quota allows.
+        let sim = Arc::new(
+            SmartupSim::new(LOGIN, PASSWORD, seeding)
+                .with_quota(QuotaClass::Reference, 1_000_000)
+                .with_quota(QuotaClass::Frequent, 1_000_000),
+        );
+        let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, request.seed)))
+            .await
+            .expect("start the Smartup simulator on 127.0.0.1");
+        let connection = format!(
+            "system = \"smartup\"\nbase_url = \"{url}\"\nlogin = \"{LOGIN}\"\npassword = \"{PASSWORD}\"\nfilial_id = \"1\""
+        );
+        Simulated { url, connection }
+    })
+}
