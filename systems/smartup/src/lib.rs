@@ -181,14 +181,14 @@ pub static SMARTUP: SystemSpec = SystemSpec {
             kind: KeyKind::String,
             required: false,
             default: None,
-            doc: "for orders: the warehouse code an order is booked in when the order names none",
+            doc: "for orders and receipts: the warehouse code a document is booked in when it names none",
         },
         KeySpec {
             name: "documents",
-            kind: KeyKind::OneOf(&["payment"]),
+            kind: KeyKind::OneOf(&["payment", "input"]),
             required: false,
             default: Some("payment"),
-            doc: "for documents: the document type written (customer payments)",
+            doc: "for documents: the document type written: customer payments, or incoming receipts (input, e.g. supplier invoices)",
         },
     ],
     entities: &ACCESS,
@@ -273,7 +273,10 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
             status: settings.status,
             warehouse: settings.warehouse,
         },
-        EntityKind::Document if settings.documents == "payment" => write::Writing::Payments,
+        EntityKind::Document if settings.documents == "input" => write::Writing::Receipts {
+            warehouse: settings.warehouse,
+        },
+        EntityKind::Document => write::Writing::Payments,
         _ => return Err(context.unsupported("target")),
     };
     Ok(Box::new(write::SmartupTarget::new(client, writing, expected)))

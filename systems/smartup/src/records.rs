@@ -359,3 +359,53 @@ pub(crate) fn payment(payload: &Value) -> Result<Value, String> {
     }
     Ok(object)
 }
+
+/// A canonical incoming receipt (a supplier invoice turned INC) as an `input` document, booked
+/// in its warehouse or the flow's.
+pub(crate) fn receipt(payload: &Value, warehouse: Option<&str>) -> Result<Value, String> {
+    let document: tiltas_model::Document =
+        serde_json::from_value(payload.clone()).map_err(|error| format!("not a document: {error}"))?;
+    if document.kind != tiltas_model::DocumentKind::IncomingReceipt {
+        return Err(format!(
+            "the document is a {:?}, not an incoming_receipt: this flow writes receipts (input) to Smartup",
+            field(payload, "kind").unwrap_or_default()
+        ));
+    }
+    let warehouse = document
+        .warehouse
+        .clone()
+        .or(warehouse.map(str::to_owned))
+        .ok_or("the receipt names no warehouse: set `warehouse` on the flow's `to` or map `warehouse`")?;
+    let mut products = Vec::new();
+    for (index, line) in document.lines.iter().enumerate() {
+        if line.sku.trim().is_empty() || line.quantity <= Decimal::ZERO {
+            return Err(format!(
+                "line {}: a receipt line needs an item code (sku) and a quantity above 0",
+                index + 1
+            ));
+        }
+        let mut product = json!({ "product_code": line.sku.trim(), "quantity": line.quantity.normalize().to_string() });
+        if let Some(price) = line.price {
+            product["product_price"] = json!(price.normalize().to_string());
+        }
+        products.push(product);
+    }
+    if products.is_empty() {
+        return Err("the receipt has no lines".to_owned());
+    }
+    let mut object = json!({
+        "external_id": document.number,
+        "document_number": document.number,
+        "document_date": smartup_date(field(payload, "date"))?,
+        "warehouse_code": warehouse,
+        "currency_code": document.currency.clone().unwrap_or_else(|| "UZS".to_owned()),
+        "products": products,
+    });
+    if let Some(supplier) = document.counterparty.clone() {
+        object["person_code"] = json!(supplier);
+    }
+    if let Some(note) = document.note.clone() {
+        object["note"] = json!(note);
+    }
+    Ok(object)
+}

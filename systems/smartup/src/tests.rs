@@ -673,3 +673,182 @@ async fn smartup_shop_example_sends_products_and_stock_and_books_25_shop_orders_
     );
     println!("requests: {references} references, {frequent} frequent");
 }
+
+#[tokio::test]
+async fn a_supplier_invoice_becomes_a_receipt_once_and_an_unknown_item_is_a_dead_letter() {
+    let (url, sim) = start(SmartupSim::new(LOGIN, PASSWORD, seeding(5, 0, 0))).await;
+    let config = config(
+        &url,
+        "",
+        "document",
+        ", documents = \"input\", warehouse = \"WH-MAIN\"",
+        false,
+    );
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap_or_else(|e| panic!("{e}"));
+    let receipt = |number: &str, sku: &str| {
+        json!({ "number": number, "kind": "incoming_receipt", "date": "2026-03-02", "counterparty": "SUP-1",
+                "lines": [{ "sku": sku, "quantity": "4", "price": "1500" }] })
+    };
+    let written = target
+        .write_batch(vec![
+            item(receipt("INC-1", "G00002"), None),
+            item(receipt("INC-2", "NOPE"), None),
+        ])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(written.outcomes[0], WriteOutcome::Written { .. }),
+        "{written:?}"
+    );
+    let WriteOutcome::Failed(error) = &written.outcomes[1] else {
+        panic!("{written:?}")
+    };
+    assert!(
+        error.message.contains("receipt INC-2") && error.message.contains("«NOPE» не найден"),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.field.as_deref(), Some("lines.sku"));
+    let inputs = sim.records("input").unwrap_or_default();
+    let stored = inputs
+        .as_array()
+        .and_then(|all| all.iter().find(|input| input["external_id"] == "INC-1"))
+        .cloned();
+    let stored = stored.unwrap_or_else(|| panic!("INC-1 not stored: {inputs}"));
+    assert_eq!(
+        (
+            stored["warehouse_code"].as_str(),
+            stored["products"][0]["quantity"].as_str()
+        ),
+        (Some("WH-MAIN"), Some("4"))
+    );
+    let found = target
+        .lookup(Some("number"), &["INC-1".into()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.found.len(), 1, "found again: not sent twice");
+}
+
+#[tokio::test]
+async fn a_malformed_import_answer_is_transient_and_nothing_is_taken_as_written() {
+    let (url, sim) = start(SmartupSim::new(LOGIN, PASSWORD, seeding(0, 0, 0))).await;
+    let config = config(&url, "", "product", "", false);
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap_or_else(|e| panic!("{e}"));
+    target
+        .lookup(Some("sku"), &["X".into()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = reqwest::Client::new();
+    client
+        .post(format!("{url}/__sim/faults"))
+        .json(&json!({ "malformed_rate": 1.0 }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let error = target
+        .write_batch(vec![item(json!({ "sku": "NEW1", "name": "Новый" }), None)])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a malformed answer is no success"));
+    assert_eq!(error.kind, ErrorKind::Transient);
+    assert!(error.message.contains("not JSON but an HTML page"), "{}", error.message);
+    assert!(
+        error.message.contains("inventory$import"),
+        "names the call: {}",
+        error.message
+    );
+    drop(sim);
+}
+
+#[tokio::test]
+async fn a_head_organisation_reads_one_branch_by_filial_code_or_all() {
+    let mut seeding = seeding(6, 0, 0);
+    seeding.filials = 2;
+    let (url, _) = start(SmartupSim::new(LOGIN, PASSWORD, seeding)).await;
+    let all = read_all(&config(&url, "filial_id = \"100\"", "stock", "", true)).await;
+    assert_eq!(all.len(), 12, "6 items in 2 branches");
+    let one = read_all(&config(
+        &url,
+        "filial_id = \"100\"\nfilial_code = \"F2\"",
+        "stock",
+        "",
+        true,
+    ))
+    .await;
+    assert_eq!(one.len(), 6);
+    assert!(one.iter().all(|record| record.data["warehouse"] == "WH-F2"));
+}
+
+/// 100 products from a file into Smartup, 3 of them in a unit Smartup does not know: the
+/// engine writes 97 and keeps 3 dead letters naming the item and Smartup's message.
+#[tokio::test]
+async fn through_the_engine_3_refused_of_100_are_3_dead_letters_and_97_are_written() {
+    use tiltas_engine::{Engine, SyncOptions};
+    static SYSTEMS: tiltas_connector::Systems =
+        tiltas_connector::Systems::new(&[&crate::SmartupSystem, &tiltas_files::JsonlSystem]);
+    let (url, sim) = start(SmartupSim::new(LOGIN, PASSWORD, seeding(0, 0, 0))).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<String> = (1..=100)
+        .map(|n| {
+            let unit = if n % 33 == 0 { "parsec" } else { "pcs" };
+            json!({ "sku": format!("NEW{n:03}"), "name": format!("Item {n}"), "unit": unit }).to_string()
+        })
+        .collect();
+    std::fs::write(dir.path().join("items.jsonl"), lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "[connections.smartup]\nsystem = \"smartup\"\nbase_url = \"{url}\"\nlogin = \"{LOGIN}\"\npassword = \"{PASSWORD}\"\n\n\
+         [connections.file]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"items\"\nentity = \"product\"\n\
+         from = {{ connection = \"file\", file = \"items.jsonl\" }}\nto = {{ connection = \"smartup\" }}\nmatch_on = \"sku\"\n"
+    );
+    let config =
+        tiltas_config::parse_str(&text, &dir.path().join("flows.toml"), &SYSTEMS).unwrap_or_else(|e| panic!("{e}"));
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::new(Arc::new(config), store, SYSTEMS);
+    let run = engine
+        .sync("items", &SyncOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
+    assert_eq!(
+        (run.counters.created, run.counters.failed),
+        (97, 3),
+        "{:?}",
+        run.counters
+    );
+    let filter = tiltas_store::DeadLetterFilter {
+        flow: Some("items".into()),
+        status: None,
+        limit: 0,
+    };
+    let letters = engine
+        .store()
+        .dead_letters(&filter)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut named: Vec<&str> = letters.iter().map(|letter| letter.source_key.as_str()).collect();
+    named.sort_unstable();
+    assert_eq!(named, ["NEW033", "NEW066", "NEW099"]);
+    assert!(
+        letters
+            .iter()
+            .all(|letter| letter.message.contains("Единица измерения «parsec» не найдена")),
+        "{letters:#?}"
+    );
+    let stored = sim.records("product").unwrap_or_default();
+    assert_eq!(
+        stored.as_array().map(Vec::len),
+        Some(97 + 3),
+        "97 written beside the 3 seeded without code"
+    );
+    let again = engine
+        .sync("items", &SyncOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (again.counters.created, again.counters.updated),
+        (0, 0),
+        "{:?}",
+        again.counters
+    );
+}

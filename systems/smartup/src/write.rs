@@ -16,8 +16,15 @@ use std::collections::{HashMap, VecDeque};
 pub(crate) enum Writing {
     Items,
     Customers,
-    Orders { status: String, warehouse: Option<String> },
+    Orders {
+        status: String,
+        warehouse: Option<String>,
+    },
     Payments,
+    /// Incoming receipts (`input`), booked in the flow's warehouse when they name none.
+    Receipts {
+        warehouse: Option<String>,
+    },
 }
 
 impl Writing {
@@ -28,6 +35,7 @@ impl Writing {
             Writing::Customers => vec![wire::LEGAL_PERSON, wire::NATURAL_PERSON],
             Writing::Orders { .. } => vec![wire::ORDER],
             Writing::Payments => vec![wire::DOCUMENTS[7]],
+            Writing::Receipts { .. } => vec![wire::DOCUMENTS[1]],
         }
     }
 
@@ -35,7 +43,7 @@ impl Writing {
     fn key_field(&self) -> &'static str {
         match self {
             Writing::Items | Writing::Customers => "code",
-            Writing::Orders { .. } | Writing::Payments => "external_id",
+            Writing::Orders { .. } | Writing::Payments | Writing::Receipts { .. } => "external_id",
         }
     }
 
@@ -47,7 +55,9 @@ impl Writing {
             (Writing::Customers, None | Some("code")) => Some("code"),
             (Writing::Customers, Some("email")) => Some("email"),
             (Writing::Customers, Some("vat_code" | "company_code")) => Some("tin"),
-            (Writing::Orders { .. } | Writing::Payments, None | Some("number")) => Some("external_id"),
+            (Writing::Orders { .. } | Writing::Payments | Writing::Receipts { .. }, None | Some("number")) => {
+                Some("external_id")
+            }
             _ => None,
         }
     }
@@ -58,6 +68,7 @@ impl Writing {
             Writing::Customers => "person",
             Writing::Orders { .. } => "order",
             Writing::Payments => "payment",
+            Writing::Receipts { .. } => "receipt",
         }
     }
 }
@@ -148,6 +159,9 @@ impl SmartupTarget {
                 Ok((wire::ORDER, records::deal(payload, status, warehouse.as_deref())?))
             }
             Writing::Payments => Ok((wire::DOCUMENTS[7], records::payment(payload)?)),
+            Writing::Receipts { warehouse } => {
+                Ok((wire::DOCUMENTS[1], records::receipt(payload, warehouse.as_deref())?))
+            }
         }
     }
 
@@ -271,7 +285,7 @@ impl Target for SmartupTarget {
                 Writing::Items => records::product(object, None),
                 Writing::Customers => records::customer(object, endpoint.key == "legal_person"),
                 Writing::Orders { .. } => records::order(object),
-                Writing::Payments => records::document(endpoint, object),
+                Writing::Payments | Writing::Receipts { .. } => records::document(endpoint, object),
             };
             data.insert("raw".to_owned(), Value::Object(object.clone()));
             lookup.found.entry((*key).clone()).or_insert(FoundRecord {
