@@ -107,6 +107,14 @@ impl Client {
         };
         let used = number("request_quant").unwrap_or(quota.saturating_sub(left));
         tracing::debug!(connection = %self.connection, class = class.label(), quota, used, left, "Smartup limits");
+        // Pace by it: a tenth of the day's quota left is worth saying before the run stops.
+        if left > 0 && left * 10 <= quota {
+            tracing::warn!(
+                connection = %self.connection,
+                "Smartup's daily quota of {} requests is nearly used up: {left} of {quota} left until midnight UTC",
+                class.label()
+            );
+        }
         let mut limits = self.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         limits.insert(
             class,

@@ -181,7 +181,70 @@ fn table<'a>(db: &'a mut Db, endpoint: &Endpoint) -> &'a mut std::collections::B
     }
 }
 
-/// Imports `objects` of `endpoint` (already within the 5 000 limit).
+/// Stores a new object of `endpoint`; its id.
+fn create(db: &mut Db, endpoint: &Endpoint, mut object: Record, filial: &str, now: &str) -> i64 {
+    let id = db.id();
+    object.insert(endpoint.id_field.into(), json!(id));
+    if endpoint.key.ends_with("_person") {
+        object.insert("kind".into(), json!(endpoint.key));
+    }
+    if endpoint.document.is_some() && text(&object, "filial_code").is_none() {
+        object.insert("filial_code".into(), json!(filial));
+    }
+    object.insert("created_on".into(), json!(now));
+    object.insert("modified_on".into(), json!(now));
+    table(db, endpoint).insert(id, object);
+    id
+}
+
+/// Imports one object: its success entry, or its error entry.
+fn import_one(
+    db: &mut Db,
+    harness: &Harness,
+    endpoint: &Endpoint,
+    mut object: Record,
+    filial: &str,
+    now: &str,
+) -> Result<Value, Value> {
+    let sent = object.clone();
+    validate(db, endpoint, &mut object).map_err(|message| error(&sent, "A02-24-010", message))?;
+    if harness.refuses_item(&natural_key(&sent).unwrap_or_default()) {
+        return Err(error(&sent, "A02-24-011", crate::REFUSED_ITEM.to_owned()));
+    }
+    let found = existing(db, endpoint, &object);
+    let policy = endpoint
+        .document
+        .map(|document| db.settings.duplicate_check_of(document));
+    let mut success = naming(&sent);
+    let id = match (found, policy) {
+        (Some(id), Some(DuplicateCheck::Error)) => {
+            return Err(error(
+                &sent,
+                "A02-24-020",
+                format!(
+                    "Найден дубликат: документ с external_id «{}» уже существует (id {id}); проверка на дубликат: выдать ошибку",
+                    text(&sent, "external_id").unwrap_or_default()
+                ),
+            ))
+        }
+        (Some(id), Some(DuplicateCheck::Skip)) => {
+            success.insert("skipped".into(), json!("Y"));
+            id
+        }
+        (Some(id), _) => {
+            if let Some(stored) = table(db, endpoint).get_mut(&id) {
+                stored.extend(object);
+                stored.insert("modified_on".into(), json!(now));
+            }
+            id
+        }
+        (None, _) => create(db, endpoint, object, filial, now),
+    };
+    success.insert(endpoint.id_field.into(), json!(id));
+    Ok(Value::Object(success))
+}
+
+/// Imports `objects` of `endpoint` (already within the 5 000 limit), each on its own.
 pub(crate) fn import(
     db: &mut Db,
     harness: &Harness,
@@ -192,71 +255,16 @@ pub(crate) fn import(
     let mut outcome = Outcome::default();
     let now = stamp(Utc::now());
     for object in objects {
-        let Value::Object(mut object) = object else {
+        let Value::Object(object) = object else {
             outcome
                 .errors
                 .push(json!({ "error_code": "A02-24-002", "message": "Объект не является JSON-объектом" }));
             continue;
         };
-        let sent = object.clone();
-        if let Err(message) = validate(db, endpoint, &mut object) {
-            outcome.errors.push(error(&sent, "A02-24-010", message));
-            continue;
+        match import_one(db, harness, endpoint, object, filial, &now) {
+            Ok(success) => outcome.successes.push(success),
+            Err(error) => outcome.errors.push(error),
         }
-        if harness.refuses_item(&natural_key(&sent).unwrap_or_default()) {
-            outcome
-                .errors
-                .push(error(&sent, "A02-24-011", crate::REFUSED_ITEM.to_owned()));
-            continue;
-        }
-        let found = existing(db, endpoint, &object);
-        let policy = endpoint
-            .document
-            .map(|document| db.settings.duplicate_check_of(document));
-        let mut success = naming(&sent);
-        let id = match (found, policy) {
-            (Some(id), Some(DuplicateCheck::Error)) => {
-                outcome.errors.push(error(
-                    &sent,
-                    "A02-24-020",
-                    format!(
-                        "Найден дубликат: документ с external_id «{}» уже существует (id {id}); проверка на дубликат: выдать ошибку",
-                        text(&sent, "external_id").unwrap_or_default()
-                    ),
-                ));
-                continue;
-            }
-            (Some(id), Some(DuplicateCheck::Skip)) => {
-                success.insert("skipped".into(), json!("Y"));
-                id
-            }
-            (Some(id), _) => {
-                let records = table(db, endpoint);
-                if let Some(stored) = records.get_mut(&id) {
-                    for (field, value) in object {
-                        stored.insert(field, value);
-                    }
-                    stored.insert("modified_on".into(), json!(now));
-                }
-                id
-            }
-            (None, _) => {
-                let id = db.id();
-                object.insert(endpoint.id_field.into(), json!(id));
-                if endpoint.key.ends_with("_person") {
-                    object.insert("kind".into(), json!(endpoint.key));
-                }
-                if endpoint.document.is_some() && text(&object, "filial_code").is_none() {
-                    object.insert("filial_code".into(), json!(filial));
-                }
-                object.insert("created_on".into(), json!(now));
-                object.insert("modified_on".into(), json!(now));
-                table(db, endpoint).insert(id, object);
-                id
-            }
-        };
-        success.insert(endpoint.id_field.into(), json!(id));
-        outcome.successes.push(Value::Object(success));
     }
     outcome
 }

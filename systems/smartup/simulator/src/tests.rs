@@ -165,3 +165,46 @@ async fn settings_decide_the_code_and_the_exported_statuses() {
         .as_array()
         .is_some_and(|orders| !orders.is_empty() && orders.iter().all(|order| order["status"] == "B")));
 }
+
+#[tokio::test]
+async fn documents_follow_the_duplicate_check_and_orders_change_status() {
+    let (url, sim) = start(SmartupSim::new(LOGIN, PASSWORD, seeding())).await;
+    let order = json!({ "order": [{ "external_id": "SO-00001", "deal_date": "02.03.2026", "person_code": "C0001",
+                                   "products": [{ "product_code": "G00001", "quantity": "3" }] }] });
+    let (_, answer) = call(&url, "trade/txs/tdeal/order$import", "100", order.clone()).await;
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("дубликат")),
+        "default: error {answer}"
+    );
+    let mut settings = sim.settings();
+    settings
+        .duplicate_check
+        .insert("order".into(), wire::DuplicateCheck::Skip);
+    sim.set_settings(settings.clone());
+    let (_, answer) = call(&url, "trade/txs/tdeal/order$import", "100", order.clone()).await;
+    assert_eq!(answer["successes"][0]["skipped"], "Y");
+    settings
+        .duplicate_check
+        .insert("order".into(), wire::DuplicateCheck::Update);
+    sim.set_settings(settings);
+    let (_, answer) = call(&url, "trade/txs/tdeal/order$import", "100", order).await;
+    assert!(answer["successes"][0].get("skipped").is_none(), "{answer}");
+    let change =
+        json!({ "order": [{ "external_id": "SO-00001", "status": "C" }, { "external_id": "NONE", "status": "C" }] });
+    let (_, answer) = call(&url, "trade/txs/tdeal/order$change_status", "100", change).await;
+    assert_eq!(
+        (
+            answer["successes"].as_array().map(Vec::len),
+            answer["errors"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(1))
+    );
+    let orders = sim.records("order").unwrap_or_default();
+    let changed = orders
+        .as_array()
+        .and_then(|all| all.iter().find(|o| o["external_id"] == "SO-00001"))
+        .cloned();
+    assert_eq!(changed.map(|o| o["status"].clone()), Some(json!("C")));
+}
