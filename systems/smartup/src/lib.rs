@@ -23,7 +23,7 @@ use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 5] = [
+const ACCESS: [EntityAccess; 6] = [
     EntityAccess {
         entity: EntityKind::Product,
         read: true,
@@ -47,6 +47,13 @@ const ACCESS: [EntityAccess; 5] = [
         read: true,
         write: true,
         incremental: true,
+    },
+    // Price types carry no change time: a price list is read whole.
+    EntityAccess {
+        entity: EntityKind::PriceList,
+        read: true,
+        write: false,
+        incremental: false,
     },
     EntityAccess {
         entity: EntityKind::Document,
@@ -249,6 +256,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
         EntityKind::Order => read::Reading::Orders {
             statuses: settings.statuses,
         },
+        EntityKind::PriceList => read::Reading::PriceLists,
         EntityKind::Document => read::Reading::Documents(
             wire::document(&settings.documents)
                 .ok_or_else(|| fatal(format!("unknown document type {:?}", settings.documents)))?,

@@ -19,11 +19,19 @@ use std::str::FromStr;
 /// What a source reads.
 #[derive(Debug, Clone)]
 pub(crate) enum Reading {
-    Items { price_type: Option<String> },
+    Items {
+        price_type: Option<String>,
+    },
     Customers,
-    Stock { warehouse: Option<String> },
-    Orders { statuses: Option<Vec<String>> },
+    Stock {
+        warehouse: Option<String>,
+    },
+    Orders {
+        statuses: Option<Vec<String>>,
+    },
     Documents(Endpoint),
+    /// Price types, each with its items' prices.
+    PriceLists,
 }
 
 impl Reading {
@@ -35,6 +43,7 @@ impl Reading {
             Reading::Stock { .. } => vec![wire::BALANCE],
             Reading::Orders { .. } => vec![wire::ORDER],
             Reading::Documents(endpoint) => vec![*endpoint],
+            Reading::PriceLists => vec![wire::PRICE_TYPE],
         }
     }
 }
@@ -49,6 +58,8 @@ pub(crate) struct SmartupSource {
     statuses: Vec<String>,
     /// Prices of the flow's price type by item code, read once.
     prices: Option<HashMap<String, Decimal>>,
+    /// Price-list items by price type code, read once (price lists).
+    price_lists: Option<HashMap<String, Vec<Value>>>,
     /// The export of the current window, held while its pages are handed out.
     held: Option<(Position, Vec<(Endpoint, Object)>)>,
 }
@@ -100,6 +111,7 @@ impl SmartupSource {
             settings: None,
             statuses: Vec::new(),
             prices: None,
+            price_lists: None,
             held: None,
         }
     }
@@ -155,6 +167,9 @@ impl SmartupSource {
 
     /// The prices of the flow's price type by item code (read once per source).
     async fn prices(&mut self) -> Result<u64, ConnectorError> {
+        if matches!(self.reading, Reading::PriceLists) {
+            return self.price_list_items().await;
+        }
         let Reading::Items {
             price_type: Some(price_type),
         } = &self.reading
@@ -181,6 +196,27 @@ impl SmartupSource {
             );
         }
         self.prices = Some(prices);
+        Ok(1)
+    }
+
+    /// Every price of every price type, as price-list items by price type (read once).
+    async fn price_list_items(&mut self) -> Result<u64, ConnectorError> {
+        if self.price_lists.is_some() {
+            return Ok(0);
+        }
+        let rows = self.client.export(&wire::PRODUCT_PRICE, Object::new()).await?;
+        let mut lists: HashMap<String, Vec<Value>> = HashMap::new();
+        for row in &rows {
+            let (Some(price_type), Some(sku)) = (text(row, "price_type_code"), text(row, "product_code")) else {
+                continue;
+            };
+            let price = text(row, "price").and_then(|price| Decimal::from_str(&price).ok());
+            lists.entry(price_type).or_default().push(json!({
+                "sku": sku,
+                "price": price.map(|price| price.normalize().to_string()),
+            }));
+        }
+        self.price_lists = Some(lists);
         Ok(1)
     }
 
@@ -234,11 +270,18 @@ impl SmartupSource {
             Reading::Stock { .. } => records::stock(object),
             Reading::Orders { .. } => records::order(object),
             Reading::Documents(endpoint) => records::document(endpoint, object),
+            Reading::PriceLists => {
+                let items = text(object, "code")
+                    .and_then(|code| self.price_lists.as_ref()?.get(&code).cloned())
+                    .unwrap_or_default();
+                records::price_list(object, items)
+            }
         };
         // Items without a code (exported with «Выгружать данные без кодов») are keyed by
         // their Smartup id; `skip_without_code` on the flow decides whether they go on.
         let key = match &self.reading {
             Reading::Items { .. } => text(object, "code").or_else(|| id.clone().map(|id| format!("id:{id}"))),
+            Reading::PriceLists => text(object, "code"),
             Reading::Stock { .. } => {
                 let item =
                     text(object, "product_code").or_else(|| text(object, "product_id").map(|id| format!("id:{id}")));

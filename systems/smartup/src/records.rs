@@ -75,6 +75,16 @@ pub(crate) fn product(item: &Object, price: Option<Decimal>) -> Map<String, Valu
     data
 }
 
+/// A price type with its items' prices as a canonical price list.
+pub(crate) fn price_list(price_type: &Object, items: Vec<Value>) -> Map<String, Value> {
+    let mut data = Map::new();
+    put(&mut data, "code", text(price_type, "code"));
+    put(&mut data, "name", text(price_type, "name"));
+    put(&mut data, "currency", text(price_type, "currency_code"));
+    data.insert("items".to_owned(), Value::Array(items));
+    data
+}
+
 /// A legal or natural person as a canonical customer.
 pub(crate) fn customer(person: &Object, legal: bool) -> Map<String, Value> {
     let mut data = Map::new();

@@ -852,3 +852,21 @@ async fn through_the_engine_3_refused_of_100_are_3_dead_letters_and_97_are_writt
         again.counters
     );
 }
+
+#[tokio::test]
+async fn price_types_are_read_as_price_lists_with_every_items_price() {
+    let (url, _) = start(SmartupSim::new(LOGIN, PASSWORD, seeding(7, 0, 0))).await;
+    let lists = read_all(&config(&url, "", "price_list", "", true)).await;
+    let codes: Vec<&str> = lists.iter().map(|list| list.key.as_str()).collect();
+    assert_eq!(codes, ["RETAIL", "WHOLESALE"]);
+    let retail = &lists[0].data;
+    assert_eq!(
+        retail["items"].as_array().map(Vec::len),
+        Some(7),
+        "items without codes left out: {retail}"
+    );
+    assert!(
+        tiltas_model::validate_json(tiltas_model::EntityKind::PriceList, retail).is_ok(),
+        "{retail}"
+    );
+}
