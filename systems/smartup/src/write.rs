@@ -212,6 +212,45 @@ impl SmartupTarget {
         failure
     }
 
+    /// The objects of a batch to import; a payload that cannot be one fails in `outcomes`.
+    fn prepare(&self, items: &[WriteItem], outcomes: &mut [Option<WriteOutcome>]) -> Vec<Pending> {
+        let mut pending = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            match self.object(&item.payload) {
+                Err(message) => {
+                    outcomes[index] = Some(WriteOutcome::Failed(ConnectorError::new(ErrorKind::Invalid, message)))
+                }
+                Ok((endpoint, mut object)) => {
+                    // An update keeps the person's code, whatever field found it.
+                    if let Some(code) = item.target_id.as_ref().and_then(|id| self.person_codes.get(id)) {
+                        if matches!(self.writing, Writing::Customers) {
+                            object["code"] = json!(code);
+                        }
+                    }
+                    pending.push(Pending {
+                        index,
+                        endpoint,
+                        object,
+                    });
+                }
+            }
+        }
+        pending
+    }
+
+    /// The outcome of an object Smartup's answer does not mention: it may or may not be
+    /// written, so the engine looks it up before sending it again.
+    fn unmentioned(&self, item: &WriteItem) -> WriteOutcome {
+        WriteOutcome::Failed(ConnectorError::new(
+            ErrorKind::Transient,
+            format!(
+                "Smartup's $import answer names neither a success nor an error for {} {}",
+                self.writing.noun(),
+                item.source_key
+            ),
+        ))
+    }
+
     /// Fills `outcomes` from an import answer for `sent` (index, key) pairs.
     fn settle(
         &self,
@@ -316,27 +355,7 @@ impl Target for SmartupTarget {
             api_calls += self.exported().await?.1;
         }
         let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; items.len()];
-        let mut pending = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            match self.object(&item.payload) {
-                Err(message) => {
-                    outcomes[index] = Some(WriteOutcome::Failed(ConnectorError::new(ErrorKind::Invalid, message)))
-                }
-                Ok((endpoint, mut object)) => {
-                    // An update keeps the person's code, whatever field found it.
-                    if let Some(code) = item.target_id.as_ref().and_then(|id| self.person_codes.get(id)) {
-                        if matches!(self.writing, Writing::Customers) {
-                            object["code"] = json!(code);
-                        }
-                    }
-                    pending.push(Pending {
-                        index,
-                        endpoint,
-                        object,
-                    });
-                }
-            }
-        }
+        let pending = self.prepare(&items, &mut outcomes);
         let field = self.writing.key_field();
         for endpoint in self.writing.endpoints() {
             let mine: Vec<&Pending> = pending.iter().filter(|p| p.endpoint.key == endpoint.key).collect();
@@ -364,20 +383,7 @@ impl Target for SmartupTarget {
         let outcomes = outcomes
             .into_iter()
             .zip(&items)
-            .map(|(outcome, item)| {
-                outcome.unwrap_or_else(|| {
-                    // Smartup's answer does not mention it: it may or may not be written, so
-                    // the engine looks it up before sending it again.
-                    WriteOutcome::Failed(ConnectorError::new(
-                        ErrorKind::Transient,
-                        format!(
-                            "Smartup's $import answer names neither a success nor an error for {} {}",
-                            self.writing.noun(),
-                            item.source_key
-                        ),
-                    ))
-                })
-            })
+            .map(|(outcome, item)| outcome.unwrap_or_else(|| self.unmentioned(item)))
             .collect();
         Ok(BatchResult { outcomes, api_calls })
     }

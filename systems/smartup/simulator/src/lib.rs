@@ -240,6 +240,57 @@ fn windows(filters: &Record) -> Result<Vec<(&'static str, NaiveDate, NaiveDate)>
     Ok(windows)
 }
 
+/// Whether the item `id` is exported: it has a code in the company's scope, or items without
+/// codes are exported.
+fn coded(db: &Db, id: Option<i64>) -> bool {
+    db.settings.export_without_code
+        || id
+            .and_then(|id| db.items.get(&id))
+            .is_some_and(|item| text(item, code_field(db.settings.code_use)).is_some())
+}
+
+/// The export of a reference (items, persons, price types, prices), or none for a document.
+fn exported_references(db: &Db, endpoint: &Endpoint, filters: &Record) -> Option<Vec<Record>> {
+    let wanted_code = text(filters, "code");
+    let records = match endpoint.key {
+        "inventory" => db
+            .items
+            .iter()
+            .filter(|(id, _)| coded(db, Some(**id)))
+            .map(|(_, item)| render_item(item, db.settings.code_use))
+            .filter(|item| wanted_code.is_none() || text(item, "code") == wanted_code)
+            .collect(),
+        "legal_person" | "natural_person" => db
+            .persons
+            .values()
+            .filter(|person| text(person, "kind").as_deref() == Some(endpoint.key))
+            .filter(|person| wanted_code.is_none() || text(person, "code") == wanted_code)
+            .cloned()
+            .collect(),
+        "price_type" => data::PRICE_TYPES
+            .iter()
+            .enumerate()
+            .map(|(index, (code, name))| {
+                json!({ "price_type_id": index + 1, "code": code, "name": name, "currency_code": "UZS" })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect(),
+        "data" => {
+            let price_type = text(filters, "price_type_code");
+            db.prices
+                .iter()
+                .filter(|price| coded(db, data::integer(price, "product_id")))
+                .filter(|price| price_type.is_none() || text(price, "price_type_code") == price_type)
+                .map(|price| with_product_codes(db, price))
+                .collect()
+        }
+        _ => return None,
+    };
+    Some(records)
+}
+
 /// The filial codes a request sees: its branch, or (head) the body's `filial_code`, empty = all.
 fn filial_codes(filials: &[Filial], reached: &Filial, filters: &Record) -> Vec<String> {
     if !reached.head {
@@ -259,52 +310,15 @@ fn filial_codes(filials: &[Filial], reached: &Filial, filters: &Record) -> Vec<S
 impl SmartupSim {
     /// The records an export of `endpoint` answers with, before the date windows.
     fn exported(&self, db: &Db, endpoint: &Endpoint, filters: &Record, filials: &[String]) -> Vec<Record> {
-        let coded = |id: Option<i64>| {
-            db.settings.export_without_code
-                || id
-                    .and_then(|id| db.items.get(&id))
-                    .is_some_and(|item| text(item, code_field(db.settings.code_use)).is_some())
-        };
+        if let Some(references) = exported_references(db, endpoint, filters) {
+            return references;
+        }
         let in_filial = |record: &Record| text(record, "filial_code").is_none_or(|code| filials.contains(&code));
-        let wanted_code = text(filters, "code");
         match endpoint.key {
-            "inventory" => db
-                .items
-                .iter()
-                .filter(|(id, _)| coded(Some(**id)))
-                .map(|(_, item)| render_item(item, db.settings.code_use))
-                .filter(|item| wanted_code.is_none() || text(item, "code") == wanted_code)
-                .collect(),
-            "legal_person" | "natural_person" => db
-                .persons
-                .values()
-                .filter(|person| text(person, "kind").as_deref() == Some(endpoint.key))
-                .filter(|person| wanted_code.is_none() || text(person, "code") == wanted_code)
-                .cloned()
-                .collect(),
-            "price_type" => data::PRICE_TYPES
-                .iter()
-                .enumerate()
-                .map(|(index, (code, name))| {
-                    json!({ "price_type_id": index + 1, "code": code, "name": name, "currency_code": "UZS" })
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default()
-                })
-                .collect(),
-            "data" => {
-                let price_type = text(filters, "price_type_code");
-                db.prices
-                    .iter()
-                    .filter(|price| coded(data::integer(price, "product_id")))
-                    .filter(|price| price_type.is_none() || text(price, "price_type_code") == price_type)
-                    .map(|price| with_product_codes(db, price))
-                    .collect()
-            }
             "balance" => db
                 .balances
                 .iter()
-                .filter(|balance| in_filial(balance) && coded(data::integer(balance, "product_id")))
+                .filter(|balance| in_filial(balance) && coded(db, data::integer(balance, "product_id")))
                 .map(|balance| with_product_codes(db, balance))
                 .collect(),
             "order" => db
@@ -312,8 +326,9 @@ impl SmartupSim {
                 .values()
                 .filter(|order| in_filial(order))
                 .filter(|order| {
-                    let status = text(order, "status").unwrap_or_default();
-                    db.settings.order_statuses.contains(&status)
+                    db.settings
+                        .order_statuses
+                        .contains(&text(order, "status").unwrap_or_default())
                 })
                 .map(|order| with_product_codes(db, order))
                 .collect(),
