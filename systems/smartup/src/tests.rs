@@ -212,6 +212,22 @@ async fn exported_statuses_and_the_flows_statuses_combine_the_stricter_wins() {
     let all = read_all(&config(&url, "", "order", "", true)).await;
     assert_eq!(statuses(&all), ["B", "N"], "Smartup exports only its statuses");
     assert_eq!(all.len(), 8, "4 of each of 20 orders in 5 statuses");
+    let first = &all[0].data;
+    assert!(
+        tiltas_model::validate_json(tiltas_model::EntityKind::Order, first).is_ok(),
+        "{first}"
+    );
+    assert!(
+        first["customer"]["code"].is_string() && first["lines"][0]["sku"].is_string(),
+        "{first}"
+    );
+    // New orders are read incrementally, in today's window.
+    sim.mutate("order", 3).unwrap_or_else(|e| panic!("{e}"));
+    let since = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let (new, _) = read(&config(&url, "", "order", "", true), Some(since))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(new.len(), 3);
     let flow = read_all(&config(&url, "", "order", ", statuses = [\"B\", \"C\"]", true)).await;
     assert_eq!(statuses(&flow), ["B"], "C is not exported: the stricter wins");
     let error = read(&config(&url, "", "order", ", statuses = [\"C\"]", true), None)

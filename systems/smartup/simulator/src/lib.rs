@@ -536,6 +536,36 @@ pub fn router(sim: Arc<SmartupSim>, harness: Arc<Harness>) -> Router {
         .merge(tiltas_sim::control_router(harness))
 }
 
+impl SmartupSim {
+    /// `count` new orders in status N, from the first person with the first coded items.
+    fn new_orders(&self, db: &mut Db, count: usize, at: &str) -> usize {
+        let person = db.persons.keys().next().copied().unwrap_or_default();
+        let lines: Vec<Value> = db
+            .items
+            .iter()
+            .filter(|(_, item)| text(item, "global_code").is_some())
+            .take(2)
+            .map(|(id, _)| json!({ "product_id": id, "quantity": "1", "product_price": "10000" }))
+            .collect();
+        let filial = self
+            .filials
+            .iter()
+            .find(|filial| !filial.head)
+            .map(|filial| filial.code.clone());
+        for _ in 0..count {
+            let id = db.id();
+            let order = json!({
+                "deal_id": id, "external_id": format!("SO-N{id}"), "deal_date": at[..10].to_owned(),
+                "person_id": person, "status": "N", "currency_code": "UZS", "filial_code": filial,
+                "warehouse_code": filial.as_ref().map(|code| format!("WH-{code}")), "products": lines,
+                "note": "", "created_on": at, "modified_on": at,
+            });
+            db.orders.insert(id, order.as_object().cloned().unwrap_or_default());
+        }
+        count
+    }
+}
+
 impl SimSystem for SmartupSim {
     fn record_counts(&self) -> BTreeMap<String, usize> {
         let db = lock(&self.db);
@@ -606,9 +636,10 @@ impl SimSystem for SmartupSim {
                     changed += 1;
                 }
             }
+            "order" => changed = self.new_orders(&mut db, count, &at),
             other => {
                 return Err(format!(
-                    "the Smartup simulator mutates product, customer or stock, not {other:?}"
+                    "the Smartup simulator mutates product, customer, stock or order, not {other:?}"
                 ))
             }
         }
