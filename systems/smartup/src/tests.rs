@@ -588,7 +588,7 @@ async fn smartup_shop_example_sends_products_and_stock_and_books_25_shop_orders_
     let woo_seeding = tiltas_woocommerce_sim::Seeding {
         seed: SEED,
         products: 0,
-        customers: 0,
+        customers: 4,
         orders: 0,
         some_without_sku: false,
     };
@@ -646,6 +646,18 @@ async fn smartup_shop_example_sends_products_and_stock_and_books_25_shop_orders_
         "{:?}",
         stock.counters
     );
+    // The shop's registered customers become persons (their orders then find them).
+    let registered = sync("customers-to-smartup").await;
+    assert_eq!(
+        (registered.counters.created, registered.counters.failed),
+        (4, 0),
+        "{:?}",
+        registered.counters
+    );
+    assert_eq!(
+        smartup.records("customer").unwrap_or_default().as_array().map(Vec::len),
+        Some(5 + 4)
+    );
     woo.mutate("order", 25).unwrap_or_else(|e| panic!("{e}"));
     let orders = sync("orders-to-smartup").await;
     assert_eq!(
@@ -658,7 +670,7 @@ async fn smartup_shop_example_sends_products_and_stock_and_books_25_shop_orders_
         smartup.records("order").unwrap_or_default().as_array().map(Vec::len),
         Some(25)
     );
-    // The persons seeded and those the orders' buyers became go to the shop.
+    // The persons seeded, the shop's and the orders' other buyers go to the shop.
     let customers = sync("customers-to-shop").await;
     assert_eq!(customers.counters.failed, 0, "{:?}", customers.counters);
     assert!(customers.counters.created >= 5, "{:?}", customers.counters);
@@ -666,6 +678,7 @@ async fn smartup_shop_example_sends_products_and_stock_and_books_25_shop_orders_
         "products-to-shop",
         "stock-to-shop",
         "customers-to-shop",
+        "customers-to-smartup",
         "orders-to-smartup",
     ] {
         let again = sync(flow).await;
