@@ -43,7 +43,7 @@ pub(crate) struct Client {
     /// The code scope the connection expects (`code`), if it names one.
     pub code: Option<String>,
     gate: Arc<dyn CallGate>,
-    limits: Arc<Mutex<BTreeMap<QuotaClass, Limits>>>,
+    limits: SharedLimits,
 }
 
 /// A field as text, trimmed, none when blank.
@@ -53,6 +53,18 @@ pub(crate) fn text(object: &Object, field: &str) -> Option<String> {
         Value::Number(number) => Some(number.to_string()),
         _ => None,
     }
+}
+
+/// The limits of every account this process talks to, shared by the clients of its flows: a
+/// flow opened after another used up a quota knows it before sending anything.
+type SharedLimits = Arc<Mutex<BTreeMap<QuotaClass, Limits>>>;
+
+fn shared_limits(account: String) -> SharedLimits {
+    static ACCOUNTS: std::sync::OnceLock<Mutex<std::collections::HashMap<String, SharedLimits>>> =
+        std::sync::OnceLock::new();
+    let accounts = ACCOUNTS.get_or_init(Default::default);
+    let mut accounts = accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    accounts.entry(account).or_default().clone()
 }
 
 /// When the day's quotas renew: Smartup counts per day; midnight UTC [I].
@@ -80,7 +92,12 @@ impl Client {
             filial_code: connection.filial_code.clone().filter(|code| !code.trim().is_empty()),
             code: connection.code.clone(),
             gate,
-            limits: Arc::new(Mutex::new(BTreeMap::new())),
+            // Smartup counts per account (user and company), whatever the organisation.
+            limits: shared_limits(format!(
+                "{} {}",
+                connection.base_url.trim_end_matches('/'),
+                connection.login.trim().to_lowercase()
+            )),
         })
     }
 

@@ -574,6 +574,15 @@ async fn a_used_up_quota_stops_the_run_before_exceeding_it_and_says_when_it_resu
         .retry_after
         .is_some_and(|wait| wait <= std::time::Duration::from_secs(86_400)));
     assert_eq!(sim.used(QuotaClass::Reference), 3, "nothing sent past the quota");
+    // Another flow on the same account knows it too, and sends nothing.
+    let mut other = open_source(&config, &config.flows[0], Arc::new(OpenGate)).unwrap_or_else(|e| panic!("{e}"));
+    let error = other
+        .read_page(&ReadRequest::default())
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("quota used up"));
+    assert_eq!(error.kind, ErrorKind::Quota);
+    assert_eq!(sim.used(QuotaClass::Reference), 3);
 }
 
 /// `examples/smartup-shop.toml` against both simulators through the engine.
