@@ -908,3 +908,26 @@ async fn price_types_are_read_as_price_lists_with_every_items_price() {
         "{retail}"
     );
 }
+
+#[tokio::test]
+async fn a_head_organisation_writes_into_the_branch_its_filial_code_names() {
+    let mut seeding = seeding(4, 2, 0);
+    seeding.filials = 2;
+    let (url, sim) = start(SmartupSim::new(LOGIN, PASSWORD, seeding)).await;
+    let config = config(&url, "filial_id = \"100\"\nfilial_code = \"F2\"", "document", "", false);
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap_or_else(|e| panic!("{e}"));
+    let written = target
+        .write_batch(vec![item(payment("BANK-F2", "75"), None)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(written.outcomes[0], WriteOutcome::Written { .. }),
+        "{written:?}"
+    );
+    let payments = sim.records("payment").unwrap_or_default();
+    let stored = payments
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["external_id"] == "BANK-F2"))
+        .cloned();
+    assert_eq!(stored.map(|p| p["filial_code"].clone()), Some(json!("F2")));
+}
