@@ -49,12 +49,17 @@ pub fn contract_fixture() -> ContractFixture {
                 reason: "orders are written through the order pipeline (buyer found or created as a Smartup person, \
                          every line's item checked) and read filtered by the company's exported statuses, which the \
                          contract's reference peer cannot drive: covered by systems/smartup/src/tests.rs \
-                         (smartup_shop_example_*, orders_follow_the_duplicate_check_*, exported_statuses_*)",
+                         (orders_follow_the_duplicate_check_error_update_or_skip, \
+                         exported_statuses_and_the_flows_statuses_combine_the_stricter_wins) and \
+                         src/tests/flows.rs (smartup_shop_example_sends_products_and_stock_and_books_25_shop_orders_once)",
             },
             NotCovered {
                 entity: EntityKind::Document,
                 reason: "the contract's other side (the reference system) takes no documents; read and written \
-                         (payments) by systems/smartup/src/tests.rs (documents_are_read_*, payments_follow_the_duplicate_check_*)",
+                         (payments, receipts) by systems/smartup/src/tests.rs \
+                         (stock_of_one_warehouse_and_documents_are_read, \
+                         payments_follow_the_duplicate_check_error_update_or_skip, \
+                         a_supplier_invoice_becomes_a_receipt_once_and_an_unknown_item_is_a_dead_letter)",
             },
         ],
         refusal_text: REFUSED_ITEM,
