@@ -59,3 +59,9 @@ pub mod prestashop {
     pub use tiltas_prestashop::*;
     pub use tiltas_prestashop_sim as simulator;
 }
+
+/// Smartup ERP and its simulator.
+pub mod smartup {
+    pub use tiltas_smartup::*;
+    pub use tiltas_smartup_sim as simulator;
+}

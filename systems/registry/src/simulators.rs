@@ -51,6 +51,8 @@ simulators! {
     Prestashop => tiltas_prestashop_sim,
     /// A Magento 2 shop's admin REST API (Bearer token, searchCriteria, MSI).
     Magento => tiltas_magento_sim,
+    /// A Smartup ERP company (Basic auth, `$export`/`$import`, daily quotas, integration settings).
+    Smartup => tiltas_smartup_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
