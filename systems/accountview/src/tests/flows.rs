@@ -1,0 +1,1 @@
+//! `examples/accountview-mplus.toml` end to end.
