@@ -29,7 +29,12 @@ pub(crate) fn settings_of(connection: &Connection) -> Result<ConnectionSettings,
     connection
         .settings
         .typed(ACCOUNTVIEW.connection_keys)
-        .map_err(|mismatch| fatal(&connection.name, format!("{mismatch} — a defect in Tiltas, please report it")))
+        .map_err(|mismatch| {
+            fatal(
+                &connection.name,
+                format!("{mismatch} — a defect in Tiltas, please report it"),
+            )
+        })
 }
 
 fn endpoint(connection: &str, base: &str, path: &str) -> Result<reqwest::Url, ConnectorError> {
@@ -40,7 +45,12 @@ fn endpoint(connection: &str, base: &str, path: &str) -> Result<reqwest::Url, Co
     };
     reqwest::Url::parse(&base)
         .and_then(|base| base.join(path))
-        .map_err(|error| fatal(connection, format!("base_url {base:?} is not a URL ({error}): set it to …/api/v3/")))
+        .map_err(|error| {
+            fatal(
+                connection,
+                format!("base_url {base:?} is not a URL ({error}): set it to …/api/v3/"),
+            )
+        })
 }
 
 /// The token endpoint of a connection.
@@ -71,8 +81,12 @@ pub fn authorization_url(
 ) -> Result<String, ConnectorError> {
     let settings = settings_of(connection)?;
     let mut url = match &settings.authorize_url {
-        Some(url) => reqwest::Url::parse(url)
-            .map_err(|error| fatal(&connection.name, format!("authorize_url {url:?} is not a URL ({error})")))?,
+        Some(url) => reqwest::Url::parse(url).map_err(|error| {
+            fatal(
+                &connection.name,
+                format!("authorize_url {url:?} is not a URL ({error})"),
+            )
+        })?,
         None => endpoint(&connection.name, &settings.base_url, crate::wire::AUTHORIZE_PATH)?,
     };
     url.query_pairs_mut()
@@ -110,7 +124,10 @@ pub async fn exchange_code(
     let body = reply.body();
     if !reply.status.is_success() {
         let code = body.get("error").and_then(|e| e.as_str()).unwrap_or("refused");
-        let description = body.get("error_description").and_then(|e| e.as_str()).unwrap_or_default();
+        let description = body
+            .get("error_description")
+            .and_then(|e| e.as_str())
+            .unwrap_or_default();
         let fix = match code {
             "invalid_grant" => format!(
                 "the code is wrong, expired or already used (codes work once, for minutes): {}",

@@ -41,7 +41,10 @@ impl Client {
     ) -> Result<Client, ConnectorError> {
         let base = crate::auth::token_url(connection, settings)?;
         let data_url = base.join(wire::DATA_PATH).map_err(|error| {
-            ConnectorError::new(ErrorKind::Fatal, format!("connection \"{connection}\": base_url: {error}"))
+            ConnectorError::new(
+                ErrorKind::Fatal,
+                format!("connection \"{connection}\": base_url: {error}"),
+            )
         })?;
         Ok(Client {
             connection: connection.to_owned(),
@@ -70,20 +73,22 @@ impl Client {
                 ),
             ));
         }
-        reply.json("client_id` and `client_secret", wire::error_text).map_err(|error| {
-            if error.kind == ErrorKind::Auth && reply.status.as_u16() == 403 {
-                ConnectorError::new(
-                    ErrorKind::Auth,
-                    format!(
-                        "{}: check the connection's `company` (x-company): the authorised user has no access to \
+        reply
+            .json("client_id` and `client_secret", wire::error_text)
+            .map_err(|error| {
+                if error.kind == ErrorKind::Auth && reply.status.as_u16() == 403 {
+                    ConnectorError::new(
+                        ErrorKind::Auth,
+                        format!(
+                            "{}: check the connection's `company` (x-company): the authorised user has no access to \
                          administration {}",
-                        error.message, self.company
-                    ),
-                )
-            } else {
-                error
-            }
-        })
+                            error.message, self.company
+                        ),
+                    )
+                } else {
+                    error
+                }
+            })
     }
 
     async fn send(&self, what: &str, build: impl Fn(&str) -> reqwest::RequestBuilder) -> Result<Value, ConnectorError> {

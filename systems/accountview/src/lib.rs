@@ -41,7 +41,13 @@ const ACCESS: [EntityAccess; 6] = [
     access(EntityKind::Order, false, true, false),
 ];
 
-const fn key(name: &'static str, kind: KeyKind, required: bool, default: Option<&'static str>, doc: &'static str) -> KeySpec {
+const fn key(
+    name: &'static str,
+    kind: KeyKind,
+    required: bool,
+    default: Option<&'static str>,
+    doc: &'static str,
+) -> KeySpec {
     KeySpec {
         name,
         kind,

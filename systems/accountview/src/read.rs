@@ -117,7 +117,12 @@ fn variant(row: &Row) -> Value {
 /// name, or a person.
 pub(crate) fn customer(row: &Row) -> Result<SourceRecord, RecordFailure> {
     let Some(code) = text(row, "SUB_NR") else {
-        return Err(RecordFailure::new("debtor without number", "AK1", "a debtor came without SUB_NR", raw(row)));
+        return Err(RecordFailure::new(
+            "debtor without number",
+            "AK1",
+            "a debtor came without SUB_NR",
+            raw(row),
+        ));
     };
     let company = text(row, "CONTACT_TYPE").as_deref() == Some("B");
     let contact = row
@@ -155,7 +160,12 @@ pub(crate) fn customer(row: &Row) -> Result<SourceRecord, RecordFailure> {
 
 fn stock(row: &Row) -> Result<SourceRecord, RecordFailure> {
     let (Some(sku), Some(warehouse)) = (text(row, "ART_CODE"), text(row, "WH_CODE")) else {
-        return Err(RecordFailure::new("stock row", "AW1", "a stock row came without ART_CODE or WH_CODE", raw(row)));
+        return Err(RecordFailure::new(
+            "stock row",
+            "AW1",
+            "a stock row came without ART_CODE or WH_CODE",
+            raw(row),
+        ));
     };
     let number = |field: &str| text(row, field).and_then(|value| value.parse::<rust_decimal::Decimal>().ok());
     let on_hand = number("QTY_STOCK").unwrap_or_default();
@@ -171,7 +181,12 @@ fn stock(row: &Row) -> Result<SourceRecord, RecordFailure> {
 
 fn price_list(row: &Row) -> Result<SourceRecord, RecordFailure> {
     let Some(code) = text(row, "PL_CODE") else {
-        return Err(RecordFailure::new("price list", "PL1", "a price list came without PL_CODE", raw(row)));
+        return Err(RecordFailure::new(
+            "price list",
+            "PL1",
+            "a price list came without PL_CODE",
+            raw(row),
+        ));
     };
     let items: Vec<Value> = row
         .get("PRICE_LN")
@@ -197,7 +212,12 @@ fn price_list(row: &Row) -> Result<SourceRecord, RecordFailure> {
 
 fn group(row: &Row) -> Result<SourceRecord, RecordFailure> {
     let Some(code) = text(row, "AG_CODE") else {
-        return Err(RecordFailure::new("article group", "AG1", "an article group came without AG_CODE", raw(row)));
+        return Err(RecordFailure::new(
+            "article group",
+            "AG1",
+            "an article group came without AG_CODE",
+            raw(row),
+        ));
     };
     let data = json!({ "code": code, "name": text(row, "AG_DESC") });
     Ok(record(code, row, data))
@@ -218,12 +238,18 @@ fn position(text: Option<&str>) -> Result<usize, ConnectorError> {
 impl AccountViewSource {
     /// A configurable article's variants; the calls made.
     async fn variants_of(&self, code: &str) -> Result<(Vec<Row>, u64), ConnectorError> {
-        self.client.all(&wire::ARTICLES, &[Filter::equal("MAIN_ART", code)]).await
+        self.client
+            .all(&wire::ARTICLES, &[Filter::equal("MAIN_ART", code)])
+            .await
     }
 
     /// Articles as products: parents carry their variants (nested) or every article stands
     /// alone. In an incremental read a changed variant brings its parent along (nested).
-    async fn products(&self, rows: Vec<Row>, incremental: bool) -> Result<(Vec<Result<SourceRecord, RecordFailure>>, u64), ConnectorError> {
+    async fn products(
+        &self,
+        rows: Vec<Row>,
+        incremental: bool,
+    ) -> Result<(Vec<Result<SourceRecord, RecordFailure>>, u64), ConnectorError> {
         let Reading::Products { separate_variants } = self.reading else {
             return Ok((Vec::new(), 0));
         };
@@ -240,7 +266,10 @@ impl AccountViewSource {
                     parents.push(row);
                 }
                 Some(parent) if incremental && seen.insert(parent.clone()) => {
-                    let (found, used) = self.client.all(&wire::ARTICLES, &[Filter::equal("ART_CODE", &parent)]).await?;
+                    let (found, used) = self
+                        .client
+                        .all(&wire::ARTICLES, &[Filter::equal("ART_CODE", &parent)])
+                        .await?;
                     calls += used;
                     parents.extend(found);
                 }
@@ -274,7 +303,10 @@ impl Source for AccountViewSource {
         if let Some(since) = request.changed_since {
             filters.push(Filter::on_or_after("CNG_DATE", since.date_naive()));
         }
-        if let Reading::Stock { warehouse: Some(warehouse) } = &self.reading {
+        if let Reading::Stock {
+            warehouse: Some(warehouse),
+        } = &self.reading
+        {
             filters.push(Filter::equal("WH_CODE", warehouse));
         }
         let rows = self.client.page(&object, page, size, &filters).await?;

@@ -90,7 +90,11 @@ async fn read_all(
     loop {
         let page = source.read_page(&request).await?;
         calls += page.api_calls;
-        records.extend(page.records.into_iter().map(|r| r.unwrap_or_else(|f| panic!("seed {SEED}: {f:?}"))));
+        records.extend(
+            page.records
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|f| panic!("seed {SEED}: {f:?}"))),
+        );
         match page.next {
             Some(next) => request.position = Some(next),
             None => return Ok((records, calls)),
@@ -110,7 +114,9 @@ fn item(key: &str, payload: Value) -> WriteItem {
 async fn articles_are_read_to_the_last_page_with_variants_nested_or_separate() {
     let (url, sim, _) = start(100, 0).await;
     let vault = vault(&sim).await;
-    let (nested, calls) = read_all(&config(&url, "product", "", true), &vault, None).await.unwrap();
+    let (nested, calls) = read_all(&config(&url, "product", "", true), &vault, None)
+        .await
+        .unwrap();
     assert_eq!(nested.len(), 80, "70 simple and 10 configurable products");
     let configurable: Vec<&SourceRecord> = nested.iter().filter(|r| r.data["variants"].is_array()).collect();
     assert_eq!(configurable.len(), 10);
@@ -120,16 +126,27 @@ async fn articles_are_read_to_the_last_page_with_variants_nested_or_separate() {
     assert!(first["variants"][0]["attributes"]["color"].is_string());
     // 100 rows at 7 a page is 15 pages, plus one variant read per configurable product.
     assert_eq!(calls, 15 + 10);
-    let (separate, _) = read_all(&config(&url, "product", ", variants = \"separate\"", true), &vault, None)
-        .await
-        .unwrap();
+    let (separate, _) = read_all(
+        &config(&url, "product", ", variants = \"separate\"", true),
+        &vault,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(separate.len(), 100);
     let variants = separate.iter().filter(|r| r.data["parent_sku"].is_string()).count();
     assert_eq!(variants, 20);
     assert!(separate.iter().all(|r| r.key.chars().all(|c| c.is_ascii_digit())));
     let row = &separate[0].data;
-    assert!(row["price_net"].is_string() && row["long_description"].is_string(), "{row}");
-    assert_eq!(row["raw"]["FEAT_ORIGIN"].as_str().map(str::len), Some(2), "features stay as raw fields");
+    assert!(
+        row["price_net"].is_string() && row["long_description"].is_string(),
+        "{row}"
+    );
+    assert_eq!(
+        row["raw"]["FEAT_ORIGIN"].as_str().map(str::len),
+        Some(2),
+        "features stay as raw fields"
+    );
 }
 
 #[tokio::test]
@@ -137,16 +154,28 @@ async fn incremental_reads_filter_by_change_date_and_custom_filters_apply() {
     let (url, sim, _) = start(100, 12).await;
     let vault = vault(&sim).await;
     let since = Some(chrono::Utc::now() - chrono::Duration::hours(1));
-    let (none, _) = read_all(&config(&url, "customer", "", true), &vault, since).await.unwrap();
-    assert!(none.is_empty(), "seeded debtors changed in 2024");
-    sim.mutate("customer", 3).unwrap();
-    let (changed, _) = read_all(&config(&url, "customer", "", true), &vault, since).await.unwrap();
-    assert_eq!(changed.len(), 3);
-    let company = changed.iter().find(|r| r.data["kind"] == "company").unwrap();
-    assert!(company.data["first_name"].is_string(), "the contact person's name: {}", company.data);
-    let (coffee, _) = read_all(&config(&url, "product", ", where = { AG_CODE = \"KOF\" }", true), &vault, None)
+    let (none, _) = read_all(&config(&url, "customer", "", true), &vault, since)
         .await
         .unwrap();
+    assert!(none.is_empty(), "seeded debtors changed in 2024");
+    sim.mutate("customer", 3).unwrap();
+    let (changed, _) = read_all(&config(&url, "customer", "", true), &vault, since)
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), 3);
+    let company = changed.iter().find(|r| r.data["kind"] == "company").unwrap();
+    assert!(
+        company.data["first_name"].is_string(),
+        "the contact person's name: {}",
+        company.data
+    );
+    let (coffee, _) = read_all(
+        &config(&url, "product", ", where = { AG_CODE = \"KOF\" }", true),
+        &vault,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(!coffee.is_empty() && coffee.iter().all(|r| r.data["categories"][0] == "KOF"));
 }
 
@@ -154,19 +183,32 @@ async fn incremental_reads_filter_by_change_date_and_custom_filters_apply() {
 async fn stock_is_available_less_reserved_and_price_lists_carry_their_lines() {
     let (url, sim, _) = start(100, 0).await;
     let vault = vault(&sim).await;
-    let (stock, _) = read_all(&config(&url, "stock", ", warehouse = \"HOOFD\"", true), &vault, None).await.unwrap();
+    let (stock, _) = read_all(&config(&url, "stock", ", warehouse = \"HOOFD\"", true), &vault, None)
+        .await
+        .unwrap();
     assert_eq!(stock.len(), 90, "every article but the 10 configurable parents");
     let rows = sim.records("stock").unwrap();
     for record in &stock {
-        let row = rows.as_array().unwrap().iter().find(|row| row["ART_CODE"] == record.data["sku"]).unwrap();
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["ART_CODE"] == record.data["sku"])
+            .unwrap();
         let expected = row["QTY_STOCK"].as_i64().unwrap() - row["QTY_RES"].as_i64().unwrap();
         assert_eq!(record.data["available"], expected.to_string(), "{}", record.data);
     }
-    let (lists, _) = read_all(&config(&url, "price_list", "", true), &vault, None).await.unwrap();
+    let (lists, _) = read_all(&config(&url, "price_list", "", true), &vault, None)
+        .await
+        .unwrap();
     assert_eq!(lists.len(), 2);
     let horeca = lists.iter().find(|list| list.data["group"] == "HORECA").unwrap();
     assert_eq!(horeca.data["items"].as_array().unwrap().len(), 12);
-    assert!(horeca.data["items"].as_array().unwrap().iter().all(|line| line["sku"].is_string()));
+    assert!(horeca.data["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|line| line["sku"].is_string()));
 }
 
 #[tokio::test]
@@ -176,15 +218,25 @@ async fn the_authorisation_code_is_exchanged_and_refresh_tokens_rotate() {
     let connection = config.connections.iter().find(|c| c.name == "books").unwrap();
     let address = crate::authorization_url(connection, None, "xyz").unwrap();
     assert!(address.starts_with(&format!("{url}/api/v3/authorize?")), "{address}");
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let answer = http.get(&address).send().await.unwrap();
     let location = answer.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with(REDIRECT) && location.ends_with("&state=xyz"), "{location}");
+    assert!(
+        location.starts_with(REDIRECT) && location.ends_with("&state=xyz"),
+        "{location}"
+    );
     let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap();
     let vault: Arc<dyn CredentialVault> = Arc::new(MemoryVault::default());
-    crate::connect(connection, code, None, &OpenGate, vault.as_ref()).await.unwrap();
+    crate::connect(connection, code, None, &OpenGate, vault.as_ref())
+        .await
+        .unwrap();
     let first = vault.load("books", crate::REFRESH_TOKEN).await.unwrap().unwrap();
-    let again = crate::exchange_code(connection, code, None, &OpenGate).await.unwrap_err();
+    let again = crate::exchange_code(connection, code, None, &OpenGate)
+        .await
+        .unwrap_err();
     assert_eq!(again.kind, ErrorKind::Auth);
     assert!(again.message.contains("already used"), "{again:?}");
 
@@ -201,7 +253,9 @@ async fn the_authorisation_code_is_exchanged_and_refresh_tokens_rotate() {
     let error = read_all(&config, &vault, None).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::Auth, "{error:?}");
     assert!(
-        error.message.contains("run `tiltas connect accountview --connection books` again"),
+        error
+            .message
+            .contains("run `tiltas connect accountview --connection books` again"),
         "{error:?}"
     );
     assert_eq!(sim.refreshes(), 2, "the spent token was tried once, not in a loop");
@@ -214,7 +268,10 @@ async fn a_connection_never_authorised_and_a_wrong_company_are_auth_errors_namin
     let empty: Arc<dyn CredentialVault> = Arc::new(MemoryVault::default());
     let error = read_all(&config, &empty, None).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::Auth);
-    assert!(error.message.contains("tiltas connect accountview --connection books"), "{error:?}");
+    assert!(
+        error.message.contains("tiltas connect accountview --connection books"),
+        "{error:?}"
+    );
     let vault = vault(&sim).await;
     let text = connection(&url).replace("company = \"7\"", "company = \"8\"");
     let other = tiltas_config::parse_str(
@@ -225,7 +282,10 @@ async fn a_connection_never_authorised_and_a_wrong_company_are_auth_errors_namin
     .unwrap();
     let error = read_all(&other, &vault, None).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::Auth);
-    assert!(error.message.contains("`company`") && error.message.contains("administration 8"), "{error:?}");
+    assert!(
+        error.message.contains("`company`") && error.message.contains("administration 8"),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -245,27 +305,40 @@ async fn an_html_error_page_is_a_transient_failure_quoting_its_title() {
     let url = tiltas_sim::spawn(maintenance).await.unwrap();
     let vault: Arc<dyn CredentialVault> = Arc::new(MemoryVault::default());
     vault.save("books", crate::REFRESH_TOKEN, "rt-1").await.unwrap();
-    let error = read_all(&config(&url, "product", "", true), &vault, None).await.unwrap_err();
+    let error = read_all(&config(&url, "product", "", true), &vault, None)
+        .await
+        .unwrap_err();
     assert_eq!(error.kind, ErrorKind::Transient, "{error:?}");
     assert!(
         error.message.contains("Onderhoud - AccountView.net") && error.message.contains("base_url"),
         "{error:?}"
     );
-    assert_eq!(vault.load("books", crate::REFRESH_TOKEN).await.unwrap().as_deref(), Some("rt-2"));
+    assert_eq!(
+        vault.load("books", crate::REFRESH_TOKEN).await.unwrap().as_deref(),
+        Some("rt-2")
+    );
 }
 
 #[tokio::test]
 async fn debtors_and_sales_orders_are_written_and_refused_rows_fail_alone() {
     let (url, sim, harness) = start(20, 4).await;
     let vault = vault(&sim).await;
-    let customers = config(&url, "customer", ", revenue_accounts = { NL = \"8000\", \"*\" = \"8090\" }", false);
+    let customers = config(
+        &url,
+        "customer",
+        ", revenue_accounts = { NL = \"8000\", \"*\" = \"8090\" }",
+        false,
+    );
     let mut target = SYSTEMS
         .open_target_with(&customers, &customers.flows[0], Arc::new(OpenGate), vault.clone())
         .unwrap();
     let company = json!({ "kind": "company", "company_name": "Bakkerij Noord B.V.", "first_name": "Els", "last_name": "Noord",
         "email": "els@noord.nl", "billing": { "country": "DE", "city": "Köln" } });
     let person = json!({ "kind": "person", "first_name": "Tom", "last_name": "Wit", "email": "tom@wit.nl", "billing": { "country": "NL" } });
-    let result = target.write_batch(vec![item("a", company), item("b", person)]).await.unwrap();
+    let result = target
+        .write_batch(vec![item("a", company), item("b", person)])
+        .await
+        .unwrap();
     let ids: Vec<String> = result
         .outcomes
         .iter()
@@ -275,11 +348,21 @@ async fn debtors_and_sales_orders_are_written_and_refused_rows_fail_alone() {
         })
         .collect();
     let rows = sim.records("customer").unwrap();
-    let row = |id: &str| rows.as_array().unwrap().iter().find(|r| r["SUB_NR"] == id).cloned().unwrap();
+    let row = |id: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["SUB_NR"] == id)
+            .cloned()
+            .unwrap()
+    };
     assert_eq!(row(&ids[0])["CONTACT_TYPE"], "B");
     assert_eq!(row(&ids[0])["CONTACT_PERSON"][0]["CP_FIRST"], "Els");
     assert_eq!(row(&ids[0])["REV_ACCT"], "8090");
-    assert_eq!((row(&ids[1])["CONTACT_TYPE"].clone(), row(&ids[1])["REV_ACCT"].clone()), (json!("P"), json!("8000")));
+    assert_eq!(
+        (row(&ids[1])["CONTACT_TYPE"].clone(), row(&ids[1])["REV_ACCT"].clone()),
+        (json!("P"), json!("8000"))
+    );
     let found = target.lookup(Some("email"), &["ELS@noord.nl".into()]).await.unwrap();
     assert_eq!(found.found["ELS@noord.nl"].target_id, ids[0]);
 
@@ -292,25 +375,47 @@ async fn debtors_and_sales_orders_are_written_and_refused_rows_fail_alone() {
             "lines": [{ "sku": sku, "quantity": "2", "price": "1.50", "vat_rate": "9" }] })
     };
     let result = target
-        .write_batch(vec![item("o1", order("POS-1", "100001")), item("o2", order("POS-2", "999999"))])
+        .write_batch(vec![
+            item("o1", order("POS-1", "100001")),
+            item("o2", order("POS-2", "999999")),
+        ])
         .await
         .unwrap();
-    assert_eq!(result.outcomes[0], WriteOutcome::Written { target_id: "POS-1".into() });
-    let WriteOutcome::Failed(error) = &result.outcomes[1] else { panic!("{:?}", result.outcomes) };
+    assert_eq!(
+        result.outcomes[0],
+        WriteOutcome::Written {
+            target_id: "POS-1".into()
+        }
+    );
+    let WriteOutcome::Failed(error) = &result.outcomes[1] else {
+        panic!("{:?}", result.outcomes)
+    };
     assert_eq!(error.kind, ErrorKind::Invalid);
-    assert!(error.message.contains("SO_HDR o2") && error.message.contains("article \"999999\" does not exist"), "{error:?}");
+    assert!(
+        error.message.contains("SO_HDR o2") && error.message.contains("article \"999999\" does not exist"),
+        "{error:?}"
+    );
     let stored = sim.records("order").unwrap();
     assert_eq!(stored[0]["EMPL_NR"], "999999", "the default employee number");
     assert_eq!(stored[0]["SO_LINE"][0]["AMOUNT"], "3");
-    let again = target.write_batch(vec![item("o1", order("POS-1", "100001"))]).await.unwrap();
+    let again = target
+        .write_batch(vec![item("o1", order("POS-1", "100001"))])
+        .await
+        .unwrap();
     assert!(matches!(&again.outcomes[0], WriteOutcome::Failed(e) if e.message.contains("already exists")));
-    let found = target.lookup(Some("number"), &["POS-1".into(), "POS-9".into()]).await.unwrap();
+    let found = target
+        .lookup(Some("number"), &["POS-1".into(), "POS-9".into()])
+        .await
+        .unwrap();
     assert_eq!(found.found.len(), 1);
 
     harness.set_faults(tiltas_sim::Faults {
         invalid_item_rate: 1.0,
         ..Default::default()
     });
-    let refused = target.write_batch(vec![item("o3", order("POS-3", "100001"))]).await.unwrap();
+    let refused = target
+        .write_batch(vec![item("o3", order("POS-3", "100001"))])
+        .await
+        .unwrap();
     assert!(matches!(&refused.outcomes[0], WriteOutcome::Failed(e) if e.message.contains("invalid_item_rate")));
 }

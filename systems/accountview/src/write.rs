@@ -121,7 +121,11 @@ impl AccountViewTarget {
             json!(field(payload, "email").unwrap_or_default()),
             json!(field(payload, "phone").unwrap_or_default()),
             json!(field(payload, "vat_code").unwrap_or_default()),
-            json!(raw_or("REV_ACCT", by_country(&self.settings.revenue_accounts, country.as_deref())).unwrap_or_default()),
+            json!(raw_or(
+                "REV_ACCT",
+                by_country(&self.settings.revenue_accounts, country.as_deref())
+            )
+            .unwrap_or_default()),
             json!(raw_or("VAT_CODE", by_country(&self.settings.vat_codes, country.as_deref())).unwrap_or_default()),
             json!(field(payload, "group").unwrap_or_default()),
         ];
@@ -137,7 +141,14 @@ impl AccountViewTarget {
             _ => Vec::new(),
         };
         let today = Utc::now().date_naive();
-        Ok(wire::write_body(&wire::DEBTORS, today, &wire::DEBTOR_FIELDS, header, &wire::CONTACT_PERSON_FIELDS, people))
+        Ok(wire::write_body(
+            &wire::DEBTORS,
+            today,
+            &wire::DEBTOR_FIELDS,
+            header,
+            &wire::CONTACT_PERSON_FIELDS,
+            people,
+        ))
     }
 
     /// An order as a sales order write.
@@ -155,7 +166,8 @@ impl AccountViewTarget {
             if line.quantity.is_zero() {
                 return Err(format!("{place}: the quantity is 0"));
             }
-            let net = tiltas_model::line_net(line).ok_or_else(|| format!("{place}: the line has neither a total nor a price"))?;
+            let net = tiltas_model::line_net(line)
+                .ok_or_else(|| format!("{place}: the line has neither a total nor a price"))?;
             net_total += net;
             lines.push(vec![
                 json!((index + 1).to_string()),
@@ -171,7 +183,9 @@ impl AccountViewTarget {
         if lines.is_empty() {
             return Err("the order has no lines: AccountView takes no empty sales order".to_owned());
         }
-        let date = order.created_at.map_or_else(|| Utc::now().date_naive(), |at| at.date_naive());
+        let date = order
+            .created_at
+            .map_or_else(|| Utc::now().date_naive(), |at| at.date_naive());
         let raw = |name: &str| field(payload, &format!("raw.{name}"));
         let header = vec![
             json!("1"),
@@ -179,17 +193,37 @@ impl AccountViewTarget {
             json!(date.format("%Y-%m-%d").to_string()),
             json!(debtor),
             // MplusKASSA names the employee who took the order; AccountView requires one.
-            json!(order.employee.clone().filter(|e| !e.trim().is_empty()).unwrap_or_else(|| self.settings.employee.clone())),
+            json!(order
+                .employee
+                .clone()
+                .filter(|e| !e.trim().is_empty())
+                .unwrap_or_else(|| self.settings.employee.clone())),
             json!(raw("PAY_COND").unwrap_or_default()),
             json!(order.payment_method.clone().unwrap_or_default()),
             json!(order.shipping_method.clone().unwrap_or_default()),
-            json!(self.settings.order_status.clone().or(order.status.clone()).unwrap_or_default()),
-            json!(order.currency.clone().unwrap_or_else(|| "EUR".to_owned()).to_uppercase()),
+            json!(self
+                .settings
+                .order_status
+                .clone()
+                .or(order.status.clone())
+                .unwrap_or_default()),
+            json!(order
+                .currency
+                .clone()
+                .unwrap_or_else(|| "EUR".to_owned())
+                .to_uppercase()),
             json!(self.settings.warehouse.clone().unwrap_or_default()),
             amount(net_total, 2),
             json!(order.note.clone().unwrap_or_default()),
         ];
-        Ok(wire::write_body(&wire::SALES_ORDERS, date, &wire::ORDER_FIELDS, header, &wire::ORDER_LINE_FIELDS, lines))
+        Ok(wire::write_body(
+            &wire::SALES_ORDERS,
+            date,
+            &wire::ORDER_FIELDS,
+            header,
+            &wire::ORDER_LINE_FIELDS,
+            lines,
+        ))
     }
 
     fn body(&self, item: &WriteItem) -> Result<Value, String> {
@@ -197,8 +231,7 @@ impl AccountViewTarget {
             Writing::Debtors => self.debtor(&item.payload, item.target_id.as_deref()),
             Writing::Orders => self.order(&item.payload),
             Writing::Articles => Err(
-                "Tiltas does not create AccountView articles: create the article in AccountView, then retry"
-                    .to_owned(),
+                "Tiltas does not create AccountView articles: create the article in AccountView, then retry".to_owned(),
             ),
         }
     }
@@ -256,7 +289,11 @@ impl Target for AccountViewTarget {
         let name = self.writing.field_of(match_on).ok_or_else(|| {
             ConnectorError::new(
                 ErrorKind::Fatal,
-                format!("AccountView cannot find a {} row by {}", object.table, match_on.unwrap_or("its key")),
+                format!(
+                    "AccountView cannot find a {} row by {}",
+                    object.table,
+                    match_on.unwrap_or("its key")
+                ),
             )
         })?;
         let mut lookup = Lookup::default();
@@ -269,7 +306,11 @@ impl Target for AccountViewTarget {
         } else {
             let mut rows = Vec::new();
             for key in keys {
-                rows.extend(self.client.page(&object, 1, self.client.page_size, &[Filter::equal(name, key)]).await?);
+                rows.extend(
+                    self.client
+                        .page(&object, 1, self.client.page_size, &[Filter::equal(name, key)])
+                        .await?,
+                );
                 lookup.api_calls += 1;
             }
             rows

@@ -51,6 +51,8 @@ simulators! {
     Prestashop => tiltas_prestashop_sim,
     /// A Magento 2 shop's admin REST API (Bearer token, searchCriteria, MSI).
     Magento => tiltas_magento_sim,
+    /// An AccountView.net administration's REST API (OAuth2 with rotating refresh tokens).
+    Accountview => tiltas_accountview_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).

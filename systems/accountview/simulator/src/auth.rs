@@ -36,7 +36,11 @@ impl Tokens {
     fn next(&mut self, prefix: &str) -> String {
         self.counter += 1;
         // Not guessable in a test run, but repeatable for one seed and order of calls.
-        format!("{prefix}-{:06}-{:x}", self.counter, self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        format!(
+            "{prefix}-{:06}-{:x}",
+            self.counter,
+            self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        )
     }
 
     /// A code for `redirect_uri` (the authorisation page's redirect).

@@ -58,8 +58,16 @@ fn start(request: StartRequest) -> Starting {
             company: "1".into(),
             token_lifetime: Duration::from_secs(3600),
         };
-        let articles = if request.entity == EntityKind::Product { request.records } else { 0 };
-        let debtors = if request.entity == EntityKind::Customer { request.records } else { 0 };
+        let articles = if request.entity == EntityKind::Product {
+            request.records
+        } else {
+            0
+        };
+        let debtors = if request.entity == EntityKind::Customer {
+            request.records
+        } else {
+            0
+        };
         let sim = Arc::new(AccountViewSim::new(
             credentials,
             Seeding {

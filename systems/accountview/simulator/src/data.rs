@@ -176,7 +176,11 @@ impl Db {
 
     fn stock(&mut self, code: &str, rng: &mut StdRng, day: NaiveDate) {
         let on_hand: i64 = rng.gen_range(0..60);
-        let reserved = if on_hand == 0 { 0 } else { rng.gen_range(0..=on_hand.min(8)) };
+        let reserved = if on_hand == 0 {
+            0
+        } else {
+            rng.gen_range(0..=on_hand.min(8))
+        };
         let row = json!({
             "RowId": self.row_id(),
             "ART_CODE": code,
@@ -185,7 +189,8 @@ impl Db {
             "QTY_RES": reserved,
             "CNG_DATE": date(day),
         });
-        self.table_mut("ART_WH").push(row.as_object().cloned().unwrap_or_default());
+        self.table_mut("ART_WH")
+            .push(row.as_object().cloned().unwrap_or_default());
     }
 
     fn seed_debtors(&mut self, rng: &mut StdRng, count: usize, base: NaiveDate) {
@@ -201,7 +206,11 @@ impl Db {
             } else {
                 format!("{first} {last}")
             };
-            let email = format!("{}.{}{index}@example.nl", first.to_lowercase(), last.replace(' ', "").to_lowercase());
+            let email = format!(
+                "{}.{}{index}@example.nl",
+                first.to_lowercase(),
+                last.replace(' ', "").to_lowercase()
+            );
             let mut row = json!({
                 "RowId": row_id,
                 "SUB_NR": number,
@@ -240,7 +249,10 @@ impl Db {
             .filter(|row| row.get("ART_TYPE") != Some(&json!("C")))
             .filter_map(|row| row.get("ART_CODE")?.as_str().map(str::to_owned))
             .collect();
-        for (index, (list, group)) in [("PL-HORECA", "HORECA"), ("PL-GROOT", "GROOTHANDEL")].iter().enumerate() {
+        for (index, (list, group)) in [("PL-HORECA", "HORECA"), ("PL-GROOT", "GROOTHANDEL")]
+            .iter()
+            .enumerate()
+        {
             let row_id = self.row_id();
             let lines: Vec<Value> = codes
                 .iter()
@@ -261,7 +273,8 @@ impl Db {
                 "RowId": row_id, "PL_CODE": list, "PL_DESC": format!("Prijslijst {group}"),
                 "CUST_GRP": group, "CURRENCY": "EUR", "CNG_DATE": date(base), "PRICE_LN": lines,
             });
-            self.table_mut("PRICE_LST").push(row.as_object().cloned().unwrap_or_default());
+            self.table_mut("PRICE_LST")
+                .push(row.as_object().cloned().unwrap_or_default());
         }
     }
 }

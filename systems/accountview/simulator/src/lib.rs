@@ -347,6 +347,10 @@ impl SimSystem for AccountViewSim {
     }
 
     fn error_response(&self, status: StatusCode, code: &str, message: &str) -> Response {
-        (status, Json(wire::error_body(code, &[i64::from(status.as_u16())], message))).into_response()
+        (
+            status,
+            Json(wire::error_body(code, &[i64::from(status.as_u16())], message)),
+        )
+            .into_response()
     }
 }

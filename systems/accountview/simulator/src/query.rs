@@ -59,10 +59,16 @@ impl Query {
                 value: get("FilterValue"),
             };
             if !columns(&filter.field) {
-                return Err((1003, format!("Field {} does not exist in table {}", filter.field, object.table)));
+                return Err((
+                    1003,
+                    format!("Field {} does not exist in table {}", filter.field, object.table),
+                ));
             }
             if !["Equal", "Contains", "DateOnOrAfterDate"].contains(&filter.operator.as_str()) {
-                return Err((1004, format!("FilterOperator{n} {:?} is not supported", filter.operator)));
+                return Err((
+                    1004,
+                    format!("FilterOperator{n} {:?} is not supported", filter.operator),
+                ));
             }
             if filter.operator == "DateOnOrAfterDate"
                 && (filter.value_type != "T" || wire::parse_foxpro_date(&filter.value).is_none())
@@ -79,12 +85,23 @@ impl Query {
         }
         let sort: Vec<String> = query
             .get("SortFields")
-            .map(|fields| fields.split(',').map(|field| field.trim().to_uppercase()).filter(|f| !f.is_empty()).collect())
+            .map(|fields| {
+                fields
+                    .split(',')
+                    .map(|field| field.trim().to_uppercase())
+                    .filter(|f| !f.is_empty())
+                    .collect()
+            })
             .unwrap_or_else(|| vec![object.key.to_owned()]);
         if let Some(unknown) = sort.iter().find(|field| !columns(field)) {
-            return Err((1003, format!("Sort field {unknown} does not exist in table {}", object.table)));
+            return Err((
+                1003,
+                format!("Sort field {unknown} does not exist in table {}", object.table),
+            ));
         }
-        let descending = query.get("SortOrder").is_some_and(|order| order.eq_ignore_ascii_case("Descending"));
+        let descending = query
+            .get("SortOrder")
+            .is_some_and(|order| order.eq_ignore_ascii_case("Descending"));
         Ok(Query {
             object,
             page,

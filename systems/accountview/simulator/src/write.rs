@@ -2,7 +2,7 @@
 //! body's field definitions, detail rows tied to the header by `HeaderId` = the header's
 //! `RowId`. Debtors (`AK1`): a new number when `SUB_NR` is empty, an update when it exists.
 //! Sales orders (`SO1`): the order number must be new, the debtor and every article must
-//! exist (a configurable parent cannot be sold, its variants can), an employee is required.
+//! exist, an employee is required.
 use crate::data::{Db, Row};
 use crate::query::Refusal;
 use serde_json::{json, Map, Value};
@@ -77,7 +77,10 @@ fn parse(body: &Value, object: &BusinessObject) -> Result<(TableData, Option<Tab
         (Some(expected), Some(definitions)) if !definitions.is_empty() => {
             let (name, fields) = field_names(&definitions[0])?;
             if name != expected {
-                return Err((2001, format!("Business object {} has no detail table {name}", object.code)));
+                return Err((
+                    2001,
+                    format!("Business object {} has no detail table {name}", object.code),
+                ));
             }
             let rows = data.get("DetailData").and_then(Value::as_array).and_then(|d| d.first());
             Some(TableData {
@@ -97,7 +100,11 @@ fn parse(body: &Value, object: &BusinessObject) -> Result<(TableData, Option<Tab
         {
             return Err((
                 2005,
-                format!("Row {} of {}: HeaderId does not match the RowId of a header row", index + 1, detail.name),
+                format!(
+                    "Row {} of {}: HeaderId does not match the RowId of a header row",
+                    index + 1,
+                    detail.name
+                ),
             ));
         }
     }
@@ -131,7 +138,10 @@ pub(crate) fn apply(db: &mut Db, body: &Value, refuses: &dyn Fn(&str) -> bool) -
     match object.code {
         "AK1" => debtor(db, &header.rows[0], detail.map(|d| d.rows).unwrap_or_default(), refuses),
         "SO1" => order(db, &header.rows[0], detail.map(|d| d.rows).unwrap_or_default(), refuses),
-        other => Err((2006, format!("Business object {other} cannot be written through this API"))),
+        other => Err((
+            2006,
+            format!("Business object {other} cannot be written through this API"),
+        )),
     }
 }
 
@@ -200,16 +210,8 @@ fn order(db: &mut Db, header: &Row, lines: Vec<Row>, refuses: &dyn Fn(&str) -> b
     }
     for (index, line) in lines.iter().enumerate() {
         let code = text(line, "ART_CODE");
-        let article = db.table("ARTICLE").iter().find(|row| text(row, "ART_CODE") == code);
-        match article {
-            None => return Err((4006, format!("Line {}: article {code:?} does not exist", index + 1))),
-            Some(article) if text(article, "ART_TYPE") == "C" => {
-                return Err((
-                    4007,
-                    format!("Line {}: article {code} is a configurable article: sell one of its variants", index + 1),
-                ))
-            }
-            Some(_) => {}
+        if !db.table("ARTICLE").iter().any(|row| text(row, "ART_CODE") == code) {
+            return Err((4006, format!("Line {}: article {code:?} does not exist", index + 1)));
         }
         if line.get("QTY").and_then(Value::as_f64).unwrap_or(0.0) == 0.0
             && text(line, "QTY").parse::<f64>().unwrap_or(0.0) == 0.0
