@@ -157,16 +157,55 @@ async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
     }
     assert_eq!(books.records("order").unwrap().as_array().unwrap().len(), 30);
     assert_eq!(books.duplicates(), 0);
+
+    // An article the till has and AccountView has not: its orders are dead letters naming it.
+    add_till_article(&till_url, "5").await;
+    till.mutate("order", 3).unwrap();
+    let orders = sync("orders-to-books").await;
+    assert_eq!(
+        (orders.counters.created, orders.counters.failed),
+        (0, 3),
+        "{:?}",
+        orders.counters
+    );
+    let problem = &orders.problems[0];
+    assert!(problem.message.contains("product 5 not in ERP"), "{problem:?}");
+    assert_eq!(problem.field.as_deref(), Some("lines[0].sku"), "{problem:?}");
+    assert_eq!(books.records("order").unwrap().as_array().unwrap().len(), 30);
+}
+
+/// A product written to the till only, with the MplusKASSA connector.
+async fn add_till_article(url: &str, sku: &str) {
+    let config = till_config(url, "product");
+    let mut target = SYSTEMS
+        .open_target(&config, &config.flows[0], Arc::new(crate::OpenGate))
+        .unwrap();
+    let item = crate::WriteItem {
+        source_key: sku.into(),
+        target_id: None,
+        payload: serde_json::json!({ "sku": sku, "name": "Alleen in de kassa", "price_net": "2.29", "price_gross": "2.50", "vat_rate": "9" }),
+    };
+    let result = target.write_batch(vec![item]).await.unwrap();
+    assert!(
+        matches!(result.outcomes[0], crate::WriteOutcome::Written { .. }),
+        "{:?}",
+        result.outcomes
+    );
+}
+
+/// A flow file of one `entity` flow between two connections to the till at `url`.
+fn till_config(url: &str, entity: &str) -> tiltas_config::ValidatedConfig {
+    let text = format!(
+        "[connections.till]\nsystem = \"mplus\"\nbase_url = \"{url}/\"\nident = \"demo\"\nsecret = \"demo-secret\"\n\
+         [connections.till2]\nsystem = \"mplus\"\nbase_url = \"{url}/\"\nident = \"demo\"\nsecret = \"demo-secret\"\n\n\
+         [[flows]]\nname = \"s\"\nentity = \"{entity}\"\nfrom = {{ connection = \"till2\" }}\nto = {{ connection = \"till\" }}\n"
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("s.toml"), &SYSTEMS).unwrap()
 }
 
 /// The till's stock per article number, read with the MplusKASSA connector.
 async fn read_till_stock(url: &str) -> std::collections::HashMap<String, i64> {
-    let text = format!(
-        "[connections.till]\nsystem = \"mplus\"\nbase_url = \"{url}/\"\nident = \"demo\"\nsecret = \"demo-secret\"\n\
-         [connections.till2]\nsystem = \"mplus\"\nbase_url = \"{url}/\"\nident = \"demo\"\nsecret = \"demo-secret\"\n\n\
-         [[flows]]\nname = \"s\"\nentity = \"stock\"\nfrom = {{ connection = \"till\" }}\nto = {{ connection = \"till2\" }}\n"
-    );
-    let config = tiltas_config::parse_str(&text, std::path::Path::new("s.toml"), &SYSTEMS).unwrap();
+    let config = till_config(url, "stock");
     let mut source = SYSTEMS
         .open_source(&config, &config.flows[0], Arc::new(crate::OpenGate))
         .unwrap();
