@@ -43,7 +43,8 @@ async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
         debtors: 12,
     };
     let books = Arc::new(AccountViewSim::new(credentials, seeding));
-    let books_url = tiltas_sim::spawn(router(books.clone(), Harness::new(books.clone(), SEED)))
+    let books_harness = Harness::new(books.clone(), SEED);
+    let books_url = tiltas_sim::spawn(router(books.clone(), books_harness.clone()))
         .await
         .unwrap();
     let mplus_seeding = tiltas_mplus_sim::Seeding {
@@ -121,12 +122,24 @@ async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
     );
 
     till.mutate("order", 30).unwrap();
+    // Every fifth write is applied and then answered with a failure (a crash after the commit):
+    // the engine verifies by order number before resending, so nothing is booked twice.
+    books_harness.set_faults(tiltas_sim::Faults {
+        commit_then_fail_rate: 0.2,
+        ..Default::default()
+    });
     let orders = sync("orders-to-books").await;
+    books_harness.set_faults(tiltas_sim::Faults::default());
+    let retried = sync("orders-to-books").await;
     assert_eq!(
-        (orders.counters.created, orders.counters.failed),
+        (
+            orders.counters.created + retried.counters.created,
+            retried.counters.failed
+        ),
         (30, 0),
-        "{:?} {:#?}",
+        "{:?} {:?} {:#?}",
         orders.counters,
+        retried.counters,
         orders.problems.first()
     );
     let booked = books.records("order").unwrap();
