@@ -419,3 +419,54 @@ async fn debtors_and_sales_orders_are_written_and_refused_rows_fail_alone() {
         .unwrap();
     assert!(matches!(&refused.outcomes[0], WriteOutcome::Failed(e) if e.message.contains("invalid_item_rate")));
 }
+
+#[tokio::test]
+async fn rate_limits_server_errors_and_cut_answers_keep_their_kinds() {
+    let (url, sim, harness) = start(5, 0).await;
+    let vault = vault(&sim).await;
+    let config = config(&url, "product", "", true);
+    let cases = [
+        (
+            tiltas_sim::Faults {
+                rate_limit_per_s: 1,
+                retry_after_s: 7,
+                ..Default::default()
+            },
+            ErrorKind::RateLimited,
+        ),
+        (
+            tiltas_sim::Faults {
+                error_rate: 1.0,
+                error_status: 503,
+                ..Default::default()
+            },
+            ErrorKind::Transient,
+        ),
+        (
+            tiltas_sim::Faults {
+                malformed_rate: 1.0,
+                ..Default::default()
+            },
+            ErrorKind::Transient,
+        ),
+    ];
+    for (faults, kind) in cases {
+        // Under a rate limit of one a second the second read in the same second is refused.
+        read_all(&config, &vault, None).await.unwrap();
+        harness.set_faults(faults.clone());
+        let mut error = None;
+        for _ in 0..3 {
+            if let Err(failed) = read_all(&config, &vault, None).await {
+                error = Some(failed);
+                break;
+            }
+        }
+        let error = error.unwrap_or_else(|| panic!("seed {SEED}: {faults:?} never failed a read"));
+        harness.set_faults(tiltas_sim::Faults::default());
+        assert_eq!(error.kind, kind, "seed {SEED}: {faults:?}: {error:?}");
+        if kind == ErrorKind::RateLimited {
+            assert_eq!(error.retry_after, Some(Duration::from_secs(7)), "{error:?}");
+        }
+        assert!(error.message.contains("connection \"books\""), "{error:?}");
+    }
+}
