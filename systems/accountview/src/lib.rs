@@ -77,6 +77,7 @@ pub static ACCOUNTVIEW: SystemSpec = SystemSpec {
         key("where", KeyKind::StringMap, false, None, "custom filters: AccountView field = value (Equal), all must hold, e.g. { AG_CODE = \"KOF\" }"),
     ],
     target_keys: &[
+        key("book_as", KeyKind::OneOf(&["order", "invoice"]), false, Some("order"), "for orders: book each as a sales order (SO1) or a sales invoice (SI1)"),
         key("employee", KeyKind::String, false, Some("999999"), "for orders: the employee number (EMPL_NR) of an order that names none"),
         key("warehouse", KeyKind::String, false, None, "for orders: the warehouse code (WH_CODE) orders are booked in"),
         key("order_status", KeyKind::String, false, None, "for orders: the status (ORD_STAT) new sales orders get; unset: the order's own"),
@@ -117,6 +118,7 @@ struct SourceSettings {
 /// A flow's `to` on AccountView.
 #[derive(Debug, serde::Deserialize)]
 struct TargetSettings {
+    book_as: String,
     employee: String,
     warehouse: Option<String>,
     order_status: Option<String>,
@@ -164,6 +166,7 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
     let settings: TargetSettings = context.endpoint_settings(ACCOUNTVIEW.target_keys)?;
     let writing = match context.entity {
         EntityKind::Customer => write::Writing::Debtors,
+        EntityKind::Order if settings.book_as == "invoice" => write::Writing::Invoices,
         EntityKind::Order => write::Writing::Orders,
         // The order pipeline checks an order's articles through a product target.
         EntityKind::Product => write::Writing::Articles,

@@ -470,3 +470,29 @@ async fn rate_limits_server_errors_and_cut_answers_keep_their_kinds() {
         assert!(error.message.contains("connection \"books\""), "{error:?}");
     }
 }
+
+#[tokio::test]
+async fn orders_are_booked_as_sales_invoices_when_the_flow_says_so() {
+    let (url, sim, _) = start(10, 2).await;
+    let vault = vault(&sim).await;
+    let invoices = config(&url, "order", ", book_as = \"invoice\", employee = \"42\"", false);
+    let mut target = SYSTEMS
+        .open_target_with(&invoices, &invoices.flows[0], Arc::new(OpenGate), vault)
+        .unwrap();
+    let order = json!({ "number": "POS-7", "customer": { "code": "10001" },
+        "lines": [{ "sku": "100002", "quantity": "1", "total": "10.00", "total_tax": "0.90", "vat_rate": "9" }] });
+    let result = target.write_batch(vec![item("POS-7", order)]).await.unwrap();
+    assert_eq!(
+        result.outcomes[0],
+        WriteOutcome::Written {
+            target_id: "POS-7".into()
+        }
+    );
+    let stored = sim.records("invoice").unwrap();
+    assert_eq!(stored[0]["INV_NR"], "POS-7");
+    assert_eq!(stored[0]["EMPL_NR"], "42");
+    assert_eq!(stored[0]["SI_LINE"][0]["AMOUNT"], "10");
+    assert_eq!(sim.records("order").unwrap().as_array().unwrap().len(), 0);
+    let found = target.lookup(None, &["POS-7".into()]).await.unwrap();
+    assert_eq!(found.found["POS-7"].target_id, "POS-7");
+}

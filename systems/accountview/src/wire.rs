@@ -72,8 +72,24 @@ pub const SALES_ORDERS: BusinessObject = BusinessObject {
     detail: Some("SO_LINE"),
 };
 
+/// Sales invoices: header and lines, shaped as sales orders [I].
+pub const SALES_INVOICES: BusinessObject = BusinessObject {
+    code: "SI1",
+    table: "SI_HDR",
+    key: "INV_NR",
+    detail: Some("SI_LINE"),
+};
+
 /// Every business object the simulator serves.
-pub const BUSINESS_OBJECTS: [BusinessObject; 6] = [ARTICLES, ARTICLE_GROUPS, DEBTORS, STOCK, PRICE_LISTS, SALES_ORDERS];
+pub const BUSINESS_OBJECTS: [BusinessObject; 7] = [
+    ARTICLES,
+    ARTICLE_GROUPS,
+    DEBTORS,
+    STOCK,
+    PRICE_LISTS,
+    SALES_ORDERS,
+    SALES_INVOICES,
+];
 
 /// The business object of a code, case-insensitively.
 pub fn business_object(code: &str) -> Option<BusinessObject> {
@@ -127,7 +143,23 @@ pub const ORDER_FIELDS: [FieldDef; 13] = [
     ("TOT_EXCL", "N"),
     ("REMARK", "C"),
 ];
-/// The line fields of a sales order.
+/// The header fields of a sales invoice [I].
+pub const INVOICE_FIELDS: [FieldDef; 13] = [
+    ("RowId", "C"),
+    ("INV_NR", "C"),
+    ("INV_DATE", "D"),
+    ("SUB_NR", "C"),
+    ("EMPL_NR", "C"),
+    ("PAY_COND", "C"),
+    ("PAY_METH", "C"),
+    ("SHIP_METH", "C"),
+    ("INV_STAT", "C"),
+    ("CURRENCY", "C"),
+    ("WH_CODE", "C"),
+    ("TOT_EXCL", "N"),
+    ("REMARK", "C"),
+];
+/// The line fields of a sales order or invoice.
 pub const ORDER_LINE_FIELDS: [FieldDef; 8] = [
     ("RowId", "C"),
     ("HeaderId", "C"),

@@ -31,6 +31,8 @@ pub(crate) enum Writing {
     /// Articles are only looked up (the order pipeline's product check), never written.
     Articles,
     Orders,
+    /// Orders booked as sales invoices (`book_as = "invoice"`).
+    Invoices,
 }
 
 impl Writing {
@@ -39,6 +41,7 @@ impl Writing {
             Writing::Debtors => wire::DEBTORS,
             Writing::Articles => wire::ARTICLES,
             Writing::Orders => wire::SALES_ORDERS,
+            Writing::Invoices => wire::SALES_INVOICES,
         }
     }
 
@@ -50,6 +53,7 @@ impl Writing {
             (Writing::Debtors, Some("vat_code")) => Some("VAT_NO"),
             (Writing::Articles, None | Some("sku")) => Some("ART_CODE"),
             (Writing::Orders, None | Some("number")) => Some("ORD_NR"),
+            (Writing::Invoices, None | Some("number")) => Some("INV_NR"),
             _ => None,
         }
     }
@@ -151,10 +155,10 @@ impl AccountViewTarget {
         ))
     }
 
-    /// An order as a sales order write.
+    /// An order as a sales order (or sales invoice) write.
     pub(crate) fn order(&self, payload: &Value) -> Result<Value, String> {
         let order: Order = serde_json::from_value(payload.clone()).map_err(|error| format!("not an order: {error}"))?;
-        let number = field(payload, "number").ok_or("the order has no number (ORD_NR)")?;
+        let number = field(payload, "number").ok_or("the order has no number (ORD_NR / INV_NR)")?;
         let debtor = field(payload, "customer.code").ok_or(
             "the order has no debtor (customer.code): let the order pipeline find or create it by e-mail, or set \
              default_customer on the flow to a debtor number",
@@ -217,9 +221,13 @@ impl AccountViewTarget {
             json!(order.note.clone().unwrap_or_default()),
         ];
         Ok(wire::write_body(
-            &wire::SALES_ORDERS,
+            &self.writing.object(),
             date,
-            &wire::ORDER_FIELDS,
+            if self.writing == Writing::Invoices {
+                &wire::INVOICE_FIELDS
+            } else {
+                &wire::ORDER_FIELDS
+            },
             header,
             &wire::ORDER_LINE_FIELDS,
             lines,
@@ -229,7 +237,7 @@ impl AccountViewTarget {
     fn body(&self, item: &WriteItem) -> Result<Value, String> {
         match self.writing {
             Writing::Debtors => self.debtor(&item.payload, item.target_id.as_deref()),
-            Writing::Orders => self.order(&item.payload),
+            Writing::Orders | Writing::Invoices => self.order(&item.payload),
             Writing::Articles => Err(
                 "Tiltas does not create AccountView articles: create the article in AccountView, then retry".to_owned(),
             ),
@@ -268,7 +276,7 @@ impl AccountViewTarget {
         match self.writing {
             Writing::Debtors => read::customer(row).ok().map(|record| record.data),
             Writing::Articles => read::product(row).ok().map(|record| record.data),
-            Writing::Orders => None,
+            Writing::Orders | Writing::Invoices => None,
         }
     }
 }
@@ -330,7 +338,7 @@ impl Target for AccountViewTarget {
     }
 
     fn precheck(&self, payload: &Value) -> Result<(), String> {
-        if self.writing != Writing::Orders {
+        if !matches!(self.writing, Writing::Orders | Writing::Invoices) {
             return Ok(());
         }
         // The debtor is filled in by the order pipeline after this check.

@@ -147,6 +147,7 @@ impl AccountViewSim {
         let written: &[wire::FieldDef] = match table {
             "CONTACT" => &wire::DEBTOR_FIELDS,
             "SO_HDR" => &wire::ORDER_FIELDS,
+            "SI_HDR" => &wire::INVOICE_FIELDS,
             _ => &[],
         };
         let seeded = self.seeded.table(table).iter().chain(db.table(table));
@@ -281,6 +282,7 @@ impl SimSystem for AccountViewSim {
             ("stock", "ART_WH"),
             ("price_list", "PRICE_LST"),
             ("order", "SO_HDR"),
+            ("invoice", "SI_HDR"),
         ]
         .into_iter()
         .map(|(entity, table)| (entity.to_owned(), db.table(table).len()))
@@ -290,7 +292,12 @@ impl SimSystem for AccountViewSim {
     fn duplicates(&self) -> usize {
         let db = lock(&self.db);
         let mut duplicates = 0;
-        for (table, field) in [("ARTICLE", "ART_CODE"), ("CONTACT", "MAIL_BUS"), ("SO_HDR", "ORD_NR")] {
+        for (table, field) in [
+            ("ARTICLE", "ART_CODE"),
+            ("CONTACT", "MAIL_BUS"),
+            ("SO_HDR", "ORD_NR"),
+            ("SI_HDR", "INV_NR"),
+        ] {
             let mut seen = HashSet::new();
             for row in db.table(table) {
                 if let Some(key) = wire::text(row, field) {
@@ -337,6 +344,7 @@ impl SimSystem for AccountViewSim {
             "stock" => "ART_WH",
             "price_list" => "PRICE_LST",
             "order" => "SO_HDR",
+            "invoice" => "SI_HDR",
             _ => return None,
         };
         Some(Value::Array(lock(&self.db).table(table).iter().map(flat).collect()))

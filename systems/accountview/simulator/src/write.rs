@@ -1,7 +1,7 @@
 //! `POST accountviewdata`: a header row and its detail rows as positional `Values` per the
 //! body's field definitions, detail rows tied to the header by `HeaderId` = the header's
 //! `RowId`. Debtors (`AK1`): a new number when `SUB_NR` is empty, an update when it exists.
-//! Sales orders (`SO1`): the order number must be new, the debtor and every article must
+//! Sales orders (`SO1`) and invoices (`SI1`): the number must be new, the debtor and every article must
 //! exist, an employee is required.
 use crate::data::{Db, Row};
 use crate::query::Refusal;
@@ -137,7 +137,13 @@ pub(crate) fn apply(db: &mut Db, body: &Value, refuses: &dyn Fn(&str) -> bool) -
     let (header, detail) = parse(body, &object)?;
     match object.code {
         "AK1" => debtor(db, &header.rows[0], detail.map(|d| d.rows).unwrap_or_default(), refuses),
-        "SO1" => order(db, &header.rows[0], detail.map(|d| d.rows).unwrap_or_default(), refuses),
+        "SO1" | "SI1" => sale(
+            db,
+            &object,
+            &header.rows[0],
+            detail.map(|d| d.rows).unwrap_or_default(),
+            refuses,
+        ),
         other => Err((
             2006,
             format!("Business object {other} cannot be written through this API"),
@@ -190,13 +196,30 @@ fn debtor(db: &mut Db, header: &Row, people: Vec<Row>, refuses: &dyn Fn(&str) ->
     Ok(wire::answer("CONTACT", vec![Value::Object(row)]))
 }
 
-fn order(db: &mut Db, header: &Row, lines: Vec<Row>, refuses: &dyn Fn(&str) -> bool) -> Result<Value, Refusal> {
-    let number = text(header, "ORD_NR");
+/// A sales order (`SO1`) or sales invoice (`SI1`): header and lines.
+fn sale(
+    db: &mut Db,
+    object: &BusinessObject,
+    header: &Row,
+    lines: Vec<Row>,
+    refuses: &dyn Fn(&str) -> bool,
+) -> Result<Value, Refusal> {
+    let (table, key) = (object.table, object.key);
+    let number = text(header, key);
     if number.is_empty() {
-        return Err((4001, "ORD_NR is verplicht: an order needs its number".to_owned()));
+        return Err((
+            4001,
+            format!("{key} is verplicht: an order or invoice needs its number"),
+        ));
     }
-    if db.table("SO_HDR").iter().any(|row| text(row, "ORD_NR") == number) {
-        return Err((4002, format!("Order {number} already exists")));
+    if db.table(table).iter().any(|row| text(row, key) == number) {
+        return Err((
+            4002,
+            format!(
+                "{} {number} already exists",
+                if key == "INV_NR" { "Invoice" } else { "Order" }
+            ),
+        ));
     }
     let debtor = text(header, "SUB_NR");
     if !db.table("CONTACT").iter().any(|row| text(row, "SUB_NR") == debtor) {
@@ -231,7 +254,7 @@ fn order(db: &mut Db, header: &Row, lines: Vec<Row>, refuses: &dyn Fn(&str) -> b
             Value::Object(line)
         })
         .collect();
-    row.insert("SO_LINE".into(), Value::Array(stored_lines));
-    db.table_mut("SO_HDR").push(row.clone());
-    Ok(wire::answer("SO_HDR", vec![Value::Object(row)]))
+    row.insert(object.detail.unwrap_or("LINES").to_owned(), Value::Array(stored_lines));
+    db.table_mut(table).push(row.clone());
+    Ok(wire::answer(table, vec![Value::Object(row)]))
 }
