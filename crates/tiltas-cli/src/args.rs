@@ -73,6 +73,9 @@ pub enum Command {
     /// Bank statement files (camt.052/053/054, MT940/MT942).
     #[command(subcommand)]
     Bank(BankCommand),
+    /// Authorise a connection at its provider (OAuth2 sign-in) and keep its tokens, sealed, in
+    /// the store.
+    Connect(ConnectArgs),
 }
 
 /// `tiltas bank …`.
@@ -92,6 +95,29 @@ pub struct BankParseArgs {
     /// Print one JSON document per file, one per line.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `tiltas connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The connection to authorise, as named in the flow file.
+    #[arg(long)]
+    pub connection: String,
+    /// Its system (`accountview`), checked against the connection's; optional.
+    pub system: Option<String>,
+    /// The code the provider sent you back with, when you already have one: exchanged without
+    /// a browser step (needs the redirect URI it was issued for).
+    #[arg(long)]
+    pub code: Option<String>,
+    /// The redirect URI registered for the client [default: the connection's `redirect_uri`,
+    /// else a listener on 127.0.0.1 at a free port].
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+    /// Seconds to wait for the provider to send the browser back.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub wait: u64,
 }
 
 /// `tiltas docs`.

@@ -43,6 +43,26 @@ pub enum Grant {
     /// `grant_type=refresh_token` with the token in the store, which receives rotated ones
     /// (AccountView, after the user authorised the connection once).
     RefreshToken(Arc<dyn TokenStore>),
+    /// `grant_type=authorization_code`: the code the provider sent the person who authorised
+    /// the connection back with, exchanged once; the refresh token goes to the store.
+    AuthorizationCode {
+        /// The code from the redirect.
+        code: String,
+        /// The redirect URI the authorization was asked with (the provider compares them).
+        redirect_uri: String,
+        /// Receives the refresh token.
+        store: Arc<dyn TokenStore>,
+    },
+}
+
+impl Grant {
+    /// The store refresh tokens go to, for the grants that have one.
+    fn store(&self) -> Option<&Arc<dyn TokenStore>> {
+        match self {
+            Grant::ClientCredentials => None,
+            Grant::RefreshToken(store) | Grant::AuthorizationCode { store, .. } => Some(store),
+        }
+    }
 }
 
 impl fmt::Debug for Grant {
@@ -50,6 +70,7 @@ impl fmt::Debug for Grant {
         formatter.write_str(match self {
             Grant::ClientCredentials => "ClientCredentials",
             Grant::RefreshToken(_) => "RefreshToken",
+            Grant::AuthorizationCode { .. } => "AuthorizationCode",
         })
     }
 }
@@ -172,7 +193,7 @@ impl TokenSource {
         if let Some(current) = cached.as_ref().filter(|current| current.is_fresh()) {
             return Ok(current.token.clone());
         }
-        let fetched = self.fetch(false).await?;
+        let fetched = self.fetch_current(false).await?;
         let token = fetched.token.clone();
         *cached = Some(fetched);
         Ok(token)
@@ -193,7 +214,7 @@ impl TokenSource {
             }
         }
         *cached = None;
-        let fetched = self.fetch(true).await?;
+        let fetched = self.fetch_current(true).await?;
         let token = fetched.token.clone();
         *cached = Some(fetched);
         Ok(token)
@@ -265,6 +286,27 @@ impl TokenSource {
         shown.to_string()
     }
 
+    /// A token request; when the refresh token is refused but the store meanwhile holds
+    /// another one — another flow or worker on this connection refreshed first, and the provider
+    /// rotated the token we read — once more with that one.
+    async fn fetch_current(&self, after_rejection: bool) -> Result<Cached, ConnectorError> {
+        let Grant::RefreshToken(store) = &self.grant else {
+            return self.fetch(after_rejection).await;
+        };
+        let read = store.load().await?;
+        match self.fetch(after_rejection).await {
+            Err(error) if error.kind == ErrorKind::Auth && error.message.contains("invalid_grant") => {
+                let now = store.load().await?;
+                if now.is_some() && now != read {
+                    tracing::debug!(connection = %self.settings.connection, "refresh token rotated meanwhile; retrying with it");
+                    return self.fetch(after_rejection).await;
+                }
+                Err(error)
+            }
+            other => other,
+        }
+    }
+
     /// One token request.
     async fn fetch(&self, after_rejection: bool) -> Result<Cached, ConnectorError> {
         let settings = &self.settings;
@@ -290,14 +332,23 @@ impl TokenSource {
                     return Err(ConnectorError::new(
                         ErrorKind::Auth,
                         format!(
-                            "connection \"{}\" has no refresh token: authorise the connection with the provider first",
+                            "connection \"{}\" has no refresh token: it was never authorised",
                             settings.connection
                         ),
-                    ));
+                    )
+                    .with_fix(connect_again(&settings.connection)));
                 };
                 form.push(("grant_type".into(), "refresh_token".into()));
                 form.push(("refresh_token".into(), refresh_token.clone()));
                 Some(refresh_token)
+            }
+            Grant::AuthorizationCode { code, redirect_uri, .. } => {
+                form.push(("grant_type".into(), "authorization_code".into()));
+                form.push(("code".into(), code.clone()));
+                if !settings.extra_fields.iter().any(|(name, _)| name == "redirect_uri") {
+                    form.push(("redirect_uri".into(), redirect_uri.clone()));
+                }
+                None
             }
         };
         if let Some(scope) = &settings.scope {
@@ -330,7 +381,14 @@ impl TokenSource {
                 ),
             )
         })?;
-        if let (Some(new), Grant::RefreshToken(store)) = (&issued.refresh_token, &self.grant) {
+        if let (None, Grant::AuthorizationCode { .. }) = (&issued.refresh_token, &self.grant) {
+            return Err(ConnectorError::new(
+                ErrorKind::Auth,
+                format!("{place} issued no refresh token for the code, so the connection could not stay authorised"),
+            )
+            .with_fix("ask the provider for offline access (a refresh token) for this client, then connect again"));
+        }
+        if let (Some(new), Some(store)) = (&issued.refresh_token, self.grant.store()) {
             if spent_refresh_token.as_ref() != Some(new) {
                 store.save(new).await.map_err(|error| {
                     ConnectorError::new(
@@ -401,7 +459,17 @@ impl TokenSource {
             "invalid_grant" => match self.grant {
                 Grant::RefreshToken(_) => (
                     ErrorKind::Auth,
-                    "the refresh token is expired, revoked or already used: authorise the connection again".to_string(),
+                    format!(
+                        "the refresh token is expired, revoked or already used: {}",
+                        connect_again(&settings.connection)
+                    ),
+                ),
+                Grant::AuthorizationCode { .. } => (
+                    ErrorKind::Auth,
+                    format!(
+                        "the code is expired, already used, or was issued for another redirect URI: {}",
+                        connect_again(&settings.connection)
+                    ),
                 ),
                 Grant::ClientCredentials => (
                     ErrorKind::Auth,
@@ -462,5 +530,67 @@ impl Issued {
                 .map(str::to_string),
             expires_in: expires_in.map(Duration::from_secs),
         })
+    }
+}
+
+/// The fix for a connection whose authorisation is gone.
+pub fn connect_again(connection: &str) -> String {
+    format!("authorise it again with `tiltas connect --connection {connection}`")
+}
+
+/// How a person authorises a connection at its provider (`tiltas connect`): the provider's
+/// sign-in page, and the token endpoint the code is exchanged at. A system whose connections
+/// need it returns one from `System::authorization`.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// The provider's authorization page (`https://…/authorize`), without the query Tiltas adds.
+    pub authorize_url: reqwest::Url,
+    /// The connection's client and token endpoint.
+    pub settings: OAuth2Settings,
+    /// The redirect URI registered with the provider for this client, when the connection
+    /// names one; otherwise `tiltas connect` listens on 127.0.0.1 and uses its own.
+    pub redirect_uri: Option<String>,
+    /// The vault entry the refresh token is kept under (the one the connector reads).
+    pub token_name: &'static str,
+}
+
+impl Authorization {
+    /// The address the person opens: `response_type=code`, the client, the redirect URI,
+    /// `state` (checked when the person comes back) and the scope.
+    pub fn url(&self, redirect_uri: &str, state: &str) -> reqwest::Url {
+        let mut url = self.authorize_url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &self.settings.client_id)
+                .append_pair("redirect_uri", redirect_uri)
+                .append_pair("state", state);
+            if let Some(scope) = &self.settings.scope {
+                query.append_pair("scope", scope);
+            }
+        }
+        url
+    }
+
+    /// Exchanges the code the person came back with for tokens, and keeps the refresh token
+    /// in `store` (for the connector: `ConnectionVault` on the connection and `token_name`).
+    pub async fn complete(
+        &self,
+        http: reqwest::Client,
+        gate: Arc<dyn CallGate>,
+        store: Arc<dyn TokenStore>,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<(), ConnectorError> {
+        let grant = Grant::AuthorizationCode {
+            code: code.to_string(),
+            redirect_uri: redirect_uri.to_string(),
+            store,
+        };
+        TokenSource::new(http, gate, self.settings.clone(), grant)
+            .token()
+            .await
+            .map(drop)
     }
 }

@@ -2,6 +2,7 @@
 //! source or target on one of its connections, and its webhook receiver. The engine and the
 //! server see systems only through these traits; the list of systems is assembled in one place
 //! outside them and handed in.
+use crate::oauth2::Authorization;
 use crate::vault::{ConnectionVault, CredentialVault, NoVault};
 use crate::{CallGate, ConnectorError, ErrorKind, Source, SourceRecord, Target};
 use std::path::Path;
@@ -198,6 +199,14 @@ pub trait System: Send + Sync {
     /// Its README (settings, what it supports, fidelity notes), for the docs check.
     fn readme(&self) -> Option<Readme> {
         None
+    }
+
+    /// How a person authorises `connection` at the provider (`tiltas connect`), for systems
+    /// whose connections need it (OAuth2 authorization code); `None` when the flow file's
+    /// settings are all the credentials it needs.
+    fn authorization(&self, connection: &Connection) -> Result<Option<Authorization>, ConnectorError> {
+        let _ = connection;
+        Ok(None)
     }
 }
 

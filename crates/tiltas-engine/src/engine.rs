@@ -4,10 +4,12 @@ use crate::gate::ConnectionGate;
 use crate::orders::OrderPipeline;
 use crate::report::{SyncOptions, SyncReport};
 use crate::run::{connector_error, this_host, Connectors, PreparedFlow};
+use crate::vault::StoreVault;
 use crate::EngineError;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tiltas_config::{Connection, Flow, ValidatedConfig};
+use tiltas_connector::vault::CredentialVault;
 use tiltas_connector::{
     CallGate, ConnectorError, OpenContext, Page, ReadRequest, Source, SourceRecord, Systems, Target,
 };
@@ -23,6 +25,8 @@ pub struct Engine {
     gates: std::sync::Mutex<HashMap<String, Arc<ConnectionGate>>>,
     /// Every flow compiled once; a flow whose mapping does not compile keeps its error.
     prepared: HashMap<String, Result<Arc<PreparedFlow>, String>>,
+    /// Credentials connections obtain at run time, sealed in the store.
+    vault: Arc<dyn CredentialVault>,
 }
 
 impl Engine {
@@ -38,7 +42,9 @@ impl Engine {
                 (flow.name.clone(), prepared.map_err(|error| error.to_string()))
             })
             .collect();
+        let vault: Arc<dyn CredentialVault> = Arc::new(StoreVault::new(store.clone(), &config.base_dir));
         Engine {
+            vault,
             config,
             store,
             systems,
@@ -61,6 +67,11 @@ impl Engine {
     /// The store the engine keeps its state in.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Where connections keep credentials obtained at run time (sealed in the store).
+    pub fn vault(&self) -> Arc<dyn CredentialVault> {
+        self.vault.clone()
     }
 
     /// Runs one flow once, with the connectors its configuration names. A dry run opens the
@@ -143,13 +154,13 @@ impl Engine {
 
     fn open_source(&self, flow: &Flow) -> Result<Box<dyn Source>, EngineError> {
         self.systems
-            .open_source(&self.config, flow, self.gate(&flow.from.connection))
+            .open_source_with(&self.config, flow, self.gate(&flow.from.connection), self.vault.clone())
             .map_err(|error| connector_error(flow, "source", error))
     }
 
     fn open_target(&self, flow: &Flow) -> Result<Box<dyn Target>, EngineError> {
         self.systems
-            .open_target(&self.config, flow, self.gate(&flow.to.connection))
+            .open_target_with(&self.config, flow, self.gate(&flow.to.connection), self.vault.clone())
             .map_err(|error| connector_error(flow, "target", error))
     }
 
@@ -172,7 +183,7 @@ impl Engine {
                 match_on: Some(match_on),
                 base_dir: &self.config.base_dir,
                 gate: self.gate(&flow.to.connection),
-                vault: Arc::new(tiltas_connector::vault::NoVault),
+                vault: self.vault.clone(),
             };
             system
                 .open_target(&context)

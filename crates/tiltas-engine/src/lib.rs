@@ -20,6 +20,7 @@ mod progress;
 mod report;
 mod run;
 mod stages;
+mod vault;
 
 pub use engine::Engine;
 pub use error::EngineError;
@@ -27,3 +28,4 @@ pub use hash::payload_hash;
 pub use plan::load_config;
 pub use progress::{NoProgress, Progress};
 pub use report::{PlannedChange, PlannedKind, RecordProblem, SyncOptions, SyncReport};
+pub use vault::{StoreVault, SECRET_KEY_FILE, SECRET_KEY_VARIABLE};

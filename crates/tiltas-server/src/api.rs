@@ -265,7 +265,7 @@ pub(crate) async fn test_connection_now(state: &AppState, name: &str) -> Result<
         match_on: None,
         base_dir: &state.config.base_dir,
         gate: std::sync::Arc::new(OpenGate),
-        vault: std::sync::Arc::new(tiltas_connector::vault::NoVault),
+        vault: state.engine.vault(),
     };
     let opened = state
         .engine

@@ -249,6 +249,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a key; false when no live key has this id.
     async fn api_key_revoke(&self, id: i64) -> StoreResult<bool>;
+
+    // ---- Credentials obtained at run time ------------------------------------------------
+
+    /// The sealed (encrypted) value `name` of `connection`, as the engine stored it.
+    async fn credential(&self, connection: &str, name: &str) -> StoreResult<Option<String>>;
+
+    /// Keeps a sealed value, replacing the one before; committed on return.
+    async fn credential_put(&self, connection: &str, name: &str, sealed: &str) -> StoreResult<()>;
+
+    /// Forgets every value of `connection` (a connection removed or authorised anew); how many.
+    async fn credentials_forget(&self, connection: &str) -> StoreResult<u64>;
 }
 
 /// The hash under which an API key is stored (SHA-256, hex): the key itself is never kept.

@@ -1170,6 +1170,39 @@ macro_rules! sql_store {
                     .map_err(query_error("api_key_revoke"))?;
                 Ok(revoked.rows_affected() == 1)
             }
+
+            async fn credential(&self, connection: &str, name: &str) -> StoreResult<Option<String>> {
+                sqlx::query_scalar("SELECT sealed FROM credential WHERE connection = $1 AND name = $2")
+                    .bind(connection)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(query_error("credential"))
+            }
+
+            async fn credential_put(&self, connection: &str, name: &str, sealed: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO credential (connection, name, sealed, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (connection, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
+                )
+                .bind(connection)
+                .bind(name)
+                .bind(sealed)
+                .bind(now())
+                .execute(&self.pool)
+                .await
+                .map_err(query_error("credential_put"))?;
+                Ok(())
+            }
+
+            async fn credentials_forget(&self, connection: &str) -> StoreResult<u64> {
+                let forgotten = sqlx::query("DELETE FROM credential WHERE connection = $1")
+                    .bind(connection)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(query_error("credentials_forget"))?;
+                Ok(forgotten.rows_affected())
+            }
         }
         }
     };

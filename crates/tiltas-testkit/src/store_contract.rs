@@ -816,6 +816,22 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
     assert_eq!(ids.len(), listed.len());
 }
 
+/// Credentials are kept per connection and name, replaced in place, and forgotten per connection.
+pub async fn credentials_are_kept_per_connection_replaced_and_forgotten(store: Arc<dyn Store>) {
+    let (books, shop) = (unique("books"), unique("shop"));
+    assert_eq!(store.credential(&books, "refresh_token").await.unwrap(), None);
+    store.credential_put(&books, "refresh_token", "sealed-1").await.unwrap();
+    store.credential_put(&books, "refresh_token", "sealed-2").await.unwrap();
+    store.credential_put(&books, "device", "sealed-d").await.unwrap();
+    store.credential_put(&shop, "refresh_token", "sealed-s").await.unwrap();
+    let kept = store.credential(&books, "refresh_token").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("sealed-2"));
+    assert_eq!(store.credentials_forget(&books).await.unwrap(), 2);
+    assert_eq!(store.credential(&books, "refresh_token").await.unwrap(), None);
+    let other = store.credential(&shop, "refresh_token").await.unwrap();
+    assert_eq!(other.as_deref(), Some("sealed-s"));
+}
+
 /// Webhook deliveries stay pending, in arrival order, until taken; failed attempts are counted.
 pub async fn inbox_keeps_deliveries_until_they_are_taken(store: Arc<dyn Store>) {
     let connection = unique("shop");
@@ -1086,6 +1102,7 @@ macro_rules! store_contract_tests {
             exactly_one_of_sixteen_racing_claimants_wins_a_lease,
             quota_counters_never_exceed_their_limit,
             api_keys_are_found_by_hash_until_revoked,
+            credentials_are_kept_per_connection_replaced_and_forgotten,
             inbox_keeps_deliveries_until_they_are_taken,
             deliveries_keep_what_became_of_them,
             activity_outcomes_name_each_record_of_a_run,

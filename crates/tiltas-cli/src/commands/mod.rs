@@ -2,6 +2,7 @@
 mod bank;
 mod bench;
 mod bench_webhook;
+mod connect;
 mod dead_letters;
 mod demo;
 mod docs;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(&cli.global, &args).await,
         Command::Docs(args) => docs::run(&args),
         Command::Bank(command) => bank::run(command),
+        Command::Connect(args) => connect::run(&cli.global, &args).await,
     }
 }
 

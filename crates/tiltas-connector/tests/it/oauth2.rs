@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tiltas_config::Secret;
-use tiltas_connector::oauth2::{ClientAuth, Grant, OAuth2Settings, TokenSource, TokenStore};
+use tiltas_connector::oauth2::{Authorization, ClientAuth, Grant, OAuth2Settings, TokenSource, TokenStore};
 use tiltas_connector::{ConnectorError, ErrorKind};
 
 /// base64("app:s3cret")
@@ -29,6 +29,11 @@ struct Provider {
     refuse_every_token: AtomicBool,
     /// The refresh token the provider accepts now; `None`: no refresh grant.
     refresh_token: Mutex<Option<String>>,
+    /// Another worker's refresh, landing in the caller's store as this provider refuses a
+    /// spent refresh token (the race of two token sources on one connection).
+    rotated_elsewhere: Option<String>,
+    /// Authorization codes not yet exchanged, with the redirect URI each was issued for.
+    codes: Mutex<HashMap<String, String>>,
     last_form: Mutex<HashMap<String, String>>,
     /// The caller's store, checked at each API call: it must already hold the current
     /// refresh token when an access token issued with it is used.
@@ -80,11 +85,24 @@ async fn token(
         Some("refresh_token") => {
             let mut current = provider.refresh_token.lock().unwrap();
             if current.is_none() || form.get("refresh_token") != current.as_ref() {
+                if let (Some(store), Some(elsewhere)) = (&provider.store, &provider.rotated_elsewhere) {
+                    *store.token.lock().unwrap() = Some(elsewhere.clone());
+                }
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Refresh token is invalid");
             }
             let rotated = format!("refresh-{number}");
             answer["refresh_token"] = json!(rotated);
             *current = Some(rotated);
+        }
+        Some("authorization_code") => {
+            let code = form.get("code").cloned().unwrap_or_default();
+            let issued_for = provider.codes.lock().unwrap().remove(&code);
+            if issued_for.is_none() || issued_for.as_ref() != form.get("redirect_uri") {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Code is invalid");
+            }
+            let first = format!("refresh-{number}");
+            answer["refresh_token"] = json!(first);
+            *provider.refresh_token.lock().unwrap() = Some(first);
         }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", ""),
     }
@@ -382,11 +400,18 @@ async fn a_refused_refresh_token_asks_to_authorise_again() {
     let error = setup.source.token().await.expect_err("invalid_grant");
     assert_eq!(error.kind, ErrorKind::Auth);
     assert!(error.message.contains("invalid_grant"), "{error}");
-    assert!(error.message.contains("authorise the connection again"), "{error}");
+    assert!(
+        error.message.contains("tiltas connect --connection intercars"),
+        "{error}"
+    );
 
     let never_authorised = setup_with_store(Arc::new(MemoryStore::default())).await;
     let error = never_authorised.source.token().await.expect_err("no refresh token");
     assert!(error.message.contains("has no refresh token"), "{error}");
+    assert!(
+        error.fix.as_deref().unwrap_or_default().contains("tiltas connect"),
+        "{error:?}"
+    );
     assert_eq!(never_authorised.provider.token_calls(), 0);
 }
 
@@ -439,4 +464,101 @@ async fn a_wrong_token_url_and_an_unset_secret_are_named_in_the_error() {
     let error = unset.token().await.expect_err("unset");
     assert_eq!(error.kind, ErrorKind::Auth);
     assert!(error.message.contains("TILTAS_TEST_UNSET_OAUTH2_SECRET"), "{error}");
+}
+
+#[tokio::test]
+async fn an_authorization_code_is_exchanged_once_and_its_refresh_token_kept_for_the_refresh_grant() {
+    let provider = basic();
+    provider
+        .codes
+        .lock()
+        .unwrap()
+        .insert("code-1".into(), "http://127.0.0.1:9/callback".into());
+    let setup = setup(provider, |_| {}, Grant::ClientCredentials).await;
+    let mut settings = OAuth2Settings::new(
+        "books",
+        format!("{}/oauth2/token", setup.base).parse().unwrap(),
+        "app",
+        Secret::literal("s3cret"),
+    );
+    settings.scope = Some("read write".into());
+    let authorization = Authorization {
+        authorize_url: "https://login.example/authorize".parse().unwrap(),
+        settings,
+        redirect_uri: None,
+        token_name: "refresh_token",
+    };
+    let url = authorization.url("http://127.0.0.1:9/callback", "st4te");
+    let query: HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["response_type"], "code");
+    assert_eq!(query["client_id"], "app");
+    assert_eq!(query["redirect_uri"], "http://127.0.0.1:9/callback");
+    assert_eq!(query["state"], "st4te");
+    assert_eq!(query["scope"], "read write");
+
+    let store = Arc::new(MemoryStore::default());
+    let complete = |code: &'static str| {
+        let (store, gate, http) = (store.clone(), setup.gate.clone(), setup.http.clone());
+        let authorization = authorization.clone();
+        async move {
+            authorization
+                .complete(http, gate, store, code, "http://127.0.0.1:9/callback")
+                .await
+        }
+    };
+    complete("code-1").await.expect("the code is exchanged");
+    let kept = store.token.lock().unwrap().clone();
+    assert_eq!(kept, setup.provider.refresh_token.lock().unwrap().clone());
+    assert!(kept.is_some());
+    let form = setup.provider.last_form.lock().unwrap().clone();
+    assert_eq!(form["grant_type"], "authorization_code");
+
+    let again = complete("code-1").await.expect_err("a code is good once");
+    assert_eq!(again.kind, ErrorKind::Auth);
+    assert!(again.message.contains("tiltas connect --connection books"), "{again}");
+
+    // The kept refresh token now drives the refresh grant, which rotates it.
+    let refreshing = TokenSource::new(
+        setup.http.clone(),
+        setup.gate.clone(),
+        authorization.settings.clone(),
+        Grant::RefreshToken(store.clone()),
+    );
+    refreshing.token().await.expect("refreshed with the kept token");
+    assert_ne!(*store.token.lock().unwrap(), kept, "rotated and kept");
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotated_by_another_flow_meanwhile_is_used_instead_of_failing() {
+    let store = Arc::new(MemoryStore {
+        token: Mutex::new(Some("refresh-read-before".into())),
+        ..MemoryStore::default()
+    });
+    let provider = Provider {
+        refresh_token: Mutex::new(Some("refresh-by-other".into())),
+        rotated_elsewhere: Some("refresh-by-other".into()),
+        store: Some(store.clone()),
+        ..basic()
+    };
+    let setup = setup(provider, |_| {}, Grant::RefreshToken(store.clone())).await;
+    assert_eq!(setup.call_api().await.unwrap(), StatusCode::OK);
+    assert_eq!(
+        setup.provider.token_calls(),
+        2,
+        "refused once, then refreshed with the other's token"
+    );
+    let kept = store.token.lock().unwrap().clone();
+    assert_eq!(kept, setup.provider.refresh_token.lock().unwrap().clone());
+    assert_ne!(kept.as_deref(), Some("refresh-by-other"));
+
+    // Refused with nothing newer in the store: one request, an error, no loop.
+    let spent = Arc::new(MemoryStore {
+        token: Mutex::new(Some("refresh-spent".into())),
+        ..MemoryStore::default()
+    });
+    let lone = setup_with_store(spent).await;
+    *lone.provider.refresh_token.lock().unwrap() = Some("refresh-live".into());
+    let error = lone.source.token().await.expect_err("spent");
+    assert!(error.message.contains("invalid_grant"), "{error}");
+    assert_eq!(lone.provider.token_calls(), 1);
 }
