@@ -1,6 +1,6 @@
-//! OAuth2 for AccountView.net: the authorisation URL a user opens once, the exchange of the
-//! code it returns for the first refresh token ([`exchange_code`], [`connect`]), and the
-//! connection's [`TokenSource`] on the rotating refresh token kept in the credential vault.
+//! OAuth2 for AccountView.net: how a person authorises a connection once ([`authorization`],
+//! for `tiltas connect`), and the connection's [`TokenSource`] on the rotating refresh token
+//! kept in the credential vault.
 //! One token source per connection and vault is shared by every source and target of the
 //! process, so two flows never spend the same refresh token. A refresh the provider refuses
 //! (`invalid_grant`: expired, revoked or already used) is an auth error that tells the user to
@@ -9,9 +9,9 @@ use crate::{ConnectionSettings, ACCOUNTVIEW};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tiltas_config::Connection;
-use tiltas_connector::oauth2::{ClientAuth, Grant, OAuth2Settings, TokenSource};
+use tiltas_connector::oauth2::{Authorization, ClientAuth, Grant, OAuth2Settings, TokenSource};
 use tiltas_connector::vault::{ConnectionVault, CredentialVault};
-use tiltas_connector::{http, CallGate, ConnectorError, ErrorKind};
+use tiltas_connector::{CallGate, ConnectorError, ErrorKind};
 
 /// The vault entry a connection's refresh token is kept under.
 pub const REFRESH_TOKEN: &str = "refresh_token";
@@ -71,16 +71,13 @@ fn oauth2_settings(connection: &str, settings: &ConnectionSettings) -> Result<OA
     Ok(oauth)
 }
 
-/// The address a user opens to let Tiltas into their administration: the provider's
-/// authorisation page with the app's `client_id`, the `redirect_uri` registered for it (the
-/// connection's own when `None`) and `state`, which the redirect carries back unchanged.
-pub fn authorization_url(
-    connection: &Connection,
-    redirect_uri: Option<&str>,
-    state: &str,
-) -> Result<String, ConnectorError> {
+/// How a person authorises the connection (`tiltas connect accountview --connection NAME`,
+/// through `System::authorization`): the authorisation page (`authorize_url`, default
+/// `base_url` + `authorize`), the client (id and secret as form fields) at the token endpoint,
+/// the registered `redirect_uri`, and the vault entry the refresh token goes to.
+pub fn authorization(connection: &Connection) -> Result<Authorization, ConnectorError> {
     let settings = settings_of(connection)?;
-    let mut url = match &settings.authorize_url {
+    let authorize_url = match &settings.authorize_url {
         Some(url) => reqwest::Url::parse(url).map_err(|error| {
             fatal(
                 &connection.name,
@@ -89,84 +86,16 @@ pub fn authorization_url(
         })?,
         None => endpoint(&connection.name, &settings.base_url, crate::wire::AUTHORIZE_PATH)?,
     };
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &settings.client_id)
-        .append_pair("redirect_uri", redirect_uri.unwrap_or(&settings.redirect_uri))
-        .append_pair("state", state);
-    Ok(url.to_string())
-}
-
-/// Exchanges the `code` the authorisation page redirected with for the connection's first
-/// refresh token (returned, not kept: see [`connect`]). `redirect_uri` must be the one the
-/// authorisation URL named.
-pub async fn exchange_code(
-    connection: &Connection,
-    code: &str,
-    redirect_uri: Option<&str>,
-    gate: &dyn CallGate,
-) -> Result<String, ConnectorError> {
-    let settings = settings_of(connection)?;
-    let name = &connection.name;
-    let secret = http::reveal(&settings.client_secret)?;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.trim()),
-        ("redirect_uri", redirect_uri.unwrap_or(&settings.redirect_uri)),
-        ("client_id", &settings.client_id),
-        ("client_secret", &secret),
-    ];
-    let request = http::client(settings.timeout)?
-        .post(token_url(name, &settings)?)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&form);
-    let reply = http::exchange(gate, &format!("connection \"{name}\": POST token"), request).await?;
-    let body = reply.body();
-    if !reply.status.is_success() {
-        let code = body.get("error").and_then(|e| e.as_str()).unwrap_or("refused");
-        let description = body
-            .get("error_description")
-            .and_then(|e| e.as_str())
-            .unwrap_or_default();
-        let fix = match code {
-            "invalid_grant" => format!(
-                "the code is wrong, expired or already used (codes work once, for minutes): {}",
-                reconnect(name)
-            ),
-            "invalid_client" => "check the connection's `client_id` and `client_secret`".to_owned(),
-            _ => "check the connection's `base_url`, `client_id` and `redirect_uri`".to_owned(),
-        };
-        return Err(ConnectorError::new(
-            ErrorKind::Auth,
-            format!("connection \"{name}\": AccountView refused the authorisation code: {code} {description:?}: {fix}"),
-        )
-        .with_fix(fix));
-    }
-    body.get("refresh_token")
-        .and_then(|token| token.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            fatal(
-                name,
-                format!(
-                    "the token endpoint answered without a refresh_token: {}: check base_url",
-                    http::quote(&body)
-                ),
-            )
-        })
-}
-
-/// Exchanges `code` ([`exchange_code`]) and keeps the refresh token in `vault` as the
-/// connection's, replacing any before: what `tiltas connect accountview` runs.
-pub async fn connect(
-    connection: &Connection,
-    code: &str,
-    redirect_uri: Option<&str>,
-    gate: &dyn CallGate,
-    vault: &dyn CredentialVault,
-) -> Result<(), ConnectorError> {
-    let token = exchange_code(connection, code, redirect_uri, gate).await?;
-    vault.save(&connection.name, REFRESH_TOKEN, &token).await
+    let mut oauth = oauth2_settings(&connection.name, &settings)?;
+    // The code grant sends the redirect URI the code was asked with (`tiltas connect` may be
+    // given another one than the connection's).
+    oauth.extra_fields.clear();
+    Ok(Authorization {
+        authorize_url,
+        settings: oauth,
+        redirect_uri: Some(settings.redirect_uri),
+        token_name: REFRESH_TOKEN,
+    })
 }
 
 type Shared = Mutex<HashMap<String, Weak<TokenSource>>>;

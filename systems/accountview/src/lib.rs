@@ -1,7 +1,6 @@
 //! Visma AccountView.net through its REST API (`shared/protocols/erp-and-suppliers.md` §3b):
 //! OAuth2 authorisation code with rotating refresh tokens kept in the credential vault
-//! ([`auth`]: [`authorization_url`], [`exchange_code`], [`connect`] for `tiltas connect`),
-//! `x-company`, `accountviewdata` reads and positional writes ([`wire`], shared with the
+//! ([`auth`]: [`authorization`], what `tiltas connect` runs), `x-company`, `accountviewdata` reads and positional writes ([`wire`], shared with the
 //! simulator). Reads articles (products with variants), article groups, debtors, stock
 //! (available = on hand − reserved) and price lists; writes debtors and sales orders through
 //! the engine's order pipeline (`accounting`).
@@ -15,7 +14,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{authorization_url, connect, exchange_code, REFRESH_TOKEN};
+pub use auth::{authorization, REFRESH_TOKEN};
 use std::collections::BTreeMap;
 use tiltas_config::{EntityAccess, KeyKind, KeySpec, MoneyPlaces, SystemSpec};
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
@@ -209,5 +208,12 @@ impl crate::System for AccountViewSystem {
 
     fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
         open_target(context)
+    }
+
+    fn authorization(
+        &self,
+        connection: &tiltas_config::Connection,
+    ) -> Result<Option<tiltas_connector::oauth2::Authorization>, ConnectorError> {
+        authorization(connection).map(Some)
     }
 }

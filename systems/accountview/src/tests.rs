@@ -216,7 +216,12 @@ async fn the_authorisation_code_is_exchanged_and_refresh_tokens_rotate() {
     let (url, sim, _) = start(10, 0).await;
     let config = config(&url, "product", "", true);
     let connection = config.connections.iter().find(|c| c.name == "books").unwrap();
-    let address = crate::authorization_url(connection, None, "xyz").unwrap();
+    // What `tiltas connect` does, through the system's authorization.
+    let authorization = crate::System::authorization(&crate::AccountViewSystem, connection)
+        .unwrap()
+        .unwrap();
+    assert_eq!(authorization.redirect_uri.as_deref(), Some(REDIRECT));
+    let address = authorization.url(REDIRECT, "xyz").to_string();
     assert!(address.starts_with(&format!("{url}/api/v3/authorize?")), "{address}");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -230,15 +235,21 @@ async fn the_authorisation_code_is_exchanged_and_refresh_tokens_rotate() {
     );
     let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap();
     let vault: Arc<dyn CredentialVault> = Arc::new(MemoryVault::default());
-    crate::connect(connection, code, None, &OpenGate, vault.as_ref())
-        .await
-        .unwrap();
+    let store = Arc::new(tiltas_connector::vault::ConnectionVault::new(
+        vault.clone(),
+        "books",
+        authorization.token_name,
+    ));
+    let complete = |store| authorization.complete(reqwest::Client::new(), Arc::new(OpenGate), store, code, REDIRECT);
+    complete(store.clone()).await.unwrap();
     let first = vault.load("books", crate::REFRESH_TOKEN).await.unwrap().unwrap();
-    let again = crate::exchange_code(connection, code, None, &OpenGate)
-        .await
-        .unwrap_err();
+    let again = complete(store).await.unwrap_err();
     assert_eq!(again.kind, ErrorKind::Auth);
-    assert!(again.message.contains("already used"), "{again:?}");
+    assert!(again.message.contains("invalid_grant"), "{again:?}");
+    assert_eq!(
+        vault.load("books", crate::REFRESH_TOKEN).await.unwrap().as_deref(),
+        Some(first.as_str())
+    );
 
     read_all(&config, &vault, None).await.unwrap();
     let second = vault.load("books", crate::REFRESH_TOKEN).await.unwrap().unwrap();

@@ -1,8 +1,9 @@
-//! AccountView in the connector contract: started, but every entity is listed as not covered
-//! for now, because the contract suite runs connectors through the engine, which opens them
-//! without a credential vault (`NoVault`), and AccountView's rotating refresh token has to be
-//! kept in one. The connector's own tests (`systems/accountview/src/tests.rs`) run it with a
-//! vault against this simulator.
+//! AccountView in the connector contract: started, but every entity is listed as not covered,
+//! because a connection works only once a person has authorised it (`tiltas connect` puts the
+//! refresh token in the engine's vault) and a fixture can hand the suite only a
+//! `[connections]` table. The connector's own tests (`systems/accountview/src/tests.rs`) run it
+//! against this simulator with the token in a vault, and the example end to end through the
+//! engine's own vault.
 use crate::{router, AccountViewSim, Credentials, Seeding, REFUSED_ITEM};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +11,10 @@ use tiltas_model::EntityKind;
 use tiltas_sim::contract::{ContractFixture, NotCovered, Simulated, StartRequest, Starting};
 use tiltas_sim::Harness;
 
-const WHY: &str = "the contract suite opens connectors through the engine, which hands them no credential vault yet \
-                   (NoVault), and AccountView's rotating refresh token must be kept in one; covered against the \
-                   simulator with a vault by systems/accountview/src/tests.rs";
+const WHY: &str = "an AccountView connection needs a refresh token in the engine's vault, put there by a person with \
+                   `tiltas connect`, and a contract fixture can hand the suite only a [connections] table; covered \
+                   against the simulator by systems/accountview/src/tests.rs (reads, incremental reads, writes, \
+                   refusals, 429/5xx/HTML) and tests/flows.rs (the example through the engine and its vault)";
 
 /// How the connector contract runs against AccountView.
 pub fn contract_fixture() -> ContractFixture {

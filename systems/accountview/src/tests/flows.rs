@@ -1,37 +1,14 @@
-//! `examples/accountview-mplus.toml` end to end through the engine against both simulators.
-//! The engine opens connectors without a credential vault for now (`NoVault`), so the test
-//! hands AccountView one through a wrapper system — what the engine's store-backed vault will
-//! do — seeded with a refresh token the simulator issued, as `tiltas connect` leaves it.
+//! `examples/accountview-mplus.toml` end to end through the engine against both simulators,
+//! the AccountView connection authorised as `tiltas connect` leaves it: a refresh token the
+//! simulator issued, sealed in the store by the engine's vault.
 use super::{credentials, SEED};
-use crate::{ConnectorError, OpenContext, Source, System, Target};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use tiltas_accountview_sim::{router, AccountViewSim, Seeding};
-use tiltas_config::SystemSpec;
-use tiltas_connector::vault::{CredentialVault, MemoryVault};
 use tiltas_connector::Systems;
 use tiltas_engine::{Engine, SyncOptions};
 use tiltas_sim::{Harness, SimSystem};
 
-static VAULT: LazyLock<Arc<dyn CredentialVault>> = LazyLock::new(|| Arc::new(MemoryVault::default()));
-
-/// AccountView with its connections' credentials kept in [`VAULT`].
-struct Vaulted;
-
-impl System for Vaulted {
-    fn spec(&self) -> &'static SystemSpec {
-        &crate::ACCOUNTVIEW
-    }
-
-    fn open_source(&self, context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorError> {
-        crate::AccountViewSystem.open_source(&context.clone().with_vault(VAULT.clone()))
-    }
-
-    fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
-        crate::AccountViewSystem.open_target(&context.clone().with_vault(VAULT.clone()))
-    }
-}
-
-static SYSTEMS: Systems = Systems::new(&[&Vaulted, &tiltas_mplus::MplusSystem]);
+static SYSTEMS: Systems = Systems::new(&[&crate::AccountViewSystem, &tiltas_mplus::MplusSystem]);
 
 #[tokio::test]
 async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
@@ -63,10 +40,6 @@ async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
         .replace("\"av-demo\"", &format!("\"{}\"", super::CLIENT))
         .replace("{ env = \"AV_CLIENT_SECRET\" }", &format!("\"{}\"", super::SECRET))
         .replace("{ env = \"MPLUS_SECRET\" }", "\"demo-secret\"");
-    VAULT
-        .save("books", crate::REFRESH_TOKEN, &books.issue_refresh_token())
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = tiltas_config::parse_str(&example, &dir.path().join("accountview-mplus.toml"), &SYSTEMS)
         .unwrap_or_else(|errors| panic!("{errors}"));
@@ -74,6 +47,13 @@ async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
         .await
         .unwrap();
     let engine = Engine::new(Arc::new(config), store, SYSTEMS);
+    // What `tiltas connect accountview --connection books` leaves: the refresh token sealed in
+    // the store, through the engine's own vault.
+    engine
+        .vault()
+        .save("books", crate::REFRESH_TOKEN, &books.issue_refresh_token())
+        .await
+        .unwrap();
     let sync = |flow: &'static str| {
         let engine = &engine;
         async move {
