@@ -142,8 +142,7 @@ pub(crate) fn explain(connection: &str, error: ConnectorError) -> ConnectorError
         ErrorKind::Auth,
         format!(
             "connection \"{connection}\": AccountView no longer accepts the connection's authorisation (the refresh \
-             token is missing, expired, revoked or already used; the connection is paused rather than retried): {fix} \
-             ({})",
+             token is missing, expired, revoked or already used), so nothing more is tried: {fix} ({})",
             error.message
         ),
     )

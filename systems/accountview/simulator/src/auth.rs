@@ -18,8 +18,9 @@ pub(crate) struct Tokens {
     codes: HashMap<String, String>,
     /// Live refresh tokens.
     refresh: HashSet<String>,
-    /// Refresh tokens that were rotated away (for the message).
+    /// Refresh tokens that were rotated away, and revoked ones (for the message).
     spent: HashSet<String>,
+    revoked: HashSet<String>,
     /// Access tokens → when they expire.
     access: HashMap<String, Instant>,
     counter: u64,
@@ -75,7 +76,7 @@ impl Tokens {
     /// Makes every refresh token dead (as if the user revoked the app).
     pub fn revoke_refresh_tokens(&mut self) -> usize {
         let count = self.refresh.len();
-        self.spent.extend(self.refresh.drain());
+        self.revoked.extend(self.refresh.drain());
         count
     }
 
@@ -138,6 +139,8 @@ impl Tokens {
                 if !self.refresh.remove(&token) {
                     let why = if self.spent.contains(&token) {
                         "The refresh token was already used (refresh tokens rotate: use the newest one)"
+                    } else if self.revoked.contains(&token) {
+                        "The refresh token was revoked: the user withdrew the app's access"
                     } else {
                         "The refresh token is invalid or expired"
                     };
