@@ -16,6 +16,12 @@ pub use tiltas_connector::*;
 /// CSV and JSON Lines files.
 pub use tiltas_files as file;
 
+/// AccountView.net and its simulator.
+pub mod accountview {
+    pub use tiltas_accountview::*;
+    pub use tiltas_accountview_sim as simulator;
+}
+
 /// B1.lt and its simulator.
 pub mod b1 {
     pub use tiltas_b1::*;

@@ -2,7 +2,8 @@
 //! the server's webhooks and the simulators. A new system is one line here, and with a
 //! simulator one line in `simulators!` (its `tiltas sim` subcommand and contract fixture).
 use crate::{
-    b1, bank, file, magento, mplus, prestashop, reference, rivile, smartup, woocommerce, CallGate, ConnectorError,
+    accountview, b1, bank, file, magento, mplus, prestashop, reference, rivile, smartup, woocommerce, CallGate,
+    ConnectorError,
     Source, Systems, Target,
 };
 use std::sync::Arc;
@@ -21,6 +22,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &woocommerce::WooCommerceSystem,
     &prestashop::PrestaShopSystem,
     &magento::MagentoSystem,
+    &accountview::AccountViewSystem,
 ]);
 
 /// Every system of this build.

@@ -53,6 +53,8 @@ simulators! {
     Magento => tiltas_magento_sim,
     /// A Smartup ERP company (Basic auth, `$export`/`$import`, daily quotas, integration settings).
     Smartup => tiltas_smartup_sim,
+    /// An AccountView.net administration's REST API (OAuth2 with rotating refresh tokens).
+    Accountview => tiltas_accountview_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).

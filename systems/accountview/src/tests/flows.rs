@@ -1,0 +1,223 @@
+//! `examples/accountview-mplus.toml` end to end through the engine against both simulators,
+//! the AccountView connection authorised as `tiltas connect` leaves it: a refresh token the
+//! simulator issued, sealed in the store by the engine's vault.
+use super::{credentials, SEED};
+use std::sync::Arc;
+use tiltas_accountview_sim::{router, AccountViewSim, Seeding};
+use tiltas_connector::Systems;
+use tiltas_engine::{Engine, SyncOptions};
+use tiltas_sim::{Harness, SimSystem};
+
+static SYSTEMS: Systems = Systems::new(&[&crate::AccountViewSystem, &tiltas_mplus::MplusSystem]);
+
+#[tokio::test]
+async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
+    let mut credentials = credentials();
+    credentials.company = "1".into();
+    let seeding = Seeding {
+        seed: SEED,
+        articles: 100,
+        debtors: 12,
+    };
+    let books = Arc::new(AccountViewSim::new(credentials, seeding));
+    let books_harness = Harness::new(books.clone(), SEED);
+    let books_url = tiltas_sim::spawn(router(books.clone(), books_harness.clone()))
+        .await
+        .unwrap();
+    let mplus_seeding = tiltas_mplus_sim::Seeding {
+        seed: SEED,
+        products: 0,
+        customers: 0,
+        orders: 0,
+    };
+    let till = Arc::new(tiltas_mplus_sim::MplusSim::new("demo", "demo-secret", mplus_seeding));
+    let till_url = tiltas_sim::spawn(tiltas_mplus_sim::router(till.clone(), Harness::new(till.clone(), SEED)))
+        .await
+        .unwrap();
+    let example = include_str!("../../../../examples/accountview-mplus.toml")
+        .replace("http://127.0.0.1:9501/", &format!("{books_url}/"))
+        .replace("http://127.0.0.1:9401/", &format!("{till_url}/"))
+        .replace("\"av-demo\"", &format!("\"{}\"", super::CLIENT))
+        .replace("{ env = \"AV_CLIENT_SECRET\" }", &format!("\"{}\"", super::SECRET))
+        .replace("{ env = \"MPLUS_SECRET\" }", "\"demo-secret\"");
+    let dir = tempfile::tempdir().unwrap();
+    let config = tiltas_config::parse_str(&example, &dir.path().join("accountview-mplus.toml"), &SYSTEMS)
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let engine = Engine::new(Arc::new(config), store, SYSTEMS);
+    // What `tiltas connect accountview --connection books` leaves: the refresh token sealed in
+    // the store, through the engine's own vault.
+    engine
+        .vault()
+        .save("books", crate::REFRESH_TOKEN, &books.issue_refresh_token())
+        .await
+        .unwrap();
+    let sync = |flow: &'static str| {
+        let engine = &engine;
+        async move {
+            engine
+                .sync(flow, &SyncOptions::default())
+                .await
+                .unwrap_or_else(|error| panic!("seed {SEED}: {flow}: {error}"))
+        }
+    };
+
+    let products = sync("products-to-till").await;
+    assert_eq!(
+        (products.counters.created, products.counters.failed),
+        (100, 0),
+        "{:?}",
+        products.counters
+    );
+    let articles = till.records("product").unwrap();
+    let articles = articles.as_array().unwrap();
+    assert_eq!(articles.len(), 100);
+    assert!(articles
+        .iter()
+        .all(|a| a["articleNumber"].as_i64().is_some_and(|n| n > 100_000)));
+
+    let stock = sync("stock-to-till").await;
+    assert_eq!(
+        (stock.counters.created + stock.counters.updated, stock.counters.failed),
+        (90, 0),
+        "{:?}",
+        stock.counters
+    );
+    let levels = read_till_stock(&till_url).await;
+    let rows = books.records("stock").unwrap();
+    for row in rows.as_array().unwrap() {
+        let sku = row["ART_CODE"].as_str().unwrap();
+        let expected = row["QTY_STOCK"].as_i64().unwrap() - row["QTY_RES"].as_i64().unwrap();
+        assert_eq!(levels.get(sku), Some(&expected), "seed {SEED}: stock of {sku}");
+    }
+
+    let customers = sync("customers-to-till").await;
+    assert_eq!(
+        (customers.counters.created, customers.counters.failed),
+        (12, 0),
+        "{:?}",
+        customers.counters
+    );
+
+    till.mutate("order", 30).unwrap();
+    // Every fifth write is applied and then answered with a failure (a crash after the commit):
+    // the engine verifies by order number before resending, so nothing is booked twice.
+    books_harness.set_faults(tiltas_sim::Faults {
+        commit_then_fail_rate: 0.2,
+        ..Default::default()
+    });
+    let orders = sync("orders-to-books").await;
+    books_harness.set_faults(tiltas_sim::Faults::default());
+    let retried = sync("orders-to-books").await;
+    assert_eq!(
+        (
+            orders.counters.created + retried.counters.created,
+            retried.counters.failed
+        ),
+        (30, 0),
+        "{:?} {:?} {:#?}",
+        orders.counters,
+        retried.counters,
+        orders.problems.first()
+    );
+    let booked = books.records("order").unwrap();
+    let booked = booked.as_array().unwrap();
+    assert_eq!(booked.len(), 30);
+    assert!(
+        booked.iter().all(|order| order["SUB_NR"] == "10001"),
+        "walk-in sales on the default debtor"
+    );
+    assert!(
+        booked.iter().all(|order| order["EMPL_NR"] == "1"),
+        "the till's employee"
+    );
+
+    for flow in [
+        "products-to-till",
+        "stock-to-till",
+        "customers-to-till",
+        "orders-to-books",
+    ] {
+        let again = sync(flow).await;
+        assert_eq!(
+            (again.counters.created, again.counters.updated, again.counters.failed),
+            (0, 0, 0),
+            "seed {SEED}: {flow} again: {:?}",
+            again.counters
+        );
+    }
+    assert_eq!(books.records("order").unwrap().as_array().unwrap().len(), 30);
+    assert_eq!(books.duplicates(), 0);
+
+    // An article the till has and AccountView has not: its orders are dead letters naming it.
+    add_till_article(&till_url, "5").await;
+    till.mutate("order", 3).unwrap();
+    let orders = sync("orders-to-books").await;
+    assert_eq!(
+        (orders.counters.created, orders.counters.failed),
+        (0, 3),
+        "{:?}",
+        orders.counters
+    );
+    let problem = &orders.problems[0];
+    assert!(problem.message.contains("product 5 not in ERP"), "{problem:?}");
+    assert_eq!(problem.field.as_deref(), Some("lines[0].sku"), "{problem:?}");
+    assert_eq!(books.records("order").unwrap().as_array().unwrap().len(), 30);
+}
+
+/// A product written to the till only, with the MplusKASSA connector.
+async fn add_till_article(url: &str, sku: &str) {
+    let config = till_config(url, "product");
+    let mut target = SYSTEMS
+        .open_target(&config, &config.flows[0], Arc::new(crate::OpenGate))
+        .unwrap();
+    let item = crate::WriteItem {
+        source_key: sku.into(),
+        target_id: None,
+        payload: serde_json::json!({ "sku": sku, "name": "Alleen in de kassa", "price_net": "2.29", "price_gross": "2.50", "vat_rate": "9" }),
+    };
+    let result = target.write_batch(vec![item]).await.unwrap();
+    assert!(
+        matches!(result.outcomes[0], crate::WriteOutcome::Written { .. }),
+        "{:?}",
+        result.outcomes
+    );
+}
+
+/// A flow file of one `entity` flow between two connections to the till at `url`.
+fn till_config(url: &str, entity: &str) -> tiltas_config::ValidatedConfig {
+    let text = format!(
+        "[connections.till]\nsystem = \"mplus\"\nbase_url = \"{url}/\"\nident = \"demo\"\nsecret = \"demo-secret\"\n\
+         [connections.till2]\nsystem = \"mplus\"\nbase_url = \"{url}/\"\nident = \"demo\"\nsecret = \"demo-secret\"\n\n\
+         [[flows]]\nname = \"s\"\nentity = \"{entity}\"\nfrom = {{ connection = \"till2\" }}\nto = {{ connection = \"till\" }}\n"
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("s.toml"), &SYSTEMS).unwrap()
+}
+
+/// The till's stock per article number, read with the MplusKASSA connector.
+async fn read_till_stock(url: &str) -> std::collections::HashMap<String, i64> {
+    let config = till_config(url, "stock");
+    let mut source = SYSTEMS
+        .open_source(&config, &config.flows[0], Arc::new(crate::OpenGate))
+        .unwrap();
+    let mut request = crate::ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size: 500,
+    };
+    let mut levels = std::collections::HashMap::new();
+    loop {
+        let page = source.read_page(&request).await.unwrap();
+        for record in page.records.into_iter().map(Result::unwrap) {
+            let sku = record.data["sku"].as_str().unwrap().to_owned();
+            let amount: rust_decimal::Decimal = record.data["on_hand"].as_str().unwrap().parse().unwrap();
+            levels.insert(sku, i64::try_from(amount).unwrap());
+        }
+        match page.next {
+            Some(next) => request.position = Some(next),
+            None => return levels,
+        }
+    }
+}
