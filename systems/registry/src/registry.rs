@@ -3,8 +3,7 @@
 //! simulator one line in `simulators!` (its `tiltas sim` subcommand and contract fixture).
 use crate::{
     accountview, b1, bank, file, magento, mplus, prestashop, reference, rivile, smartup, woocommerce, CallGate,
-    ConnectorError,
-    Source, Systems, Target,
+    ConnectorError, Source, Systems, Target,
 };
 use std::sync::Arc;
 use tiltas_config::{Catalog, Flow, ValidatedConfig};
