@@ -14,6 +14,26 @@ pub struct Simulated {
     pub url: String,
     /// The body of a `[connections.NAME]` table that reaches it (system, address, credentials).
     pub connection: String,
+    /// Credentials a person would have obtained for the connection at run time (a refresh
+    /// token from `tiltas connect`): the suite puts them in the engine's vault, name → value.
+    pub credentials: Vec<(String, String)>,
+}
+
+impl Simulated {
+    /// A simulator at `url`, reached with the connection table body `connection`.
+    pub fn new(url: String, connection: String) -> Simulated {
+        Simulated {
+            url,
+            connection,
+            credentials: Vec::new(),
+        }
+    }
+
+    /// The same, with a run-time credential in the connection's vault entry `name`.
+    pub fn with_credential(mut self, name: impl Into<String>, value: impl Into<String>) -> Simulated {
+        self.credentials.push((name.into(), value.into()));
+        self
+    }
 }
 
 /// What a contract case asks a simulator to start with.

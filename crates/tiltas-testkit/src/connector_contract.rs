@@ -208,10 +208,15 @@ async fn world_paged(simulated: &Simulated, peer: &str, sut: &Sut, side: Side, p
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .expect("open the store");
-    World {
-        _dir: dir,
-        engine: Engine::new(Arc::new(config), store, tiltas_systems::registry::systems()),
+    let engine = Engine::new(Arc::new(config), store, tiltas_systems::registry::systems());
+    for (name, value) in &simulated.credentials {
+        engine
+            .vault()
+            .save("sut", name, value)
+            .await
+            .unwrap_or_else(|error| panic!("keeping the simulator's {name} in the vault: {error}"));
     }
+    World { _dir: dir, engine }
 }
 
 async fn sync(world: &World) -> SyncReport {

@@ -83,6 +83,6 @@ fn start(request: StartRequest) -> Starting {
         let connection = format!(
             "system = \"b1\"\nbase_url = \"{url}/api/\"\napi_key = \"{API_KEY}\"\nprivate_key = \"{PRIVATE_KEY}\""
         );
-        Simulated { url, connection }
+        Simulated::new(url, connection)
     })
 }

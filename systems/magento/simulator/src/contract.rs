@@ -63,6 +63,6 @@ fn start(request: StartRequest) -> Starting {
             .await
             .expect("start the Magento simulator on 127.0.0.1");
         let connection = format!("system = \"magento\"\nbase_url = \"{url}\"\ntoken = \"{TOKEN}\"");
-        Simulated { url, connection }
+        Simulated::new(url, connection)
     })
 }

@@ -92,6 +92,6 @@ fn start(request: StartRequest) -> Starting {
         let connection = format!(
             "system = \"mplus\"\nbase_url = \"{url}/\"\nident = \"{IDENT}\"\nsecret = \"{SECRET}\"\nsku_digits = \"keep_digits\""
         );
-        Simulated { url, connection }
+        Simulated::new(url, connection)
     })
 }

@@ -82,6 +82,6 @@ fn start(request: StartRequest) -> Starting {
             .await
             .expect("start the PrestaShop simulator on 127.0.0.1");
         let connection = format!("system = \"prestashop\"\nbase_url = \"{url}\"\nkey = \"{KEY}\"");
-        Simulated { url, connection }
+        Simulated::new(url, connection)
     })
 }

@@ -67,6 +67,6 @@ fn start(request: StartRequest) -> Starting {
             .await
             .expect("start the reference simulator on 127.0.0.1");
         let connection = format!("system = \"reference\"\nbase_url = \"{url}\"\ntoken = \"{TOKEN}\"");
-        Simulated { url, connection }
+        Simulated::new(url, connection)
     })
 }

@@ -84,6 +84,6 @@ fn start(request: StartRequest) -> Starting {
         let connection = format!(
             "system = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"{API_KEY}\"\nrate_limit = \"9/s\""
         );
-        Simulated { url, connection }
+        Simulated::new(url, connection)
     })
 }

@@ -95,6 +95,6 @@ fn start(request: StartRequest) -> Starting {
         let connection = format!(
             "system = \"smartup\"\nbase_url = \"{url}\"\nlogin = \"{LOGIN}\"\npassword = \"{PASSWORD}\"\nfilial_id = \"1\""
         );
-        Simulated { url, connection }
+        Simulated::new(url, connection)
     })
 }

@@ -78,6 +78,6 @@ fn start(request: StartRequest) -> Starting {
         let connection = format!(
             "system = \"woocommerce\"\nbase_url = \"{url}\"\nconsumer_key = \"ck_sut\"\nconsumer_secret = \"cs_sut\""
         );
-        Simulated { url, connection }
+        Simulated::new(url, connection)
     })
 }
