@@ -94,6 +94,9 @@ pub struct ConnectionView {
     pub daily_budget: Option<u64>,
     /// Its non-secret settings (secrets shown as `***`).
     pub settings: BTreeMap<String, String>,
+    /// Why its scheduled runs are paused — the system refused its credentials — and the fix;
+    /// absent when they run.
+    pub paused: Option<String>,
 }
 
 fn connection_view(state: &AppState, connection: &tiltas_config::Connection) -> ConnectionView {
@@ -121,6 +124,7 @@ fn connection_view(state: &AppState, connection: &tiltas_config::Connection) -> 
         rate_limit: connection.rate_limit.map(|rate| rate.to_string()),
         daily_budget: connection.daily_budget,
         settings,
+        paused: state.paused(&connection.name).map(|paused| paused.reason),
     }
 }
 
@@ -166,6 +170,7 @@ pub(crate) fn switch_connection(state: &AppState, name: &str, enabled: bool) -> 
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if enabled {
             disabled.remove(name);
+            state.resume(name);
         } else {
             disabled.insert(name.to_owned());
         }
@@ -494,7 +499,7 @@ async fn run_flow(
         ..SyncOptions::default()
     };
     let result = state.engine.sync(&name, &options).await;
-    state.count_run(&name, &result);
+    state.after_run(&name, &result).await;
     Ok(axum::Json(run_result(&result?)))
 }
 
@@ -864,7 +869,7 @@ async fn replay(state: &AppState, flow: &str, letters: Vec<DeadLetter>) -> Resul
         ));
     }
     let result = state.engine.replay(flow, &letters, &SyncOptions::default()).await;
-    state.count_run(flow, &result);
+    state.after_run(flow, &result).await;
     Ok(vec![run_result(&result?)])
 }
 

@@ -9,6 +9,7 @@ mod dashboard;
 mod error;
 mod hooks;
 mod metrics;
+mod pause;
 mod worker;
 
 pub use api::ApiDoc;
@@ -25,6 +26,8 @@ use tiltas_config::ValidatedConfig;
 use tiltas_engine::Engine;
 use tiltas_store::Store;
 use tokio::sync::Notify;
+
+pub use pause::{Paused, PausedConnections};
 
 /// The largest webhook body accepted (a shop's order is a few kB; 1 MiB leaves room).
 pub const MAX_HOOK_BODY: usize = 1024 * 1024;
@@ -44,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the inbox worker when a delivery was accepted.
     pub inbox: Arc<Notify>,
+    /// Connections paused because their credentials were refused (see [`Paused`]).
+    pub paused: Arc<RwLock<PausedConnections>>,
 }
 
 impl AppState {
@@ -62,6 +67,7 @@ impl AppState {
             disabled: Arc::new(RwLock::new(disabled)),
             metrics: Arc::new(Metrics::default()),
             inbox: Arc::new(Notify::new()),
+            paused: Arc::new(RwLock::new(PausedConnections::new())),
         }
     }
 

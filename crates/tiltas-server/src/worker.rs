@@ -168,7 +168,7 @@ async fn deliver_wave(
             .engine
             .ingest(&flow.name, records.clone(), &SyncOptions::default())
             .await;
-        state.count_run(&flow.name, &result);
+        state.after_run(&flow.name, &result).await;
         match result {
             Ok(report) => {
                 // The activity log says what became of each record in this run; a record
@@ -394,9 +394,17 @@ pub async fn run_flow(state: &AppState, name: &str) {
             tracing::info!(flow = name, connection, "skipped: the connection is switched off");
             return;
         }
+        if state.waits_for_sign_in(connection).await {
+            tracing::info!(
+                flow = name,
+                connection,
+                "skipped: the connection is paused until its credentials are fixed"
+            );
+            return;
+        }
     }
     let result = state.engine.sync(name, &SyncOptions::default()).await;
-    state.count_run(name, &result);
+    state.after_run(name, &result).await;
     match result {
         Ok(report) => tracing::info!(
             flow = name,

@@ -70,6 +70,13 @@ fn connection_controls(connection: &ConnectionView) -> Markup {
                 button.secondary type="submit" aria-label={ "Test connection " (connection.name) } { "Test connection" }
             }
         }
+        @if let Some(reason) = &connection.paused {
+            p.notice role="status" {
+                span.badge.status-failed { "Paused" } " "
+                "Its scheduled runs wait: " (reason)
+                " Switching it on again, a run that succeeds or signing in again resumes it."
+            }
+        }
     }
 }
 
