@@ -2,8 +2,8 @@
 //! the server's webhooks and the simulators. A new system is one line here, and with a
 //! simulator one line in `simulators!` (its `tiltas sim` subcommand and contract fixture).
 use crate::{
-    b1, bank, file, magento, mplus, prestashop, reference, rivile, woocommerce, CallGate, ConnectorError, Source,
-    Systems, Target,
+    b1, bank, file, magento, mplus, opencart, prestashop, reference, rivile, woocommerce, CallGate, ConnectorError,
+    Source, Systems, Target,
 };
 use std::sync::Arc;
 use tiltas_config::{Catalog, Flow, ValidatedConfig};
@@ -20,6 +20,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &woocommerce::WooCommerceSystem,
     &prestashop::PrestaShopSystem,
     &magento::MagentoSystem,
+    &opencart::OpenCartSystem,
 ]);
 
 /// Every system of this build.

@@ -73,6 +73,7 @@ impl OpenCartSim {
         let options = tiltas_opencart::connect_options("--mysql", url).map_err(|error| error.message)?;
         let pool = MySqlPoolOptions::new()
             .max_connections(4)
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(|error| match error {
@@ -161,11 +162,14 @@ impl OpenCartSim {
         for index in 0..self.seeding.customers {
             self.add_customer(&mut tx, &mut rng, index).await?;
         }
-        for index in 0..self.seeding.orders + self.seeding.orders.div_ceil(10) {
-            // One in eleven is a checkout never confirmed: OpenCart's "missing order", status 0.
-            let status = if index % 11 == 10 {
+        // One order in eleven is a checkout never confirmed: OpenCart's "missing order", status 0.
+        let (mut confirmed, mut missing) = (self.seeding.orders, self.seeding.orders.div_ceil(10));
+        for index in 0..confirmed + missing {
+            let status = if missing > 0 && (index % 11 == 10 || confirmed == 0) {
+                missing -= 1;
                 0
             } else {
+                confirmed -= 1;
                 [1, 2, 3, 5][rng.gen_range(0..4)]
             };
             self.add_order(&mut tx, &mut rng, status, Some(index)).await?;
