@@ -73,9 +73,20 @@ impl ShopDb {
         }
         let url = crate::http::reveal(&settings.database_url)?;
         let options = connect_options(connection, &url)?;
+        // InnoDB's default waits 50 s for a locked row; a shorter wait fails the write as
+        // transient (retried by the engine) instead of holding the run.
+        let lock_wait = settings.lock_wait.as_secs_f64().ceil().max(1.0) as u64;
         let pool = MySqlPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(settings.timeout)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    let statement = format!("SET SESSION innodb_lock_wait_timeout = {lock_wait}");
+                    sqlx::Executor::execute(connection, statement.as_str())
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_lazy_with(options);
         Ok(ShopDb {
             pool,

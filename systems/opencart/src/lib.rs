@@ -108,6 +108,14 @@ pub static OPENCART: SystemSpec = SystemSpec {
             doc: "the product column holding the code the ERP knows: `sku`, or `model` for shops that keep codes there",
         },
         KeySpec {
+            name: "lock_wait",
+            kind: KeyKind::Duration,
+            required: false,
+            default: Some("20s"),
+            doc: "how long a write waits for a row the shop holds locked before it is retried later \
+                  (innodb_lock_wait_timeout of the connector's sessions, whole seconds)",
+        },
+        KeySpec {
             name: "timeout",
             kind: KeyKind::Duration,
             required: false,
@@ -141,6 +149,8 @@ pub struct ConnectionSettings {
     pub tax_class_id: u64,
     /// `sku` or `model`.
     pub sku_column: String,
+    /// Row lock wait of the connector's sessions.
+    pub lock_wait: std::time::Duration,
     /// Connection wait.
     pub timeout: std::time::Duration,
 }

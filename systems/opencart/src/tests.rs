@@ -457,6 +457,39 @@ async fn lookups_find_products_stock_and_customers_by_their_match_keys() {
     db.drop().await;
 }
 
+#[tokio::test]
+async fn a_row_the_shop_holds_locked_fails_its_write_as_transient_and_the_rest_is_written() {
+    let Some(db) = TestDb::create("lock_wait").await else {
+        return;
+    };
+    let sim = db.shop(2, 0, 0).await;
+    // The shop's admin holds OC-0001 locked in a transaction of its own.
+    let mut admin = sim.pool().begin().await.unwrap();
+    sqlx::query("SELECT product_id FROM oc_product WHERE product_id = 1 FOR UPDATE")
+        .execute(&mut *admin)
+        .await
+        .unwrap();
+    let config = config(&db.url, "product", false, "lock_wait = \"1s\"");
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let items = vec![
+        item(product("OC-0001", "Locked", "1"), Some("1")),
+        item(product("OC-0002", "Free", "2"), Some("2")),
+    ];
+    let result = target.write_batch(items).await.unwrap();
+    let error = failed(&result.outcomes[0]);
+    assert_eq!(error.kind, ErrorKind::Transient, "{error}");
+    assert!(error.message.contains("1205"), "{error}");
+    assert_eq!(written(&result.outcomes[1]), "2");
+    admin.rollback().await.unwrap();
+    let shop = records(&sim, "product").await;
+    assert_eq!(shop[1]["name"], "Free");
+    assert_ne!(
+        shop[0]["name"], "Locked",
+        "the locked product is written by the retry, not now"
+    );
+    db.drop().await;
+}
+
 async fn first_page_error(config: &ValidatedConfig) -> crate::ConnectorError {
     let mut source = open_source(config, &config.flows[0], Arc::new(OpenGate)).unwrap();
     let request = ReadRequest {

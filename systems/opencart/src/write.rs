@@ -88,10 +88,12 @@ impl OpenCartTarget {
             .map_err(|error| self.db.error(what, error))
     }
 
-    /// The id of the product with code `sku`, locked for this transaction.
+    /// The id of the product with code `sku`. A plain (consistent) read: OpenCart has no index
+    /// on the code, so a locking read would lock every row it scans — the whole catalogue —
+    /// where the update by `product_id` that follows locks only the product's row.
     async fn product_id(&self, tx: &mut Transaction<'static, MySql>, sku: &str) -> Result<Option<u64>, sqlx::Error> {
         let sql = format!(
-            "SELECT product_id FROM {} WHERE `{}` = ? ORDER BY product_id LIMIT 1 FOR UPDATE",
+            "SELECT product_id FROM {} WHERE `{}` = ? ORDER BY product_id LIMIT 1",
             self.db.table("product"),
             self.db.sku_column
         );
@@ -257,7 +259,7 @@ impl OpenCartTarget {
         let marks = vec!["?"; wanted.len()].join(", ");
         let sql = format!(
             "SELECT CAST(`{column}` AS CHAR), product_id, quantity FROM {product} WHERE `{column}` IN ({marks}) \
-             ORDER BY product_id FOR UPDATE"
+             ORDER BY product_id"
         );
         let mut query = sqlx::query(&sql);
         for (_, sku, _) in wanted {
@@ -325,7 +327,9 @@ impl OpenCartTarget {
         let customer = self.db.table("customer");
         let (first, last) = names(payload);
         let phone = field(payload, "phone").unwrap_or_default();
-        let sql = format!("SELECT customer_id, address_id FROM {customer} WHERE LOWER(email) = ? ORDER BY customer_id LIMIT 1 FOR UPDATE");
+        let sql = format!(
+            "SELECT customer_id, address_id FROM {customer} WHERE LOWER(email) = ? ORDER BY customer_id LIMIT 1"
+        );
         let existing = sqlx::query(&sql).bind(email).fetch_optional(&mut **tx).await?;
         let (id, address_id) = match existing {
             Some(row) => {
