@@ -490,6 +490,103 @@ async fn a_row_the_shop_holds_locked_fails_its_write_as_transient_and_the_rest_i
     db.drop().await;
 }
 
+#[tokio::test]
+async fn a_coupon_is_a_fee_and_a_line_whose_product_is_gone_keeps_its_model() {
+    let Some(db) = TestDb::create("order_details").await else {
+        return;
+    };
+    let sim = db.shop(3, 0, 2).await;
+    let pool = sim.pool();
+    // Order 1: a coupon of -5.00 taken off its total, one line's product deleted,
+    // an option chosen on the first line.
+    sqlx::query("INSERT INTO oc_order_total (order_id, code, title, value, sort_order) VALUES (1, 'coupon', 'Coupon (SALE)', -5, 2)")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE oc_order_total SET value = value - 5 WHERE order_id = 1 AND code = 'total'")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE oc_order SET total = total - 5 WHERE order_id = 1")
+        .execute(pool)
+        .await
+        .unwrap();
+    let first_line: (i64, i64) = sqlx::query_as("SELECT order_product_id, product_id FROM oc_order_product WHERE order_id = 1 ORDER BY order_product_id LIMIT 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO oc_order_option (order_id, order_product_id, product_option_id, product_option_value_id, name, value, type) VALUES (1, ?, 1, 1, 'Size', 'M', 'select')")
+        .bind(first_line.0)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM oc_product WHERE product_id = ?")
+        .bind(first_line.1)
+        .execute(pool)
+        .await
+        .unwrap();
+    let (orders, failures, _) = read_all(&config(&db.url, "order", true, ""), None, 10).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    let order = &orders.iter().find(|order| order.key == "1").expect("order 1").data;
+    assert_eq!(order["fees"], json!([{ "name": "Coupon (SALE)", "total": "-5" }]));
+    let line = &order["lines"][0];
+    assert_eq!(
+        line["sku"],
+        format!("OC-{:04}", first_line.1),
+        "the model of a deleted product's line"
+    );
+    assert!(line["name"].as_str().unwrap().ends_with("(Size: M)"), "{line}");
+    let amount = |value: &Value| value.as_str().unwrap().parse::<Decimal>().unwrap();
+    let lines: Decimal = order["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| amount(&line["total"]))
+        .sum();
+    let totals = &order["totals"];
+    assert_eq!(
+        amount(&totals["net"]),
+        lines + amount(&totals["shipping"]) - Decimal::from(5),
+        "{order:#}"
+    );
+    assert_eq!(order["raw"]["order_history"].as_array().unwrap().len(), 1);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn with_sku_column_model_codes_are_read_and_written_in_model() {
+    let Some(db) = TestDb::create("model_codes").await else {
+        return;
+    };
+    let sim = db.shop(2, 0, 0).await;
+    sqlx::query("UPDATE oc_product SET sku = ''")
+        .execute(sim.pool())
+        .await
+        .unwrap();
+    let extra = "sku_column = \"model\"";
+    let (read, failures, _) = read_all(&config(&db.url, "product", true, extra), None, 10).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(read[0].data["sku"], "OC-0001");
+    let products = config(&db.url, "product", false, extra);
+    let mut target = open_target(&products, &products.flows[0], Arc::new(OpenGate)).unwrap();
+    let result = target
+        .write_batch(vec![
+            item(product("OC-0002", "Renamed", "9"), None),
+            item(product("NEW-1", "New", "3"), None),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(written(&result.outcomes[0]), "2", "found by model");
+    written(&result.outcomes[1]);
+    let shop = records(&sim, "product").await;
+    assert_eq!(shop.len(), 3);
+    assert_eq!(
+        (shop[2]["model"].clone(), shop[2]["sku"].clone()),
+        (json!("NEW-1"), json!(""))
+    );
+    db.drop().await;
+}
+
 async fn first_page_error(config: &ValidatedConfig) -> crate::ConnectorError {
     let mut source = open_source(config, &config.flows[0], Arc::new(OpenGate)).unwrap();
     let request = ReadRequest {
