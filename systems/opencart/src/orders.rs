@@ -253,49 +253,9 @@ fn order_record(row: &Value, details: &Details) -> Result<SourceRecord, RecordFa
     let mut lines_tax = Decimal::ZERO;
     let mut canonical_lines = Vec::new();
     for line in lines {
-        let Some(sku) = text(line, "product_code").or_else(|| text(line, "model")) else {
-            return Err(RecordFailure::new(
-                id.clone(),
-                format!(
-                    "order {id}, order_product {}",
-                    text(line, "order_product_id").unwrap_or_default()
-                ),
-                "a line whose product has neither a code nor a model",
-                line.clone(),
-            )
-            .at_field("lines.sku")
-            .with_fix("give the product a SKU (or model) in OpenCart, then touch the order"));
-        };
-        let quantity = decimal(line, "quantity").unwrap_or_default();
-        let tax = decimal(line, "tax").unwrap_or_default() * quantity;
+        let (canonical, tax) = order_line(&id, line, options)?;
         lines_tax += tax;
-        let chosen: Vec<String> = options
-            .iter()
-            .filter(|option| text(option, "order_product_id") == text(line, "order_product_id"))
-            .filter_map(|option| Some(format!("{}: {}", text(option, "name")?, text(option, "value")?)))
-            .collect();
-        let name = text(line, "name").map(|name| {
-            if chosen.is_empty() {
-                name
-            } else {
-                format!("{name} ({})", chosen.join(", "))
-            }
-        });
-        let mut fields = Map::new();
-        fields.insert("sku".to_owned(), json!(sku));
-        put(&mut fields, "name", name);
-        fields.insert("quantity".to_owned(), json!(quantity.normalize().to_string()));
-        put(&mut fields, "price", money(line, "price"));
-        if let (Some(price), Some(unit_tax)) = (decimal(line, "price"), decimal(line, "tax")) {
-            if !price.is_zero() {
-                let rate = (unit_tax * Decimal::ONE_HUNDRED / price).round_dp(2);
-                fields.insert("vat_rate".to_owned(), json!(rate.normalize().to_string()));
-            }
-        }
-        put(&mut fields, "subtotal", money(line, "total"));
-        put(&mut fields, "total", money(line, "total"));
-        fields.insert("total_tax".to_owned(), json!(tax.normalize().to_string()));
-        canonical_lines.push(Value::Object(fields));
+        canonical_lines.push(canonical);
     }
     order.insert("lines".to_owned(), Value::Array(canonical_lines));
     let (sums, fees) = order_totals(totals, lines_tax, decimal(row, "total"));
@@ -313,6 +273,52 @@ fn order_record(row: &Value, details: &Details) -> Result<SourceRecord, RecordFa
         updated_at: time(row, "date_modified"),
         data: Value::Object(order),
     })
+}
+
+/// One `order_product` row (with the order's chosen options) as a canonical line, and its tax.
+fn order_line(id: &str, line: &Value, options: &[Value]) -> Result<(Value, Decimal), RecordFailure> {
+    let Some(sku) = text(line, "product_code").or_else(|| text(line, "model")) else {
+        return Err(RecordFailure::new(
+            id.to_owned(),
+            format!(
+                "order {id}, order_product {}",
+                text(line, "order_product_id").unwrap_or_default()
+            ),
+            "a line whose product has neither a code nor a model",
+            line.clone(),
+        )
+        .at_field("lines.sku")
+        .with_fix("give the product a SKU (or model) in OpenCart, then touch the order"));
+    };
+    let quantity = decimal(line, "quantity").unwrap_or_default();
+    let tax = decimal(line, "tax").unwrap_or_default() * quantity;
+    let chosen: Vec<String> = options
+        .iter()
+        .filter(|option| text(option, "order_product_id") == text(line, "order_product_id"))
+        .filter_map(|option| Some(format!("{}: {}", text(option, "name")?, text(option, "value")?)))
+        .collect();
+    let name = text(line, "name").map(|name| {
+        if chosen.is_empty() {
+            name
+        } else {
+            format!("{name} ({})", chosen.join(", "))
+        }
+    });
+    let mut fields = Map::new();
+    fields.insert("sku".to_owned(), json!(sku));
+    put(&mut fields, "name", name);
+    fields.insert("quantity".to_owned(), json!(quantity.normalize().to_string()));
+    put(&mut fields, "price", money(line, "price"));
+    if let (Some(price), Some(unit_tax)) = (decimal(line, "price"), decimal(line, "tax")) {
+        if !price.is_zero() {
+            let rate = (unit_tax * Decimal::ONE_HUNDRED / price).round_dp(2);
+            fields.insert("vat_rate".to_owned(), json!(rate.normalize().to_string()));
+        }
+    }
+    put(&mut fields, "subtotal", money(line, "total"));
+    put(&mut fields, "total", money(line, "total"));
+    fields.insert("total_tax".to_owned(), json!(tax.normalize().to_string()));
+    Ok((Value::Object(fields), tax))
 }
 
 /// The canonical totals and fees of an order from its `order_total` rows.

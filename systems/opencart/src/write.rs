@@ -155,34 +155,7 @@ impl OpenCartTarget {
                     .await?;
                 id
             }
-            None => {
-                // Every NOT NULL column without a default, as OpenCart's admin fills it.
-                let (model, sku_value) = if self.db.sku_column == "model" {
-                    (sku, "")
-                } else {
-                    (sku, sku)
-                };
-                let sql = format!(
-                    "INSERT INTO {product} (model, sku, upc, ean, jan, isbn, mpn, location, quantity, \
-                     stock_status_id, manufacturer_id, shipping, price, points, tax_class_id, date_available, \
-                     weight, weight_class_id, length, width, height, length_class_id, subtract, minimum, \
-                     sort_order, status, viewed, date_added, date_modified) \
-                     VALUES (?, ?, '', ?, '', '', '', '', 0, ?, 0, 1, ?, 0, ?, CURDATE(), ?, 1, 0, 0, 0, 1, 1, 1, \
-                     0, ?, 0, NOW(), NOW())"
-                );
-                let done = sqlx::query(&sql)
-                    .bind(model)
-                    .bind(sku_value)
-                    .bind(ean.as_deref().unwrap_or(""))
-                    .bind(STOCK_STATUS_IN_STOCK)
-                    .bind(price.as_deref().unwrap_or("0"))
-                    .bind(self.db.tax_class_id)
-                    .bind(weight.as_deref().unwrap_or("0"))
-                    .bind(status.unwrap_or(1))
-                    .execute(&mut **tx)
-                    .await?;
-                done.last_insert_id()
-            }
+            None => self.insert_product(tx, sku, (&price, status, &ean, &weight)).await?,
         };
         let sql = format!(
             "INSERT INTO {} (product_id, language_id, name, description, tag, meta_title, meta_description, \
@@ -209,6 +182,43 @@ impl OpenCartTarget {
             .execute(&mut **tx)
             .await?;
         Ok(id)
+    }
+
+    /// A new `product` row with every NOT NULL column without a default filled as OpenCart's
+    /// admin fills it; `fields` are price, status, EAN and weight. Returns its id.
+    async fn insert_product(
+        &self,
+        tx: &mut Transaction<'static, MySql>,
+        sku: &str,
+        fields: (&Option<String>, Option<i8>, &Option<String>, &Option<String>),
+    ) -> Result<u64, sqlx::Error> {
+        let (price, status, ean, weight) = fields;
+        let (model, sku_value) = if self.db.sku_column == "model" {
+            (sku, "")
+        } else {
+            (sku, sku)
+        };
+        let sql = format!(
+            "INSERT INTO {} (model, sku, upc, ean, jan, isbn, mpn, location, quantity, \
+             stock_status_id, manufacturer_id, shipping, price, points, tax_class_id, date_available, \
+             weight, weight_class_id, length, width, height, length_class_id, subtract, minimum, \
+             sort_order, status, viewed, date_added, date_modified) \
+             VALUES (?, ?, '', ?, '', '', '', '', 0, ?, 0, 1, ?, 0, ?, CURDATE(), ?, 1, 0, 0, 0, 1, 1, 1, \
+             0, ?, 0, NOW(), NOW())",
+            self.db.table("product")
+        );
+        let done = sqlx::query(&sql)
+            .bind(model)
+            .bind(sku_value)
+            .bind(ean.as_deref().unwrap_or(""))
+            .bind(STOCK_STATUS_IN_STOCK)
+            .bind(price.as_deref().unwrap_or("0"))
+            .bind(self.db.tax_class_id)
+            .bind(weight.as_deref().unwrap_or("0"))
+            .bind(status.unwrap_or(1))
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.last_insert_id())
     }
 
     /// Sets the quantity of each product named by a stock level's SKU, in one transaction.
@@ -365,13 +375,28 @@ impl OpenCartTarget {
                 (done.last_insert_id(), 0)
             }
         };
-        let Some(address) = payload
+        if let Some(address) = payload
             .get("billing")
             .or_else(|| payload.get("shipping"))
             .filter(|address| address.is_object())
-        else {
-            return Ok(id);
-        };
+        {
+            self.address_rows(tx, (id, address_id), (&first, &last), address, payload)
+                .await?;
+        }
+        Ok(id)
+    }
+
+    /// The customer's default address (`customer.address_id`): updated, or added and made the
+    /// default. `ids` are the customer's and its address's (0: none yet).
+    async fn address_rows(
+        &self,
+        tx: &mut Transaction<'static, MySql>,
+        ids: (u64, i64),
+        names: (&str, &str),
+        address: &Value,
+        payload: &Value,
+    ) -> Result<(), sqlx::Error> {
+        let ((id, address_id), (first, last)) = (ids, names);
         let company = field(address, "company")
             .or_else(|| field(payload, "company_name"))
             .unwrap_or_default();
@@ -409,20 +434,23 @@ impl OpenCartTarget {
                 id,
             )
         };
-        let mut query = sqlx::query(&sql).bind(&first).bind(&last);
+        let mut query = sqlx::query(&sql).bind(first).bind(last);
         for value in &values {
             query = query.bind(value);
         }
         let done = query.bind(country_id).bind(key).execute(&mut **tx).await?;
         if address_id == 0 {
-            let sql = format!("UPDATE {customer} SET address_id = ? WHERE customer_id = ?");
+            let sql = format!(
+                "UPDATE {} SET address_id = ? WHERE customer_id = ?",
+                self.db.table("customer")
+            );
             sqlx::query(&sql)
                 .bind(done.last_insert_id())
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
         }
-        Ok(id)
+        Ok(())
     }
 
     async fn lookup_products(&self, keys: &[String], stock: bool) -> Result<Lookup, ConnectorError> {

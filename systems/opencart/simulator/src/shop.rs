@@ -60,6 +60,9 @@ pub struct OpenCartSim {
 
 type Tx = Transaction<'static, MySql>;
 
+/// A line of a generated order: product id, code, name, net price, quantity, tax per unit.
+type OrderLine = (u64, String, String, Decimal, Decimal, Decimal);
+
 fn db_error(doing: &str) -> impl Fn(sqlx::Error) -> String + '_ {
     move |error| format!("opencart simulator: {doing}: {error}")
 }
@@ -392,7 +395,22 @@ impl OpenCartSim {
             .await
             .map_err(db_error("adding orders"))?;
         let order_id = done.last_insert_id();
-        for (id, code, name, price, quantity, tax) in &lines {
+        let amounts = [sub_total, tax_total, total];
+        self.add_order_details(tx, order_id, &lines, amounts, status).await
+    }
+
+    /// An order's lines, its totals (`amounts`: sub-total, tax, total; shipping is flat) and,
+    /// for a confirmed order, its first history entry.
+    async fn add_order_details(
+        &self,
+        tx: &mut Tx,
+        order_id: u64,
+        lines: &[OrderLine],
+        amounts: [Decimal; 3],
+        status: u32,
+    ) -> Result<(), String> {
+        let [sub_total, tax_total, total] = amounts;
+        for (id, code, name, price, quantity, tax) in lines {
             let sql = format!(
                 "INSERT INTO {} (order_id, product_id, name, model, quantity, price, total, tax, reward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
                 self.table("order_product")
