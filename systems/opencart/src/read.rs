@@ -340,7 +340,9 @@ impl Source for OpenCartSource {
             }
             EntityKind::Order => {
                 let (records, last) = orders::read(&self.db, request, after.as_ref(), limit).await?;
-                (records, last, 5)
+                // The page's query, then one each for lines, options, totals and history.
+                let calls = if records.is_empty() { 1 } else { 5 };
+                (records, last, calls)
             }
             other => {
                 return Err(ConnectorError::new(
