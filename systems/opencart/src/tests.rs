@@ -324,18 +324,26 @@ async fn a_product_written_twice_is_created_once_then_updated() {
     let ids: Vec<String> = first.outcomes.iter().map(written).collect();
     // Again, as after a crash that lost the ids: found by code, updated, nothing created.
     let second = target.write_batch(batch("12.3456")).await.unwrap();
+    // A code twice in one batch is created once.
+    let twice = vec![
+        item(product("ERP-9", "Nine", "1"), None),
+        item(product("ERP-9", "Nine again", "2"), None),
+    ];
+    let result = target.write_batch(twice).await.unwrap();
+    assert_eq!(written(&result.outcomes[0]), written(&result.outcomes[1]));
     assert_eq!(second.outcomes.iter().map(written).collect::<Vec<_>>(), ids);
     let shop = records(&sim, "product").await;
-    assert_eq!(shop.len(), 3);
+    assert_eq!(shop.len(), 4);
     assert_eq!(sim.duplicates().await.unwrap(), 0);
     assert_eq!(shop[0]["price"], "12.3456");
+    assert_eq!(shop[3]["name"], "Nine again");
     assert_eq!(shop[0]["model"], "ERP-1", "the code is the model buyers see as well");
     assert_eq!(shop[0]["name"], "Item 1");
     let stores: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oc_product_to_store WHERE store_id = 0")
         .fetch_one(sim.pool())
         .await
         .unwrap();
-    assert_eq!(stores, 3, "each product in the store, once");
+    assert_eq!(stores, 4, "each product in the store, once");
     let (read, _, _) = read_all(&crate::tests::config(&db.url, "product", true, ""), None, 100).await;
     assert_eq!(read[0].data["description"], "About Item 1");
     db.drop().await;

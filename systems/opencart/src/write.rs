@@ -11,6 +11,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sqlx::{MySql, Row, Transaction};
+use std::collections::HashMap;
 use tiltas_model::EntityKind;
 
 /// Products or customers per batch (each its own transaction).
@@ -88,22 +89,44 @@ impl OpenCartTarget {
             .map_err(|error| self.db.error(what, error))
     }
 
-    /// The id of the product with code `sku`. A plain (consistent) read: OpenCart has no index
-    /// on the code, so a locking read would lock every row it scans — the whole catalogue —
-    /// where the update by `product_id` that follows locks only the product's row.
-    async fn product_id(&self, tx: &mut Transaction<'static, MySql>, sku: &str) -> Result<Option<u64>, sqlx::Error> {
+    /// The ids of the products with these codes (the oldest when a code is held twice), in one
+    /// query per batch: OpenCart has no index on the code, so each look-up scans the catalogue.
+    /// A plain (consistent) read: a locking read would lock every row it scans, where the
+    /// update by `product_id` that follows locks only the product's own row.
+    async fn product_ids(&self, codes: &[String]) -> Result<HashMap<String, u64>, ConnectorError> {
+        let mut ids = HashMap::new();
+        if codes.is_empty() {
+            return Ok(ids);
+        }
         let sql = format!(
-            "SELECT product_id FROM {} WHERE `{}` = ? ORDER BY product_id LIMIT 1",
+            "SELECT CAST(`{column}` AS CHAR), product_id FROM {} WHERE `{column}` IN ({}) ORDER BY product_id",
             self.db.table("product"),
-            self.db.sku_column
+            vec!["?"; codes.len()].join(", "),
+            column = self.db.sku_column,
         );
-        let row = sqlx::query(&sql).bind(sku).fetch_optional(&mut **tx).await?;
-        row.map(|row| row.try_get::<i64, _>(0).map(|id| id as u64)).transpose()
+        let mut query = sqlx::query(&sql);
+        for code in codes {
+            query = query.bind(code);
+        }
+        let rows = query
+            .fetch_all(self.db.pool().await?)
+            .await
+            .map_err(|error| self.db.error("finding products by code", error))?;
+        for row in rows {
+            let code: String = row
+                .try_get(0)
+                .map_err(|error| self.db.error("finding products by code", error))?;
+            let id: i64 = row
+                .try_get(1)
+                .map_err(|error| self.db.error("finding products by code", error))?;
+            ids.entry(code).or_insert(id as u64);
+        }
+        Ok(ids)
     }
 
     /// Creates or updates one product by its code, with its description and store, in one
     /// transaction.
-    async fn write_product(&self, item: &WriteItem) -> Result<WriteOutcome, ConnectorError> {
+    async fn write_product(&self, item: &WriteItem, known: Option<u64>) -> Result<WriteOutcome, ConnectorError> {
         let payload = &item.payload;
         let Some(sku) = field(payload, "sku") else {
             return Ok(refused(
@@ -113,7 +136,7 @@ impl OpenCartTarget {
         };
         let what = format!("product {sku}");
         let mut tx = self.begin(&what).await?;
-        let written = self.product_rows(&mut tx, &sku, payload).await;
+        let written = self.product_rows(&mut tx, &sku, known, payload).await;
         let outcome = match written {
             Ok(id) => match tx.commit().await {
                 Ok(()) => WriteOutcome::Written {
@@ -130,6 +153,7 @@ impl OpenCartTarget {
         &self,
         tx: &mut Transaction<'static, MySql>,
         sku: &str,
+        known: Option<u64>,
         payload: &Value,
     ) -> Result<u64, sqlx::Error> {
         let name = field(payload, "name").unwrap_or_else(|| sku.to_owned());
@@ -139,7 +163,7 @@ impl OpenCartTarget {
         let ean = field(payload, "ean");
         let weight = number(payload.get("weight")).map(|weight| weight.to_string());
         let product = self.db.table("product");
-        let id = match self.product_id(tx, sku).await? {
+        let id = match known {
             Some(id) => {
                 let sql = format!(
                     "UPDATE {product} SET price = COALESCE(?, price), status = COALESCE(?, status), \
@@ -275,7 +299,7 @@ impl OpenCartTarget {
         for (_, sku, _) in wanted {
             query = query.bind(sku);
         }
-        let mut found: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();
+        let mut found: HashMap<String, (i64, i64)> = HashMap::new();
         for row in query.fetch_all(&mut **tx).await? {
             let sku: String = row.try_get(0)?;
             let id: i64 = row.try_get(1)?;
@@ -637,10 +661,25 @@ impl Target for OpenCartTarget {
         if self.entity == EntityKind::Stock {
             return self.write_stock(&items).await;
         }
+        let mut known = match self.entity {
+            EntityKind::Product => {
+                let codes: Vec<String> = items.iter().filter_map(|item| field(&item.payload, "sku")).collect();
+                self.product_ids(&codes).await?
+            }
+            _ => HashMap::new(),
+        };
         let mut outcomes = Vec::with_capacity(items.len());
         for item in &items {
             outcomes.push(match self.entity {
-                EntityKind::Product => self.write_product(item).await?,
+                EntityKind::Product => {
+                    let code = field(&item.payload, "sku").unwrap_or_default();
+                    let outcome = self.write_product(item, known.get(&code).copied()).await?;
+                    // A code twice in one batch: the second write updates what the first created.
+                    if let WriteOutcome::Written { target_id } = &outcome {
+                        known.extend(target_id.parse().ok().map(|id| (code, id)));
+                    }
+                    outcome
+                }
                 EntityKind::Customer => self.write_customer(item).await?,
                 other => {
                     return Err(ConnectorError::new(
@@ -650,7 +689,7 @@ impl Target for OpenCartTarget {
                 }
             });
         }
-        let api_calls = outcomes.len() as u64;
+        let api_calls = outcomes.len() as u64 + u64::from(self.entity == EntityKind::Product);
         Ok(BatchResult { outcomes, api_calls })
     }
 
