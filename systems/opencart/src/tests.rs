@@ -14,6 +14,7 @@ use tiltas_config::ValidatedConfig;
 use tiltas_opencart_sim::{OpenCartSim, Seeding};
 
 mod end_to_end;
+mod faults;
 
 const SEED: u64 = 15;
 

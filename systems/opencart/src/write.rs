@@ -306,7 +306,9 @@ impl OpenCartTarget {
             let quantity: i64 = row.try_get(2)?;
             found.entry(sku).or_insert((id, quantity));
         }
-        let update = format!("UPDATE {product} SET quantity = ?, date_modified = NOW() WHERE product_id = ?");
+        // Every changed quantity in one statement (`CASE product_id WHEN … THEN …`); the last
+        // level of a code given twice wins.
+        let mut changed: Vec<(i64, i64)> = Vec::new();
         for (index, sku, quantity) in wanted {
             let Some((id, current)) = found.get_mut(sku) else {
                 outcomes[*index] = Some(refused(
@@ -316,16 +318,29 @@ impl OpenCartTarget {
                 continue;
             };
             if *current != *quantity {
-                sqlx::query(&update)
-                    .bind(*quantity)
-                    .bind(*id)
-                    .execute(&mut **tx)
-                    .await?;
                 *current = *quantity;
+                changed.retain(|(known, _)| known != id);
+                changed.push((*id, *quantity));
             }
             outcomes[*index] = Some(WriteOutcome::Written {
                 target_id: id.to_string(),
             });
+        }
+        if !changed.is_empty() {
+            let sql = format!(
+                "UPDATE {product} SET quantity = CASE product_id {} END, date_modified = NOW() \
+                 WHERE product_id IN ({})",
+                "WHEN ? THEN ? ".repeat(changed.len()),
+                vec!["?"; changed.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (id, quantity) in &changed {
+                query = query.bind(*id).bind(*quantity);
+            }
+            for (id, _) in &changed {
+                query = query.bind(*id);
+            }
+            query.execute(&mut **tx).await?;
         }
         Ok(())
     }
