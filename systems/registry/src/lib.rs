@@ -42,6 +42,12 @@ pub mod magento {
     pub use tiltas_magento_sim as simulator;
 }
 
+/// OpenCart (through its database) and its simulator.
+pub mod opencart {
+    pub use tiltas_opencart::*;
+    pub use tiltas_opencart_sim as simulator;
+}
+
 /// MplusKASSA (the Q-API) and its simulator.
 pub mod mplus {
     pub use tiltas_mplus::*;

@@ -6,7 +6,13 @@ use tiltas_sim::contract::ContractFixture;
 /// Declares the simulators, one line each: the `Simulator` subcommand (its doc is the line's
 /// doc, its flags the simulator crate's `Flags`), how each is started, and its contract fixture.
 macro_rules! simulators {
-    ($( $(#[doc = $doc:literal])* $variant:ident => $simulator:ident, )+) => {
+    // A line may end in `(no contract: REASON)`: a simulator the contract suite cannot drive
+    // (a system reached through a database, not HTTP), listed as `NoSimulator` with the reason.
+    (@coverage $simulator:ident) => { ContractCoverage::Simulated($simulator::contract_fixture()) };
+    (@coverage $simulator:ident $system:literal $reason:expr) => {
+        ContractCoverage::NoSimulator { system: $system, reason: $reason }
+    };
+    ($( $(#[doc = $doc:literal])* $variant:ident => $simulator:ident $((no contract: $system:literal, $reason:expr))?, )+) => {
         /// One simulator with its flags: `tiltas sim <system> [flags]`.
         #[derive(Debug, Clone, clap::Subcommand)]
         pub enum Simulator {
@@ -31,7 +37,7 @@ macro_rules! simulators {
 
         /// The contract fixture of every simulator.
         fn simulated() -> Vec<ContractCoverage> {
-            vec![ $( ContractCoverage::Simulated($simulator::contract_fixture()), )+ ]
+            vec![ $( simulators!(@coverage $simulator $($system $reason)?), )+ ]
         }
     };
 }
@@ -55,6 +61,8 @@ simulators! {
     Smartup => tiltas_smartup_sim,
     /// An AccountView.net administration's REST API (OAuth2 with rotating refresh tokens).
     Accountview => tiltas_accountview_sim,
+    /// An OpenCart 3.x shop: its tables, seeded, in the MySQL/MariaDB database `--mysql` names.
+    Opencart => tiltas_opencart_sim (no contract: "opencart", tiltas_opencart_sim::CONTRACT_COVERAGE),
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
