@@ -307,19 +307,24 @@ impl Target for AccountViewTarget {
         let mut lookup = Lookup::default();
         // AccountView filters join with AND only: a few keys are one call each; many are
         // cheaper as one read of the table.
+        // Calls after the first are retried here: the engine would repeat them all.
         let rows = if keys.len() > 25 {
-            let (rows, calls) = self.client.all(&object, &[]).await?;
+            let (rows, calls) = self.client.all(&object, &[], true).await?;
             lookup.api_calls += calls;
             rows
         } else {
             let mut rows = Vec::new();
-            for key in keys {
-                rows.extend(
-                    self.client
-                        .page(&object, 1, self.client.page_size, &[Filter::equal(name, key)])
-                        .await?,
-                );
-                lookup.api_calls += 1;
+            for (index, key) in keys.iter().enumerate() {
+                let filters = [Filter::equal(name, key)];
+                let size = self.client.page_size;
+                if index == 0 {
+                    rows.extend(self.client.page(&object, 1, size, &filters).await?);
+                    lookup.api_calls += 1;
+                } else {
+                    let (found, calls) = self.client.page_retried(&object, 1, size, &filters).await?;
+                    rows.extend(found);
+                    lookup.api_calls += calls;
+                }
             }
             rows
         };
