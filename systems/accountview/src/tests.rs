@@ -621,3 +621,42 @@ async fn variant_reads_and_lookups_after_the_first_request_ride_out_a_rate_limit
         found.api_calls
     );
 }
+
+#[tokio::test]
+async fn a_debtor_write_failing_after_commit_does_not_hold_back_the_rest_and_is_found_again() {
+    let (url, sim, harness) = start(0, 0).await;
+    let vault = vault(&sim).await;
+    let customers = config(&url, "customer", "", false);
+    let mut target = SYSTEMS
+        .open_target_with(&customers, &customers.flows[0], Arc::new(OpenGate), vault.clone())
+        .unwrap();
+    harness.set_faults(tiltas_sim::Faults {
+        commit_then_fail_rate: 1.0,
+        ..Default::default()
+    });
+    let buyer = |name: &str| json!({ "kind": "person", "first_name": name, "last_name": "Wit", "email": format!("{name}@wit.nl") });
+    let result = target
+        .write_batch(vec![item("a", buyer("ada")), item("b", buyer("bo"))])
+        .await
+        .unwrap();
+    harness.set_faults(tiltas_sim::Faults::default());
+    for outcome in &result.outcomes {
+        assert!(
+            matches!(outcome, WriteOutcome::Failed(e) if e.kind == ErrorKind::Transient),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(result.api_calls, 2, "the second record was sent after the first failed");
+    assert_eq!(
+        sim.records("customer").unwrap().as_array().unwrap().len(),
+        2,
+        "both applied"
+    );
+    let keys = ["ada@wit.nl".to_owned(), "bo@wit.nl".to_owned()];
+    let found = target.lookup(Some("email"), &keys).await.unwrap();
+    assert_eq!(
+        found.found.len(),
+        2,
+        "the engine adopts both instead of writing them again"
+    );
+}

@@ -365,9 +365,12 @@ impl Target for AccountViewTarget {
             match self.write_one(item).await {
                 Ok(Ok(target_id)) => outcomes.push(WriteOutcome::Written { target_id }),
                 Ok(Err(error)) => outcomes.push(WriteOutcome::Failed(error)),
-                // A failing server: this record may have been applied (the engine looks it up
-                // before resending); the rest were not sent.
-                Err(error) if matches!(error.kind, ErrorKind::Transient | ErrorKind::RateLimited) => {
+                // A failing call: this record may have been applied (the engine looks it up
+                // before resending it). The next records are calls of their own and go on, so
+                // that one unlucky record does not hold the whole batch back round after round.
+                Err(error) if error.kind == ErrorKind::Transient => outcomes.push(WriteOutcome::Failed(error)),
+                // A rate limit: nothing was applied, and the next calls would be refused too.
+                Err(error) if error.kind == ErrorKind::RateLimited => {
                     outcomes.push(WriteOutcome::Failed(error.clone()));
                     let not_sent = ConnectorError {
                         message: format!("not sent: {}", error.message),
