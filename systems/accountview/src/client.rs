@@ -4,9 +4,10 @@
 //! `x-company`; AccountView's error body becomes the message, an HTML page a clear failure.
 use crate::wire::{self, BusinessObject, Filter};
 use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tiltas_connector::oauth2::TokenSource;
-use tiltas_connector::{http, ConnectorError, ErrorKind};
+use tiltas_connector::{http, Backoff, ConnectorError, ErrorKind};
 
 /// A row of a table.
 pub(crate) type Row = Map<String, Value>;
@@ -132,13 +133,48 @@ impl Client {
         })
     }
 
+    /// A page read that is not the first request of an engine call: a transient failure or a
+    /// rate limit is retried here with [`Backoff`] (`Retry-After` honoured), since the engine
+    /// would otherwise repeat the whole call and every request before this one. Returns the
+    /// rows and the calls made.
+    pub async fn page_retried(
+        &self,
+        object: &BusinessObject,
+        page: usize,
+        size: usize,
+        filters: &[Filter],
+    ) -> Result<(Vec<Row>, u64), ConnectorError> {
+        let calls = AtomicU64::new(0);
+        let rows = Backoff::new()
+            .retry(|| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                self.page(object, page, size, filters)
+            })
+            .await?;
+        Ok((rows, calls.into_inner()))
+    }
+
     /// Every row of `object` that passes `filters`, page by page to the last; the calls made.
-    pub async fn all(&self, object: &BusinessObject, filters: &[Filter]) -> Result<(Vec<Row>, u64), ConnectorError> {
+    /// Pages after the first are retried here ([`Client::page_retried`]); so is the first
+    /// unless `first_call` says it is the first request of an engine call (which the engine
+    /// retries itself).
+    pub async fn all(
+        &self,
+        object: &BusinessObject,
+        filters: &[Filter],
+        first_call: bool,
+    ) -> Result<(Vec<Row>, u64), ConnectorError> {
         let mut rows = Vec::new();
         let mut calls = 0;
         for page in 1.. {
-            let found = self.page(object, page, self.page_size, filters).await?;
-            calls += 1;
+            let found = if page == 1 && first_call {
+                calls += 1;
+                self.page(object, page, self.page_size, filters).await?
+            } else {
+                let (found, used) = self.page_retried(object, page, self.page_size, filters).await?;
+                calls += used;
+                found
+            };
             let last = found.len() < self.page_size;
             rows.extend(found);
             if last {

@@ -1,8 +1,11 @@
 //! The read side: articles (as products — configurable parents with their variants nested, or
 //! every article on its own with `parent_sku`), article groups, debtors, stock per warehouse
 //! (available = on hand − reserved by sales orders) and price lists with their lines. Pages
-//! are AccountView's `PageNumber`s sorted by the key; incremental reads filter `CNG_DATE` on
-//! or after the day of `changed_since` (AccountView filters dates by day, as FoxPro literals).
+//! are AccountView's `PageNumber`s sorted by `CNG_DATE`, then the key — in change order, so
+//! the engine's cursor after a page (its newest change) is where a run that died after it
+//! resumes; incremental reads filter `CNG_DATE` on or after the day of `changed_since`
+//! (AccountView filters dates by day, as FoxPro literals). Requests after the first of a page
+//! (a product's variants) are retried inside the page.
 use crate::client::{Client, Row};
 use crate::wire::{self, text, BusinessObject, Filter};
 use crate::{Page, ReadRequest, RecordFailure, Source, SourceRecord};
@@ -236,15 +239,46 @@ fn position(text: Option<&str>) -> Result<usize, ConnectorError> {
 }
 
 impl AccountViewSource {
-    /// A configurable article's variants; the calls made.
+    /// A configurable article's variants; the calls made. Never the first request of a page,
+    /// so retried here.
     async fn variants_of(&self, code: &str) -> Result<(Vec<Row>, u64), ConnectorError> {
         self.client
-            .all(&wire::ARTICLES, &[Filter::equal("MAIN_ART", code)])
+            .all(&wire::ARTICLES, &[Filter::equal("MAIN_ART", code)], false)
             .await
     }
 
+    /// The products of a page of article rows: its parents and simple articles, and in an
+    /// incremental read the parents of changed variants (read here) too; the calls made.
+    async fn parents(&self, rows: Vec<Row>, incremental: bool) -> Result<(Vec<Row>, u64), ConnectorError> {
+        let mut seen: HashSet<String> = rows
+            .iter()
+            .filter(|row| text(row, "MAIN_ART").is_none())
+            .filter_map(|row| text(row, "ART_CODE"))
+            .collect();
+        let mut missing = Vec::new();
+        let mut parents = Vec::with_capacity(rows.len());
+        for row in rows {
+            match text(&row, "MAIN_ART") {
+                None => parents.push(row),
+                Some(parent) if incremental && seen.insert(parent.clone()) => missing.push(parent),
+                Some(_) => {}
+            }
+        }
+        let mut calls = 0;
+        for parent in missing {
+            let (found, used) = self
+                .client
+                .all(&wire::ARTICLES, &[Filter::equal("ART_CODE", &parent)], false)
+                .await?;
+            calls += used;
+            parents.extend(found);
+        }
+        Ok((parents, calls))
+    }
+
     /// Articles as products: parents carry their variants (nested) or every article stands
-    /// alone. In an incremental read a changed variant brings its parent along (nested).
+    /// alone. In an incremental read a changed variant brings its parent along (nested); a
+    /// nested product changed when its newest part did.
     async fn products(
         &self,
         rows: Vec<Row>,
@@ -256,26 +290,7 @@ impl AccountViewSource {
         if separate_variants {
             return Ok((rows.iter().map(product).collect(), 0));
         }
-        let mut calls = 0;
-        let mut parents: Vec<Row> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        for row in rows {
-            match text(&row, "MAIN_ART") {
-                None => {
-                    seen.insert(text(&row, "ART_CODE").unwrap_or_default());
-                    parents.push(row);
-                }
-                Some(parent) if incremental && seen.insert(parent.clone()) => {
-                    let (found, used) = self
-                        .client
-                        .all(&wire::ARTICLES, &[Filter::equal("ART_CODE", &parent)])
-                        .await?;
-                    calls += used;
-                    parents.extend(found);
-                }
-                Some(_) => {}
-            }
-        }
+        let (parents, mut calls) = self.parents(rows, incremental).await?;
         let mut records = Vec::with_capacity(parents.len());
         for row in &parents {
             let mut record = product(row);
@@ -285,6 +300,9 @@ impl AccountViewSource {
                 calls += used;
                 if let Ok(record) = &mut record {
                     record.data["variants"] = Value::Array(variants.iter().map(variant).collect());
+                    let newest = variants.iter().filter_map(changed).chain(record.updated_at).max();
+                    record.updated_at = newest;
+                    record.data["updated_at"] = json!(newest.map(|at| at.to_rfc3339()));
                 }
             }
             records.push(record);

@@ -54,13 +54,18 @@ fn connection(url: &str) -> String {
 
 /// A flow file: AccountView on one side (its endpoint's extra keys), a JSON Lines file on the other.
 fn config(url: &str, entity: &str, side: &str, reading: bool) -> ValidatedConfig {
+    config_paged(url, entity, side, reading, 7)
+}
+
+/// [`config`] with `page_size` rows a page.
+fn config_paged(url: &str, entity: &str, side: &str, reading: bool, page_size: usize) -> ValidatedConfig {
     let av = format!("connection = \"books\"{side}");
     let file = "connection = \"file\", file = \"x.jsonl\"".to_owned();
     let (from, to) = if reading { (av, file) } else { (file, av) };
     let text = format!(
         "{}\n[connections.file]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"{entity}\"\n\
          from = {{ {from} }}\nto = {{ {to} }}\n",
-        connection(url)
+        connection(url).replace("page_size = 7", &format!("page_size = {page_size}"))
     );
     tiltas_config::parse_str(&text, std::path::Path::new("flows.toml"), &SYSTEMS).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -506,4 +511,152 @@ async fn orders_are_booked_as_sales_invoices_when_the_flow_says_so() {
     assert_eq!(sim.records("order").unwrap().as_array().unwrap().len(), 0);
     let found = target.lookup(None, &["POS-7".into()]).await.unwrap();
     assert_eq!(found.found["POS-7"].target_id, "POS-7");
+}
+
+#[tokio::test]
+async fn pages_come_in_change_order_so_a_cursor_resumes_where_a_run_died() {
+    let (url, sim, _) = start(0, 30).await;
+    let vault = vault(&sim).await;
+    let debtors = config(&url, "customer", "", true);
+    let mut source = SYSTEMS
+        .open_source_with(&debtors, &debtors.flows[0], Arc::new(OpenGate), vault.clone())
+        .unwrap();
+    let request = ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size: 500,
+    };
+    let first = source.read_page(&request).await.unwrap();
+    let first: Vec<SourceRecord> = first.records.into_iter().map(Result::unwrap).collect();
+    assert_eq!(first.len(), 7, "the connection's page_size");
+    let dates: Vec<_> = first.iter().map(|r| r.updated_at.unwrap()).collect();
+    assert!(
+        dates.windows(2).all(|pair| pair[0] <= pair[1]),
+        "seed {SEED}: {dates:?}"
+    );
+    // The engine's cursor after the page is its newest change; a run resuming from it reads
+    // every debtor the page did not deliver (and the page's last day again).
+    let cursor = dates.iter().max().copied();
+    let (rest, _) = read_all(&debtors, &vault, cursor).await.unwrap();
+    let mut keys: Vec<String> = first.iter().chain(&rest).map(|r| r.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(
+        keys.len(),
+        30,
+        "seed {SEED}: nothing is lost between the page and the cursor"
+    );
+    assert!(rest.len() < 30, "the resumed read is incremental: {}", rest.len());
+}
+
+#[tokio::test]
+async fn variant_reads_and_lookups_after_the_first_request_ride_out_a_rate_limit() {
+    // 16 products: the 8th and the 16th are configurable, each with two variants.
+    let (url, sim, harness) = start(Seeding::products(SEED, 16).articles, 3).await;
+    let vault = vault(&sim).await;
+    let products = config_paged(&url, "product", "", true, 30);
+    let mut source = SYSTEMS
+        .open_source_with(&products, &products.flows[0], Arc::new(OpenGate), vault.clone())
+        .unwrap();
+    // One request a second: of the page and its two variant reads, sent at once, at least one
+    // variant read is refused (429, Retry-After 1) and must be waited out inside the page.
+    harness.set_faults(tiltas_sim::Faults {
+        rate_limit_per_s: 1,
+        retry_after_s: 1,
+        ..Default::default()
+    });
+    let request = ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size: 500,
+    };
+    let page = source.read_page(&request).await.unwrap();
+    assert_eq!(page.records.len(), 16);
+    let nested = page
+        .records
+        .iter()
+        .filter(|r| {
+            r.as_ref()
+                .is_ok_and(|r| r.data["variants"].as_array().map(Vec::len) == Some(2))
+        })
+        .count();
+    assert_eq!(nested, 2, "seed {SEED}");
+    assert!(
+        page.api_calls >= 4,
+        "a refused variant read was tried again: {} calls",
+        page.api_calls
+    );
+
+    let customers = config(&url, "customer", "", false);
+    let mut target = SYSTEMS
+        .open_target_with(&customers, &customers.flows[0], Arc::new(OpenGate), vault.clone())
+        .unwrap();
+    let rows = sim.records("customer").unwrap();
+    let numbers: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["SUB_NR"].as_str().unwrap().to_owned())
+        .collect();
+    // The first request of the look-up is the engine's to retry: do as it does.
+    let mut found = None;
+    for _ in 0..3 {
+        match target.lookup(Some("code"), &numbers).await {
+            Ok(lookup) => {
+                found = Some(lookup);
+                break;
+            }
+            Err(error) if error.kind == ErrorKind::RateLimited => {
+                tokio::time::sleep(error.retry_after.unwrap_or_default()).await;
+            }
+            Err(error) => panic!("seed {SEED}: {error:?}"),
+        }
+    }
+    let found = found.unwrap_or_else(|| panic!("seed {SEED}: the look-up never got through"));
+    harness.set_faults(tiltas_sim::Faults::default());
+    assert_eq!(found.found.len(), 3, "seed {SEED}: {:?}", found.found);
+    assert!(
+        found.api_calls >= 4,
+        "a refused look-up was tried again: {} calls",
+        found.api_calls
+    );
+}
+
+#[tokio::test]
+async fn a_debtor_write_failing_after_commit_does_not_hold_back_the_rest_and_is_found_again() {
+    let (url, sim, harness) = start(0, 0).await;
+    let vault = vault(&sim).await;
+    let customers = config(&url, "customer", "", false);
+    let mut target = SYSTEMS
+        .open_target_with(&customers, &customers.flows[0], Arc::new(OpenGate), vault.clone())
+        .unwrap();
+    harness.set_faults(tiltas_sim::Faults {
+        commit_then_fail_rate: 1.0,
+        ..Default::default()
+    });
+    let buyer = |name: &str| json!({ "kind": "person", "first_name": name, "last_name": "Wit", "email": format!("{name}@wit.nl") });
+    let result = target
+        .write_batch(vec![item("a", buyer("ada")), item("b", buyer("bo"))])
+        .await
+        .unwrap();
+    harness.set_faults(tiltas_sim::Faults::default());
+    for outcome in &result.outcomes {
+        assert!(
+            matches!(outcome, WriteOutcome::Failed(e) if e.kind == ErrorKind::Transient),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(result.api_calls, 2, "the second record was sent after the first failed");
+    assert_eq!(
+        sim.records("customer").unwrap().as_array().unwrap().len(),
+        2,
+        "both applied"
+    );
+    let keys = ["ada@wit.nl".to_owned(), "bo@wit.nl".to_owned()];
+    let found = target.lookup(Some("email"), &keys).await.unwrap();
+    assert_eq!(
+        found.found.len(),
+        2,
+        "the engine adopts both instead of writing them again"
+    );
 }

@@ -12,6 +12,8 @@ pub const DATA_PATH: &str = "accountviewdata";
 pub const TOKEN_PATH: &str = "token";
 /// The authorisation page, relative to the API's base.
 pub const AUTHORIZE_PATH: &str = "authorize";
+/// The field every table dates its rows' last change in (day precision).
+pub const CHANGED: &str = "CNG_DATE";
 /// The largest `PageSize` the data endpoint takes [I].
 pub const MAX_PAGE_SIZE: usize = 1000;
 
@@ -218,7 +220,8 @@ impl Filter {
     }
 }
 
-/// The query of one page: business object, page, filters (numbered from 1) and sort order.
+/// The query of one page: business object, page, filters (numbered from 1) and sort order
+/// (by change date, then by key).
 pub fn read_query(object: &BusinessObject, page: usize, size: usize, filters: &[Filter]) -> Vec<(String, String)> {
     let mut query = vec![
         ("BusinessObject".to_owned(), object.code.to_owned()),
@@ -232,7 +235,9 @@ pub fn read_query(object: &BusinessObject, page: usize, size: usize, filters: &[
         query.push((format!("FilterValueType{n}"), filter.value_type.clone()));
         query.push((format!("FilterValue{n}"), filter.value.clone()));
     }
-    query.push(("SortFields".to_owned(), object.key.to_owned()));
+    // In change order, then by key: a page's newest change is then a cursor from which a
+    // later read (one resuming a run that died between pages) finds every row not yet read.
+    query.push(("SortFields".to_owned(), format!("{CHANGED},{}", object.key)));
     query.push(("SortOrder".to_owned(), "Ascending".to_owned()));
     query
 }

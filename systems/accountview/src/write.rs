@@ -307,19 +307,24 @@ impl Target for AccountViewTarget {
         let mut lookup = Lookup::default();
         // AccountView filters join with AND only: a few keys are one call each; many are
         // cheaper as one read of the table.
+        // Calls after the first are retried here: the engine would repeat them all.
         let rows = if keys.len() > 25 {
-            let (rows, calls) = self.client.all(&object, &[]).await?;
+            let (rows, calls) = self.client.all(&object, &[], true).await?;
             lookup.api_calls += calls;
             rows
         } else {
             let mut rows = Vec::new();
-            for key in keys {
-                rows.extend(
-                    self.client
-                        .page(&object, 1, self.client.page_size, &[Filter::equal(name, key)])
-                        .await?,
-                );
-                lookup.api_calls += 1;
+            for (index, key) in keys.iter().enumerate() {
+                let filters = [Filter::equal(name, key)];
+                let size = self.client.page_size;
+                if index == 0 {
+                    rows.extend(self.client.page(&object, 1, size, &filters).await?);
+                    lookup.api_calls += 1;
+                } else {
+                    let (found, calls) = self.client.page_retried(&object, 1, size, &filters).await?;
+                    rows.extend(found);
+                    lookup.api_calls += calls;
+                }
             }
             rows
         };
@@ -360,9 +365,12 @@ impl Target for AccountViewTarget {
             match self.write_one(item).await {
                 Ok(Ok(target_id)) => outcomes.push(WriteOutcome::Written { target_id }),
                 Ok(Err(error)) => outcomes.push(WriteOutcome::Failed(error)),
-                // A failing server: this record may have been applied (the engine looks it up
-                // before resending); the rest were not sent.
-                Err(error) if matches!(error.kind, ErrorKind::Transient | ErrorKind::RateLimited) => {
+                // A failing call: this record may have been applied (the engine looks it up
+                // before resending it). The next records are calls of their own and go on, so
+                // that one unlucky record does not hold the whole batch back round after round.
+                Err(error) if error.kind == ErrorKind::Transient => outcomes.push(WriteOutcome::Failed(error)),
+                // A rate limit: nothing was applied, and the next calls would be refused too.
+                Err(error) if error.kind == ErrorKind::RateLimited => {
                     outcomes.push(WriteOutcome::Failed(error.clone()));
                     let not_sent = ConnectorError {
                         message: format!("not sent: {}", error.message),

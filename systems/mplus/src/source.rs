@@ -243,16 +243,29 @@ fn lines(sale: &Element, what: &str, id: &str) -> Result<Vec<Value>, RecordFailu
             ));
         };
         let data_money = |name: &str| data.map_or(Value::Null, |data| money(data, name));
+        let vat_rate = data.and_then(|data| text(data, "vatPercentage"));
         lines.push(json!({
             "sku": sku,
             "name": text(line, "text"),
             "quantity": quantity.to_string(),
             "price": data_money("priceExcl"),
-            "vat_rate": data.and_then(|data| text(data, "vatPercentage")),
-            "total": data_money("totalInclAmount"),
+            "vat_rate": vat_rate,
+            "total": data.and_then(|data| line_net(data, vat_rate.as_deref())).map(|net| net.to_string()),
         }));
     }
     Ok(lines)
+}
+
+/// A line's total without VAT (the canonical line `total` is net): its `totalExclAmount`, else
+/// its `totalInclAmount` less the VAT at its rate, in cents; `None` when it has neither.
+pub(crate) fn line_net(data: &Element, vat_rate: Option<&str>) -> Option<rust_decimal::Decimal> {
+    if let Some(net) = data.child_text("totalExclAmount").and_then(wire::from_cents) {
+        return Some(net);
+    }
+    let gross = data.child_text("totalInclAmount").and_then(wire::from_cents)?;
+    let rate = vat_rate?.trim().parse::<rust_decimal::Decimal>().ok()?;
+    let divisor = rust_decimal::Decimal::ONE + rate / rust_decimal::Decimal::ONE_HUNDRED;
+    Some((gross / divisor).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
 }
 
 /// An invoice as a sales-invoice document: its number is `invoiceNumber` (year-number) when

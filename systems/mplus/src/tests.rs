@@ -476,3 +476,31 @@ async fn invoices_are_read_by_sync_marker_as_sales_invoices() {
         "{first}"
     );
 }
+
+#[test]
+fn an_order_line_total_is_net_of_vat() {
+    use tiltas_connector::soap::Element;
+    let data = |fields: &[(&str, &str)]| {
+        fields.iter().fold(Element::new("data"), |data, (name, value)| {
+            data.with_child(Element::leaf(*name, *value))
+        })
+    };
+    // Two coffees at 2.50 incl. 9% VAT: 5.00 gross, 4.59 net as the till computed it.
+    let both = data(&[("totalInclAmount", "500"), ("totalExclAmount", "459")]);
+    assert_eq!(
+        crate::source::line_net(&both, Some("9")),
+        Some(rust_decimal::Decimal::new(459, 2))
+    );
+    // Without totalExclAmount the VAT is taken off the gross at the line's rate.
+    let gross_only = data(&[("totalInclAmount", "1210")]);
+    assert_eq!(
+        crate::source::line_net(&gross_only, Some("21")),
+        Some(rust_decimal::Decimal::new(1000, 2))
+    );
+    assert_eq!(
+        crate::source::line_net(&gross_only, None),
+        None,
+        "no rate: no net total"
+    );
+    assert_eq!(crate::source::line_net(&data(&[]), Some("21")), None);
+}

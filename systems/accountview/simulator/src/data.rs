@@ -23,6 +23,98 @@ pub struct Seeding {
     pub debtors: usize,
 }
 
+impl Seeding {
+    /// A seeding of `products` products (every eighth a configurable article with two
+    /// variants, which stay inside it when read nested) and no debtors: one seeded product is
+    /// one record a nested product read delivers.
+    pub fn products(seed: u64, products: usize) -> Seeding {
+        Seeding {
+            seed,
+            articles: products + 2 * (products / 8),
+            debtors: 0,
+        }
+    }
+
+    /// A seeding with `rows` stock rows (one per article that is not a configurable parent)
+    /// and no debtors.
+    pub fn stock_rows(seed: u64, rows: usize) -> Seeding {
+        // Stock rows grow by at most one per article row, so the first count that reaches
+        // `rows` gives exactly `rows`.
+        let articles = (rows..)
+            .find(|&articles| {
+                let parents = configurable_plan(articles).iter().filter(|c| **c).count();
+                articles - parents >= rows
+            })
+            .unwrap_or(rows);
+        Seeding {
+            seed,
+            articles,
+            debtors: 0,
+        }
+    }
+}
+
+/// Which of the products that fill `rows` article rows are configurable (in order): every
+/// eighth, when its two variants still fit.
+fn configurable_plan(rows: usize) -> Vec<bool> {
+    let (mut used, mut plan) = (0, Vec::new());
+    while used < rows {
+        let configurable = (plan.len() + 1) % 8 == 0 && used + 3 <= rows;
+        used += if configurable { 3 } else { 1 };
+        plan.push(configurable);
+    }
+    plan
+}
+
+/// The fields of a table, whether or not it has rows: AccountView knows its tables' columns
+/// (an empty table still sorts and filters by them).
+pub fn schema(table: &str) -> &'static [&'static str] {
+    match table {
+        "ARTICLE" => &[
+            "RowId",
+            "ART_CODE",
+            "ART_DESC1",
+            "ART_DESC2",
+            "ART_TYPE",
+            "MAIN_ART",
+            "AG_CODE",
+            "PX_SELL",
+            "VAT_PCT",
+            "EAN_CODE",
+            "UNIT",
+            "BLOCKED",
+            "ATTR_SIZE",
+            "ATTR_COLOR",
+            "FEAT_ORIGIN",
+            "CNG_DATE",
+        ],
+        "ART_GRP" => &["RowId", "AG_CODE", "AG_DESC", "CNG_DATE"],
+        "CONTACT" => &[
+            "RowId",
+            "SUB_NR",
+            "ACCT_NAME",
+            "CONTACT_TYPE",
+            "ADDRESS1",
+            "POST_CODE",
+            "CITY",
+            "CNT_CODE",
+            "MAIL_BUS",
+            "TEL_BUS",
+            "VAT_NO",
+            "REV_ACCT",
+            "VAT_CODE",
+            "CUST_GRP",
+            "CNG_DATE",
+            "CONTACT_PERSON",
+        ],
+        "ART_WH" => &["RowId", "ART_CODE", "WH_CODE", "QTY_STOCK", "QTY_RES", "CNG_DATE"],
+        "PRICE_LST" => &[
+            "RowId", "PL_CODE", "PL_DESC", "CUST_GRP", "CURRENCY", "CNG_DATE", "PRICE_LN",
+        ],
+        _ => &[],
+    }
+}
+
 /// The tables, by name.
 #[derive(Debug, Clone, Default)]
 pub struct Db {
@@ -116,14 +208,12 @@ impl Db {
     }
 
     fn seed_articles(&mut self, rng: &mut StdRng, count: usize, base: NaiveDate) {
-        let mut product = 0usize;
-        while self.table("ARTICLE").len() < count {
-            product += 1;
+        for (index, configurable) in configurable_plan(count).into_iter().enumerate() {
+            let product = index + 1;
             let code = format!("{}", 100_000 + self.table("ARTICLE").len() + 1);
             let thing = THINGS[product % THINGS.len()];
             let (group, _) = GROUPS[product % GROUPS.len()];
             let cents = rng.gen_range(150..9_000);
-            let configurable = product % 8 == 0 && self.table("ARTICLE").len() + 3 <= count;
             let day = base + Duration::days((product % 20) as i64);
             let parent = self.article(&code, &format!("{thing} {product}"), group, cents, day, rng);
             if !configurable {

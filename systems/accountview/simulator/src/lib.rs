@@ -153,6 +153,7 @@ impl AccountViewSim {
         let seeded = self.seeded.table(table).iter().chain(db.table(table));
         seeded
             .flat_map(|row| row.keys().cloned())
+            .chain(data::schema(table).iter().map(|name| (*name).to_owned()))
             .chain(written.iter().map(|(name, _)| (*name).to_owned()))
             .chain(["CNG_DATE".to_owned()])
             .collect()
@@ -327,11 +328,18 @@ impl SimSystem for AccountViewSim {
             }),
             other => return Err(format!("cannot mutate {other:?}: product, customer or stock")),
         };
-        let rows = db.table_mut(table);
-        let changed = count.min(rows.len());
-        for (n, row) in rows.iter_mut().take(changed).enumerate() {
-            change(row, n);
+        // A product is an article that is no variant: changing one changes that many products.
+        let is_variant = |row: &Row| entity == "product" && wire::text(row, "MAIN_ART").is_some();
+        let mut changed = 0;
+        for row in db
+            .table_mut(table)
+            .iter_mut()
+            .filter(|row| !is_variant(row))
+            .take(count)
+        {
+            change(row, changed);
             row.insert("CNG_DATE".into(), today.clone());
+            changed += 1;
         }
         Ok(changed)
     }

@@ -1,11 +1,13 @@
 //! The simulator's protocol: tokens, the one-row-an-object quirk, FoxPro date filters, paging,
 //! positional writes and AccountView's error body.
+use crate::data::Db;
 use crate::{router, AccountViewSim, Credentials, Seeding};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tiltas_accountview::wire;
 use tiltas_sim::Harness;
+use tiltas_sim::SimSystem;
 
 const SEED: u64 = 3;
 
@@ -16,20 +18,22 @@ struct Running {
 }
 
 async fn start() -> Running {
+    start_with(Seeding {
+        seed: SEED,
+        articles: 100,
+        debtors: 6,
+    })
+    .await
+}
+
+async fn start_with(seeding: Seeding) -> Running {
     let credentials = Credentials {
         client_id: "id".into(),
         client_secret: "secret".into(),
         company: "1".into(),
         token_lifetime: Duration::from_secs(60),
     };
-    let sim = Arc::new(AccountViewSim::new(
-        credentials,
-        Seeding {
-            seed: SEED,
-            articles: 100,
-            debtors: 6,
-        },
-    ));
+    let sim = Arc::new(AccountViewSim::new(credentials, seeding));
     let refresh = sim.issue_refresh_token();
     let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, SEED)))
         .await
@@ -195,4 +199,71 @@ async fn writes_are_positional_and_details_point_at_their_header() {
     let (status, error) = sim.post(&body).await;
     assert_eq!(status, 400);
     assert!(error["ErrorMessage"].as_str().unwrap().contains("HeaderId"), "{error}");
+}
+
+#[tokio::test]
+async fn an_empty_table_still_sorts_and_filters_by_its_columns() {
+    let sim = start_with(Seeding {
+        seed: SEED,
+        articles: 0,
+        debtors: 0,
+    })
+    .await;
+    let query = wire::read_query(&wire::ARTICLES, 1, 100, &[wire::Filter::equal("MAIN_ART", "100008")]);
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, answer) = sim.get(&query).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ARTICLE"], json!([]), "{answer}");
+    let (status, error) = sim
+        .get(&[("BusinessObject", "AR1"), ("SortFields", "NO_SUCH_FIELD")])
+        .await;
+    assert_eq!(status, 400, "an unknown column is still refused: {error}");
+    assert!(
+        error["ErrorMessage"].as_str().unwrap().contains("NO_SUCH_FIELD"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_seeding_of_n_products_or_n_stock_rows_has_exactly_that_many() {
+    for n in 0..300 {
+        let db = Db::seeded(Seeding::products(SEED, n));
+        let products = db
+            .table("ARTICLE")
+            .iter()
+            .filter(|row| wire::text(row, "MAIN_ART").is_none());
+        assert_eq!(products.count(), n, "products({n})");
+        assert!(
+            n < 8 || db.table("ARTICLE").len() > n,
+            "products({n}) has configurable ones"
+        );
+        let db = Db::seeded(Seeding::stock_rows(SEED, n));
+        assert_eq!(db.table("ART_WH").len(), n, "stock_rows({n})");
+    }
+}
+
+#[test]
+fn mutating_products_changes_products_not_their_variants() {
+    let credentials = Credentials {
+        client_id: "id".into(),
+        client_secret: "secret".into(),
+        company: "1".into(),
+        token_lifetime: Duration::from_secs(60),
+    };
+    let sim = AccountViewSim::new(credentials, Seeding::products(SEED, 40));
+    assert_eq!(sim.mutate("product", 12), Ok(12));
+    let rows = sim.records("product").unwrap();
+    let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+    let changed: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["CNG_DATE"] == json!(today))
+        .collect();
+    assert_eq!(changed.len(), 12);
+    assert!(changed.iter().all(|row| row["MAIN_ART"] == ""), "{changed:?}");
+    assert!(
+        changed.iter().any(|row| row["ART_TYPE"] == "C"),
+        "a configurable parent among them"
+    );
 }
