@@ -55,6 +55,8 @@ simulators! {
     Smartup => tiltas_smartup_sim,
     /// An AccountView.net administration's REST API (OAuth2 with rotating refresh tokens).
     Accountview => tiltas_accountview_sim,
+    /// Inter Cars' IC API (OAuth2 client credentials, stock per branch, quotes, requisitions, invoices).
+    Intercars => tiltas_intercars_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
