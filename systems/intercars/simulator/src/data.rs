@@ -161,19 +161,44 @@ impl Db {
         Some(id)
     }
 
-    /// Changes the stock of `count` parts at one branch each.
+    /// `count` distinct parts from a drawn start, in catalogue order (wrapping).
+    fn distinct(&mut self, count: usize) -> Vec<usize> {
+        let len = self.parts.len();
+        if len == 0 {
+            return Vec::new();
+        }
+        let start = self.draw().gen_range(0..len);
+        (0..count.min(len)).map(|n| (start + n) % len).collect()
+    }
+
+    /// Changes the stock of `count` distinct parts at every branch, each to a number that
+    /// differs from the old one as the stock call shows it (capped at 10).
     pub fn change_stock(&mut self, count: usize) -> usize {
         let now = Utc::now();
-        let len = self.parts.len();
-        for _ in 0..count.min(len) {
-            let at = self.draw().gen_range(0..len);
-            let branch = BRANCHES[self.draw().gen_range(0..BRANCHES.len())];
-            let pieces = self.draw().gen_range(0..30);
+        let chosen = self.distinct(count);
+        for &at in &chosen {
+            let branches: Vec<String> = self.parts[at].stock.keys().cloned().collect();
+            for branch in branches {
+                let step = self.draw().gen_range(1..10);
+                let part = &mut self.parts[at];
+                let shown = part.stock.get(&branch).copied().unwrap_or(0).min(10);
+                part.stock.insert(branch, (shown + step) % 11);
+            }
+            self.parts[at].updated_at = now;
+        }
+        chosen.len()
+    }
+
+    /// Renames `count` distinct parts (a new catalogue description).
+    pub fn rename(&mut self, count: usize) -> usize {
+        let chosen = self.distinct(count);
+        let now = Utc::now();
+        for &at in &chosen {
             let part = &mut self.parts[at];
-            part.stock.insert(branch.to_owned(), pieces);
+            part.part.name = format!("{} (rev. {})", part.part.name, now.timestamp_micros() % 10_000);
             part.updated_at = now;
         }
-        count.min(len)
+        chosen.len()
     }
 
     /// The part with Inter Cars' code `sku`.

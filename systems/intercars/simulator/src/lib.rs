@@ -167,9 +167,11 @@ impl SimSystem for IntercarsSim {
                 let today = chrono::Utc::now().date_naive();
                 Ok((0..count).filter_map(|_| db.add_invoice(today)).count())
             }
-            "stock" | "part" | "product" | "supplier_offer" => Ok(db.change_stock(count)),
+            "stock" | "supplier_offer" => Ok(db.change_stock(count)),
+            "part" | "product" => Ok(db.rename(count)),
             other => Err(format!(
-                "Inter Cars' simulator mutates invoice (new invoices dated today) or stock (pieces at a branch), not {other:?}"
+                "Inter Cars' simulator mutates invoice (new invoices dated today), stock (pieces at every branch) or \
+                 product (a new description), not {other:?}"
             )),
         }
     }
