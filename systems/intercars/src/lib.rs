@@ -70,7 +70,7 @@ pub static INTERCARS: SystemSpec = SystemSpec {
     source_keys: &[
         key("counterparty", KeyKind::String, false, Some("INTERCARS"), "for documents: the supplier's code in the ERP, written as each invoice's counterparty"),
         key("warehouse", KeyKind::String, false, None, "for documents: the ERP warehouse the goods are received into"),
-        key("since", KeyKind::String, false, Some("90"), "for documents: on the first run, how many days back invoices are read"),
+        key("since", KeyKind::Integer, false, Some("90"), "for documents: on the first run, how many days back invoices are read"),
     ],
     target_keys: &[
         key("delivery_method", KeyKind::String, false, None, "for orders: `deliveryMethod` (5 Xpress, 6 parcel lockers); unset: the customer card's default"),
@@ -102,7 +102,7 @@ pub(crate) struct ConnectionSettings {
 struct SourceSettings {
     counterparty: String,
     warehouse: Option<String>,
-    since: String,
+    since: i64,
 }
 
 /// A flow's `to` on Inter Cars.
@@ -124,15 +124,7 @@ fn open_source(context: &OpenContext<'_>) -> Result<Box<dyn Source>, ConnectorEr
         EntityKind::Document => read::Reading::Invoices {
             counterparty: settings.counterparty,
             warehouse: settings.warehouse,
-            since_days: settings.since.trim().parse().map_err(|_| {
-                ConnectorError::new(
-                    tiltas_connector::ErrorKind::Fatal,
-                    format!(
-                        "connection \"{}\": from.since must be a number of days, found {:?}: write since = \"90\"",
-                        context.connection.name, settings.since
-                    ),
-                )
-            })?,
+            since_days: settings.since.max(0),
         },
         _ => return Err(context.unsupported("source")),
     };

@@ -1,9 +1,9 @@
-//! Supplier invoices into the books through the engine: Inter Cars' parts become Smartup items,
+//! `examples/intercars-smartup.toml` through the engine: Inter Cars' parts become Smartup items,
 //! then 20 invoices become 20 Smartup receipts (incoming documents, INC). A re-run writes
 //! nothing; an invoice line of a part the books do not know is a dead letter naming it.
 //! (Rivile's connector writes no documents yet, so the ERP here is Smartup, whose receipts are
 //! the issue's "Smartup receipts".)
-use super::{connection, sim, start, SEED};
+use super::{sim, start, SEED};
 use std::sync::Arc;
 use tiltas_engine::{Engine, SyncOptions};
 use tiltas_sim::{Harness, SimSystem};
@@ -31,14 +31,12 @@ async fn twenty_invoices_become_twenty_receipts_once_and_an_unknown_part_is_a_de
     ))
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let text = format!(
-        "{}[connections.books]\nsystem = \"smartup\"\nbase_url = \"{books_url}\"\nlogin = \"api@garage\"\npassword = \"pw\"\n\n\
-         [[flows]]\nname = \"parts\"\nentity = \"product\"\nfrom = {{ connection = \"ic\" }}\n\
-         to = {{ connection = \"books\" }}\nmatch_on = \"sku\"\n\n\
-         [[flows]]\nname = \"invoices\"\nentity = \"document\"\nfrom = {{ connection = \"ic\", warehouse = \"WH-MAIN\" }}\n\
-         to = {{ connection = \"books\", documents = \"input\", warehouse = \"WH-MAIN\" }}\nmatch_on = \"number\"\n",
-        connection(&ic_url, "")
-    );
+    let text = include_str!("../../../../examples/intercars-smartup.toml")
+        .replace("http://127.0.0.1:9601", &ic_url)
+        .replace("http://127.0.0.1:9401", &books_url)
+        .replace("\"garage-1\"", &format!("\"{}\"", super::CLIENT))
+        .replace("{ env = \"INTERCARS_SECRET\" }", &format!("\"{}\"", super::SECRET))
+        .replace("{ env = \"SMARTUP_PASSWORD\" }", "\"pw\"");
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config =
         tiltas_config::parse_str(&text, &dir.path().join("flows.toml"), &SYSTEMS).unwrap_or_else(|e| panic!("{e}"));
@@ -55,7 +53,7 @@ async fn twenty_invoices_become_twenty_receipts_once_and_an_unknown_part_is_a_de
                 .unwrap_or_else(|error| panic!("seed {SEED}: {flow}: {error}"))
         }
     };
-    let parts = sync("parts").await;
+    let parts = sync("parts-to-books").await;
     let carried = ic
         .records("part")
         .and_then(|p| p.as_array().map(Vec::len))
@@ -70,7 +68,7 @@ async fn twenty_invoices_become_twenty_receipts_once_and_an_unknown_part_is_a_de
     // A part Inter Cars started selling after the items were synced, on a new invoice.
     ic.add_part("ZZQNEW", "W 999/99", "MANN-FILTER");
     ic.add_invoice_of("ZZQNEW", 2);
-    let invoices = sync("invoices").await;
+    let invoices = sync("invoices-to-books").await;
     assert_eq!(
         (invoices.counters.created, invoices.counters.failed),
         (20, 1),
@@ -91,7 +89,7 @@ async fn twenty_invoices_become_twenty_receipts_once_and_an_unknown_part_is_a_de
         .all(|r| r["warehouse_code"] == "WH-MAIN" && r["currency_code"] == "PLN"));
 
     let filter = tiltas_store::DeadLetterFilter {
-        flow: Some("invoices".into()),
+        flow: Some("invoices-to-books".into()),
         status: None,
         limit: 0,
     };
@@ -111,7 +109,7 @@ async fn twenty_invoices_become_twenty_receipts_once_and_an_unknown_part_is_a_de
         "the letter keeps the brand for the fix"
     );
 
-    let again = sync("invoices").await;
+    let again = sync("invoices-to-books").await;
     assert_eq!(
         (again.counters.created, again.counters.updated),
         (0, 0),
