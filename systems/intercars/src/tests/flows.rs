@@ -109,7 +109,9 @@ async fn twenty_invoices_become_twenty_receipts_once_and_an_unknown_part_is_a_de
         "the letter keeps the brand for the fix"
     );
 
+    println!("parts: {:?}\ninvoices: {:?}", parts.counters, invoices.counters);
     let again = sync("invoices-to-books").await;
+    println!("re-run: {:?}", again.counters);
     assert_eq!(
         (again.counters.created, again.counters.updated),
         (0, 0),
