@@ -360,6 +360,31 @@ async fn an_order_becomes_one_confirmed_requisition_even_when_sent_again_or_afte
     assert_eq!(wo80.len(), 1, "ordered once: {stored:?}");
     assert_eq!(wo80[0]["status"], "CONFIRMED");
     assert_eq!(sim.duplicates(), 0);
+
+    // Confirmed, then the confirmation's answer is lost: the retry finds it confirmed and
+    // neither orders nor confirms again.
+    sim.lose_confirmations(1);
+    let lost = target.write_batch(vec![order("WO-81", &[(&a, "1")])]).await;
+    assert!(lost.as_ref().is_err_and(|e| e.kind == ErrorKind::Transient), "{lost:?}");
+    let before = requests(&url).await;
+    let retried = target
+        .write_batch(vec![order("WO-81", &[(&a, "1")])])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(retried.outcomes[0], WriteOutcome::Written { .. }),
+        "{retried:?}"
+    );
+    assert_eq!(
+        requests(&url).await - before,
+        1,
+        "one list of requisitions, no create, no confirm"
+    );
+    let wo81: Vec<Value> = requisitions(&sim)
+        .into_iter()
+        .filter(|r| r["customNumber"] == "WO-81")
+        .collect();
+    assert_eq!((wo81.len(), wo81[0]["status"].as_str()), (1, Some("CONFIRMED")));
     let found = target
         .lookup(Some("number"), &["WO-80".into(), "WO-99".into()])
         .await

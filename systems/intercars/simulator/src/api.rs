@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use tiltas_intercars::wire::{
     self, InvoicePage, NewRequisition, Price, Product, ProductPage, Quote, QuoteLine, QuotedLine, Requisition,
     RequisitionPage, StockRow,
@@ -368,7 +369,13 @@ async fn decide(State(app): State<App>, headers: HeaderMap, Path((id, action)): 
         _ => return not_found(&format!("no action {action:?} on a requisition")),
     };
     drop(db);
-    if admission.fail_after_commit {
+    let lost = action == "confirm"
+        && app
+            .sim
+            .lost_confirmations
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+    if admission.fail_after_commit || lost {
         return app.harness.commit_then_fail();
     }
     Json(answer).into_response()

@@ -55,6 +55,8 @@ pub struct IntercarsSim {
     db: Mutex<Db>,
     tokens: Mutex<HashMap<String, std::time::Instant>>,
     in_flight: AtomicUsize,
+    /// Confirmations still to apply and then answer with a 500 (tests).
+    lost_confirmations: AtomicUsize,
     /// Requests served at once before 429.
     pub max_in_flight: usize,
 }
@@ -68,6 +70,7 @@ impl IntercarsSim {
             seeding,
             tokens: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
+            lost_confirmations: AtomicUsize::new(0),
             max_in_flight: 8,
         }
     }
@@ -81,6 +84,13 @@ impl IntercarsSim {
 
     fn db(&self) -> MutexGuard<'_, Db> {
         self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Applies the next `count` confirmations and answers each with a 500, as if the answer
+    /// were lost after the commit (tests).
+    pub fn lose_confirmations(&self, count: usize) {
+        self.lost_confirmations
+            .store(count, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Ends every issued token's life now (tests: the next call gets a 401).
