@@ -7,10 +7,12 @@
 //! rate-limited or (for writes) answered with a failure after it was applied.
 //!
 //! [`contract`] holds what a simulator declares for the connector contract suite: its
-//! [`ContractFixture`](contract::ContractFixture).
+//! [`ContractFixture`](contract::ContractFixture). [`parts`] is the catalogue of car parts the
+//! parts-supplier simulators share.
 #![forbid(unsafe_code)]
 
 pub mod contract;
+pub mod parts;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};

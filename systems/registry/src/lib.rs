@@ -22,6 +22,12 @@ pub mod accountview {
     pub use tiltas_accountview_sim as simulator;
 }
 
+/// Inter Cars (parts supplier) and its simulator.
+pub mod intercars {
+    pub use tiltas_intercars::*;
+    pub use tiltas_intercars_sim as simulator;
+}
+
 /// B1.lt and its simulator.
 pub mod b1 {
     pub use tiltas_b1::*;

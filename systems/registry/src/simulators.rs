@@ -63,6 +63,8 @@ simulators! {
     Accountview => tiltas_accountview_sim,
     /// An OpenCart 3.x shop: its tables, seeded, in the MySQL/MariaDB database `--mysql` names.
     Opencart => tiltas_opencart_sim (no contract: "opencart", tiltas_opencart_sim::CONTRACT_COVERAGE),
+    /// Inter Cars' IC API (OAuth2 client credentials, stock per branch, quotes, requisitions, invoices).
+    Intercars => tiltas_intercars_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
