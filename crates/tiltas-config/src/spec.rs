@@ -47,6 +47,25 @@ pub struct KeySpec {
     pub doc: &'static str,
 }
 
+impl KeySpec {
+    /// A key, for a system's spec in a `static`: `KeySpec::new("timeout", KeyKind::Duration, false, Some("30s"), "…")`.
+    pub const fn new(
+        name: &'static str,
+        kind: KeyKind,
+        required: bool,
+        default: Option<&'static str>,
+        doc: &'static str,
+    ) -> KeySpec {
+        KeySpec {
+            name,
+            kind,
+            required,
+            default,
+            doc,
+        }
+    }
+}
+
 /// What a system can do with one entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntityAccess {
@@ -58,6 +77,18 @@ pub struct EntityAccess {
     pub write: bool,
     /// Reads can start from a change time, so incremental syncs are possible.
     pub incremental: bool,
+}
+
+impl EntityAccess {
+    /// What a system does with `entity`, for a system's spec in a `static`.
+    pub const fn new(entity: EntityKind, read: bool, write: bool, incremental: bool) -> EntityAccess {
+        EntityAccess {
+            entity,
+            read,
+            write,
+            incremental,
+        }
+    }
 }
 
 /// A canonical field a system needs in the records it writes, and the settings that supply it

@@ -22,66 +22,41 @@ use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
-const fn access(entity: EntityKind, read: bool, write: bool, incremental: bool) -> EntityAccess {
-    EntityAccess {
-        entity,
-        read,
-        write,
-        incremental,
-    }
-}
-
 const ACCESS: [EntityAccess; 6] = [
-    access(EntityKind::Product, true, false, true),
-    access(EntityKind::Category, true, false, true),
-    access(EntityKind::Customer, true, true, true),
-    access(EntityKind::Stock, true, false, true),
-    access(EntityKind::PriceList, true, false, true),
-    access(EntityKind::Order, false, true, false),
+    EntityAccess::new(EntityKind::Product, true, false, true),
+    EntityAccess::new(EntityKind::Category, true, false, true),
+    EntityAccess::new(EntityKind::Customer, true, true, true),
+    EntityAccess::new(EntityKind::Stock, true, false, true),
+    EntityAccess::new(EntityKind::PriceList, true, false, true),
+    EntityAccess::new(EntityKind::Order, false, true, false),
 ];
-
-const fn key(
-    name: &'static str,
-    kind: KeyKind,
-    required: bool,
-    default: Option<&'static str>,
-    doc: &'static str,
-) -> KeySpec {
-    KeySpec {
-        name,
-        kind,
-        required,
-        default,
-        doc,
-    }
-}
 
 /// `system = "accountview"`.
 pub static ACCOUNTVIEW: SystemSpec = SystemSpec {
     name: "accountview",
     description: "Visma AccountView.net accounting through its REST API (OAuth2, rotating refresh tokens)",
     connection_keys: &[
-        key("base_url", KeyKind::Url, false, Some("https://www.accountview.net/api/v3/"), "the API's address, ending in /api/v3/ (the token and data endpoints are under it)"),
-        key("company", KeyKind::String, true, None, "the administration's id, sent as x-company on every data request"),
-        key("client_id", KeyKind::String, true, None, "the app's OAuth2 client id (AccountView.net developer portal)"),
-        key("client_secret", KeyKind::Secret, true, None, "the app's OAuth2 client secret"),
-        key("redirect_uri", KeyKind::Url, true, None, "the redirect URI registered for the app; `tiltas connect` listens on it when it is a 127.0.0.1 address"),
-        key("authorize_url", KeyKind::Url, false, None, "the authorisation page, when not base_url + authorize"),
-        key("page_size", KeyKind::Integer, false, Some("1000"), "rows per page (PageSize), at most 1000"),
-        key("timeout", KeyKind::Duration, false, Some("30s"), "how long one request may take"),
+        KeySpec::new("base_url", KeyKind::Url, false, Some("https://www.accountview.net/api/v3/"), "the API's address, ending in /api/v3/ (the token and data endpoints are under it)"),
+        KeySpec::new("company", KeyKind::String, true, None, "the administration's id, sent as x-company on every data request"),
+        KeySpec::new("client_id", KeyKind::String, true, None, "the app's OAuth2 client id (AccountView.net developer portal)"),
+        KeySpec::new("client_secret", KeyKind::Secret, true, None, "the app's OAuth2 client secret"),
+        KeySpec::new("redirect_uri", KeyKind::Url, true, None, "the redirect URI registered for the app; `tiltas connect` listens on it when it is a 127.0.0.1 address"),
+        KeySpec::new("authorize_url", KeyKind::Url, false, None, "the authorisation page, when not base_url + authorize"),
+        KeySpec::new("page_size", KeyKind::Integer, false, Some("1000"), "rows per page (PageSize), at most 1000"),
+        KeySpec::new("timeout", KeyKind::Duration, false, Some("30s"), "how long one request may take"),
     ],
     source_keys: &[
-        key("variants", KeyKind::OneOf(&["nested", "separate"]), false, Some("nested"), "for products: a configurable article with its variants inside (nested), or every article as its own product with parent_sku and attributes (separate, for a till that sells each variant)"),
-        key("warehouse", KeyKind::String, false, None, "for stock: the warehouse code (WH_CODE) to read; unset: every warehouse, one record per article and warehouse"),
-        key("where", KeyKind::StringMap, false, None, "custom filters: AccountView field = value (Equal), all must hold, e.g. { AG_CODE = \"KOF\" }"),
+        KeySpec::new("variants", KeyKind::OneOf(&["nested", "separate"]), false, Some("nested"), "for products: a configurable article with its variants inside (nested), or every article as its own product with parent_sku and attributes (separate, for a till that sells each variant)"),
+        KeySpec::new("warehouse", KeyKind::String, false, None, "for stock: the warehouse code (WH_CODE) to read; unset: every warehouse, one record per article and warehouse"),
+        KeySpec::new("where", KeyKind::StringMap, false, None, "custom filters: AccountView field = value (Equal), all must hold, e.g. { AG_CODE = \"KOF\" }"),
     ],
     target_keys: &[
-        key("book_as", KeyKind::OneOf(&["order", "invoice"]), false, Some("order"), "for orders: book each as a sales order (SO1) or a sales invoice (SI1)"),
-        key("employee", KeyKind::String, false, Some("999999"), "for orders: the employee number (EMPL_NR) of an order that names none"),
-        key("warehouse", KeyKind::String, false, None, "for orders: the warehouse code (WH_CODE) orders are booked in"),
-        key("order_status", KeyKind::String, false, None, "for orders: the status (ORD_STAT) new sales orders get; unset: the order's own"),
-        key("revenue_accounts", KeyKind::StringMap, false, None, "for debtors (and the order pipeline's new buyers): revenue account (REV_ACCT) per billing country, \"*\" for the rest"),
-        key("vat_codes", KeyKind::StringMap, false, None, "for debtors: default VAT code (VAT_CODE) per billing country, \"*\" for the rest"),
+        KeySpec::new("book_as", KeyKind::OneOf(&["order", "invoice"]), false, Some("order"), "for orders: book each as a sales order (SO1) or a sales invoice (SI1)"),
+        KeySpec::new("employee", KeyKind::String, false, Some("999999"), "for orders: the employee number (EMPL_NR) of an order that names none"),
+        KeySpec::new("warehouse", KeyKind::String, false, None, "for orders: the warehouse code (WH_CODE) orders are booked in"),
+        KeySpec::new("order_status", KeyKind::String, false, None, "for orders: the status (ORD_STAT) new sales orders get; unset: the order's own"),
+        KeySpec::new("revenue_accounts", KeyKind::StringMap, false, None, "for debtors (and the order pipeline's new buyers): revenue account (REV_ACCT) per billing country, \"*\" for the rest"),
+        KeySpec::new("vat_codes", KeyKind::StringMap, false, None, "for debtors: default VAT code (VAT_CODE) per billing country, \"*\" for the rest"),
     ],
     entities: &ACCESS,
     accounting: true,

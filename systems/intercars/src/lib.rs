@@ -19,63 +19,38 @@ use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
-const fn access(entity: EntityKind, read: bool, write: bool, incremental: bool) -> EntityAccess {
-    EntityAccess {
-        entity,
-        read,
-        write,
-        incremental,
-    }
-}
-
 const ACCESS: [EntityAccess; 5] = [
-    access(EntityKind::Product, true, false, false),
-    access(EntityKind::Stock, true, false, false),
-    access(EntityKind::SupplierOffer, true, false, false),
-    access(EntityKind::Document, true, false, true),
-    access(EntityKind::Order, false, true, false),
+    EntityAccess::new(EntityKind::Product, true, false, false),
+    EntityAccess::new(EntityKind::Stock, true, false, false),
+    EntityAccess::new(EntityKind::SupplierOffer, true, false, false),
+    EntityAccess::new(EntityKind::Document, true, false, true),
+    EntityAccess::new(EntityKind::Order, false, true, false),
 ];
-
-const fn key(
-    name: &'static str,
-    kind: KeyKind,
-    required: bool,
-    default: Option<&'static str>,
-    doc: &'static str,
-) -> KeySpec {
-    KeySpec {
-        name,
-        kind,
-        required,
-        default,
-        doc,
-    }
-}
 
 /// `system = "intercars"`.
 pub static INTERCARS: SystemSpec = SystemSpec {
     name: "intercars",
     description: "Inter Cars (parts supplier) through the IC API: catalogue, stock per branch, price quotes, requisitions, invoices",
     connection_keys: &[
-        key("base_url", KeyKind::Url, false, Some("https://api.webapi.intercars.eu/ic"), "the API's address (…/ic)"),
-        key("token_url", KeyKind::Url, false, Some("https://is.webapi.intercars.eu/oauth2/token"), "the OAuth2 token endpoint"),
-        key("client_id", KeyKind::String, true, None, "the ClientID Inter Cars sent"),
-        key("client_secret", KeyKind::Secret, true, None, "the ClientSecret Inter Cars sent"),
-        key("client_auth", KeyKind::OneOf(&["basic", "form"]), false, Some("form"), "how the client id and secret reach the token endpoint: an HTTP Basic header or form fields"),
-        key("scope", KeyKind::String, false, None, "the OAuth2 scope to ask for (`allinone` on some accounts)"),
-        key("location", KeyKind::String, false, None, "the branch (`POZ`) stock and offers are read for; unset: every branch"),
-        key("ship_to", KeyKind::String, false, None, "Master accounts: the customer number goods go to (`shipTo`)"),
-        key("timeout", KeyKind::Duration, false, Some("30s"), "how long one request may take"),
+        KeySpec::new("base_url", KeyKind::Url, false, Some("https://api.webapi.intercars.eu/ic"), "the API's address (…/ic)"),
+        KeySpec::new("token_url", KeyKind::Url, false, Some("https://is.webapi.intercars.eu/oauth2/token"), "the OAuth2 token endpoint"),
+        KeySpec::new("client_id", KeyKind::String, true, None, "the ClientID Inter Cars sent"),
+        KeySpec::new("client_secret", KeyKind::Secret, true, None, "the ClientSecret Inter Cars sent"),
+        KeySpec::new("client_auth", KeyKind::OneOf(&["basic", "form"]), false, Some("form"), "how the client id and secret reach the token endpoint: an HTTP Basic header or form fields"),
+        KeySpec::new("scope", KeyKind::String, false, None, "the OAuth2 scope to ask for (`allinone` on some accounts)"),
+        KeySpec::new("location", KeyKind::String, false, None, "the branch (`POZ`) stock and offers are read for; unset: every branch"),
+        KeySpec::new("ship_to", KeyKind::String, false, None, "Master accounts: the customer number goods go to (`shipTo`)"),
+        KeySpec::new("timeout", KeyKind::Duration, false, Some("30s"), "how long one request may take"),
     ],
     source_keys: &[
-        key("counterparty", KeyKind::String, false, Some("INTERCARS"), "for documents: the supplier's code in the ERP, written as each invoice's counterparty"),
-        key("warehouse", KeyKind::String, false, None, "for documents: the ERP warehouse the goods are received into"),
-        key("since", KeyKind::Integer, false, Some("90"), "for documents: on the first run, how many days back invoices are read"),
+        KeySpec::new("counterparty", KeyKind::String, false, Some("INTERCARS"), "for documents: the supplier's code in the ERP, written as each invoice's counterparty"),
+        KeySpec::new("warehouse", KeyKind::String, false, None, "for documents: the ERP warehouse the goods are received into"),
+        KeySpec::new("since", KeyKind::Integer, false, Some("90"), "for documents: on the first run, how many days back invoices are read"),
     ],
     target_keys: &[
-        key("delivery_method", KeyKind::String, false, None, "for orders: `deliveryMethod` (5 Xpress, 6 parcel lockers); unset: the customer card's default"),
-        key("confirm", KeyKind::Bool, false, Some("true"), "for orders: confirm each requisition so it becomes an order (false leaves it for a person to confirm in the portal)"),
-        key("lookback_days", KeyKind::Integer, false, Some("30"), "for orders: how many days of requisitions are searched for one with the order's number before creating it"),
+        KeySpec::new("delivery_method", KeyKind::String, false, None, "for orders: `deliveryMethod` (5 Xpress, 6 parcel lockers); unset: the customer card's default"),
+        KeySpec::new("confirm", KeyKind::Bool, false, Some("true"), "for orders: confirm each requisition so it becomes an order (false leaves it for a person to confirm in the portal)"),
+        KeySpec::new("lookback_days", KeyKind::Integer, false, Some("30"), "for orders: how many days of requisitions are searched for one with the order's number before creating it"),
     ],
     entities: &ACCESS,
     accounting: false,

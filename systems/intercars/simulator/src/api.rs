@@ -282,6 +282,13 @@ fn date_param(query: &HashMap<String, String>, key: &str) -> Result<Option<Naive
         .transpose()
 }
 
+/// A listing's date range (`from_key`..`to_key`, both optional) and its `limit`/`offset`.
+type DatesAndPage = (Option<NaiveDate>, Option<NaiveDate>, (usize, usize));
+
+fn dates_and_page(query: &HashMap<String, String>, from_key: &str, to_key: &str) -> Result<DatesAndPage, Response> {
+    Ok((date_param(query, from_key)?, date_param(query, to_key)?, paging(query)?))
+}
+
 async fn requisitions(
     State(app): State<App>,
     headers: HeaderMap,
@@ -291,14 +298,7 @@ async fn requisitions(
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
-    let range = (|| {
-        Ok::<_, Response>((
-            date_param(&query, "creationDateFrom")?,
-            date_param(&query, "creationDateTo")?,
-            paging(&query)?,
-        ))
-    })();
-    let (from, to, (limit, offset)) = match range {
+    let (from, to, (limit, offset)) = match dates_and_page(&query, "creationDateFrom", "creationDateTo") {
         Ok(range) => range,
         Err(refused) => return refused,
     };
@@ -416,14 +416,7 @@ async fn invoices(
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
-    let range = (|| {
-        Ok::<_, Response>((
-            date_param(&query, "issueDateFrom")?,
-            date_param(&query, "issueDateTo")?,
-            paging(&query)?,
-        ))
-    })();
-    let (from, to, (limit, offset)) = match range {
+    let (from, to, (limit, offset)) = match dates_and_page(&query, "issueDateFrom", "issueDateTo") {
         Ok(range) => range,
         Err(refused) => return refused,
     };
