@@ -282,12 +282,31 @@ pub trait Target: Send {
     async fn finish(&mut self) -> Result<(), ConnectorError>;
 }
 
+/// A limit a system reports about itself in its answers — Smartup's `limits` per quota class,
+/// a daily request package — shown beside Tiltas' own count of the connection's requests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RemoteQuota {
+    /// The system's name for it (a quota class: `reference`).
+    pub name: String,
+    /// Used so far in its period.
+    pub used: u64,
+    /// Allowed in its period.
+    pub limit: u64,
+    /// When it starts afresh, when the system says or documents it.
+    pub resets_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Admits every request a connector sends to its system: the engine's pacing (`rate_limit`)
 /// and budget (`daily_budget`) of the connection. Connectors that make no requests ignore it.
 #[async_trait]
 pub trait CallGate: Send + Sync {
     /// Waits for the request's turn; an error (kind `Quota`) means it must not be sent.
     async fn admit(&self) -> Result<(), ConnectorError>;
+
+    /// Hears a limit the system reported in an answer (the latest of each name is kept).
+    fn report(&self, quota: RemoteQuota) {
+        let _ = quota;
+    }
 }
 
 /// A gate that admits everything at once (no rate limit, no budget).

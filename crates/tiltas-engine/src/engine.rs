@@ -227,6 +227,13 @@ impl Engine {
     }
 
     /// The pacing and budget gate of a connection, shared by every flow this engine runs.
+    /// The limits the system of connection `name` reported about itself in this process's
+    /// answers (Smartup's quota classes), latest of each.
+    pub fn reported_quotas(&self, name: &str) -> Vec<tiltas_connector::RemoteQuota> {
+        let gates = self.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        gates.get(name).map(|gate| gate.reported()).unwrap_or_default()
+    }
+
     fn gate(&self, name: &str) -> Arc<dyn CallGate> {
         let mut gates = self.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let gate = gates

@@ -5,9 +5,10 @@
 //! after a quiet spell, as a system that documents such a burst allows, then 10 a second.
 use async_trait::async_trait;
 use chrono::{Duration as ChronoDuration, Utc};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use tiltas_config::{Connection, RateLimit};
-use tiltas_connector::{CallGate, ConnectorError, ErrorKind};
+use tiltas_connector::{CallGate, ConnectorError, ErrorKind, RemoteQuota};
 use tiltas_store::Store;
 
 /// The gate of one connection.
@@ -16,6 +17,8 @@ pub(crate) struct ConnectionGate {
     pacing: Option<governor::DefaultDirectRateLimiter>,
     budget: Option<u64>,
     store: Arc<dyn Store>,
+    /// What the system last said about its own limits, by name.
+    reported: Mutex<BTreeMap<String, RemoteQuota>>,
 }
 
 /// The GCRA limiter of a rate: one request per `per / requests`, `burst` at once (1 unless the
@@ -34,7 +37,14 @@ impl ConnectionGate {
             pacing: connection.rate_limit.and_then(limiter),
             budget: connection.daily_budget,
             store,
+            reported: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The limits the system reported, by name.
+    pub fn reported(&self) -> Vec<RemoteQuota> {
+        let reported = self.reported.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        reported.values().cloned().collect()
     }
 
     /// The store's counter window of a day's budget (UTC).
@@ -96,6 +106,11 @@ impl CallGate for ConnectionGate {
             pacing.until_ready().await;
         }
         Ok(())
+    }
+
+    fn report(&self, quota: RemoteQuota) {
+        let mut reported = self.reported.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        reported.insert(quota.name.clone(), quota);
     }
 }
 

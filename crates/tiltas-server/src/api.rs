@@ -52,7 +52,7 @@ pub(crate) fn routes() -> Router<AppState> {
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
-        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, DeliveryView, DeliveryFlowView,
+        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, ReportedQuota, DeliveryView, DeliveryFlowView,
         DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter
     )),
     modifiers(&BearerAuth),
@@ -1213,6 +1213,22 @@ pub struct QuotaView {
     pub forecast: u64,
     /// Share of the budget used, 0–1 (none without a budget).
     pub used_share: Option<f64>,
+    /// What the system itself reported about its limits in its latest answers (Smartup's
+    /// daily quota per class), when it reports any.
+    pub reported: Vec<ReportedQuota>,
+}
+
+/// A limit the system reported about itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportedQuota {
+    /// The system's name for it.
+    pub name: String,
+    /// Used in its period, as the system counts.
+    pub used: u64,
+    /// Allowed in its period.
+    pub limit: u64,
+    /// When it starts afresh (RFC 3339), when known.
+    pub resets_at: Option<String>,
 }
 
 /// Request use per connection today, with a forecast at the current pace.
@@ -1247,6 +1263,17 @@ pub(crate) async fn quota_views(state: &AppState) -> Result<Vec<QuotaView>, ApiE
                 .daily_budget
                 .filter(|budget| *budget > 0)
                 .map(|budget| used as f64 / budget as f64),
+            reported: state
+                .engine
+                .reported_quotas(&connection.name)
+                .into_iter()
+                .map(|quota| ReportedQuota {
+                    name: quota.name,
+                    used: quota.used,
+                    limit: quota.limit,
+                    resets_at: quota.resets_at.map(|at| at.to_rfc3339()),
+                })
+                .collect(),
         });
     }
     Ok(views)

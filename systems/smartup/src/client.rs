@@ -132,6 +132,16 @@ impl Client {
                 class.label()
             );
         }
+        // Shown on the quota gauge beside Tiltas' own count; the day turns at midnight UTC.
+        let midnight = (Utc::now().date_naive() + Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .map(|at| at.and_utc());
+        self.gate.report(crate::RemoteQuota {
+            name: class.label().to_owned(),
+            used,
+            limit: quota,
+            resets_at: midnight,
+        });
         let mut limits = self.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         limits.insert(
             class,

@@ -143,6 +143,13 @@ pub(crate) fn quota_gauge(quota: &QuotaView) -> Markup {
                     p.muted { "No daily budget." }
                 },
             }
+            @for reported in &quota.reported {
+                p {
+                    "The system reports " (reported.name) ": " (count(reported.used)) " / " (count(reported.limit)) " used"
+                    @if let Some(at) = &reported.resets_at { " until " (at) }
+                    "."
+                }
+            }
         }
     }
 }

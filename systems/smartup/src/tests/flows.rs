@@ -70,6 +70,15 @@ async fn smartup_shop_example_sends_products_and_stock_and_books_25_shop_orders_
         "codeless items are not exported by default: {:?}",
         products.counters
     );
+    // Smartup's own count of the day's requests, from its answers' `limits`, for the quota gauge.
+    let reported = engine.reported_quotas("smartup");
+    let references = reported
+        .iter()
+        .find(|quota| quota.name == "references")
+        .unwrap_or_else(|| panic!("no reported quota for references: {reported:?}"));
+    assert_eq!(references.limit, 100, "{references:?}");
+    assert!((1..=100).contains(&references.used), "{references:?}");
+    assert!(references.resets_at.is_some(), "{references:?}");
     let stock = sync("stock-to-shop").await;
     assert_eq!(stock.counters.failed, 0, "{:?}", stock.counters);
     assert!(
