@@ -17,7 +17,8 @@ mod validate;
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use spec::*;
 pub use types::{
-    format_duration, parse_duration, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry, MapSource,
-    OrderRules, RateLimit, Schedule, Secret, SettingValue, Settings, SettingsMismatch, Trigger, ValidatedConfig,
+    format_duration, parse_duration, BudgetGroup, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry,
+    MapSource, OrderRules, RateLimit, Schedule, Secret, SettingValue, Settings, SettingsMismatch, Trigger,
+    ValidatedConfig,
 };
 pub use validate::{load, parse_str};

@@ -18,6 +18,8 @@ pub struct ValidatedConfig {
     pub store_url: Option<String>,
     /// The connections, in file order.
     pub connections: Vec<Connection>,
+    /// Daily budgets shared by several connections (`[budget_groups.NAME]`), in file order.
+    pub budget_groups: Vec<BudgetGroup>,
     /// The flows, in file order.
     pub flows: Vec<Flow>,
     /// What does not refuse the file but will likely fail at run time, in file order.
@@ -25,6 +27,11 @@ pub struct ValidatedConfig {
 }
 
 impl ValidatedConfig {
+    /// The budget group with this name.
+    pub fn budget_group(&self, name: &str) -> Option<&BudgetGroup> {
+        self.budget_groups.iter().find(|group| group.name == name)
+    }
+
     /// The flow with this name.
     pub fn flow(&self, name: &str) -> Option<&Flow> {
         self.flows.iter().find(|flow| flow.name == name)
@@ -59,6 +66,18 @@ impl ValidatedConfig {
     }
 }
 
+/// A daily request budget several connections draw from together (a B1.lt request package
+/// paid by one company and used by several).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetGroup {
+    /// Its name (`[budget_groups.NAME]`).
+    pub name: String,
+    /// Requests its connections may send together per day (UTC).
+    pub daily_budget: u64,
+    /// Where it is defined.
+    pub location: Location,
+}
+
 /// A connection to one system.
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -72,6 +91,8 @@ pub struct Connection {
     pub rate_limit: Option<RateLimit>,
     /// Most requests per day.
     pub daily_budget: Option<u64>,
+    /// The shared daily budget it draws from too (`budget_group = "NAME"`).
+    pub budget_group: Option<String>,
     /// Whether flows may use it.
     pub enabled: bool,
     /// Where it is defined.

@@ -9,11 +9,13 @@ use std::time::Duration;
 use tiltas_model::fields::{field_paths, is_known_path};
 use tiltas_model::EntityKind;
 
+mod budget;
+
 /// The default `look_back` of incremental reads.
 const DEFAULT_LOOK_BACK: Duration = Duration::from_secs(120);
 
-const TOP_KEYS: [&str; 3] = ["store", "connections", "flows"];
-const CONNECTION_KEYS: [&str; 4] = ["system", "rate_limit", "daily_budget", "enabled"];
+const TOP_KEYS: [&str; 4] = ["store", "budget_groups", "connections", "flows"];
+const CONNECTION_KEYS: [&str; 5] = ["system", "rate_limit", "daily_budget", "budget_group", "enabled"];
 const FLOW_KEYS: [&str; 26] = [
     "name",
     "entity",
@@ -255,10 +257,15 @@ impl Checker<'_> {
     fn config(&mut self, root: &Node) -> ValidatedConfig {
         let mut store_url = None;
         let mut connection_node = None;
+        let mut group_node = None;
         let mut flow_nodes: Vec<&Node> = Vec::new();
         for entry in root.as_table().unwrap_or_default() {
             match entry.key.as_str() {
                 "store" => store_url = self.string(entry, "the file"),
+                "budget_groups" => match entry.node.as_table() {
+                    Some(_) => group_node = Some(&entry.node),
+                    None => self.wrong_type(entry, "the file", "tables [budget_groups.NAME]"),
+                },
                 "connections" => match entry.node.as_table() {
                     Some(_) => connection_node = Some(&entry.node),
                     None => self.wrong_type(entry, "the file", "tables [connections.NAME]"),
@@ -270,12 +277,14 @@ impl Checker<'_> {
                 _ => self.unknown_key(entry, "the file", &TOP_KEYS),
             }
         }
+        let budget_groups = self.budget_groups(group_node);
+        let group_names: Vec<String> = budget_groups.iter().map(|group| group.name.clone()).collect();
         let mut connections = Vec::new();
         // Names of every connection written, valid or not, so a flow is not blamed for them.
         let mut written: Vec<String> = Vec::new();
         for entry in connection_node.and_then(Node::as_table).unwrap_or_default() {
             written.push(entry.key.clone());
-            if let Some(connection) = self.connection(entry) {
+            if let Some(connection) = self.connection(entry, &group_names) {
                 connections.push(connection);
             }
         }
@@ -319,6 +328,7 @@ impl Checker<'_> {
             base_dir: self.base_dir.clone(),
             store_url,
             connections,
+            budget_groups,
             flows,
             warnings: Vec::new(),
         }
@@ -371,7 +381,7 @@ impl Checker<'_> {
         }
     }
 
-    fn connection(&mut self, entry: &Entry) -> Option<Connection> {
+    fn connection(&mut self, entry: &Entry, groups: &[String]) -> Option<Connection> {
         let name = entry.key.clone();
         let place = format!("connection \"{name}\"");
         let mut valid = true;
@@ -419,6 +429,7 @@ impl Checker<'_> {
         };
         let mut rate_limit = None;
         let mut daily_budget = None;
+        let mut budget_group = None;
         let mut enabled = true;
         let mut settings = Settings::default();
         let mut known_keys: Vec<&str> = CONNECTION_KEYS.to_vec();
@@ -437,6 +448,7 @@ impl Checker<'_> {
                     }
                 }
                 "daily_budget" => daily_budget = self.positive(item, &place),
+                "budget_group" => budget_group = self.budget_group_of(item, &place, groups),
                 "enabled" => enabled = self.boolean(item, &place).unwrap_or(true),
                 key => match system {
                     // Without a known system its keys cannot be checked; the system is reported.
@@ -461,6 +473,7 @@ impl Checker<'_> {
             settings,
             rate_limit,
             daily_budget,
+            budget_group,
             enabled,
             location: entry.key_at,
         })

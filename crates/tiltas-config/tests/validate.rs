@@ -801,3 +801,63 @@ fn typed_settings_take_the_written_values_and_the_spec_defaults_for_the_rest() {
     };
     assert!(wrong.default_value().unwrap_err().contains("`timeout`"));
 }
+
+const SHARED_PACKAGE: &str = r#"
+[budget_groups.package]
+daily_budget = 5000
+
+[connections.erp]
+system = "erp"
+base_url = "http://127.0.0.1:9101/client/v2"
+api_key = "k1"
+budget_group = "package"
+
+[connections.erp-two]
+system = "erp"
+base_url = "http://127.0.0.1:9102/client/v2"
+api_key = "k2"
+budget_group = "package"
+daily_budget = 1000
+
+[[flows]]
+name = "products"
+entity = "product"
+from = { connection = "erp" }
+to = { connection = "erp-two" }
+"#;
+
+#[test]
+fn connections_draw_from_a_budget_group_the_file_defines() {
+    let config = parse(SHARED_PACKAGE).unwrap_or_else(|errors| panic!("{errors}"));
+    let group = config.budget_group("package").unwrap();
+    assert_eq!(group.daily_budget, 5000);
+    assert_eq!(
+        config.connection("erp").unwrap().budget_group.as_deref(),
+        Some("package")
+    );
+    let two = config.connection("erp-two").unwrap();
+    assert_eq!(
+        (two.budget_group.as_deref(), two.daily_budget),
+        (Some("package"), Some(1000))
+    );
+
+    let misspelt = problems(&SHARED_PACKAGE.replacen("budget_group = \"package\"", "budget_group = \"pakage\"", 1));
+    assert!(
+        misspelt.iter().any(|problem| problem.contains("conf/flows.toml:9:")
+            && problem.contains("no budget group \"pakage\": did you mean \"package\"?")),
+        "{misspelt:?}"
+    );
+    let without_budget = problems(&SHARED_PACKAGE.replace("daily_budget = 5000", "budget = 5000"));
+    assert!(
+        without_budget
+            .iter()
+            .any(|problem| problem.contains("unknown key \"budget\" in [budget_groups.package]")),
+        "{without_budget:?}"
+    );
+    assert!(
+        without_budget
+            .iter()
+            .any(|problem| problem.contains("[budget_groups.package] needs `daily_budget = N`")),
+        "{without_budget:?}"
+    );
+}

@@ -236,9 +236,14 @@ impl Engine {
 
     fn gate(&self, name: &str) -> Arc<dyn CallGate> {
         let mut gates = self.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let gate = gates
-            .entry(name.to_owned())
-            .or_insert_with(|| Arc::new(ConnectionGate::new(self.connection(name), self.store.clone())));
+        let gate = gates.entry(name.to_owned()).or_insert_with(|| {
+            let connection = self.connection(name);
+            let group = connection
+                .budget_group
+                .as_deref()
+                .and_then(|group| self.config.budget_group(group));
+            Arc::new(ConnectionGate::new(connection, group, self.store.clone()))
+        });
         gate.clone()
     }
 

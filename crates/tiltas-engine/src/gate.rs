@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{Duration as ChronoDuration, Utc};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use tiltas_config::{Connection, RateLimit};
+use tiltas_config::{BudgetGroup, Connection, RateLimit};
 use tiltas_connector::{CallGate, ConnectorError, ErrorKind, RemoteQuota};
 use tiltas_store::Store;
 
@@ -16,6 +16,8 @@ pub(crate) struct ConnectionGate {
     connection: String,
     pacing: Option<governor::DefaultDirectRateLimiter>,
     budget: Option<u64>,
+    /// The budget group it draws from too, with the group's daily budget.
+    group: Option<(String, u64)>,
     store: Arc<dyn Store>,
     /// What the system last said about its own limits, by name.
     reported: Mutex<BTreeMap<String, RemoteQuota>>,
@@ -31,11 +33,13 @@ fn limiter(rate: RateLimit) -> Option<governor::DefaultDirectRateLimiter> {
 }
 
 impl ConnectionGate {
-    pub fn new(connection: &Connection, store: Arc<dyn Store>) -> ConnectionGate {
+    /// The gate of `connection`, which draws from `group` too when it is in one.
+    pub fn new(connection: &Connection, group: Option<&BudgetGroup>, store: Arc<dyn Store>) -> ConnectionGate {
         ConnectionGate {
             connection: connection.name.clone(),
             pacing: connection.rate_limit.and_then(limiter),
             budget: connection.daily_budget,
+            group: group.map(|group| (group.name.clone(), group.daily_budget)),
             store,
             reported: Mutex::new(BTreeMap::new()),
         }
@@ -52,12 +56,20 @@ impl ConnectionGate {
         format!("day:{day}")
     }
 
-    async fn spend_budget(&self, budget: u64) -> Result<(), ConnectorError> {
+    /// Counts one request against `counter`'s `budget` today; when used up, a quota failure:
+    /// `exhausted` says what is used up (given today's count), `raise` how to allow more.
+    async fn spend(
+        &self,
+        counter: &str,
+        budget: u64,
+        exhausted: impl FnOnce(u64) -> String,
+        raise: &str,
+    ) -> Result<(), ConnectorError> {
         let now = Utc::now();
         let window = Self::window(now.date_naive());
         let grant = self
             .store
-            .quota_consume(&self.connection, &window, 1, Some(budget))
+            .quota_consume(counter, &window, 1, Some(budget))
             .await
             .map_err(|error| {
                 ConnectorError::new(
@@ -76,23 +88,55 @@ impl ConnectionGate {
         Err(ConnectorError::new(
             ErrorKind::Quota,
             format!(
-                "the daily budget of {budget} requests for connection \"{}\" is used up ({} sent today, UTC); \
-                 progress so far is saved and the flow can resume after {} (in {}h {:02}m), or raise `daily_budget`",
-                self.connection,
-                grant.used,
+                "{}; progress so far is saved and the flow can resume after {} (in {}h {:02}m), or {raise}",
+                exhausted(grant.used),
                 midnight.to_rfc3339(),
                 left.num_hours(),
                 left.num_minutes() % 60
             ),
         ))
     }
+
+    /// The store counter of a budget group: apart from every connection's (a connection name
+    /// has no `:`).
+    pub fn group_counter(group: &str) -> String {
+        format!("group:{group}")
+    }
 }
 
 #[async_trait]
 impl CallGate for ConnectionGate {
     async fn admit(&self) -> Result<(), ConnectorError> {
+        let connection = &self.connection;
+        if let Some((group, budget)) = &self.group {
+            self.spend(
+                &Self::group_counter(group),
+                *budget,
+                |used| {
+                    format!(
+                        "the shared daily budget \"{group}\" of {budget} requests is used up ({used} sent today by its \
+                         connections, UTC; connection \"{connection}\" draws from it)"
+                    )
+                },
+                &format!("raise `daily_budget` in [budget_groups.{group}]"),
+            )
+            .await?;
+        }
         match self.budget {
-            Some(budget) => self.spend_budget(budget).await?,
+            Some(budget) => {
+                self.spend(
+                    connection,
+                    budget,
+                    |used| {
+                        format!(
+                            "the daily budget of {budget} requests for connection \"{connection}\" is used up \
+                             ({used} sent today, UTC)"
+                        )
+                    },
+                    "raise `daily_budget`",
+                )
+                .await?
+            }
             None => {
                 // Counted without a budget too, so "how many requests today?" has an answer on
                 // every connection; a failed count never holds a request back.
@@ -143,6 +187,53 @@ mod tests {
             after >= Duration::from_millis(290),
             "3 more at 10/s took only {after:?}: the burst was exceeded"
         );
+    }
+
+    #[tokio::test]
+    async fn connections_of_a_budget_group_share_its_daily_budget_and_each_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[budget_groups.package]\ndaily_budget = 5\n\n\
+                    [connections.a]\nsystem = \"jsonl\"\nbudget_group = \"package\"\n\n\
+                    [connections.b]\nsystem = \"jsonl\"\nbudget_group = \"package\"\ndaily_budget = 2\n\n\
+                    [[flows]]\nname = \"f\"\nentity = \"product\"\n\
+                    from = { connection = \"a\", file = \"in.jsonl\" }\nto = { connection = \"b\", file = \"out.jsonl\" }\n";
+        let config = tiltas_config::parse_str(
+            text,
+            &dir.path().join("flows.toml"),
+            tiltas_systems::registry::catalog(),
+        )
+        .unwrap_or_else(|errors| panic!("{errors}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store: Arc<dyn Store> = Arc::new(tiltas_store::SqliteStore::open(&url).await.unwrap());
+        let group = config.budget_group("package");
+        let a = ConnectionGate::new(config.connection("a").unwrap(), group, store.clone());
+        let b = ConnectionGate::new(config.connection("b").unwrap(), group, store.clone());
+
+        b.admit().await.unwrap();
+        b.admit().await.unwrap();
+        let own = b.admit().await.unwrap_err();
+        assert_eq!(own.kind, ErrorKind::Quota);
+        assert!(own.message.contains("connection \"b\" is used up"), "{own:?}");
+        // b's third request counted against the group before b's own budget refused it.
+        a.admit().await.unwrap();
+        a.admit().await.unwrap();
+        let shared = a.admit().await.unwrap_err();
+        assert_eq!(shared.kind, ErrorKind::Quota);
+        assert!(
+            shared
+                .message
+                .contains("shared daily budget \"package\" of 5 requests is used up")
+                && shared
+                    .message
+                    .contains("raise `daily_budget` in [budget_groups.package]"),
+            "{shared:?}"
+        );
+        let window = ConnectionGate::window(Utc::now().date_naive());
+        let used = store
+            .quota_used(&ConnectionGate::group_counter("package"), &window)
+            .await
+            .unwrap();
+        assert_eq!(used, 5);
     }
 
     #[tokio::test]

@@ -52,7 +52,7 @@ pub(crate) fn routes() -> Router<AppState> {
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
-        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, ReportedQuota, DeliveryView, DeliveryFlowView,
+        ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, ReportedQuota, GroupQuota, DeliveryView, DeliveryFlowView,
         DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter
     )),
     modifiers(&BearerAuth),
@@ -1216,6 +1216,23 @@ pub struct QuotaView {
     /// What the system itself reported about its limits in its latest answers (Smartup's
     /// daily quota per class), when it reports any.
     pub reported: Vec<ReportedQuota>,
+    /// The shared daily budget it draws from too (`budget_group`), when it is in one.
+    pub budget_group: Option<GroupQuota>,
+}
+
+/// A daily budget shared by several connections, today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupQuota {
+    /// The group (`[budget_groups.NAME]`).
+    pub name: String,
+    /// Its daily budget.
+    pub daily_budget: u64,
+    /// Requests its connections sent today (UTC), together.
+    pub used_today: u64,
+    /// At today's pace so far, the requests by the end of the day.
+    pub forecast: u64,
+    /// Each member connection's requests today.
+    pub connections: BTreeMap<String, u64>,
 }
 
 /// A limit the system reported about itself.
@@ -1244,15 +1261,36 @@ pub(crate) async fn quota_views(state: &AppState) -> Result<Vec<QuotaView>, ApiE
     let now = chrono::Utc::now();
     let today = format!("day:{}", now.format("%Y-%m-%d"));
     let elapsed = f64::from(now.time().num_seconds_from_midnight().max(60));
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let at_this_pace = |used: u64| (used as f64 * 86_400.0 / elapsed).round() as u64;
+    let mut used_by = BTreeMap::new();
+    for connection in &state.config.connections {
+        used_by.insert(
+            connection.name.as_str(),
+            state.store.quota_used(&connection.name, &today).await?,
+        );
+    }
+    let mut groups = BTreeMap::new();
+    for group in &state.config.budget_groups {
+        let counter = format!("group:{}", group.name);
+        let used = state.store.quota_used(&counter, &today).await?;
+        let members: BTreeMap<String, u64> = state
+            .config
+            .connections
+            .iter()
+            .filter(|connection| connection.budget_group.as_deref() == Some(group.name.as_str()))
+            .map(|connection| (connection.name.clone(), used_by[connection.name.as_str()]))
+            .collect();
+        groups.insert(group.name.as_str(), (group.daily_budget, used, members));
+    }
     let mut views = Vec::new();
     for connection in &state.config.connections {
-        let used = state.store.quota_used(&connection.name, &today).await?;
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let forecast = (used as f64 * 86_400.0 / elapsed).round() as u64;
+        let used = used_by[connection.name.as_str()];
+        let forecast = at_this_pace(used);
         views.push(QuotaView {
             connection: connection.name.clone(),
             used_today: used,
@@ -1274,6 +1312,16 @@ pub(crate) async fn quota_views(state: &AppState) -> Result<Vec<QuotaView>, ApiE
                     resets_at: quota.resets_at.map(|at| at.to_rfc3339()),
                 })
                 .collect(),
+            budget_group: connection.budget_group.as_deref().and_then(|name| {
+                let (daily_budget, used, members) = groups.get(name)?;
+                Some(GroupQuota {
+                    name: name.to_owned(),
+                    daily_budget: *daily_budget,
+                    used_today: *used,
+                    forecast: at_this_pace(*used),
+                    connections: members.clone(),
+                })
+            }),
         });
     }
     Ok(views)

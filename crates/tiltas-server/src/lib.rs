@@ -118,4 +118,6 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 }
 
 #[cfg(test)]
+mod quota_tests;
+#[cfg(test)]
 mod tests;

@@ -143,6 +143,26 @@ pub(crate) fn quota_gauge(quota: &QuotaView) -> Markup {
                     p.muted { "No daily budget." }
                 },
             }
+            @if let Some(group) = &quota.budget_group {
+                @let id = format!("group-{}-{}", group.name, quota.connection);
+                label for=(id) { "Shared budget " (group.name) }
+                meter id=(id) min="0" max=(group.daily_budget) value=(group.used_today.min(group.daily_budget))
+                    low=(group.daily_budget / 2) high=(group.daily_budget / 10 * 8) optimum="0" {
+                    (count(group.used_today)) " / " (count(group.daily_budget))
+                }
+                p {
+                    (count(group.used_today)) " / " (count(group.daily_budget)) " requests today, shared by "
+                    @for (index, (member, used)) in group.connections.iter().enumerate() {
+                        @if index > 0 { ", " }
+                        (member) " (" (count(*used)) ")"
+                    }
+                }
+                p.muted {
+                    "At this pace: about " (count(group.forecast)) " by midnight UTC"
+                    @if group.forecast > group.daily_budget { strong { " — over the shared budget" } }
+                    "."
+                }
+            }
             @for reported in &quota.reported {
                 p {
                     "The system reports " (reported.name) ": " (count(reported.used)) " / " (count(reported.limit)) " used"
