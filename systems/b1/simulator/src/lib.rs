@@ -10,6 +10,7 @@
 //! enforced (`--package`). The harness' faults apply to every call.
 mod contract;
 mod flags;
+mod package;
 #[cfg(test)]
 mod tests;
 
@@ -19,9 +20,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 pub use contract::contract_fixture;
 pub use flags::Flags;
+pub use package::Package;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -98,11 +100,10 @@ pub struct Seeding {
 pub struct B1Sim {
     api_key: String,
     private_key: String,
-    package: u64,
+    /// The daily request package its requests come off (its own, or a payer's it shares).
+    package: Arc<Package>,
     seeded: Db,
     db: Mutex<Db>,
-    /// Requests counted against today's package: (day, count).
-    used: Mutex<(NaiveDate, u64)>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -499,22 +500,28 @@ impl B1Sim {
         B1Sim {
             api_key: api_key.to_owned(),
             private_key: private_key.to_owned(),
-            package: 10_000,
+            package: Arc::new(Package::new(10_000)),
             db: Mutex::new(seeded.clone()),
             seeded,
-            used: Mutex::new((Utc::now().date_naive(), 0)),
         }
     }
 
     /// The same company with a daily request package of `requests`.
     pub fn with_package(mut self, requests: u64) -> B1Sim {
-        self.package = requests;
+        self.package = Arc::new(Package::new(requests));
         self
     }
 
-    /// Requests counted against today's package.
+    /// The same company drawing from `payer`'s package (shared packages: one payer company,
+    /// several companies using it).
+    pub fn sharing_package_of(mut self, payer: &B1Sim) -> B1Sim {
+        self.package = payer.package.clone();
+        self
+    }
+
+    /// Requests counted against today's package (shared ones: by every company using it).
     pub fn package_used(&self) -> u64 {
-        lock(&self.used).1
+        self.package.used()
     }
 
     /// Checks the key, the time and the signature: `Err` is B1's refusal.
@@ -557,33 +564,6 @@ impl B1Sim {
         } else {
             Err(error(401, "Invalid signature (B1-Signature)", json!({})))
         }
-    }
-
-    /// Counts a request against the daily package: `Err` when it is used up.
-    fn take_from_package(&self) -> Result<(), Response> {
-        let today = Utc::now().date_naive();
-        let mut used = lock(&self.used);
-        if used.0 != today {
-            *used = (today, 0);
-        }
-        if used.1 >= self.package {
-            let resets = today
-                .succ_opt()
-                .and_then(|day| day.and_hms_opt(0, 0, 0))
-                .map(|at| at.and_utc().to_rfc3339())
-                .unwrap_or_default();
-            let mut response = Json(json!({
-                "code": 429,
-                "message": "Daily request package is used up",
-                "errors": { "package": [format!("Išnaudotas dienos užklausų paketas ({} užklausų)", self.package)] },
-                "resetsAt": resets,
-            }))
-            .into_response();
-            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            return Err(response);
-        }
-        used.1 += 1;
-        Ok(())
     }
 }
 
@@ -860,7 +840,7 @@ async fn api(
         harness.count_rejected();
         return response;
     }
-    if let Err(response) = sim.take_from_package() {
+    if let Err(response) = sim.package.take() {
         harness.count_rejected();
         return response;
     }
@@ -977,7 +957,7 @@ impl SimSystem for B1Sim {
 
     fn reset(&self) {
         *lock(&self.db) = self.seeded.clone();
-        *lock(&self.used) = (Utc::now().date_naive(), 0);
+        self.package.reset();
     }
 
     fn error_response(&self, status: StatusCode, _code: &str, message: &str) -> Response {

@@ -237,3 +237,31 @@ async fn a_sale_with_an_unknown_item_is_created_without_that_line_and_answered_4
     assert_eq!(sales["data"][0]["items"].as_array().unwrap().len(), 1, "{sales}");
     assert_eq!(sales["data"][0]["total"], "12.1");
 }
+
+#[tokio::test]
+async fn companies_sharing_a_payers_package_draw_from_one_counter() {
+    let seeding = || Seeding {
+        seed: 3,
+        items: 4,
+        clients: 2,
+        warehouses: 1,
+        invoices: 0,
+    };
+    let payer = Arc::new(B1Sim::new(KEY, SECRET, seeding()).with_package(5));
+    let other = Arc::new(B1Sim::new(KEY, SECRET, seeding()).sharing_package_of(&payer));
+    let payer_url = tiltas_sim::spawn(router(payer.clone(), Harness::new(payer.clone(), 3)))
+        .await
+        .unwrap();
+    let other_url = tiltas_sim::spawn(router(other.clone(), Harness::new(other.clone(), 3)))
+        .await
+        .unwrap();
+    for url in [&payer_url, &payer_url, &payer_url, &other_url, &other_url] {
+        assert_eq!(send(url, "clients/list", &list(), &[], None, now()).await.0, 200);
+    }
+    assert_eq!((payer.package_used(), other.package_used()), (5, 5));
+    for url in [&other_url, &payer_url] {
+        let (status, body) = send(url, "clients/list", &list(), &[], None, now()).await;
+        assert_eq!(status, 429, "{body}");
+        assert!(body["errors"]["package"][0].as_str().unwrap().contains("(5 "), "{body}");
+    }
+}
