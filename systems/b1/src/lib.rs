@@ -8,6 +8,7 @@
 mod client;
 pub mod errors;
 mod invoice;
+mod payments;
 mod read;
 pub mod sign;
 mod write;
@@ -26,7 +27,7 @@ use tiltas_model::EntityKind;
 /// product's `unit` as the id of its name (`vnt` when unknown).
 pub const UNITS: [(i64, &str); 5] = [(1, "vnt"), (2, "kg"), (3, "m"), (4, "l"), (5, "kompl")];
 
-const ACCESS: [EntityAccess; 5] = [
+const ACCESS: [EntityAccess; 6] = [
     EntityAccess {
         entity: EntityKind::Product,
         read: true,
@@ -57,6 +58,8 @@ const ACCESS: [EntityAccess; 5] = [
         write: false,
         incremental: true,
     },
+    // Bank statement lines booked as payments against open sales invoices.
+    EntityAccess::new(EntityKind::BankTransaction, false, true, false),
 ];
 
 /// `system = "b1"`.
@@ -211,6 +214,7 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
             operation_type: settings.operation_type,
             shipping_name: settings.shipping_name,
         }),
+        EntityKind::BankTransaction => return Ok(Box::new(payments::PaymentsTarget::new(client))),
         _ => return Err(context.unsupported("target")),
     };
     Ok(Box::new(write::B1Target::new(client, writing)))

@@ -304,8 +304,11 @@ async fn payments_are_read_as_customer_payments() {
 async fn b1_shop_example_books_25_shop_orders_as_25_invoices_once() {
     use tiltas_engine::{Engine, SyncOptions};
     use tiltas_woocommerce_sim::{Credentials, WooSim};
-    static SYSTEMS: tiltas_connector::Systems =
-        tiltas_connector::Systems::new(&[&crate::B1System, &tiltas_woocommerce::WooCommerceSystem]);
+    static SYSTEMS: tiltas_connector::Systems = tiltas_connector::Systems::new(&[
+        &crate::B1System,
+        &tiltas_woocommerce::WooCommerceSystem,
+        &tiltas_bank::BankSystem,
+    ]);
 
     let (b1_url, b1) = start(seeding(40, 5, 2, 0), 417).await;
     let woo_seeding = tiltas_woocommerce_sim::Seeding {

@@ -794,6 +794,7 @@ impl B1Sim {
                     "paymentDate": text(&body, "paymentDate").unwrap_or_else(|| at.chars().take(10).collect()),
                     "amount": amount.normalize().to_string(),
                     "currencyCode": sale.get("currencyCode"),
+                    "description": text(&body, "description"),
                     "modifiedAt": at,
                 }));
                 db.payments.insert(id, payment);
