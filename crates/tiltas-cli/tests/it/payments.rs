@@ -49,7 +49,7 @@ fn sync(dir: &Path, db: &str) -> Value {
 }
 
 #[test]
-fn statements_dropped_twice_book_each_matched_payment_once_and_leave_the_rest_for_review() {
+fn twenty_statements_dropped_twice_book_each_matched_payment_once_and_leave_the_rest_for_review() {
     let (_b1, url) = simulator(&[
         "sim",
         "b1",
@@ -62,9 +62,9 @@ fn statements_dropped_twice_book_each_matched_payment_once_and_leave_the_rest_fo
         "--private-key",
         "SECRET",
         "--clients",
-        "3",
+        "5",
         "--invoices",
-        "8",
+        "48",
     ]);
     let paid: Vec<String> = get(&format!("{url}/__sim/records/payment"))
         .iter()
@@ -91,10 +91,9 @@ fn statements_dropped_twice_book_each_matched_payment_once_and_leave_the_rest_fo
             )
         })
         .collect();
-    assert!(open.len() >= 2, "the seeded company has open invoices: {open:?}");
-    let by_number = &open[0];
-    // The second is paid without its number: its amount must single it out.
-    let by_amount = open[1..]
+    assert!(open.len() >= 20, "the seeded company has 20 open invoices: {open:?}");
+    // One is paid without its number: its amount must single it out.
+    let by_amount = open[19..]
         .iter()
         .find(|(_, total, _)| open.iter().filter(|other| other.1 == *total).count() == 1)
         .expect("an open invoice with an amount of its own");
@@ -113,62 +112,70 @@ fn statements_dropped_twice_book_each_matched_payment_once_and_leave_the_rest_fo
         ),
     )
     .unwrap();
-    let first = mt940(
-        "STMT-1",
+    // Twenty statements: nineteen pay an invoice by its number, one by amount and payer; the
+    // first also has a line that pays nothing known and a debit.
+    let mut statements: Vec<String> = open[..19]
+        .iter()
+        .enumerate()
+        .map(|(n, (number, total, _))| {
+            let mut lines = vec![(
+                "C",
+                comma(total),
+                format!("B-{n}"),
+                "Pirkėjas".to_owned(),
+                format!("Apmokejimas pagal {number}"),
+            )];
+            if n == 0 {
+                lines.push((
+                    "C",
+                    "1,23".into(),
+                    "B-X".into(),
+                    "Nepazistamas".into(),
+                    "be saskaitos".into(),
+                ));
+                lines.push((
+                    "D",
+                    "11,00".into(),
+                    "B-D".into(),
+                    "Tiekejas".into(),
+                    "saskaita 77".into(),
+                ));
+            }
+            mt940(&format!("STMT-{n}"), &lines)
+        })
+        .collect();
+    // The last also repeats the first statement's booking (an intraday report, then the day's
+    // statement): the same bank reference, booked once.
+    let first_again = format!("Apmokejimas pagal {}", open[0].0);
+    statements.push(mt940(
+        "STMT-19",
         &[
-            (
-                "C",
-                comma(&by_number.1),
-                "B-1".into(),
-                "Kažkas".into(),
-                format!("Apmokejimas pagal {}", by_number.0),
-            ),
-            (
-                "C",
-                "1,23".into(),
-                "B-2".into(),
-                "Nepazistamas".into(),
-                "be saskaitos".into(),
-            ),
-            (
-                "D",
-                "11,00".into(),
-                "B-3".into(),
-                "Tiekejas".into(),
-                "saskaita 77".into(),
-            ),
-        ],
-    );
-    let second = mt940(
-        "STMT-2",
-        &[
-            // The same booking again (an intraday report, then the day's statement).
-            (
-                "C",
-                comma(&by_number.1),
-                "B-1".into(),
-                "Kažkas".into(),
-                format!("Apmokejimas pagal {}", by_number.0),
-            ),
             (
                 "C",
                 comma(&by_amount.1),
-                "B-4".into(),
+                "B-19".into(),
                 by_amount.2.clone(),
                 "prekes".into(),
             ),
+            ("C", comma(&open[0].1), "B-0".into(), "Pirkėjas".into(), first_again),
         ],
-    );
-    drop_file(&inbox.join("day-1.sta"), &first);
-    drop_file(&inbox.join("day-2.sta"), &second);
+    ));
+    for (n, statement) in statements.iter().enumerate() {
+        drop_file(&inbox.join(format!("day-{n:02}.sta")), statement);
+    }
     let db = format!("sqlite://{}", dir.path().join("tiltas.db").display());
 
     let report = sync(dir.path(), &db);
-    assert_eq!(report["created"], 2, "{report}");
+    assert_eq!(report["created"], 20, "{report}");
     assert_eq!(report["failed"], 1, "the unmatched line waits for review: {report}");
     let booked = get(&format!("{url}/__sim/records/payment"));
-    assert_eq!(booked.len(), paid.len() + 2);
-    for (number, total, _) in [by_number, by_amount] {
+    assert_eq!(booked.len(), paid.len() + 20);
+    for (number, total, _) in open[..19].iter().chain([by_amount]) {
+        let payments = booked
+            .iter()
+            .filter(|payment| payment["saleNumber"] == number.as_str())
+            .count();
+        assert_eq!(payments, 1, "{number} paid once");
         assert!(
             booked
                 .iter()
@@ -184,10 +191,11 @@ fn statements_dropped_twice_book_each_matched_payment_once_and_leave_the_rest_fo
     let letters = String::from_utf8_lossy(&letters.stdout);
     assert!(letters.contains("matches no open invoice"), "{letters}");
 
-    // The same files arrive again: nothing is booked twice.
-    drop_file(&inbox.join("day-1-again.sta"), &first);
-    drop_file(&inbox.join("day-2-again.sta"), &second);
+    // The same twenty arrive again under other names: nothing is booked twice.
+    for (n, statement) in statements.iter().enumerate() {
+        drop_file(&inbox.join(format!("again-{n:02}.sta")), statement);
+    }
     let again = sync(dir.path(), &db);
     assert_eq!(again["created"], 0, "{again}");
-    assert_eq!(get(&format!("{url}/__sim/records/payment")).len(), paid.len() + 2);
+    assert_eq!(get(&format!("{url}/__sim/records/payment")).len(), paid.len() + 20);
 }
