@@ -27,6 +27,7 @@ fn collection(entity: EntityKind) -> (&'static str, &'static str) {
     match entity {
         EntityKind::Order => ("orders", "entity_id"),
         EntityKind::Customer => ("customers/search", "id"),
+        EntityKind::Category => ("categories/list", "id"),
         _ => ("products", "id"),
     }
 }
@@ -149,6 +150,10 @@ impl Source for MagentoSource {
             let data = match self.entity {
                 EntityKind::Order => mapping::order_from_shop(item),
                 EntityKind::Customer => mapping::customer_from_shop(item),
+                EntityKind::Category => match mapping::category_from_shop(item) {
+                    Some(category) => category,
+                    None => continue,
+                },
                 _ => {
                     if mapping::is_variant_child(item) {
                         continue;

@@ -19,7 +19,7 @@ use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 4] = [
+const ACCESS: [EntityAccess; 5] = [
     EntityAccess {
         entity: EntityKind::Product,
         read: true,
@@ -44,6 +44,7 @@ const ACCESS: [EntityAccess; 4] = [
         write: false,
         incremental: true,
     },
+    EntityAccess::new(EntityKind::Category, true, false, true),
 ];
 
 /// `system = "magento"`.

@@ -307,6 +307,33 @@ fn address_to_shop(address: &Value, first: &str, last: &str) -> Map<String, Valu
     fields
 }
 
+/// Magento's two roots: the Root Catalog (1) and a store's root ("Default Category", level 1)
+/// hold the tree, they are not categories of the shop's catalogue.
+const ROOT_LEVEL: u64 = 1;
+
+/// A category as a canonical category (`code` = Magento's id, `parent_code` the parent's id;
+/// none under a store's root); `None` for the roots themselves.
+pub(crate) fn category_from_shop(category: &Value) -> Option<Value> {
+    let level = category.get("level").and_then(Value::as_u64).unwrap_or(ROOT_LEVEL + 1);
+    if level <= ROOT_LEVEL {
+        return None;
+    }
+    let mut fields = Map::new();
+    put(&mut fields, "code", text(category, "id"));
+    put(&mut fields, "name", text(category, "name"));
+    let parent_level = level.saturating_sub(1);
+    if parent_level > ROOT_LEVEL {
+        put(&mut fields, "parent_code", text(category, "parent_id"));
+    }
+    put(&mut fields, "description", custom_attribute(category, "description"));
+    fields.insert(
+        "raw".to_owned(),
+        json!({ "id": category.get("id"), "path": category.get("path"), "is_active": category.get("is_active"),
+                "position": category.get("position"), "updated_at": category.get("updated_at") }),
+    );
+    Some(Value::Object(fields))
+}
+
 /// A customer as a canonical customer: a company when the default billing address names one.
 pub(crate) fn customer_from_shop(customer: &Value) -> Value {
     let mut fields = Map::new();

@@ -129,6 +129,39 @@ async fn products_are_read_in_keyset_pages_with_configurables_as_variants() {
 }
 
 #[tokio::test]
+async fn categories_are_read_below_the_store_root_with_their_parents() {
+    let (url, _, _) = shop(seeding(0, 0, 0)).await;
+    let config = config(&url, TOKEN, "category", true, "");
+    let (records, calls, _) = read_all(&config, None, 2).await;
+    let named: Vec<(String, String, Option<String>)> = records
+        .iter()
+        .map(|record| {
+            let text = |field: &str| record.data[field].as_str().map(str::to_owned);
+            (
+                record.key.clone(),
+                text("name").unwrap_or_default(),
+                text("parent_code"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            ("3".to_owned(), "Gear".to_owned(), None),
+            ("4".to_owned(), "Men".to_owned(), None),
+            ("5".to_owned(), "Women".to_owned(), None),
+            ("6".to_owned(), "Bags".to_owned(), Some("3".to_owned())),
+        ],
+        "the store's root is not a category of the catalogue"
+    );
+    assert!(calls >= 2, "pages of 2");
+    assert!(records.iter().all(|record| record.updated_at.is_some()));
+    let newest = records.iter().filter_map(|record| record.updated_at).max().unwrap();
+    let (changed, _, _) = read_all(&config, Some(newest + chrono::Duration::seconds(1)), 2).await;
+    assert!(changed.is_empty(), "nothing changed since");
+}
+
+#[tokio::test]
 async fn customers_are_read_incrementally_by_updated_at() {
     let (url, sim, _) = shop(seeding(0, 12, 0)).await;
     let config = config(&url, TOKEN, "customer", true, "");

@@ -94,13 +94,15 @@ fn categories() -> Vec<Value> {
     let category = |id: u64, parent: u64, name: &str, level: u64| {
         json!({ "id": id, "parent_id": parent, "name": name, "is_active": true, "position": id, "level": level,
                 "children": "", "created_at": "2025-12-01 10:00:00", "updated_at": "2025-12-01 10:00:00",
-                "path": format!("1/{parent}/{id}"), "include_in_menu": true })
+                "path": if level > 2 { format!("1/2/{parent}/{id}") } else { format!("1/{parent}/{id}") },
+                "include_in_menu": true })
     };
     vec![
         category(2, 1, "Default Category", 1),
         category(3, 2, "Gear", 2),
         category(4, 2, "Men", 2),
         category(5, 2, "Women", 2),
+        category(6, 3, "Bags", 3),
     ]
 }
 
