@@ -79,13 +79,30 @@ pub(crate) struct Found {
     pub total_count: u64,
 }
 
+/// How calls are authorised.
+#[derive(Clone)]
+enum Auth {
+    /// An integration's access token, as configured.
+    Token(String),
+    /// An admin user: the token `integration/admin/token` issues (valid 4 hours), fetched when
+    /// needed and again when the shop refuses it.
+    Admin(Arc<AdminLogin>),
+}
+
+/// An admin login and the token it last got.
+struct AdminLogin {
+    username: String,
+    password: String,
+    token: tokio::sync::Mutex<Option<String>>,
+}
+
 /// The HTTP side of one Magento connection.
 #[derive(Clone)]
 pub(crate) struct Client {
     http: reqwest::Client,
     /// The shop's address without a trailing `/` or `/rest`.
     base: String,
-    token: String,
+    auth: Auth,
     gate: Arc<dyn CallGate>,
 }
 
@@ -93,12 +110,77 @@ impl Client {
     pub fn new(connection: &crate::ConnectionSettings, gate: Arc<dyn CallGate>) -> Result<Client, ConnectorError> {
         let base = connection.base_url.trim_end_matches('/');
         let base = base.strip_suffix("/rest").unwrap_or(base).to_owned();
+        let auth =
+            match (&connection.token, &connection.username, &connection.password) {
+                (Some(token), None, None) => Auth::Token(crate::http::reveal(token)?),
+                (None, Some(username), Some(password)) => Auth::Admin(Arc::new(AdminLogin {
+                    username: username.clone(),
+                    password: crate::http::reveal(password)?,
+                    token: tokio::sync::Mutex::new(None),
+                })),
+                _ => return Err(ConnectorError::new(
+                    ErrorKind::Fatal,
+                    "a Magento connection signs in with `token` (an integration's access token) or with `username` \
+                     and `password` (an admin user), one of the two",
+                )
+                .with_fix("set `token`, or `username` and `password`, in the connection")),
+            };
         Ok(Client {
             http: crate::http::client(connection.timeout)?,
             base,
-            token: crate::http::reveal(&connection.token)?,
+            auth,
             gate,
         })
+    }
+
+    /// The settings an auth failure names.
+    fn credential(&self) -> &'static str {
+        match self.auth {
+            Auth::Token(_) => "token",
+            Auth::Admin(_) => "`username` and `password`",
+        }
+    }
+
+    /// The token to send: the configured one, or the admin login's (signing in when it has none).
+    async fn bearer(&self) -> Result<String, ConnectorError> {
+        let admin = match &self.auth {
+            Auth::Token(token) => return Ok(token.clone()),
+            Auth::Admin(admin) => admin,
+        };
+        let mut current = admin.token.lock().await;
+        if let Some(token) = current.as_ref() {
+            return Ok(token.clone());
+        }
+        let login = serde_json::json!({ "username": admin.username, "password": admin.password });
+        let request = self
+            .http
+            .post(self.url(Scope::Default, "integration/admin/token"))
+            .json(&login);
+        let reply = crate::http::exchange(self.gate.as_ref(), "POST /rest/V1/integration/admin/token", request).await?;
+        let token = match reply.json("`username` and `password`", wire::error_text)? {
+            Value::String(token) if !token.trim().is_empty() => token.trim().to_owned(),
+            other => {
+                return Err(ConnectorError::new(
+                    ErrorKind::Transient,
+                    format!(
+                        "POST /rest/V1/integration/admin/token: not a token: {}",
+                        crate::http::quote(&other)
+                    ),
+                ))
+            }
+        };
+        *current = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Forgets an admin token the shop refused, unless another call already replaced it.
+    async fn refused(&self, token: &str) -> bool {
+        let Auth::Admin(admin) = &self.auth else { return false };
+        let mut current = admin.token.lock().await;
+        if current.as_deref() == Some(token) {
+            *current = None;
+        }
+        true
     }
 
     fn url(&self, scope: Scope, path: &str) -> String {
@@ -110,9 +192,19 @@ impl Client {
 
     /// Sends a request and reads the JSON answer; Magento's error text, parameters filled in,
     /// is the failure's message.
+    /// With an admin login, a 401 signs in again once: its 4-hour token ran out.
     async fn call(&self, what: String, request: reqwest::RequestBuilder) -> Result<Value, ConnectorError> {
-        let reply = crate::http::exchange(self.gate.as_ref(), &what, request.bearer_auth(&self.token)).await?;
-        reply.json("token", wire::error_text)
+        let token = self.bearer().await?;
+        let again = request.try_clone();
+        let reply = crate::http::exchange(self.gate.as_ref(), &what, request.bearer_auth(&token)).await?;
+        if reply.status == reqwest::StatusCode::UNAUTHORIZED && self.refused(&token).await {
+            if let Some(again) = again {
+                let token = self.bearer().await?;
+                let reply = crate::http::exchange(self.gate.as_ref(), &what, again.bearer_auth(&token)).await?;
+                return reply.json(self.credential(), wire::error_text);
+            }
+        }
+        reply.json(self.credential(), wire::error_text)
     }
 
     /// `GET` a path with a query.

@@ -62,11 +62,19 @@ pub static MAGENTO: SystemSpec = SystemSpec {
         KeySpec {
             name: "token",
             kind: KeyKind::Secret,
-            required: true,
+            required: false,
             default: None,
-            doc:
-                "an integration's access token (with `enable_integration_as_bearer`) or an admin token, sent as Bearer",
+            doc: "an integration's access token (with `enable_integration_as_bearer`), sent as Bearer; or, instead, \
+                  `username` and `password`",
         },
+        KeySpec::new(
+            "username",
+            KeyKind::String,
+            false,
+            None,
+            "an admin user: Tiltas signs in (`integration/admin/token`) and signs in again when the 4-hour token ends",
+        ),
+        KeySpec::new("password", KeyKind::Secret, false, None, "the admin user's password"),
         KeySpec {
             name: "timeout",
             kind: KeyKind::Duration,
@@ -94,7 +102,9 @@ pub static MAGENTO: SystemSpec = SystemSpec {
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct ConnectionSettings {
     pub base_url: String,
-    pub token: tiltas_config::Secret,
+    pub token: Option<tiltas_config::Secret>,
+    pub username: Option<String>,
+    pub password: Option<tiltas_config::Secret>,
     pub timeout: std::time::Duration,
 }
 

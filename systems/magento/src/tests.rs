@@ -427,6 +427,56 @@ async fn stock_goes_to_the_flow_source_and_a_refused_item_fails_alone() {
     );
 }
 
+/// A product flow whose shop connection signs in as an admin user.
+fn admin_config(url: &str, login: &str) -> ValidatedConfig {
+    let text = format!(
+        "[connections.shop]\nsystem = \"magento\"\nbase_url = \"{url}\"\n{login}\n\n\
+         [connections.file]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"product\"\n\
+         from = {{ connection = \"shop\" }}\nto = {{ connection = \"file\", file = \"x.jsonl\" }}\n"
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn an_admin_user_signs_in_once_and_again_when_its_four_hour_token_ends() {
+    let (url, sim, _) = shop(seeding(12, 0, 0)).await;
+    let config = admin_config(&url, "username = \"admin\"\npassword = \"admin123\"");
+    let (records, _, pages) = read_all(&config, None, 3).await;
+    assert!(pages >= 3 && !records.is_empty());
+    assert_eq!(sim.admin_logins(), 1, "one sign-in for every page");
+
+    // The token runs out mid-read: the next call signs in again, once, and the read goes on.
+    let mut source = open_source(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let request = ReadRequest {
+        position: None,
+        changed_since: None,
+        page_size: 3,
+    };
+    let first = source.read_page(&request).await.unwrap();
+    assert_eq!(sim.expire_admin_tokens(), 2);
+    let next = ReadRequest {
+        position: first.next.clone(),
+        ..request
+    };
+    source.read_page(&next).await.expect("signed in again");
+    assert_eq!(sim.admin_logins(), 3);
+
+    let wrong = admin_config(&url, "username = \"admin\"\npassword = \"nope\"");
+    let mut source = open_source(&wrong, &wrong.flows[0], Arc::new(OpenGate)).unwrap();
+    let error = source.read_page(&request).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Auth);
+    assert!(error.message.contains("`username` and `password`"), "{error}");
+
+    let neither = admin_config(&url, "");
+    let error = open_source(&neither, &neither.flows[0], Arc::new(OpenGate))
+        .err()
+        .expect("refused");
+    assert!(
+        error.message.contains("`token`") && error.message.contains("`username`"),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn a_refused_token_is_an_auth_failure_naming_the_token() {
     let (url, _, _) = shop(seeding(3, 0, 0)).await;

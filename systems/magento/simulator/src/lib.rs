@@ -105,6 +105,11 @@ const SOURCES: [&str; 3] = ["default", "vilnius", "kaunas"];
 pub struct MagentoSim {
     token: String,
     admin: (String, String),
+    /// Admin tokens issued by `integration/admin/token` and still valid (Magento's last 4
+    /// hours; the simulator's until `expire_admin_tokens`).
+    admin_tokens: std::sync::Mutex<Vec<String>>,
+    /// Admin tokens issued in all.
+    admin_logins: std::sync::atomic::AtomicU64,
     seeding: Seeding,
     seeded: Shop,
     shop: Mutex<Shop>,
@@ -142,6 +147,8 @@ impl MagentoSim {
         MagentoSim {
             token: token.into(),
             admin: ("admin".to_owned(), "admin123".to_owned()),
+            admin_tokens: std::sync::Mutex::new(Vec::new()),
+            admin_logins: std::sync::atomic::AtomicU64::new(0),
             seeding,
             shop: Mutex::new(seeded.clone()),
             seeded,
@@ -155,11 +162,29 @@ impl MagentoSim {
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
+        let admin_tokens = self
+            .admin_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         headers
             .get("authorization")
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
-            .is_some_and(|token| token.trim() == self.token)
+            .is_some_and(|token| token.trim() == self.token || admin_tokens.iter().any(|admin| admin == token.trim()))
+    }
+
+    /// Ends every admin token issued so far, as their four hours running out would.
+    pub fn expire_admin_tokens(&self) -> usize {
+        let mut admin_tokens = self
+            .admin_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *admin_tokens).len()
+    }
+
+    /// Admin tokens issued in all (logins that succeeded).
+    pub fn admin_logins(&self) -> u64 {
+        self.admin_logins.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -363,7 +388,15 @@ async fn admin_token(app: &App, body: &Bytes) -> Response {
     let user = login.get("username").and_then(Value::as_str);
     let password = login.get("password").and_then(Value::as_str);
     if user == Some(app.sim.admin.0.as_str()) && password == Some(app.sim.admin.1.as_str()) {
-        return Json(json!(app.sim.token)).into_response();
+        // Each login issues a token of its own (32 characters, like Magento's).
+        let number = app.sim.admin_logins.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let token = format!("admin{number:027}");
+        app.sim
+            .admin_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(token.clone());
+        return Json(json!(token)).into_response();
     }
     app.harness.count_rejected();
     error(
