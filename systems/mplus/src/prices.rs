@@ -94,6 +94,8 @@ pub(crate) async fn articles(
         for number in chunk {
             query = query.with_child(Element::leaf("articleNumbers", number.to_string()));
         }
+        // The WSDL requires pluNumbers (empty: no filter), after the article numbers.
+        let query = query.with_child(Element::new("pluNumbers"));
         calls += 1;
         let answer = client.call(&Element::new("getProducts").with_child(query)).await?;
         for product in answer
