@@ -1082,9 +1082,9 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
         .or(existing.as_ref().map(|existing| existing.vat_percentage))
         .unwrap_or(21);
     let price_groups = match prices::read_price_groups(article, vat)? {
-        Some(Err(message)) => return failed("FAILED", message),
-        Some(Ok(price_groups)) => Some(price_groups),
-        None => None,
+        prices::Written::Refused(message) => return failed("FAILED", message),
+        prices::Written::Set(price_groups) => Some(price_groups),
+        prices::Written::Kept => None,
     };
     if harness.refuses_item(&if ext.is_empty() {
         number.to_string()

@@ -42,16 +42,22 @@ fn divide_rounded(numerator: i64, denominator: i64) -> i64 {
     }
 }
 
-/// The `priceGroupList` of a written article, when it has one. A price given without VAT
-/// gets its price with VAT at the article's rate and the other way round, as MplusKASSA does
-/// for an article's own price. `Ok(Err(message))`: the till refuses the write (an unknown
-/// group) with this `errorMessage`.
-pub(crate) fn read_price_groups(
-    article: &Element,
-    vat_percentage: i64,
-) -> Result<Option<Result<Vec<GroupPrice>, String>>, (&'static str, String)> {
+/// What a written article says of its group prices.
+pub(crate) enum Written {
+    /// No `priceGroupList`: they stay.
+    Kept,
+    /// They become these.
+    Set(Vec<GroupPrice>),
+    /// The till refuses the write (an unknown group) with this `errorMessage`.
+    Refused(String),
+}
+
+/// The `priceGroupList` of a written article. A price given without VAT gets its price with
+/// VAT at the article's rate and the other way round, as MplusKASSA does for an article's own
+/// price.
+pub(crate) fn read_price_groups(article: &Element, vat_percentage: i64) -> Result<Written, (&'static str, String)> {
     let Some(list) = article.child("priceGroupList") else {
-        return Ok(None);
+        return Ok(Written::Kept);
     };
     let mut prices: Vec<GroupPrice> = Vec::new();
     for entry in list.children_named("priceGroup") {
@@ -62,7 +68,7 @@ pub(crate) fn read_price_groups(
             ));
         };
         if !PRICE_GROUPS.iter().any(|(number, _)| *number == group) {
-            return Ok(Some(Err(format!("price group {group} does not exist"))));
+            return Ok(Written::Refused(format!("price group {group} does not exist")));
         }
         let mut price = GroupPrice {
             group,
@@ -89,7 +95,7 @@ pub(crate) fn read_price_groups(
         prices.push(price);
     }
     prices.sort_by_key(|price| (price.group, price.minimum_amount));
-    Ok(Some(Ok(prices)))
+    Ok(Written::Set(prices))
 }
 
 /// An article's `priceGroupList`, elements in the official `PriceGroup` order.
