@@ -316,6 +316,12 @@ pub(crate) async fn write_list(
     if refused.is_empty() {
         return Ok(Ok(()));
     }
+    Ok(Err(dead_letter(&code, group, &lines, refused, written)))
+}
+
+/// The dead letter of a list some of whose lines were refused: each refused line, why, and
+/// the field of the first.
+fn dead_letter(code: &str, group: i64, lines: &[Value], mut refused: Vec<Refused>, written: usize) -> ConnectorError {
     refused.sort_by_key(|refused| refused.index);
     let first = match refused[0].field {
         Some(field) => format!("items[{}].{field}", refused[0].index),
@@ -328,11 +334,11 @@ pub(crate) async fn write_list(
             format!("line {} (SKU \"{sku}\"): {}", refused.index + 1, refused.reason)
         })
         .collect();
-    Ok(Err(invalid(format!(
+    invalid(format!(
         "price list \"{code}\" (price group {group}): {} of its {} lines refused, {written} written — {}",
         refused.len(),
         lines.len(),
         reasons.join("; ")
     ))
-    .at_field(&first)))
+    .at_field(first)
 }
