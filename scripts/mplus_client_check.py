@@ -99,6 +99,23 @@ def run(label, wsdl, url, ident, secret):
     changed = service.updateProduct(product=product)
     check(changed.result == "UPDATE-PRODUCT-RESULT-OK", f"updateProduct answers {changed.result}")
 
+    # B2B prices: the till's price groups, and an article's price in two of them (its
+    # priceGroupList, written with updateProduct) read back with the VAT added.
+    price_groups = items(service.getPriceGroupList(), "priceGroup")
+    check([group.priceGroupNumber for group in price_groups] == [1, 2, 3], f"getPriceGroupList lists {len(price_groups)} price groups")
+    product["articleList"]["article"][0]["vatPercentage"] = 9
+    product["articleList"]["article"][0]["priceGroupList"] = {
+        "priceGroup": [{"priceGroupNumber": 1, "priceExcl": 200}, {"priceGroupNumber": 2, "priceExcl": 180, "minimumAmount": 10}]
+    }
+    priced = service.updateProduct(product=product)
+    check(priced.result == "UPDATE-PRODUCT-RESULT-OK", f"updateProduct with a priceGroupList answers {priced.result}")
+    read = items(service.getProducts(request={"articleNumbers": [number], "pluNumbers": {"text": []}}), "productList", "product")
+    entries = items(read[0].articleList.article[0], "priceGroupList", "priceGroup") if read else []
+    check(
+        [(e.priceGroupNumber, e.priceExcl, e.priceIncl, e.minimumAmount) for e in entries] == [(1, 200, 218, None), (2, 180, 196, 10)],
+        f"getProducts reads the article's {len(entries)} group prices back",
+    )
+
     external = f"PY-{label}"
     created = service.createRelation(relation={"extRelationId": external, "name": "Zeep Klant", "email": f"{label}@example.nl"})
     check(created.result == "CREATE-RELATION-RESULT-OK" and created.relationNumber > 0, f"createRelation answers {created.result}, relation {created.relationNumber}")

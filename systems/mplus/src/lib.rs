@@ -4,9 +4,11 @@
 //! by sync marker), orders (paged by sync marker, with their lines and employee) and stock per
 //! branch; writes products (`createProduct`/`updateProduct`,
 //! numeric article numbers only), customers (`createRelation`/`updateRelation`) and stock
-//! (`setStock`), and looks products and customers up for adoption. [`wire`] holds the system's value shapes, shared with the simulator.
+//! (`setStock`), B2B price lists (an article's prices per price group, `priceGroupList` with
+//! `updateProduct`, see [`prices`]), and looks products and customers up for adoption. [`wire`] holds the system's value shapes, shared with the simulator.
 #![forbid(unsafe_code)]
 mod client;
+mod prices;
 mod source;
 mod target;
 pub mod wire;
@@ -21,7 +23,7 @@ use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
 use tiltas_model::EntityKind;
 
-const ACCESS: [EntityAccess; 6] = [
+const ACCESS: [EntityAccess; 7] = [
     EntityAccess {
         entity: EntityKind::Document,
         read: true,
@@ -58,6 +60,7 @@ const ACCESS: [EntityAccess; 6] = [
         write: true,
         incremental: false,
     },
+    EntityAccess::new(EntityKind::PriceList, false, true, false),
 ];
 
 /// `system = "mplus"`.
@@ -198,6 +201,9 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
             keep_digits: connection.sku_digits == "keep_digits",
             branch: branch_number(&connection.branch)?,
             sends_available: settings.stock == "available",
+        },
+        EntityKind::PriceList => target::Writing::PriceLists {
+            keep_digits: connection.sku_digits == "keep_digits",
         },
         other => return Err(unsupported("write", other)),
     };

@@ -5,6 +5,7 @@
 //! write that may have happened is verified by these look-ups — and a create of an article
 //! that already exists becomes its update. Stock levels are set with `setStock` (absolute).
 use crate::client::Client;
+use crate::prices;
 use crate::source;
 use crate::wire;
 use async_trait::async_trait;
@@ -33,6 +34,8 @@ pub(crate) enum Writing {
         branch: i64,
         sends_available: bool,
     },
+    /// B2B price lists as the articles' prices in a price group ([`crate::prices`]).
+    PriceLists { keep_digits: bool },
 }
 
 /// A target on a MplusKASSA connection.
@@ -46,11 +49,11 @@ fn stops_the_batch(error: &ConnectorError) -> bool {
     matches!(error.kind, ErrorKind::Auth | ErrorKind::Fatal | ErrorKind::Quota)
 }
 
-fn invalid(message: impl Into<String>) -> ConnectorError {
+pub(crate) fn invalid(message: impl Into<String>) -> ConnectorError {
     ConnectorError::new(ErrorKind::Invalid, message)
 }
 
-fn string(payload: &Value, field: &str) -> Option<String> {
+pub(crate) fn string(payload: &Value, field: &str) -> Option<String> {
     match payload.get(field)? {
         Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_string()),
         Value::Number(number) => Some(number.to_string()),
@@ -58,7 +61,7 @@ fn string(payload: &Value, field: &str) -> Option<String> {
     }
 }
 
-fn decimal(payload: &Value, field: &str) -> Result<Option<Decimal>, ConnectorError> {
+pub(crate) fn decimal(payload: &Value, field: &str) -> Result<Option<Decimal>, ConnectorError> {
     let Some(text) = string(payload, field) else {
         return Ok(None);
     };
@@ -81,7 +84,9 @@ impl MplusTarget {
     fn article_number(&self, sku: &str) -> Result<i64, String> {
         let keep_digits = matches!(
             self.writing,
-            Writing::Products { keep_digits: true } | Writing::Stock { keep_digits: true, .. }
+            Writing::Products { keep_digits: true }
+                | Writing::Stock { keep_digits: true, .. }
+                | Writing::PriceLists { keep_digits: true }
         );
         let numbered = if keep_digits {
             wire::digits_of(sku)
@@ -318,6 +323,34 @@ impl MplusTarget {
         Ok(BatchResult { outcomes, api_calls })
     }
 
+    /// Price lists, each to its price group; `getPriceGroupList` once a batch.
+    async fn write_price_lists(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError> {
+        let groups = prices::price_groups(&self.client).await?;
+        let mut api_calls = 1;
+        let mut outcomes = Vec::with_capacity(items.len());
+        let article_number = |sku: &str| self.article_number(sku);
+        for item in &items {
+            let outcome = match prices::group_of(&item.payload, &groups) {
+                Err(error) => Err(error),
+                Ok(group) => {
+                    match prices::write_list(&self.client, &article_number, &item.payload, group, &mut api_calls).await
+                    {
+                        Ok(Ok(())) => Ok(group.to_string()),
+                        Ok(Err(refused)) => Err(refused),
+                        Err(error) => Err(error),
+                    }
+                }
+            };
+            outcomes.push(match outcome {
+                Ok(target_id) => WriteOutcome::Written { target_id },
+                Err(error) if stops_the_batch(&error) => return Err(error),
+                // The list's calls set absolute values: the engine retries it alone.
+                Err(error) => WriteOutcome::Failed(error),
+            });
+        }
+        Ok(BatchResult { outcomes, api_calls })
+    }
+
     fn relation(number: Option<&str>, payload: &Value) -> Element {
         let mut relation = Element::new("relation");
         let mut leaf = |name: &str, value: Option<String>| {
@@ -408,8 +441,8 @@ impl Target for MplusTarget {
     }
 
     fn can_lookup(&self) -> bool {
-        // A stock level is set, not created: there is nothing to adopt.
-        !matches!(self.writing, Writing::Stock { .. })
+        // A stock level or a group's prices are set, not created: there is nothing to adopt.
+        !matches!(self.writing, Writing::Stock { .. } | Writing::PriceLists { .. })
     }
 
     async fn lookup(&mut self, match_on: Option<&str>, keys: &[String]) -> Result<Lookup, ConnectorError> {
@@ -437,7 +470,7 @@ impl Target for MplusTarget {
                     }
                 }
             }
-            Writing::Stock { .. } => {}
+            Writing::Stock { .. } | Writing::PriceLists { .. } => {}
             Writing::Relations => {
                 let field = if match_on == Some("email") {
                     "email"
@@ -498,6 +531,7 @@ impl Target for MplusTarget {
                 sends_available,
                 ..
             } => self.write_stock(items, branch, sends_available).await,
+            Writing::PriceLists { .. } => self.write_price_lists(items).await,
         }
     }
 

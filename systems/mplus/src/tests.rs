@@ -1,4 +1,5 @@
 //! The connector against its simulator.
+mod prices;
 use crate::registry::{catalog, open_source, open_target};
 use crate::{ErrorKind, OpenGate, ReadRequest, SourceRecord, WriteItem, WriteOutcome};
 use serde_json::json;

@@ -11,7 +11,7 @@ use tiltas_sim::{Harness, SimSystem};
 static SYSTEMS: Systems = Systems::new(&[&crate::AccountViewSystem, &tiltas_mplus::MplusSystem]);
 
 #[tokio::test]
-async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
+async fn the_five_flow_example_moves_100_articles_stock_prices_and_30_orders_once() {
     let mut credentials = credentials();
     credentials.company = "1".into();
     let seeding = Seeding {
@@ -101,6 +101,16 @@ async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
         customers.counters
     );
 
+    let prices = sync("prices-to-till").await;
+    assert_eq!(
+        (prices.counters.created, prices.counters.failed),
+        (2, 0),
+        "{:?} {:#?}",
+        prices.counters,
+        prices.problems.first()
+    );
+    assert_till_has_the_price_lists(&books, &till);
+
     till.mutate("order", 30).unwrap();
     // Every fifth write is applied and then answered with a failure (a crash after the commit):
     // the engine verifies by order number before resending, so nothing is booked twice.
@@ -138,6 +148,7 @@ async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
         "products-to-till",
         "stock-to-till",
         "customers-to-till",
+        "prices-to-till",
         "orders-to-books",
     ] {
         let again = sync(flow).await;
@@ -165,6 +176,57 @@ async fn the_five_flow_example_moves_100_articles_stock_and_30_orders_once() {
     assert!(problem.message.contains("product 5 not in ERP"), "{problem:?}");
     assert_eq!(problem.field.as_deref(), Some("lines[0].sku"), "{problem:?}");
     assert_eq!(books.records("order").unwrap().as_array().unwrap().len(), 30);
+}
+
+/// Every line of AccountView's price lists is its article's price in the till's price group
+/// of the list's customer group (HORECA → 1, GROOTHANDEL → 2, as the example maps them).
+fn assert_till_has_the_price_lists(books: &AccountViewSim, till: &tiltas_mplus_sim::MplusSim) {
+    let articles = till.records("product").unwrap();
+    let lists = books.records("price_list").unwrap();
+    let mut lines = 0;
+    for list in lists.as_array().unwrap() {
+        let group = match list["CUST_GRP"].as_str().unwrap() {
+            "HORECA" => 1,
+            "GROOTHANDEL" => 2,
+            other => panic!("customer group {other}"),
+        };
+        for line in list["PRICE_LN"].as_array().unwrap() {
+            lines += 1;
+            let sku = line["ART_CODE"].as_str().unwrap();
+            let article = articles
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|article| {
+                    sku.parse::<i64>()
+                        .is_ok_and(|number| article["articleNumber"] == number)
+                })
+                .unwrap_or_else(|| panic!("seed {SEED}: article {sku} in the till"));
+            let entries: Vec<&serde_json::Value> = article["priceGroupList"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|entry| entry["priceGroupNumber"] == group)
+                .collect();
+            let cents = (!line["PX_SELL"].is_null()).then(|| {
+                let price: rust_decimal::Decimal = line["PX_SELL"].to_string().parse().unwrap();
+                serde_json::json!(i64::try_from(price * rust_decimal::Decimal::ONE_HUNDRED).unwrap())
+            });
+            let expected = serde_json::json!({
+                "priceExcl": cents.unwrap_or(serde_json::Value::Null),
+                "discountPercentage": line["DISC_PCT"],
+                "minimumAmount": line["MIN_QTY"],
+            });
+            assert_eq!(entries.len(), 1, "seed {SEED}: {sku} in group {group}: {entries:?}");
+            for field in ["priceExcl", "discountPercentage", "minimumAmount"] {
+                assert_eq!(
+                    entries[0][field], expected[field],
+                    "seed {SEED}: {field} of {sku} in group {group}"
+                );
+            }
+        }
+    }
+    assert_eq!(lines, 24, "two lists of 12 lines");
 }
 
 /// A product written to the till only, with the MplusKASSA connector.

@@ -1,5 +1,5 @@
 //! MplusKASSA in the connector contract: products and customers read and written, stock read,
-//! against this simulator.
+//! against this simulator; price lists (written only) are not covered, with the reason.
 use crate::{router, MplusSim, Seeding, REFUSED_ITEM};
 use std::sync::Arc;
 use tiltas_model::EntityKind;
@@ -53,6 +53,14 @@ pub fn contract_fixture() -> ContractFixture {
                 reason: "written with setStock, which takes a numeric branch, while the contract's peer names \
                          warehouses by text; covered by systems/mplus/src/tests.rs \
                          (stock_is_set_per_branch_absolutely_and_a_repeat_changes_nothing)",
+            },
+            NotCovered {
+                entity: EntityKind::PriceList,
+                reason: "written as the articles' prices per price group, but the contract's other side (the \
+                         reference system) keeps no price lists to drive it; covered by systems/mplus/src/tests/prices.rs \
+                         (price_lists_land_per_article_in_their_group_and_a_repeat_writes_nothing, \
+                         a_line_that_cannot_be_written_is_refused_alone_naming_it) and end to end by \
+                         systems/accountview/src/tests/flows.rs",
             },
             NotCovered {
                 entity: EntityKind::Order,

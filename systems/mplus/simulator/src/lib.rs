@@ -6,10 +6,12 @@
 //! Serves `getProducts`, `createProduct`, `updateProduct`, `getRelations`, `createRelation`,
 //! `updateRelation`, `findRelation`, `getStock`, `setStock`, `getArticleGroups`, `getEmployees`,
 //! `getOrders`, `getInvoices`, `createOrderV3` (idempotent: a repeated `idempotencyKey` replays the first
-//! answer) and `getCurrentSyncMarkers`. Every change takes the next value of its entity
+//! answer), `getCurrentSyncMarkers` and `getPriceGroupList`, with each article's B2B prices per
+//! price group in its `priceGroupList` ([`prices`]). Every change takes the next value of its entity
 //! type's sync marker; lists page by marker (inclusive lower bound) and `syncMarkerLimit`.
 mod contract;
 mod flags;
+mod prices;
 #[cfg(test)]
 mod tests;
 use axum::body::Bytes;
@@ -54,6 +56,8 @@ struct Article {
     price_excl: i64,
     group: i64,
     active: bool,
+    /// Its prices per price group (`priceGroupList`).
+    price_groups: Vec<prices::GroupPrice>,
     marker: i64,
     created: i64,
     changed: i64,
@@ -221,6 +225,7 @@ impl MplusSim {
                     price_excl: (price_incl * 100 + 54) / 109,
                     group: 1 + (n % 3) as i64,
                     active: true,
+                    price_groups: Vec::new(),
                     marker,
                     created: changed,
                     changed,
@@ -389,7 +394,7 @@ impl SimSystem for MplusSim {
             "product" => Value::Array(
                 db.articles
                     .values()
-                    .map(|a| json!({"articleNumber": a.article_number, "productNumber": a.product_number, "extArticleId": a.ext_id, "description": a.description, "priceIncl": a.price_incl, "syncMarker": a.marker}))
+                    .map(|a| json!({"articleNumber": a.article_number, "productNumber": a.product_number, "extArticleId": a.ext_id, "description": a.description, "priceIncl": a.price_incl, "priceGroupList": prices::records(&a.price_groups), "syncMarker": a.marker}))
                     .collect(),
             ),
             "customer" => Value::Array(
@@ -581,6 +586,7 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
         "getOrders" => get_orders(&db, request),
         "getInvoices" => get_invoices(&db, request),
         "getCurrentSyncMarkers" => Ok(sync_markers(&db)),
+        "getPriceGroupList" => Ok(prices::price_group_list()),
         "createProduct" | "updateProduct" => write_product(&mut db, &harness, &operation),
         "createRelation" | "updateRelation" => write_relation(&mut db, &harness, &operation),
         "createOrderV3" => create_order(&mut db, request),
@@ -606,7 +612,10 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
 
 type Answer = Result<Element, (&'static str, String)>;
 
-fn parsed<T: std::str::FromStr>(element: Option<&Element>, name: &str) -> Result<Option<T>, (&'static str, String)> {
+pub(crate) fn parsed<T: std::str::FromStr>(
+    element: Option<&Element>,
+    name: &str,
+) -> Result<Option<T>, (&'static str, String)> {
     match element.and_then(|element| element.child_text(name)) {
         None => Ok(None),
         Some(text) => text.trim().parse().map(Some).map_err(|_| {
@@ -625,12 +634,21 @@ fn response_name(operation: &str) -> String {
     name + "Response"
 }
 
-fn leaf(name: &str, value: impl ToString) -> Element {
+pub(crate) fn leaf(name: &str, value: impl ToString) -> Element {
     Element::leaf(name, value.to_string())
 }
 
 fn article_element(article: &Article) -> Element {
     // The official WSDL's order of Article's elements.
+    let element = article_head(article);
+    if article.price_groups.is_empty() {
+        element
+    } else {
+        element.with_child(prices::price_group_list_element(&article.price_groups))
+    }
+}
+
+fn article_head(article: &Article) -> Element {
     let mut element = Element::new("article").with_child(leaf("articleNumber", article.article_number));
     if !article.ext_id.is_empty() {
         element = element.with_child(leaf("extArticleId", &article.ext_id));
@@ -1060,7 +1078,19 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
         .unwrap_or_default()
         .trim()
         .to_string();
-    if harness.refuses_item(if ext.is_empty() { &operation.name } else { &ext }) {
+    let vat = parsed::<i64>(Some(article), "vatPercentage")?
+        .or(existing.as_ref().map(|existing| existing.vat_percentage))
+        .unwrap_or(21);
+    let price_groups = match prices::read_price_groups(article, vat)? {
+        prices::Written::Refused(message) => return failed("FAILED", message),
+        prices::Written::Set(price_groups) => Some(price_groups),
+        prices::Written::Kept => None,
+    };
+    if harness.refuses_item(&if ext.is_empty() {
+        number.to_string()
+    } else {
+        ext.clone()
+    }) {
         return Err(("Client", REFUSED_ITEM.to_string()));
     }
     let text = |name: &str| article.child_text(name).map(|text| text.trim().to_string());
@@ -1086,6 +1116,7 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
         price_excl: 0,
         group: 1,
         active: true,
+        price_groups: Vec::new(),
         marker,
         created: now,
         changed: now,
@@ -1117,6 +1148,9 @@ fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer 
         if let Some(value) = parsed::<i64>(Some(article), name)? {
             *field = value;
         }
+    }
+    if let Some(price_groups) = price_groups {
+        stored.price_groups = price_groups;
     }
     (stored.marker, stored.changed) = (marker, now);
     db.articles.insert(number, stored);

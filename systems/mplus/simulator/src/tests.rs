@@ -118,3 +118,59 @@ async fn the_wsdl_is_served_at_query_wsdl_and_a_plain_get_is_405() {
         405
     );
 }
+
+#[tokio::test]
+async fn price_groups_are_listed_and_an_articles_group_prices_replace_its_list() {
+    let url = format!("{}/{CREDENTIALS}", start().await);
+    let (status, groups) = post(&url, "\"getPriceGroupList\"", &envelope("<ns1:getPriceGroupList/>")).await;
+    assert_eq!(status, 200, "{groups}");
+    assert!(
+        groups.contains("<getPriceGroupListResponse")
+            && groups.contains(
+                "<priceGroup><priceGroupNumber>2</priceGroupNumber><description>Groothandel</description></priceGroup>"
+            ),
+        "{groups}"
+    );
+    let update = |groups: &str| {
+        format!(
+            "<ns1:updateProduct><ns1:product><ns1:productNumber>1</ns1:productNumber><ns1:articleList><ns1:article>\
+             <ns1:articleNumber>1001</ns1:articleNumber><ns1:priceGroupList>{groups}</ns1:priceGroupList>\
+             </ns1:article></ns1:articleList></ns1:product></ns1:updateProduct>"
+        )
+    };
+    let entry = |group: u32, excl: u32| {
+        format!("<ns1:priceGroup><ns1:priceGroupNumber>{group}</ns1:priceGroupNumber><ns1:priceExcl>{excl}</ns1:priceExcl></ns1:priceGroup>")
+    };
+    let (_, unknown) = post(&url, "\"\"", &envelope(&update(&entry(9, 100)))).await;
+    assert!(
+        unknown.contains("UPDATE-PRODUCT-RESULT-FAILED") && unknown.contains("price group 9 does not exist"),
+        "{unknown}"
+    );
+    let (_, twice) = post(
+        &url,
+        "\"\"",
+        &envelope(&update(&format!("{}{}", entry(1, 100), entry(1, 90)))),
+    )
+    .await;
+    assert!(twice.contains("listed twice"), "{twice}");
+    let (_, ok) = post(
+        &url,
+        "\"\"",
+        &envelope(&update(&format!("{}{}", entry(2, 150), entry(1, 100)))),
+    )
+    .await;
+    assert!(ok.contains("UPDATE-PRODUCT-RESULT-OK"), "{ok}");
+    let (_, ok) = post(&url, "\"\"", &envelope(&update(&entry(1, 120)))).await;
+    assert!(ok.contains("UPDATE-PRODUCT-RESULT-OK"), "{ok}");
+    let query =
+        "<ns1:getProducts><ns1:request><ns1:articleNumbers>1001</ns1:articleNumbers></ns1:request></ns1:getProducts>";
+    let (_, products) = post(&url, "\"\"", &envelope(query)).await;
+    // The last list replaced the first; the price with VAT is added at the article's 9%.
+    assert!(
+        products.contains(
+            "<priceGroupList><priceGroup><priceGroupNumber>1</priceGroupNumber><description>Horeca</description>\
+             <priceIncl>131</priceIncl><priceExcl>120</priceExcl></priceGroup></priceGroupList>"
+        ),
+        "{products}"
+    );
+}
