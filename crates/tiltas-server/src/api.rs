@@ -146,7 +146,7 @@ async fn list_connections(State(state): State<AppState>, headers: HeaderMap) -> 
 }
 
 /// Every connection of the flow file, in its order (the API and the dashboard list these).
-pub(crate) fn connection_views(state: &AppState) -> Vec<ConnectionView> {
+pub fn connection_views(state: &AppState) -> Vec<ConnectionView> {
     state
         .config
         .connections
@@ -1257,7 +1257,7 @@ async fn quota(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<V
 }
 
 /// Each connection's requests today (UTC) against its daily budget, with a forecast.
-pub(crate) async fn quota_views(state: &AppState) -> Result<Vec<QuotaView>, ApiError> {
+pub async fn quota_views(state: &AppState) -> Result<Vec<QuotaView>, ApiError> {
     let now = chrono::Utc::now();
     let today = format!("day:{}", now.format("%Y-%m-%d"));
     let elapsed = f64::from(now.time().num_seconds_from_midnight().max(60));

@@ -12,10 +12,10 @@ mod metrics;
 mod pause;
 mod worker;
 
-pub use api::ApiDoc;
+pub use api::{connection_views, quota_views, ApiDoc, ConnectionView, GroupQuota, QuotaView, ReportedQuota};
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use worker::{run_scheduler, run_worker};
+pub use worker::{run_flow, run_scheduler, run_worker};
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};

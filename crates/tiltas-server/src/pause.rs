@@ -100,27 +100,23 @@ mod tests {
     use crate::AppState;
     use std::sync::Arc;
     use tiltas_sim::Harness;
-    use tiltas_systems::accountview::simulator::{
-        router as accountview_router, AccountViewSim, Credentials, Seeding as AccountViewSeeding,
-    };
-    use tiltas_systems::rivile::simulator::{router, RivileSim, Seeding};
+    use tiltas_systems::reference::simulator::{router, ReferenceSim, Seeding};
 
-    /// A server state with a flow reading products from a Rivile gateway with a wrong key.
+    /// A server state with a flow reading products from a system given a wrong token.
     async fn refused() -> (tempfile::TempDir, AppState) {
-        let sim = Arc::new(RivileSim::new(
-            "RIGHT.key",
-            Seeding {
-                seed: 5,
-                products: 3,
-                customers: 0,
-            },
-        ));
+        let seeding = Seeding {
+            seed: 5,
+            products: 3,
+            customers: 0,
+            orders: 0,
+        };
+        let sim = Arc::new(ReferenceSim::new("right-token", seeding));
         let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim, 5)))
             .await
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
-            "[connections.erp]\nsystem = \"rivile\"\nbase_url = \"{url}/client/v2\"\napi_key = \"WRONG.key\"\n\n\
+            "[connections.erp]\nsystem = \"reference\"\nbase_url = \"{url}\"\ntoken = \"wrong-token\"\n\n\
              [connections.files]\nsystem = \"jsonl\"\n\n\
              [[flows]]\nname = \"products\"\nentity = \"product\"\nfrom = {{ connection = \"erp\" }}\n\
              to = {{ connection = \"files\", file = \"out.jsonl\" }}\n"
@@ -136,66 +132,6 @@ mod tests {
             .unwrap();
         let state = AppState::new(Arc::new(config), store, tiltas_systems::registry::systems());
         (dir, state)
-    }
-
-    /// A server state with a flow reading articles from an AccountView never signed in to.
-    async fn never_signed_in() -> (tempfile::TempDir, AppState, Arc<AccountViewSim>) {
-        let sim = Arc::new(AccountViewSim::new(
-            Credentials {
-                client_id: "app".into(),
-                client_secret: "s3cret".into(),
-                company: "1".into(),
-                token_lifetime: std::time::Duration::from_secs(3600),
-            },
-            AccountViewSeeding {
-                seed: 5,
-                articles: 4,
-                debtors: 0,
-            },
-        ));
-        let url = tiltas_sim::spawn(accountview_router(sim.clone(), Harness::new(sim.clone(), 5)))
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "[connections.books]\nsystem = \"accountview\"\nbase_url = \"{url}/api/v3/\"\ncompany = \"1\"\n\
-             client_id = \"app\"\nclient_secret = \"s3cret\"\nredirect_uri = \"http://127.0.0.1:9/callback\"\n\n\
-             [connections.files]\nsystem = \"jsonl\"\n\n\
-             [[flows]]\nname = \"products\"\nentity = \"product\"\nfrom = {{ connection = \"books\" }}\n\
-             to = {{ connection = \"files\", file = \"out.jsonl\" }}\n"
-        );
-        let config = tiltas_config::parse_str(
-            &text,
-            &dir.path().join("flows.toml"),
-            tiltas_systems::registry::catalog(),
-        )
-        .unwrap_or_else(|errors| panic!("{errors}"));
-        let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        let state = AppState::new(Arc::new(config), store, tiltas_systems::registry::systems());
-        (dir, state, sim)
-    }
-
-    #[tokio::test]
-    async fn a_paused_connection_signed_in_again_runs_at_the_next_turn() {
-        let (_dir, state, sim) = never_signed_in().await;
-        crate::worker::run_flow(&state, "products").await;
-        let paused = state.paused("books").expect("paused: never signed in");
-        assert!(paused.reason.contains("tiltas connect"), "{}", paused.reason);
-        crate::worker::run_flow(&state, "products").await;
-        assert_eq!(runs(&state).await, 1, "no run while paused");
-
-        // What `tiltas connect` does: a refresh token sealed in the store.
-        let vault = state.engine.vault();
-        vault
-            .save("books", "refresh_token", &sim.issue_refresh_token())
-            .await
-            .unwrap();
-        crate::worker::run_flow(&state, "products").await;
-        assert!(state.paused("books").is_none());
-        let last = &state.store.runs(Some("products"), 1).await.unwrap()[0];
-        assert_eq!((runs(&state).await, last.error.as_deref()), (2, None));
     }
 
     async fn runs(state: &AppState) -> usize {
@@ -220,7 +156,7 @@ mod tests {
             .unwrap();
         assert_eq!(view.paused.as_deref(), Some(paused.reason.as_str()));
 
-        // Switching it on again (after fixing the key) resumes it; the next turn runs.
+        // Switching it on again (after fixing the token) resumes it; the next turn runs.
         crate::api::switch_connection(&state, "erp", true).unwrap();
         assert!(state.paused("erp").is_none());
         crate::worker::run_flow(&state, "products").await;

@@ -3,6 +3,7 @@
 //! debtors and sales orders, refused rows and an HTML error page; and
 //! `examples/accountview-mplus.toml` end to end against both simulators (`flows.rs`).
 mod flows;
+mod paused;
 
 use crate::{ErrorKind, OpenGate, ReadRequest, SourceRecord, WriteItem, WriteOutcome};
 use serde_json::{json, Value};

@@ -382,3 +382,61 @@ async fn b1_shop_example_books_25_shop_orders_as_25_invoices_once() {
     assert_eq!(b1.duplicates(), 0);
     assert!(b1.package_used() <= 417, "{} requests", b1.package_used());
 }
+
+/// Two B1 companies sharing one payer's request package, as two connections in one budget
+/// group of the package's size: Tiltas stops before B1 would refuse, naming the group, and the
+/// quota view shows the package and each company's requests.
+#[tokio::test]
+async fn two_b1_companies_on_one_package_stop_at_the_shared_budget_before_b1_refuses() {
+    use tiltas_b1_sim::{router, B1Sim};
+    static SYSTEMS: tiltas_connector::Systems =
+        tiltas_connector::Systems::new(&[&crate::B1System, &tiltas_files::JsonlSystem]);
+    let seeding = || tiltas_b1_sim::Seeding {
+        seed: 4,
+        items: 30,
+        clients: 2,
+        warehouses: 1,
+        invoices: 0,
+    };
+    let payer = Arc::new(B1Sim::new("KEY-A", "SECRET-A", seeding()).with_package(1));
+    let other = Arc::new(B1Sim::new("KEY-B", "SECRET-B", seeding()).sharing_package_of(&payer));
+    let mut urls = Vec::new();
+    for sim in [&payer, &other] {
+        urls.push(
+            tiltas_sim::spawn(router(sim.clone(), Harness::new(sim.clone(), 4)))
+                .await
+                .unwrap(),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[budget_groups.package]\ndaily_budget = 1\n\n\
+         [connections.company-a]\nsystem = \"b1\"\nbase_url = \"{}/api/\"\napi_key = \"KEY-A\"\nprivate_key = \"SECRET-A\"\nbudget_group = \"package\"\n\n\
+         [connections.company-b]\nsystem = \"b1\"\nbase_url = \"{}/api/\"\napi_key = \"KEY-B\"\nprivate_key = \"SECRET-B\"\nbudget_group = \"package\"\n\n\
+         [connections.files]\nsystem = \"jsonl\"\n\n\
+         [[flows]]\nname = \"a\"\nentity = \"product\"\nfrom = {{ connection = \"company-a\" }}\nto = {{ connection = \"files\", file = \"a.jsonl\" }}\n\n\
+         [[flows]]\nname = \"b\"\nentity = \"product\"\nfrom = {{ connection = \"company-b\" }}\nto = {{ connection = \"files\", file = \"b.jsonl\" }}\n",
+        urls[0], urls[1]
+    );
+    let config = tiltas_config::parse_str(&text, &dir.path().join("flows.toml"), &SYSTEMS)
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let state = tiltas_server::AppState::new(Arc::new(config), store, SYSTEMS);
+    let options = tiltas_engine::SyncOptions::default();
+    let first = state.engine.sync("a", &options).await.unwrap();
+    assert_eq!(first.counters.created, 30);
+    let refused = state.engine.sync("b", &options).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("shared daily budget \"package\" of 1 requests is used up"),
+        "{refused}"
+    );
+    assert_eq!(payer.package_used(), 1, "Tiltas sent nothing B1 would have refused");
+
+    let views = tiltas_server::quota_views(&state).await.unwrap();
+    let b = views.iter().find(|view| view.connection == "company-b").unwrap();
+    let group = b.budget_group.as_ref().unwrap();
+    assert_eq!((group.used_today, group.daily_budget), (1, 1));
+    assert_eq!((group.connections["company-a"], group.connections["company-b"]), (1, 0));
+}
