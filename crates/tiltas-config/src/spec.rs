@@ -110,6 +110,74 @@ pub struct FieldNeed {
     pub why: &'static str,
 }
 
+/// Which table a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyTable {
+    /// `[connections.NAME]`.
+    Connection,
+    /// A flow's `from = { … }`.
+    Source,
+    /// A flow's `to = { … }`.
+    Target,
+}
+
+/// Alternative ways to set one thing, exactly one of which a table must use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OneOf {
+    /// The table the keys are in.
+    pub table: KeyTable,
+    /// The choices: each one key, or several that go together joined by `+`
+    /// (`"username+password"`).
+    pub choices: &'static [&'static str],
+}
+
+impl OneOf {
+    /// The choice `present` keys make, if exactly one is fully set and no key of another is;
+    /// otherwise why not, for a message after "needs" or "sets".
+    pub fn check(&self, present: impl Fn(&str) -> bool) -> Result<(), String> {
+        let keys = |choice: &'static str| choice.split('+');
+        let full: Vec<&str> = self
+            .choices
+            .iter()
+            .copied()
+            .filter(|choice| keys(choice).all(&present))
+            .collect();
+        let touched: Vec<&str> = self
+            .choices
+            .iter()
+            .copied()
+            .filter(|choice| keys(choice).any(&present))
+            .collect();
+        let spelled = |choice: &str| {
+            choice
+                .split('+')
+                .map(|key| format!("`{key}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        };
+        match (full.as_slice(), touched.as_slice()) {
+            ([_], [_]) => Ok(()),
+            (_, [partial]) => Err(format!("needs {} together", spelled(partial))),
+            (_, []) => Err(format!(
+                "needs {}",
+                self.choices
+                    .iter()
+                    .map(|choice| spelled(choice))
+                    .collect::<Vec<_>>()
+                    .join(", or ")
+            )),
+            (_, several) => Err(format!(
+                "sets {}: keep one of them",
+                several
+                    .iter()
+                    .map(|choice| spelled(choice))
+                    .collect::<Vec<_>>()
+                    .join(" and also ")
+            )),
+        }
+    }
+}
+
 /// Everything a connector declares about its system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SystemSpec {
@@ -129,6 +197,9 @@ pub struct SystemSpec {
     /// An accounting system: orders written to it go through the order pipeline (buyer found
     /// or created, every line's product checked).
     pub accounting: bool,
+    /// Keys of which exactly one choice must be set (`token`, or `username` and `password`):
+    /// `tiltas validate` refuses a table with none or more than one.
+    pub one_of: &'static [OneOf],
     /// Fields the records it writes need (checked by `tiltas validate` as warnings).
     pub needs: &'static [FieldNeed],
     /// The decimals the system keeps of money written to it: the engine rounds the payload's
@@ -324,5 +395,30 @@ impl SystemSpec {
                 self.settings_markdown()
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_one_choice_of_a_one_of_passes() {
+        let login = OneOf {
+            table: KeyTable::Connection,
+            choices: &["token", "username+password"],
+        };
+        let with = |keys: &'static [&'static str]| login.check(|key| keys.contains(&key));
+        assert_eq!(with(&["token"]), Ok(()));
+        assert_eq!(with(&["username", "password"]), Ok(()));
+        assert_eq!(with(&[]), Err("needs `token`, or `username` and `password`".to_owned()));
+        assert_eq!(
+            with(&["username"]),
+            Err("needs `username` and `password` together".to_owned())
+        );
+        assert_eq!(
+            with(&["token", "password"]),
+            Err("sets `token` and also `username` and `password`: keep one of them".to_owned())
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! From the located TOML tree to a [`ValidatedConfig`], collecting every problem on the way.
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics, Location, Locator};
-use crate::spec::{Catalog, KeyKind, KeySpec, SystemSpec};
+use crate::spec::{Catalog, KeyKind, KeySpec, KeyTable, SystemSpec};
 use crate::tree::{self, Entry, Kind, Node};
 use crate::types::*;
 use std::collections::BTreeMap;
@@ -470,6 +470,7 @@ impl Checker<'_> {
         let system = system?;
         let place = format!("{place} (system {})", system.name);
         self.required(system.connection_keys, &settings, entry.node.at, &place);
+        self.one_of(system, KeyTable::Connection, &settings, entry.node.at, &place);
         valid.then_some(Connection {
             name,
             system,
@@ -480,6 +481,15 @@ impl Checker<'_> {
             enabled,
             location: entry.key_at,
         })
+    }
+
+    /// Each of the system's `one_of` groups for `table`: exactly one choice set.
+    fn one_of(&mut self, system: &SystemSpec, table: KeyTable, settings: &Settings, at: Location, place: &str) {
+        for group in system.one_of.iter().filter(|group| group.table == table) {
+            if let Err(why) = group.check(|key| settings.get(key).is_some()) {
+                self.problem(at, format!("{place} {why}"));
+            }
+        }
     }
 
     fn required(&mut self, specs: &[KeySpec], settings: &Settings, at: Location, place: &str) {
@@ -581,12 +591,10 @@ impl Checker<'_> {
                 None => self.unknown_key(item, &format!("{endpoint_place} (system {})", system.name), &known),
             }
         }
-        self.required(
-            specs,
-            &settings,
-            entry.node.at,
-            &format!("{endpoint_place} (system {})", system.name),
-        );
+        let system_place = format!("{endpoint_place} (system {})", system.name);
+        self.required(specs, &settings, entry.node.at, &system_place);
+        let table = if reading { KeyTable::Source } else { KeyTable::Target };
+        self.one_of(system, table, &settings, entry.node.at, &system_place);
         if let Some(entity) = entity {
             let can = system
                 .access(entity)

@@ -89,6 +89,7 @@ static FILES: SystemSpec = SystemSpec {
     }],
     entities: FILES_ENTITIES,
     accounting: false,
+    one_of: &[],
     needs: &[],
     money_places: None,
 };
@@ -142,6 +143,7 @@ static ERP: SystemSpec = SystemSpec {
     }],
     entities: ERP_ENTITIES,
     accounting: true,
+    one_of: &[],
     needs: &[FieldNeed {
         entity: EntityKind::Order,
         field: "warehouse",
@@ -166,6 +168,7 @@ static SHOP: SystemSpec = SystemSpec {
         incremental: true,
     }],
     accounting: false,
+    one_of: &[],
     needs: &[],
     money_places: None,
 };

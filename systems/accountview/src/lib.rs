@@ -60,6 +60,7 @@ pub static ACCOUNTVIEW: SystemSpec = SystemSpec {
     ],
     entities: &ACCESS,
     accounting: true,
+    one_of: &[],
     needs: &[],
     money_places: Some(MoneyPlaces {
         unit_price: 4,

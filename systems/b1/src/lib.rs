@@ -144,6 +144,7 @@ pub static B1: SystemSpec = SystemSpec {
     ],
     entities: &ACCESS,
     accounting: true,
+    one_of: &[],
     needs: &[FieldNeed {
         entity: EntityKind::Order,
         field: "warehouse",

@@ -48,6 +48,7 @@ pub static BANK: SystemSpec = SystemSpec {
         incremental: false,
     }],
     accounting: false,
+    one_of: &[],
     needs: &[],
     money_places: None,
 };

@@ -13,7 +13,7 @@ mod keyed;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
+use tiltas_config::{EntityAccess, KeyKind, KeySpec, KeyTable, OneOf, SystemSpec};
 use tiltas_connector::filedrop::FileDropSource;
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
@@ -81,6 +81,12 @@ const FILE_ENTITIES: [EntityAccess; 9] = {
 };
 
 /// `system = "csv"`.
+/// A flow reads one file or a drop folder, never both.
+const SOURCE_FILE_OR_FOLDER: OneOf = OneOf {
+    table: KeyTable::Source,
+    choices: &["file", "folder"],
+};
+
 pub static CSV: SystemSpec = SystemSpec {
     name: "csv",
     description: "CSV files (UTF-8, with or without BOM; any one-character delimiter; decimal commas accepted)",
@@ -105,6 +111,7 @@ pub static CSV: SystemSpec = SystemSpec {
     target_keys: &[FILE_KEY, COLUMNS_KEY],
     entities: &FILE_ENTITIES,
     accounting: false,
+    one_of: &[SOURCE_FILE_OR_FOLDER],
     needs: &[],
     money_places: None,
 };
@@ -118,6 +125,7 @@ pub static JSONL: SystemSpec = SystemSpec {
     target_keys: &[FILE_KEY],
     entities: &FILE_ENTITIES,
     accounting: false,
+    one_of: &[SOURCE_FILE_OR_FOLDER],
     needs: &[],
     money_places: None,
 };

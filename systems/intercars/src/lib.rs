@@ -54,6 +54,7 @@ pub static INTERCARS: SystemSpec = SystemSpec {
     ],
     entities: &ACCESS,
     accounting: false,
+    one_of: &[],
     needs: &[],
     money_places: None,
 };

@@ -13,7 +13,7 @@ pub mod wire;
 mod tests;
 
 use connector::{MagentoSource, MagentoTarget};
-use tiltas_config::{EntityAccess, KeyKind, KeySpec, MoneyPlaces, SystemSpec};
+use tiltas_config::{EntityAccess, KeyKind, KeySpec, KeyTable, MoneyPlaces, OneOf, SystemSpec};
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
 use tiltas_connector::{ConnectorError, ErrorKind, OpenContext, Source, Target};
@@ -93,6 +93,10 @@ pub static MAGENTO: SystemSpec = SystemSpec {
     }],
     entities: &ACCESS,
     accounting: false,
+    one_of: &[OneOf {
+        table: KeyTable::Connection,
+        choices: &["token", "username+password"],
+    }],
     needs: &[],
     // Catalogue prices are decimal(20,6) in Magento's tables; order amounts decimal(20,4).
     money_places: Some(MoneyPlaces { unit_price: 6, sum: 4 }),

@@ -127,6 +127,7 @@ pub static MPLUS: SystemSpec = SystemSpec {
     }],
     entities: &ACCESS,
     accounting: false,
+    one_of: &[],
     needs: &[],
     money_places: None,
 };

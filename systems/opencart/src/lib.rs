@@ -127,6 +127,7 @@ pub static OPENCART: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
+    one_of: &[],
     needs: &[],
     // Prices, order lines and totals are all decimal(15,4) in OpenCart's tables.
     money_places: Some(MoneyPlaces { unit_price: 4, sum: 4 }),

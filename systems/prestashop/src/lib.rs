@@ -99,6 +99,7 @@ pub static PRESTASHOP: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
+    one_of: &[],
     needs: &[],
     // PrestaShop stores prices and totals as DECIMAL(20,6).
     money_places: Some(MoneyPlaces::all(6)),

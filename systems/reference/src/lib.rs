@@ -102,6 +102,7 @@ pub static REFERENCE: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
+    one_of: &[],
     needs: &[],
     money_places: None,
 };

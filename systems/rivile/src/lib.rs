@@ -169,6 +169,7 @@ pub static RIVILE: SystemSpec = SystemSpec {
     ],
     entities: &ACCESS,
     accounting: true,
+    one_of: &[],
     needs: &[FieldNeed {
         entity: EntityKind::Order,
         field: "warehouse",

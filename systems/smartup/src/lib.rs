@@ -200,6 +200,7 @@ pub static SMARTUP: SystemSpec = SystemSpec {
     ],
     entities: &ACCESS,
     accounting: true,
+    one_of: &[],
     needs: &[],
     // Amounts in sums (UZS) with two decimals [I].
     money_places: Some(MoneyPlaces::all(2)),

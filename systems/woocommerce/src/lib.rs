@@ -104,6 +104,7 @@ pub static WOOCOMMERCE: SystemSpec = SystemSpec {
     target_keys: &[],
     entities: &ACCESS,
     accounting: false,
+    one_of: &[],
     needs: &[],
     // The shop stores prices and totals in cents.
     money_places: Some(MoneyPlaces::all(2)),

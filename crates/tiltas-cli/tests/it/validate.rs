@@ -164,3 +164,37 @@ fn an_order_flow_into_rivile_without_a_warehouse_is_a_warning_that_exits_0() {
     assert!(stdout(&output).contains(": ok (2 connections, "), "{}", stdout(&output));
     assert!(stdout(&output).contains(", 1 warning)"), "{}", stdout(&output));
 }
+
+#[test]
+fn keys_of_which_one_must_be_set_are_checked_before_anything_runs() {
+    let workspace = Workspace::with_examples();
+    let path = workspace.path("one-of.toml");
+    let write_and_validate = |connection: &str, from: &str| {
+        let text = format!(
+            "[connections.shop]\nsystem = \"magento\"\nbase_url = \"http://127.0.0.1:9\"\n{connection}\n\n\
+             [connections.files]\nsystem = \"jsonl\"\n\n\
+             [[flows]]\nname = \"f\"\nentity = \"product\"\nfrom = {{ connection = \"files\"{from} }}\nto = {{ connection = \"shop\" }}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        let output = workspace.tiltas(&["validate", path.to_str().unwrap()]);
+        (output.status.code(), format!("{}{}", stdout(&output), stderr(&output)))
+    };
+    let (code, said) = write_and_validate("token = \"t\"", ", file = \"in.jsonl\"");
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = write_and_validate("username = \"admin\"\npassword = \"p\"", ", folder = \"inbox\"");
+    assert_eq!(code, Some(0), "{said}");
+
+    let (code, said) = write_and_validate("username = \"admin\"", ", file = \"in.jsonl\", folder = \"inbox\"");
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("connection \"shop\" (system magento) needs `username` and `password` together"),
+        "{said}"
+    );
+    assert!(
+        said.contains("sets `file` and also `folder`: keep one of them"),
+        "{said}"
+    );
+    let (_, said) = write_and_validate("", "");
+    assert!(said.contains("needs `token`, or `username` and `password`"), "{said}");
+    assert!(said.contains("needs `file`, or `folder`"), "{said}");
+}

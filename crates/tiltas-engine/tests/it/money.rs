@@ -22,6 +22,7 @@ static CENTS_SHOP: SystemSpec = SystemSpec {
         incremental: false,
     }],
     accounting: false,
+    one_of: &[],
     needs: &[],
     money_places: Some(MoneyPlaces::all(2)),
 };

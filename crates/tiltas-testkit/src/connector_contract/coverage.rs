@@ -116,6 +116,7 @@ mod tests {
             },
         ],
         accounting: false,
+        one_of: &[],
         needs: &[],
         money_places: None,
     };
