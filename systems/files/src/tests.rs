@@ -446,14 +446,19 @@ async fn a_bad_byte_in_the_header_is_line_1_and_after_a_quoted_line_break_is_its
 }
 
 /// A flow reading the drop folder `dir/inbox` of a `system` connection whose `dir` is `drops`.
-fn folder_config(dir: &Path, system: &str, entity: &str, from_extra: &str) -> ValidatedConfig {
-    std::fs::create_dir_all(dir.join("drops/inbox")).unwrap();
+/// A flow from a `system` drop folder `dir/drops` (its `from` extended by `from_extra`).
+fn folder_flow(system: &str, entity: &str, from_extra: &str) -> String {
     let delimiter = if system == "csv" { "delimiter = \";\"\n" } else { "" };
-    let text = format!(
+    format!(
         "[connections.src]\nsystem = \"{system}\"\ndir = \"drops\"\n{delimiter}\n[connections.dst]\nsystem = \"jsonl\"\n\n\
          [[flows]]\nname = \"f\"\nentity = \"{entity}\"\nfrom = {{ connection = \"src\"{from_extra} }}\n\
          to = {{ connection = \"dst\", file = \"out.jsonl\" }}\n"
-    );
+    )
+}
+
+fn folder_config(dir: &Path, system: &str, entity: &str, from_extra: &str) -> ValidatedConfig {
+    std::fs::create_dir_all(dir.join("drops/inbox")).unwrap();
+    let text = folder_flow(system, entity, from_extra);
     tiltas_config::parse_str(&text, &dir.join("flows.toml"), catalog()).unwrap_or_else(|errors| panic!("{errors}"))
 }
 
@@ -639,28 +644,22 @@ async fn a_jsonl_folder_names_bad_lines_by_file_and_line() {
 
 #[tokio::test]
 async fn a_source_reads_exactly_one_of_file_and_folder() {
+    // Refused by validation (`one_of`), with the flow's location, before anything is opened.
     let dir = tempfile::tempdir().unwrap();
     for (system, from_extra, says) in [
         (
             "csv",
             ", file = \"in.csv\", folder = \"inbox\"",
-            "names both `file = \"in.csv\"` and `folder = \"inbox\"`",
+            "sets `file` and also `folder`: keep one of them",
         ),
-        ("jsonl", "", "names no file: add `file = \"NAME\"`"),
+        ("jsonl", "", "needs `file`, or `folder`"),
     ] {
-        let config = folder_config(dir.path(), system, "product", from_extra);
-        let error = open_source(&config, &config.flows[0], Arc::new(crate::OpenGate))
+        let text = folder_flow(system, "product", from_extra);
+        let refused = tiltas_config::parse_str(&text, &dir.path().join("flows.toml"), catalog())
             .err()
-            .expect("opened without exactly one of file and folder");
-        assert_eq!(error.kind, ErrorKind::Fatal);
-        assert!(error.message.contains(says), "{}", error.message);
-        assert!(
-            error
-                .fix
-                .as_deref()
-                .is_some_and(|fix| fix.contains("the flow's `from`")),
-            "{error:?}"
-        );
+            .expect("validated without exactly one of file and folder")
+            .to_string();
+        assert!(refused.contains(says) && refused.contains("flows.toml:"), "{refused}");
     }
 }
 

@@ -467,13 +467,19 @@ async fn an_admin_user_signs_in_once_and_again_when_its_four_hour_token_ends() {
     assert_eq!(error.kind, ErrorKind::Auth);
     assert!(error.message.contains("`username` and `password`"), "{error}");
 
-    let neither = admin_config(&url, "");
-    let error = open_source(&neither, &neither.flows[0], Arc::new(OpenGate))
+    // Neither way of signing in: refused by validation, before anything is sent.
+    let text = format!(
+        "[connections.shop]\nsystem = \"magento\"\nbase_url = \"{url}\"\n\n\
+         [connections.file]\nsystem = \"jsonl\"\n\n[[flows]]\nname = \"f\"\nentity = \"product\"\n\
+         from = {{ connection = \"shop\" }}\nto = {{ connection = \"file\", file = \"x.jsonl\" }}\n"
+    );
+    let refused = tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog())
         .err()
-        .expect("refused");
+        .expect("refused")
+        .to_string();
     assert!(
-        error.message.contains("`token`") && error.message.contains("`username`"),
-        "{error}"
+        refused.contains("needs `token`, or `username` and `password`"),
+        "{refused}"
     );
 }
 
