@@ -656,8 +656,7 @@ async fn a_source_reads_exactly_one_of_file_and_folder() {
     ] {
         let text = folder_flow(system, "product", from_extra);
         let refused = tiltas_config::parse_str(&text, &dir.path().join("flows.toml"), catalog())
-            .err()
-            .expect("validated without exactly one of file and folder")
+            .expect_err("validated without exactly one of file and folder")
             .to_string();
         assert!(refused.contains(says) && refused.contains("flows.toml:"), "{refused}");
     }

@@ -474,8 +474,7 @@ async fn an_admin_user_signs_in_once_and_again_when_its_four_hour_token_ends() {
          from = {{ connection = \"shop\" }}\nto = {{ connection = \"file\", file = \"x.jsonl\" }}\n"
     );
     let refused = tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog())
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         refused.contains("needs `token`, or `username` and `password`"),
