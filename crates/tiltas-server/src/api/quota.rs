@@ -69,13 +69,9 @@ pub(super) async fn quota(State(state): State<AppState>, headers: HeaderMap) -> 
 pub async fn quota_views(state: &AppState) -> Result<Vec<QuotaView>, ApiError> {
     let now = chrono::Utc::now();
     let today = format!("day:{}", now.format("%Y-%m-%d"));
-    let elapsed = f64::from(now.time().num_seconds_from_midnight().max(60));
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let at_this_pace = |used: u64| (used as f64 * 86_400.0 / elapsed).round() as u64;
+    let elapsed = u64::from(now.time().num_seconds_from_midnight().max(60));
+    // Requests counted in whole numbers: the forecast is integer arithmetic, rounded half up.
+    let at_this_pace = |used: u64| (used.saturating_mul(86_400) + elapsed / 2) / elapsed;
     let mut used_by = BTreeMap::new();
     for connection in &state.config.connections {
         used_by.insert(
@@ -105,6 +101,7 @@ pub async fn quota_views(state: &AppState) -> Result<Vec<QuotaView>, ApiError> {
             used_today: used,
             daily_budget: connection.daily_budget,
             forecast,
+            // A display ratio for the gauge (0–1), never money or a count: a float is its JSON form.
             #[allow(clippy::cast_precision_loss)]
             used_share: connection
                 .daily_budget
