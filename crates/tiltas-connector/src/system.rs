@@ -4,7 +4,7 @@
 //! outside them and handed in.
 use crate::oauth2::Authorization;
 use crate::vault::{ConnectionVault, CredentialVault, NoVault};
-use crate::{CallGate, ConnectorError, ErrorKind, Source, SourceRecord, Target};
+use crate::{CallGate, ConnectorError, ErrorKind, PartQuoter, Source, SourceRecord, Target};
 use std::path::Path;
 use std::sync::Arc;
 use tiltas_config::{Catalog, Connection, Flow, KeySpec, Settings, SettingsMismatch, SystemSpec, ValidatedConfig};
@@ -121,6 +121,25 @@ impl<'a> OpenContext<'a> {
         }
     }
 
+    /// The context of a quote asked of `connection` (no flow: empty endpoint settings).
+    pub fn quote_of(
+        config: &'a ValidatedConfig,
+        connection: &'a Connection,
+        gate: Arc<dyn CallGate>,
+        vault: Arc<dyn CredentialVault>,
+    ) -> Self {
+        static NO_SETTINGS: std::sync::LazyLock<Settings> = std::sync::LazyLock::new(Settings::default);
+        OpenContext {
+            connection,
+            entity: EntityKind::SupplierOffer,
+            settings: &NO_SETTINGS,
+            match_on: None,
+            base_dir: &config.base_dir,
+            gate,
+            vault,
+        }
+    }
+
     /// The failure of a system asked for a side or an entity it does not have.
     pub fn unsupported(&self, side: &str) -> ConnectorError {
         ConnectorError::new(
@@ -189,6 +208,17 @@ pub trait System: Send + Sync {
     /// Opens a target on one of its connections.
     fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
         Err(context.unsupported("target"))
+    }
+
+    /// Opens a quoter on one of its connections (a parts supplier asked about one part);
+    /// `context.entity` is `supplier_offer` and `context.settings` empty.
+    fn open_quoter(&self, context: &OpenContext<'_>) -> Result<Box<dyn PartQuoter>, ConnectorError> {
+        Err(context.unsupported("quoter"))
+    }
+
+    /// Whether [`System::open_quoter`] answers for its connections (`tiltas quote` asks only those).
+    fn quotes(&self) -> bool {
+        false
     }
 
     /// Its webhook ingress, when it sends webhooks.

@@ -224,12 +224,16 @@ const SUPPLIER_OFFER: &[(&str, FieldType)] = &[
     ("supplier", Text),
     ("part_code", Text),
     ("brand", Text),
+    ("article", Text),
+    ("ean", Text),
     ("name", Text),
     ("price", Money(UnitPrice)),
+    ("price_gross", Money(UnitPrice)),
     ("currency", Text),
     ("availability", ObjectList),
     ("availability.branch", Text),
     ("availability.quantity", Decimal),
+    ("availability.delivery_date", Date),
     ("updated_at", DateTime),
 ];
 

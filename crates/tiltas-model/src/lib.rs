@@ -8,6 +8,7 @@ mod entity;
 pub mod fields;
 mod invoice;
 mod lenient;
+pub mod parts;
 mod records;
 mod validate;
 

@@ -523,6 +523,8 @@ pub struct BranchAvailability {
     pub branch: String,
     /// Quantity available there.
     pub quantity: Decimal,
+    /// When the supplier says a part ordered now from this branch arrives, when it says.
+    pub delivery_date: Option<NaiveDate>,
 }
 
 /// A supplier's offer for a part.
@@ -536,11 +538,19 @@ pub struct SupplierOffer {
     pub part_code: String,
     /// Brand.
     pub brand: Option<String>,
+    /// The maker's article number as the supplier writes it (`W 712/75`), to match the same
+    /// part across suppliers (see [`crate::parts`]).
+    pub article: Option<String>,
+    /// EAN-13, when the supplier gives one.
+    pub ean: Option<String>,
     /// Name.
     pub name: Option<String>,
-    /// Net price.
+    /// Net price for one piece.
     #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
     pub price: Option<Decimal>,
+    /// Gross price for one piece, when the supplier gives one.
+    #[serde(default, deserialize_with = "crate::lenient::optional_decimal")]
+    pub price_gross: Option<Decimal>,
     /// ISO 4217 currency.
     pub currency: Option<String>,
     /// Availability per branch.

@@ -305,6 +305,7 @@ impl Validate for SupplierOffer {
         check.required("supplier", &self.supplier);
         check.required("part_code", &self.part_code);
         check.not_negative("price", self.price);
+        check.not_negative("price_gross", self.price_gross);
         check.currency("currency", self.currency.as_deref());
         for (index, branch) in self.availability.iter().enumerate() {
             check.required(&format!("availability[{index}].branch"), &branch.branch);

@@ -148,6 +148,10 @@ impl IntercarsSource {
                 .map(|row| BranchAvailability {
                     branch: row.location.clone(),
                     quantity: Decimal::from(row.availability),
+                    delivery_date: row
+                        .latest_delivery_date
+                        .as_deref()
+                        .and_then(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()),
                 })
                 .collect();
             let quoted = prices.get(&product.sku);
@@ -161,8 +165,11 @@ impl IntercarsSource {
                 supplier: "intercars".into(),
                 part_code: product.sku.clone(),
                 brand: Some(product.brand.clone()),
+                article: Some(product.index.clone()),
+                ean: product.eans.first().cloned(),
                 name: Some(product.description.clone()),
                 price: quoted.map(|q| q.price.customer_price_net),
+                price_gross: quoted.map(|q| q.price.customer_price_gross),
                 currency: quoted.map(|q| q.price.currency_code.clone()),
                 availability,
                 updated_at: None,
