@@ -507,7 +507,7 @@ macro_rules! sql_store {
                 for chunk in intents.chunks(CHUNK) {
                     let mut query = QueryBuilder::<$db>::new(
                         "INSERT INTO outbox (flow, run, source_key, connection, operation, payload_hash, payload, \
-                         created_at) ",
+                         match_key, created_at) ",
                     );
                     query.push_values(chunk, |mut row, intent| {
                         row.push_bind(&intent.flow)
@@ -516,7 +516,8 @@ macro_rules! sql_store {
                             .push_bind(&intent.connection)
                             .push_bind(enum_text(&intent.operation))
                             .push_bind(&intent.payload_hash)
-                            .push_bind(json_text(&intent.payload))
+                            .push_bind("")
+                            .push_bind(&intent.match_key)
                             .push_bind(at);
                     });
                     query.push(" RETURNING id, source_key");
@@ -547,8 +548,8 @@ macro_rules! sql_store {
 
             async fn outbox_unsettled(&self, flow: &str) -> StoreResult<Vec<Intent>> {
                 let rows = sqlx::query(
-                    "SELECT id, flow, run, source_key, connection, operation, payload_hash, payload, created_at \
-                     FROM outbox WHERE flow = $1 AND settled_at IS NULL ORDER BY id",
+                    "SELECT id, flow, run, source_key, connection, operation, payload_hash, payload, created_at, \
+                     match_key FROM outbox WHERE flow = $1 AND settled_at IS NULL ORDER BY id",
                 )
                 .bind(flow)
                 .fetch_all(&self.pool)
@@ -569,7 +570,11 @@ macro_rules! sql_store {
                                     "write operation",
                                 )?,
                                 payload_hash: row.try_get(6).map_err(error())?,
-                                payload: json_parse(&row.try_get::<String, _>(7).map_err(error())?, "intent payload")?,
+                                match_key: row.try_get(9).map_err(error())?,
+                            },
+                            legacy_payload: match row.try_get::<String, _>(7).map_err(error())?.as_str() {
+                                "" => None,
+                                text => Some(json_parse(text, "intent payload")?),
                             },
                             created_at: timestamp(row.try_get(8).map_err(error())?),
                         })

@@ -78,8 +78,9 @@ pub struct NewIntent {
     pub operation: WriteOperation,
     /// Hash of the payload being sent.
     pub payload_hash: String,
-    /// The payload being sent.
-    pub payload: serde_json::Value,
+    /// The value the target is searched by to verify the write after a crash (the flow's
+    /// match key of the payload); `None` when the payload has none.
+    pub match_key: Option<String>,
 }
 
 /// A stored write intent.
@@ -89,6 +90,9 @@ pub struct Intent {
     pub id: i64,
     /// The intent as it was added.
     pub intent: NewIntent,
+    /// The whole payload, for an intent a version before match keys left unsettled (its
+    /// `match_key` is `None`: recovery takes the key from this).
+    pub legacy_payload: Option<serde_json::Value>,
     /// When it was added.
     pub created_at: DateTime<Utc>,
 }

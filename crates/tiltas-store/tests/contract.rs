@@ -68,6 +68,42 @@ mod sqlite {
         tiltas_testkit::store_contract::exactly_one_of_several_stores_on_one_database_wins_a_lease(stores).await;
     }
 
+    /// An intent left unsettled by a version before migration 0007 kept its whole payload and
+    /// no match key: it comes back with the payload, so recovery can still take its key.
+    #[tokio::test]
+    async fn intents_from_before_migration_0007_come_back_with_their_payload() {
+        use tiltas_store::Store as _;
+        let url = super::sqlite_url();
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let mut before = sqlx::migrate::Migrator::new(directory).await.unwrap();
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|migration| migration.version < 7)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO outbox (flow, run, source_key, connection, operation, payload_hash, payload, created_at) \
+             VALUES ('f', 1, 'A', 'shop', 'create', 'h', '{\"sku\":\"SKU-A\"}', 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = tiltas_store::SqliteStore::open(&url).await.unwrap();
+        let unsettled = store.outbox_unsettled("f").await.unwrap();
+        assert_eq!(unsettled.len(), 1);
+        assert_eq!(unsettled[0].intent.match_key, None);
+        assert_eq!(unsettled[0].legacy_payload, Some(serde_json::json!({"sku": "SKU-A"})));
+    }
+
     /// Letters written before migration 0004 named their record in the message; the migration
     /// drops that prefix (and only that), so old and new letters group together.
     #[tokio::test]

@@ -167,7 +167,7 @@ pub async fn outbox_intents_stay_unsettled_until_settled(store: Arc<dyn Store>) 
             connection: "shop".into(),
             operation: WriteOperation::Create,
             payload_hash: format!("h-{key}"),
-            payload: json!({"sku": key, "price_net": "19.99"}),
+            match_key: Some(format!("SKU-{key}")),
         })
         .collect();
     let ids = store.outbox_add(&intents).await.unwrap();
@@ -180,6 +180,10 @@ pub async fn outbox_intents_stay_unsettled_until_settled(store: Arc<dyn Store>) 
     let unsettled = store.outbox_unsettled(&flow).await.unwrap();
     assert_eq!(unsettled.iter().map(|intent| intent.id).collect::<Vec<_>>(), ids);
     assert_eq!(unsettled[1].intent, intents[1]);
+    assert_eq!(
+        unsettled[1].legacy_payload, None,
+        "new intents keep only their match key"
+    );
 
     store
         .outbox_settle(&[IntentSettlement {
@@ -224,7 +228,7 @@ pub async fn a_settled_page_lands_everything_it_carries(store: Arc<dyn Store>) {
         connection: "shop".into(),
         operation: WriteOperation::Create,
         payload_hash: "hA".into(),
-        payload: json!({"sku": "A"}),
+        match_key: Some("A".into()),
     };
     let ids = store.outbox_add(&[intent]).await.unwrap();
     store
@@ -319,7 +323,7 @@ pub async fn a_settle_page_that_fails_midway_leaves_nothing_behind(store: Arc<dy
             connection: "shop".into(),
             operation: WriteOperation::Create,
             payload_hash: "hA".into(),
-            payload: json!({"sku": "A"}),
+            match_key: Some("A".into()),
         }])
         .await
         .unwrap();

@@ -26,10 +26,13 @@ pub(crate) async fn recover(
         .enumerate()
         .filter(|(_, intent)| intent.intent.operation == WriteOperation::Create)
         .filter_map(|(index, intent)| {
-            context
-                .prepared
-                .match_key(&intent.intent.payload)
-                .map(|key| (index, key))
+            let legacy = || {
+                intent
+                    .legacy_payload
+                    .as_ref()
+                    .and_then(|payload| context.prepared.match_key(payload))
+            };
+            intent.intent.match_key.clone().or_else(legacy).map(|key| (index, key))
         })
         .collect();
     let keys: Vec<String> = creates.iter().map(|(_, key)| key.clone()).collect();

@@ -135,7 +135,7 @@ fn intents(context: &RunContext<'_>, items: &[WriteItem], batch: &[Candidate]) -
                 WriteOperation::Create
             },
             payload_hash: candidate.hash.clone(),
-            payload: item.payload.clone(),
+            match_key: candidate.match_key.clone(),
         })
         .collect()
 }

@@ -206,7 +206,7 @@ async fn writes_an_interrupted_run_left_unsettled_are_verified_before_anything_i
             connection: "dst".into(),
             operation: WriteOperation::Create,
             payload_hash: "lost".into(),
-            payload: product(sku, "sent before the crash"),
+            match_key: Some((*sku).into()),
         })
         .collect();
     world.store.outbox_add(&intents).await.unwrap();
