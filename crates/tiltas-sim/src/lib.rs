@@ -517,7 +517,6 @@ mod tests {
 
     #[tokio::test]
     async fn handlers_of_a_spawned_simulator_see_the_callers_address() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let router = Router::new().route(
             "/peer",
             get(|axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>| async move {
@@ -525,14 +524,19 @@ mod tests {
             }),
         );
         let url = spawn(router).await.expect("spawn on 127.0.0.1");
-        let address = url.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
-        stream
-            .write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .await
-            .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.expect("read");
+        let address = url.trim_start_matches("http://").to_owned();
+        // A plain blocking client on its own thread: the server keeps this runtime.
+        let answer = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(address)?;
+            stream.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok::<_, std::io::Error>(answer)
+        })
+        .await
+        .expect("the client thread")
+        .expect("ask the simulator");
         assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("127.0.0.1"), "{answer}");
     }
 
