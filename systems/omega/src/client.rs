@@ -21,6 +21,8 @@ pub(crate) struct Client {
     key: tiltas_config::Secret,
     /// The currency of prices without a `Currency` field.
     pub currency: String,
+    /// The one warehouse stock and offers are read for (`branch`).
+    pub branch: Option<String>,
     /// VAT rate in percent, for gross prices.
     pub vat: rust_decimal::Decimal,
 }
@@ -51,6 +53,7 @@ impl Client {
             base: settings.base_url.trim_end_matches('/').to_owned(),
             key: settings.key.clone(),
             currency: settings.currency.clone(),
+            branch: settings.branch.as_deref().map(str::trim).filter(|b| !b.is_empty()).map(str::to_owned),
             vat: rust_decimal::Decimal::from(settings.vat_percent.max(0)),
         })
     }
@@ -107,6 +110,11 @@ impl Client {
                 http::quote(&data)
             ))
         })
+    }
+
+    /// Whether stock and offers are read for warehouse `name` (every one without `branch`).
+    pub fn reads(&self, name: &str) -> bool {
+        self.branch.as_deref().is_none_or(|branch| branch.eq_ignore_ascii_case(name.trim()))
     }
 
     fn auth(&self, message: String) -> ConnectorError {

@@ -40,6 +40,7 @@ pub static OMEGA: SystemSpec = SystemSpec {
         KeySpec::new("base_url", KeyKind::Url, false, Some("https://public.omega.page/public/api/v1.0"), "the API's address (…/public/api/v1.0)"),
         KeySpec::new("key", KeyKind::Secret, true, None, "the key (token) Omega issued for this account and for the IP address Tiltas connects from"),
         KeySpec::new("currency", KeyKind::String, false, Some("UAH"), "the currency of the account's prices, for answers that do not name one"),
+        KeySpec::new("branch", KeyKind::String, false, None, "the Omega warehouse (`Киев`) stock and offers are read for, as Omega names it in `Rests`; unset: every warehouse"),
         KeySpec::new("vat_percent", KeyKind::Integer, false, Some("20"), "VAT rate in percent: offers' gross prices and invoice lines' net prices are derived with it"),
         KeySpec::new("timeout", KeyKind::Duration, false, Some("30s"), "how long one request may take"),
     ],
@@ -64,6 +65,7 @@ pub(crate) struct ConnectionSettings {
     pub base_url: String,
     pub key: tiltas_config::Secret,
     pub currency: String,
+    pub branch: Option<String>,
     pub vat_percent: i64,
     pub timeout: std::time::Duration,
 }

@@ -61,7 +61,7 @@ impl PartQuoter for OmegaQuoter {
         Ok(products
             .iter()
             .filter(|product| normalise_article(&product.number) == wanted)
-            .map(|product| offer(product, &self.client.currency, self.client.vat))
+            .map(|product| offer(product, &self.client))
             .collect())
     }
 }

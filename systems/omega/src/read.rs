@@ -44,7 +44,8 @@ fn record(key: String, data: Value) -> Result<SourceRecord, RecordFailure> {
 
 /// Omega's product as a supplier offer: its price, the gross price by `vat`, and pieces per
 /// warehouse.
-pub(crate) fn offer(product: &Product, currency: &str, vat: Decimal) -> SupplierOffer {
+pub(crate) fn offer(product: &Product, client: &Client) -> SupplierOffer {
+    let (currency, vat) = (&client.currency, client.vat);
     let mut raw = serde_json::Map::new();
     raw.insert("Number".into(), json!(product.number));
     raw.insert("CustomerPrice".into(), json!(product.customer_price.to_string()));
@@ -57,10 +58,11 @@ pub(crate) fn offer(product: &Product, currency: &str, vat: Decimal) -> Supplier
         name: Some(product.description.clone()).filter(|name| !name.is_empty()),
         price: Some(product.customer_price),
         price_gross: Some((product.customer_price * (Decimal::ONE_HUNDRED + vat) / Decimal::ONE_HUNDRED).round_dp(2)),
-        currency: Some(product.currency.clone().unwrap_or_else(|| currency.to_owned())),
+        currency: Some(product.currency.clone().unwrap_or_else(|| currency.clone())),
         availability: product
             .rests
             .iter()
+            .filter(|rest| client.reads(&rest.key))
             .map(|rest| BranchAvailability {
                 branch: rest.key.clone(),
                 quantity: rest.value,
@@ -134,12 +136,13 @@ impl OmegaSource {
                 .flat_map(|p| {
                     p.rests
                         .iter()
+                        .filter(|rest| self.client.reads(&rest.key))
                         .map(move |rest| record(format!("{}@{}", p.product_id, rest.key), stock(p, rest)))
                 })
                 .collect(),
             _ => products
                 .iter()
-                .map(|p| record(p.product_id.to_string(), to_json(&offer(p, currency, self.client.vat))))
+                .map(|p| record(p.product_id.to_string(), to_json(&offer(p, &self.client))))
                 .collect(),
         };
         Ok(Page {

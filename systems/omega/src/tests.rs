@@ -128,6 +128,10 @@ async fn stock_is_one_record_per_warehouse_and_offers_carry_price_gross_and_rest
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(stock.len(), all.len() * 4);
     assert!(stock.iter().any(|r| r.data["warehouse"] == "Харьков"));
+    let one = config_with(&url, &format!("{KEY}\"\nbranch = \"Харьков"), "stock", true, "");
+    let (kharkiv, _, _, _) = read(&one, 100, None).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kharkiv.len(), all.len(), "one warehouse with `branch`");
+    assert!(kharkiv.iter().all(|r| r.data["warehouse"] == "Харьков"));
     let (offers, _, calls, _) = read(&config(&url, "supplier_offer", true, ""), 100, None)
         .await
         .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));

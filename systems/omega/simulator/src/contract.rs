@@ -69,7 +69,7 @@ fn start(request: StartRequest) -> Starting {
             .await
             .expect("start the Omega simulator on 127.0.0.1");
         let connection = format!(
-            "system = \"omega\"\nbase_url = \"{url}/public/api/v1.0\"\nkey = \"contract-key\""
+            "system = \"omega\"\nbase_url = \"{url}/public/api/v1.0\"\nkey = \"contract-key\"\nbranch = \"Харьков\""
         );
         Simulated::new(url, connection)
     })
