@@ -427,7 +427,9 @@ pub async fn serve(router: Router, port: u16) -> std::io::Result<()> {
 
 /// The router as a service that gives handlers the caller's address (`ConnectInfo<SocketAddr>`),
 /// for simulators of systems that bind credentials to the client's IP address.
-fn with_peer(router: Router) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr> {
+fn with_peer(
+    router: Router,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr> {
     router.into_make_service_with_connect_info::<std::net::SocketAddr>()
 }
 
@@ -519,9 +521,11 @@ mod tests {
     async fn handlers_of_a_spawned_simulator_see_the_callers_address() {
         let router = Router::new().route(
             "/peer",
-            get(|axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>| async move {
-                peer.ip().to_string()
-            }),
+            get(
+                |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>| async move {
+                    peer.ip().to_string()
+                },
+            ),
         );
         let url = spawn(router).await.expect("spawn on 127.0.0.1");
         let address = url.trim_start_matches("http://").to_owned();
@@ -537,7 +541,10 @@ mod tests {
         .await
         .expect("the client thread")
         .expect("ask the simulator");
-        assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("127.0.0.1"), "{answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("127.0.0.1"),
+            "{answer}"
+        );
     }
 
     #[test]

@@ -53,13 +53,22 @@ impl Client {
             base: settings.base_url.trim_end_matches('/').to_owned(),
             key: settings.key.clone(),
             currency: settings.currency.clone(),
-            branch: settings.branch.as_deref().map(str::trim).filter(|b| !b.is_empty()).map(str::to_owned),
+            branch: settings
+                .branch
+                .as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned),
             vat: rust_decimal::Decimal::from(settings.vat_percent.max(0)),
         })
     }
 
     /// `POST path` with form fields and `Key`.
-    pub async fn form<T: DeserializeOwned>(&self, path: &str, fields: &[(&str, String)]) -> Result<Answer<T>, ConnectorError> {
+    pub async fn form<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        fields: &[(&str, String)],
+    ) -> Result<Answer<T>, ConnectorError> {
         let key = http::reveal(&self.key)?;
         let mut form: Vec<(&str, String)> = fields.to_vec();
         form.push(("Key", key));
@@ -77,13 +86,19 @@ impl Client {
         self.send(path, request).await
     }
 
-    async fn send<T: DeserializeOwned>(&self, path: &str, request: reqwest::RequestBuilder) -> Result<Answer<T>, ConnectorError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer<T>, ConnectorError> {
         let what = format!("POST {path}");
         let named = |error: ConnectorError| ConnectorError {
             message: format!("connection \"{}\": {}", self.connection, error.message),
             ..error
         };
-        let reply = http::exchange(self.gate.as_ref(), &what, request).await.map_err(named)?;
+        let reply = http::exchange(self.gate.as_ref(), &what, request)
+            .await
+            .map_err(named)?;
         let value = reply.json(KEY, error_text).map_err(named)?;
         let envelope: Envelope<Value> = serde_json::from_value(value.clone()).map_err(|error| {
             self.transient(format!(
@@ -114,15 +129,23 @@ impl Client {
 
     /// Whether stock and offers are read for warehouse `name` (every one without `branch`).
     pub fn reads(&self, name: &str) -> bool {
-        self.branch.as_deref().is_none_or(|branch| branch.eq_ignore_ascii_case(name.trim()))
+        self.branch
+            .as_deref()
+            .is_none_or(|branch| branch.eq_ignore_ascii_case(name.trim()))
     }
 
     fn auth(&self, message: String) -> ConnectorError {
-        ConnectorError::new(ErrorKind::Auth, format!("connection \"{}\": {message}", self.connection))
+        ConnectorError::new(
+            ErrorKind::Auth,
+            format!("connection \"{}\": {message}", self.connection),
+        )
     }
 
     fn transient(&self, message: String) -> ConnectorError {
-        ConnectorError::new(ErrorKind::Transient, format!("connection \"{}\": {message}", self.connection))
+        ConnectorError::new(
+            ErrorKind::Transient,
+            format!("connection \"{}\": {message}", self.connection),
+        )
     }
 
     /// A call's refusal that fails the whole read (a list that cannot be read is no record's fault).

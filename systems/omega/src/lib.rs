@@ -139,7 +139,9 @@ impl crate::System for OmegaSystem {
     }
 
     fn open_quoter(&self, context: &OpenContext<'_>) -> Result<Box<dyn PartQuoter>, ConnectorError> {
-        Ok(Box::new(quote::OmegaQuoter { client: client_of(context)? }))
+        Ok(Box::new(quote::OmegaQuoter {
+            client: client_of(context)?,
+        }))
     }
 
     fn quotes(&self) -> bool {

@@ -35,7 +35,10 @@ impl PartQuoter for OmegaQuoter {
                     ("Brand", brand.to_owned()),
                     ("Rest", "1".to_owned()),
                 ];
-                (wire::SEARCH_BRAND, self.client.form::<Vec<Product>>(wire::SEARCH_BRAND, &fields).await?)
+                (
+                    wire::SEARCH_BRAND,
+                    self.client.form::<Vec<Product>>(wire::SEARCH_BRAND, &fields).await?,
+                )
             }
             None => {
                 let fields = [
@@ -44,7 +47,10 @@ impl PartQuoter for OmegaQuoter {
                     ("From", "0".to_owned()),
                     ("Count", wire::MAX_SEARCH_COUNT.to_string()),
                 ];
-                (wire::SEARCH, self.client.form::<Vec<Product>>(wire::SEARCH, &fields).await?)
+                (
+                    wire::SEARCH,
+                    self.client.form::<Vec<Product>>(wire::SEARCH, &fields).await?,
+                )
             }
         };
         let products = answer.map_err(|text| {

@@ -186,7 +186,8 @@ impl OmegaSource {
         let mut records = Vec::new();
         for head in heads.iter().skip(offset).take(size) {
             let fields = [("DocId", head.doc_id.clone())];
-            let lines: crate::client::Answer<Vec<ExpenseLine>> = self.client.form(wire::EXPENSE_DETAILS, &fields).await?;
+            let lines: crate::client::Answer<Vec<ExpenseLine>> =
+                self.client.form(wire::EXPENSE_DETAILS, &fields).await?;
             calls += 1;
             records.push(match lines {
                 Ok(lines) => self.document(head, &lines),
@@ -214,10 +215,17 @@ impl OmegaSource {
     /// from the prices with VAT, the maker's number and brand kept under `raw`.
     fn document(&self, head: &ExpenseHead, lines: &[ExpenseLine]) -> Result<SourceRecord, RecordFailure> {
         let Reading::Invoices {
-            counterparty, warehouse, ..
+            counterparty,
+            warehouse,
+            ..
         } = &self.reading
         else {
-            return Err(RecordFailure::new(head.number.clone(), "invoices", "not an invoice source", Value::Null));
+            return Err(RecordFailure::new(
+                head.number.clone(),
+                "invoices",
+                "not an invoice source",
+                Value::Null,
+            ));
         };
         let date = wire::parse_date(&head.date).ok_or_else(|| {
             RecordFailure::new(
@@ -246,7 +254,8 @@ impl OmegaSource {
                     sku: line.code.trim().to_owned(),
                     quantity: line.count,
                     price: Some(
-                        (line.price_with_vat * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + vat_of(line))).round_dp(2),
+                        (line.price_with_vat * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + vat_of(line)))
+                            .round_dp(2),
                     ),
                     vat_rate: Some(vat_of(line)),
                 })

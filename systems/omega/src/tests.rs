@@ -3,7 +3,9 @@
 //! exactly once, `Success: false` for a wrong key, a key used from another address and a
 //! refused order, 5xx and HTML pages; and invoices into Smartup through the engine ([`flows`]).
 use crate::registry::{catalog, open_source, open_target};
-use crate::{ErrorKind, OpenContext, OpenGate, PartQuery, PartQuoter, ReadRequest, RecordFailure, SourceRecord, System};
+use crate::{
+    ErrorKind, OpenContext, OpenGate, PartQuery, PartQuoter, ReadRequest, RecordFailure, SourceRecord, System,
+};
 use crate::{WriteItem, WriteOutcome};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -111,11 +113,17 @@ async fn the_product_list_is_read_to_the_end_in_pages_of_at_most_100() {
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!(records.len(), expected.len());
     // Omega does not say how many there are: the page after the last full one is asked too.
-    assert_eq!((pages, calls as usize), (expected.len() / 100 + 1, expected.len() / 100 + 1));
+    assert_eq!(
+        (pages, calls as usize),
+        (expected.len() / 100 + 1, expected.len() / 100 + 1)
+    );
     let first = &records[0].data;
     assert_eq!(first["sku"], expected[0]["sku"]);
     assert_eq!(first["brand"], expected[0]["brand"]);
-    assert_eq!(first["raw"]["Number"], expected[0]["article"], "the maker's number kept for matching");
+    assert_eq!(
+        first["raw"]["Number"], expected[0]["article"],
+        "the maker's number kept for matching"
+    );
 }
 
 #[tokio::test]
@@ -159,12 +167,20 @@ async fn invoices_are_incoming_documents_with_net_lines_and_are_read_incremental
         .await
         .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
     assert!(failures.is_empty(), "{failures:?}");
-    assert_eq!((records.len(), pages, calls), (12, 3, 1 + 12), "one list, one details call each");
+    assert_eq!(
+        (records.len(), pages, calls),
+        (12, 3, 1 + 12),
+        "one list, one details call each"
+    );
     let document: tiltas_model::Document =
         serde_json::from_value(records[0].data.clone()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(document.kind, tiltas_model::DocumentKind::IncomingReceipt);
     assert_eq!(
-        (document.counterparty.as_deref(), document.warehouse.as_deref(), document.currency.as_deref()),
+        (
+            document.counterparty.as_deref(),
+            document.warehouse.as_deref(),
+            document.currency.as_deref()
+        ),
         (Some("OMEGA"), Some("WH-MAIN"), Some("UAH"))
     );
     let gross: Decimal = document
@@ -172,7 +188,11 @@ async fn invoices_are_incoming_documents_with_net_lines_and_are_read_incremental
         .iter()
         .map(|l| (l.quantity * (l.price.unwrap_or_default() * Decimal::new(12, 1)).round_dp(2)).round_dp(2))
         .sum();
-    assert_eq!(Some(gross), document.total, "net prices give back Omega's prices with VAT");
+    assert_eq!(
+        Some(gross),
+        document.total,
+        "net prices give back Omega's prices with VAT"
+    );
     assert!(document.lines.iter().all(|l| l.vat_rate == Some(Decimal::from(20))));
 
     let before = chrono::Utc::now();
@@ -228,7 +248,11 @@ async fn a_quote_finds_a_carried_part_by_number_and_brand_however_typed_and_noth
 
     let error = quoter_error(&url, "wrong-key").await;
     assert_eq!(error.kind, ErrorKind::Auth);
-    assert!(error.message.contains("`key`") && error.message.contains("connection \"om\""), "{}", error.message);
+    assert!(
+        error.message.contains("`key`") && error.message.contains("connection \"om\""),
+        "{}",
+        error.message
+    );
 }
 
 async fn quoter_error(url: &str, key: &str) -> crate::ConnectorError {
@@ -245,16 +269,24 @@ async fn a_key_issued_for_another_address_is_an_auth_error_telling_to_have_it_is
     let error = quoter_error(&url, KEY).await;
     assert_eq!(error.kind, ErrorKind::Auth);
     assert!(
-        error.message.contains("127.0.0.1") && error.message.contains("ask Omega to issue it") && error.message.contains("`key`"),
+        error.message.contains("127.0.0.1")
+            && error.message.contains("ask Omega to issue it")
+            && error.message.contains("`key`"),
         "{}",
         error.message
     );
     let read = read(&config(&url, "product", true, ""), 100, None).await;
-    assert!(read.is_err_and(|e| e.kind == ErrorKind::Auth), "a read is refused the same way");
+    assert!(
+        read.is_err_and(|e| e.kind == ErrorKind::Auth),
+        "a read is refused the same way"
+    );
 }
 
 fn order(number: &str, lines: &[(&str, &str)]) -> WriteItem {
-    let lines: Vec<Value> = lines.iter().map(|(sku, qty)| json!({ "sku": sku, "quantity": qty })).collect();
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|(sku, qty)| json!({ "sku": sku, "quantity": qty }))
+        .collect();
     WriteItem {
         source_key: number.to_owned(),
         target_id: None,
@@ -263,7 +295,9 @@ fn order(number: &str, lines: &[(&str, &str)]) -> WriteItem {
 }
 
 fn orders(sim: &OmegaSim) -> Vec<Value> {
-    sim.records("order").and_then(|v| v.as_array().cloned()).unwrap_or_default()
+    sim.records("order")
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -298,7 +332,11 @@ async fn an_order_is_placed_once_even_when_sent_again_or_when_its_answer_is_lost
         "Omega's Success:false words: {}",
         refused.message
     );
-    assert!(failure(2).message.contains("not an Omega product id"), "{}", failure(2).message);
+    assert!(
+        failure(2).message.contains("not an Omega product id"),
+        "{}",
+        failure(2).message
+    );
     assert!(failure(3).message.contains("whole pieces"), "{}", failure(3).message);
     let stored = orders(&sim);
     assert_eq!(stored.len(), 1);
@@ -319,10 +357,16 @@ async fn an_order_is_placed_once_even_when_sent_again_or_when_its_answer_is_lost
         .write_batch(vec![order("WO-81", &[(&b, "3")])])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(retried.outcomes[0], WriteOutcome::Written { .. }), "{retried:?}");
+    assert!(
+        matches!(retried.outcomes[0], WriteOutcome::Written { .. }),
+        "{retried:?}"
+    );
     let wo81: Vec<Value> = orders(&sim).into_iter().filter(|o| o["Comment"] == "WO-81").collect();
     assert_eq!(wo81.len(), 1, "ordered once");
-    assert_eq!(wo81[0]["Products"][0]["Count"], 3, "the basket was emptied before, not doubled");
+    assert_eq!(
+        wo81[0]["Products"][0]["Count"], 3,
+        "the basket was emptied before, not doubled"
+    );
     assert_eq!(sim.duplicates(), 0);
     let found = target
         .lookup(Some("number"), &["WO-81".into(), "WO-99".into()])

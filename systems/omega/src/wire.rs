@@ -289,7 +289,10 @@ mod tests {
             error: code.map(str::to_owned),
             description: Some(text.to_owned()),
         };
-        assert!(matches!(refusal(&[item(Some(IP_NOT_ALLOWED), "x")]), Refusal::Address(_)));
+        assert!(matches!(
+            refusal(&[item(Some(IP_NOT_ALLOWED), "x")]),
+            Refusal::Address(_)
+        ));
         assert!(matches!(refusal(&[item(None, "Ключ не знайдено")]), Refusal::Key(_)));
         assert!(matches!(
             refusal(&[item(None, "Key is not valid for IP address 10.0.0.1")]),
@@ -297,7 +300,13 @@ mod tests {
         ));
         assert!(matches!(refusal(&[item(None, "Product not found")]), Refusal::Other(t) if t == "Product not found"));
         assert!(matches!(refusal(&[]), Refusal::Other(_)));
-        assert_eq!(parse_date("05.03.2026").map(|d| d.to_string()).as_deref(), Some("2026-03-05"));
-        assert_eq!(parse_date("2026-03-05T00:00:00").map(|d| d.to_string()).as_deref(), Some("2026-03-05"));
+        assert_eq!(
+            parse_date("05.03.2026").map(|d| d.to_string()).as_deref(),
+            Some("2026-03-05")
+        );
+        assert_eq!(
+            parse_date("2026-03-05T00:00:00").map(|d| d.to_string()).as_deref(),
+            Some("2026-03-05")
+        );
     }
 }

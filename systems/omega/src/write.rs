@@ -27,7 +27,12 @@ impl OrderTarget {
     async fn recent(&self) -> Result<HashMap<String, String>, ConnectorError> {
         let today = Utc::now().date_naive();
         let fields = [
-            ("StartDate", (today - Duration::days(self.lookback_days)).format(wire::DATE_FORMAT).to_string()),
+            (
+                "StartDate",
+                (today - Duration::days(self.lookback_days))
+                    .format(wire::DATE_FORMAT)
+                    .to_string(),
+            ),
             ("EndDate", today.format(wire::DATE_FORMAT).to_string()),
         ];
         let orders: Vec<wire::Order> = self
@@ -66,7 +71,10 @@ impl OrderTarget {
                     &format!("lines[{at}].sku"),
                 ));
             };
-            let count = line.quantity.to_u32().filter(|q| *q > 0 && line.quantity.fract().is_zero());
+            let count = line
+                .quantity
+                .to_u32()
+                .filter(|q| *q > 0 && line.quantity.fract().is_zero());
             let Some(count) = count else {
                 return Err(invalid(
                     format!(
@@ -81,7 +89,10 @@ impl OrderTarget {
             lines.push(BasketLine { product_id, count });
         }
         if lines.is_empty() {
-            return Err(invalid(format!("connection \"{connection}\": order {number} has no lines"), "lines"));
+            return Err(invalid(
+                format!("connection \"{connection}\": order {number} has no lines"),
+                "lines",
+            ));
         }
         Ok((number, lines))
     }
@@ -99,13 +110,22 @@ impl OrderTarget {
     }
 
     /// Places one order exactly once.
-    async fn place(&self, payload: &Value, existing: &mut HashMap<String, String>) -> Result<(WriteOutcome, u64), ConnectorError> {
+    async fn place(
+        &self,
+        payload: &Value,
+        existing: &mut HashMap<String, String>,
+    ) -> Result<(WriteOutcome, u64), ConnectorError> {
         let (number, lines) = match self.lines(payload) {
             Ok(found) => found,
             Err(error) => return Ok((WriteOutcome::Failed(error), 0)),
         };
         if let Some(order_id) = existing.get(&number) {
-            return Ok((WriteOutcome::Written { target_id: order_id.clone() }, 0));
+            return Ok((
+                WriteOutcome::Written {
+                    target_id: order_id.clone(),
+                },
+                0,
+            ));
         }
         let cleared: crate::client::Answer<Value> = self.client.form(wire::BASKET_CLEAR, &[]).await?;
         if let Err(text) = cleared {
@@ -128,7 +148,11 @@ impl OrderTarget {
         };
         let order_id = created
             .get("OrderId")
-            .and_then(|id| id.as_str().map(str::to_owned).or_else(|| id.as_u64().map(|n| n.to_string())))
+            .and_then(|id| {
+                id.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| id.as_u64().map(|n| n.to_string()))
+            })
             .ok_or_else(|| {
                 ConnectorError::new(
                     ErrorKind::Transient,

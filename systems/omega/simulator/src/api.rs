@@ -52,7 +52,10 @@ fn decode(text: &str) -> String {
         match bytes[at] {
             b'+' => out.push(b' '),
             b'%' if at + 2 < bytes.len() => {
-                match text.get(at + 1..at + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+                match text
+                    .get(at + 1..at + 3)
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                {
                     Some(byte) => {
                         out.push(byte);
                         at += 2;
@@ -104,8 +107,12 @@ fn flag(fields: &Map<String, Value>, name: &str) -> bool {
 
 fn date(fields: &Map<String, Value>, name: &str) -> Result<NaiveDate, Response> {
     let value = text(fields, name).unwrap_or_default();
-    NaiveDate::parse_from_str(&value, wire::DATE_FORMAT)
-        .map_err(|_| refusal("ValidationError", &format!("{name} must be a date DD.MM.YYYY, found {value:?}")))
+    NaiveDate::parse_from_str(&value, wire::DATE_FORMAT).map_err(|_| {
+        refusal(
+            "ValidationError",
+            &format!("{name} must be a date DD.MM.YYYY, found {value:?}"),
+        )
+    })
 }
 
 /// `Ok` when `Key` is the account's and the caller's address is the one it was issued for.
@@ -193,9 +200,12 @@ fn search_brand(app: &App, fields: &Map<String, Value>) -> Response {
 fn search(app: &App, fields: &Map<String, Value>) -> Response {
     let number = |name: &str, default: usize| match text(fields, name) {
         None => Ok(default),
-        Some(value) => value
-            .parse::<usize>()
-            .map_err(|_| refusal("ValidationError", &format!("{name} must be a whole number, found {value:?}"))),
+        Some(value) => value.parse::<usize>().map_err(|_| {
+            refusal(
+                "ValidationError",
+                &format!("{name} must be a whole number, found {value:?}"),
+            )
+        }),
     };
     let (from, count) = match (number("From", 0), number("Count", 20)) {
         (Ok(from), Ok(count)) => (from, count),
@@ -254,7 +264,10 @@ fn expense(app: &App, fields: &Map<String, Value>, details: bool) -> Response {
 }
 
 fn add_to_basket(app: &App, fields: &Map<String, Value>) -> Response {
-    let lines: Vec<BasketLine> = match fields.get("ProductList").map(|list| serde_json::from_value(list.clone())) {
+    let lines: Vec<BasketLine> = match fields
+        .get("ProductList")
+        .map(|list| serde_json::from_value(list.clone()))
+    {
         Some(Ok(lines)) => lines,
         Some(Err(error)) => return refusal("ValidationError", &format!("ProductList: {error}")),
         None => return refusal("ValidationError", "ProductList is required"),
@@ -268,7 +281,10 @@ fn add_to_basket(app: &App, fields: &Map<String, Value>) -> Response {
             );
         }
         if app.harness.refuses_item(&line.product_id.to_string()) {
-            return refusal("ValidationError", &format!("Product {} {REFUSED_ITEM}", line.product_id));
+            return refusal(
+                "ValidationError",
+                &format!("Product {} {REFUSED_ITEM}", line.product_id),
+            );
         }
     }
     for line in lines {

@@ -89,7 +89,8 @@ impl OmegaSim {
 
     /// Adds an expense document dated today with one line of `product_id` (tests).
     pub fn add_invoice_of(&self, product_id: u64, count: u32) -> Option<String> {
-        self.db().invoice(chrono::Utc::now().date_naive(), &[(product_id, count)])
+        self.db()
+            .invoice(chrono::Utc::now().date_naive(), &[(product_id, count)])
     }
 }
 

@@ -70,7 +70,10 @@ async fn the_key_is_checked_on_every_call_and_refusals_are_success_false_inside_
         assert_eq!(body["Errors"][0]["Error"], tiltas_omega::wire::KEY_UNKNOWN);
     }
     let (status, body) = form(&http, &url, "/product/searchBrand", &[("Code", "X"), ("Key", KEY)]).await;
-    assert_eq!((status, &body["Success"], &body["Data"]), (200, &json!(true), &json!([])));
+    assert_eq!(
+        (status, &body["Success"], &body["Data"]),
+        (200, &json!(true), &json!([]))
+    );
     let body = json_call(&http, &url, "/product/searchBrand", json!({ "Code": "X", "Key": KEY })).await;
     assert_eq!(body["Success"], true, "JSON bodies, as other clients send them");
     let (_, body) = form(&http, &url, "/product/searchBrand", &[("Key", KEY)]).await;
@@ -99,7 +102,10 @@ async fn a_key_works_only_from_the_address_it_was_issued_for() {
 async fn search_by_code_and_brand_normalises_both_and_gives_rests_when_asked() {
     let (url, sim) = start(None, 0).await;
     let http = reqwest::Client::new();
-    let parts = sim.records("part").and_then(|p| p.as_array().cloned()).unwrap_or_default();
+    let parts = sim
+        .records("part")
+        .and_then(|p| p.as_array().cloned())
+        .unwrap_or_default();
     let part = parts
         .iter()
         .find(|p| p["brand"] == "MANN-FILTER")
@@ -114,13 +120,28 @@ async fn search_by_code_and_brand_normalises_both_and_gives_rests_when_asked() {
     )
     .await;
     let found = &body["Data"][0];
-    assert_eq!((found["Number"].as_str(), &found["ProductId"]), (Some(article), &part["ProductId"]));
+    assert_eq!(
+        (found["Number"].as_str(), &found["ProductId"]),
+        (Some(article), &part["ProductId"])
+    );
     assert!(found["CustomerPrice"].is_number(), "{found}");
     assert_eq!(found["Rests"].as_array().map(Vec::len), Some(4));
     assert!(found["Rests"][0]["Key"].is_string() && found["Rests"][0]["Value"].is_number());
-    let (_, body) = form(&http, &url, "/product/searchBrand", &[("Code", article), ("Rest", "0"), ("Key", KEY)]).await;
+    let (_, body) = form(
+        &http,
+        &url,
+        "/product/searchBrand",
+        &[("Code", article), ("Rest", "0"), ("Key", KEY)],
+    )
+    .await;
     assert_eq!(body["Data"][0]["Rests"], json!([]));
-    let (_, body) = form(&http, &url, "/product/searchBrand", &[("Code", article), ("Brand", "BOSCH"), ("Key", KEY)]).await;
+    let (_, body) = form(
+        &http,
+        &url,
+        "/product/searchBrand",
+        &[("Code", article), ("Brand", "BOSCH"), ("Key", KEY)],
+    )
+    .await;
     assert_eq!(body["Data"], json!([]), "another brand's part is not this one");
 }
 
@@ -134,9 +155,14 @@ async fn the_phrase_search_pages_by_from_and_count_and_refuses_a_count_over_its_
         let url = url.clone();
         async move {
             let from = from.to_string();
-            form(&http, &url, "/product/search", &[("SearchPhrase", ""), ("From", &from), ("Count", "100"), ("Key", KEY)])
-                .await
-                .1["Data"]
+            form(
+                &http,
+                &url,
+                "/product/search",
+                &[("SearchPhrase", ""), ("From", &from), ("Count", "100"), ("Key", KEY)],
+            )
+            .await
+            .1["Data"]
                 .as_array()
                 .map(Vec::len)
                 .unwrap_or(usize::MAX)
@@ -165,34 +191,77 @@ async fn expense_documents_are_listed_by_dates_and_their_lines_keep_omegas_field
     let heads = body["Data"].as_array().cloned().unwrap_or_default();
     assert_eq!(heads.len(), 3, "the last three days: {body}");
     let doc_id = heads[0]["DocId"].as_str().unwrap_or_default();
-    let (_, head) = form(&http, &url, "/expense/getExpenseDocument", &[("DocId", doc_id), ("Key", KEY)]).await;
-    assert!(head["Data"]["Number"].is_string() && head["Data"]["Summ"].is_number(), "{head}");
-    let (_, lines) = form(&http, &url, "/expense/getExpenseDocumentDetails", &[("DocId", doc_id), ("Key", KEY)]).await;
+    let (_, head) = form(
+        &http,
+        &url,
+        "/expense/getExpenseDocument",
+        &[("DocId", doc_id), ("Key", KEY)],
+    )
+    .await;
+    assert!(
+        head["Data"]["Number"].is_string() && head["Data"]["Summ"].is_number(),
+        "{head}"
+    );
+    let (_, lines) = form(
+        &http,
+        &url,
+        "/expense/getExpenseDocumentDetails",
+        &[("DocId", doc_id), ("Key", KEY)],
+    )
+    .await;
     let line = &lines["Data"][0];
     for field in ["Code", "ProductDescrition", "Count", "PiceWithVAT"] {
         assert!(!line[field].is_null(), "{field} in {line}");
     }
-    let (_, bad) = form(&http, &url, "/expense/getExpenseDocumentList", &[("StartDate", "2026-01-01"), ("EndDate", &end), ("Key", KEY)]).await;
-    assert_eq!(bad["Errors"][0]["Description"], "StartDate must be a date DD.MM.YYYY, found \"2026-01-01\"");
+    let (_, bad) = form(
+        &http,
+        &url,
+        "/expense/getExpenseDocumentList",
+        &[("StartDate", "2026-01-01"), ("EndDate", &end), ("Key", KEY)],
+    )
+    .await;
+    assert_eq!(
+        bad["Errors"][0]["Description"],
+        "StartDate must be a date DD.MM.YYYY, found \"2026-01-01\""
+    );
 }
 
 #[tokio::test]
 async fn an_order_is_made_of_the_basket_which_it_empties_and_refused_lines_are_named() {
     let (url, sim) = start(None, 0).await;
     let http = reqwest::Client::new();
-    let parts = sim.records("part").and_then(|p| p.as_array().cloned()).unwrap_or_default();
+    let parts = sim
+        .records("part")
+        .and_then(|p| p.as_array().cloned())
+        .unwrap_or_default();
     let id = parts[0]["ProductId"].clone();
     let (_, empty) = form(&http, &url, "/order/create", &[("Comment", "WO-1"), ("Key", KEY)]).await;
     assert_eq!(empty["Errors"][0]["Description"], "The basket is empty");
-    let added = json_call(&http, &url, "/basket/addProductList", json!({ "ProductList": [{ "ProductId": id, "Count": 2 }], "Key": KEY })).await;
+    let added = json_call(
+        &http,
+        &url,
+        "/basket/addProductList",
+        json!({ "ProductList": [{ "ProductId": id, "Count": 2 }], "Key": KEY }),
+    )
+    .await;
     assert_eq!(added["Success"], true);
     let (_, created) = form(&http, &url, "/order/create", &[("Comment", "WO-1"), ("Key", KEY)]).await;
     assert_eq!(created["Data"]["OrderId"], "ZM-000001");
     assert_eq!(sim.records("basket"), Some(json!([])));
     let today = chrono::Utc::now().date_naive().format("%d.%m.%Y").to_string();
-    let (_, listed) = form(&http, &url, "/order/list", &[("StartDate", &today), ("EndDate", &today), ("Key", KEY)]).await;
+    let (_, listed) = form(
+        &http,
+        &url,
+        "/order/list",
+        &[("StartDate", &today), ("EndDate", &today), ("Key", KEY)],
+    )
+    .await;
     assert_eq!(listed["Data"][0]["Comment"], "WO-1");
-    assert_eq!(sim.records("invoice").and_then(|i| i.as_array().map(Vec::len)), Some(1), "invoiced the same day");
+    assert_eq!(
+        sim.records("invoice").and_then(|i| i.as_array().map(Vec::len)),
+        Some(1),
+        "invoiced the same day"
+    );
 
     let faults = reqwest::Client::new()
         .post(format!("{url}/__sim/faults"))
@@ -201,20 +270,38 @@ async fn an_order_is_made_of_the_basket_which_it_empties_and_refused_lines_are_n
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(faults.status().is_success());
-    let refused = json_call(&http, &url, "/basket/addProductList", json!({ "ProductList": [{ "ProductId": id, "Count": 1 }], "Key": KEY })).await;
+    let refused = json_call(
+        &http,
+        &url,
+        "/basket/addProductList",
+        json!({ "ProductList": [{ "ProductId": id, "Count": 1 }], "Key": KEY }),
+    )
+    .await;
     assert_eq!(refused["Success"], false);
-    assert_eq!(refused["Errors"][0]["Description"], format!("Product {id} {REFUSED_ITEM}"));
+    assert_eq!(
+        refused["Errors"][0]["Description"],
+        format!("Product {id} {REFUSED_ITEM}")
+    );
 }
 
 #[tokio::test]
 async fn the_assortment_is_part_of_the_shared_catalogue_with_canonical_article_and_brand() {
     let (_, sim) = start(None, 0).await;
-    let parts = sim.records("part").and_then(|p| p.as_array().cloned()).unwrap_or_default();
+    let parts = sim
+        .records("part")
+        .and_then(|p| p.as_array().cloned())
+        .unwrap_or_default();
     let catalogue = tiltas_sim::parts::catalogue(SEED, 200);
-    assert!(parts.len() > 100 && parts.len() < 180, "about 70 % of 200: {}", parts.len());
+    assert!(
+        parts.len() > 100 && parts.len() < 180,
+        "about 70 % of 200: {}",
+        parts.len()
+    );
     for part in &parts {
         assert!(
-            catalogue.iter().any(|c| part["article"] == c.article.as_str() && part["brand"] == c.brand.as_str()),
+            catalogue
+                .iter()
+                .any(|c| part["article"] == c.article.as_str() && part["brand"] == c.brand.as_str()),
             "{part}"
         );
     }

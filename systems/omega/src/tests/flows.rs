@@ -24,9 +24,12 @@ async fn five_invoices_become_five_receipts_once_and_an_unknown_part_is_a_dead_l
         filials: 0,
     };
     let books = Arc::new(SmartupSim::new("api@garage", "pw", seeding));
-    let books_url = tiltas_sim::spawn(tiltas_smartup_sim::router(books.clone(), Harness::new(books.clone(), SEED)))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let books_url = tiltas_sim::spawn(tiltas_smartup_sim::router(
+        books.clone(),
+        Harness::new(books.clone(), SEED),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let text = include_str!("../../../../examples/omega-smartup.toml")
         .replace("http://127.0.0.1:9611", &omega_url)
         .replace("http://127.0.0.1:9401", &books_url)
