@@ -195,6 +195,19 @@ async fn invoices_are_incoming_documents_with_net_lines_and_are_read_incremental
     );
     assert!(document.lines.iter().all(|l| l.vat_rate == Some(Decimal::from(20))));
 
+    // Omega refuses one document's lines: that invoice fails alone, with Omega's words.
+    let withheld = records[7].key.clone();
+    sim.withhold_lines(&withheld);
+    let (rest, failures, _, _) = read(&config, 5, None).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((rest.len(), failures.len()), (11, 1));
+    assert_eq!(failures[0].key, withheld);
+    assert!(
+        failures[0].message.contains("The document is being corrected")
+            && failures[0].message.contains("connection \"om\""),
+        "{}",
+        failures[0].message
+    );
+
     let before = chrono::Utc::now();
     sim.mutate("invoice", 3).unwrap_or_else(|e| panic!("{e}"));
     let (new, _, _, _) = read(&config, 100, Some(before)).await.unwrap_or_else(|e| panic!("{e}"));

@@ -257,6 +257,9 @@ fn expense(app: &App, fields: &Map<String, Value>, details: bool) -> Response {
     let doc_id = text(fields, "DocId").unwrap_or_default();
     let db = app.sim.db();
     match db.expenses.iter().find(|e| e.head.doc_id == doc_id) {
+        Some(_) if details && db.withheld.contains(&doc_id) => {
+            refusal("DocumentLocked", "The document is being corrected, try later")
+        }
         Some(found) if details => success(&found.lines),
         Some(found) => success(&found.head),
         None => refusal("NotFound", &format!("Document {doc_id:?} not found")),

@@ -93,6 +93,8 @@ pub struct Db {
     pub expenses: Vec<Expense>,
     /// Draws for new invoices and mutations.
     pub rng: Option<StdRng>,
+    /// Expense documents whose lines Omega refuses to give (tests), by `DocId`.
+    pub withheld: std::collections::HashSet<String>,
 }
 
 /// What the simulator starts with.

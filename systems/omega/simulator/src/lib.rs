@@ -87,6 +87,17 @@ impl OmegaSim {
         Some(id)
     }
 
+    /// Refuses the lines of the expense document numbered `number` with `Success: false` (tests).
+    pub fn withhold_lines(&self, number: &str) {
+        let mut db = self.db();
+        let found = db
+            .expenses
+            .iter()
+            .find(|e| e.head.number == number)
+            .map(|e| e.head.doc_id.clone());
+        db.withheld.extend(found);
+    }
+
     /// Adds an expense document dated today with one line of `product_id` (tests).
     pub fn add_invoice_of(&self, product_id: u64, count: u32) -> Option<String> {
         self.db()
