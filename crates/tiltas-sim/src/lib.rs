@@ -422,7 +422,15 @@ pub async fn serve(router: Router, port: u16) -> std::io::Result<()> {
     println!("listening on http://{address}");
     use std::io::Write;
     std::io::stdout().flush()?;
-    axum::serve(listener, router).await
+    axum::serve(listener, with_peer(router)).await
+}
+
+/// The router as a service that gives handlers the caller's address (`ConnectInfo<SocketAddr>`),
+/// for simulators of systems that bind credentials to the client's IP address.
+fn with_peer(
+    router: Router,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr> {
+    router.into_make_service_with_connect_info::<std::net::SocketAddr>()
 }
 
 /// Starts serving in the background on a free port; returns the base URL (tests).
@@ -430,7 +438,7 @@ pub async fn spawn(router: Router) -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
+        if let Err(error) = axum::serve(listener, with_peer(router)).await {
             tracing::error!(%error, "simulator stopped");
         }
     });
@@ -506,6 +514,36 @@ mod tests {
             first.stats()["refused_items"],
             chosen.len(),
             "distinct keys, asked twice"
+        );
+    }
+
+    #[tokio::test]
+    async fn handlers_of_a_spawned_simulator_see_the_callers_address() {
+        let router = Router::new().route(
+            "/peer",
+            get(
+                |axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>| async move {
+                    peer.ip().to_string()
+                },
+            ),
+        );
+        let url = spawn(router).await.expect("spawn on 127.0.0.1");
+        let address = url.trim_start_matches("http://").to_owned();
+        // A plain blocking client on its own thread: the server keeps this runtime.
+        let answer = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(address)?;
+            stream.write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok::<_, std::io::Error>(answer)
+        })
+        .await
+        .expect("the client thread")
+        .expect("ask the simulator");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("127.0.0.1"),
+            "{answer}"
         );
     }
 

@@ -28,6 +28,12 @@ pub mod intercars {
     pub use tiltas_intercars_sim as simulator;
 }
 
+/// Omega (parts supplier) and its simulator.
+pub mod omega {
+    pub use tiltas_omega::*;
+    pub use tiltas_omega_sim as simulator;
+}
+
 /// B1.lt and its simulator.
 pub mod b1 {
     pub use tiltas_b1::*;

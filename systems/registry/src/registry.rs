@@ -24,6 +24,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &accountview::AccountViewSystem,
     &opencart::OpenCartSystem,
     &intercars::IntercarsSystem,
+    &crate::omega::OmegaSystem,
 ]);
 
 /// Every system of this build.

@@ -65,6 +65,8 @@ simulators! {
     Opencart => tiltas_opencart_sim (no contract: "opencart", tiltas_opencart_sim::CONTRACT_COVERAGE),
     /// Inter Cars' IC API (OAuth2 client credentials, stock per branch, quotes, requisitions, invoices).
     Intercars => tiltas_intercars_sim,
+    /// Omega's public API (key bound to an IP address, `Success:false` in HTTP 200, rests, basket, expense invoices).
+    Omega => tiltas_omega_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
