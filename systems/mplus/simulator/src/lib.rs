@@ -12,6 +12,7 @@
 mod contract;
 mod flags;
 mod prices;
+mod relations;
 #[cfg(test)]
 mod tests;
 use axum::body::Bytes;
@@ -373,9 +374,17 @@ impl SimSystem for MplusSim {
                 if articles.is_empty() {
                     return Err("no articles to order: seed some products".into());
                 }
-                for _ in 0..count {
+                // Every third order a walk-in sale (relation 0); the others name the relations
+                // in turn, so a batch of orders covers every buyer the till knows.
+                let relations: Vec<i64> = db.relations.keys().copied().collect();
+                for n in 0..count {
                     let lines: Vec<(i64, i64)> = articles.iter().map(|article| (*article, 1)).collect();
-                    db.add_order(String::new(), 0, 1, &lines);
+                    let relation = match n % 3 {
+                        _ if relations.is_empty() => 0,
+                        0 => 0,
+                        _ => relations[(n - n / 3 - 1) % relations.len()],
+                    };
+                    db.add_order(String::new(), relation, 1, &lines);
                     changed += 1;
                 }
             }
@@ -578,8 +587,8 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
     let mut db = lock(&sim.db);
     let reply = match operation.name.as_str() {
         "getProducts" => get_products(&db, request),
-        "getRelations" => get_relations(&db, request),
-        "findRelation" => find_relation(&db, operation.child("relation")),
+        "getRelations" => relations::get_relations(&db, request),
+        "findRelation" => relations::find_relation(&db, operation.child("relation")),
         "getStock" => get_stock(&db, request),
         "getArticleGroups" => article_groups(request),
         "getEmployees" => Ok(employees()),
@@ -588,7 +597,7 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
         "getCurrentSyncMarkers" => Ok(sync_markers(&db)),
         "getPriceGroupList" => Ok(prices::price_group_list()),
         "createProduct" | "updateProduct" => write_product(&mut db, &harness, &operation),
-        "createRelation" | "updateRelation" => write_relation(&mut db, &harness, &operation),
+        "createRelation" | "updateRelation" => relations::write_relation(&mut db, &harness, &operation),
         "createOrderV3" => create_order(&mut db, request),
         "setStock" => set_stock(&mut db, &harness, request),
         other => Err((
@@ -708,85 +717,6 @@ fn get_products(db: &Db, request: Option<&Element>) -> Answer {
         list.children.push(product_element(article));
     }
     Ok(Element::new("GetProductsResponse").with_child(list))
-}
-
-fn relation_element(name: &str, relation: &Relation) -> Element {
-    let mut element = Element::new(name).with_child(leaf("relationNumber", relation.number));
-    let field = |name: &str| relation.fields.get(name).filter(|value| !value.is_empty());
-    if let Some(ext) = field("extRelationId") {
-        element = element.with_child(leaf("extRelationId", ext));
-    }
-    element = element
-        .with_child(leaf("syncMarker", relation.marker))
-        .with_child(wire::datetime("createTimestamp", time(relation.created)))
-        .with_child(wire::datetime("changeTimestamp", time(relation.changed)))
-        .with_child(leaf("active", true));
-    // The rest in the official WSDL's order.
-    for name in [
-        "name",
-        "address",
-        "zipcode",
-        "city",
-        "country",
-        "deliveryAddress",
-        "deliveryZipcode",
-        "deliveryCity",
-        "deliveryCountry",
-        "contact",
-        "telephone",
-        "mobile",
-        "email",
-        "categoryId",
-        "vatNumber",
-        "commerceNumber",
-        "companyName",
-    ] {
-        if let Some(value) = field(name) {
-            element = element.with_child(leaf(name, value));
-        }
-    }
-    element
-}
-
-fn get_relations(db: &Db, request: Option<&Element>) -> Answer {
-    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
-    let limit = limit_of(request)?;
-    let mut relations: Vec<&Relation> = db
-        .relations
-        .values()
-        .filter(|relation| relation.marker >= from)
-        .collect();
-    relations.sort_by_key(|relation| relation.marker);
-    let mut list = Element::new("relationList");
-    for relation in relations.into_iter().take(limit) {
-        list.children.push(relation_element("relation", relation));
-    }
-    Ok(Element::new("GetRelationsResponse").with_child(list))
-}
-
-fn find_relation(db: &Db, criteria: Option<&Element>) -> Answer {
-    let criteria: Vec<(&str, &str)> = criteria
-        .into_iter()
-        .flat_map(|criteria| criteria.children.iter())
-        .filter(|child| !child.text.trim().is_empty())
-        .map(|child| (child.name.as_str(), child.text.trim()))
-        .collect();
-    let found = db.relations.values().find(|relation| {
-        !criteria.is_empty()
-            && criteria.iter().all(|(name, value)| match *name {
-                "relationNumber" => relation.number.to_string() == *value,
-                _ => relation
-                    .fields
-                    .get(*name)
-                    .is_some_and(|field| field.eq_ignore_ascii_case(value)),
-            })
-    });
-    Ok(match found {
-        Some(relation) => Element::new("FindRelationResponse")
-            .with_child(leaf("result", "FIND-RELATION-RESULT-OK"))
-            .with_child(relation_element("relation", relation)),
-        None => Element::new("FindRelationResponse").with_child(leaf("result", "FIND-RELATION-RESULT-NOT-FOUND")),
-    })
 }
 
 fn get_stock(db: &Db, request: Option<&Element>) -> Answer {
@@ -1201,75 +1131,4 @@ fn set_stock(db: &mut Db, harness: &Harness, request: Option<&Element>) -> Answe
     Ok(Element::new("SetStockResponse")
         .with_child(leaf("result", "SET-STOCK-RESULT-OK"))
         .with_child(leaf("stockId", db.tick())))
-}
-
-fn write_relation(db: &mut Db, harness: &Harness, operation: &Element) -> Answer {
-    let creating = operation.name == "createRelation";
-    let Some(relation) = operation.child("relation") else {
-        return Err(("Client", "Validation constraint violation: relation is required".into()));
-    };
-    let number = parsed::<i64>(Some(relation), "relationNumber")?;
-    let response = Element::new(response_name(&operation.name));
-    if !creating && !number.is_some_and(|number| db.relations.contains_key(&number)) {
-        return Ok(response
-            .with_child(leaf("result", "UPDATE-RELATION-RESULT-NOT-FOUND"))
-            .with_child(leaf("errorMessage", "relation not found")));
-    }
-    if creating && number.is_some_and(|number| db.relations.contains_key(&number)) {
-        return Ok(response
-            .with_child(leaf(
-                "result",
-                "CREATE-RELATION-RESULT-FAILED-RELATION-NUMBER-ALREADY-TAKEN",
-            ))
-            .with_child(leaf("relationNumber", 0))
-            .with_child(leaf("errorMessage", "relation number already taken")));
-    }
-    let key = relation
-        .child_text("extRelationId")
-        .or_else(|| relation.child_text("email"))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    if harness.refuses_item(&key) {
-        return Err(("Client", REFUSED_ITEM.to_string()));
-    }
-    let (marker, now) = (db.marker("relation"), db.tick());
-    let number = match number {
-        Some(number) => number,
-        None => {
-            db.next_relation += 1;
-            db.next_relation - 1
-        }
-    };
-    let stored = db.relations.entry(number).or_insert(Relation {
-        number,
-        fields: BTreeMap::new(),
-        marker,
-        created: now,
-        changed: now,
-    });
-    for child in &relation.children {
-        if child.children.is_empty() && child.name != "relationNumber" && child.name != "syncMarker" {
-            stored.fields.insert(child.name.clone(), child.text.trim().to_string());
-        }
-    }
-    (stored.marker, stored.changed) = (marker, now);
-    let result = if creating {
-        "CREATE-RELATION-RESULT-OK"
-    } else {
-        "UPDATE-RELATION-RESULT-OK"
-    };
-    let response = response.with_child(leaf("result", result));
-    Ok(if creating {
-        response
-            .with_child(leaf("relationNumber", number))
-            .with_child(wire::datetime("changeTimestamp", time(now)))
-            .with_child(leaf("syncMarker", marker))
-            .with_child(leaf("errorMessage", ""))
-    } else {
-        response
-            .with_child(leaf("errorMessage", ""))
-            .with_child(wire::datetime("changeTimestamp", time(now)))
-            .with_child(leaf("syncMarker", marker))
-    })
 }
