@@ -235,9 +235,10 @@ struct Buyer {
 /// The buyer of an order from its relation: e-mail, name, company, phone, VAT and chamber of
 /// commerce numbers, and the relation's address (billing) and delivery address (shipping). A
 /// company relation's contact person is the buyer's name, split into `billing.first_name` and
-/// `last_name` (first word, rest) — the pipeline makes that the company debtor's contact. The
-/// code is the relation number (the buyer's number in the till, no debtor number). A walk-in
-/// sale has no buyer; a relation the till no longer has leaves the order's `relationName` only.
+/// `last_name` (first word, rest) — the pipeline makes that the company debtor's contact. No
+/// `customer.code`: on an order that is the target's customer code (an order naming one keeps
+/// it), and the relation number is none; it stays in `raw.relationNumber`. A walk-in sale has
+/// no buyer; a relation the till no longer has leaves the order's `relationName` only.
 fn buyer(order: &Element, relations: &HashMap<String, Element>) -> Buyer {
     let none = || Buyer {
         customer: Value::Null,
@@ -250,7 +251,7 @@ fn buyer(order: &Element, relations: &HashMap<String, Element>) -> Buyer {
     let Some(relation) = relations.get(&number) else {
         tracing::warn!(relation = %number, "an order names a relation getRelations did not answer: its buyer is the order's relationName only");
         return Buyer {
-            customer: json!({ "code": number, "name": text(order, "relationName") }),
+            customer: json!({ "name": text(order, "relationName") }),
             ..none()
         };
     };
@@ -290,7 +291,6 @@ fn buyer(order: &Element, relations: &HashMap<String, Element>) -> Buyer {
     }
     Buyer {
         customer: json!({
-            "code": number,
             "email": text(relation, "email"),
             "name": person.or_else(|| text(relation, "name")),
             "company_name": company,
