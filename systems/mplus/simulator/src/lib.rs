@@ -11,7 +11,9 @@
 //! type's sync marker; lists page by marker (inclusive lower bound) and `syncMarkerLimit`.
 mod contract;
 mod flags;
+mod orders;
 mod prices;
+mod products;
 mod relations;
 #[cfg(test)]
 mod tests;
@@ -30,7 +32,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tiltas_connector::soap::{self, Element, Reply};
-use tiltas_mplus::wire::{self, NAMESPACE};
+use tiltas_mplus::wire::NAMESPACE;
 use tiltas_sim::{Harness, RequestKind, SimSystem};
 
 /// The faultstring of a record `invalid_item_rate` refuses (the simulator's words; Mplus'
@@ -586,19 +588,19 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
     let request = operation.child("request");
     let mut db = lock(&sim.db);
     let reply = match operation.name.as_str() {
-        "getProducts" => get_products(&db, request),
+        "getProducts" => products::get_products(&db, request),
         "getRelations" => relations::get_relations(&db, request),
         "findRelation" => relations::find_relation(&db, operation.child("relation")),
         "getStock" => get_stock(&db, request),
         "getArticleGroups" => article_groups(request),
         "getEmployees" => Ok(employees()),
-        "getOrders" => get_orders(&db, request),
-        "getInvoices" => get_invoices(&db, request),
+        "getOrders" => orders::get_orders(&db, request),
+        "getInvoices" => orders::get_invoices(&db, request),
         "getCurrentSyncMarkers" => Ok(sync_markers(&db)),
         "getPriceGroupList" => Ok(prices::price_group_list()),
-        "createProduct" | "updateProduct" => write_product(&mut db, &harness, &operation),
+        "createProduct" | "updateProduct" => products::write_product(&mut db, &harness, &operation),
         "createRelation" | "updateRelation" => relations::write_relation(&mut db, &harness, &operation),
-        "createOrderV3" => create_order(&mut db, request),
+        "createOrderV3" => orders::create_order(&mut db, request),
         "setStock" => set_stock(&mut db, &harness, request),
         other => Err((
             "Client",
@@ -647,76 +649,10 @@ pub(crate) fn leaf(name: &str, value: impl ToString) -> Element {
     Element::leaf(name, value.to_string())
 }
 
-fn article_element(article: &Article) -> Element {
-    // The official WSDL's order of Article's elements.
-    let element = article_head(article);
-    if article.price_groups.is_empty() {
-        element
-    } else {
-        element.with_child(prices::price_group_list_element(&article.price_groups))
-    }
-}
-
-fn article_head(article: &Article) -> Element {
-    let mut element = Element::new("article").with_child(leaf("articleNumber", article.article_number));
-    if !article.ext_id.is_empty() {
-        element = element.with_child(leaf("extArticleId", &article.ext_id));
-    }
-    element
-        .with_child(leaf("syncMarker", article.marker))
-        .with_child(wire::datetime("changeTimestamp", time(article.changed)))
-        .with_child(wire::datetime("createTimestamp", time(article.created)))
-        .with_child(leaf("active", article.active))
-        .with_child(leaf("description", &article.description))
-        .with_child(leaf("barcode", &article.barcode))
-        .with_child(leaf("brandName", &article.brand))
-        .with_child(leaf("vatCode", 2))
-        .with_child(leaf("vatPercentage", article.vat_percentage))
-        .with_child(leaf("priceIncl", article.price_incl))
-        .with_child(leaf("priceExcl", article.price_excl))
-        .with_child(leaf("unit", &article.unit))
-}
-
-fn product_element(article: &Article) -> Element {
-    Element::new("product")
-        .with_child(leaf("productNumber", article.product_number))
-        .with_child(leaf("syncMarker", article.marker))
-        .with_child(leaf("description", &article.description))
-        .with_child(leaf("extraText", &article.extra_text))
-        .with_child(Element::new("articleList").with_child(article_element(article)))
-        .with_child(leaf("groupNumbers", article.group))
-}
-
 fn limit_of(request: Option<&Element>) -> Result<usize, (&'static str, String)> {
     Ok(parsed::<usize>(request, "syncMarkerLimit")?
         .unwrap_or(usize::MAX)
         .max(1))
-}
-
-fn get_products(db: &Db, request: Option<&Element>) -> Answer {
-    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
-    let limit = limit_of(request)?;
-    let wanted: Vec<i64> = request
-        .into_iter()
-        .flat_map(|request| request.children_named("articleNumbers"))
-        .filter_map(|number| number.text.trim().parse().ok())
-        .collect();
-    let since = request
-        .and_then(|request| request.child("changedSinceTimestamp"))
-        .and_then(wire::read_datetime);
-    let mut articles: Vec<&Article> = db
-        .articles
-        .values()
-        .filter(|article| wanted.is_empty() || wanted.contains(&article.article_number))
-        .filter(|article| article.marker >= from)
-        .filter(|article| since.is_none_or(|since| time(article.changed) >= since))
-        .collect();
-    articles.sort_by_key(|article| article.marker);
-    let mut list = Element::new("productList");
-    for article in articles.into_iter().take(limit) {
-        list.children.push(product_element(article));
-    }
-    Ok(Element::new("GetProductsResponse").with_child(list))
 }
 
 fn get_stock(db: &Db, request: Option<&Element>) -> Answer {
@@ -806,299 +742,6 @@ fn sync_markers(db: &Db) -> Element {
         .with_child(leaf("invoiceSyncMarker", marker("invoice")))
         .with_child(leaf("receiptSyncMarker", 0))
         .with_child(leaf("orderSyncMarker", marker("order")))
-}
-
-fn order_element(order: &Order) -> Element {
-    let mut lines = Element::new("lineList");
-    let (mut total_incl, mut total_excl) = (0, 0);
-    for (article, quantity, incl, excl, vat) in &order.lines {
-        total_incl += incl * quantity;
-        total_excl += excl * quantity;
-        lines.children.push(
-            Element::new("line")
-                .with_child(leaf("articleNumber", article))
-                .with_child(
-                    Element::new("data")
-                        .with_child(leaf("quantity", quantity))
-                        .with_child(leaf("decimalPlaces", 0))
-                        .with_child(leaf("price", incl))
-                        .with_child(leaf("priceExcl", excl))
-                        .with_child(leaf("vatPercentage", vat)),
-                ),
-        );
-    }
-    // The official WSDL's order of Order's elements.
-    Element::new("order")
-        .with_child(leaf("orderId", &order.id))
-        .with_child(leaf("extOrderId", &order.ext_id))
-        .with_child(leaf("syncMarker", order.marker))
-        .with_child(leaf("entryBranchNumber", order.branch))
-        .with_child(leaf("employeeNumber", order.employee))
-        .with_child(wire::datetime("entryTimestamp", time(order.created)))
-        .with_child(leaf("relationNumber", order.relation))
-        .with_child(leaf("totalInclAmount", total_incl))
-        .with_child(leaf("totalExclAmount", total_excl))
-        .with_child(lines)
-}
-
-/// An invoice in the official WSDL's order of Invoice's elements; `ext_id` holds its order.
-fn invoice_element(invoice: &Order) -> Element {
-    let order = order_element(invoice);
-    let child = |name: &str| order.child(name).cloned().unwrap_or_else(|| Element::new(name));
-    let created = time(invoice.created);
-    Element::new("invoice")
-        .with_child(leaf("invoiceId", &invoice.id))
-        .with_child(leaf("syncMarker", invoice.marker))
-        .with_child(
-            Element::new("invoiceNumber")
-                .with_child(leaf("year", created.format("%Y")))
-                .with_child(leaf("number", invoice.marker)),
-        )
-        .with_child(leaf("employeeNumber", invoice.employee))
-        .with_child(wire::datetime("entryTimestamp", created))
-        .with_child(leaf("relationNumber", invoice.relation))
-        .with_child(
-            Element::new("financialDate")
-                .with_child(leaf("day", created.format("%-d")))
-                .with_child(leaf("mon", created.format("%-m")))
-                .with_child(leaf("year", created.format("%Y"))),
-        )
-        .with_child(leaf("financialBranchNumber", invoice.branch))
-        .with_child(child("totalInclAmount"))
-        .with_child(child("totalExclAmount"))
-        .with_child(child("lineList"))
-}
-
-fn get_invoices(db: &Db, request: Option<&Element>) -> Answer {
-    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
-    let limit = limit_of(request)?;
-    let mut list = Element::new("invoiceList");
-    for invoice in db.invoices.iter().filter(|invoice| invoice.marker >= from).take(limit) {
-        list.children.push(invoice_element(invoice));
-    }
-    Ok(Element::new("GetInvoicesResponse").with_child(list))
-}
-
-fn get_orders(db: &Db, request: Option<&Element>) -> Answer {
-    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
-    let limit = limit_of(request)?;
-    let mut list = Element::new("orderList");
-    for order in db.orders.iter().filter(|order| order.marker >= from).take(limit) {
-        list.children.push(order_element(order));
-    }
-    Ok(Element::new("GetOrdersResponse").with_child(list))
-}
-
-/// `CreateOrderInfo`: the order's id (both of its parts are required).
-fn info(order_id: &str) -> Element {
-    Element::new("info")
-        .with_child(leaf("orderId", order_id))
-        .with_child(leaf("orderString", order_id))
-}
-
-fn create_order(db: &mut Db, request: Option<&Element>) -> Answer {
-    let key = request
-        .and_then(|request| request.child_text("idempotencyKey"))
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    if key.is_empty() {
-        return Err((
-            "Client",
-            "Validation constraint violation: idempotencyKey is required".into(),
-        ));
-    }
-    if let Some(first) = db.replies.get(&key) {
-        // The first answer again, marked as a replay.
-        let mut replay = first.clone();
-        if let Some(result) = replay
-            .children
-            .iter_mut()
-            .find(|child| child.name == "idempotencyResult")
-        {
-            result.text = "IDEMPOTENCY-RESULT-REPLAY-RESPONSE".into();
-        }
-        return Ok(replay);
-    }
-    let order = request.and_then(|request| request.child("order"));
-    let ext_id = order
-        .and_then(|order| order.child_text("extOrderId"))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    if !ext_id.is_empty() && db.orders.iter().any(|existing| existing.ext_id == ext_id) {
-        return Ok(Element::new("CreateOrderV3Response")
-            .with_child(leaf("idempotencyResult", "IDEMPOTENCY-RESULT-ORIGINAL-RESPONSE"))
-            .with_child(leaf("result", "CREATE-ORDER-RESULT-EXT-ORDER-ID-ALREADY-EXISTS"))
-            .with_child(leaf("errorMessage", format!("extOrderId {ext_id} already exists")))
-            .with_child(info("")));
-    }
-    let relation = parsed::<i64>(order, "relationNumber")?.unwrap_or(0);
-    let employee = parsed::<i64>(order, "employeeNumber")?.unwrap_or(0);
-    let mut lines = Vec::new();
-    for line in order
-        .and_then(|order| order.child("lineList"))
-        .into_iter()
-        .flat_map(|list| list.children_named("line"))
-    {
-        let article = parsed::<i64>(Some(line), "articleNumber")?.unwrap_or(0);
-        if !db.articles.contains_key(&article) {
-            return Err(("Client", format!("Unknown articleNumber {article} in lineList")));
-        }
-        let quantity = parsed::<i64>(line.child("data"), "quantity")?.unwrap_or(1);
-        lines.push((article, quantity));
-    }
-    let order = db.add_order(ext_id, relation, employee, &lines);
-    let response = Element::new("CreateOrderV3Response")
-        .with_child(leaf("idempotencyResult", "IDEMPOTENCY-RESULT-ORIGINAL-RESPONSE"))
-        .with_child(leaf("result", "CREATE-ORDER-RESULT-OK"))
-        .with_child(order_element(&order))
-        .with_child(info(&order.id));
-    db.replies.insert(key, response.clone());
-    Ok(response)
-}
-
-fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer {
-    let creating = operation.name == "createProduct";
-    let result = |outcome: &str| {
-        format!(
-            "{}-RESULT-{outcome}",
-            if creating { "CREATE-PRODUCT" } else { "UPDATE-PRODUCT" }
-        )
-    };
-    let product = operation.child("product");
-    let Some(article) = product
-        .and_then(|product| product.child("articleList"))
-        .and_then(|list| list.child("article"))
-    else {
-        return Err((
-            "Client",
-            "Validation constraint violation: product.articleList.article is required".into(),
-        ));
-    };
-    let Some(number) = parsed::<i64>(Some(article), "articleNumber")?.filter(|number| *number > 0) else {
-        return Err((
-            "Client",
-            "Validation constraint violation: articleNumber is required".into(),
-        ));
-    };
-    let existing = db.articles.get(&number).cloned();
-    // The official CreateProductResponse requires productNumber; both require errorMessage.
-    let failed = |outcome: &str, message: String| {
-        let response = Element::new(response_name(&operation.name)).with_child(leaf("result", result(outcome)));
-        let response = if creating {
-            response.with_child(leaf("productNumber", 0))
-        } else {
-            response
-        };
-        Ok(response.with_child(leaf("errorMessage", message)))
-    };
-    match (&existing, creating) {
-        (Some(_), true) => {
-            return failed(
-                "FAILED-ARTICLE-NUMBER-ALREADY-TAKEN",
-                format!("article number {number} is already taken"),
-            )
-        }
-        (None, false) => return failed("NOT-FOUND", format!("article {number} not found")),
-        _ => {}
-    }
-    let ext = article
-        .child_text("extArticleId")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let vat = parsed::<i64>(Some(article), "vatPercentage")?
-        .or(existing.as_ref().map(|existing| existing.vat_percentage))
-        .unwrap_or(21);
-    let price_groups = match prices::read_price_groups(article, vat)? {
-        prices::Written::Refused(message) => return failed("FAILED", message),
-        prices::Written::Set(price_groups) => Some(price_groups),
-        prices::Written::Kept => None,
-    };
-    if harness.refuses_item(&if ext.is_empty() {
-        number.to_string()
-    } else {
-        ext.clone()
-    }) {
-        return Err(("Client", REFUSED_ITEM.to_string()));
-    }
-    let text = |name: &str| article.child_text(name).map(|text| text.trim().to_string());
-    let (marker, now) = (db.marker("article"), db.tick());
-    let product_number = match &existing {
-        Some(existing) => existing.product_number,
-        None => {
-            db.next_product += 1;
-            db.next_product - 1
-        }
-    };
-    let mut stored = existing.unwrap_or(Article {
-        product_number,
-        article_number: number,
-        ext_id: String::new(),
-        description: String::new(),
-        extra_text: String::new(),
-        barcode: String::new(),
-        brand: String::new(),
-        unit: String::new(),
-        vat_percentage: 21,
-        price_incl: 0,
-        price_excl: 0,
-        group: 1,
-        active: true,
-        price_groups: Vec::new(),
-        marker,
-        created: now,
-        changed: now,
-    });
-    if !ext.is_empty() {
-        stored.ext_id = ext;
-    }
-    for (name, field) in [
-        ("description", &mut stored.description),
-        ("barcode", &mut stored.barcode),
-        ("brandName", &mut stored.brand),
-        ("unit", &mut stored.unit),
-    ] {
-        if let Some(value) = text(name) {
-            *field = value;
-        }
-    }
-    if let Some(extra) = product.and_then(|product| product.child_text("extraText")) {
-        stored.extra_text = extra.trim().to_string();
-    }
-    if let Some(active) = text("active") {
-        stored.active = active == "true";
-    }
-    for (name, field) in [
-        ("priceIncl", &mut stored.price_incl),
-        ("priceExcl", &mut stored.price_excl),
-        ("vatPercentage", &mut stored.vat_percentage),
-    ] {
-        if let Some(value) = parsed::<i64>(Some(article), name)? {
-            *field = value;
-        }
-    }
-    if let Some(price_groups) = price_groups {
-        stored.price_groups = price_groups;
-    }
-    (stored.marker, stored.changed) = (marker, now);
-    db.articles.insert(number, stored);
-    let response = Element::new(response_name(&operation.name)).with_child(leaf("result", result("OK")));
-    Ok(if creating {
-        response
-            .with_child(leaf("productNumber", product_number))
-            .with_child(leaf("articleNumbers", number))
-            .with_child(wire::datetime("changeTimestamp", time(now)))
-            .with_child(leaf("syncMarker", marker))
-            .with_child(leaf("errorMessage", ""))
-    } else {
-        response
-            .with_child(leaf("existingArticleNumbers", number))
-            .with_child(wire::datetime("changeTimestamp", time(now)))
-            .with_child(leaf("syncMarker", marker))
-            .with_child(leaf("errorMessage", ""))
-    })
 }
 
 /// `setStock`: the stock of an article in a branch becomes `amount` (with `decimalPlaces`);

@@ -6,6 +6,7 @@ use tiltas_connector::soap::Element;
 use tiltas_mplus::wire;
 use tiltas_sim::Harness;
 
+/// A relation as the official `Relation` type orders its elements.
 pub(crate) fn relation_element(name: &str, relation: &Relation) -> Element {
     let mut element = Element::new(name).with_child(leaf("relationNumber", relation.number));
     let field = |name: &str| relation.fields.get(name).filter(|value| !value.is_empty());
@@ -80,6 +81,7 @@ pub(crate) fn get_relations(db: &Db, request: Option<&Element>) -> Answer {
     Ok(Element::new("GetRelationsResponse").with_child(list))
 }
 
+/// `findRelation`: the first relation matching every non-empty field sent.
 pub(crate) fn find_relation(db: &Db, criteria: Option<&Element>) -> Answer {
     let criteria: Vec<(&str, &str)> = criteria
         .into_iter()
@@ -105,6 +107,7 @@ pub(crate) fn find_relation(db: &Db, criteria: Option<&Element>) -> Answer {
     })
 }
 
+/// `createRelation` / `updateRelation`.
 pub(crate) fn write_relation(db: &mut Db, harness: &Harness, operation: &Element) -> Answer {
     let creating = operation.name == "createRelation";
     let Some(relation) = operation.child("relation") else {
