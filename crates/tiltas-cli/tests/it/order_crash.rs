@@ -246,27 +246,11 @@ fn kill_after(child: &mut Child, ready: impl Fn() -> bool, delay: Duration) -> b
     true
 }
 
-#[test]
-fn sigkill_during_the_order_flow_books_every_order_once_and_dead_letters_only_the_bad_one() {
-    let started = Instant::now();
-    let seed: u64 = std::env::var("TILTAS_CRASH_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or(20_261_130);
-    let context = format!("(seed {seed}; rerun with TILTAS_CRASH_SEED={seed})");
-    eprintln!("order crash proof {context}");
-    let mut rng = StdRng::seed_from_u64(seed);
-    let (_books, books_url, _till, till_url, run) = set_up(seed);
-    // A slow AccountView that sometimes fails after committing: runs last long enough to be
-    // killed in, and some writes are applied without the run learning it.
-    post(
-        &format!("{books_url}/__sim/faults"),
-        json!({"latency_ms": 25, "commit_then_fail_rate": 0.1}),
-    );
-
-    // The first run is killed at a seeded moment (while it reads, looks up and creates
-    // buyers); each later one once AccountView holds a seeded number of orders, plus a seeded
-    // few milliseconds — between two writes or in the middle of one.
+/// Runs `orders-to-books` KILLS times, each killed with SIGKILL: the first at a seeded moment
+/// (while it reads, looks up and creates buyers), each later one once AccountView holds a
+/// seeded number of orders plus a seeded few milliseconds — between two writes or in the
+/// middle of one. Returns the orders booked after each kill.
+fn kill_runs(run: &ExampleRun, books_url: &str, rng: &mut StdRng, context: &str) -> Vec<u64> {
     let booked_count = || {
         get(&format!("{books_url}/__sim/stats"))["records"]["order"]
             .as_u64()
@@ -284,7 +268,7 @@ fn sigkill_during_the_order_flow_books_every_order_once_and_dead_letters_only_th
     let first = Duration::from_millis(rng.gen_range(100..600));
     for target in std::iter::once(None).chain(targets.into_iter().map(Some)) {
         let extra = Duration::from_millis(rng.gen_range(0..40));
-        let mut child = sync(&run);
+        let mut child = sync(run);
         let killed = match target {
             None => kill_after(&mut child, || true, first),
             Some(target) => kill_after(&mut child, || booked_count() >= target, extra),
@@ -292,15 +276,12 @@ fn sigkill_during_the_order_flow_books_every_order_once_and_dead_letters_only_th
         assert!(killed, "the run ended before its kill (target {target:?}) {context}");
         killed_at.push(booked_count());
     }
-    eprintln!("orders booked when each run was killed: {killed_at:?}");
-    reqwest::blocking::Client::new()
-        .delete(format!("{books_url}/__sim/faults"))
-        .send()
-        .unwrap();
-    let output = sync(&run).wait_with_output().unwrap();
-    let report: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|_| panic!("{} {context}", String::from_utf8_lossy(&output.stderr)));
+    killed_at
+}
 
+/// Every good order of the till booked exactly once, on its buyer's debtor; the bad one (the
+/// last) not at all; no order or debtor doubled. Returns the bad order's number.
+fn assert_booked_once(till_url: &str, books_url: &str, context: &str) -> String {
     let till_orders = get(&format!("{till_url}/__sim/records/order"));
     let till_orders = till_orders.as_array().unwrap();
     assert_eq!(till_orders.len(), ORDERS + 1);
@@ -312,7 +293,7 @@ fn sigkill_during_the_order_flow_books_every_order_once_and_dead_letters_only_th
         *times_booked.entry(number).or_default() += 1;
         debtor_of.insert(number, row["SUB_NR"].as_str().unwrap_or_default());
     }
-    let buyers = Buyers::read(&till_url, &books_url);
+    let buyers = Buyers::read(till_url, books_url);
     let (good, rest) = till_orders.split_at(ORDERS);
     let bad = rest[0]["orderId"].as_str().unwrap();
     for order in good {
@@ -344,11 +325,41 @@ fn sigkill_during_the_order_flow_books_every_order_once_and_dead_letters_only_th
         stats["records"]["customer"], 8,
         "6 debtors and the till's two buyers: {stats} {context}"
     );
+    bad.to_owned()
+}
+
+#[test]
+fn sigkill_during_the_order_flow_books_every_order_once_and_dead_letters_only_the_bad_one() {
+    let started = Instant::now();
+    let seed: u64 = std::env::var("TILTAS_CRASH_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or(20_261_130);
+    let context = format!("(seed {seed}; rerun with TILTAS_CRASH_SEED={seed})");
+    eprintln!("order crash proof {context}");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (_books, books_url, _till, till_url, run) = set_up(seed);
+    // A slow AccountView that sometimes fails after committing: runs last long enough to be
+    // killed in, and some writes are applied without the run learning it.
+    post(
+        &format!("{books_url}/__sim/faults"),
+        json!({"latency_ms": 25, "commit_then_fail_rate": 0.1}),
+    );
+    let killed_at = kill_runs(&run, &books_url, &mut rng, &context);
+    eprintln!("orders booked when each run was killed: {killed_at:?}");
+    reqwest::blocking::Client::new()
+        .delete(format!("{books_url}/__sim/faults"))
+        .send()
+        .unwrap();
+    let output = sync(&run).wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{} {context}", String::from_utf8_lossy(&output.stderr)));
+
+    let bad = assert_booked_once(&till_url, &books_url, &context);
     assert!(
         report["failed"].as_u64().is_some_and(|failed| failed <= 1),
         "the last run: only {bad} may fail: {report} {context}"
     );
-
     let letters = run.tiltas(&["dead-letters", "list", "--json"]);
     assert!(letters.status.success(), "{}", String::from_utf8_lossy(&letters.stderr));
     let letters: Vec<Value> = String::from_utf8_lossy(&letters.stdout)
@@ -356,7 +367,7 @@ fn sigkill_during_the_order_flow_books_every_order_once_and_dead_letters_only_th
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     assert_eq!(letters.len(), 1, "one dead letter: {letters:?} {context}");
-    assert_eq!(letters[0]["source_key"], bad, "{letters:?} {context}");
+    assert_eq!(letters[0]["source_key"], bad.as_str(), "{letters:?} {context}");
     assert!(
         letters[0]["message"]
             .as_str()
