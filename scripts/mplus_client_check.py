@@ -83,6 +83,8 @@ def run(label, wsdl, url, ident, secret):
 
     relations = items(service.getRelations(request={"syncMarker": 0, "syncMarkerLimit": 100}), "relationList", "relation")
     check(len(relations) >= 20 and all(relation.syncMarker for relation in relations), f"getRelations lists {len(relations)} relations with sync markers")
+    named = items(service.getRelations(request={"relationNumbers": [2, 5]}), "relationList", "relation")
+    check(sorted(relation.relationNumber for relation in named) == [2, 5], "getRelations answers only the relations named in relationNumbers", [relation.relationNumber for relation in named])
     groups = items(service.getArticleGroups(request={"syncMarker": 0, "syncMarkerLimit": 10}), "articleGroupList", "articleGroups")
     check(len(groups) == 3 and groups[0].subGroupList is not None, f"getArticleGroups lists {len(groups)} groups")
     employees = items(service.getEmployees(request={"syncMarker": 0, "syncMarkerLimit": 10}), "employeeList", "employee")

@@ -1,7 +1,7 @@
 //! MplusKASSA through its Q-API (`shared/protocols/erp-and-suppliers.md` §3a): SOAP 1.1
 //! document/literal in `urn:mplusqapi`, `ident` and `secret` in the endpoint's query. Reads
 //! products (articles, paged by sync marker, changes since a time), customers (relations, paged
-//! by sync marker), orders (paged by sync marker, with their lines and employee) and stock per
+//! by sync marker), orders (paged by sync marker, with their lines, employee and buyer) and stock per
 //! branch; writes products (`createProduct`/`updateProduct`,
 //! numeric article numbers only), customers (`createRelation`/`updateRelation`) and stock
 //! (`setStock`), B2B price lists (an article's prices per price group, `priceGroupList` with

@@ -7,6 +7,7 @@ use crate::wire;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, HashMap};
 use tiltas_connector::soap::Element;
 use tiltas_connector::{ConnectorError, ErrorKind, Page, ReadRequest, RecordFailure, Source, SourceRecord};
 
@@ -185,8 +186,9 @@ pub(crate) fn customer(relation: &Element) -> Result<SourceRecord, RecordFailure
 }
 
 /// An order: its number is Mplus' `orderId`; lines in cents and scaled quantities; the
-/// employee who took it and the branch it was entered in.
-fn order(order: &Element) -> Result<SourceRecord, RecordFailure> {
+/// employee who took it and the branch it was entered in; its buyer from `relations` (the
+/// page's relations by number, see [`buyer`]).
+fn order(order: &Element, relations: &HashMap<String, Element>) -> Result<SourceRecord, RecordFailure> {
     let Some(id) = text(order, "orderId") else {
         return Err(RecordFailure::new(
             "order without id",
@@ -197,11 +199,13 @@ fn order(order: &Element) -> Result<SourceRecord, RecordFailure> {
     };
     let lines = lines(order, "order", &id)?;
     let created = order.child("entryTimestamp").and_then(wire::read_datetime);
-    let relation = text(order, "relationNumber").filter(|number| number != "0");
+    let buyer = buyer(order, relations);
     let data = json!({
         "number": id,
         "created_at": created.map(|time| time.to_rfc3339()),
-        "customer": relation.map(|code| json!({ "code": code, "name": text(order, "relationName") })),
+        "customer": buyer.customer,
+        "billing": buyer.billing,
+        "shipping": buyer.shipping,
         "lines": lines,
         "totals": { "gross": money(order, "totalInclAmount"), "net": money(order, "totalExclAmount") },
         "employee": text(order, "employeeNumber"),
@@ -214,6 +218,90 @@ fn order(order: &Element) -> Result<SourceRecord, RecordFailure> {
         updated_at: created,
         data,
     })
+}
+
+/// The relation number an order or invoice names, `None` for a walk-in sale (0 or absent).
+fn relation_number(sale: &Element) -> Option<String> {
+    text(sale, "relationNumber").filter(|number| number != "0")
+}
+
+/// An order's buyer as the order pipeline reads it.
+struct Buyer {
+    customer: Value,
+    billing: Value,
+    shipping: Value,
+}
+
+/// The buyer of an order from its relation: e-mail, name, company, phone, VAT and chamber of
+/// commerce numbers, and the relation's address (billing) and delivery address (shipping). A
+/// company relation's contact person is the buyer's name, split into `billing.first_name` and
+/// `last_name` (first word, rest) — the pipeline makes that the company debtor's contact. No
+/// `customer.code`: on an order that is the target's customer code (an order naming one keeps
+/// it), and the relation number is none; it stays in `raw.relationNumber`. A walk-in sale has
+/// no buyer; a relation the till no longer has leaves the order's `relationName` only.
+fn buyer(order: &Element, relations: &HashMap<String, Element>) -> Buyer {
+    let none = || Buyer {
+        customer: Value::Null,
+        billing: Value::Null,
+        shipping: Value::Null,
+    };
+    let Some(number) = relation_number(order) else {
+        return none();
+    };
+    let Some(relation) = relations.get(&number) else {
+        tracing::warn!(relation = %number, "an order names a relation getRelations did not answer: its buyer is the order's relationName only");
+        return Buyer {
+            customer: json!({ "name": text(order, "relationName") }),
+            ..none()
+        };
+    };
+    let company = text(relation, "companyName");
+    let person = match &company {
+        Some(_) => text(relation, "contact"),
+        None => text(relation, "name"),
+    };
+    let (first_name, last_name) = match (&company, &person) {
+        (Some(_), Some(person)) => match person.split_once(' ') {
+            Some((first, last)) => (Some(first.to_owned()), Some(last.trim().to_owned())),
+            None => (Some(person.clone()), None),
+        },
+        _ => (None, None),
+    };
+    let address = |parts: [&str; 4]| {
+        let [line1, postcode, city, country] = parts.map(|name| text(relation, name));
+        if line1.is_none() && postcode.is_none() && city.is_none() {
+            return None;
+        }
+        Some(json!({ "line1": line1, "postcode": postcode, "city": city, "country": country }))
+    };
+    let mut billing = address(["address", "zipcode", "city", "country"]).unwrap_or_else(|| json!({}));
+    if let Value::Object(fields) = &mut billing {
+        for (field, value) in [
+            ("country", text(relation, "country")),
+            ("name", person.clone()),
+            ("company", company.clone()),
+            ("first_name", first_name),
+            ("last_name", last_name),
+            ("email", text(relation, "email")),
+        ] {
+            if let Some(value) = value {
+                fields.insert(field.to_owned(), Value::String(value));
+            }
+        }
+    }
+    Buyer {
+        customer: json!({
+            "email": text(relation, "email"),
+            "name": person.or_else(|| text(relation, "name")),
+            "company_name": company,
+            "company_code": text(relation, "commerceNumber"),
+            "vat_code": text(relation, "vatNumber"),
+            "phone": text(relation, "telephone").or_else(|| text(relation, "mobile")),
+        }),
+        billing,
+        shipping: address(["deliveryAddress", "deliveryZipcode", "deliveryCity", "deliveryCountry"])
+            .unwrap_or(Value::Null),
+    }
 }
 
 /// The lines of an order or invoice, `what` naming it in failures.
@@ -292,7 +380,7 @@ fn invoice(invoice: &Element) -> Result<SourceRecord, RecordFailure> {
         "number": number,
         "kind": "sales_invoice",
         "date": date.map(|date| date.to_string()),
-        "counterparty": text(invoice, "relationNumber").filter(|number| number != "0"),
+        "counterparty": relation_number(invoice),
         "warehouse": text(invoice, "financialBranchNumber"),
         "lines": lines(invoice, "invoice", &id)?,
         "total": money(invoice, "totalInclAmount"),
@@ -373,14 +461,13 @@ fn stock(row: &Element) -> Result<SourceRecord, RecordFailure> {
 
 impl MplusSource {
     /// A page of orders or invoices by sync marker: `names` are the operation, its list
-    /// element and its item element; `read` turns an item into a record.
+    /// element and its item element. Returns the items and the position of the next page.
     async fn documents(
         &self,
         request: &ReadRequest,
         limit: usize,
         names: (&str, &str, &str),
-        read: fn(&Element) -> Result<SourceRecord, RecordFailure>,
-    ) -> Result<Page, ConnectorError> {
+    ) -> Result<(Vec<Element>, Option<String>), ConnectorError> {
         let (operation, list_name, item) = names;
         // The official Get{Orders,Invoices}Request require both text-list filters: empty, no filter.
         let query = Element::new("request")
@@ -394,12 +481,47 @@ impl MplusSource {
             .with_child(Element::leaf("includeLineList", "true"));
         let answer = self.client.call(&Element::new(operation).with_child(query)).await?;
         let list = answer.child(list_name).ok_or_else(|| missing(operation, list_name))?;
-        let items: Vec<&Element> = list.children_named(item).collect();
-        let markers: Vec<i64> = items.iter().filter_map(|item| marker_of(item)).collect();
+        let items: Vec<Element> = list.children_named(item).cloned().collect();
+        let markers: Vec<i64> = items.iter().filter_map(marker_of).collect();
+        Ok((items, next_position(&markers, limit)))
+    }
+
+    /// A page of orders with their buyers: the relations the page names, read in one
+    /// `getRelations` call by `relationNumbers` (none when every order is a walk-in sale).
+    async fn orders(&self, request: &ReadRequest, limit: usize) -> Result<Page, ConnectorError> {
+        let (orders, next) = self
+            .documents(request, limit, ("getOrders", "orderList", "order"))
+            .await?;
+        let numbers: BTreeSet<i64> = orders
+            .iter()
+            .filter_map(relation_number)
+            .filter_map(|number| number.parse::<i64>().ok())
+            .collect();
+        let mut relations = HashMap::new();
+        if !numbers.is_empty() {
+            let mut query = Element::new("request");
+            for number in &numbers {
+                query
+                    .children
+                    .push(Element::leaf("relationNumbers", number.to_string()));
+            }
+            let answer = self
+                .client
+                .call(&Element::new("getRelations").with_child(query))
+                .await?;
+            let list = answer
+                .child("relationList")
+                .ok_or_else(|| missing("getRelations", "relationList"))?;
+            for relation in list.children_named("relation") {
+                if let Some(number) = text(relation, "relationNumber") {
+                    relations.insert(number, relation.clone());
+                }
+            }
+        }
         Ok(Page {
-            records: items.into_iter().map(read).collect(),
-            next: next_position(&markers, limit),
-            api_calls: 1,
+            records: orders.iter().map(|item| order(item, &relations)).collect(),
+            next,
+            api_calls: if numbers.is_empty() { 1 } else { 2 },
         })
     }
 
@@ -534,13 +656,16 @@ impl Source for MplusSource {
                 })
             }
             Reading::Invoices => {
-                self.documents(request, limit, ("getInvoices", "invoiceList", "invoice"), invoice)
-                    .await
+                let (invoices, next) = self
+                    .documents(request, limit, ("getInvoices", "invoiceList", "invoice"))
+                    .await?;
+                Ok(Page {
+                    records: invoices.iter().map(invoice).collect(),
+                    next,
+                    api_calls: 1,
+                })
             }
-            Reading::Orders => {
-                self.documents(request, limit, ("getOrders", "orderList", "order"), order)
-                    .await
-            }
+            Reading::Orders => self.orders(request, limit).await,
             Reading::Stock { branch } => {
                 // getStock does not page: a page of articles (by sync marker) names the
                 // articles whose stock the page holds, so stock pages like products do.

@@ -322,6 +322,7 @@ async fn orders_are_read_by_sync_marker_with_lines_employee_and_branch() {
     assert_eq!(first["number"], "ORD-000001");
     assert_eq!(first["employee"], "1");
     assert_eq!(first["warehouse"], "1");
+    assert_eq!(first["customer"]["email"], "klant1@example.nl", "relation 1's: {first}");
     assert_eq!(first["lines"].as_array().map(Vec::len), Some(2), "{first}");
     assert!(
         tiltas_model::validate_json(tiltas_model::EntityKind::Order, first).is_ok(),
@@ -330,6 +331,81 @@ async fn orders_are_read_by_sync_marker_with_lines_employee_and_branch() {
     sim.mutate("order", 2).unwrap();
     let (again, _) = read_all(&config, None, 100).await;
     assert_eq!(again.len(), 9, "new orders take the next markers");
+}
+
+#[tokio::test]
+async fn an_order_names_its_buyer_from_its_relation_all_of_a_page_in_one_call() {
+    let (url, sim, _) = start(2, 1).await;
+    let config = writing(&url, "customer", "");
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap();
+    let company = json!({"code": "K001", "name": "Els van Noord", "company_name": "Bakkerij Noord B.V.",
+        "email": "els@noord.nl", "vat_code": "NL001234567B01", "phone": "+31301234567",
+        "billing": {"line1": "Markt 1", "postcode": "3511 AA", "city": "Utrecht", "country": "NL"},
+        "shipping": {"line1": "Achterom 2", "city": "Utrecht", "country": "NL"}});
+    let written = target.write_batch(vec![item(company)]).await.unwrap();
+    assert!(
+        matches!(written.outcomes[0], WriteOutcome::Written { .. }),
+        "{written:?}"
+    );
+    // A walk-in sale, one of relation 1 (a person, seeded) and one of relation 2 (the company).
+    sim.mutate("order", 3).unwrap();
+    let before = requests(&url).await;
+    let (orders, _) = read_all(&reading(&url, SECRET, "order"), None, 100).await;
+    assert_eq!(
+        requests(&url).await - before,
+        2,
+        "getOrders and one getRelations for the page"
+    );
+    for order in &orders {
+        let order = &order.data;
+        assert!(
+            tiltas_model::validate_json(tiltas_model::EntityKind::Order, order).is_ok(),
+            "{order}"
+        );
+    }
+    let (walk_in, person, company) = (&orders[0].data, &orders[1].data, &orders[2].data);
+    assert!(walk_in["customer"].is_null(), "{walk_in}");
+    assert!(
+        person["customer"]["code"].is_null(),
+        "a relation number is no debtor code: {person}"
+    );
+    assert_eq!(person["raw"]["relationNumber"], "1", "{person}");
+    assert_eq!(person["customer"]["email"], "klant1@example.nl", "{person}");
+    assert_eq!(person["customer"]["name"], "Jansen 1", "{person}");
+    assert!(person["customer"]["company_name"].is_null(), "{person}");
+    assert_eq!(
+        (&person["billing"]["city"], &person["billing"]["country"]),
+        (&json!("Utrecht"), &json!("NL"))
+    );
+    assert!(
+        person["billing"]["first_name"].is_null(),
+        "a person's name is not split: {person}"
+    );
+    let buyer = &company["customer"];
+    assert_eq!(
+        (
+            &buyer["company_name"],
+            &buyer["name"],
+            &buyer["email"],
+            &buyer["vat_code"]
+        ),
+        (
+            &json!("Bakkerij Noord B.V."),
+            &json!("Els van Noord"),
+            &json!("els@noord.nl"),
+            &json!("NL001234567B01")
+        )
+    );
+    let billing = &company["billing"];
+    assert_eq!(
+        (&billing["first_name"], &billing["last_name"], &billing["company"]),
+        (&json!("Els"), &json!("van Noord"), &json!("Bakkerij Noord B.V.")),
+        "the contact person: {company}"
+    );
+    assert_eq!(
+        (&billing["line1"], &billing["postcode"], &company["shipping"]["line1"]),
+        (&json!("Markt 1"), &json!("3511 AA"), &json!("Achterom 2"))
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod crash;
 mod dead_letters;
 mod erp_shop;
 mod files_flow;
+mod order_crash;
 mod payments;
 mod rivile_flow;
 mod serve;

@@ -2,6 +2,7 @@
 //! the AccountView connection authorised as `tiltas connect` leaves it: a refresh token the
 //! simulator issued, sealed in the store by the engine's vault.
 use super::{credentials, SEED};
+use serde_json::json;
 use std::sync::Arc;
 use tiltas_accountview_sim::{router, AccountViewSim, Seeding};
 use tiltas_connector::Systems;
@@ -11,7 +12,7 @@ use tiltas_sim::{Harness, SimSystem};
 static SYSTEMS: Systems = Systems::new(&[&crate::AccountViewSystem, &tiltas_mplus::MplusSystem]);
 
 #[tokio::test]
-async fn the_five_flow_example_moves_100_articles_stock_prices_and_30_orders_once() {
+async fn the_five_flow_example_moves_100_articles_stock_prices_and_30_orders_once_each_on_its_buyer() {
     let mut credentials = credentials();
     credentials.company = "1".into();
     let seeding = Seeding {
@@ -111,9 +112,14 @@ async fn the_five_flow_example_moves_100_articles_stock_prices_and_30_orders_onc
     );
     assert_till_has_the_price_lists(&books, &till);
 
+    // Two buyers the till knows and AccountView does not: a company with its contact person
+    // and a person in Belgium. The till's orders name its relations in turn (every third order
+    // a walk-in sale), so the 30 orders cover every relation.
+    add_till_relations(&till_url).await;
     till.mutate("order", 30).unwrap();
     // Every fifth write is applied and then answered with a failure (a crash after the commit):
-    // the engine verifies by order number before resending, so nothing is booked twice.
+    // the engine verifies by order number (and a new debtor by e-mail) before resending, so
+    // nothing is booked twice.
     books_harness.set_faults(tiltas_sim::Faults {
         commit_then_fail_rate: 0.2,
         ..Default::default()
@@ -135,13 +141,29 @@ async fn the_five_flow_example_moves_100_articles_stock_prices_and_30_orders_onc
     let booked = books.records("order").unwrap();
     let booked = booked.as_array().unwrap();
     assert_eq!(booked.len(), 30);
-    assert!(
-        booked.iter().all(|order| order["SUB_NR"] == "10001"),
-        "walk-in sales on the default debtor"
-    );
+    assert_orders_on_their_buyers_debtors(&books, &till, booked);
     assert!(
         booked.iter().all(|order| order["EMPL_NR"] == "1"),
         "the till's employee"
+    );
+
+    // The two debtors the pipeline made flow to the till once: found there by e-mail (the
+    // relations their orders came from), so linked to them, never doubled.
+    let linked = sync("customers-to-till").await;
+    assert_eq!(
+        (linked.counters.created, linked.counters.updated, linked.counters.failed),
+        (0, 2, 0),
+        "seed {SEED}: {:?}",
+        linked.counters
+    );
+    let relations = till.records("customer").unwrap();
+    let relations = relations.as_array().unwrap();
+    assert_eq!(relations.len(), 14);
+    assert!(
+        relations.iter().all(|relation| relation["fields"]["extRelationId"]
+            .as_str()
+            .is_some_and(|ext| !ext.is_empty())),
+        "seed {SEED}: every relation linked to its debtor: {relations:?}"
     );
 
     for flow in [
@@ -176,6 +198,128 @@ async fn the_five_flow_example_moves_100_articles_stock_prices_and_30_orders_onc
     assert!(problem.message.contains("product 5 not in ERP"), "{problem:?}");
     assert_eq!(problem.field.as_deref(), Some("lines[0].sku"), "{problem:?}");
     assert_eq!(books.records("order").unwrap().as_array().unwrap().len(), 30);
+}
+
+/// Every order booked on its buyer's debtor: a walk-in sale on the default debtor (10001), a
+/// relation that came from AccountView on its own debtor (its `extRelationId`), and a relation
+/// only the till knew on the debtor the order pipeline created for it by e-mail — a company
+/// (B) with its contact person, a person (P) on its own, revenue account and VAT code by
+/// country as the example maps them.
+fn assert_orders_on_their_buyers_debtors(
+    books: &AccountViewSim,
+    till: &tiltas_mplus_sim::MplusSim,
+    booked: &[serde_json::Value],
+) {
+    let relations = till.records("customer").unwrap();
+    let debtors = books.records("customer").unwrap();
+    let debtors = debtors.as_array().unwrap();
+    assert_eq!(debtors.len(), 14, "12 debtors and the two new buyers");
+    let debtor_by_mail = |mail: &str| {
+        debtors
+            .iter()
+            .find(|debtor| {
+                debtor["MAIL_BUS"]
+                    .as_str()
+                    .is_some_and(|known| known.eq_ignore_ascii_case(mail))
+            })
+            .unwrap_or_else(|| panic!("seed {SEED}: no debtor with e-mail {mail}"))
+    };
+    let expected_debtor = |relation: i64| -> String {
+        if relation == 0 {
+            return "10001".into();
+        }
+        let fields = &relations
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|known| known["relationNumber"] == relation)
+            .unwrap_or_else(|| panic!("seed {SEED}: relation {relation} in the till"))["fields"];
+        match fields["extRelationId"].as_str().filter(|ext| !ext.is_empty()) {
+            Some(debtor) => debtor.to_owned(),
+            None => debtor_by_mail(fields["email"].as_str().unwrap())["SUB_NR"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
+    };
+    let (mut walk_ins, mut with_relation) = (0, std::collections::BTreeSet::new());
+    for order in till.records("order").unwrap().as_array().unwrap() {
+        let relation = order["relationNumber"].as_i64().unwrap();
+        let number = order["orderId"].as_str().unwrap();
+        let row = booked
+            .iter()
+            .find(|row| row["ORD_NR"] == number)
+            .unwrap_or_else(|| panic!("seed {SEED}: order {number} booked"));
+        assert_eq!(
+            row["SUB_NR"].as_str(),
+            Some(expected_debtor(relation).as_str()),
+            "seed {SEED}: order {number} of relation {relation}"
+        );
+        if relation == 0 {
+            walk_ins += 1;
+        } else {
+            with_relation.insert(relation);
+        }
+    }
+    assert_eq!(walk_ins, 10, "every third order a walk-in sale on the default debtor");
+    assert_eq!(with_relation.len(), 14, "every relation's orders on its debtor");
+    let company = debtor_by_mail("els@bakkerijnoord.nl");
+    assert_eq!(
+        (&company["ACCT_NAME"], &company["CONTACT_TYPE"], &company["REV_ACCT"]),
+        (&json!("Bakkerij Noord B.V."), &json!("B"), &json!("8000"))
+    );
+    let contact = &company["CONTACT_PERSON"][0];
+    assert_eq!(
+        (&contact["CP_FIRST"], &contact["CP_LAST"]),
+        (&json!("Els"), &json!("van Noord")),
+        "the company's contact person: {company}"
+    );
+    let person = debtor_by_mail("tom.wit@example.be");
+    assert_eq!(
+        (
+            &person["ACCT_NAME"],
+            &person["CONTACT_TYPE"],
+            &person["REV_ACCT"],
+            &person["VAT_CODE"]
+        ),
+        (&json!("Tom Wit"), &json!("P"), &json!("8010"), &json!("4"))
+    );
+    assert!(
+        person["CONTACT_PERSON"].as_array().is_none_or(Vec::is_empty),
+        "a person debtor has no contact person: {person}"
+    );
+}
+
+/// Two relations written to the till only, with the MplusKASSA connector: a company with its
+/// contact person and a person.
+async fn add_till_relations(url: &str) {
+    let config = till_config(url, "customer");
+    let mut target = SYSTEMS
+        .open_target(&config, &config.flows[0], Arc::new(crate::OpenGate))
+        .unwrap();
+    let buyers = [
+        json!({ "name": "Els van Noord", "company_name": "Bakkerij Noord B.V.", "email": "els@bakkerijnoord.nl",
+                "billing": { "line1": "Markt 1", "postcode": "3511 AA", "city": "Utrecht", "country": "NL" } }),
+        json!({ "name": "Tom Wit", "email": "tom.wit@example.be",
+                "billing": { "line1": "Grote Markt 5", "postcode": "2000", "city": "Antwerpen", "country": "BE" } }),
+    ];
+    let items = buyers
+        .into_iter()
+        .map(|payload| crate::WriteItem {
+            source_key: payload["email"].as_str().unwrap_or_default().to_owned(),
+            target_id: None,
+            payload,
+        })
+        .collect();
+    let result = target.write_batch(items).await.unwrap();
+    assert!(
+        result
+            .outcomes
+            .iter()
+            .all(|outcome| matches!(outcome, crate::WriteOutcome::Written { .. })),
+        "{:?}",
+        result.outcomes
+    );
 }
 
 /// Every line of AccountView's price lists is its article's price in the till's price group

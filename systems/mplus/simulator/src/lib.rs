@@ -11,7 +11,10 @@
 //! type's sync marker; lists page by marker (inclusive lower bound) and `syncMarkerLimit`.
 mod contract;
 mod flags;
+mod orders;
 mod prices;
+mod products;
+mod relations;
 #[cfg(test)]
 mod tests;
 use axum::body::Bytes;
@@ -29,7 +32,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tiltas_connector::soap::{self, Element, Reply};
-use tiltas_mplus::wire::{self, NAMESPACE};
+use tiltas_mplus::wire::NAMESPACE;
 use tiltas_sim::{Harness, RequestKind, SimSystem};
 
 /// The faultstring of a record `invalid_item_rate` refuses (the simulator's words; Mplus'
@@ -373,9 +376,17 @@ impl SimSystem for MplusSim {
                 if articles.is_empty() {
                     return Err("no articles to order: seed some products".into());
                 }
-                for _ in 0..count {
+                // Every third order a walk-in sale (relation 0); the others name the relations
+                // in turn, so a batch of orders covers every buyer the till knows.
+                let relations: Vec<i64> = db.relations.keys().copied().collect();
+                for n in 0..count {
                     let lines: Vec<(i64, i64)> = articles.iter().map(|article| (*article, 1)).collect();
-                    db.add_order(String::new(), 0, 1, &lines);
+                    let relation = match n % 3 {
+                        _ if relations.is_empty() => 0,
+                        0 => 0,
+                        _ => relations[(n - n / 3 - 1) % relations.len()],
+                    };
+                    db.add_order(String::new(), relation, 1, &lines);
                     changed += 1;
                 }
             }
@@ -577,19 +588,19 @@ async fn call(State((sim, harness)): AppState, RawQuery(query): RawQuery, body: 
     let request = operation.child("request");
     let mut db = lock(&sim.db);
     let reply = match operation.name.as_str() {
-        "getProducts" => get_products(&db, request),
-        "getRelations" => get_relations(&db, request),
-        "findRelation" => find_relation(&db, operation.child("relation")),
+        "getProducts" => products::get_products(&db, request),
+        "getRelations" => relations::get_relations(&db, request),
+        "findRelation" => relations::find_relation(&db, operation.child("relation")),
         "getStock" => get_stock(&db, request),
         "getArticleGroups" => article_groups(request),
         "getEmployees" => Ok(employees()),
-        "getOrders" => get_orders(&db, request),
-        "getInvoices" => get_invoices(&db, request),
+        "getOrders" => orders::get_orders(&db, request),
+        "getInvoices" => orders::get_invoices(&db, request),
         "getCurrentSyncMarkers" => Ok(sync_markers(&db)),
         "getPriceGroupList" => Ok(prices::price_group_list()),
-        "createProduct" | "updateProduct" => write_product(&mut db, &harness, &operation),
-        "createRelation" | "updateRelation" => write_relation(&mut db, &harness, &operation),
-        "createOrderV3" => create_order(&mut db, request),
+        "createProduct" | "updateProduct" => products::write_product(&mut db, &harness, &operation),
+        "createRelation" | "updateRelation" => relations::write_relation(&mut db, &harness, &operation),
+        "createOrderV3" => orders::create_order(&mut db, request),
         "setStock" => set_stock(&mut db, &harness, request),
         other => Err((
             "Client",
@@ -638,155 +649,10 @@ pub(crate) fn leaf(name: &str, value: impl ToString) -> Element {
     Element::leaf(name, value.to_string())
 }
 
-fn article_element(article: &Article) -> Element {
-    // The official WSDL's order of Article's elements.
-    let element = article_head(article);
-    if article.price_groups.is_empty() {
-        element
-    } else {
-        element.with_child(prices::price_group_list_element(&article.price_groups))
-    }
-}
-
-fn article_head(article: &Article) -> Element {
-    let mut element = Element::new("article").with_child(leaf("articleNumber", article.article_number));
-    if !article.ext_id.is_empty() {
-        element = element.with_child(leaf("extArticleId", &article.ext_id));
-    }
-    element
-        .with_child(leaf("syncMarker", article.marker))
-        .with_child(wire::datetime("changeTimestamp", time(article.changed)))
-        .with_child(wire::datetime("createTimestamp", time(article.created)))
-        .with_child(leaf("active", article.active))
-        .with_child(leaf("description", &article.description))
-        .with_child(leaf("barcode", &article.barcode))
-        .with_child(leaf("brandName", &article.brand))
-        .with_child(leaf("vatCode", 2))
-        .with_child(leaf("vatPercentage", article.vat_percentage))
-        .with_child(leaf("priceIncl", article.price_incl))
-        .with_child(leaf("priceExcl", article.price_excl))
-        .with_child(leaf("unit", &article.unit))
-}
-
-fn product_element(article: &Article) -> Element {
-    Element::new("product")
-        .with_child(leaf("productNumber", article.product_number))
-        .with_child(leaf("syncMarker", article.marker))
-        .with_child(leaf("description", &article.description))
-        .with_child(leaf("extraText", &article.extra_text))
-        .with_child(Element::new("articleList").with_child(article_element(article)))
-        .with_child(leaf("groupNumbers", article.group))
-}
-
 fn limit_of(request: Option<&Element>) -> Result<usize, (&'static str, String)> {
     Ok(parsed::<usize>(request, "syncMarkerLimit")?
         .unwrap_or(usize::MAX)
         .max(1))
-}
-
-fn get_products(db: &Db, request: Option<&Element>) -> Answer {
-    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
-    let limit = limit_of(request)?;
-    let wanted: Vec<i64> = request
-        .into_iter()
-        .flat_map(|request| request.children_named("articleNumbers"))
-        .filter_map(|number| number.text.trim().parse().ok())
-        .collect();
-    let since = request
-        .and_then(|request| request.child("changedSinceTimestamp"))
-        .and_then(wire::read_datetime);
-    let mut articles: Vec<&Article> = db
-        .articles
-        .values()
-        .filter(|article| wanted.is_empty() || wanted.contains(&article.article_number))
-        .filter(|article| article.marker >= from)
-        .filter(|article| since.is_none_or(|since| time(article.changed) >= since))
-        .collect();
-    articles.sort_by_key(|article| article.marker);
-    let mut list = Element::new("productList");
-    for article in articles.into_iter().take(limit) {
-        list.children.push(product_element(article));
-    }
-    Ok(Element::new("GetProductsResponse").with_child(list))
-}
-
-fn relation_element(name: &str, relation: &Relation) -> Element {
-    let mut element = Element::new(name).with_child(leaf("relationNumber", relation.number));
-    let field = |name: &str| relation.fields.get(name).filter(|value| !value.is_empty());
-    if let Some(ext) = field("extRelationId") {
-        element = element.with_child(leaf("extRelationId", ext));
-    }
-    element = element
-        .with_child(leaf("syncMarker", relation.marker))
-        .with_child(wire::datetime("createTimestamp", time(relation.created)))
-        .with_child(wire::datetime("changeTimestamp", time(relation.changed)))
-        .with_child(leaf("active", true));
-    // The rest in the official WSDL's order.
-    for name in [
-        "name",
-        "address",
-        "zipcode",
-        "city",
-        "country",
-        "deliveryAddress",
-        "deliveryZipcode",
-        "deliveryCity",
-        "deliveryCountry",
-        "contact",
-        "telephone",
-        "mobile",
-        "email",
-        "categoryId",
-        "vatNumber",
-        "commerceNumber",
-        "companyName",
-    ] {
-        if let Some(value) = field(name) {
-            element = element.with_child(leaf(name, value));
-        }
-    }
-    element
-}
-
-fn get_relations(db: &Db, request: Option<&Element>) -> Answer {
-    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
-    let limit = limit_of(request)?;
-    let mut relations: Vec<&Relation> = db
-        .relations
-        .values()
-        .filter(|relation| relation.marker >= from)
-        .collect();
-    relations.sort_by_key(|relation| relation.marker);
-    let mut list = Element::new("relationList");
-    for relation in relations.into_iter().take(limit) {
-        list.children.push(relation_element("relation", relation));
-    }
-    Ok(Element::new("GetRelationsResponse").with_child(list))
-}
-
-fn find_relation(db: &Db, criteria: Option<&Element>) -> Answer {
-    let criteria: Vec<(&str, &str)> = criteria
-        .into_iter()
-        .flat_map(|criteria| criteria.children.iter())
-        .filter(|child| !child.text.trim().is_empty())
-        .map(|child| (child.name.as_str(), child.text.trim()))
-        .collect();
-    let found = db.relations.values().find(|relation| {
-        !criteria.is_empty()
-            && criteria.iter().all(|(name, value)| match *name {
-                "relationNumber" => relation.number.to_string() == *value,
-                _ => relation
-                    .fields
-                    .get(*name)
-                    .is_some_and(|field| field.eq_ignore_ascii_case(value)),
-            })
-    });
-    Ok(match found {
-        Some(relation) => Element::new("FindRelationResponse")
-            .with_child(leaf("result", "FIND-RELATION-RESULT-OK"))
-            .with_child(relation_element("relation", relation)),
-        None => Element::new("FindRelationResponse").with_child(leaf("result", "FIND-RELATION-RESULT-NOT-FOUND")),
-    })
 }
 
 fn get_stock(db: &Db, request: Option<&Element>) -> Answer {
@@ -878,299 +744,6 @@ fn sync_markers(db: &Db) -> Element {
         .with_child(leaf("orderSyncMarker", marker("order")))
 }
 
-fn order_element(order: &Order) -> Element {
-    let mut lines = Element::new("lineList");
-    let (mut total_incl, mut total_excl) = (0, 0);
-    for (article, quantity, incl, excl, vat) in &order.lines {
-        total_incl += incl * quantity;
-        total_excl += excl * quantity;
-        lines.children.push(
-            Element::new("line")
-                .with_child(leaf("articleNumber", article))
-                .with_child(
-                    Element::new("data")
-                        .with_child(leaf("quantity", quantity))
-                        .with_child(leaf("decimalPlaces", 0))
-                        .with_child(leaf("price", incl))
-                        .with_child(leaf("priceExcl", excl))
-                        .with_child(leaf("vatPercentage", vat)),
-                ),
-        );
-    }
-    // The official WSDL's order of Order's elements.
-    Element::new("order")
-        .with_child(leaf("orderId", &order.id))
-        .with_child(leaf("extOrderId", &order.ext_id))
-        .with_child(leaf("syncMarker", order.marker))
-        .with_child(leaf("entryBranchNumber", order.branch))
-        .with_child(leaf("employeeNumber", order.employee))
-        .with_child(wire::datetime("entryTimestamp", time(order.created)))
-        .with_child(leaf("relationNumber", order.relation))
-        .with_child(leaf("totalInclAmount", total_incl))
-        .with_child(leaf("totalExclAmount", total_excl))
-        .with_child(lines)
-}
-
-/// An invoice in the official WSDL's order of Invoice's elements; `ext_id` holds its order.
-fn invoice_element(invoice: &Order) -> Element {
-    let order = order_element(invoice);
-    let child = |name: &str| order.child(name).cloned().unwrap_or_else(|| Element::new(name));
-    let created = time(invoice.created);
-    Element::new("invoice")
-        .with_child(leaf("invoiceId", &invoice.id))
-        .with_child(leaf("syncMarker", invoice.marker))
-        .with_child(
-            Element::new("invoiceNumber")
-                .with_child(leaf("year", created.format("%Y")))
-                .with_child(leaf("number", invoice.marker)),
-        )
-        .with_child(leaf("employeeNumber", invoice.employee))
-        .with_child(wire::datetime("entryTimestamp", created))
-        .with_child(leaf("relationNumber", invoice.relation))
-        .with_child(
-            Element::new("financialDate")
-                .with_child(leaf("day", created.format("%-d")))
-                .with_child(leaf("mon", created.format("%-m")))
-                .with_child(leaf("year", created.format("%Y"))),
-        )
-        .with_child(leaf("financialBranchNumber", invoice.branch))
-        .with_child(child("totalInclAmount"))
-        .with_child(child("totalExclAmount"))
-        .with_child(child("lineList"))
-}
-
-fn get_invoices(db: &Db, request: Option<&Element>) -> Answer {
-    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
-    let limit = limit_of(request)?;
-    let mut list = Element::new("invoiceList");
-    for invoice in db.invoices.iter().filter(|invoice| invoice.marker >= from).take(limit) {
-        list.children.push(invoice_element(invoice));
-    }
-    Ok(Element::new("GetInvoicesResponse").with_child(list))
-}
-
-fn get_orders(db: &Db, request: Option<&Element>) -> Answer {
-    let from = parsed::<i64>(request, "syncMarker")?.unwrap_or(0);
-    let limit = limit_of(request)?;
-    let mut list = Element::new("orderList");
-    for order in db.orders.iter().filter(|order| order.marker >= from).take(limit) {
-        list.children.push(order_element(order));
-    }
-    Ok(Element::new("GetOrdersResponse").with_child(list))
-}
-
-/// `CreateOrderInfo`: the order's id (both of its parts are required).
-fn info(order_id: &str) -> Element {
-    Element::new("info")
-        .with_child(leaf("orderId", order_id))
-        .with_child(leaf("orderString", order_id))
-}
-
-fn create_order(db: &mut Db, request: Option<&Element>) -> Answer {
-    let key = request
-        .and_then(|request| request.child_text("idempotencyKey"))
-        .map(str::trim)
-        .unwrap_or_default()
-        .to_string();
-    if key.is_empty() {
-        return Err((
-            "Client",
-            "Validation constraint violation: idempotencyKey is required".into(),
-        ));
-    }
-    if let Some(first) = db.replies.get(&key) {
-        // The first answer again, marked as a replay.
-        let mut replay = first.clone();
-        if let Some(result) = replay
-            .children
-            .iter_mut()
-            .find(|child| child.name == "idempotencyResult")
-        {
-            result.text = "IDEMPOTENCY-RESULT-REPLAY-RESPONSE".into();
-        }
-        return Ok(replay);
-    }
-    let order = request.and_then(|request| request.child("order"));
-    let ext_id = order
-        .and_then(|order| order.child_text("extOrderId"))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    if !ext_id.is_empty() && db.orders.iter().any(|existing| existing.ext_id == ext_id) {
-        return Ok(Element::new("CreateOrderV3Response")
-            .with_child(leaf("idempotencyResult", "IDEMPOTENCY-RESULT-ORIGINAL-RESPONSE"))
-            .with_child(leaf("result", "CREATE-ORDER-RESULT-EXT-ORDER-ID-ALREADY-EXISTS"))
-            .with_child(leaf("errorMessage", format!("extOrderId {ext_id} already exists")))
-            .with_child(info("")));
-    }
-    let relation = parsed::<i64>(order, "relationNumber")?.unwrap_or(0);
-    let employee = parsed::<i64>(order, "employeeNumber")?.unwrap_or(0);
-    let mut lines = Vec::new();
-    for line in order
-        .and_then(|order| order.child("lineList"))
-        .into_iter()
-        .flat_map(|list| list.children_named("line"))
-    {
-        let article = parsed::<i64>(Some(line), "articleNumber")?.unwrap_or(0);
-        if !db.articles.contains_key(&article) {
-            return Err(("Client", format!("Unknown articleNumber {article} in lineList")));
-        }
-        let quantity = parsed::<i64>(line.child("data"), "quantity")?.unwrap_or(1);
-        lines.push((article, quantity));
-    }
-    let order = db.add_order(ext_id, relation, employee, &lines);
-    let response = Element::new("CreateOrderV3Response")
-        .with_child(leaf("idempotencyResult", "IDEMPOTENCY-RESULT-ORIGINAL-RESPONSE"))
-        .with_child(leaf("result", "CREATE-ORDER-RESULT-OK"))
-        .with_child(order_element(&order))
-        .with_child(info(&order.id));
-    db.replies.insert(key, response.clone());
-    Ok(response)
-}
-
-fn write_product(db: &mut Db, harness: &Harness, operation: &Element) -> Answer {
-    let creating = operation.name == "createProduct";
-    let result = |outcome: &str| {
-        format!(
-            "{}-RESULT-{outcome}",
-            if creating { "CREATE-PRODUCT" } else { "UPDATE-PRODUCT" }
-        )
-    };
-    let product = operation.child("product");
-    let Some(article) = product
-        .and_then(|product| product.child("articleList"))
-        .and_then(|list| list.child("article"))
-    else {
-        return Err((
-            "Client",
-            "Validation constraint violation: product.articleList.article is required".into(),
-        ));
-    };
-    let Some(number) = parsed::<i64>(Some(article), "articleNumber")?.filter(|number| *number > 0) else {
-        return Err((
-            "Client",
-            "Validation constraint violation: articleNumber is required".into(),
-        ));
-    };
-    let existing = db.articles.get(&number).cloned();
-    // The official CreateProductResponse requires productNumber; both require errorMessage.
-    let failed = |outcome: &str, message: String| {
-        let response = Element::new(response_name(&operation.name)).with_child(leaf("result", result(outcome)));
-        let response = if creating {
-            response.with_child(leaf("productNumber", 0))
-        } else {
-            response
-        };
-        Ok(response.with_child(leaf("errorMessage", message)))
-    };
-    match (&existing, creating) {
-        (Some(_), true) => {
-            return failed(
-                "FAILED-ARTICLE-NUMBER-ALREADY-TAKEN",
-                format!("article number {number} is already taken"),
-            )
-        }
-        (None, false) => return failed("NOT-FOUND", format!("article {number} not found")),
-        _ => {}
-    }
-    let ext = article
-        .child_text("extArticleId")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let vat = parsed::<i64>(Some(article), "vatPercentage")?
-        .or(existing.as_ref().map(|existing| existing.vat_percentage))
-        .unwrap_or(21);
-    let price_groups = match prices::read_price_groups(article, vat)? {
-        prices::Written::Refused(message) => return failed("FAILED", message),
-        prices::Written::Set(price_groups) => Some(price_groups),
-        prices::Written::Kept => None,
-    };
-    if harness.refuses_item(&if ext.is_empty() {
-        number.to_string()
-    } else {
-        ext.clone()
-    }) {
-        return Err(("Client", REFUSED_ITEM.to_string()));
-    }
-    let text = |name: &str| article.child_text(name).map(|text| text.trim().to_string());
-    let (marker, now) = (db.marker("article"), db.tick());
-    let product_number = match &existing {
-        Some(existing) => existing.product_number,
-        None => {
-            db.next_product += 1;
-            db.next_product - 1
-        }
-    };
-    let mut stored = existing.unwrap_or(Article {
-        product_number,
-        article_number: number,
-        ext_id: String::new(),
-        description: String::new(),
-        extra_text: String::new(),
-        barcode: String::new(),
-        brand: String::new(),
-        unit: String::new(),
-        vat_percentage: 21,
-        price_incl: 0,
-        price_excl: 0,
-        group: 1,
-        active: true,
-        price_groups: Vec::new(),
-        marker,
-        created: now,
-        changed: now,
-    });
-    if !ext.is_empty() {
-        stored.ext_id = ext;
-    }
-    for (name, field) in [
-        ("description", &mut stored.description),
-        ("barcode", &mut stored.barcode),
-        ("brandName", &mut stored.brand),
-        ("unit", &mut stored.unit),
-    ] {
-        if let Some(value) = text(name) {
-            *field = value;
-        }
-    }
-    if let Some(extra) = product.and_then(|product| product.child_text("extraText")) {
-        stored.extra_text = extra.trim().to_string();
-    }
-    if let Some(active) = text("active") {
-        stored.active = active == "true";
-    }
-    for (name, field) in [
-        ("priceIncl", &mut stored.price_incl),
-        ("priceExcl", &mut stored.price_excl),
-        ("vatPercentage", &mut stored.vat_percentage),
-    ] {
-        if let Some(value) = parsed::<i64>(Some(article), name)? {
-            *field = value;
-        }
-    }
-    if let Some(price_groups) = price_groups {
-        stored.price_groups = price_groups;
-    }
-    (stored.marker, stored.changed) = (marker, now);
-    db.articles.insert(number, stored);
-    let response = Element::new(response_name(&operation.name)).with_child(leaf("result", result("OK")));
-    Ok(if creating {
-        response
-            .with_child(leaf("productNumber", product_number))
-            .with_child(leaf("articleNumbers", number))
-            .with_child(wire::datetime("changeTimestamp", time(now)))
-            .with_child(leaf("syncMarker", marker))
-            .with_child(leaf("errorMessage", ""))
-    } else {
-        response
-            .with_child(leaf("existingArticleNumbers", number))
-            .with_child(wire::datetime("changeTimestamp", time(now)))
-            .with_child(leaf("syncMarker", marker))
-            .with_child(leaf("errorMessage", ""))
-    })
-}
-
 /// `setStock`: the stock of an article in a branch becomes `amount` (with `decimalPlaces`);
 /// what is reserved stays reserved, the rest is free.
 fn set_stock(db: &mut Db, harness: &Harness, request: Option<&Element>) -> Answer {
@@ -1201,75 +774,4 @@ fn set_stock(db: &mut Db, harness: &Harness, request: Option<&Element>) -> Answe
     Ok(Element::new("SetStockResponse")
         .with_child(leaf("result", "SET-STOCK-RESULT-OK"))
         .with_child(leaf("stockId", db.tick())))
-}
-
-fn write_relation(db: &mut Db, harness: &Harness, operation: &Element) -> Answer {
-    let creating = operation.name == "createRelation";
-    let Some(relation) = operation.child("relation") else {
-        return Err(("Client", "Validation constraint violation: relation is required".into()));
-    };
-    let number = parsed::<i64>(Some(relation), "relationNumber")?;
-    let response = Element::new(response_name(&operation.name));
-    if !creating && !number.is_some_and(|number| db.relations.contains_key(&number)) {
-        return Ok(response
-            .with_child(leaf("result", "UPDATE-RELATION-RESULT-NOT-FOUND"))
-            .with_child(leaf("errorMessage", "relation not found")));
-    }
-    if creating && number.is_some_and(|number| db.relations.contains_key(&number)) {
-        return Ok(response
-            .with_child(leaf(
-                "result",
-                "CREATE-RELATION-RESULT-FAILED-RELATION-NUMBER-ALREADY-TAKEN",
-            ))
-            .with_child(leaf("relationNumber", 0))
-            .with_child(leaf("errorMessage", "relation number already taken")));
-    }
-    let key = relation
-        .child_text("extRelationId")
-        .or_else(|| relation.child_text("email"))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    if harness.refuses_item(&key) {
-        return Err(("Client", REFUSED_ITEM.to_string()));
-    }
-    let (marker, now) = (db.marker("relation"), db.tick());
-    let number = match number {
-        Some(number) => number,
-        None => {
-            db.next_relation += 1;
-            db.next_relation - 1
-        }
-    };
-    let stored = db.relations.entry(number).or_insert(Relation {
-        number,
-        fields: BTreeMap::new(),
-        marker,
-        created: now,
-        changed: now,
-    });
-    for child in &relation.children {
-        if child.children.is_empty() && child.name != "relationNumber" && child.name != "syncMarker" {
-            stored.fields.insert(child.name.clone(), child.text.trim().to_string());
-        }
-    }
-    (stored.marker, stored.changed) = (marker, now);
-    let result = if creating {
-        "CREATE-RELATION-RESULT-OK"
-    } else {
-        "UPDATE-RELATION-RESULT-OK"
-    };
-    let response = response.with_child(leaf("result", result));
-    Ok(if creating {
-        response
-            .with_child(leaf("relationNumber", number))
-            .with_child(wire::datetime("changeTimestamp", time(now)))
-            .with_child(leaf("syncMarker", marker))
-            .with_child(leaf("errorMessage", ""))
-    } else {
-        response
-            .with_child(leaf("errorMessage", ""))
-            .with_child(wire::datetime("changeTimestamp", time(now)))
-            .with_child(leaf("syncMarker", marker))
-    })
 }

@@ -174,3 +174,37 @@ async fn price_groups_are_listed_and_an_articles_group_prices_replace_its_list()
         "{products}"
     );
 }
+
+#[tokio::test]
+async fn get_relations_answers_only_the_relations_named_in_relation_numbers() {
+    let url = format!("{}/{CREDENTIALS}", start().await);
+    let body = "<ns1:getRelations><ns1:request><ns1:relationNumbers>2</ns1:relationNumbers>\
+                <ns1:relationNumbers>9</ns1:relationNumbers></ns1:request></ns1:getRelations>";
+    let (status, text) = post(&url, "\"\"", &envelope(body)).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        text.matches("<relation>").count(),
+        1,
+        "relation 9 does not exist: {text}"
+    );
+    assert!(text.contains("<relationNumber>2</relationNumber>"), "{text}");
+    let (status, text) = post(
+        &url,
+        "\"\"",
+        &envelope("<ns1:getRelations><ns1:request/></ns1:getRelations>"),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        text.matches("<relation>").count(),
+        2,
+        "no numbers: every relation: {text}"
+    );
+    let bad = "<ns1:getRelations><ns1:request><ns1:relationNumbers>two</ns1:relationNumbers></ns1:request></ns1:getRelations>";
+    let (status, text) = post(&url, "\"\"", &envelope(bad)).await;
+    assert_eq!(status, 500, "{text}");
+    assert!(
+        text.contains("relationNumbers &quot;two&quot; is not a number"),
+        "{text}"
+    );
+}
