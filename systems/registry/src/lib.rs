@@ -28,6 +28,12 @@ pub mod intercars {
     pub use tiltas_intercars_sim as simulator;
 }
 
+/// Bus Market (parts supplier) and its simulator.
+pub mod busmarket {
+    pub use tiltas_busmarket::*;
+    pub use tiltas_busmarket_sim as simulator;
+}
+
 /// B1.lt and its simulator.
 pub mod b1 {
     pub use tiltas_b1::*;

@@ -2,7 +2,7 @@
 //! the server's webhooks and the simulators. A new system is one line here, and with a
 //! simulator one line in `simulators!` (its `tiltas sim` subcommand and contract fixture).
 use crate::{
-    accountview, b1, bank, file, intercars, magento, mplus, opencart, prestashop, reference, rivile, smartup,
+    accountview, b1, bank, busmarket, file, intercars, magento, mplus, opencart, prestashop, reference, rivile, smartup,
     woocommerce, CallGate, ConnectorError, Source, Systems, Target,
 };
 use std::sync::Arc;
@@ -24,6 +24,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &accountview::AccountViewSystem,
     &opencart::OpenCartSystem,
     &intercars::IntercarsSystem,
+    &busmarket::BusmarketSystem,
 ]);
 
 /// Every system of this build.

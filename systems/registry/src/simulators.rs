@@ -65,6 +65,8 @@ simulators! {
     Opencart => tiltas_opencart_sim (no contract: "opencart", tiltas_opencart_sim::CONTRACT_COVERAGE),
     /// Inter Cars' IC API (OAuth2 client credentials, stock per branch, quotes, requisitions, invoices).
     Intercars => tiltas_intercars_sim,
+    /// Bus Market's REST API (raw token, search → UUIDs, stock per warehouse, carts → reserve, rate-limit headers).
+    Busmarket => tiltas_busmarket_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
