@@ -90,7 +90,7 @@ impl BusmarketSim {
     pub fn add_part(&self, code: &str, article: &str, brand: &str) -> Option<String> {
         let mut db = self.db();
         let mut part = db.parts.first()?.clone();
-        part.uuid = db.new_uuid("product");
+        part.uuid = db.new_uuid("added-product");
         part.code = code.to_owned();
         part.part.article = article.to_owned();
         part.part.brand = brand.to_owned();
