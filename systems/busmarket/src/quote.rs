@@ -29,7 +29,10 @@ impl Quoter {
         let wanted = normalise_article(&query.article);
         let mut found = Vec::new();
         for page in 1..=MAX_SEARCH_PAGES {
-            let results = self.client.search(query.article.trim(), page, wire::MAX_PER_PAGE).await?;
+            let results = self
+                .client
+                .search(query.article.trim(), page, wire::MAX_PER_PAGE)
+                .await?;
             found.extend(
                 results
                     .products

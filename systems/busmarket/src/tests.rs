@@ -145,7 +145,10 @@ async fn the_assortment_is_read_to_the_end_in_pages_of_at_most_100() {
     let first = &records[0].data;
     assert_eq!(first["sku"], expected[0]["code"]);
     assert_eq!(first["brand"], expected[0]["brand"]);
-    assert_eq!(first["raw"]["article"], expected[0]["article"], "the maker's number kept");
+    assert_eq!(
+        first["raw"]["article"], expected[0]["article"],
+        "the maker's number kept"
+    );
     assert_eq!(first["raw"]["uuid"], expected[0]["uuid"]);
     assert_eq!(first["currency"], "EUR", "the connection's default currency");
     assert_eq!(first["price_net"], expected[0]["price_eur"]);
@@ -162,7 +165,10 @@ async fn stock_is_read_per_warehouse_one_call_a_product_and_for_one_warehouse_wh
     assert_eq!(records.len(), all.len(), "one row per product at LVIV");
     assert!(records.iter().all(|r| r.data["warehouse"] == "LVIV"));
     assert_eq!(records[0].data["on_hand"], all[0]["stock"]["LVIV"].to_string());
-    assert_eq!((pages, calls as usize), (all.len().div_ceil(10), all.len().div_ceil(10) + all.len()));
+    assert_eq!(
+        (pages, calls as usize),
+        (all.len().div_ceil(10), all.len().div_ceil(10) + all.len())
+    );
     let (every, _, _, _) = read(&config(&url, "", "stock", true, ""), 100, None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -173,9 +179,13 @@ async fn stock_is_read_per_warehouse_one_call_a_product_and_for_one_warehouse_wh
 async fn offers_carry_the_price_in_the_asked_currency_and_stock_per_warehouse() {
     let (url, sim, _) = start(sim(30, 0)).await;
     let all = parts(&sim);
-    let (records, failures, calls, _) = read(&config(&url, "currency = \"PLN\"", "supplier_offer", true, ""), 100, None)
-        .await
-        .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
+    let (records, failures, calls, _) = read(
+        &config(&url, "currency = \"PLN\"", "supplier_offer", true, ""),
+        100,
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
     assert!(failures.is_empty(), "{failures:?}");
     assert_eq!((records.len(), calls as usize), (all.len(), 1 + all.len()));
     let offer: tiltas_model::SupplierOffer =
@@ -211,14 +221,24 @@ async fn invoices_are_incoming_documents_with_lines_and_are_read_incrementally_b
         ),
         (Some("BUSMARKET"), Some("WH-MAIN"), Some("UAH"))
     );
-    assert!(records.windows(2).all(|w| w[0].updated_at <= w[1].updated_at), "oldest first");
+    assert!(
+        records.windows(2).all(|w| w[0].updated_at <= w[1].updated_at),
+        "oldest first"
+    );
     let net: Decimal = document
         .lines
         .iter()
         .map(|l| (l.quantity * l.price.unwrap_or_default()).round_dp(2))
         .sum();
-    assert_eq!(document.total, Some((net * Decimal::new(12, 1)).round_dp(2)), "20 % VAT");
-    assert!(records[0].data["raw"]["lines"][0]["article"].is_string(), "kept for matching");
+    assert_eq!(
+        document.total,
+        Some((net * Decimal::new(12, 1)).round_dp(2)),
+        "20 % VAT"
+    );
+    assert!(
+        records[0].data["raw"]["lines"][0]["article"].is_string(),
+        "kept for matching"
+    );
 
     let before = chrono::Utc::now();
     sim.mutate("invoice", 3).unwrap_or_else(|e| panic!("{e}"));
@@ -230,7 +250,10 @@ async fn invoices_are_incoming_documents_with_lines_and_are_read_incrementally_b
 async fn a_wrong_token_is_an_auth_error_naming_the_connection_and_the_setting() {
     let (url, _sim, harness) = start(sim(10, 0)).await;
     let bad = config_of(&connection(&url, "").replace(TOKEN, "not-it"), "product", true, "");
-    let error = read(&bad, 100, None).await.err().unwrap_or_else(|| panic!("a wrong token reads nothing"));
+    let error = read(&bad, 100, None)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a wrong token reads nothing"));
     assert_eq!(error.kind, ErrorKind::Auth);
     for words in ["connection \"bm\"", "`token`", "Invalid token"] {
         assert!(error.message.contains(words), "{words}: {}", error.message);
@@ -241,7 +264,10 @@ async fn a_wrong_token_is_an_auth_error_naming_the_connection_and_the_setting() 
         true,
         "",
     );
-    let error = read(&unset, 100, None).await.err().unwrap_or_else(|| panic!("no token, no read"));
+    let error = read(&unset, 100, None)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("no token, no read"));
     assert_eq!(error.kind, ErrorKind::Auth);
     assert!(error.message.contains("TILTAS_TEST_BM_UNSET"), "{}", error.message);
     let stats: Value = reqwest::get(format!("{url}/__sim/stats"))
@@ -265,11 +291,21 @@ async fn rate_limit_headers_are_reported_and_a_429_mid_page_is_waited_out() {
         .await
         .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
     assert!(failures.is_empty(), "{failures:?}");
-    assert_eq!(records.len(), all.len() * 4, "every product's stock despite 8 requests a second");
+    assert_eq!(
+        records.len(),
+        all.len() * 4,
+        "every product's stock despite 8 requests a second"
+    );
     assert_eq!(calls as usize, 1 + all.len());
-    let reported = gate.reported.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let reported = gate
+        .reported
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     assert!(reported.len() > all.len(), "one report per answer: {}", reported.len());
-    assert!(reported.iter().all(|q| q.name == "requests" && q.limit == 8 && q.used <= 8));
+    assert!(reported
+        .iter()
+        .all(|q| q.name == "requests" && q.limit == 8 && q.used <= 8));
     assert!(reported.iter().any(|q| q.used == 8), "the limit was reached");
     assert!(reported.iter().all(|q| q.resets_at.is_some()));
 
@@ -291,7 +327,10 @@ async fn rate_limit_headers_are_reported_and_a_429_mid_page_is_waited_out() {
         "{limited:?}"
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    source.read_page(&request).await.unwrap_or_else(|e| panic!("after the window: {e}"));
+    source
+        .read_page(&request)
+        .await
+        .unwrap_or_else(|e| panic!("after the window: {e}"));
 }
 
 /// One search page on a fresh source (for calls at once).
@@ -356,7 +395,11 @@ async fn a_5xx_and_an_html_page_are_transient_and_name_the_connection() {
         (json!({ "malformed_rate": 1.0 }), "HTML"),
     ] {
         set_faults(&url, faults).await;
-        let error = source.read_page(&request).await.err().unwrap_or_else(|| panic!("no failure"));
+        let error = source
+            .read_page(&request)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("no failure"));
         assert_eq!(error.kind, ErrorKind::Transient, "{}", error.message);
         assert!(
             error.message.contains(words) && error.message.contains("connection \"bm\""),
@@ -373,7 +416,11 @@ async fn a_part_is_quoted_by_the_makers_number_as_typed_with_branches_and_the_cu
     let config = config_of(&connection(&url, ""), "product", true, "");
     let quoter = quoter(&config);
     let article = text(&all[2]["article"]);
-    let typed: String = article.chars().filter(|c| !matches!(c, ' ' | '-' | '.')).collect::<String>().to_lowercase();
+    let typed: String = article
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.'))
+        .collect::<String>()
+        .to_lowercase();
     let offers = quoter
         .quote(&query(&typed))
         .await
@@ -381,20 +428,37 @@ async fn a_part_is_quoted_by_the_makers_number_as_typed_with_branches_and_the_cu
     assert_eq!(offers.len(), 1, "{offers:?}");
     let offer = &offers[0];
     assert_eq!(offer.part_code, text(&all[2]["code"]));
-    assert_eq!((offer.article.as_deref(), offer.brand.as_deref()), (Some(article.as_str()), all[2]["brand"].as_str()));
+    assert_eq!(
+        (offer.article.as_deref(), offer.brand.as_deref()),
+        (Some(article.as_str()), all[2]["brand"].as_str())
+    );
     let eur: Decimal = text(&all[2]["price_eur"]).parse().unwrap_or_default();
     assert_eq!((offer.price, offer.currency.as_deref()), (Some(eur), Some("EUR")));
     assert_eq!(offer.price_gross, Some((eur * Decimal::new(12, 1)).round_dp(2)));
     assert_eq!(offer.availability.len(), 4);
-    assert_eq!(offer.availability[0].quantity.to_string(), all[2]["stock"]["KYIV"].to_string());
+    assert_eq!(
+        offer.availability[0].quantity.to_string(),
+        all[2]["stock"]["KYIV"].to_string()
+    );
 
-    let none = quoter.quote(&query("NOT-CARRIED-999")).await.unwrap_or_else(|e| panic!("{e}"));
+    let none = quoter
+        .quote(&query("NOT-CARRIED-999"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(none.is_empty(), "a part not carried is no offer, not an error");
 
     let bad = config_of(&connection(&url, "").replace(TOKEN, "stale"), "product", true, "");
-    let error = quoter_of(&bad).quote(&query(&article)).await.err().unwrap_or_else(|| panic!("stale token"));
+    let error = quoter_of(&bad)
+        .quote(&query(&article))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("stale token"));
     assert_eq!(error.kind, ErrorKind::Auth);
-    assert!(error.message.contains("`token`") && error.message.contains("\"bm\""), "{}", error.message);
+    assert!(
+        error.message.contains("`token`") && error.message.contains("\"bm\""),
+        "{}",
+        error.message
+    );
 }
 
 fn query(article: &str) -> crate::PartQuery {

@@ -4,14 +4,14 @@
 //! through the newest reserves for that comment, and reuses an open cart of that name: a retry
 //! after a timeout or a lost answer finds what the first attempt made instead of ordering twice.
 use crate::client::Client;
-use crate::wire::{self, Cart, CartAnswer, Carts, Line, ProductAnswer, Reserve, ReserveAnswer, ReserveRequest, ReservesPage};
+use crate::wire::{
+    self, Cart, CartAnswer, Carts, Line, ProductAnswer, Reserve, ReserveAnswer, ReserveRequest, ReservesPage,
+};
 use reqwest::Method;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::json;
 use std::collections::HashMap;
-use tiltas_connector::{
-    BatchResult, ConnectorError, ErrorKind, FoundRecord, Lookup, Target, WriteItem, WriteOutcome,
-};
+use tiltas_connector::{BatchResult, ConnectorError, ErrorKind, FoundRecord, Lookup, Target, WriteItem, WriteOutcome};
 use tiltas_model::Order;
 
 /// The order target of a connection.
@@ -82,7 +82,10 @@ impl ReserveTarget {
         let mut calls = 0;
         for (at, line) in order.lines.iter().enumerate() {
             let field = format!("lines[{at}]");
-            let quantity = line.quantity.to_u32().filter(|q| *q > 0 && line.quantity.fract().is_zero());
+            let quantity = line
+                .quantity
+                .to_u32()
+                .filter(|q| *q > 0 && line.quantity.fract().is_zero());
             let Some(quantity) = quantity else {
                 return Err(invalid(
                     format!(
@@ -118,8 +121,15 @@ impl ReserveTarget {
 
     /// `GET /product/{code}?id_type=code`: the UUID of a Bus Market code.
     async fn product_by_code(&self, number: &str, code: &str, field: &str) -> Result<String, ConnectorError> {
-        let query = [("id_type", "code".to_owned()), ("currency", self.client.currency.clone())];
-        match self.client.get::<ProductAnswer>(&format!("/product/{code}"), &query).await {
+        let query = [
+            ("id_type", "code".to_owned()),
+            ("currency", self.client.currency.clone()),
+        ];
+        match self
+            .client
+            .get::<ProductAnswer>(&format!("/product/{code}"), &query)
+            .await
+        {
             Ok(answer) => Ok(answer.product.uuid),
             Err(error) if error.kind == ErrorKind::Invalid => Err(invalid(
                 format!(
@@ -160,7 +170,10 @@ impl ReserveTarget {
                 Some(_) => Method::PUT,
                 None => Method::POST,
             };
-            let path = format!("/shopping/cart/{}/product/{}/{}", cart.uuid, line.product_uuid, line.quantity);
+            let path = format!(
+                "/shopping/cart/{}/product/{}/{}",
+                cart.uuid, line.product_uuid, line.quantity
+            );
             self.client.send::<CartAnswer>(method, &path, None).await?;
             calls += 1;
         }
@@ -189,13 +202,30 @@ impl ReserveTarget {
     }
 
     /// Places one order exactly once; `Ok(Failed)` is the order or the supplier refusing it.
-    async fn place(&mut self, payload: &serde_json::Value, reserves: &mut Vec<Reserve>) -> Result<(WriteOutcome, u64), ConnectorError> {
+    async fn place(
+        &mut self,
+        payload: &serde_json::Value,
+        reserves: &mut Vec<Reserve>,
+    ) -> Result<(WriteOutcome, u64), ConnectorError> {
         let order: Order = match serde_json::from_value(payload.clone()) {
             Ok(order) => order,
-            Err(error) => return Ok((WriteOutcome::Failed(invalid(format!("not an order: {error}"), "lines")), 0)),
+            Err(error) => {
+                return Ok((
+                    WriteOutcome::Failed(invalid(format!("not an order: {error}"), "lines")),
+                    0,
+                ))
+            }
         };
-        if let Some(found) = reserves.iter().find(|r| wire::comment_names_order(&r.comment, &order.number)) {
-            return Ok((WriteOutcome::Written { target_id: found.uuid.clone() }, 0));
+        if let Some(found) = reserves
+            .iter()
+            .find(|r| wire::comment_names_order(&r.comment, &order.number))
+        {
+            return Ok((
+                WriteOutcome::Written {
+                    target_id: found.uuid.clone(),
+                },
+                0,
+            ));
         }
         let (wanted, mut calls) = match self.wanted(&order).await {
             Ok(found) => found,

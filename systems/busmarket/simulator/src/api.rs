@@ -66,7 +66,10 @@ pub(crate) fn slice<T: Clone>(all: &[T], page: usize, per_page: usize) -> Vec<T>
 
 /// The `currency` asked for (the contract's when absent), or the 400.
 fn currency(query: &HashMap<String, String>) -> Result<String, Response> {
-    let asked = query.get("currency").map_or(CONTRACT_CURRENCY, String::as_str).to_uppercase();
+    let asked = query
+        .get("currency")
+        .map_or(CONTRACT_CURRENCY, String::as_str)
+        .to_uppercase();
     if RATES.iter().any(|(code, _)| *code == asked) {
         return Ok(asked);
     }

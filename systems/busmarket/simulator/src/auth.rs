@@ -14,11 +14,7 @@ use tiltas_sim::{Admission, RequestKind};
 pub(crate) async fn rate_limited(State(app): State<App>, request: Request, next: Next) -> Response {
     let limit = app.sim.rate_limit;
     let (used, resets_in) = {
-        let mut window = app
-            .sim
-            .window
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut window = app.sim.window.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if window.0.elapsed() >= limit.window {
             *window = (Instant::now(), 0);
         }
@@ -31,7 +27,11 @@ pub(crate) async fn rate_limited(State(app): State<App>, request: Request, next:
         let mut refused = error_body(
             StatusCode::TOO_MANY_REQUESTS,
             "429",
-            &format!("Too many requests: {} per {} s", limit.requests, limit.window.as_secs_f64()),
+            &format!(
+                "Too many requests: {} per {} s",
+                limit.requests,
+                limit.window.as_secs_f64()
+            ),
         );
         refused
             .headers_mut()

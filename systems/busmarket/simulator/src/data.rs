@@ -46,7 +46,9 @@ pub fn with_vat(net: Decimal) -> Decimal {
 pub fn uuid(seed: u64, kind: &str, n: u64) -> String {
     let hash = kind
         .bytes()
-        .fold(seed ^ 0xB05_3A4E7, |h, b| h.wrapping_mul(0x0100_0000_01b3) ^ u64::from(b))
+        .fold(seed ^ 0xB05_3A4E7, |h, b| {
+            h.wrapping_mul(0x0100_0000_01b3) ^ u64::from(b)
+        })
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(n);
     format!(

@@ -26,7 +26,10 @@ pub(crate) fn routes() -> Router<App> {
             "/shopping/cart/{cart}/product/{product}/{quantity}",
             post(add).put(set).delete(remove),
         )
-        .route("/shopping/cart/{cart}/product/{product}", axum::routing::delete(remove_all))
+        .route(
+            "/shopping/cart/{cart}/product/{product}",
+            axum::routing::delete(remove_all),
+        )
         .route("/shopping/reserve/process", post(reserve))
         .route("/shopping/reserves", get(reserves))
         .route("/documents/list", get(documents))
@@ -163,10 +166,17 @@ async fn reserve(State(app): State<App>, headers: HeaderMap, body: String) -> Re
     };
     let request: ReserveRequest = match serde_json::from_str(&body) {
         Ok(request) => request,
-        Err(error) => return bad_request(&format!("body: {error}: order_uuid, comment and warehouse_uuid are required")),
+        Err(error) => {
+            return bad_request(&format!(
+                "body: {error}: order_uuid, comment and warehouse_uuid are required"
+            ))
+        }
     };
     if !WAREHOUSES.iter().any(|(_, uuid)| *uuid == request.warehouse_uuid) {
-        return bad_request(&format!("warehouse_uuid {:?} is not a warehouse", request.warehouse_uuid));
+        return bad_request(&format!(
+            "warehouse_uuid {:?} is not a warehouse",
+            request.warehouse_uuid
+        ));
     }
     let mut db = app.sim.db();
     let Some(at) = db.carts.iter().position(|c| c.uuid == request.order_uuid) else {
@@ -193,7 +203,11 @@ async fn reserve(State(app): State<App>, headers: HeaderMap, body: String) -> Re
     Json(ReserveAnswer { reserve }).into_response()
 }
 
-async fn reserves(State(app): State<App>, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn reserves(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     if let Err(refused) = enter(&app, &headers, RequestKind::Read).await {
         return refused;
     }
@@ -221,7 +235,11 @@ fn date_param(query: &HashMap<String, String>, key: &str) -> Result<Option<Naive
         .transpose()
 }
 
-async fn documents(State(app): State<App>, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn documents(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     if let Err(refused) = enter(&app, &headers, RequestKind::Read).await {
         return refused;
     }
@@ -261,7 +279,10 @@ async fn document(State(app): State<App>, headers: HeaderMap, Path((kind, id)): 
     }
     let db = app.sim.db();
     match db.invoices.iter().find(|d| d.head.uuid == id && d.head.kind == kind) {
-        Some(found) => Json(DocumentAnswer { document: found.clone() }).into_response(),
+        Some(found) => Json(DocumentAnswer {
+            document: found.clone(),
+        })
+        .into_response(),
         None => not_found(&format!("Document {kind}/{id} not found")),
     }
 }

@@ -57,7 +57,10 @@ async fn five_invoices_become_five_receipts_once_and_an_unknown_part_is_a_dead_l
         }
     };
     let parts = sync("parts-to-books").await;
-    let carried = bm.records("part").and_then(|p| p.as_array().map(Vec::len)).unwrap_or_default();
+    let carried = bm
+        .records("part")
+        .and_then(|p| p.as_array().map(Vec::len))
+        .unwrap_or_default();
     assert_eq!(
         (parts.counters.created, parts.counters.failed),
         (carried as u64, 0),
@@ -75,7 +78,10 @@ async fn five_invoices_become_five_receipts_once_and_an_unknown_part_is_a_dead_l
         "{:?}",
         invoices.counters
     );
-    let receipts = books.records("input").and_then(|r| r.as_array().cloned()).unwrap_or_default();
+    let receipts = books
+        .records("input")
+        .and_then(|r| r.as_array().cloned())
+        .unwrap_or_default();
     let from_busmarket: Vec<_> = receipts
         .iter()
         .filter(|r| r["external_id"].as_str().is_some_and(|n| n.starts_with("BM-")))
@@ -90,9 +96,17 @@ async fn five_invoices_become_five_receipts_once_and_an_unknown_part_is_a_dead_l
         status: None,
         limit: 0,
     };
-    let letters = engine.store().dead_letters(&filter).await.unwrap_or_else(|e| panic!("{e}"));
+    let letters = engine
+        .store()
+        .dead_letters(&filter)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(letters.len(), 1, "{letters:#?}");
-    assert!(letters[0].message.contains("999001"), "names the code: {}", letters[0].message);
+    assert!(
+        letters[0].message.contains("999001"),
+        "names the code: {}",
+        letters[0].message
+    );
     assert!(
         letters[0].payload.to_string().contains("MANN-FILTER"),
         "the letter keeps the brand for the fix"
@@ -101,6 +115,14 @@ async fn five_invoices_become_five_receipts_once_and_an_unknown_part_is_a_dead_l
     println!("parts: {:?}\ninvoices: {:?}", parts.counters, invoices.counters);
     let again = sync("invoices-to-books").await;
     println!("re-run: {:?}", again.counters);
-    assert_eq!((again.counters.created, again.counters.updated), (0, 0), "{:?}", again.counters);
-    assert_eq!(books.records("input").and_then(|r| r.as_array().map(Vec::len)), Some(receipts.len()));
+    assert_eq!(
+        (again.counters.created, again.counters.updated),
+        (0, 0),
+        "{:?}",
+        again.counters
+    );
+    assert_eq!(
+        books.records("input").and_then(|r| r.as_array().map(Vec::len)),
+        Some(receipts.len())
+    );
 }

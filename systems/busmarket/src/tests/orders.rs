@@ -75,7 +75,11 @@ async fn an_order_becomes_one_reserve_by_code_or_uuid_and_bad_lines_are_refused_
         .map(|lines| lines.iter().filter_map(|l| l["quantity"].as_u64()).collect())
         .unwrap_or_default();
     assert_eq!(quantities, [2, 1]);
-    assert_eq!(records(&sim, "cart").len(), 0, "the cart became the reserve; none left over");
+    assert_eq!(
+        records(&sim, "cart").len(),
+        0,
+        "the cart became the reserve; none left over"
+    );
     assert_eq!(records(&sim, "order").len(), 1, "refused orders made nothing");
 
     // The same order again (a retried batch): found by the comment, nothing new.
@@ -110,10 +114,16 @@ async fn a_reserve_whose_answer_is_lost_is_found_by_its_comment_not_made_twice()
         .write_batch(vec![order("WO-80", &[(&code, "3")])])
         .await
         .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
-    assert!(matches!(retried.outcomes[0], WriteOutcome::Written { .. }), "{retried:?}");
+    assert!(
+        matches!(retried.outcomes[0], WriteOutcome::Written { .. }),
+        "{retried:?}"
+    );
     let stored = reserves_of(&sim, "WO-80");
     assert_eq!(stored.len(), 1, "ordered once: {stored:?}");
-    assert_eq!(stored[0]["products"][0]["quantity"], 3, "the reused cart was not filled twice");
+    assert_eq!(
+        stored[0]["products"][0]["quantity"], 3,
+        "the reused cart was not filled twice"
+    );
     assert_eq!(records(&sim, "cart").len(), 0, "the first attempt's cart was reused");
 
     // The reserve is made and its answer lost: the retry finds it by the comment.
@@ -125,7 +135,10 @@ async fn a_reserve_whose_answer_is_lost_is_found_by_its_comment_not_made_twice()
         .write_batch(vec![order("WO-81", &[(&code, "1")])])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(retried.outcomes[0], WriteOutcome::Written { .. }), "{retried:?}");
+    assert!(
+        matches!(retried.outcomes[0], WriteOutcome::Written { .. }),
+        "{retried:?}"
+    );
     assert_eq!(reserves_of(&sim, "WO-81").len(), 1, "not ordered twice");
     assert_eq!(sim.duplicates(), 0);
 }
@@ -194,7 +207,10 @@ async fn orders_need_a_warehouse_and_a_refused_product_fails_only_its_order() {
         .enumerate()
         .map(|(at, code)| order(&format!("WO-9{at}"), &[(code, "1")]))
         .collect();
-    let written = target.write_batch(items).await.unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
+    let written = target
+        .write_batch(items)
+        .await
+        .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
     let failed: Vec<_> = written
         .outcomes
         .iter()
@@ -203,7 +219,11 @@ async fn orders_need_a_warehouse_and_a_refused_product_fails_only_its_order() {
             _ => None,
         })
         .collect();
-    assert!(!failed.is_empty() && failed.len() < 8, "seed {SEED}: {} of 8 refused", failed.len());
+    assert!(
+        !failed.is_empty() && failed.len() < 8,
+        "seed {SEED}: {} of 8 refused",
+        failed.len()
+    );
     assert!(failed.iter().all(|e| e.kind == ErrorKind::Invalid
         && e.message.contains("Bus Market refused it")
         && e.message.contains(tiltas_busmarket_sim::REFUSED_ITEM)));
