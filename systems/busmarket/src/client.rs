@@ -4,11 +4,15 @@
 use crate::wire;
 use chrono::Utc;
 use serde::de::DeserializeOwned;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tiltas_connector::{http, Backoff, CallGate, ConnectorError, ErrorKind, RemoteQuota};
 
 /// The setting an auth failure names.
 pub(crate) const CREDENTIAL: &str = "token";
+/// The longest the client waits by itself for a used-up rate-limit window to reset; a longer
+/// wait is handed to the engine as a rate-limited failure with that `retry_after`.
+const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// One connection's API.
 pub(crate) struct Client {
@@ -21,6 +25,8 @@ pub(crate) struct Client {
     pub currency: String,
     /// The warehouse (name or uuid) stock is read for and reserves are made at.
     pub warehouse: Option<String>,
+    /// When the rate-limit window an answer said is used up resets: nothing is sent before.
+    paused_until: Mutex<Option<Instant>>,
 }
 
 fn fatal(connection: &str, message: String) -> ConnectorError {
@@ -61,6 +67,7 @@ impl Client {
             token: settings.token.clone(),
             currency,
             warehouse: settings.warehouse.clone().filter(|w| !w.trim().is_empty()),
+            paused_until: Mutex::new(None),
         })
     }
 
@@ -85,9 +92,15 @@ impl Client {
                 Some(Utc::now() + chrono::Duration::seconds(reset as i64))
             }
         });
-        if remaining == 0 {
-            tracing::warn!(connection = %self.connection, limit, "Bus Market's request limit is reached until the window resets");
+        let reset = number(wire::RESET_HEADER).filter(|reset| *reset <= 1_000_000_000);
+        let pause = (remaining == 0).then(|| Instant::now() + Duration::from_secs(reset.unwrap_or(1)));
+        if pause.is_some() {
+            tracing::info!(connection = %self.connection, limit, "Bus Market's request limit is used up: waiting for the window to reset");
         }
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = pause;
         self.gate.report(RemoteQuota {
             name: "requests".into(),
             used: limit.saturating_sub(remaining),
@@ -96,12 +109,39 @@ impl Client {
         });
     }
 
+    /// Waits for a used-up rate-limit window to reset (up to [`MAX_PAUSE`]), so no request is
+    /// sent only to be answered 429.
+    async fn wait_for_window(&self, what: &str) -> Result<(), ConnectorError> {
+        let until = *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(wait) = until.and_then(|until| until.checked_duration_since(Instant::now())) else {
+            return Ok(());
+        };
+        if wait > MAX_PAUSE {
+            let mut error = ConnectorError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "connection \"{}\": {what}: Bus Market's request limit is used up for {} s more; the run resumes then",
+                    self.connection,
+                    wait.as_secs()
+                ),
+            );
+            error.retry_after = Some(wait);
+            return Err(error);
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
     /// Sends one request built by `build` and reads its JSON as `T`.
     async fn call<T: DeserializeOwned>(
         &self,
         what: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T, ConnectorError> {
+        self.wait_for_window(what).await?;
         let token = http::reveal(&self.token).map_err(|error| self.named(error))?;
         let request = build().header(reqwest::header::AUTHORIZATION, token);
         let reply = http::exchange(self.gate.as_ref(), what, request)

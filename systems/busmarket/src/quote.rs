@@ -47,6 +47,32 @@ impl Quoter {
     }
 }
 
+impl Quoter {
+    /// The offers of every product whose article is `query`'s number.
+    async fn offers(&self, query: &PartQuery) -> Result<Vec<SupplierOffer>, ConnectorError> {
+        let mut offers = Vec::new();
+        for product in self.products(query).await? {
+            let priced = async {
+                let stock = self.client.stock_of(&product.uuid).await?;
+                let path = format!("/product/{}/price", product.uuid);
+                let price: Price = self
+                    .client
+                    .get_patiently(&path, &[("currency", self.client.currency.clone())])
+                    .await?;
+                Ok::<_, ConnectorError>(offer(&product, &stock, Some(&price)))
+            };
+            offers.push(priced.await.map_err(|error| ConnectorError {
+                message: format!(
+                    "Bus Market code {} ({}): {}",
+                    product.code, product.brand, error.message
+                ),
+                ..error
+            })?);
+        }
+        Ok(offers)
+    }
+}
+
 #[async_trait::async_trait]
 impl PartQuoter for Quoter {
     async fn quote(&self, query: &PartQuery) -> Result<Vec<SupplierOffer>, ConnectorError> {
@@ -59,25 +85,9 @@ impl PartQuoter for Quoter {
                 ),
             ));
         }
-        let mut offers = Vec::new();
-        for product in self.products(query).await? {
-            let stock = self.client.stock_of(&product.uuid).await?;
-            let price: Price = self
-                .client
-                .get_patiently(
-                    &format!("/product/{}/price", product.uuid),
-                    &[("currency", self.client.currency.clone())],
-                )
-                .await
-                .map_err(|error| ConnectorError {
-                    message: format!(
-                        "part {} ({} {}): {}",
-                        query.article, product.brand, product.code, error.message
-                    ),
-                    ..error
-                })?;
-            offers.push(offer(&product, &stock, Some(&price)));
-        }
-        Ok(offers)
+        self.offers(query).await.map_err(|error| ConnectorError {
+            message: format!("part {}: {}", query.article.trim(), error.message),
+            ..error
+        })
     }
 }

@@ -61,7 +61,8 @@ fn config(url: &str, extra: &str, entity: &str, reading: bool, side: &str) -> Va
 
 type Read = (Vec<SourceRecord>, Vec<RecordFailure>, u64, usize);
 
-/// Every page of the flow's source through `gate`: records, failures, calls, pages.
+/// Every page of the flow's source through `gate`: records, failures, calls, pages (a page
+/// refused 429 asked again, up to 5 times, as the engine would).
 async fn read_through(
     config: &ValidatedConfig,
     page_size: usize,
@@ -75,8 +76,17 @@ async fn read_through(
         page_size,
     };
     let (mut records, mut failures, mut calls, mut pages) = (Vec::new(), Vec::new(), 0, 0);
+    let mut limited = 0;
     loop {
-        let page = source.read_page(&request).await?;
+        // As the engine does: a page refused 429 is asked again after its Retry-After.
+        let page = match source.read_page(&request).await {
+            Err(error) if error.kind == ErrorKind::RateLimited && limited < 5 => {
+                limited += 1;
+                tokio::time::sleep(error.retry_after.unwrap_or(Duration::from_secs(1))).await;
+                continue;
+            }
+            other => other?,
+        };
         calls += page.api_calls;
         pages += 1;
         for record in page.records {
@@ -270,19 +280,13 @@ async fn a_wrong_token_is_an_auth_error_naming_the_connection_and_the_setting() 
         .unwrap_or_else(|| panic!("no token, no read"));
     assert_eq!(error.kind, ErrorKind::Auth);
     assert!(error.message.contains("TILTAS_TEST_BM_UNSET"), "{}", error.message);
-    let stats: Value = reqwest::get(format!("{url}/__sim/stats"))
-        .await
-        .and_then(|r| r.error_for_status())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let stats = stats(&url).await;
     assert_eq!(stats["requests"]["rejected"], 1, "the unset token sent nothing");
     drop(harness);
 }
 
 #[tokio::test]
-async fn rate_limit_headers_are_reported_and_a_429_mid_page_is_waited_out() {
+async fn rate_limit_headers_are_reported_a_used_up_window_is_waited_for_and_a_429_mid_page_is_waited_out() {
     let (url, sim, _) = start(sim(30, 0).with_rate_limit(8, Duration::from_secs(1))).await;
     let all = parts(&sim);
     let gate = Arc::new(RecordingGate::default());
@@ -308,6 +312,21 @@ async fn rate_limit_headers_are_reported_and_a_429_mid_page_is_waited_out() {
         .all(|q| q.name == "requests" && q.limit == 8 && q.used <= 8));
     assert!(reported.iter().any(|q| q.used == 8), "the limit was reached");
     assert!(reported.iter().all(|q| q.resets_at.is_some()));
+    let counters = stats(&url).await;
+    assert_eq!(
+        counters["requests"]["rejected"], 0,
+        "a used-up window is waited out, not run into: {counters}"
+    );
+
+    // Two readers share the window without knowing of each other: the per-product calls that
+    // meet a 429 wait out its Retry-After inside the page, and both read everything.
+    let both = futures_all((0..2).map(|_| read(&config, 100, None))).await;
+    for result in &both {
+        let (records, _, _, _) = result.as_ref().unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
+        assert_eq!(records.len(), all.len() * 4);
+    }
+    let rejected = stats(&url).await["requests"]["rejected"].as_u64().unwrap_or_default();
+    assert!(rejected > 0, "the two readers met 429s");
 
     // The search call itself (one per page) is left to the engine: a 429 with its Retry-After.
     let product = self::config(&url, "", "product", true, "");
@@ -331,6 +350,17 @@ async fn rate_limit_headers_are_reported_and_a_429_mid_page_is_waited_out() {
         .read_page(&request)
         .await
         .unwrap_or_else(|e| panic!("after the window: {e}"));
+}
+
+/// The simulator's counters (`/__sim/stats`).
+async fn stats(url: &str) -> Value {
+    reqwest::get(format!("{url}/__sim/stats"))
+        .await
+        .and_then(|r| r.error_for_status())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One search page on a fresh source (for calls at once).
