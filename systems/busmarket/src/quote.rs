@@ -61,13 +61,22 @@ impl Quoter {
                     .await?;
                 Ok::<_, ConnectorError>(offer(&product, &stock, Some(&price)))
             };
-            offers.push(priced.await.map_err(|error| ConnectorError {
-                message: format!(
-                    "Bus Market code {} ({}): {}",
-                    product.code, product.brand, error.message
-                ),
-                ..error
-            })?);
+            match priced.await {
+                Ok(offer) => offers.push(offer),
+                // Listed by the search but refused by its product calls: withdrawn, no offer.
+                Err(error) if error.kind == ErrorKind::Invalid => {
+                    tracing::debug!(code = %product.code, "Bus Market refused a product its search listed: {}", error.message);
+                }
+                Err(error) => {
+                    return Err(ConnectorError {
+                        message: format!(
+                            "Bus Market code {} ({}): {}",
+                            product.code, product.brand, error.message
+                        ),
+                        ..error
+                    })
+                }
+            }
         }
         Ok(offers)
     }

@@ -181,18 +181,22 @@ impl BusmarketSource {
         let mut calls = 1;
         let mut records = Vec::new();
         for product in &page.products {
+            if let Reading::Products { .. } = self.reading {
+                records.push(record(product.code.clone(), product_record(product)));
+                continue;
+            }
+            calls += 1;
+            let stock = match self.client.stock_of(&product.uuid).await {
+                Ok(stock) => stock,
+                Err(error) if error.kind == tiltas_connector::ErrorKind::Invalid => {
+                    records.push(Err(self.withdrawn(product, &error)));
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             match self.reading {
-                Reading::Products { .. } => records.push(record(product.code.clone(), product_record(product))),
-                Reading::Stock { .. } => {
-                    let stock = self.client.stock_of(&product.uuid).await?;
-                    calls += 1;
-                    records.extend(stock.iter().map(|row| stock_record(product, row)));
-                }
-                _ => {
-                    let stock = self.client.stock_of(&product.uuid).await?;
-                    calls += 1;
-                    records.push(record(product.code.clone(), to_json(&offer(product, &stock, None))));
-                }
+                Reading::Stock { .. } => records.extend(stock.iter().map(|row| stock_record(product, row))),
+                _ => records.push(record(product.code.clone(), to_json(&offer(product, &stock, None)))),
             }
         }
         Ok(Page {
@@ -200,6 +204,22 @@ impl BusmarketSource {
             next,
             api_calls: calls,
         })
+    }
+
+    /// The failure of a product the search listed but whose stock Bus Market no longer
+    /// answers for (withdrawn between the two calls, or not sold to this customer).
+    fn withdrawn(&self, product: &Product, error: &ConnectorError) -> RecordFailure {
+        RecordFailure::new(
+            product.code.clone(),
+            format!("GET /product/{}/in_stocks", product.uuid),
+            format!(
+                "Bus Market product {} ({} {}) is in the search but its stock is refused ({}): it was withdrawn or \
+                 is not sold to this customer; nothing to fix in Tiltas — it is read again next run",
+                product.code, product.brand, product.article, error.message
+            ),
+            to_json(product),
+        )
+        .at_field("sku")
     }
 
     async fn invoices(&self, request: &ReadRequest) -> Result<Page, ConnectorError> {

@@ -209,6 +209,20 @@ async fn offers_carry_the_price_in_the_asked_currency_and_stock_per_warehouse() 
     let branches: Vec<&str> = offer.availability.iter().map(|a| a.branch.as_str()).collect();
     assert_eq!(branches, ["KYIV", "LVIV", "ODESA", "DNIPRO"]);
     assert!(offer.availability.iter().all(|a| a.delivery_date.is_some()));
+
+    // A product withdrawn between the search and its stock call fails alone, named.
+    let withdrawn = text(&all[4]["code"]);
+    sim.withdraw(&withdrawn);
+    let (records, failures, _, _) = read(&config(&url, "", "supplier_offer", true, ""), 100, None)
+        .await
+        .unwrap_or_else(|e| panic!("seed {SEED}: {e}"));
+    assert_eq!((records.len(), failures.len()), (all.len() - 1, 1));
+    assert_eq!(failures[0].key, withdrawn);
+    assert!(
+        failures[0].message.contains("withdrawn") && failures[0].message.contains("404"),
+        "{}",
+        failures[0].message
+    );
 }
 
 #[tokio::test]
@@ -476,6 +490,9 @@ async fn a_part_is_quoted_by_the_makers_number_as_typed_with_branches_and_the_cu
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(none.is_empty(), "a part not carried is no offer, not an error");
+    sim.withdraw(&text(&all[2]["code"]));
+    let withdrawn = quoter.quote(&query(&article)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(withdrawn.is_empty(), "listed by the search but withdrawn: no offer");
 
     let bad = config_of(&connection(&url, "").replace(TOKEN, "stale"), "product", true, "");
     let error = quoter_of(&bad)

@@ -136,6 +136,7 @@ fn find(app: &App, id: &str, query: &HashMap<String, String>) -> Result<BmPart, 
     app.sim
         .db()
         .part(id, by_code)
+        .filter(|part| part.sold)
         .cloned()
         .ok_or_else(|| not_found(&format!("Product {id} not found")))
 }

@@ -93,6 +93,8 @@ pub struct BmPart {
     pub stock: BTreeMap<String, u32>,
     /// When stock or name last changed.
     pub updated_at: DateTime<Utc>,
+    /// Whether `/product/{id}…` still answers for it (a withdrawn part stays in the search).
+    pub sold: bool,
 }
 
 impl BmPart {
@@ -156,6 +158,7 @@ impl Db {
                 stock: carried.stock.into_iter().collect(),
                 part: carried.part,
                 updated_at: now - Duration::days(30),
+                sold: true,
             })
             .collect();
         let mut db = Db {

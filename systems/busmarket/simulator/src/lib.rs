@@ -86,6 +86,13 @@ impl BusmarketSim {
         self.db.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Withdraws a part: the search still lists it, `/product/{id}…` answers 404.
+    pub fn withdraw(&self, code: &str) {
+        if let Some(part) = self.db().parts.iter_mut().find(|part| part.code == code) {
+            part.sold = false;
+        }
+    }
+
     /// Adds a part Bus Market sells that no other record knows (tests: an unknown part); its code.
     pub fn add_part(&self, code: &str, article: &str, brand: &str) -> Option<String> {
         let mut db = self.db();
