@@ -227,19 +227,28 @@ impl ReserveTarget {
                 0,
             ));
         }
-        let (wanted, mut calls) = match self.wanted(&order).await {
+        let (wanted, calls) = match self.wanted(&order).await {
             Ok(found) => found,
             Err(error) if error.kind == ErrorKind::Invalid => return Ok((WriteOutcome::Failed(error), 0)),
             Err(error) => return Err(error),
         };
-        let (cart, more) = self.cart(&wanted.number).await?;
-        calls += more;
-        let filled = self.fill(&cart, &wanted).await;
+        let (outcome, more) = self.order_anew(&wanted, reserves).await?;
+        Ok((outcome, calls + more))
+    }
+
+    /// Cart, lines, reserve for an order no reserve names yet; `Ok(Failed)` is Bus Market
+    /// refusing a line or the reserve.
+    async fn order_anew(
+        &mut self,
+        wanted: &Wanted,
+        reserves: &mut Vec<Reserve>,
+    ) -> Result<(WriteOutcome, u64), ConnectorError> {
         let refused = |error: ConnectorError| ConnectorError {
             message: format!("order {}: Bus Market refused it: {}", wanted.number, error.message),
             ..error
         };
-        match filled {
+        let (cart, mut calls) = self.cart(&wanted.number).await?;
+        match self.fill(&cart, wanted).await {
             Ok(more) => calls += more,
             Err(error) if error.kind == ErrorKind::Invalid => return Ok((WriteOutcome::Failed(refused(error)), calls)),
             Err(error) => return Err(error),
