@@ -34,6 +34,12 @@ pub mod omega {
     pub use tiltas_omega_sim as simulator;
 }
 
+/// Bus Market (parts supplier) and its simulator.
+pub mod busmarket {
+    pub use tiltas_busmarket::*;
+    pub use tiltas_busmarket_sim as simulator;
+}
+
 /// B1.lt and its simulator.
 pub mod b1 {
     pub use tiltas_b1::*;

@@ -2,8 +2,8 @@
 //! the server's webhooks and the simulators. A new system is one line here, and with a
 //! simulator one line in `simulators!` (its `tiltas sim` subcommand and contract fixture).
 use crate::{
-    accountview, b1, bank, file, intercars, magento, mplus, opencart, prestashop, reference, rivile, smartup,
-    woocommerce, CallGate, ConnectorError, Source, Systems, Target,
+    accountview, b1, bank, busmarket, file, intercars, magento, mplus, opencart, prestashop, reference, rivile,
+    smartup, woocommerce, CallGate, ConnectorError, Source, Systems, Target,
 };
 use std::sync::Arc;
 use tiltas_config::{Catalog, Flow, ValidatedConfig};
@@ -25,6 +25,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &opencart::OpenCartSystem,
     &intercars::IntercarsSystem,
     &crate::omega::OmegaSystem,
+    &busmarket::BusmarketSystem,
 ]);
 
 /// Every system of this build.

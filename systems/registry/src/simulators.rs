@@ -67,6 +67,8 @@ simulators! {
     Intercars => tiltas_intercars_sim,
     /// Omega's public API (key bound to an IP address, `Success:false` in HTTP 200, rests, basket, expense invoices).
     Omega => tiltas_omega_sim,
+    /// Bus Market's REST API (raw token, search → UUIDs, stock per warehouse, carts → reserve, rate-limit headers).
+    Busmarket => tiltas_busmarket_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
