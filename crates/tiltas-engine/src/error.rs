@@ -50,4 +50,7 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The run was stopped from outside (the process shutting down) before it finished.
+    #[error("flow \"{0}\": the run was interrupted before its last page was stored; the next run resumes from the last stored page")]
+    Interrupted(String),
 }

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 pub fn payload_hash(payload: &Value) -> String {
     let mut hasher = Sha256::new();
     write_canonical(payload, &mut hasher);
-    hex::encode(hasher.finalize())
+    const_hex::encode(hasher.finalize())
 }
 
 /// SHA-256 (hex) of a source record under a flow's mapping `fingerprint`: equal only when the
@@ -17,7 +17,7 @@ pub(crate) fn source_hash(fingerprint: &str, record: &Value) -> String {
     hasher.update(fingerprint.as_bytes());
     hasher.update(b"\0");
     write_canonical(record, &mut hasher);
-    hex::encode(hasher.finalize())
+    const_hex::encode(hasher.finalize())
 }
 
 /// Feeds serde_json's output straight into the hash: keys and scalars are written exactly as
@@ -80,7 +80,7 @@ pub(crate) fn echo_hash(record: &Value) -> String {
         Value::Object(fields) => {
             let mut hasher = Sha256::new();
             write_object(fields, &mut hasher, |key| !VOLATILE_FIELDS.contains(&key));
-            hex::encode(hasher.finalize())
+            const_hex::encode(hasher.finalize())
         }
         other => payload_hash(other),
     }
@@ -154,7 +154,7 @@ mod tests {
         }
         let mut hasher = Sha256::new();
         write(payload, &mut hasher);
-        hex::encode(hasher.finalize())
+        const_hex::encode(hasher.finalize())
     }
 
     #[test]

@@ -58,7 +58,7 @@ impl From<tiltas_engine::EngineError> for ApiError {
             EngineError::Disabled(_) | EngineError::Busy { .. } => (StatusCode::CONFLICT, "conflict"),
             EngineError::Mapping { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_flow"),
             EngineError::Connector { .. } => (StatusCode::BAD_GATEWAY, "connector_failed"),
-            EngineError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            EngineError::Store(_) | EngineError::Interrupted(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, error.to_string())
     }

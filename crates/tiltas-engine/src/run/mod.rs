@@ -15,13 +15,15 @@ use crate::engine::Engine;
 use crate::orders::OrderPipeline;
 use crate::report::{SyncOptions, SyncReport};
 use crate::stages;
+use crate::stages::settle::InFlight;
 use crate::EngineError;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tiltas_config::{Connection, Flow};
 use tiltas_connector::{ConnectorError, Page, ReadRequest, Source, Target};
-use tiltas_store::{HubId, RunCounters, RunId, RunMode, Store};
+use tiltas_store::{HubId, PageSettlement, RunCounters, RunId, RunMode, Store};
 
 /// Records read per page when neither the flow nor the source says otherwise.
 const DEFAULT_PAGE_SIZE: usize = 500;
@@ -44,7 +46,7 @@ pub(crate) struct Candidate {
 
 /// What every stage of a run reads and never changes.
 pub(crate) struct RunContext<'a> {
-    pub store: &'a dyn Store,
+    pub store: &'a Arc<dyn Store>,
     pub prepared: &'a PreparedFlow,
     pub flow: &'a Flow,
     pub from: &'a Connection,
@@ -109,7 +111,7 @@ impl Engine {
         };
         let started = Instant::now();
         let context = RunContext {
-            store: self.store.as_ref(),
+            store: &self.store,
             prepared: &prepared,
             flow,
             from: self.connection(&flow.from.connection),
@@ -206,28 +208,48 @@ impl Pages<'_, '_> {
             page_size: flow.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
         };
         let mut wrote_anything = false;
+        let mut settling: Option<InFlight> = None;
         loop {
-            let (page, failed_calls) = deliver::read_page(source, &request)
-                .await
-                .map_err(|error| connector_error(flow, "source", error))?;
+            let read = deliver::read_page(source, &request).await;
+            let (page, failed_calls) = match read {
+                Ok(read) => read,
+                Err(error) => {
+                    self.land(source, settling.take()).await?;
+                    return Err(connector_error(flow, "source", error));
+                }
+            };
             self.report.counters.api_calls += failed_calls;
-            let next = page.next.clone();
-            wrote_anything |= self.page(page, target.as_deref_mut(), incremental).await?;
-            // The page is in the store now (a dry run keeps nothing, so it tells the source
-            // nothing): a file drop may move a fully read file out of its folder.
-            if self.context.run.is_some() {
-                source
-                    .settled(next.as_deref())
-                    .await
-                    .map_err(|error| connector_error(flow, "source", error))?;
+            let keys = stages::settle::keys_of(&page);
+            // The page depends on what the settling one stores: let it land first.
+            if settling
+                .as_ref()
+                .is_some_and(|settling| self.orders.is_some() || settling.touches(&keys))
+            {
+                self.land(source, settling.take()).await?;
             }
-            self.context.options.progress.page_settled(&self.report.counters);
-            self.guard.renew().await?;
+            let next = page.next.clone();
+            let (wrote, settlement) = match self.page(page, target.as_deref_mut(), incremental).await {
+                Ok(processed) => processed,
+                Err(error) => {
+                    self.land(source, settling.take()).await?;
+                    return Err(error);
+                }
+            };
+            wrote_anything |= wrote;
+            self.land(source, settling.take()).await?;
+            match settlement {
+                Some(settlement) => {
+                    settling = Some(InFlight::start(self.context.store, settlement, keys, next.clone()));
+                }
+                // A dry run keeps nothing, so it tells the source nothing.
+                None => self.context.options.progress.page_settled(&self.report.counters),
+            }
             match next {
                 Some(position) => request.position = Some(position),
                 None => break,
             }
         }
+        self.land(source, settling.take()).await?;
         if let (Some(target), true) = (target, wrote_anything) {
             target
                 .finish()
@@ -237,13 +259,29 @@ impl Pages<'_, '_> {
         Ok(())
     }
 
-    /// One page through the stages; returns whether anything was written.
+    /// Waits for a settling page to be in the store, then tells the source (a file drop may
+    /// move a fully read file out of its folder), shows the progress and renews the lease.
+    async fn land(&mut self, source: &mut (dyn Source + '_), settling: Option<InFlight>) -> Result<(), EngineError> {
+        let Some(settling) = settling else {
+            return Ok(());
+        };
+        let next = settling.landed().await?;
+        source
+            .settled(next.as_deref())
+            .await
+            .map_err(|error| connector_error(self.context.flow, "source", error))?;
+        self.context.options.progress.page_settled(&self.report.counters);
+        self.guard.renew().await
+    }
+
+    /// One page through the stages; returns whether anything was written and what the store
+    /// must keep of it (`None` for a dry run).
     async fn page(
         &mut self,
         page: Page,
         mut target: Option<&mut (dyn Target + '_)>,
         incremental: bool,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<(bool, Option<PageSettlement>), EngineError> {
         let context = self.context;
         let mut ledger = Ledger::new(context);
         ledger.settlement.counters.api_calls = page.api_calls;
@@ -253,8 +291,8 @@ impl Pages<'_, '_> {
         let changed = stages::adopt::stage(context, &mut ledger, target.as_deref_mut(), changed).await?;
         let changed = stages::orders::stage(context, &mut ledger, self.orders.as_deref_mut(), changed).await?;
         let wrote = stages::write::stage(context, &mut ledger, target, changed).await?;
-        stages::settle::stage(context, ledger, self.report, newest_change, incremental).await?;
-        Ok(wrote)
+        let settlement = stages::settle::stage(context, ledger, self.report, newest_change, incremental);
+        Ok((wrote, settlement))
     }
 }
 

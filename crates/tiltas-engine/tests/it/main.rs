@@ -4,6 +4,7 @@ mod fakes;
 mod filedrop;
 mod money;
 mod orders;
+mod overlap;
 mod reference;
 mod resync;
 mod semantics;
