@@ -25,6 +25,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &opencart::OpenCartSystem,
     &intercars::IntercarsSystem,
     &crate::omega::OmegaSystem,
+    &crate::elit::ElitSystem,
 ]);
 
 /// Every system of this build.

@@ -67,6 +67,8 @@ simulators! {
     Intercars => tiltas_intercars_sim,
     /// Omega's public API (key bound to an IP address, `Success:false` in HTTP 200, rests, basket, expense invoices).
     Omega => tiltas_omega_sim,
+    /// Elit's eConnector (SOAP, credentials and per-country company in the body, availability by delivery time, orders).
+    Elit => tiltas_elit_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).
