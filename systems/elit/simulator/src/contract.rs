@@ -1,7 +1,7 @@
-//! Elit in the connector contract: stock (at one warehouse, so a seeded part is one record) and
-//! supplier offers are read by the shared source cases against this simulator, the connection
-//! listing the seeded item numbers (Elit has no catalogue listing); orders are covered by the
-//! crate's own tests.
+//! Elit in the connector contract: stock (at one warehouse, so a seeded part is one record) is
+//! read by the shared source cases against this simulator, the connection listing the seeded
+//! item numbers (Elit has no catalogue listing); offers and orders are covered by the crate's
+//! own tests.
 use crate::{router, Access, ElitSim, Seeding, REFUSED_ITEM};
 use std::sync::Arc;
 use tiltas_model::EntityKind;
@@ -13,28 +13,27 @@ pub fn contract_fixture() -> ContractFixture {
     ContractFixture {
         system: "elit",
         start,
-        covered: &[
-            CoveredEntity {
-                entity: EntityKind::Stock,
-                match_on: None,
-                mutate: "stock",
-                source: true,
-                target: false,
-            },
-            CoveredEntity {
+        covered: &[CoveredEntity {
+            entity: EntityKind::Stock,
+            match_on: None,
+            mutate: "stock",
+            source: true,
+            target: false,
+        }],
+        not_covered: &[
+            NotCovered {
                 entity: EntityKind::SupplierOffer,
-                match_on: None,
-                mutate: "supplier_offer",
-                source: true,
-                target: false,
+                reason: "the contract's peer (the reference system) writes no supplier offers; \
+                         systems/elit/src/tests.rs reads every listed item's offer in pages (price in the company's \
+                         currency, availability per warehouse with delivery dates) and quotes single parts",
             },
-        ],
-        not_covered: &[NotCovered {
-            entity: EntityKind::Order,
-            reason: "orders are placed, never updated, and the contract's target cases update records; \
+            NotCovered {
+                entity: EntityKind::Order,
+                reason: "orders are placed, never updated, and the contract's target cases update records; \
                      systems/elit/src/tests.rs covers placing, a retry after a lost answer finding the order by its \
                      number (getOrders), a refused item and bad credentials",
-        }],
+            },
+        ],
         refusal_text: REFUSED_ITEM,
     }
 }
