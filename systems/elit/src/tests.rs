@@ -15,9 +15,20 @@ use tiltas_config::ValidatedConfig;
 use tiltas_elit_sim::{router, Access, ElitSim, Seeding};
 use tiltas_sim::{Harness, SimSystem};
 
-const LOGIN: &str = "garage-7";
-const PASSWORD: &str = "s3cret";
+mod flows;
+
+pub(crate) const LOGIN: &str = "garage-7";
+pub(crate) const PASSWORD: &str = "s3cret";
 const SEED: u64 = 18;
+
+pub(crate) fn sim_seeded(company: &str, seed: u64, catalogue: usize) -> ElitSim {
+    let access = Access {
+        login: LOGIN.into(),
+        password: PASSWORD.into(),
+        company: company.into(),
+    };
+    ElitSim::new(access, Seeding { seed, catalogue }).unwrap_or_else(|| panic!("company {company}"))
+}
 
 fn sim(company: &str, catalogue: usize) -> ElitSim {
     let access = Access {
@@ -28,7 +39,7 @@ fn sim(company: &str, catalogue: usize) -> ElitSim {
     ElitSim::new(access, Seeding { seed: SEED, catalogue }).unwrap_or_else(|| panic!("company {company}"))
 }
 
-async fn start(sim: ElitSim) -> (String, Arc<ElitSim>, Arc<Harness>) {
+pub(crate) async fn start(sim: ElitSim) -> (String, Arc<ElitSim>, Arc<Harness>) {
     let sim = Arc::new(sim);
     let harness = Harness::new(sim.clone(), SEED);
     let url = tiltas_sim::spawn(router(sim.clone(), harness.clone()))
