@@ -93,6 +93,7 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
             .header("SOAPAction", "\"\"")
             .body(request);
+        tracing::debug!(connection = %self.connection, %operation, "Elit call");
         let what = format!("{}: {operation}", self.place);
         let reply = http::exchange(self.gate.as_ref(), &what, post).await?;
         if reply.status.is_success() {

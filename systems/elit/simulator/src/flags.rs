@@ -44,14 +44,11 @@ impl Flags {
             seed: self.common.seed,
             catalogue: self.catalogue,
         };
-        // `company` was checked when the flags were parsed; a value set otherwise falls back.
-        let sim = ElitSim::new(access.clone(), seeding.clone()).unwrap_or_else(|| {
-            let fallback = Access {
-                company: "ELIT_LT".to_owned(),
-                ..access
-            };
-            ElitSim::new(fallback, seeding).unwrap_or_else(|| unreachable!("ELIT_LT is a known company"))
-        });
+        // `company` was checked when the flags were parsed; a value set otherwise is ELIT_LT.
+        let company = crate::data::company(&self.company)
+            .or_else(|| crate::data::company("ELIT_LT"))
+            .unwrap_or(&crate::data::COMPANIES[0]);
+        let sim = ElitSim::of_company(access, company, seeding);
         let sim = Arc::new(sim);
         router(sim.clone(), Harness::new(sim, self.common.seed))
     }

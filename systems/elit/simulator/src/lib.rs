@@ -60,13 +60,19 @@ pub struct ElitSim {
 impl ElitSim {
     /// A simulator with the seeded records; `None` when the account's company is not one Elit has.
     pub fn new(access: Access, seeding: Seeding) -> Option<ElitSim> {
-        Some(ElitSim {
-            company: data::company(&access.company)?,
+        let company = data::company(&access.company)?;
+        Some(ElitSim::of_company(access, company, seeding))
+    }
+
+    /// A simulator of an account of `company` (whatever `access.company` says).
+    pub fn of_company(access: Access, company: &'static Company, seeding: Seeding) -> ElitSim {
+        ElitSim {
+            company,
             db: Mutex::new(Db::seeded(&seeding)),
             access,
             seeding,
             lost_orders: AtomicUsize::new(0),
-        })
+        }
     }
 
     fn db(&self) -> MutexGuard<'_, Db> {
