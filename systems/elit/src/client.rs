@@ -122,7 +122,13 @@ impl Client {
     /// A fault naming the company is a wrong `company` setting, not a wrong record.
     fn about_company(&self, error: ConnectorError) -> ConnectorError {
         let text = error.message.to_lowercase();
-        if text.contains("soap fault") && text.contains("company") && !text.contains("password") {
+        let about_company = text.contains("unknown company")
+            || text.contains("company name is missing")
+            || (text.contains("company")
+                && ["not registered", "no access", "not authori", "not allowed"]
+                    .iter()
+                    .any(|words| text.contains(words)));
+        if text.contains("soap fault") && about_company && !text.contains("password") {
             return ConnectorError::new(
                 ErrorKind::Auth,
                 format!(

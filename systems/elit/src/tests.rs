@@ -237,9 +237,13 @@ async fn a_source_without_an_item_list_or_with_a_wrong_branch_says_what_to_set()
 }
 
 fn quoter(url: &str, password: &str, company: &str) -> Box<dyn PartQuoter> {
+    quoter_with(url, password, company, "")
+}
+
+fn quoter_with(url: &str, password: &str, company: &str, extra: &str) -> Box<dyn PartQuoter> {
     let dir = dir();
     let config = config(
-        &connection(url, password, company, ""),
+        &connection(url, password, company, extra),
         "supplier_offer",
         true,
         dir.path(),
@@ -358,6 +362,31 @@ async fn gateway_failures_are_transient_rate_limits_wait_and_html_pages_are_quot
             assert_eq!(error.retry_after, Some(std::time::Duration::from_secs(7)), "{error}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_call_that_hangs_past_the_timeout_is_transient_and_names_the_setting() {
+    let (url, _, harness) = start(sim("ELIT_LT", 5)).await;
+    harness.set_faults(tiltas_sim::Faults {
+        timeout_rate: 1.0,
+        ..tiltas_sim::Faults::default()
+    });
+    let started = std::time::Instant::now();
+    let error = quoter_with(&url, PASSWORD, "ELIT_LT", "timeout = \"1s\"")
+        .quote(&query("W 712/75", None, 1))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a hanging call must fail"));
+    assert_eq!(error.kind, ErrorKind::Transient, "{error}");
+    assert!(
+        error.message.contains("timeout") && error.message.contains("\"el\""),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "waited {:?}",
+        started.elapsed()
+    );
 }
 
 fn order(number: &str, lines: &[(&str, &str)]) -> WriteItem {
