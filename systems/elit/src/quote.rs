@@ -6,7 +6,7 @@
 //! answer, not an error.
 use crate::client::Client;
 use crate::read::offer;
-use crate::wire::ItemLine;
+use crate::wire::{self, ItemLine};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use tiltas_connector::{ConnectorError, ErrorKind, PartQuery, PartQuoter};
@@ -50,8 +50,10 @@ impl PartQuoter for ElitQuoter {
         if infos.is_empty() {
             return Ok(Vec::new());
         }
+        // One availability call answers at most `MAX_ITEMS`; a number matching more is not a part.
         let lines: Vec<ItemLine> = infos
             .iter()
+            .take(wire::MAX_ITEMS)
             .map(|info| ItemLine {
                 item_no: info.item_no.clone(),
                 qty,
