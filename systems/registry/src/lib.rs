@@ -40,6 +40,12 @@ pub mod busmarket {
     pub use tiltas_busmarket_sim as simulator;
 }
 
+/// Elit (parts supplier) and its simulator.
+pub mod elit {
+    pub use tiltas_elit::*;
+    pub use tiltas_elit_sim as simulator;
+}
+
 /// B1.lt and its simulator.
 pub mod b1 {
     pub use tiltas_b1::*;

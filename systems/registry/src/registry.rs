@@ -26,6 +26,7 @@ static SYSTEMS: Systems = Systems::new(&[
     &intercars::IntercarsSystem,
     &crate::omega::OmegaSystem,
     &busmarket::BusmarketSystem,
+    &crate::elit::ElitSystem,
 ]);
 
 /// Every system of this build.

@@ -69,6 +69,8 @@ simulators! {
     Omega => tiltas_omega_sim,
     /// Bus Market's REST API (raw token, search → UUIDs, stock per warehouse, carts → reserve, rate-limit headers).
     Busmarket => tiltas_busmarket_sim,
+    /// Elit's eConnector (SOAP, credentials and per-country company in the body, availability by delivery time, orders).
+    Elit => tiltas_elit_sim,
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).

@@ -27,8 +27,12 @@ async fn a_key_in_consecutive_pages_is_updated_not_created_again() {
     let store = tiltas_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();
-    let config = tiltas_config::parse_str(FLOWS, &dir.path().join("flows.toml"), tiltas_systems::registry::catalog())
-        .unwrap_or_else(|diagnostics| panic!("{diagnostics}"));
+    let config = tiltas_config::parse_str(
+        FLOWS,
+        &dir.path().join("flows.toml"),
+        tiltas_systems::registry::catalog(),
+    )
+    .unwrap_or_else(|diagnostics| panic!("{diagnostics}"));
     let engine = Engine::new(Arc::new(config), store.clone(), tiltas_systems::registry::systems());
     // Pages of 400: a page's settlement (400 records) takes far longer than reading and
     // comparing the next page, so without the wait the next page would see SKU-0 unlinked.
@@ -40,7 +44,12 @@ async fn a_key_in_consecutive_pages_is_updated_not_created_again() {
     records.extend((799..1198).map(|n| product(&format!("SKU-{n}"), "first")));
     let (target, state) = FakeTarget::new();
     let report = engine
-        .sync_with("products", FakeSource::products(&records), Some(target), &SyncOptions::default())
+        .sync_with(
+            "products",
+            FakeSource::products(&records),
+            Some(target),
+            &SyncOptions::default(),
+        )
         .await
         .unwrap();
 
@@ -63,10 +72,20 @@ async fn a_key_in_consecutive_pages_is_updated_not_created_again() {
     drop(state);
 
     // Everything landed: a second run of each record's last version writes nothing.
-    let last: Vec<_> = records.iter().skip(1).filter(|record| record["name"] != "second").cloned().collect();
+    let last: Vec<_> = records
+        .iter()
+        .skip(1)
+        .filter(|record| record["name"] != "second")
+        .cloned()
+        .collect();
     let (target, state) = FakeTarget::new();
     let again = engine
-        .sync_with("products", FakeSource::products(&last), Some(target), &SyncOptions::default())
+        .sync_with(
+            "products",
+            FakeSource::products(&last),
+            Some(target),
+            &SyncOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!((again.counters.created, again.counters.updated), (0, 0), "{again:?}");
