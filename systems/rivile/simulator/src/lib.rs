@@ -11,6 +11,7 @@ mod contract;
 mod documents;
 mod flags;
 mod list;
+mod parts;
 mod records;
 mod seed;
 mod wire;
@@ -24,6 +25,7 @@ pub use contract::contract_fixture;
 use documents::*;
 pub use flags::Flags;
 use list::*;
+pub use parts::{part_product, SUPPLIERS};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use records::*;
@@ -138,6 +140,14 @@ impl SimSystem for RivileSim {
             ("customer".to_owned(), count("N08")),
             ("stock".to_owned(), count("I17")),
             ("order".to_owned(), count("I06")),
+            (
+                "purchase".to_owned(),
+                db.tables.get("I06").map_or(0, |rows| {
+                    rows.values()
+                        .filter(|row| row.get("I06_OP_TIP").map(String::as_str) == Some("1"))
+                        .count()
+                }),
+            ),
         ])
     }
 
@@ -199,6 +209,9 @@ impl SimSystem for RivileSim {
     }
 
     fn records(&self, entity: &str) -> Option<Value> {
+        if entity == "purchase" {
+            return Some(Value::Array(self.purchases()));
+        }
         let table = table_name_of(entity)?;
         let db = lock(&self.db);
         let rows = db.tables.get(table.code)?;
