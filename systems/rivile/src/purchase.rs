@@ -224,9 +224,16 @@ impl Writing {
                  `supplier,code,item` and the line `{supplier},{example},<Rivile code>`"
             ),
         };
+        // The maker's numbers reach the target only when the flow passes them on.
+        let no_numbers = if supplier_lines(payload).iter().all(|line| line.article.is_none()) {
+            " (the lines carry no maker's number: add map = { \"raw.lines\" = \"raw.lines\" } to the flow so \
+             Rivile can match them by it)"
+        } else {
+            ""
+        };
         Err(format!(
-            "{}; nothing of the invoice is booked — create the item in Rivile (its product code or a barcode the \
-             maker's number) or {where_to_map}, then replay the dead letter",
+            "{}{no_numbers}; nothing of the invoice is booked — create the item in Rivile (its product code, or a \
+             barcode, the maker's number) or {where_to_map}, then replay the dead letter",
             unmatched.join("; ")
         ))
     }
