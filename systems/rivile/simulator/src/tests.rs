@@ -335,13 +335,19 @@ async fn purchases_are_stored_against_a_supplier_listed_and_refused_for_an_unkno
     let refused: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(refused["errors"][0]["data"], "I07[1]");
     assert_eq!(refused["errors"][0]["dataErrors"][0]["code"], "3002");
-    assert_eq!(refused["errors"][0]["dataErrors"][0]["message"], "Nerasta prekė 'W99999'");
+    assert_eq!(
+        refused["errors"][0]["dataErrors"][0]["message"],
+        "Nerasta prekė 'W99999'"
+    );
 
     let list = json!({ "method": "GET_I06_LIST", "params": { "fil": "i06_op_tip = 1 and i06_kodas_ks = 'INTERCARS'", "list": "A" } });
     let (_, body) = call(&url, Some(KEY), true, "application/json", &list.to_string()).await;
     let listed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(listed["I06"]["I06_DOK_NR"].as_str().map(str::trim), Some("FV/1"));
-    assert_eq!(listed["I06"]["I07"][0]["I07_KODAS"].as_str().map(str::trim), Some(code.as_str()));
+    assert_eq!(
+        listed["I06"]["I07"][0]["I07_KODAS"].as_str().map(str::trim),
+        Some(code.as_str())
+    );
     assert_eq!(sim.purchases().len(), 1);
     assert_eq!(sim.record_counts().get("purchase"), Some(&1));
 }
