@@ -106,8 +106,8 @@ impl Writing {
         self.counterparty.clone().or_else(|| field(payload.get("counterparty")))
     }
 
-    /// A supplier invoice as a purchase document. Without `items` (the precheck) the lines keep
-    /// the supplier's codes: everything but the matching is checked.
+    /// A supplier invoice as a purchase document. Without `items` (the precheck, before the
+    /// products are asked for) everything but the matching is checked.
     pub(crate) fn purchase(&self, payload: &Value, items: Option<&ItemIndex>) -> Result<Map<String, Value>, String> {
         let document: Document =
             serde_json::from_value(payload.clone()).map_err(|error| format!("not a document: {error}"))?;
@@ -165,7 +165,8 @@ impl Writing {
         check_widths(self.table, &header)?;
         let codes = match items {
             Some(items) => self.matched_codes(&supplier, payload, items)?,
-            None => document.lines.iter().map(|line| line.sku.trim().to_owned()).collect(),
+            // Not yet matched: a placeholder, as a supplier's code may be longer than Rivile's.
+            None => vec!["-".to_owned(); document.lines.len()],
         };
         let lines = purchase_lines(&document, &codes)?;
         check_total(&document, &lines)?;

@@ -159,6 +159,9 @@ async fn an_unknown_part_fails_the_invoice_naming_supplier_code_brand_and_the_fi
     assert!(target
         .precheck(&dollars)
         .is_err_and(|m| m.contains("add \"USD\" to `currencies`")));
+    // A supplier's code longer than Rivile's 12 characters is no reason to refuse: it is matched.
+    let long = [("INTERCARS-CODE-42", parts[0].article.as_str(), parts[0].brand.as_str())];
+    assert_eq!(target.precheck(&invoice("L-1", &long)), Ok(()));
     let mut short = invoice("T-1", &lines[..1]);
     short["total"] = json!("5");
     assert!(target.precheck(&short).is_err_and(|m| m.contains("its total is 5")));
