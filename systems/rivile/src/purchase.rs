@@ -141,7 +141,7 @@ impl Writing {
         for (column, value) in self.currency_columns(document.currency.as_deref(), "invoice")? {
             put(&mut header, column, Some(value));
         }
-        put(&mut header, "I06_KODAS_IS", Some(warehouse));
+        put(&mut header, "I06_KODAS_IS", Some(warehouse.clone()));
         // The note only tells where the invoice came from: cut to its column, not refused.
         put(
             &mut header,
@@ -168,7 +168,7 @@ impl Writing {
             // Not yet matched: a placeholder, as a supplier's code may be longer than Rivile's.
             None => vec!["-".to_owned(); document.lines.len()],
         };
-        let lines = purchase_lines(&document, &codes)?;
+        let lines = purchase_lines(&document, &codes, &warehouse)?;
         check_total(&document, &lines)?;
         header.insert(
             "I07".to_owned(),
@@ -240,9 +240,10 @@ impl Writing {
     }
 }
 
-/// The document's lines as purchase lines of the matched products: quantity, the supplier's
-/// net unit price (Rivile's four decimals), the net sum and VAT in cents, the VAT rate.
-fn purchase_lines(document: &Document, codes: &[String]) -> Result<Vec<Map<String, Value>>, String> {
+/// The document's lines as purchase lines of the matched products into `warehouse` (each line
+/// names it: GAMA books stock per line): quantity, the supplier's net unit price (Rivile's four
+/// decimals), the net sum and VAT in cents, the VAT rate.
+fn purchase_lines(document: &Document, codes: &[String], warehouse: &str) -> Result<Vec<Map<String, Value>>, String> {
     if document.lines.is_empty() {
         return Err("the document has no lines".to_owned());
     }
@@ -263,6 +264,7 @@ fn purchase_lines(document: &Document, codes: &[String]) -> Result<Vec<Map<Strin
         let mut row = Map::new();
         put(&mut row, "I07_KODAS", Some(code.clone()));
         put(&mut row, "I07_TIPAS", Some("1".to_owned()));
+        put(&mut row, "I07_KODAS_IS", Some(warehouse.to_owned()));
         put(&mut row, "I07_KIEKIS", Some(line.quantity.normalize().to_string()));
         put(&mut row, "I07_KAINA_BE", Some(unit.to_string()));
         put(&mut row, "I07_SUMA", Some(amount(net)));
