@@ -6,6 +6,8 @@
 //! dashes, dots and slashes in different ways, and no maker tells two parts apart by them.
 //! Brands are compared the same way after [`BRAND_ALIASES`] (`MANN-FILTER` = `MANN`).
 
+pub mod matching;
+
 /// Spellings suppliers use for a brand, each with the one name it is compared under: both
 /// normalised (upper case, letters and digits only).
 pub const BRAND_ALIASES: &[(&str, &str)] = &[

@@ -3,8 +3,8 @@
 //! price derived from them at Rivile's four decimals, the shipping charge, fees and (when asked)
 //! discounts as service lines, and the order's currency. What cannot be booked that way is
 //! refused with the field and the fix, never written short.
-use super::client::{check_widths, Writing};
 use super::schema;
+use super::target::{check_widths, Writing};
 use chrono::Utc;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Map, Value};
@@ -13,7 +13,7 @@ use tiltas_model::{Order, OrderLine};
 /// Rivile's national currency: `I06_VAL_POZ` 0.
 const NATIONAL_CURRENCY: &str = "EUR";
 
-fn text(value: Option<&Value>) -> Option<String> {
+pub(crate) fn text(value: Option<&Value>) -> Option<String> {
     match value? {
         Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
         Value::Number(number) => Some(number.to_string()),
@@ -21,17 +21,17 @@ fn text(value: Option<&Value>) -> Option<String> {
     }
 }
 
-fn put(row: &mut Map<String, Value>, column: &str, value: Option<String>) {
+pub(crate) fn put(row: &mut Map<String, Value>, column: &str, value: Option<String>) {
     if let Some(value) = value {
         row.insert(column.to_owned(), Value::String(value));
     }
 }
 
-fn cents(amount: Decimal) -> Decimal {
+pub(crate) fn cents(amount: Decimal) -> Decimal {
     amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
-fn amount(value: Decimal) -> String {
+pub(crate) fn amount(value: Decimal) -> String {
     cents(value).normalize().to_string()
 }
 
@@ -61,10 +61,12 @@ impl Writing {
     /// The order's currency columns: none for EUR; `I06_VAL_POZ` 1 and `I06_KODAS_VL` for a
     /// currency listed in `currencies` (GAMA applies its own rate for the document date unless
     /// the mapping sets `raw.I06_KURSAS`); refused otherwise.
-    fn currency_columns(&self, order: &Order) -> Result<Vec<(&'static str, String)>, String> {
-        let currency = order
-            .currency
-            .as_deref()
+    pub(crate) fn currency_columns(
+        &self,
+        currency: Option<&str>,
+        what: &str,
+    ) -> Result<Vec<(&'static str, String)>, String> {
+        let currency = currency
             .map(str::trim)
             .filter(|code| !code.is_empty())
             .unwrap_or(NATIONAL_CURRENCY)
@@ -76,9 +78,9 @@ impl Writing {
             return Ok(vec![("I06_VAL_POZ", "1".to_owned()), ("I06_KODAS_VL", currency)]);
         }
         Err(format!(
-            "the order is in {currency} and this Rivile target books {}: to book it as a foreign-currency \
+            "the {what} is in {currency} and this Rivile target books {}: to book it as a foreign-currency \
              document add \"{currency}\" to `currencies` on the flow's `to` (GAMA applies its {currency} rate of \
-             the document date), or leave such orders out with filter = \"${{ currency == \\\"EUR\\\" }}\" — \
+             the document date), or leave such records out with filter = \"${{ currency == \\\"EUR\\\" }}\" — \
              Tiltas never converts amounts itself",
             if self.currencies.is_empty() {
                 "EUR only".to_owned()
@@ -141,7 +143,7 @@ impl Writing {
         put(&mut header, "I06_OP_DATA", Some(date.clone()));
         put(&mut header, "I06_DOK_DATA", Some(date));
         put(&mut header, "I06_KODAS_KS", Some(client));
-        for (column, value) in self.currency_columns(&order)? {
+        for (column, value) in self.currency_columns(order.currency.as_deref(), "order")? {
             put(&mut header, column, Some(value));
         }
         put(&mut header, "I06_KODAS_IS", warehouse);

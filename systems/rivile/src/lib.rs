@@ -2,18 +2,22 @@
 //! the `fil` parser, the table schemas, the gateway simulator, and the connector: reads
 //! products (N17 + N37 barcodes + N32/I33 prices), customers (N08 + N33), stock (I17), price
 //! lists (N32) and documents (I06/I07 sales and purchases, I09/I10 internal); writes products
-//! (`EDIT_N17`), clients (`EDIT_N08_FULL`) and orders as sales documents (`EDIT_I06_FULL`).
+//! (`EDIT_N17`), clients (`EDIT_N08_FULL`), orders as sales documents and suppliers' invoices
+//! as purchase documents with their lines matched to Rivile's products (`EDIT_I06_FULL`).
 #![forbid(unsafe_code)]
 mod client;
 mod document;
 mod errors;
 pub mod fil;
+mod purchase;
 pub mod schema;
+mod target;
 
 #[cfg(test)]
 mod tests;
 
-use client::{quoted, Client, Reading, RivileSource, RivileTarget, Writing};
+use client::{quoted, Client, Reading, RivileSource};
+use target::{RivileTarget, Writing};
 use tiltas_config::{EntityAccess, FieldNeed, KeyKind, KeySpec, MoneyPlaces, SystemSpec};
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
@@ -30,7 +34,7 @@ const ACCESS: [EntityAccess; 6] = [
     EntityAccess {
         entity: EntityKind::Document,
         read: true,
-        write: false,
+        write: true,
         incremental: true,
     },
     EntityAccess {
@@ -129,14 +133,14 @@ pub static RIVILE: SystemSpec = SystemSpec {
             kind: KeyKind::String,
             required: false,
             default: None,
-            doc: "for orders: the warehouse when the order names none",
+            doc: "for orders and purchases: the warehouse when the order or invoice names none",
         },
         KeySpec {
             name: "post",
             kind: KeyKind::Bool,
             required: false,
             default: Some("false"),
-            doc: "for orders: post each document after writing it (EDIT_I06 oper P)",
+            doc: "for orders and purchases: post each document after writing it (EDIT_I06 oper P)",
         },
         KeySpec {
             name: "shipping_service",
@@ -164,7 +168,21 @@ pub static RIVILE: SystemSpec = SystemSpec {
             kind: KeyKind::StringList,
             required: false,
             default: None,
-            doc: "for orders: foreign currencies booked as foreign-currency documents (I06_VAL_POZ 1, I06_KODAS_VL); EUR is always booked; an order in another currency is a dead letter (unset: EUR only)",
+            doc: "for orders and purchases: foreign currencies booked as foreign-currency documents (I06_VAL_POZ 1, I06_KODAS_VL); EUR is always booked; an order or invoice in another currency is a dead letter (unset: EUR only)",
+        },
+        KeySpec {
+            name: "counterparty",
+            kind: KeyKind::String,
+            required: false,
+            default: None,
+            doc: "for purchases (documents): the supplier's N08 client code the invoices are booked against (I06_KODAS_KS) instead of the document's own counterparty; a purchase is found again by it and its number",
+        },
+        KeySpec {
+            name: "part_xref",
+            kind: KeyKind::Path,
+            required: false,
+            default: None,
+            doc: "for purchases: a CSV file with the header supplier,code,item mapping a supplier's part codes to Rivile product codes; asked before the supplier's code and the maker's number (a product code or barcode) are tried",
         },
     ],
     entities: &ACCESS,
@@ -213,6 +231,8 @@ struct TargetSettings {
     discount_service: Option<String>,
     #[serde(default)]
     currencies: Vec<String>,
+    counterparty: Option<String>,
+    part_xref: Option<std::path::PathBuf>,
 }
 
 /// The warehouse stock is read from when neither the flow nor the connection names one:
@@ -305,6 +325,8 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
         fee_service: None,
         discount_service: None,
         currencies: Vec::new(),
+        counterparty: None,
+        part_xref: None,
     };
     let writing = match context.entity {
         EntityKind::Product => simple(&schema::N17, "EDIT_N17"),
@@ -320,6 +342,28 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
             fee_service: settings.fee_service,
             discount_service: settings.discount_service,
             currencies: settings.currencies,
+            counterparty: None,
+            part_xref: None,
+        },
+        EntityKind::Document => Writing {
+            entity: context.entity,
+            table: &schema::I06,
+            method: "EDIT_I06_FULL",
+            operation: purchase::PURCHASE.to_owned(),
+            warehouse: settings.warehouse.or(connection.warehouse),
+            post: settings.post,
+            shipping_service: None,
+            fee_service: None,
+            discount_service: None,
+            currencies: settings.currencies,
+            counterparty: settings.counterparty,
+            part_xref: match &settings.part_xref {
+                Some(path) => Some(purchase::read_xref(path).map_err(|message| {
+                    ConnectorError::new(ErrorKind::Fatal, message)
+                        .with_fix("create the part_xref file or correct it, then run the flow again")
+                })?),
+                None => None,
+            },
         },
         other => {
             return Err(ConnectorError::new(
@@ -332,6 +376,7 @@ fn open_target(context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorEr
         client,
         writing,
         stored: Default::default(),
+        suppliers: Default::default(),
     }))
 }
 

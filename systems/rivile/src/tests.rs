@@ -640,3 +640,6 @@ async fn an_order_with_no_warehouse_anywhere_fails_in_english_naming_the_fix_and
         "nothing was booked"
     );
 }
+
+mod flows;
+mod purchases;

@@ -48,7 +48,9 @@ pub fn contract_fixture() -> ContractFixture {
                 entity: EntityKind::Document,
                 reason: "the contract's other side (the reference system) takes no documents; read by \
                          systems/rivile/src/tests.rs (sales_documents_are_read_with_their_lines, \
-                         internal_documents_are_read_with_their_lines)",
+                         internal_documents_are_read_with_their_lines); written (suppliers' invoices as \
+                         purchases, lines matched to products) by systems/rivile/src/tests/purchases.rs and, \
+                         through the engine from three supplier simulators, tests/flows.rs",
             },
             NotCovered {
                 entity: EntityKind::Order,

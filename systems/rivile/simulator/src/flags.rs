@@ -11,6 +11,11 @@ pub struct Flags {
     /// Products to start with.
     #[arg(long, default_value_t = 100)]
     pub products: usize,
+    /// Car parts of the shared catalogue (`tiltas sim intercars|omega|busmarket` with the same
+    /// seed) to keep as products, with the parts suppliers as clients: their invoices can then
+    /// be booked as purchases.
+    #[arg(long, default_value_t = 0)]
+    pub parts: usize,
     /// Clients to start with.
     #[arg(long, default_value_t = 20)]
     pub customers: usize,
@@ -27,7 +32,7 @@ impl Flags {
             products: self.products,
             customers: self.customers,
         };
-        let sim = Arc::new(RivileSim::new(self.api_key.clone(), seeding));
+        let sim = Arc::new(RivileSim::new(self.api_key.clone(), seeding).with_parts(self.parts));
         router(sim.clone(), Harness::new(sim, self.common.seed))
     }
 }

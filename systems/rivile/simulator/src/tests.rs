@@ -297,3 +297,57 @@ async fn invalid_item_rate_refuses_chosen_records_with_a_data_error_every_time()
     let (status, answer) = call(&url, Some(KEY), true, "application/json", &insert(&refused[0])).await;
     assert_eq!(status, 200, "{answer}");
 }
+
+#[tokio::test]
+async fn purchases_are_stored_against_a_supplier_listed_and_refused_for_an_unknown_product() {
+    let sim = Arc::new(
+        RivileSim::new(
+            KEY,
+            Seeding {
+                seed: 18,
+                products: 0,
+                customers: 0,
+            },
+        )
+        .with_parts(4),
+    );
+    let url = tiltas_sim::spawn(router(sim.clone(), Harness::new(sim.clone(), 18)))
+        .await
+        .unwrap();
+    let part = tiltas_sim::parts::catalogue(18, 1).remove(0);
+    let (code, _) = part_product(&part, 0);
+    let purchase = |number: &str, product: &str| {
+        json!({ "method": "EDIT_I06_FULL", "params": { "oper": "I" }, "data": { "I06": {
+            "I06_OP_TIP": "1", "I06_DOK_NR": number, "I06_OP_DATA": "2026-11-02", "I06_KODAS_KS": "INTERCARS",
+            "I06_VAL_POZ": "1", "I06_KODAS_VL": "PLN", "I06_KODAS_IS": "CENTR",
+            "I07": [{ "I07_KODAS": product, "I07_TIPAS": "1", "I07_KIEKIS": "2", "I07_KAINA_BE": "10", "I07_MOKESTIS_P": "23" }]
+        } } })
+        .to_string()
+    };
+    let (status, body) = call(&url, Some(KEY), true, "application/json", &purchase("FV/1", &code)).await;
+    assert_eq!(status, 200, "{body}");
+    let stored: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stored["I06"]["I06_SUMA"], "20.00");
+    assert_eq!(stored["I06"]["I06_PVM"], "4.60");
+
+    let (status, body) = call(&url, Some(KEY), true, "application/json", &purchase("FV/2", "W99999")).await;
+    assert_eq!(status, 400, "{body}");
+    let refused: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(refused["errors"][0]["data"], "I07[1]");
+    assert_eq!(refused["errors"][0]["dataErrors"][0]["code"], "3002");
+    assert_eq!(
+        refused["errors"][0]["dataErrors"][0]["message"],
+        "Nerasta prekė 'W99999'"
+    );
+
+    let list = json!({ "method": "GET_I06_LIST", "params": { "fil": "i06_op_tip = 1 and i06_kodas_ks = 'INTERCARS'", "list": "A" } });
+    let (_, body) = call(&url, Some(KEY), true, "application/json", &list.to_string()).await;
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(listed["I06"]["I06_DOK_NR"].as_str().map(str::trim), Some("FV/1"));
+    assert_eq!(
+        listed["I06"]["I07"][0]["I07_KODAS"].as_str().map(str::trim),
+        Some(code.as_str())
+    );
+    assert_eq!(sim.purchases().len(), 1);
+    assert_eq!(sim.record_counts().get("purchase"), Some(&1));
+}
