@@ -97,8 +97,12 @@ impl Db {
 
 impl RivileSim {
     /// These books with the first `count` parts of the shared catalogue of the seeding's seed
-    /// as products (see the module's notes on their codes) and the parts suppliers as clients.
+    /// as products (see the module's notes on their codes) and the parts suppliers as clients;
+    /// with none, the books stay as seeded (no suppliers either).
     pub fn with_parts(mut self, count: usize) -> RivileSim {
+        if count == 0 {
+            return self;
+        }
         let parts = tiltas_sim::parts::catalogue(self.seeding.seed, count);
         for db in [
             &mut self.seeded,
