@@ -139,14 +139,24 @@ impl FlowMapping {
             .collect();
         let mut payload = Value::Object(std::mem::take(&mut payload));
         for (target, from) in &self.copies {
-            let value = match from {
-                ValueSource::Path(path) => path.get(record).cloned().unwrap_or(Value::Null),
-                ValueSource::Expression(expression) => expression.evaluate(record).map_err(|message| MappingError {
-                    message: format!("field `{target}`: {message}"),
-                })?,
-            };
-            if !value.is_null() {
-                target.set(&mut payload, value)?;
+            match from {
+                // A source field the record lacks leaves the target field as the connector made it.
+                ValueSource::Path(path) => {
+                    if let Some(value) = path.get(record).filter(|value| !value.is_null()) {
+                        target.set(&mut payload, value.clone())?;
+                    }
+                }
+                // An expression answering `()` asks for no value: the field is left out.
+                ValueSource::Expression(expression) => {
+                    let value = expression.evaluate(record).map_err(|message| MappingError {
+                        message: format!("field `{target}`: {message}"),
+                    })?;
+                    if value.is_null() {
+                        target.remove(&mut payload);
+                    } else {
+                        target.set(&mut payload, value)?;
+                    }
+                }
             }
         }
         for value_map in &self.value_maps {

@@ -234,3 +234,18 @@ fn round_refuses_negative_places() {
     let error = evaluate("round(1.25, -1)", json!({})).unwrap_err();
     assert!(error.contains("places must be 0 or more"), "{error}");
 }
+
+#[test]
+fn an_expression_answering_unit_leaves_the_field_out_and_a_missing_source_field_leaves_it_alone() {
+    let mut m = mapping(&[("name", "raw.missing")], &[], &[], &[]);
+    let unit = CompiledExpression::compile("()", EntityKind::Order).unwrap();
+    m.copies
+        .push((FieldPath::parse("customer.code"), ValueSource::Expression(unit)));
+    let payload = m
+        .apply(&json!({"number": "7", "name": "kept", "customer": {"code": "10001", "email": "a@b.lt"}}))
+        .unwrap();
+    assert_eq!(
+        payload,
+        json!({"number": "7", "name": "kept", "customer": {"email": "a@b.lt"}})
+    );
+}
