@@ -24,6 +24,9 @@ mod orders;
 mod prices;
 mod quote;
 mod records;
+#[cfg(feature = "sim")]
+pub mod sim;
+pub mod system;
 pub mod table;
 pub mod xlsx;
 
