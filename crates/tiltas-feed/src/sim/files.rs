@@ -144,7 +144,12 @@ impl SimFiles {
         for (number, _, lines) in &self.invoices {
             let mut rows = vec![self.invoice_header.clone()];
             rows.extend(lines.iter().cloned());
-            let name = format!("{number}.{}", self.invoice_format.extension());
+            // Invoice numbers may hold `/` (`VS/000001`): not in a file name.
+            let name = format!(
+                "{}.{}",
+                number.replace(['/', '\\'], "_"),
+                self.invoice_format.extension()
+            );
             std::fs::write(out.join("invoices").join(name), self.invoice_format.render(&rows)?)?;
         }
         Ok(format!(
