@@ -170,7 +170,7 @@ impl FeedConnection {
         let modified = headers
             .get("last-modified")
             .and_then(|value| value.to_str().ok())
-            .and_then(|text| httpdate_parse(text));
+            .and_then(httpdate_parse);
         if status.is_success() || status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::CONFLICT {
             return Ok(Fetched {
                 bytes: bytes.to_vec(),

@@ -26,6 +26,8 @@ static SYSTEMS: Systems = Systems::new(&[
     &intercars::IntercarsSystem,
     &crate::omega::OmegaSystem,
     &busmarket::BusmarketSystem,
+    &crate::uniquetrade::UniqueTradeSystem,
+    &crate::vesna::VesnaSystem,
 ]);
 
 /// Every system of this build.

@@ -124,7 +124,7 @@ impl Db {
             parts: assortment(seeding.seed, seeding.catalogue, &profile.parts),
             invoices: Vec::new(),
             orders: Vec::new(),
-            rng: Some(StdRng::seed_from_u64(seeding.seed ^ 0x1A_F0_1CE5)),
+            rng: Some(StdRng::seed_from_u64(seeding.seed ^ 0x1AF0_1CE5)),
         };
         let today = Utc::now().date_naive();
         for back in (1..=seeding.invoices).rev() {
