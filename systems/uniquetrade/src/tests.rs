@@ -353,3 +353,50 @@ async fn invoices_over_http_are_receipts_asked_since_a_date() {
         invoices[0]["lines"][0]["article"]
     );
 }
+
+#[tokio::test]
+async fn an_upload_whose_answer_is_lost_after_it_was_kept_is_found_by_the_retry_not_placed_twice() {
+    let sim = Arc::new(sim(40, 0));
+    let harness = Harness::new(sim.clone(), SEED);
+    let url = tiltas_sim::spawn(router(sim.clone(), harness.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let code = parts(&sim)[1]["code"].as_str().unwrap_or_default().to_owned();
+    let dir = tempdir();
+    let config = config(&over_http(&url, PASSWORD), "order", false, dir.path());
+    let mut target = open_target(&config, &config.flows[0], Arc::new(OpenGate)).unwrap_or_else(|e| panic!("{e}"));
+    let item = || WriteItem {
+        source_key: "SO-77".into(),
+        target_id: None,
+        payload: serde_json::json!({ "number": "SO-77", "lines": [{ "sku": code, "quantity": "1" }] }),
+    };
+    harness.set_faults(tiltas_sim::Faults {
+        commit_then_fail_rate: 1.0,
+        ..tiltas_sim::Faults::default()
+    });
+    let lost = target
+        .write_batch(vec![item()])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("the answer is lost"));
+    assert_eq!(lost.kind, ErrorKind::Transient, "{}", lost.message);
+    harness.set_faults(tiltas_sim::Faults::default());
+    // What the engine does before retrying an uncertain write: look it up.
+    let lookup = target
+        .lookup(Some("number"), &["SO-77".into()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        lookup.found.get("SO-77").map(|f| f.target_id.as_str()),
+        Some("SO-77.csv")
+    );
+    let retried = target.write_batch(vec![item()]).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&retried.outcomes[0], WriteOutcome::Written { .. }),
+        "{:?}",
+        retried.outcomes
+    );
+    let orders = sim.records("order").and_then(|o| o.as_array().map(Vec::len));
+    assert_eq!(orders, Some(1), "placed once");
+    assert_eq!(sim.duplicates(), 0);
+}
