@@ -115,15 +115,11 @@ impl FeedConnection {
             .flatten()
             .any(|location| matches!(location, Location::Url(_)));
         if remote && credentials == Credentials::None {
-            let keys = match supplier.system {
-                "vesna" => "`token` and `customer_id`",
-                _ => "`login` and `password`",
-            };
             return Err(ConnectorError::new(
                 ErrorKind::Fatal,
                 format!(
-                    "connection \"{name}\": {} feeds are fetched over HTTP but the connection has no credentials: set {keys}",
-                    supplier.label
+                    "connection \"{name}\": {} feeds are fetched over HTTP but the connection has no credentials: set {}",
+                    supplier.label, supplier.credential_keys
                 ),
             ));
         }

@@ -102,6 +102,8 @@ pub struct Supplier {
     pub currency: &'static str,
     /// Whether a row in another currency is refused (Vesna prices in EUR only).
     pub only_currency: bool,
+    /// The connection keys that hold its HTTP credentials, for messages (`` `login` and `password` ``).
+    pub credential_keys: &'static str,
 }
 
 /// A price list row as the supplier wrote it.
@@ -189,7 +191,7 @@ impl Columns {
                     let lower = header.to_lowercase();
                     lower
                         .starts_with(&prefix.to_lowercase())
-                        .then(|| (index, header[prefix.len().min(header.len())..].trim().to_owned()))
+                        .then(|| (index, header.get(prefix.len()..).unwrap_or("").trim().to_owned()))
                         .filter(|(_, branch)| !branch.is_empty())
                 })
             })

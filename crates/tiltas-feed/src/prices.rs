@@ -205,11 +205,11 @@ impl Source for PriceSource {
     /// engine's to skip.
     async fn read_page(&mut self, request: &ReadRequest) -> Result<Page, ConnectorError> {
         let offset: usize = request.position.as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let mut calls = 0;
         if offset == 0 || self.loaded.is_none() {
             self.loaded = self.connection.load_prices().await?;
+            calls = u64::from(matches!(self.connection.prices, Location::Url(_)));
         }
-        let remote = matches!(self.connection.prices, Location::Url(_));
-        let calls = u64::from(remote && offset == 0);
         let Some(loaded) = &self.loaded else {
             tracing::info!(connection = %self.connection.name, "no feed file in the folder yet");
             return Ok(Page::default());

@@ -46,6 +46,7 @@ static TEST_SUPPLIER: Supplier = Supplier {
     },
     currency: "EUR",
     only_currency: true,
+    credential_keys: "`token`",
 };
 
 fn decimal(text: &str) -> Decimal {

@@ -57,6 +57,7 @@ pub static SUPPLIER: Supplier = Supplier {
     },
     currency: "UAH",
     only_currency: false,
+    credential_keys: "`login` and `password`",
 };
 
 /// The price list is in a folder or at a URL, never both.

@@ -400,3 +400,22 @@ async fn an_upload_whose_answer_is_lost_after_it_was_kept_is_found_by_the_retry_
     assert_eq!(orders, Some(1), "placed once");
     assert_eq!(sim.duplicates(), 0);
 }
+
+#[test]
+fn a_feed_url_without_credentials_is_refused_on_opening_naming_the_keys_to_set() {
+    let dir = tempdir();
+    let config = config(
+        "feed_url = \"http://127.0.0.1:9/feed/prices.csv\"\n",
+        "product",
+        true,
+        dir.path(),
+    );
+    let error = open_source(&config, &config.flows[0], Arc::new(OpenGate))
+        .err()
+        .unwrap_or_else(|| panic!("no credentials must be refused"));
+    assert!(
+        error.message.contains("connection \"ut\"") && error.message.contains("set `login` and `password`"),
+        "{}",
+        error.message
+    );
+}

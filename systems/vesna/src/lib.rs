@@ -57,6 +57,7 @@ pub static SUPPLIER: Supplier = Supplier {
     },
     currency: "EUR",
     only_currency: true,
+    credential_keys: "`token` and `customer_id`",
 };
 
 /// The price list is in a folder or at a URL, never both.
