@@ -46,6 +46,18 @@ pub mod elit {
     pub use tiltas_elit_sim as simulator;
 }
 
+/// Unique Trade (parts supplier, file feeds) and its simulator.
+pub mod uniquetrade {
+    pub use tiltas_uniquetrade::*;
+    pub use tiltas_uniquetrade_sim as simulator;
+}
+
+/// Vesna (parts supplier, file feeds, EUR only) and its simulator.
+pub mod vesna {
+    pub use tiltas_vesna::*;
+    pub use tiltas_vesna_sim as simulator;
+}
+
 /// B1.lt and its simulator.
 pub mod b1 {
     pub use tiltas_b1::*;

@@ -27,6 +27,8 @@ static SYSTEMS: Systems = Systems::new(&[
     &crate::omega::OmegaSystem,
     &busmarket::BusmarketSystem,
     &crate::elit::ElitSystem,
+    &crate::uniquetrade::UniqueTradeSystem,
+    &crate::vesna::VesnaSystem,
 ]);
 
 /// Every system of this build.

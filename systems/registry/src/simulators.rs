@@ -12,7 +12,12 @@ macro_rules! simulators {
     (@coverage $simulator:ident $system:literal $reason:expr) => {
         ContractCoverage::NoSimulator { system: $system, reason: $reason }
     };
-    ($( $(#[doc = $doc:literal])* $variant:ident => $simulator:ident $((no contract: $system:literal, $reason:expr))?, )+) => {
+    // A line may also end in `[files]`: a simulator that can write the supplier's files into a
+    // folder and exit (`--out DIR`) instead of serving; its `Flags::write_files` says whether
+    // it was asked to.
+    (@files $flags:ident) => { None };
+    (@files $flags:ident files) => { $flags.write_files() };
+    ($( $(#[doc = $doc:literal])* $variant:ident => $simulator:ident $((no contract: $system:literal, $reason:expr))? $([$files:ident])?, )+) => {
         /// One simulator with its flags: `tiltas sim <system> [flags]`.
         #[derive(Debug, Clone, clap::Subcommand)]
         pub enum Simulator {
@@ -24,6 +29,14 @@ macro_rules! simulators {
             pub fn router(&self) -> axum::Router {
                 match self {
                     $( Simulator::$variant(flags) => flags.router(), )+
+                }
+            }
+
+            /// For a simulator that writes files, when asked to write them and exit: what it
+            /// wrote, or why it could not.
+            pub fn write_files(&self) -> Option<Result<String, String>> {
+                match self {
+                    $( Simulator::$variant(flags) => { let _ = flags; simulators!(@files flags $($files)?) } )+
                 }
             }
 
@@ -71,6 +84,10 @@ simulators! {
     Busmarket => tiltas_busmarket_sim,
     /// Elit's eConnector (SOAP, credentials and per-country company in the body, availability by delivery time, orders).
     Elit => tiltas_elit_sim,
+    /// Unique Trade's file feeds (price list CSV, invoice files; `--out DIR` writes them, else served with HTTP Basic).
+    Uniquetrade => tiltas_uniquetrade_sim (no contract: "uniquetrade", tiltas_uniquetrade_sim::CONTRACT_COVERAGE) [files],
+    /// Vesna's file feeds (price list XLSX in EUR, invoice files; `--out DIR` writes them, else served with token + customer_id).
+    Vesna => tiltas_vesna_sim (no contract: "vesna", tiltas_vesna_sim::CONTRACT_COVERAGE) [files],
 }
 
 /// A system's part in the connector contract suite (`tiltas-testkit`'s `contract` test).

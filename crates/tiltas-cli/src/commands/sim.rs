@@ -3,8 +3,16 @@
 use crate::args::SimArgs;
 use std::process::ExitCode;
 
-/// Serves the simulator until the process is killed.
+/// Serves the simulator until the process is killed; a simulator of a supplier's files asked
+/// to write them (`--out DIR`) writes them and exits instead.
 pub async fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
+    if let Some(written) = args.simulator.write_files() {
+        println!(
+            "{}",
+            written.map_err(|error| anyhow::anyhow!("cannot write the files: {error}"))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let port = args.simulator.port();
     tiltas_sim::serve(args.simulator.router(), port)
         .await
