@@ -150,7 +150,15 @@ impl SimFiles {
                 number.replace(['/', '\\'], "_"),
                 self.invoice_format.extension()
             );
-            std::fs::write(out.join("invoices").join(name), self.invoice_format.render(&rows)?)?;
+            let path = out.join("invoices").join(name);
+            std::fs::write(&path, self.invoice_format.render(&rows)?)?;
+            // Dated a minute back, as if the supplier had dropped them earlier: a drop folder
+            // leaves files changed in the last second for a later read (they may be half copied).
+            let dropped = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)?
+                .set_modified(dropped)?;
         }
         Ok(format!(
             "wrote {} and {} invoice files into {} (orders are expected in {})",

@@ -1,12 +1,12 @@
-//! `examples/suppliers-rivile.toml` through the engine (issue 18, invoices → INC): 15 supplier
-//! invoices — 5 each from the Inter Cars, Omega and Bus Market simulators, started with one seed
-//! so they share the catalogue of parts the Rivile simulator keeps as products — become 15
-//! purchase documents in Rivile, every line on the Rivile product of its part. A re-run writes
+//! `examples/suppliers-rivile.toml` through the engine (issue 18, invoices → INC): 20 supplier
+//! invoices — 5 each from the Inter Cars, Omega and Bus Market simulators and Unique Trade's
+//! invoice files, all seeded alike so they share the catalogue of parts the Rivile simulator
+//! keeps as products — become 20 purchase documents in Rivile, every line on the Rivile product of its part. A re-run writes
 //! nothing; an invoice with a part Rivile does not know is a dead letter naming the supplier,
 //! the code and the brand.
 //!
-//! The fourth supplier with invoices (Unique Trade or Vesna, file feeds) joins as one more
-//! entry in [`SUPPLIERS`] with its simulator started in [`suppliers`] — the counts follow.
+//! Vesna (file feeds too) would join as one more entry in [`SUPPLIERS`] with its files written
+//! in [`suppliers`] — the counts follow.
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,13 +24,15 @@ static SYSTEMS: tiltas_connector::Systems = tiltas_connector::Systems::new(&[
     &tiltas_intercars::IntercarsSystem,
     &tiltas_omega::OmegaSystem,
     &tiltas_busmarket::BusmarketSystem,
+    &tiltas_uniquetrade::UniqueTradeSystem,
 ]);
 
 /// The suppliers with invoices: flow name, Rivile client code.
-const SUPPLIERS: [(&str, &str); 3] = [
+const SUPPLIERS: [(&str, &str); 4] = [
     ("intercars-invoices", "INTERCARS"),
     ("omega-invoices", "OMEGA"),
     ("busmarket-invoices", "BUSMARKET"),
+    ("uniquetrade-invoices", "UNIQUETRADE"),
 ];
 
 async fn serve(router: axum::Router) -> String {
@@ -40,9 +42,11 @@ async fn serve(router: axum::Router) -> String {
 }
 
 /// The running suppliers: the example's text with their addresses and credentials filled in,
-/// and Inter Cars' simulator (for the invoice of a new part).
+/// and Inter Cars' simulator (for the invoice of a new part). Unique Trade's files are written
+/// into `dir`, the folder of the flow file.
 async fn suppliers(
     mut text: String,
+    dir: &std::path::Path,
 ) -> (
     String,
     Arc<tiltas_intercars_sim::IntercarsSim>,
@@ -101,6 +105,19 @@ async fn suppliers(
     text = text
         .replace("http://127.0.0.1:9621", &url)
         .replace("{ env = \"BUSMARKET_TOKEN\" }", "\"bm-demo\"");
+
+    let credentials = tiltas_uniquetrade_sim::SimCredentials::Basic {
+        login: "garage".into(),
+        password: "ut-demo".into(),
+    };
+    let seeding = tiltas_uniquetrade_sim::Seeding {
+        seed: SEED,
+        catalogue: CATALOGUE,
+        invoices: INVOICES,
+    };
+    tiltas_uniquetrade_sim::FeedSim::new(tiltas_uniquetrade_sim::profile(), credentials, seeding)
+        .write_files(&dir.join("uniquetrade"))
+        .unwrap_or_else(|e| panic!("seed {SEED}: Unique Trade's files: {e}"));
     (text, intercars, omega)
 }
 
@@ -128,16 +145,16 @@ fn text_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
 }
 
 #[tokio::test]
-async fn fifteen_supplier_invoices_become_fifteen_purchases_once_and_an_unknown_part_is_a_dead_letter() {
+async fn twenty_supplier_invoices_become_twenty_purchases_once_and_an_unknown_part_is_a_dead_letter() {
     let example = include_str!("../../../../examples/suppliers-rivile.toml").to_owned();
-    let (text, intercars, omega) = suppliers(example).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (text, intercars, omega) = suppliers(example, dir.path()).await;
     let (text, books) = books(text).await;
     // Omega's first line is booked as the garage's own product A00101 by the cross-reference
     // (it wins over the maker's number), read from a file beside the flows.
     let invoices = omega.records("invoice").unwrap_or_default();
     let mapped = text_at(&invoices, "/0/lines/0/Code").to_owned();
     assert!(!mapped.is_empty(), "seed {SEED}: Omega's invoices: {invoices}");
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(
         dir.path().join("xref.csv"),
         format!("supplier,code,item\nOMEGA,{mapped},A00101\n"),
