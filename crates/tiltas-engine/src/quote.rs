@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 use tiltas_config::{Connection, QuoteSettings};
-use tiltas_connector::{ConnectorError, OpenContext, PartQuery, PartQuoter};
+use tiltas_connector::{ConnectorError, PartQuery, PartQuoter};
 use tiltas_model::parts::PartIdentity;
 use tiltas_model::{EntityKind, SupplierOffer};
 use tiltas_store::XrefLink;
@@ -406,9 +406,8 @@ impl Engine {
 
     /// A quoter on `connection` through its gate and the engine's vault.
     fn open_quoter(&self, connection: &Connection) -> Result<Box<dyn PartQuoter>, ConnectorError> {
-        let system = self.systems().of(connection)?;
-        let context = OpenContext::quote_of(&self.config, connection, self.gate(&connection.name), self.vault());
-        system.open_quoter(&context)
+        self.systems()
+            .open_quoter(&self.config, connection, self.gate(&connection.name), self.vault())
     }
 
     /// The answer from what the suppliers said and the rates.
@@ -420,7 +419,6 @@ impl Engine {
         rates: Result<Rates, String>,
         budget: Duration,
     ) -> QuoteAnswer {
-        let wanted = PartIdentity::new(&request.article, request.brand.as_deref());
         let (rates, rates_used) = match rates {
             Ok(rates) => {
                 let date = rates.date;
@@ -431,37 +429,14 @@ impl Engine {
         let mut offers = Vec::new();
         let mut suppliers = Vec::new();
         for supplier in asked {
-            let (status, kept, error, elapsed) = match supplier.outcome {
-                Outcome::Answered(found) => {
-                    let kept: Vec<QuoteOffer> = found
-                        .into_iter()
-                        .filter(|offer| is_the_part(offer, &wanted, request.ean.as_deref()))
-                        .map(|offer| {
-                            let priced = Priced {
-                                supplier: &supplier.connection,
-                                rates: rates.as_ref(),
-                                company: &settings.currency,
-                                quantity: request.quantity,
-                            };
-                            priced.offer(offer, &wanted)
-                        })
-                        .collect();
-                    (SupplierStatus::Answered, kept, None, supplier.elapsed)
-                }
-                Outcome::Late => (SupplierStatus::Late, Vec::new(), None, budget),
-                Outcome::Failed(error) => (SupplierStatus::Failed, Vec::new(), Some(error), supplier.elapsed),
+            let priced = Priced {
+                supplier: &supplier.connection,
+                rates: rates.as_ref(),
+                company: &settings.currency,
+                quantity: request.quantity,
             };
-            suppliers.push(SupplierAnswer {
-                supplier: supplier.connection.name.clone(),
-                system: supplier.connection.system.name.to_owned(),
-                status,
-                offers: kept.len(),
-                elapsed_ms: millis(elapsed),
-                error: error
-                    .as_ref()
-                    .map(|error| failure_message(&supplier.connection, &request.article, error)),
-                fix: error.and_then(|error| error.fix),
-            });
+            let (answer, kept) = priced.supplier_answer(supplier.outcome, supplier.elapsed, request, budget);
+            suppliers.push(answer);
             offers.extend(kept);
         }
         let (best_price, best_delivery) = mark_best(&mut offers);
@@ -560,6 +535,41 @@ struct Priced<'a> {
 }
 
 impl Priced<'_> {
+    /// How the supplier answered, and its offers of the part priced.
+    fn supplier_answer(
+        &self,
+        outcome: Outcome,
+        elapsed: Duration,
+        request: &QuoteRequest,
+        budget: Duration,
+    ) -> (SupplierAnswer, Vec<QuoteOffer>) {
+        let wanted = PartIdentity::new(&request.article, request.brand.as_deref());
+        let (status, kept, error, elapsed) = match outcome {
+            Outcome::Answered(found) => {
+                let kept: Vec<QuoteOffer> = found
+                    .into_iter()
+                    .filter(|offer| is_the_part(offer, &wanted, request.ean.as_deref()))
+                    .map(|offer| self.offer(offer, &wanted))
+                    .collect();
+                (SupplierStatus::Answered, kept, None, elapsed)
+            }
+            Outcome::Late => (SupplierStatus::Late, Vec::new(), None, budget),
+            Outcome::Failed(error) => (SupplierStatus::Failed, Vec::new(), Some(error), elapsed),
+        };
+        let answer = SupplierAnswer {
+            supplier: self.supplier.name.clone(),
+            system: self.supplier.system.name.to_owned(),
+            status,
+            offers: kept.len(),
+            elapsed_ms: millis(elapsed),
+            error: error
+                .as_ref()
+                .map(|error| failure_message(self.supplier, &request.article, error)),
+            fix: error.and_then(|error| error.fix),
+        };
+        (answer, kept)
+    }
+
     fn offer(&self, offer: SupplierOffer, wanted: &PartIdentity) -> QuoteOffer {
         let available: Decimal = offer.availability.iter().map(|branch| branch.quantity).sum();
         let delivery_estimate = offer
