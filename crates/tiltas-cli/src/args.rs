@@ -76,6 +76,37 @@ pub enum Command {
     /// Authorise a connection at its provider (OAuth2 sign-in) and keep its tokens, sealed, in
     /// the store.
     Connect(ConnectArgs),
+    /// Ask the parts suppliers of a flow file who has a part, where, for how much, delivered
+    /// when (exit 0 when at least one supplier answered).
+    Quote(QuoteArgs),
+}
+
+/// `tiltas quote`.
+#[derive(Debug, Args)]
+pub struct QuoteArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The maker's article numbers, as written anywhere (`W 712/75`, `w71275`).
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<String>,
+    /// The maker (`MANN-FILTER`): offers of other makers are left out.
+    #[arg(long)]
+    pub brand: Option<String>,
+    /// The part's EAN: offers with another EAN are left out.
+    #[arg(long)]
+    pub ean: Option<String>,
+    /// Pieces wanted: the best price is for this many, among offers with enough stock.
+    #[arg(long, default_value = "1", value_name = "N")]
+    pub qty: String,
+    /// How long suppliers may take (`2s`); default: `[quote] budget`, else 3s.
+    #[arg(long, value_name = "DURATION")]
+    pub budget: Option<String>,
+    /// Ask only this supplier connection (repeat for several); default: every one that quotes.
+    #[arg(long = "supplier", value_name = "CONNECTION")]
+    pub suppliers: Vec<String>,
+    /// Print the full answer as JSON, one document per part, one per line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `tiltas bank …`.

@@ -9,12 +9,14 @@
 #![forbid(unsafe_code)]
 
 mod diagnostic;
+mod quote;
 mod spec;
 mod tree;
 mod types;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
+pub use quote::{is_currency_code, QuoteSettings, RateSource, DEFAULT_QUOTE_BUDGET, ECB_DAILY_URL};
 pub use spec::*;
 pub use types::{
     format_duration, parse_duration, BudgetGroup, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry,

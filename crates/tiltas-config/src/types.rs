@@ -22,6 +22,8 @@ pub struct ValidatedConfig {
     pub budget_groups: Vec<BudgetGroup>,
     /// The flows, in file order.
     pub flows: Vec<Flow>,
+    /// `[quote]`: how parts suppliers are asked for quotes, when the file says.
+    pub quote: Option<crate::QuoteSettings>,
     /// What does not refuse the file but will likely fail at run time, in file order.
     pub warnings: Vec<crate::Diagnostic>,
 }

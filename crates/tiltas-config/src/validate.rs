@@ -12,12 +12,13 @@ use tiltas_model::EntityKind;
 mod budget;
 mod dependencies;
 mod mapping;
+mod quote;
 mod settings;
 
 /// The default `look_back` of incremental reads.
 const DEFAULT_LOOK_BACK: Duration = Duration::from_secs(120);
 
-const TOP_KEYS: [&str; 4] = ["store", "budget_groups", "connections", "flows"];
+const TOP_KEYS: [&str; 5] = ["store", "budget_groups", "connections", "flows", "quote"];
 const CONNECTION_KEYS: [&str; 5] = ["system", "rate_limit", "daily_budget", "budget_group", "enabled"];
 const FLOW_KEYS: [&str; 26] = [
     "name",
@@ -262,6 +263,7 @@ impl Checker<'_> {
         let mut connection_node = None;
         let mut group_node = None;
         let mut flow_nodes: Vec<&Node> = Vec::new();
+        let mut quote = None;
         for entry in root.as_table().unwrap_or_default() {
             match entry.key.as_str() {
                 "store" => store_url = self.string(entry, "the file"),
@@ -277,6 +279,7 @@ impl Checker<'_> {
                     Kind::Array(items) => flow_nodes.extend(items.iter()),
                     _ => self.wrong_type(entry, "the file", "a list of [[flows]] tables"),
                 },
+                "quote" => quote = self.quote(entry),
                 _ => self.unknown_key(entry, "the file", &TOP_KEYS),
             }
         }
@@ -291,7 +294,13 @@ impl Checker<'_> {
                 connections.push(connection);
             }
         }
-        if flow_nodes.is_empty() {
+        // A file for quoting parts (`[quote]` and supplier connections) needs no flow.
+        let quoting = root
+            .as_table()
+            .unwrap_or_default()
+            .iter()
+            .any(|entry| entry.key == "quote");
+        if flow_nodes.is_empty() && !quoting {
             let what = if root.as_table().unwrap_or_default().is_empty() {
                 "the flow file is empty"
             } else {
@@ -333,6 +342,7 @@ impl Checker<'_> {
             connections,
             budget_groups,
             flows,
+            quote,
             warnings: Vec::new(),
         }
     }

@@ -490,7 +490,7 @@ fn an_unknown_top_level_key_lists_the_accepted_ones() {
     let found = problems(&format!("colour = \"blue\"\n{VALID}"));
     assert_eq!(
         found,
-        ["conf/flows.toml:1:1: unknown key \"colour\" in the file; accepted keys: \"store\", \"budget_groups\", \"connections\", \"flows\""]
+        ["conf/flows.toml:1:1: unknown key \"colour\" in the file; accepted keys: \"store\", \"budget_groups\", \"connections\", \"flows\", \"quote\""]
     );
 }
 
@@ -862,5 +862,69 @@ fn connections_draw_from_a_budget_group_the_file_defines() {
             .iter()
             .any(|problem| problem.contains("[budget_groups.package] needs `daily_budget = N`")),
         "{without_budget:?}"
+    );
+}
+
+#[test]
+fn a_quote_table_is_typed_and_needs_no_flow() {
+    let config =
+        parse("[quote]\ncurrency = \"EUR\"\nbudget = \"2s\"\n\n[quote.rates]\nPLN = \"4.2675\"\nUAH = \"45.1\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+    let quote = config.quote.unwrap_or_else(|| panic!("no [quote]"));
+    assert_eq!((quote.currency.as_str(), quote.budget), ("EUR", Duration::from_secs(2)));
+    let RateSource::Fixed(rates) = &quote.rates else {
+        panic!("{:?}", quote.rates)
+    };
+    assert_eq!(rates.get("PLN").map(ToString::to_string).as_deref(), Some("4.2675"));
+
+    let ecb = parse("[quote]\nrates = \"ecb\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let quote = ecb.quote.unwrap_or_else(|| panic!("no [quote]"));
+    assert_eq!(quote.rates, RateSource::EcbUrl(ECB_DAILY_URL.to_owned()));
+    assert_eq!((quote.currency.as_str(), quote.budget), ("EUR", DEFAULT_QUOTE_BUDGET));
+    let file =
+        parse("[quote]\nrates = \"ecb\"\necb_file = \"rates/eurofxref-daily.xml\"\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        file.quote.map(|q| q.rates),
+        Some(RateSource::EcbFile(
+            Path::new("conf/rates/eurofxref-daily.xml").to_path_buf()
+        )),
+        "relative to the flow file"
+    );
+}
+
+#[test]
+fn quote_problems_are_located_and_name_the_fix() {
+    let found = problems(
+        "[quote]\ncurrency = \"eur\"\nbudget = \"0s\"\necb_url = \"ftp://x\"\nrate = 1\n\n[quote.rates]\nPLN = 4.2675\nzl = \"4\"\nUAH = \"-1\"\n",
+    );
+    let expected = [
+        "conf/flows.toml:2:12: [quote]: `currency` = \"eur\" is not an ISO 4217 code",
+        "conf/flows.toml:3:10: [quote]: `budget` must be longer than 0s",
+        "conf/flows.toml:4:11: [quote]: `ecb_url` = \"ftp://x\" is not an http(s) address",
+        "conf/flows.toml:5:1: unknown key \"rate\" in [quote]: did you mean \"rates\"?",
+        "conf/flows.toml:8:7: [quote.rates]: `PLN` must be a positive decimal in quotes",
+        "conf/flows.toml:9:1: [quote.rates]: \"zl\" is not an ISO 4217 code",
+        "conf/flows.toml:10:7: [quote.rates]: `UAH` must be a positive decimal in quotes",
+    ];
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    for (problem, start) in found.iter().zip(expected) {
+        assert!(problem.starts_with(start), "{problem}\nexpected: {start}");
+    }
+    assert!(found[4].contains("write it in quotes"), "{}", found[4]);
+
+    let both = problems("[quote]\nrates = \"ecb\"\necb_url = \"http://127.0.0.1:1/x.xml\"\necb_file = \"x.xml\"\n");
+    assert!(
+        both[0].starts_with("conf/flows.toml:4:1: [quote]: give `ecb_url` or `ecb_file`, not both"),
+        "{both:?}"
+    );
+    let stray = problems("[quote]\necb_file = \"x.xml\"\n");
+    assert!(
+        stray[0].contains("`ecb_file` is read only with rates = \"ecb\""),
+        "{stray:?}"
+    );
+    let company = problems("[quote]\ncurrency = \"PLN\"\n[quote.rates]\nUAH = \"45\"\n");
+    assert!(
+        company[0].contains("the company currency PLN has no rate"),
+        "{company:?}"
     );
 }

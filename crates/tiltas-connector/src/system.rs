@@ -341,6 +341,21 @@ impl Systems {
     }
 }
 
+impl Systems {
+    /// Opens a quoter on `connection` (a parts supplier asked about one part), its requests
+    /// passing `gate`, its run-time credentials kept in `vault`.
+    pub fn open_quoter(
+        &self,
+        config: &ValidatedConfig,
+        connection: &Connection,
+        gate: Arc<dyn CallGate>,
+        vault: Arc<dyn CredentialVault>,
+    ) -> Result<Box<dyn PartQuoter>, ConnectorError> {
+        self.of(connection)?
+            .open_quoter(&OpenContext::quote_of(config, connection, gate, vault))
+    }
+}
+
 impl std::fmt::Debug for Systems {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter

@@ -17,6 +17,7 @@ mod orders;
 mod plan;
 mod problem;
 mod progress;
+pub mod quote;
 mod report;
 mod run;
 mod stages;

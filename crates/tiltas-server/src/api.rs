@@ -1,5 +1,5 @@
 //! `/api/v1`: connections (never their secrets), flows, runs with their activity, dead letters,
-//! webhook deliveries, quota — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
+//! webhook deliveries, quota, quotes across parts suppliers — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 use crate::auth::authorize;
 use crate::error::{optional_body, required_body, ApiPath as Path, ApiQuery as Query};
@@ -21,11 +21,12 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 mod connections;
 mod dead_letters;
 mod quota;
+mod quote;
 use connections::{
     __path_disable_connection, __path_enable_connection, __path_list_connections, __path_test_connection,
     disable_connection, enable_connection, list_connections, test_connection,
 };
-pub use connections::{connection_views, ConnectionTest, ConnectionView};
+pub use connections::{capabilities, capability_table, connection_views, Capabilities, ConnectionTest, ConnectionView};
 pub(crate) use connections::{switch_connection, test_connection_now};
 use dead_letters::{
     __path_edit_dead_letter, __path_list_dead_letters, __path_replay_dead_letters, __path_retry_dead_letter,
@@ -39,6 +40,11 @@ pub use dead_letters::{DeadLetterEdit, DeadLetterView, LetterStatusQuery, Replay
 use quota::__path_quota;
 use quota::quota;
 pub use quota::{quota_views, GroupQuota, QuotaView, ReportedQuota};
+pub use quote::QuoteQuery;
+use quote::{__path_quote, quote};
+use tiltas_engine::quote::{
+    BestOffer, BranchStock, Money, QuoteAnswer, QuoteOffer, RatesUsed, SupplierAnswer, SupplierStatus,
+};
 
 /// The routes of `/api/v1`.
 pub(crate) fn routes() -> Router<AppState> {
@@ -60,6 +66,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/dead-letters/{id}/retry", post(retry_dead_letter))
         .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/quota", get(quota))
+        .route("/api/v1/quote", get(quote))
 }
 
 /// The OpenAPI document of `/api/v1`.
@@ -69,12 +76,13 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
         list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
-        retry_dead_letter, replay_dead_letters, list_deliveries, quota
+        retry_dead_letter, replay_dead_letters, list_deliveries, quota, quote
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
         ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, ReportedQuota, GroupQuota, DeliveryView, DeliveryFlowView,
-        DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter
+        DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter, Capabilities, QuoteAnswer, QuoteOffer, Money, BranchStock,
+        SupplierAnswer, SupplierStatus, BestOffer, RatesUsed
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -12,7 +12,10 @@ mod metrics;
 mod pause;
 mod worker;
 
-pub use api::{connection_views, quota_views, ApiDoc, ConnectionView, GroupQuota, QuotaView, ReportedQuota};
+pub use api::{
+    capabilities, capability_table, connection_views, quota_views, ApiDoc, Capabilities, ConnectionView, GroupQuota,
+    QuotaView, QuoteQuery, ReportedQuota,
+};
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use worker::{run_flow, run_scheduler, run_worker};
@@ -119,5 +122,7 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 
 #[cfg(test)]
 mod quota_tests;
+#[cfg(test)]
+mod quote_tests;
 #[cfg(test)]
 mod tests;

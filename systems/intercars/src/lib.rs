@@ -6,6 +6,7 @@
 //! confirm) that a retry finds again by `customNumber` instead of ordering twice.
 #![forbid(unsafe_code)]
 mod client;
+mod quote;
 mod read;
 pub mod wire;
 mod write;
@@ -16,7 +17,7 @@ mod tests;
 use tiltas_config::{EntityAccess, KeyKind, KeySpec, SystemSpec};
 #[allow(unused_imports)] // modules of this crate name the contract as `crate::Source`
 use tiltas_connector::*;
-use tiltas_connector::{ConnectorError, OpenContext, Source, Target};
+use tiltas_connector::{ConnectorError, OpenContext, PartQuoter, Source, Target};
 use tiltas_model::EntityKind;
 
 const ACCESS: [EntityAccess; 5] = [
@@ -142,6 +143,16 @@ impl crate::System for IntercarsSystem {
 
     fn open_target(&self, context: &OpenContext<'_>) -> Result<Box<dyn Target>, ConnectorError> {
         open_target(context)
+    }
+
+    fn open_quoter(&self, context: &OpenContext<'_>) -> Result<Box<dyn PartQuoter>, ConnectorError> {
+        let connection: ConnectionSettings = context.connection_settings(&INTERCARS)?;
+        let client = client::Client::new(&context.connection.name, &connection, context.gate.clone())?;
+        Ok(Box::new(quote::IntercarsQuoter { client }))
+    }
+
+    fn quotes(&self) -> bool {
+        true
     }
 }
 

@@ -142,39 +142,7 @@ impl IntercarsSource {
                 records.push(self.unknown(&product.sku, "GET /inventory/stock or POST /pricing/quote"));
                 continue;
             }
-            let availability = rows
-                .iter()
-                .filter(|row| row.sku == product.sku)
-                .map(|row| BranchAvailability {
-                    branch: row.location.clone(),
-                    quantity: Decimal::from(row.availability),
-                    delivery_date: row
-                        .latest_delivery_date
-                        .as_deref()
-                        .and_then(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()),
-                })
-                .collect();
-            let quoted = prices.get(&product.sku);
-            let mut raw = serde_json::Map::new();
-            raw.insert("index".into(), json!(product.index));
-            raw.insert("eans".into(), json!(product.eans));
-            if let Some(quoted) = quoted {
-                raw.insert("price".into(), to_json(&quoted.price));
-            }
-            let offer = SupplierOffer {
-                supplier: "intercars".into(),
-                part_code: product.sku.clone(),
-                brand: Some(product.brand.clone()),
-                article: Some(product.index.clone()),
-                ean: product.eans.first().cloned(),
-                name: Some(product.description.clone()),
-                price: quoted.map(|q| q.price.customer_price_net),
-                price_gross: quoted.map(|q| q.price.customer_price_gross),
-                currency: quoted.map(|q| q.price.currency_code.clone()),
-                availability,
-                updated_at: None,
-                raw,
-            };
+            let offer = supplier_offer(product, &rows, prices.get(&product.sku));
             records.push(record(product.sku.clone(), to_json(&offer)));
         }
         Ok((records, calls))
@@ -217,6 +185,47 @@ impl IntercarsSource {
             next: page.has_next_page.then(|| (offset + page.invoices.len()).to_string()),
             api_calls: calls,
         })
+    }
+}
+
+/// The offer of one catalogue product: its stock rows per branch (rows of other SKUs are
+/// skipped) and its quoted price, when quoted.
+pub(crate) fn supplier_offer(
+    product: &wire::Product,
+    rows: &[StockRow],
+    quoted: Option<&wire::QuotedLine>,
+) -> SupplierOffer {
+    let availability = rows
+        .iter()
+        .filter(|row| row.sku == product.sku)
+        .map(|row| BranchAvailability {
+            branch: row.location.clone(),
+            quantity: Decimal::from(row.availability),
+            delivery_date: row
+                .latest_delivery_date
+                .as_deref()
+                .and_then(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()),
+        })
+        .collect();
+    let mut raw = serde_json::Map::new();
+    raw.insert("index".into(), json!(product.index));
+    raw.insert("eans".into(), json!(product.eans));
+    if let Some(quoted) = quoted {
+        raw.insert("price".into(), to_json(&quoted.price));
+    }
+    SupplierOffer {
+        supplier: "intercars".into(),
+        part_code: product.sku.clone(),
+        brand: Some(product.brand.clone()),
+        article: Some(product.index.clone()),
+        ean: product.eans.first().cloned(),
+        name: Some(product.description.clone()),
+        price: quoted.map(|q| q.price.customer_price_net),
+        price_gross: quoted.map(|q| q.price.customer_price_gross),
+        currency: quoted.map(|q| q.price.currency_code.clone()),
+        availability,
+        updated_at: None,
+        raw,
     }
 }
 

@@ -454,3 +454,93 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
     .await;
     outputs.into_iter().flatten().collect()
 }
+
+fn quoter_of(config: &ValidatedConfig) -> Box<dyn crate::PartQuoter> {
+    let connection = config.connection("ic").unwrap_or_else(|| panic!("no ic connection"));
+    let context = crate::OpenContext::quote_of(config, connection, Arc::new(OpenGate), Arc::new(crate::vault::NoVault));
+    crate::System::open_quoter(&crate::IntercarsSystem, &context).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn part_query(article: &str) -> crate::PartQuery {
+    crate::PartQuery {
+        article: article.to_owned(),
+        brand: None,
+        quantity: rust_decimal::Decimal::from(2),
+    }
+}
+
+#[tokio::test]
+async fn a_part_is_quoted_by_the_makers_number_as_typed_with_stock_per_branch_and_the_customer_price() {
+    let (url, sim, _) = start(sim(60, 0)).await;
+    let all = parts(&sim);
+    let part = &all[4];
+    let article = part["article"].as_str().unwrap_or_default().to_owned();
+    let typed: String = article
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '/'))
+        .collect::<String>()
+        .to_lowercase();
+    let config = config(&url, "", "product", true, "");
+    assert!(crate::System::quotes(&crate::IntercarsSystem));
+    let quoter = quoter_of(&config);
+    let offers = quoter
+        .quote(&part_query(&typed))
+        .await
+        .unwrap_or_else(|e| panic!("seed {SEED}: {article}: {e}"));
+    let offer = offers
+        .iter()
+        .find(|offer| offer.part_code == part["sku"])
+        .unwrap_or_else(|| panic!("seed {SEED}: no offer for {}: {offers:?}", part["sku"]));
+    assert_eq!(
+        (offer.article.as_deref(), offer.brand.as_deref()),
+        (Some(article.as_str()), part["brand"].as_str())
+    );
+    assert_eq!(
+        (offer.price.map(|p| p.to_string()), offer.currency.as_deref()),
+        (part["customerPriceNet"].as_str().map(str::to_owned), Some("PLN"))
+    );
+    assert!(offer.price_gross > offer.price, "gross with VAT: {offer:?}");
+    let stock = part["stock"].as_object().cloned().unwrap_or_default();
+    assert_eq!(offer.availability.len(), stock.len(), "one row per branch");
+    for row in &offer.availability {
+        let pieces = stock[&row.branch].as_u64().unwrap_or_default().min(10);
+        assert_eq!(row.quantity, rust_decimal::Decimal::from(pieces), "{}", row.branch);
+    }
+
+    let none = quoter
+        .quote(&part_query("NOT-CARRIED 999"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(none.is_empty(), "a part not carried is no offer, not an error");
+    sim.withdraw(part["sku"].as_str().unwrap_or_default());
+    let withdrawn = quoter
+        .quote(&part_query(&article))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        withdrawn.iter().all(|offer| offer.part_code != part["sku"]),
+        "listed by the catalogue but withdrawn: no offer"
+    );
+
+    let bad = config_with(&connection(&url, "").replace(SECRET, "not-it"));
+    let error = quoter_of(&bad)
+        .quote(&part_query(&article))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a wrong secret quotes nothing"));
+    assert_eq!(error.kind, ErrorKind::Auth);
+    assert!(
+        error.message.contains("client_secret") && error.message.contains("\"ic\"") && error.message.contains(&article),
+        "{}",
+        error.message
+    );
+}
+
+/// A file of the given connection table and one product flow to a JSON Lines file.
+fn config_with(connection: &str) -> ValidatedConfig {
+    let text = format!(
+        "{connection}[connections.file]\nsystem = \"jsonl\"\n\n\
+         [[flows]]\nname = \"f\"\nentity = \"product\"\nfrom = {{ connection = \"ic\" }}\nto = {{ connection = \"file\", file = \"x.jsonl\" }}\n"
+    );
+    tiltas_config::parse_str(&text, std::path::Path::new("f.toml"), catalog()).unwrap_or_else(|e| panic!("{e}"))
+}

@@ -11,6 +11,7 @@ mod erp_shop;
 mod files_flow;
 mod order_crash;
 mod payments;
+mod quote;
 mod rivile_flow;
 mod serve;
 mod systems;

@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tiltas_connector::{OpenContext, OpenGate, ReadRequest};
+use tiltas_model::EntityKind;
 use tiltas_store::ApiScope;
 use utoipa::ToSchema;
 
@@ -30,6 +31,59 @@ pub struct ConnectionView {
     /// Why its scheduled runs are paused — the system refused its credentials — and the fix;
     /// absent when they run.
     pub paused: Option<String>,
+    /// What a parts supplier offers through Tiltas; absent for other systems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+}
+
+/// What Tiltas does with a parts supplier, derived from its system's spec: it reads
+/// `supplier_offer` or quotes (price, availability), writes `order` (order), reads `document`
+/// (invoices as incoming documents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Capabilities {
+    /// Current purchase prices.
+    pub price: bool,
+    /// Stock per branch.
+    pub availability: bool,
+    /// Orders placed with the supplier.
+    pub order: bool,
+    /// The supplier's sales invoices read as incoming documents.
+    pub invoices: bool,
+}
+
+/// The capabilities of `system`, when it is a parts supplier: it quotes or reads supplier
+/// offers — not as a generic file system that reads every entity (`csv`, `jsonl`) does.
+pub fn capabilities(system: &dyn tiltas_connector::System) -> Option<Capabilities> {
+    let spec = system.spec();
+    let reads = |entity| spec.access(entity).is_some_and(|access| access.read);
+    let generic = EntityKind::ALL.into_iter().all(reads);
+    let offers = system.quotes() || (reads(EntityKind::SupplierOffer) && !generic);
+    offers.then(|| Capabilities {
+        price: true,
+        availability: true,
+        order: spec.access(EntityKind::Order).is_some_and(|access| access.write),
+        invoices: reads(EntityKind::Document),
+    })
+}
+
+/// The capability matrix of the suppliers among `systems`, as the Markdown table
+/// `docs/connectors.md` carries.
+pub fn capability_table(systems: tiltas_connector::Systems) -> String {
+    let mark = |on: bool| if on { "yes" } else { "no" };
+    let mut table = String::from("| Supplier | Price | Availability | Order | Invoices |\n|---|---|---|---|---|\n");
+    for system in systems.all() {
+        if let Some(can) = capabilities(system) {
+            table.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                system.spec().name,
+                mark(can.price),
+                mark(can.availability),
+                mark(can.order),
+                mark(can.invoices)
+            ));
+        }
+    }
+    table
 }
 
 fn connection_view(state: &AppState, connection: &tiltas_config::Connection) -> ConnectionView {
@@ -58,6 +112,11 @@ fn connection_view(state: &AppState, connection: &tiltas_config::Connection) -> 
         daily_budget: connection.daily_budget,
         settings,
         paused: state.paused(&connection.name).map(|paused| paused.reason),
+        capabilities: state
+            .engine
+            .systems()
+            .get(connection.system.name)
+            .and_then(capabilities),
     }
 }
 
