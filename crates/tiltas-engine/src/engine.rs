@@ -234,7 +234,7 @@ impl Engine {
         gates.get(name).map(|gate| gate.reported()).unwrap_or_default()
     }
 
-    fn gate(&self, name: &str) -> Arc<dyn CallGate> {
+    pub(crate) fn gate(&self, name: &str) -> Arc<dyn CallGate> {
         let mut gates = self.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let gate = gates.entry(name.to_owned()).or_insert_with(|| {
             let connection = self.connection(name);

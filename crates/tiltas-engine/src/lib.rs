@@ -20,6 +20,7 @@ mod progress;
 mod report;
 mod run;
 mod stages;
+mod supplier_order;
 mod vault;
 
 pub use engine::Engine;
@@ -28,4 +29,8 @@ pub use hash::payload_hash;
 pub use plan::load_config;
 pub use progress::{NoProgress, Progress};
 pub use report::{PlannedChange, PlannedKind, RecordProblem, SyncOptions, SyncReport};
+pub use supplier_order::{
+    OrderOnce, SupplierOrderError, SupplierOrderLine, SupplierOrderOutcome, SupplierOrderRequest, SupplierOrderStatus,
+    SUPPLIER_ORDER_CLAIM, SUPPLIER_ORDER_SCOPE,
+};
 pub use vault::{StoreVault, SECRET_KEY_FILE, SECRET_KEY_VARIABLE};

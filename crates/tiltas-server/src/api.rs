@@ -21,6 +21,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 mod connections;
 mod dead_letters;
 mod quota;
+mod supplier_orders;
 use connections::{
     __path_disable_connection, __path_enable_connection, __path_list_connections, __path_test_connection,
     disable_connection, enable_connection, list_connections, test_connection,
@@ -39,6 +40,8 @@ pub use dead_letters::{DeadLetterEdit, DeadLetterView, LetterStatusQuery, Replay
 use quota::__path_quota;
 use quota::quota;
 pub use quota::{quota_views, GroupQuota, QuotaView, ReportedQuota};
+use supplier_orders::{__path_place_supplier_order, place_supplier_order};
+pub use supplier_orders::{SupplierOrderBody, SupplierOrderLineView, SupplierOrderView};
 
 /// The routes of `/api/v1`.
 pub(crate) fn routes() -> Router<AppState> {
@@ -60,6 +63,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/dead-letters/{id}/retry", post(retry_dead_letter))
         .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/quota", get(quota))
+        .route("/api/v1/supplier-orders", post(place_supplier_order))
 }
 
 /// The OpenAPI document of `/api/v1`.
@@ -69,12 +73,12 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
         list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
-        retry_dead_letter, replay_dead_letters, list_deliveries, quota
+        retry_dead_letter, replay_dead_letters, list_deliveries, quota, place_supplier_order
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
         ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, ReportedQuota, GroupQuota, DeliveryView, DeliveryFlowView,
-        DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter
+        DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter, SupplierOrderBody, SupplierOrderView, SupplierOrderLineView
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

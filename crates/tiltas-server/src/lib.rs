@@ -120,4 +120,6 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 #[cfg(test)]
 mod quota_tests;
 #[cfg(test)]
+mod supplier_order_tests;
+#[cfg(test)]
 mod tests;
