@@ -76,6 +76,8 @@ pub enum Command {
     /// Authorise a connection at its provider (OAuth2 sign-in) and keep its tokens, sealed, in
     /// the store.
     Connect(ConnectArgs),
+    /// Place an order with one parts supplier, exactly once per idempotency key.
+    Order(crate::commands::order::OrderArgs),
 }
 
 /// `tiltas bank …`.

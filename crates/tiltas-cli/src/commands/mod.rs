@@ -8,6 +8,7 @@ mod demo;
 mod docs;
 mod flows;
 mod keys;
+pub(crate) mod order;
 mod runs;
 mod serve;
 mod sim;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Docs(args) => docs::run(&args),
         Command::Bank(command) => bank::run(command),
         Command::Connect(args) => connect::run(&cli.global, &args).await,
+        Command::Order(args) => order::run(&cli.global, &args).await,
     }
 }
 

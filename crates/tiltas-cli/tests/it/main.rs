@@ -13,6 +13,7 @@ mod order_crash;
 mod payments;
 mod rivile_flow;
 mod serve;
+mod supplier_order;
 mod systems;
 mod validate;
 
