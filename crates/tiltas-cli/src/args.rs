@@ -79,6 +79,8 @@ pub enum Command {
     /// Ask the parts suppliers of a flow file who has a part, where, for how much, delivered
     /// when (exit 0 when at least one supplier answered).
     Quote(QuoteArgs),
+    /// Place an order with one parts supplier, exactly once per idempotency key.
+    Order(crate::commands::order::OrderArgs),
 }
 
 /// `tiltas quote`.

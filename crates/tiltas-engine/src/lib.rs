@@ -21,6 +21,7 @@ pub mod quote;
 mod report;
 mod run;
 mod stages;
+mod supplier_order;
 mod vault;
 
 pub use engine::Engine;
@@ -29,4 +30,8 @@ pub use hash::payload_hash;
 pub use plan::load_config;
 pub use progress::{NoProgress, Progress};
 pub use report::{PlannedChange, PlannedKind, RecordProblem, SyncOptions, SyncReport};
+pub use supplier_order::{
+    OrderOnce, SupplierOrderError, SupplierOrderLine, SupplierOrderOutcome, SupplierOrderRequest, SupplierOrderStatus,
+    SUPPLIER_ORDER_CLAIM, SUPPLIER_ORDER_SCOPE,
+};
 pub use vault::{StoreVault, SECRET_KEY_FILE, SECRET_KEY_VARIABLE};

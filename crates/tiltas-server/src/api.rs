@@ -22,6 +22,7 @@ mod connections;
 mod dead_letters;
 mod quota;
 mod quote;
+mod supplier_orders;
 use connections::{
     __path_disable_connection, __path_enable_connection, __path_list_connections, __path_test_connection,
     disable_connection, enable_connection, list_connections, test_connection,
@@ -42,6 +43,8 @@ use quota::quota;
 pub use quota::{quota_views, GroupQuota, QuotaView, ReportedQuota};
 pub use quote::QuoteQuery;
 use quote::{__path_quote, quote};
+use supplier_orders::{__path_place_supplier_order, place_supplier_order};
+pub use supplier_orders::{SupplierOrderBody, SupplierOrderLineView, SupplierOrderView};
 use tiltas_engine::quote::{
     BestOffer, BranchStock, Money, QuoteAnswer, QuoteOffer, RatesUsed, SupplierAnswer, SupplierStatus,
 };
@@ -67,6 +70,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/deliveries", get(list_deliveries))
         .route("/api/v1/quota", get(quota))
         .route("/api/v1/quote", get(quote))
+        .route("/api/v1/supplier-orders", post(place_supplier_order))
 }
 
 /// The OpenAPI document of `/api/v1`.
@@ -76,13 +80,13 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
         list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
-        retry_dead_letter, replay_dead_letters, list_deliveries, quota, quote
+        retry_dead_letter, replay_dead_letters, list_deliveries, quota, quote, place_supplier_order
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
         ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, ReportedQuota, GroupQuota, DeliveryView, DeliveryFlowView,
         DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter, Capabilities, QuoteAnswer, QuoteOffer, Money, BranchStock,
-        SupplierAnswer, SupplierStatus, BestOffer, RatesUsed
+        SupplierAnswer, SupplierStatus, BestOffer, RatesUsed, SupplierOrderBody, SupplierOrderView, SupplierOrderLineView
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

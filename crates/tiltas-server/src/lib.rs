@@ -125,4 +125,6 @@ mod quota_tests;
 #[cfg(test)]
 mod quote_tests;
 #[cfg(test)]
+mod supplier_order_tests;
+#[cfg(test)]
 mod tests;

@@ -260,6 +260,34 @@ pub trait Store: Send + Sync + 'static {
 
     /// Forgets every value of `connection` (a connection removed or authorised anew); how many.
     async fn credentials_forget(&self, connection: &str) -> StoreResult<u64>;
+
+    // ---- idempotency keys --------------------------------------------------------------
+
+    /// Claims `key` of `scope` for `holder` until `ttl` from now, for a request whose body
+    /// hashes to `request_hash`. Exactly one of several concurrent claimants gets `Claimed`;
+    /// a key still held, done, or used with another body is `Taken` with what is stored. A
+    /// lapsed claim of the same request is taken over (its worker is gone).
+    async fn idempotency_claim(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> StoreResult<IdempotencyClaim>;
+
+    /// Keeps the answer of a claimed request; false when `holder` no longer holds the key.
+    async fn idempotency_complete(
+        &self,
+        scope: &str,
+        key: &str,
+        holder: &str,
+        response: &serde_json::Value,
+    ) -> StoreResult<bool>;
+
+    /// Gives a claimed key up without an answer (the request may be sent again); no-op when
+    /// `holder` does not hold it or it is done.
+    async fn idempotency_release(&self, scope: &str, key: &str, holder: &str) -> StoreResult<()>;
 }
 
 /// The hash under which an API key is stored (SHA-256, hex): the key itself is never kept.

@@ -1216,6 +1216,110 @@ macro_rules! sql_store {
                     .map_err(query_error("credentials_forget"))?;
                 Ok(forgotten.rows_affected())
             }
+
+            async fn idempotency_claim(
+                &self,
+                scope: &str,
+                key: &str,
+                request_hash: &str,
+                holder: &str,
+                ttl: Duration,
+            ) -> StoreResult<IdempotencyClaim> {
+                // A release between the failed claim and the read below leaves no row: claim again.
+                for _ in 0..3 {
+                    let at = now();
+                    let won: Option<String> = sqlx::query_scalar(
+                        "INSERT INTO idempotency_key \
+                         (scope, key, request_hash, holder, expires_at, response, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, NULL, $6, $6) \
+                         ON CONFLICT (scope, key) DO UPDATE SET holder = excluded.holder, \
+                         expires_at = excluded.expires_at, updated_at = excluded.updated_at \
+                         WHERE idempotency_key.response IS NULL \
+                         AND idempotency_key.request_hash = excluded.request_hash \
+                         AND (idempotency_key.expires_at <= $6 OR idempotency_key.holder = excluded.holder) \
+                         RETURNING holder",
+                    )
+                    .bind(scope)
+                    .bind(key)
+                    .bind(request_hash)
+                    .bind(holder)
+                    .bind(at.saturating_add(ttl_millis(ttl)))
+                    .bind(at)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(query_error("idempotency_claim"))?;
+                    if won.is_some() {
+                        return Ok(IdempotencyClaim::Claimed);
+                    }
+                    let row = sqlx::query(
+                        "SELECT request_hash, holder, expires_at, response, created_at FROM idempotency_key \
+                         WHERE scope = $1 AND key = $2",
+                    )
+                    .bind(scope)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(query_error("idempotency_claim"))?;
+                    let Some(row) = row else { continue };
+                    let response: Option<String> = row.try_get(3).map_err(query_error("idempotency_claim"))?;
+                    return Ok(IdempotencyClaim::Taken(IdempotencyRecord {
+                        scope: scope.to_owned(),
+                        key: key.to_owned(),
+                        request_hash: row.try_get(0).map_err(query_error("idempotency_claim"))?,
+                        holder: row.try_get(1).map_err(query_error("idempotency_claim"))?,
+                        expires_at: timestamp(row.try_get(2).map_err(query_error("idempotency_claim"))?),
+                        response: response
+                            .map(|text| json_parse(&text, "idempotency response"))
+                            .transpose()?,
+                        created_at: timestamp(row.try_get(4).map_err(query_error("idempotency_claim"))?),
+                    }));
+                }
+                // Claimed and released again on every look: other workers are busy with it.
+                Ok(IdempotencyClaim::Taken(IdempotencyRecord {
+                    scope: scope.to_owned(),
+                    key: key.to_owned(),
+                    request_hash: request_hash.to_owned(),
+                    holder: Some("another worker".to_owned()),
+                    expires_at: Utc::now(),
+                    response: None,
+                    created_at: Utc::now(),
+                }))
+            }
+
+            async fn idempotency_complete(
+                &self,
+                scope: &str,
+                key: &str,
+                holder: &str,
+                response: &serde_json::Value,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE idempotency_key SET response = $1, holder = NULL, updated_at = $2 \
+                     WHERE scope = $3 AND key = $4 AND holder = $5 AND response IS NULL",
+                )
+                .bind(json_text(response))
+                .bind(now())
+                .bind(scope)
+                .bind(key)
+                .bind(holder)
+                .execute(&self.pool)
+                .await
+                .map_err(query_error("idempotency_complete"))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn idempotency_release(&self, scope: &str, key: &str, holder: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "DELETE FROM idempotency_key WHERE scope = $1 AND key = $2 AND holder = $3 AND response IS NULL",
+                )
+                .bind(scope)
+                .bind(key)
+                .bind(holder)
+                .execute(&self.pool)
+                .await
+                .map_err(query_error("idempotency_release"))?;
+                Ok(())
+            }
         }
         }
     };

@@ -621,3 +621,34 @@ pub struct RecordOutcome {
     /// What the target answered (`target_id`, a skip's `reason`, a failure's `message`).
     pub response: Option<serde_json::Value>,
 }
+
+/// A request kept by its idempotency key: in progress while a worker holds it, then done with
+/// the answer every repeat of the request gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdempotencyRecord {
+    /// What the key guards (`supplier-order`): keys of different scopes never meet.
+    pub scope: String,
+    /// The key the caller sent.
+    pub key: String,
+    /// The hash of the request's body: another body under the same key is not a repeat.
+    pub request_hash: String,
+    /// The worker running the request, while it runs.
+    pub holder: Option<String>,
+    /// When the holder's claim lapses (a crashed worker's request may then be taken over).
+    pub expires_at: DateTime<Utc>,
+    /// The answer, once the request is done.
+    pub response: Option<serde_json::Value>,
+    /// When the key was first claimed.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyClaim {
+    /// The caller holds the key now (new, or an earlier claim of the same request lapsed): run
+    /// the request, then complete or release the key.
+    Claimed,
+    /// Another worker holds the key, or the request is done, or the key was used for another
+    /// request: the record as stored.
+    Taken(IdempotencyRecord),
+}

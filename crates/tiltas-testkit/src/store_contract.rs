@@ -11,7 +11,9 @@ use std::time::Duration;
 use tiltas_model::EntityKind;
 use tiltas_store::*;
 
+mod idempotency;
 mod serving;
+pub use idempotency::*;
 pub use serving::*;
 
 /// A name unique to one behaviour run.
@@ -833,6 +835,8 @@ macro_rules! store_contract_tests {
             inbox_keeps_deliveries_until_they_are_taken,
             deliveries_keep_what_became_of_them,
             activity_outcomes_name_each_record_of_a_run,
+            idempotency_keys_are_claimed_once_and_keep_their_answer,
+            exactly_one_of_sixteen_racing_requests_claims_an_idempotency_key,
         );
     };
     (@tests $make:expr; $($behaviour:ident),+ $(,)?) => {

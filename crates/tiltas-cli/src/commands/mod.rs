@@ -8,6 +8,7 @@ mod demo;
 mod docs;
 mod flows;
 mod keys;
+pub(crate) mod order;
 mod quote;
 mod runs;
 mod serve;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bank(command) => bank::run(command),
         Command::Connect(args) => connect::run(&cli.global, &args).await,
         Command::Quote(args) => quote::run(&cli.global, &args).await,
+        Command::Order(args) => order::run(&cli.global, &args).await,
     }
 }
 

@@ -14,6 +14,7 @@ mod payments;
 mod quote;
 mod rivile_flow;
 mod serve;
+mod supplier_order;
 mod systems;
 mod validate;
 
