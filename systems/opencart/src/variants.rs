@@ -392,28 +392,71 @@ pub(crate) async fn settle_quantities(db: &ShopDb, tx: &mut Tx, product_ids: &[u
     for id in product_ids {
         query = query.bind(*id);
     }
+    let mut changed_values: Vec<(u64, i64)> = Vec::new();
     for row in query.fetch_all(&mut **tx).await? {
         let id = row.try_get::<i64, _>(0)? as u64;
         let current: i64 = row.try_get::<i32, _>(1)?.into();
-        let Some(wanted) = per_value.get(&id).copied() else { continue };
-        if wanted != current {
-            let sql = format!("UPDATE {table} SET quantity = ? WHERE product_option_value_id = ?");
-            sqlx::query(&sql).bind(wanted).bind(id).execute(&mut **tx).await?;
+        if let Some(wanted) = per_value.get(&id).copied().filter(|wanted| *wanted != current) {
+            changed_values.push((id, wanted));
+        }
+    }
+    set_by_case(tx, (&table, "product_option_value_id"), &changed_values, "").await?;
+    let sql = format!(
+        "SELECT product_id, quantity FROM {} WHERE product_id IN ({marks})",
+        db.table("product")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in product_ids {
+        query = query.bind(*id);
+    }
+    let mut changed_products: Vec<(u64, i64)> = Vec::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        let id = row.try_get::<i64, _>(0)? as u64;
+        let current: i64 = row.try_get::<i32, _>(1)?.into();
+        if let Some(wanted) = per_product.get(&id).copied().filter(|wanted| *wanted != current) {
+            changed_products.push((id, wanted));
         }
     }
     let product = db.table("product");
-    for (product_id, quantity) in per_product {
-        let sql = format!(
-            "UPDATE {product} SET quantity = ?, date_modified = NOW() WHERE product_id = ? AND quantity <> ?"
-        );
-        sqlx::query(&sql)
-            .bind(quantity)
-            .bind(product_id)
-            .bind(quantity)
-            .execute(&mut **tx)
-            .await?;
+    set_by_case(tx, (&product, "product_id"), &changed_products, ", date_modified = NOW()").await
+}
+
+/// Every changed `quantity` of `table` in one statement (`CASE key WHEN … THEN … END`): a
+/// transaction of few statements is seldom cut short by a broken connection. `also` is added
+/// to the SET list.
+async fn set_by_case<K: ToString>(
+    tx: &mut Tx,
+    (table, key): (&str, &str),
+    changes: &[(K, i64)],
+    also: &str,
+) -> Result<(), sqlx::Error> {
+    if changes.is_empty() {
+        return Ok(());
     }
+    let sql = format!(
+        "UPDATE {table} SET quantity = CASE `{key}` {} END{also} WHERE `{key}` IN ({})",
+        "WHEN ? THEN ? ".repeat(changes.len()),
+        vec!["?"; changes.len()].join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for (id, quantity) in changes {
+        query = query.bind(id.to_string()).bind(*quantity);
+    }
+    for (id, _) in changes {
+        query = query.bind(id.to_string());
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
+}
+
+/// OpenCart 3: sets the quantities of the variants in `changes` (SKU, quantity) in Tiltas's
+/// table, in one statement.
+pub(crate) async fn set_variant_quantities(
+    db: &ShopDb,
+    tx: &mut Tx,
+    changes: &[(String, i64)],
+) -> Result<(), sqlx::Error> {
+    set_by_case(tx, (&db.table(schema::VARIANT_TABLE.0), "sku"), changes, "").await
 }
 
 /// OpenCart 4: each variant as a product row of its own (`master_id` = the product, `variant` =

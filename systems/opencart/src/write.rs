@@ -350,6 +350,7 @@ impl OpenCartTarget {
             .collect();
         let mut variants = variants::known_variants(&self.db, &mut **tx, &missing).await?;
         let mut settle: Vec<u64> = Vec::new();
+        let mut variant_changes: Vec<(String, i64)> = Vec::new();
         // Every changed quantity in one statement (`CASE product_id WHEN … THEN …`); the last
         // level of a code given twice wins.
         let mut changed: Vec<(i64, i64)> = Vec::new();
@@ -357,11 +358,8 @@ impl OpenCartTarget {
             if let Some((product_id, ids, current)) = variants.get_mut(sku) {
                 if *current != *quantity {
                     *current = *quantity;
-                    let sql = format!(
-                        "UPDATE {} SET quantity = ? WHERE sku = ?",
-                        self.db.table(crate::schema::VARIANT_TABLE.0)
-                    );
-                    sqlx::query(&sql).bind(*quantity).bind(sku).execute(&mut **tx).await?;
+                    variant_changes.retain(|(known, _)| known != sku);
+                    variant_changes.push((sku.clone(), *quantity));
                     if !settle.contains(product_id) {
                         settle.push(*product_id);
                     }
@@ -403,6 +401,7 @@ impl OpenCartTarget {
             }
             query.execute(&mut **tx).await?;
         }
+        variants::set_variant_quantities(&self.db, tx, &variant_changes).await?;
         variants::settle_quantities(&self.db, tx, &settle).await
     }
 
