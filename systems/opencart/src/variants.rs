@@ -60,7 +60,10 @@ pub(crate) fn variants_of(product: &Value) -> Result<Vec<VariantSpec>, String> {
     let mut variants: Vec<VariantSpec> = Vec::with_capacity(list.len());
     for (index, variant) in list.iter().enumerate() {
         let Some(sku) = text_field(variant, "sku") else {
-            return Err(format!("variant {} of {product_sku} has no `sku`: give every variant its code", index + 1));
+            return Err(format!(
+                "variant {} of {product_sku} has no `sku`: give every variant its code",
+                index + 1
+            ));
         };
         if sku.chars().count() > SKU_WIDTH || sku == product_sku {
             return Err(format!(
@@ -79,7 +82,8 @@ pub(crate) fn variants_of(product: &Value) -> Result<Vec<VariantSpec>, String> {
                             Value::Number(number) => number.to_string(),
                             _ => return None,
                         };
-                        Some((name.trim().to_owned(), value)).filter(|(name, value)| !name.is_empty() && !value.is_empty())
+                        Some((name.trim().to_owned(), value))
+                            .filter(|(name, value)| !name.is_empty() && !value.is_empty())
                     })
                     .collect()
             })
@@ -97,7 +101,10 @@ pub(crate) fn variants_of(product: &Value) -> Result<Vec<VariantSpec>, String> {
                 "variant `{sku}`: attribute {name} = {value} is longer than OpenCart's {OPTION_NAME_WIDTH} characters"
             ));
         }
-        if let Some(twin) = variants.iter().find(|known| known.sku == sku || known.attributes == attributes) {
+        if let Some(twin) = variants
+            .iter()
+            .find(|known| known.sku == sku || known.attributes == attributes)
+        {
             return Err(format!(
                 "variants `{}` and `{sku}` of {product_sku} have the same SKU or the same attributes: OpenCart could not tell them apart",
                 twin.sku
@@ -214,7 +221,10 @@ async fn option_id(db: &ShopDb, tx: &mut Tx, name: &str) -> Result<u64, sqlx::Er
     {
         return Ok(row.try_get::<i64, _>(0)? as u64);
     }
-    let sql = format!("INSERT INTO {} (type, sort_order) VALUES ('select', 0)", db.table("option"));
+    let sql = format!(
+        "INSERT INTO {} (type, sort_order) VALUES ('select', 0)",
+        db.table("option")
+    );
     let id = sqlx::query(&sql).execute(&mut **tx).await?.last_insert_id();
     let sql = format!(
         "INSERT INTO {} (option_id, language_id, name) VALUES (?, ?, ?)",
@@ -313,7 +323,11 @@ async fn product_option_value(
     difference: Decimal,
 ) -> Result<u64, sqlx::Error> {
     let (product_option_id, option_id, option_value_id) = ids;
-    let prefix = if difference.is_sign_negative() && !difference.is_zero() { "-" } else { "+" };
+    let prefix = if difference.is_sign_negative() && !difference.is_zero() {
+        "-"
+    } else {
+        "+"
+    };
     let price = difference.abs().round_dp(4).to_string();
     let table = db.table("product_option_value");
     let sql = format!(
@@ -385,9 +399,7 @@ pub(crate) async fn settle_quantities(db: &ShopDb, tx: &mut Tx, product_ids: &[u
         }
     }
     let table = db.table("product_option_value");
-    let sql = format!(
-        "SELECT product_option_value_id, quantity FROM {table} WHERE product_id IN ({marks}) FOR UPDATE"
-    );
+    let sql = format!("SELECT product_option_value_id, quantity FROM {table} WHERE product_id IN ({marks}) FOR UPDATE");
     let mut query = sqlx::query(&sql);
     for id in product_ids {
         query = query.bind(*id);
@@ -418,7 +430,13 @@ pub(crate) async fn settle_quantities(db: &ShopDb, tx: &mut Tx, product_ids: &[u
         }
     }
     let product = db.table("product");
-    set_by_case(tx, (&product, "product_id"), &changed_products, ", date_modified = NOW()").await
+    set_by_case(
+        tx,
+        (&product, "product_id"),
+        &changed_products,
+        ", date_modified = NOW()",
+    )
+    .await
 }
 
 /// Every changed `quantity` of `table` in one statement (`CASE key WHEN … THEN … END`): a
@@ -518,7 +536,11 @@ pub(crate) async fn write_variant_products(
                      weight_class_id, length, width, height, length_class_id, subtract, minimum, sort_order, status, \
                      NOW(), NOW() FROM {product} WHERE product_id = ?"
                 );
-                let sku_value = if db.sku_column == "model" { "" } else { variant.sku.as_str() };
+                let sku_value = if db.sku_column == "model" {
+                    ""
+                } else {
+                    variant.sku.as_str()
+                };
                 sqlx::query(&sql)
                     .bind(&variant.sku)
                     .bind(sku_value)

@@ -4,9 +4,9 @@
 //! a refused record leaves nothing half-written and refuses nothing else; a batch of stock
 //! levels is one transaction.
 use crate::db::ShopDb;
+use crate::read::{customer_from_row, money, row_object, select_list, text};
 use crate::schema::Version;
 use crate::variants;
-use crate::read::{customer_from_row, money, row_object, select_list, text};
 use crate::{BatchResult, ConnectorError, ErrorKind, FoundRecord, Lookup, Target, WriteItem, WriteOutcome};
 use async_trait::async_trait;
 use rust_decimal::prelude::ToPrimitive;
@@ -235,7 +235,9 @@ impl OpenCartTarget {
         let price = net_price(payload);
         let option_values = variants::write_variants(&self.db, tx, (id, price), variants).await?;
         if self.db.version == Version::Four {
-            let name = field(payload, "name").or_else(|| field(payload, "sku")).unwrap_or_default();
+            let name = field(payload, "name")
+                .or_else(|| field(payload, "sku"))
+                .unwrap_or_default();
             variants::write_variant_products(&self.db, tx, (id, &name), variants, &option_values).await?;
         }
         Ok(())
@@ -264,8 +266,16 @@ impl OpenCartTarget {
              0, ?, NOW(), NOW(){})",
             self.db.table("product"),
             // OpenCart 4's variant columns are NOT NULL without a default.
-            if self.db.version == Version::Four { ", variant, override" } else { "" },
-            if self.db.version == Version::Four { ", '', ''" } else { "" },
+            if self.db.version == Version::Four {
+                ", variant, override"
+            } else {
+                ""
+            },
+            if self.db.version == Version::Four {
+                ", '', ''"
+            } else {
+                ""
+            },
         );
         let done = sqlx::query(&sql)
             .bind(model)

@@ -367,7 +367,8 @@ impl OpenCartSim {
             .map_err(db_error("reading a product's options"))?;
         let mut by_option: BTreeMap<i64, Vec<(ChosenOption, Decimal)>> = BTreeMap::new();
         for row in &rows {
-            let get = |index: usize| -> Result<String, String> { row.try_get(index).map_err(db_error("reading options")) };
+            let get =
+                |index: usize| -> Result<String, String> { row.try_get(index).map_err(db_error("reading options")) };
             let option_id: i64 = row.try_get(0).map_err(db_error("reading options"))?;
             let value_id: i64 = row.try_get(1).map_err(db_error("reading options"))?;
             let price: Decimal = get(4)?.parse().unwrap_or_default();
