@@ -51,6 +51,8 @@ pub struct ShopDb {
     pub tax_class_id: u64,
     /// `sku` or `model`: the product column the ERP's code is in.
     pub sku_column: &'static str,
+    /// OpenCart 3 or 4: how variants are kept.
+    pub version: schema::Version,
     gate: Arc<dyn CallGate>,
 }
 
@@ -71,6 +73,15 @@ impl ShopDb {
                 ),
             ));
         }
+        let Some(version) = schema::Version::parse(&settings.version) else {
+            return Err(ConnectorError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "connection {connection}: version {:?} is not an OpenCart major version: write version = \"3\" or \"4\"",
+                    settings.version
+                ),
+            ));
+        };
         let url = crate::http::reveal(&settings.database_url)?;
         let options = connect_options(connection, &url)?;
         // InnoDB's default waits 50 s for a locked row; a shorter wait fails the write as
@@ -97,6 +108,7 @@ impl ShopDb {
             customer_group_id: settings.customer_group_id,
             tax_class_id: settings.tax_class_id,
             sku_column: if settings.sku_column == "model" { "model" } else { "sku" },
+            version,
             gate,
         })
     }
@@ -105,6 +117,11 @@ impl ShopDb {
     pub async fn pool(&self) -> Result<&MySqlPool, ConnectorError> {
         self.gate.admit().await?;
         Ok(&self.pool)
+    }
+
+    /// The connection's table prefix (`oc_`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// OpenCart's table `name` with the connection's prefix, quoted.

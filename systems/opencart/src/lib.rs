@@ -11,6 +11,7 @@ mod db;
 mod orders;
 mod read;
 pub mod schema;
+mod variants;
 mod write;
 
 #[cfg(test)]
@@ -54,7 +55,7 @@ const ACCESS: [EntityAccess; 4] = [
 /// `system = "opencart"`.
 pub static OPENCART: SystemSpec = SystemSpec {
     name: "opencart",
-    description: "OpenCart 3.x through its MySQL/MariaDB database (the oc_ tables)",
+    description: "OpenCart 3.x and 4.x through its MySQL/MariaDB database (the oc_ tables)",
     connection_keys: &[
         KeySpec {
             name: "database_url",
@@ -63,6 +64,14 @@ pub static OPENCART: SystemSpec = SystemSpec {
             default: None,
             doc: "the shop's database, e.g. mysql://user:password@127.0.0.1:3306/opencart (OpenCart's \
                   config.php has DB_HOSTNAME, DB_USERNAME, DB_PASSWORD, DB_DATABASE)",
+        },
+        KeySpec {
+            name: "version",
+            kind: KeyKind::OneOf(&["3", "4"]),
+            required: false,
+            default: Some("3"),
+            doc: "OpenCart's major version: 3 (variants as options of one product, stock per option value) \
+                  or 4 (variants as products with a master_id)",
         },
         KeySpec {
             name: "table_prefix",
@@ -138,6 +147,8 @@ pub static OPENCART: SystemSpec = SystemSpec {
 pub struct ConnectionSettings {
     /// `mysql://user:password@host:port/database`.
     pub database_url: tiltas_config::Secret,
+    /// `3` or `4`.
+    pub version: String,
     /// `oc_` unless the shop was installed with another.
     pub table_prefix: String,
     /// The language of names and descriptions.

@@ -94,30 +94,44 @@ struct Details {
     options: HashMap<String, Vec<Value>>,
     totals: HashMap<String, Vec<Value>>,
     history: HashMap<String, Vec<Value>>,
+    /// OpenCart 3: the variant SKUs of the lines' products and the option values that make each.
+    variants: HashMap<u64, Vec<(String, Vec<u64>)>>,
 }
 
 async fn details(db: &ShopDb, ids: &[u64]) -> Result<Details, ConnectorError> {
     let product = format!(", CAST(p.`{}` AS CHAR) AS product_code", db.sku_column);
     let product_join = format!("LEFT JOIN {} p ON p.product_id = t.product_id", db.table("product"));
+    let lines = children(
+        db,
+        "order_product",
+        &[
+            "order_product_id",
+            "order_id",
+            "product_id",
+            "name",
+            "model",
+            "quantity",
+            "price",
+            "total",
+            "tax",
+        ],
+        (&product, &product_join),
+        ids,
+    )
+    .await?;
+    let mut product_ids: Vec<u64> = lines
+        .values()
+        .flatten()
+        .filter_map(|line| text(line, "product_id")?.parse().ok())
+        .collect();
+    product_ids.sort_unstable();
+    product_ids.dedup();
+    let variants = crate::variants::variants_of_products(db, db.pool().await?, &product_ids)
+        .await
+        .map_err(|error| db.error("reading the variants of ordered products", error))?;
     Ok(Details {
-        lines: children(
-            db,
-            "order_product",
-            &[
-                "order_product_id",
-                "order_id",
-                "product_id",
-                "name",
-                "model",
-                "quantity",
-                "price",
-                "total",
-                "tax",
-            ],
-            (&product, &product_join),
-            ids,
-        )
-        .await?,
+        variants,
+        lines,
         options: children(
             db,
             "order_option",
@@ -253,7 +267,7 @@ fn order_record(row: &Value, details: &Details) -> Result<SourceRecord, RecordFa
     let mut lines_tax = Decimal::ZERO;
     let mut canonical_lines = Vec::new();
     for line in lines {
-        let (canonical, tax) = order_line(&id, line, options)?;
+        let (canonical, tax) = order_line(&id, line, options, &details.variants)?;
         lines_tax += tax;
         canonical_lines.push(canonical);
     }
@@ -276,8 +290,21 @@ fn order_record(row: &Value, details: &Details) -> Result<SourceRecord, RecordFa
 }
 
 /// One `order_product` row (with the order's chosen options) as a canonical line, and its tax.
-fn order_line(id: &str, line: &Value, options: &[Value]) -> Result<(Value, Decimal), RecordFailure> {
-    let Some(sku) = text(line, "product_code").or_else(|| text(line, "model")) else {
+fn order_line(
+    id: &str,
+    line: &Value,
+    options: &[Value],
+    variants: &HashMap<u64, Vec<(String, Vec<u64>)>>,
+) -> Result<(Value, Decimal), RecordFailure> {
+    let line_options: Vec<&Value> = options
+        .iter()
+        .filter(|option| text(option, "order_product_id") == text(line, "order_product_id"))
+        .collect();
+    let variant = ordered_variant(line, &line_options, variants);
+    let Some(sku) = variant
+        .or_else(|| text(line, "product_code"))
+        .or_else(|| text(line, "model"))
+    else {
         return Err(RecordFailure::new(
             id.to_owned(),
             format!(
@@ -292,9 +319,8 @@ fn order_line(id: &str, line: &Value, options: &[Value]) -> Result<(Value, Decim
     };
     let quantity = decimal(line, "quantity").unwrap_or_default();
     let tax = decimal(line, "tax").unwrap_or_default() * quantity;
-    let chosen: Vec<String> = options
+    let chosen: Vec<String> = line_options
         .iter()
-        .filter(|option| text(option, "order_product_id") == text(line, "order_product_id"))
         .filter_map(|option| Some(format!("{}: {}", text(option, "name")?, text(option, "value")?)))
         .collect();
     let name = text(line, "name").map(|name| {
@@ -319,6 +345,27 @@ fn order_line(id: &str, line: &Value, options: &[Value]) -> Result<(Value, Decim
     put(&mut fields, "total", money(line, "total"));
     fields.insert("total_tax".to_owned(), json!(tax.normalize().to_string()));
     Ok((Value::Object(fields), tax))
+}
+
+/// OpenCart 3: the SKU of the variant a line sold — the one of the line's product whose option
+/// values were all chosen (`order_option.product_option_value_id`).
+fn ordered_variant(
+    line: &Value,
+    options: &[&Value],
+    variants: &HashMap<u64, Vec<(String, Vec<u64>)>>,
+) -> Option<String> {
+    let product_id: u64 = text(line, "product_id")?.parse().ok()?;
+    let chosen: Vec<u64> = options
+        .iter()
+        .filter_map(|option| text(option, "product_option_value_id")?.parse().ok())
+        .collect();
+    variants
+        .get(&product_id)?
+        .iter()
+        .filter(|(_, ids)| !ids.is_empty() && ids.iter().all(|id| chosen.contains(id)))
+        // The variant naming the most values (a variant of one value is no match for one of two).
+        .max_by_key(|(_, ids)| ids.len())
+        .map(|(sku, _)| sku.clone())
 }
 
 /// The canonical totals and fees of an order from its `order_total` rows.

@@ -40,7 +40,7 @@ const TABLES: &[(&str, &str)] = &[
   `minimum` int(11) NOT NULL DEFAULT '1',
   `sort_order` int(11) NOT NULL DEFAULT '0',
   `status` tinyint(1) NOT NULL DEFAULT '0',
-  `viewed` int(5) NOT NULL DEFAULT '0',
+  {VERSION_COLUMNS}
   `date_added` datetime NOT NULL,
   `date_modified` datetime NOT NULL,
   PRIMARY KEY (`product_id`),
@@ -64,6 +64,62 @@ const TABLES: &[(&str, &str)] = &[
         "`product_id` int(11) NOT NULL,
   `store_id` int(11) NOT NULL DEFAULT '0',
   PRIMARY KEY (`product_id`,`store_id`)",
+    ),
+    (
+        "option",
+        "`option_id` int(11) NOT NULL AUTO_INCREMENT,
+  `type` varchar(32) NOT NULL,
+  `sort_order` int(3) NOT NULL,
+  PRIMARY KEY (`option_id`)",
+    ),
+    (
+        "option_description",
+        "`option_id` int(11) NOT NULL,
+  `language_id` int(11) NOT NULL,
+  `name` varchar(128) NOT NULL,
+  PRIMARY KEY (`option_id`,`language_id`)",
+    ),
+    (
+        "option_value",
+        "`option_value_id` int(11) NOT NULL AUTO_INCREMENT,
+  `option_id` int(11) NOT NULL,
+  `image` varchar(255) NOT NULL,
+  `sort_order` int(3) NOT NULL,
+  PRIMARY KEY (`option_value_id`)",
+    ),
+    (
+        "option_value_description",
+        "`option_value_id` int(11) NOT NULL,
+  `language_id` int(11) NOT NULL,
+  `option_id` int(11) NOT NULL,
+  `name` varchar(128) NOT NULL,
+  PRIMARY KEY (`option_value_id`,`language_id`)",
+    ),
+    (
+        "product_option",
+        "`product_option_id` int(11) NOT NULL AUTO_INCREMENT,
+  `product_id` int(11) NOT NULL,
+  `option_id` int(11) NOT NULL,
+  `value` text NOT NULL,
+  `required` tinyint(1) NOT NULL,
+  PRIMARY KEY (`product_option_id`)",
+    ),
+    (
+        "product_option_value",
+        "`product_option_value_id` int(11) NOT NULL AUTO_INCREMENT,
+  `product_option_id` int(11) NOT NULL,
+  `product_id` int(11) NOT NULL,
+  `option_id` int(11) NOT NULL,
+  `option_value_id` int(11) NOT NULL,
+  `quantity` int(3) NOT NULL,
+  `subtract` tinyint(1) NOT NULL,
+  `price` decimal(15,4) NOT NULL,
+  `price_prefix` varchar(1) NOT NULL,
+  `points` int(8) NOT NULL,
+  `points_prefix` varchar(1) NOT NULL,
+  `weight` decimal(15,8) NOT NULL,
+  `weight_prefix` varchar(1) NOT NULL,
+  PRIMARY KEY (`product_option_value_id`)",
     ),
     (
         "customer",
@@ -242,6 +298,55 @@ const TABLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Tiltas's own table (OpenCart 3 only): which option values of which product make each
+/// variant SKU of the ERP, and the variant's own quantity, because OpenCart 3 keeps stock per
+/// option value and no code for it. Created by the connector on its first product with
+/// variants; OpenCart never reads it.
+pub const VARIANT_TABLE: (&str, &str) = (
+    "tiltas_variant",
+    "`sku` varchar(64) NOT NULL,
+  `product_id` int(11) NOT NULL,
+  `product_option_value_ids` varchar(255) NOT NULL,
+  `quantity` int(11) NOT NULL DEFAULT '0',
+  PRIMARY KEY (`sku`),
+  KEY `product_id` (`product_id`)",
+);
+
+/// The OpenCart major versions whose tables this module builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// 3.0.x: variants are options of one product.
+    Three,
+    /// 4.0.x: variants are products with a `master_id`.
+    Four,
+}
+
+impl Version {
+    /// `3` or `4` (the `version` setting); anything else is `None`.
+    pub fn parse(text: &str) -> Option<Version> {
+        match text.trim() {
+            "3" => Some(Version::Three),
+            "4" => Some(Version::Four),
+            _ => None,
+        }
+    }
+
+    /// The `product` columns that differ: 3.0 counts views in `viewed`; 4.0 moved views to a
+    /// table of their own, added `rating`, and keeps variants as products with `master_id`,
+    /// `variant` (the option values that make the variant, JSON) and `override` (JSON).
+    fn product_columns(self) -> &'static str {
+        match self {
+            Version::Three => "`viewed` int(5) NOT NULL DEFAULT '0',",
+            Version::Four => {
+                "`master_id` int(11) NOT NULL DEFAULT '0',
+  `variant` text NOT NULL,
+  `override` text NOT NULL,
+  `rating` int(1) NOT NULL DEFAULT '0',"
+            }
+        }
+    }
+}
+
 /// OpenCart's order statuses as installed (`oc_order_status`, language 1).
 pub const ORDER_STATUSES: &[(u32, &str)] = &[
     (1, "Pending"),
@@ -260,9 +365,10 @@ pub const ORDER_STATUSES: &[(u32, &str)] = &[
     (16, "Voided"),
 ];
 
-/// The names of the tables in [`create_statements`], without prefix.
+/// The names of the tables in [`create_statements`], without prefix (Tiltas's variant table
+/// last).
 pub fn table_names() -> impl Iterator<Item = &'static str> {
-    TABLES.iter().map(|(name, _)| *name)
+    TABLES.iter().map(|(name, _)| *name).chain([VARIANT_TABLE.0])
 }
 
 /// Whether `prefix` is a table prefix OpenCart's installer accepts (letters, digits, `_`): the
@@ -276,14 +382,26 @@ pub fn table(prefix: &str, name: &str) -> String {
     format!("`{prefix}{name}`")
 }
 
-/// `CREATE TABLE IF NOT EXISTS` for every table of the subset, under `prefix`.
-pub fn create_statements(prefix: &str) -> Vec<String> {
+/// `CREATE TABLE IF NOT EXISTS` for one table.
+pub fn create_statement(prefix: &str, name: &str, columns: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n  {columns}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        table(prefix, name)
+    )
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for every table of the subset of `version`, under `prefix`
+/// (with Tiltas's variant table: the tests and the simulator build a shop the connector has
+/// written to).
+pub fn create_statements(prefix: &str, version: Version) -> Vec<String> {
     TABLES
         .iter()
+        .chain([&VARIANT_TABLE])
         .map(|(name, columns)| {
-            format!(
-                "CREATE TABLE IF NOT EXISTS {} (\n  {columns}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-                table(prefix, name)
+            create_statement(
+                prefix,
+                name,
+                &columns.replace("{VERSION_COLUMNS}", version.product_columns()),
             )
         })
         .collect()

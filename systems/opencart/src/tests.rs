@@ -15,6 +15,7 @@ use tiltas_opencart_sim::{OpenCartSim, Seeding};
 
 mod end_to_end;
 mod faults;
+mod variants;
 
 const SEED: u64 = 15;
 
@@ -61,6 +62,18 @@ impl TestDb {
 
     /// A shop seeded as `seeding` says, in this database.
     pub async fn shop(&self, products: usize, customers: usize, orders: usize) -> OpenCartSim {
+        self.shop_of(tiltas_opencart_sim::Version::Three, products, customers, orders)
+            .await
+    }
+
+    /// A shop of OpenCart `version`, seeded as `shop` seeds it.
+    pub async fn shop_of(
+        &self,
+        version: tiltas_opencart_sim::Version,
+        products: usize,
+        customers: usize,
+        orders: usize,
+    ) -> OpenCartSim {
         let seeding = Seeding {
             seed: SEED,
             products,
@@ -69,7 +82,8 @@ impl TestDb {
         };
         let sim = OpenCartSim::connect(&self.url, "oc_", seeding)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_version(version);
         sim.install().await.unwrap_or_else(|e| panic!("{e}"));
         sim
     }

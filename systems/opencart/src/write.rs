@@ -5,6 +5,8 @@
 //! levels is one transaction.
 use crate::db::ShopDb;
 use crate::read::{customer_from_row, money, row_object, select_list, text};
+use crate::schema::Version;
+use crate::variants;
 use crate::{BatchResult, ConnectorError, ErrorKind, FoundRecord, Lookup, Target, WriteItem, WriteOutcome};
 use async_trait::async_trait;
 use rust_decimal::prelude::ToPrimitive;
@@ -28,6 +30,8 @@ const STOCK_STATUS_IN_STOCK: u32 = 7;
 pub(crate) struct OpenCartTarget {
     db: ShopDb,
     entity: EntityKind,
+    /// Whether Tiltas's variant table (OpenCart 3) is known to exist.
+    variant_table_ready: bool,
 }
 
 /// An item's failure (refused or transient: the engine verifies by look-up and retries it
@@ -77,7 +81,11 @@ fn field(payload: &Value, name: &str) -> Option<String> {
 
 impl OpenCartTarget {
     pub fn new(db: ShopDb, entity: EntityKind) -> OpenCartTarget {
-        OpenCartTarget { db, entity }
+        OpenCartTarget {
+            db,
+            entity,
+            variant_table_ready: false,
+        }
     }
 
     async fn begin(&self, what: &str) -> Result<Transaction<'static, MySql>, ConnectorError> {
@@ -134,9 +142,16 @@ impl OpenCartTarget {
                 "sku",
             ));
         };
+        let variants = match variants::variants_of(payload) {
+            Ok(variants) => variants,
+            Err(message) => return Ok(refused(message, "variants")),
+        };
         let what = format!("product {sku}");
         let mut tx = self.begin(&what).await?;
-        let written = self.product_rows(&mut tx, &sku, known, payload).await;
+        let written = match self.product_rows(&mut tx, &sku, known, payload).await {
+            Ok(id) if !variants.is_empty() => self.variant_rows(&mut tx, id, payload, &variants).await.map(|()| id),
+            other => other,
+        };
         let outcome = match written {
             Ok(id) => match tx.commit().await {
                 Ok(()) => WriteOutcome::Written {
@@ -208,6 +223,26 @@ impl OpenCartTarget {
         Ok(id)
     }
 
+    /// The product's options and its variants (OpenCart 3: option values with their stock;
+    /// OpenCart 4: products of their own).
+    async fn variant_rows(
+        &self,
+        tx: &mut Transaction<'static, MySql>,
+        id: u64,
+        payload: &Value,
+        variants: &[variants::VariantSpec],
+    ) -> Result<(), sqlx::Error> {
+        let price = net_price(payload);
+        let option_values = variants::write_variants(&self.db, tx, (id, price), variants).await?;
+        if self.db.version == Version::Four {
+            let name = field(payload, "name")
+                .or_else(|| field(payload, "sku"))
+                .unwrap_or_default();
+            variants::write_variant_products(&self.db, tx, (id, &name), variants, &option_values).await?;
+        }
+        Ok(())
+    }
+
     /// A new `product` row with every NOT NULL column without a default filled as OpenCart's
     /// admin fills it; `fields` are price, status, EAN and weight. Returns its id.
     async fn insert_product(
@@ -226,10 +261,21 @@ impl OpenCartTarget {
             "INSERT INTO {} (model, sku, upc, ean, jan, isbn, mpn, location, quantity, \
              stock_status_id, manufacturer_id, shipping, price, points, tax_class_id, date_available, \
              weight, weight_class_id, length, width, height, length_class_id, subtract, minimum, \
-             sort_order, status, viewed, date_added, date_modified) \
+             sort_order, status, date_added, date_modified{}) \
              VALUES (?, ?, '', ?, '', '', '', '', 0, ?, 0, 1, ?, 0, ?, CURDATE(), ?, 1, 0, 0, 0, 1, 1, 1, \
-             0, ?, 0, NOW(), NOW())",
-            self.db.table("product")
+             0, ?, NOW(), NOW(){})",
+            self.db.table("product"),
+            // OpenCart 4's variant columns are NOT NULL without a default.
+            if self.db.version == Version::Four {
+                ", variant, override"
+            } else {
+                ""
+            },
+            if self.db.version == Version::Four {
+                ", '', ''"
+            } else {
+                ""
+            },
         );
         let done = sqlx::query(&sql)
             .bind(model)
@@ -306,10 +352,33 @@ impl OpenCartTarget {
             let quantity: i64 = row.try_get(2)?;
             found.entry(sku).or_insert((id, quantity));
         }
+        // OpenCart 3: codes that are no product may be variants (Tiltas's table).
+        let missing: Vec<&str> = wanted
+            .iter()
+            .map(|(_, sku, _)| sku.as_str())
+            .filter(|sku| !found.contains_key(*sku))
+            .collect();
+        let mut variants = variants::known_variants(&self.db, &mut **tx, &missing).await?;
+        let mut settle: Vec<u64> = Vec::new();
+        let mut variant_changes: Vec<(String, i64)> = Vec::new();
         // Every changed quantity in one statement (`CASE product_id WHEN … THEN …`); the last
         // level of a code given twice wins.
         let mut changed: Vec<(i64, i64)> = Vec::new();
         for (index, sku, quantity) in wanted {
+            if let Some((product_id, ids, current)) = variants.get_mut(sku) {
+                if *current != *quantity {
+                    *current = *quantity;
+                    variant_changes.retain(|(known, _)| known != sku);
+                    variant_changes.push((sku.clone(), *quantity));
+                    if !settle.contains(product_id) {
+                        settle.push(*product_id);
+                    }
+                }
+                outcomes[*index] = Some(WriteOutcome::Written {
+                    target_id: variant_target_id(ids),
+                });
+                continue;
+            }
             let Some((id, current)) = found.get_mut(sku) else {
                 outcomes[*index] = Some(refused(
                     format!("stock of {sku}: the shop has no product with {column} {sku}; write the product first"),
@@ -342,7 +411,8 @@ impl OpenCartTarget {
             }
             query.execute(&mut **tx).await?;
         }
-        Ok(())
+        variants::set_variant_quantities(&self.db, tx, &variant_changes).await?;
+        variants::settle_quantities(&self.db, tx, &settle).await
     }
 
     /// Creates or updates one customer (by e-mail) and its default address, in one transaction.
@@ -508,6 +578,9 @@ impl OpenCartTarget {
             })
             .collect();
         for chunk in skus.chunks(KEYS_PER_LOOKUP) {
+            if stock {
+                self.lookup_variants(chunk, &mut lookup).await?;
+            }
             let marks = vec!["?"; chunk.len()].join(", ");
             let sql = format!(
                 "SELECT {}, pd.name AS name, pd.description AS description FROM {} p LEFT JOIN {} pd \
@@ -537,6 +610,30 @@ impl OpenCartTarget {
             }
         }
         Ok(lookup)
+    }
+
+    /// OpenCart 3: the stock keys whose SKU is a variant's (Tiltas's table), as `pov:` ids.
+    async fn lookup_variants(&self, chunk: &[(String, String)], lookup: &mut Lookup) -> Result<(), ConnectorError> {
+        if self.db.version != Version::Three {
+            return Ok(());
+        }
+        let skus: Vec<&str> = chunk.iter().map(|(_, sku)| sku.as_str()).collect();
+        let found = variants::known_variants(&self.db, self.db.pool().await?, &skus)
+            .await
+            .map_err(|error| self.db.error("looking up variants", error))?;
+        lookup.api_calls += 1;
+        for (key, sku) in chunk {
+            if let Some((_, ids, _)) = found.get(sku) {
+                lookup.found.insert(
+                    key.clone(),
+                    FoundRecord {
+                        target_id: variant_target_id(ids),
+                        data: None,
+                    },
+                );
+            }
+        }
+        Ok(())
     }
 
     async fn lookup_customers(&self, keys: &[String]) -> Result<Lookup, ConnectorError> {
@@ -573,6 +670,11 @@ impl OpenCartTarget {
         }
         Ok(lookup)
     }
+}
+
+/// The target id of an OpenCart 3 variant's stock: its option values (`pov:12`, `pov:12+15`).
+fn variant_target_id(ids: &str) -> String {
+    format!("pov:{}", ids.replace(',', "+"))
 }
 
 /// A looked-up product as the canonical fields the connector writes.
@@ -643,6 +745,9 @@ impl Target for OpenCartTarget {
             EntityKind::Customer => &[("email", 96), ("first_name", 32), ("last_name", 32), ("phone", 32)],
             _ => &[],
         };
+        if self.entity == EntityKind::Product {
+            variants::variants_of(payload)?;
+        }
         for (name, limit) in limits {
             if let Some(value) = field(payload, name) {
                 if value.chars().count() > *limit {
@@ -675,6 +780,20 @@ impl Target for OpenCartTarget {
     async fn write_batch(&mut self, items: Vec<WriteItem>) -> Result<BatchResult, ConnectorError> {
         if self.entity == EntityKind::Stock {
             return self.write_stock(&items).await;
+        }
+        let has_variants = |item: &WriteItem| {
+            item.payload
+                .get("variants")
+                .and_then(Value::as_array)
+                .is_some_and(|variants| !variants.is_empty())
+        };
+        if self.entity == EntityKind::Product
+            && self.db.version == Version::Three
+            && !self.variant_table_ready
+            && items.iter().any(has_variants)
+        {
+            variants::ensure_variant_table(&self.db).await?;
+            self.variant_table_ready = true;
         }
         let mut known = match self.entity {
             EntityKind::Product => {

@@ -10,6 +10,8 @@
 mod shop;
 
 pub use shop::{OpenCartSim, Seeding};
+/// OpenCart 3 or 4: which tables the shop is built with ([`OpenCartSim::with_version`]).
+pub use tiltas_opencart::schema::Version;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -30,7 +32,8 @@ pub const CONTRACT_COVERAGE: &str =
      (products_are_read_in_keyset_pages_to_the_end, changes_are_read_incrementally_after_a_mutation, \
      a_product_written_twice_is_created_once_then_updated, a_refused_row_fails_alone_and_the_rest_of_the_batch_is_written, \
      lookups_find_products_stock_and_customers_by_their_match_keys) and end to end \
-     (b1_opencart_example_lands_200_products_and_books_25_orders_once)";
+     (b1_opencart_example_lands_200_products_and_books_25_orders_once; variants on OpenCart 3 and 4 in \
+     src/tests/variants.rs)";
 
 /// What `tiltas sim opencart` takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -43,6 +46,9 @@ pub struct Flags {
     /// The tables' prefix (OpenCart's DB_PREFIX).
     #[arg(long, default_value = "oc_")]
     pub table_prefix: String,
+    /// OpenCart's major version whose tables are built: 3 or 4.
+    #[arg(long, default_value = "3", value_parser = ["3", "4"])]
+    pub opencart_version: String,
     /// Products to start with (when the shop is empty).
     #[arg(long, default_value_t = 100)]
     pub products: usize,
@@ -71,7 +77,11 @@ impl Shared {
                     customers: self.flags.customers,
                     orders: self.flags.orders,
                 };
-                let sim = OpenCartSim::connect(&self.flags.mysql, &self.flags.table_prefix, seeding).await?;
+                let version = tiltas_opencart::schema::Version::parse(&self.flags.opencart_version)
+                    .ok_or_else(|| "--opencart-version: 3 or 4".to_owned())?;
+                let sim = OpenCartSim::connect(&self.flags.mysql, &self.flags.table_prefix, seeding)
+                    .await?
+                    .with_version(version);
                 let seeded = sim.install().await?;
                 tracing::info!(seeded, "opencart simulator: tables ready");
                 Ok(Arc::new(sim))

@@ -55,13 +55,19 @@ pub struct OpenCartSim {
     pool: MySqlPool,
     prefix: String,
     seeding: Seeding,
+    version: schema::Version,
     rng: Mutex<StdRng>,
 }
 
 type Tx = Transaction<'static, MySql>;
 
-/// A line of a generated order: product id, code, name, net price, quantity, tax per unit.
-type OrderLine = (u64, String, String, Decimal, Decimal, Decimal);
+/// A line of a generated order: product id, code, name, net price, quantity, tax per unit, and
+/// the option values chosen.
+type OrderLine = (u64, String, String, Decimal, Decimal, Decimal, Vec<ChosenOption>);
+
+/// An option value chosen at the checkout: `product_option_id`, `product_option_value_id`,
+/// the option's name and the value's.
+type ChosenOption = (u64, u64, String, String);
 
 fn db_error(doing: &str) -> impl Fn(sqlx::Error) -> String + '_ {
     move |error| format!("opencart simulator: {doing}: {error}")
@@ -87,8 +93,15 @@ impl OpenCartSim {
             pool,
             prefix: prefix.to_owned(),
             seeding,
+            version: schema::Version::Three,
             rng: Mutex::new(StdRng::seed_from_u64(seeding.seed)),
         })
+    }
+
+    /// The shop as OpenCart `version` builds it (3 unless told).
+    pub fn with_version(mut self, version: schema::Version) -> OpenCartSim {
+        self.version = version;
+        self
     }
 
     /// The connection pool (tests read the tables through it).
@@ -103,7 +116,7 @@ impl OpenCartSim {
     /// Creates the tables that are missing and, when the shop has no products, customers or
     /// orders yet, seeds it. Returns whether it seeded.
     pub async fn install(&self) -> Result<bool, String> {
-        for statement in schema::create_statements(&self.prefix) {
+        for statement in schema::create_statements(&self.prefix, self.version) {
             sqlx::query(&statement)
                 .execute(&self.pool)
                 .await
@@ -191,10 +204,12 @@ impl OpenCartSim {
         let sql = format!(
             "INSERT INTO {} (model, sku, upc, ean, jan, isbn, mpn, location, quantity, stock_status_id, manufacturer_id, \
              shipping, price, points, tax_class_id, date_available, weight, weight_class_id, length, width, height, \
-             length_class_id, subtract, minimum, sort_order, status, viewed, date_added, date_modified) \
-             VALUES (?, ?, '', '', '', '', '', '', ?, 7, 0, 1, ?, 0, 9, '2026-01-01', ?, 1, 0, 0, 0, 1, 1, 1, 0, 1, 0, \
-             ? + INTERVAL ? MINUTE, ? + INTERVAL ? MINUTE)",
-            self.table("product")
+             length_class_id, subtract, minimum, sort_order, status, date_added, date_modified{}) \
+             VALUES (?, ?, '', '', '', '', '', '', ?, 7, 0, 1, ?, 0, 9, '2026-01-01', ?, 1, 0, 0, 0, 1, 1, 1, 0, 1, \
+             ? + INTERVAL ? MINUTE, ? + INTERVAL ? MINUTE{})",
+            self.table("product"),
+            if self.version == schema::Version::Four { ", variant, override" } else { "" },
+            if self.version == schema::Version::Four { ", '', ''" } else { "" },
         );
         let done = sqlx::query(&sql)
             .bind(&sku)
@@ -297,9 +312,18 @@ impl OpenCartSim {
         let sql = format!(
             "SELECT p.product_id, CAST(IF(p.sku <> '', p.sku, p.model) AS CHAR), CAST(COALESCE(pd.name, p.model) AS CHAR), \
              CAST(p.price AS CHAR) FROM {} p LEFT JOIN {} pd ON pd.product_id = p.product_id AND pd.language_id = 1 \
-             WHERE p.status = 1 ORDER BY p.product_id",
+             WHERE p.status = 1{} ORDER BY p.product_id",
             self.table("product"),
-            self.table("product_description")
+            self.table("product_description"),
+            // OpenCart 4's storefront sells a master with variants as the variant chosen.
+            if self.version == schema::Version::Four {
+                format!(
+                    " AND NOT EXISTS (SELECT 1 FROM {} v WHERE v.master_id = p.product_id)",
+                    self.table("product")
+                )
+            } else {
+                String::new()
+            },
         );
         let rows = sqlx::query(&sql)
             .fetch_all(&mut **tx)
@@ -316,6 +340,52 @@ impl OpenCartSim {
                 ))
             })
             .collect()
+    }
+
+    /// One value of each of the product's options, as a buyer picks them (OpenCart 3: a
+    /// product's variants are its option values), and the price they add.
+    async fn choose_options(
+        &self,
+        tx: &mut Tx,
+        rng: &mut StdRng,
+        product_id: u64,
+    ) -> Result<(Vec<ChosenOption>, Decimal), String> {
+        let sql = format!(
+            "SELECT pov.product_option_id, pov.product_option_value_id, CAST(od.name AS CHAR), CAST(ovd.name AS CHAR), \
+             CAST(pov.price AS CHAR), pov.price_prefix FROM {} pov \
+             JOIN {} od ON od.option_id = pov.option_id AND od.language_id = 1 \
+             JOIN {} ovd ON ovd.option_value_id = pov.option_value_id AND ovd.language_id = 1 \
+             WHERE pov.product_id = ? ORDER BY pov.product_option_id, pov.product_option_value_id",
+            self.table("product_option_value"),
+            self.table("option_description"),
+            self.table("option_value_description"),
+        );
+        let rows = sqlx::query(&sql)
+            .bind(product_id)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_error("reading a product's options"))?;
+        let mut by_option: BTreeMap<i64, Vec<(ChosenOption, Decimal)>> = BTreeMap::new();
+        for row in &rows {
+            let get =
+                |index: usize| -> Result<String, String> { row.try_get(index).map_err(db_error("reading options")) };
+            let option_id: i64 = row.try_get(0).map_err(db_error("reading options"))?;
+            let value_id: i64 = row.try_get(1).map_err(db_error("reading options"))?;
+            let price: Decimal = get(4)?.parse().unwrap_or_default();
+            let signed = if get(5)? == "-" { -price } else { price };
+            by_option
+                .entry(option_id)
+                .or_default()
+                .push(((option_id as u64, value_id as u64, get(2)?, get(3)?), signed));
+        }
+        let mut chosen = Vec::new();
+        let mut difference = Decimal::ZERO;
+        for values in by_option.into_values() {
+            let (option, price) = values[rng.gen_range(0..values.len())].clone();
+            chosen.push(option);
+            difference += price;
+        }
+        Ok((chosen, difference))
     }
 
     /// An order as OpenCart's checkout writes it: the order row (guest or a registered
@@ -338,8 +408,10 @@ impl OpenCartSim {
         for _ in 0..rng.gen_range(1..=3) {
             let (id, code, name, price) = catalogue[rng.gen_range(0..catalogue.len())].clone();
             let quantity = Decimal::from(rng.gen_range(1..=3));
+            let (options, difference) = self.choose_options(tx, rng, id).await?;
+            let price = price + difference;
             let tax = (price * rate).round_dp(4);
-            lines.push((id, code, name, price, quantity, tax));
+            lines.push((id, code, name, price, quantity, tax, options));
         }
         let sub_total: Decimal = lines.iter().map(|line| line.3 * line.4).sum();
         let tax_total: Decimal =
@@ -410,12 +482,12 @@ impl OpenCartSim {
         status: u32,
     ) -> Result<(), String> {
         let [sub_total, tax_total, total] = amounts;
-        for (id, code, name, price, quantity, tax) in lines {
+        for (id, code, name, price, quantity, tax, options) in lines {
             let sql = format!(
                 "INSERT INTO {} (order_id, product_id, name, model, quantity, price, total, tax, reward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
                 self.table("order_product")
             );
-            sqlx::query(&sql)
+            let line = sqlx::query(&sql)
                 .bind(order_id)
                 .bind(id)
                 .bind(name)
@@ -427,6 +499,23 @@ impl OpenCartSim {
                 .execute(&mut **tx)
                 .await
                 .map_err(db_error("adding order lines"))?;
+            for (product_option_id, value_id, option, value) in options {
+                let sql = format!(
+                    "INSERT INTO {} (order_id, order_product_id, product_option_id, product_option_value_id, name, value, \
+                     type) VALUES (?, ?, ?, ?, ?, ?, 'select')",
+                    self.table("order_option")
+                );
+                sqlx::query(&sql)
+                    .bind(order_id)
+                    .bind(line.last_insert_id())
+                    .bind(product_option_id)
+                    .bind(value_id)
+                    .bind(option)
+                    .bind(value)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error("adding order options"))?;
+            }
         }
         let totals = [
             ("sub_total", "Sub-Total".to_owned(), sub_total, 1),

@@ -33,7 +33,7 @@ async fn the_example_writes_nothing_twice_when_statements_are_cut_and_commits_lo
 }
 
 /// The connector's URL: the database's own, or through the fault relay.
-async fn connector_url(db: &TestDb, faults: Option<Arc<Faults>>) -> String {
+pub(super) async fn connector_url(db: &TestDb, faults: Option<Arc<Faults>>) -> String {
     let Some(faults) = faults else {
         return db.url.clone();
     };
