@@ -53,23 +53,24 @@ async fn a_key_in_consecutive_pages_is_updated_not_created_again() {
         .await
         .unwrap();
 
-    let state = state.lock().unwrap();
-    assert_eq!(state.duplicate_skus(), 0);
-    assert_eq!(state.records.len(), 1198);
-    assert_eq!(
-        (report.counters.read, report.counters.created, report.counters.updated),
-        (1200, 1198, 2),
-        "{report:?}"
-    );
-    // A key already written was linked when its next page was prepared: never looked up again.
-    let looked_up: Vec<String> = state.lookups.iter().flatten().cloned().collect();
-    let mut unique = looked_up.clone();
-    unique.sort();
-    unique.dedup();
-    assert_eq!(looked_up.len(), unique.len(), "looked up twice: {looked_up:?}");
-    let first = state.records.values().find(|record| record["sku"] == "SKU-0").unwrap();
-    assert_eq!(first["name"], "third");
-    drop(state);
+    {
+        let state = state.lock().unwrap();
+        assert_eq!(state.duplicate_skus(), 0);
+        assert_eq!(state.records.len(), 1198);
+        assert_eq!(
+            (report.counters.read, report.counters.created, report.counters.updated),
+            (1200, 1198, 2),
+            "{report:?}"
+        );
+        // A key already written was linked when its next page was prepared: never looked up again.
+        let looked_up: Vec<String> = state.lookups.iter().flatten().cloned().collect();
+        let mut unique = looked_up.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(looked_up.len(), unique.len(), "looked up twice: {looked_up:?}");
+        let first = state.records.values().find(|record| record["sku"] == "SKU-0").unwrap();
+        assert_eq!(first["name"], "third");
+    }
 
     // Everything landed: a second run of each record's last version writes nothing.
     let last: Vec<_> = records
