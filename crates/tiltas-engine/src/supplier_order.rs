@@ -114,6 +114,9 @@ pub enum SupplierOrderError {
     /// quantity of zero).
     #[error("{0}")]
     Invalid(String),
+    /// The supplier is no connection of the flow file.
+    #[error("{0}")]
+    UnknownSupplier(String),
     /// Another worker is placing the order under this key right now.
     #[error("idempotency key {key:?} is in progress ({holder}, until {until}): wait for that request's answer, then send this one again to read it")]
     InProgress {
@@ -281,7 +284,7 @@ impl Engine {
                 })
                 .map(|connection| connection.name.as_str())
                 .collect();
-            return Err(SupplierOrderError::Invalid(format!(
+            return Err(SupplierOrderError::UnknownSupplier(format!(
                 "supplier \"{name}\" is not a connection in {}: connections that take orders are [{}]",
                 self.config.file.display(),
                 known.join(", ")

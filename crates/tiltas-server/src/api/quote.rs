@@ -22,18 +22,20 @@ const MAX_BUDGET: Duration = Duration::from_secs(30);
 #[into_params(parameter_in = Query)]
 pub struct QuoteQuery {
     /// The maker's article number, as written anywhere (`W 712/75`).
+    #[param(pattern = "[A-Za-z0-9]", example = "W 712/75")]
     pub part: String,
     /// The maker (`MANN-FILTER`): offers of other makers are left out.
     pub brand: Option<String>,
     /// The part's EAN: offers with another EAN are left out.
     pub ean: Option<String>,
     /// Pieces wanted (default 1): the best price is for this many, among offers with enough stock.
-    #[param(example = "2")]
+    #[param(pattern = "^[1-9][0-9]{0,5}$", example = "2")]
     pub qty: Option<String>,
     /// How long suppliers may take (`2s`, at most 30s); default: `[quote] budget`, else 3s.
-    #[param(example = "2s")]
+    #[param(pattern = "^([1-9]|[12][0-9]|30)s$", example = "2s")]
     pub budget: Option<String>,
     /// Ask only these supplier connections, comma-separated; default: every one that quotes.
+    #[param(pattern = "^[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*$")]
     pub suppliers: Option<String>,
 }
 

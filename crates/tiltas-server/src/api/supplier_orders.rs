@@ -20,17 +20,35 @@ const MAX_KEY: usize = 200;
 #[serde(deny_unknown_fields)]
 pub struct SupplierOrderBody {
     /// The supplier connection (`[connections.NAME]`, e.g. `ic`).
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$", example = "ic")]
     pub supplier: String,
     /// The supplier's own part code (an offer's `supplier_code`).
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9 ./_-]{0,39}$", example = "ADDFFA")]
     pub part: String,
     /// Pieces to order.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 100000)]
+    #[serde(deserialize_with = "whole_pieces")]
     pub quantity: u32,
     /// The part's brand as the offer named it.
     pub brand: Option<String>,
     /// The garage's reference (`WO-77`): the order's number at the supplier (the idempotency
     /// key when left out).
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9 ./_-]{0,39}$", example = "WO-77")]
     pub reference: Option<String>,
+}
+
+/// A number of pieces as JSON writes it: `4` or `4.0` (JSON Schema calls both an integer).
+fn whole_pieces<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|value| value.fract() == 0.0 && *value >= 0.0)
+            .map(|value| value as u64)
+    });
+    whole
+        .and_then(|value| u32::try_from(value).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("quantity {number} is not a whole number of pieces")))
 }
 
 /// One ordered line.
@@ -106,6 +124,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 fn order_error(error: SupplierOrderError) -> ApiError {
     match error {
         SupplierOrderError::Invalid(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
+        SupplierOrderError::UnknownSupplier(message) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
         SupplierOrderError::InProgress { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string()),
         SupplierOrderError::KeyReused { .. } => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -119,16 +138,16 @@ fn order_error(error: SupplierOrderError) -> ApiError {
 /// Places an order with one supplier, exactly once per `Idempotency-Key`: `201` placed, `200`
 /// found at the supplier already (an earlier attempt made it) or a repeat of the key (with
 /// `Idempotent-Replayed: true`), `502` failed at the supplier (`retryable`: send it again
-/// with the same key), `409` the key is in progress elsewhere, `422` the key was used for
-/// another order or the order cannot be one.
+/// with the same key), `404` no such supplier connection, `409` the key is in progress
+/// elsewhere, `422` the key was used for another order or the order cannot be one.
 #[utoipa::path(post, path = "/api/v1/supplier-orders",
-    params(("Idempotency-Key" = String, Header, description = "The caller's key for this order (1–200 characters): sent again, the first answer comes back and nothing is ordered twice.")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,200}$", description = "The caller's key for this order (1–200 characters): sent again, the first answer comes back and nothing is ordered twice.")),
     request_body = SupplierOrderBody,
     responses(
         (status = 200, body = SupplierOrderView, description = "Found at the supplier already, or the first answer to a repeated key"),
         (status = 201, body = SupplierOrderView, description = "Placed"),
         (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
-        (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 500, body = ApiError),
+        (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError), (status = 500, body = ApiError),
         (status = 502, body = SupplierOrderView, description = "The supplier refused or failed: see message and fix")))]
 pub(super) async fn place_supplier_order(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match place(&state, &headers, &body).await {
