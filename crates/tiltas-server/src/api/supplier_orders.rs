@@ -40,14 +40,14 @@ pub struct SupplierOrderBody {
 /// A number of pieces as JSON writes it: `4` or `4.0` (JSON Schema calls both an integer).
 fn whole_pieces<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     let number = serde_json::Number::deserialize(deserializer)?;
-    let whole = number.as_u64().or_else(|| {
-        number
-            .as_f64()
-            .filter(|value| value.fract() == 0.0 && *value >= 0.0)
-            .map(|value| value as u64)
-    });
-    whole
-        .and_then(|value| u32::try_from(value).ok())
+    let text = number.to_string();
+    // Read as a decimal (not a float): `4.0` is whole, `4.5` is not.
+    let pieces = rust_decimal::Decimal::from_str_exact(&text)
+        .or_else(|_| rust_decimal::Decimal::from_scientific(&text))
+        .ok()
+        .filter(|pieces| pieces.fract().is_zero());
+    pieces
+        .and_then(|pieces| u32::try_from(pieces).ok())
         .ok_or_else(|| serde::de::Error::custom(format!("quantity {number} is not a whole number of pieces")))
 }
 
@@ -198,4 +198,27 @@ async fn place(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SupplierOrderBody;
+
+    fn quantity(json: &str) -> Result<u32, String> {
+        let body = format!("{{\"supplier\":\"ic\",\"part\":\"X\",\"quantity\":{json}}}");
+        serde_json::from_str::<SupplierOrderBody>(&body)
+            .map(|body| body.quantity)
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_quantity_is_whole_pieces_however_json_writes_it() {
+        assert_eq!(quantity("4"), Ok(4));
+        assert_eq!(quantity("4.0"), Ok(4));
+        assert_eq!(quantity("1e2"), Ok(100));
+        for refused in ["4.5", "-1", "5000000000"] {
+            let error = quantity(refused).unwrap_err();
+            assert!(error.contains("not a whole number of pieces"), "{refused}: {error}");
+        }
+    }
 }
