@@ -638,34 +638,6 @@ impl Checker<'_> {
         })
     }
 
-    /// Checks a field path of the flow's entity; `bare_names` also accepts a last segment
-    /// (`email` for every `*.email`).
-    fn field_path(&mut self, path: &str, at: Location, place: &str, entity: EntityKind, bare_names: bool) -> bool {
-        if is_known_path(entity, path) {
-            return true;
-        }
-        let paths = field_paths(entity);
-        if bare_names && paths.iter().any(|known| known.rsplit('.').next() == Some(path)) {
-            return true;
-        }
-        let hint = suggest(path, paths.iter().map(String::as_str))
-            .map(|close| format!("did you mean \"{close}\"? "))
-            .unwrap_or_default();
-        self.problem(
-            at,
-            format!(
-                "{place}: {entity} has no field \"{path}\"; {hint}fields: {} (or raw.NAME for a system's own field)",
-                paths
-                    .iter()
-                    .filter(|known| !known.contains('.'))
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-        false
-    }
-
     fn flow(&mut self, node: &Node, connections: &[Connection], written: &[String]) -> Option<Flow> {
         let Some(entries) = node.as_table() else {
             self.problem(node.at, "each [[flows]] entry must be a table");
@@ -854,7 +826,7 @@ impl Checker<'_> {
                 "batch_size" => flow.batch_size = self.positive(entry, &place).and_then(|n| usize::try_from(n).ok()),
                 "filter" => {
                     if let Some(text) = self.string(entry, &place) {
-                        match expression(&text) {
+                        match mapping::expression(&text) {
                             Some(inner) => flow.filter = Some(Expression { text: inner, location: entry.node.at }),
                             None => self.problem(
                                 entry.node.at,
@@ -894,10 +866,4 @@ impl Checker<'_> {
         entity?;
         Some(flow)
     }
-}
-
-/// The inside of `${ … }`, trimmed, when the text is an expression.
-fn expression(text: &str) -> Option<String> {
-    let inner = text.trim().strip_prefix("${")?.strip_suffix('}')?.trim();
-    (!inner.is_empty()).then(|| inner.to_owned())
 }

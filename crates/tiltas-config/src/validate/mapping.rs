@@ -2,6 +2,41 @@
 use super::*;
 
 impl Checker<'_> {
+    /// Checks a field path of the flow's entity; `bare_names` also accepts a last segment
+    /// (`email` for every `*.email`).
+    pub(super) fn field_path(
+        &mut self,
+        path: &str,
+        at: Location,
+        place: &str,
+        entity: EntityKind,
+        bare_names: bool,
+    ) -> bool {
+        if is_known_path(entity, path) {
+            return true;
+        }
+        let paths = field_paths(entity);
+        if bare_names && paths.iter().any(|known| known.rsplit('.').next() == Some(path)) {
+            return true;
+        }
+        let hint = suggest(path, paths.iter().map(String::as_str))
+            .map(|close| format!("did you mean \"{close}\"? "))
+            .unwrap_or_default();
+        self.problem(
+            at,
+            format!(
+                "{place}: {entity} has no field \"{path}\"; {hint}fields: {} (or raw.NAME for a system's own field)",
+                paths
+                    .iter()
+                    .filter(|known| !known.contains('.'))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        false
+    }
+
     pub(super) fn map(&mut self, entry: &Entry, place: &str, entity: Option<EntityKind>) -> Vec<MapEntry> {
         let mut entries = Vec::new();
         for (target, node) in self.flat_table(entry, place).unwrap_or_default() {
@@ -150,4 +185,10 @@ impl Checker<'_> {
             ),
         })
     }
+}
+
+/// The inside of `${ … }`, trimmed, when the text is an expression.
+pub(super) fn expression(text: &str) -> Option<String> {
+    let inner = text.trim().strip_prefix("${")?.strip_suffix('}')?.trim();
+    (!inner.is_empty()).then(|| inner.to_owned())
 }
