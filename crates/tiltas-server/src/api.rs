@@ -702,3 +702,18 @@ pub(crate) fn checked_limit(limit: Option<u32>, default: u32, maximum: u32, endp
         ))),
     }
 }
+
+/// A JSON number that is whole, however it is written (`7`, `7.0`, `7e0`: JSON Schema calls
+/// each an integer, and clients generated from the document send any): read as a decimal,
+/// never a float, so no digit is lost.
+pub(crate) fn whole_number(number: &serde_json::Number) -> Option<i128> {
+    let text = number.to_string();
+    let value = rust_decimal::Decimal::from_str_exact(&text)
+        .or_else(|_| rust_decimal::Decimal::from_scientific(&text))
+        .ok()?;
+    if value.fract().is_zero() {
+        i128::try_from(value).ok()
+    } else {
+        None
+    }
+}

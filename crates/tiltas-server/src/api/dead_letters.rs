@@ -244,15 +244,8 @@ fn whole_numbers<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Ve
     numbers
         .iter()
         .map(|number| {
-            number
-                .as_i64()
-                .or_else(|| {
-                    number
-                        .as_f64()
-                        .filter(|value| value.fract() == 0.0 && value.abs() < 9.0e15)
-                        // Exact: the value is whole and within the range f64 holds exactly.
-                        .map(|value| value as i64)
-                })
+            super::whole_number(number)
+                .and_then(|value| i64::try_from(value).ok())
                 .ok_or_else(|| serde::de::Error::custom(format!("id {number} is not a whole number of i64 range")))
         })
         .collect()

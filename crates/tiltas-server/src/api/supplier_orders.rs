@@ -40,13 +40,7 @@ pub struct SupplierOrderBody {
 /// A number of pieces as JSON writes it: `4` or `4.0` (JSON Schema calls both an integer).
 fn whole_pieces<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     let number = serde_json::Number::deserialize(deserializer)?;
-    let text = number.to_string();
-    // Read as a decimal (not a float): `4.0` is whole, `4.5` is not.
-    let pieces = rust_decimal::Decimal::from_str_exact(&text)
-        .or_else(|_| rust_decimal::Decimal::from_scientific(&text))
-        .ok()
-        .filter(|pieces| pieces.fract().is_zero());
-    pieces
+    super::whole_number(&number)
         .and_then(|pieces| u32::try_from(pieces).ok())
         .ok_or_else(|| serde::de::Error::custom(format!("quantity {number} is not a whole number of pieces")))
 }
