@@ -54,6 +54,11 @@ impl Engine {
         }
     }
 
+    /// This engine's lease holder (`HOST:PID:UNIQUE`): who holds a flow's lease while it runs.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
     /// The configuration the engine runs.
     pub fn config(&self) -> &ValidatedConfig {
         &self.config

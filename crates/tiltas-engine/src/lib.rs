@@ -25,6 +25,7 @@ mod supplier_order;
 mod vault;
 
 pub use engine::Engine;
+pub use run::worker_id;
 pub use error::EngineError;
 pub use hash::payload_hash;
 pub use plan::load_config;

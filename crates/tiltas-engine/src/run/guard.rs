@@ -150,3 +150,18 @@ fn holder_is_gone(holder: &str) -> bool {
         && pid.parse::<u32>().is_ok()
         && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
+
+/// This process's worker id, `HOST:PID:STARTED` (start time in Unix seconds): what the workers
+/// list, the metrics' `worker` label and the logs name a process by. Fixed for the process's
+/// life; an engine's lease holder (several engines may share a process) starts with the same
+/// host and pid.
+pub fn worker_id() -> &'static str {
+    static WORKER_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    WORKER_ID.get_or_init(|| {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or_default();
+        format!("{}:{}:{started}", this_host(), std::process::id())
+    })
+}

@@ -2,6 +2,7 @@
 //! writes, then page after page through the stages of [`crate::stages`] — prepare, compare,
 //! adopt, orders, write, settle.
 mod guard;
+pub use guard::worker_id;
 mod ledger;
 mod prepared;
 mod recover;
