@@ -154,7 +154,7 @@ pub struct RunView {
     pub flow: String,
     /// `incremental`, `full`, `replay` or `webhook`.
     pub mode: String,
-    /// `running`, `succeeded` or `failed`.
+    /// `running`, `succeeded`, `partial` (went to its end with dead-lettered records: see `failed`), `failed` or `cancelled`.
     pub status: String,
     /// What it did.
     pub counters: Counters,

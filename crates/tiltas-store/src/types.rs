@@ -144,8 +144,11 @@ pub enum RunMode {
 pub enum RunStatus {
     /// Still going (or its worker died; see the lease).
     Running,
-    /// Every record was delivered, unchanged, skipped or dead-lettered.
+    /// Every record was delivered, unchanged or skipped.
     Succeeded,
+    /// The run went to its end, but some records failed and wait as dead letters (the run's
+    /// `failed` counter says how many): succeeded with failures, so a person scanning runs sees it.
+    Partial,
     /// The run stopped early with an error.
     Failed,
     /// An operator cancelled it.

@@ -72,12 +72,14 @@ impl RunGuard {
         Ok(())
     }
 
-    /// Records how the run ended and releases the lease (both, even when one fails).
-    pub async fn finish(mut self, error: Option<&EngineError>) -> Result<(), EngineError> {
+    /// Records how the run ended and releases the lease (both, even when one fails). A run that
+    /// ended without an error but dead-lettered `failed` records is `partial`.
+    pub async fn finish(mut self, error: Option<&EngineError>, failed: u64) -> Result<(), EngineError> {
         let Some((lease, run)) = self.held.take() else {
             return Ok(());
         };
         let (status, message) = match error {
+            None if failed > 0 => (RunStatus::Partial, None),
             None => (RunStatus::Succeeded, None),
             Some(error) => (RunStatus::Failed, Some(error.to_string())),
         };

@@ -141,7 +141,7 @@ impl Engine {
             )
             .await;
         report.duration = started.elapsed();
-        guard.finish(outcome.as_ref().err()).await?;
+        guard.finish(outcome.as_ref().err(), report.counters.failed).await?;
         outcome.map(|()| report)
     }
 

@@ -217,6 +217,12 @@ async fn one_refused_record_is_dead_lettered_and_the_rest_of_its_batch_is_writte
         state.lock().unwrap().records.contains_key("T-SKU-1"),
         "SKU-1 shared the batch with SKU-2"
     );
+    let runs = world.store.runs(Some("products"), 1).await.unwrap();
+    assert_eq!(
+        (runs[0].status, runs[0].counters.failed),
+        (RunStatus::Partial, 1),
+        "a run with a dead letter is not listed as plain succeeded"
+    );
     let letters = world
         .store
         .dead_letters(&DeadLetterFilter {

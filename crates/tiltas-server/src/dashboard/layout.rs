@@ -92,6 +92,7 @@ pub(crate) fn status_badge(status: &str) -> Markup {
         "succeeded" | "resolved" | "created" | "updated" | "booked" => "✓",
         "failed" | "open" | "unusable" | "dead_lettered" => "✗",
         "running" | "pending" => "…",
+        "partial" => "⚠",
         "unchanged" => "=",
         _ => "•",
     };
@@ -202,7 +203,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status-succeeded, .status-resolved, .status-created, .status-updated, .status-enabled, .status-booked { background: var(--ok-bg); color: var(--ok); }
 .status-failed, .status-open, .status-disabled, .status-unusable, .status-dead_lettered { background: var(--bad-bg); color: var(--bad); }
 .status-running, .status-skipped { background: var(--run-bg); color: var(--run); }
-.status-pending { background: var(--warn-bg); color: var(--warn); }
+.status-pending, .status-partial { background: var(--warn-bg); color: var(--warn); }
 .status-unchanged { background: #fff; color: var(--muted); }
 ul.plain { list-style: none; margin: 0; padding: 0; }
 button, .button { font: inherit; padding: 6px 14px; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }

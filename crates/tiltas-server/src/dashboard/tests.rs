@@ -155,7 +155,7 @@ async fn every_page_shows_flows_runs_records_letters_and_connections() {
         "never run",
         "read <strong>3</strong> · created <strong>2</strong>",
         "failed <strong>1</strong>",
-        "succeeded",
+        "partial",
         "<svg",
         "Records delivered and failed per hour, last 24 hours",
         "Delivered (created + updated): <strong>2</strong>",
