@@ -79,14 +79,17 @@ macro_rules! store_upkeep {
                         .fetch_optional(&self.pool)
                         .await
                         .map_err(query_error("checkpoint"))?;
-                    // An in-memory database has no log: SQLite answers (0, -1, -1).
-                    Ok(found
-                        .filter(|(_, log, _)| *log >= 0)
-                        .map(|(busy, log, checkpointed)| Checkpoint {
-                            busy: busy != 0,
-                            log_pages: log,
-                            checkpointed_pages: checkpointed,
-                        }))
+                    // SQLite answers -1 pages when the checkpoint could not run: busy (another
+                    // connection held the lock: try again later), or not busy when there is
+                    // no log at all (an in-memory database).
+                    Ok(found.and_then(|(busy, log, checkpointed)| {
+                        let busy = busy != 0;
+                        (busy || log >= 0).then_some(Checkpoint {
+                            busy,
+                            log_pages: log.max(0),
+                            checkpointed_pages: checkpointed.max(0),
+                        })
+                    }))
                 }
             }
         }
