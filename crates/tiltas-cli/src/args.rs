@@ -259,6 +259,9 @@ pub struct BenchArgs {
     /// Records per page.
     #[arg(long, default_value_t = 1000)]
     pub page_size: usize,
+    /// `sustained`: the inbox backlog past which webhooks are answered 503.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_inbox_backlog: usize,
     /// Print one JSON line instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -275,6 +278,9 @@ pub enum BenchKind {
     Webhook,
     /// A sync read from a rate-limited ERP simulator: how close it comes to the documented limit.
     Remote,
+    /// Sustained webhooks with the target off past the inbox limit (503s), then on: the
+    /// write-ahead log's peak, the drain time, every order written once.
+    Sustained,
 }
 
 /// `tiltas sim SYSTEM`.

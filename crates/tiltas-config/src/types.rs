@@ -24,6 +24,8 @@ pub struct ValidatedConfig {
     pub flows: Vec<Flow>,
     /// `[quote]`: how parts suppliers are asked for quotes, when the file says.
     pub quote: Option<crate::QuoteSettings>,
+    /// `[server]`: how `tiltas serve` guards itself under load.
+    pub server: ServerSettings,
     /// What does not refuse the file but will likely fail at run time, in file order.
     pub warnings: Vec<crate::Diagnostic>,
 }
@@ -32,6 +34,14 @@ impl ValidatedConfig {
     /// The budget group with this name.
     pub fn budget_group(&self, name: &str) -> Option<&BudgetGroup> {
         self.budget_groups.iter().find(|group| group.name == name)
+    }
+
+    /// Most accepted webhook deliveries of `connection` that may wait in the inbox before
+    /// `/hooks` answers 503: the connection's `max_inbox_backlog`, else `[server]`'s.
+    pub fn inbox_backlog_limit(&self, connection: &str) -> u64 {
+        self.connection(connection)
+            .and_then(|connection| connection.max_inbox_backlog)
+            .unwrap_or(self.server.max_inbox_backlog)
     }
 
     /// The flow with this name.
@@ -68,6 +78,25 @@ impl ValidatedConfig {
     }
 }
 
+/// The default of `[server] max_inbox_backlog`.
+pub const DEFAULT_MAX_INBOX_BACKLOG: u64 = 10_000;
+
+/// `[server]`: settings of `tiltas serve` and `tiltas run` that are no connection's or flow's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Most deliveries of one connection waiting in the inbox before `/hooks` answers 503
+    /// with `Retry-After` (a connection's own `max_inbox_backlog` overrides it).
+    pub max_inbox_backlog: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> ServerSettings {
+        ServerSettings {
+            max_inbox_backlog: DEFAULT_MAX_INBOX_BACKLOG,
+        }
+    }
+}
+
 /// A daily request budget several connections draw from together (a B1.lt request package
 /// paid by one company and used by several).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +124,8 @@ pub struct Connection {
     pub daily_budget: Option<u64>,
     /// The shared daily budget it draws from too (`budget_group = "NAME"`).
     pub budget_group: Option<String>,
+    /// Its own inbox backlog limit (`max_inbox_backlog`), over `[server]`'s.
+    pub max_inbox_backlog: Option<u64>,
     /// Whether flows may use it.
     pub enabled: bool,
     /// Where it is defined.

@@ -13,13 +13,21 @@ mod budget;
 mod dependencies;
 mod mapping;
 mod quote;
+mod server;
 mod settings;
 
 /// The default `look_back` of incremental reads.
 const DEFAULT_LOOK_BACK: Duration = Duration::from_secs(120);
 
-const TOP_KEYS: [&str; 5] = ["store", "budget_groups", "connections", "flows", "quote"];
-const CONNECTION_KEYS: [&str; 5] = ["system", "rate_limit", "daily_budget", "budget_group", "enabled"];
+const TOP_KEYS: [&str; 6] = ["store", "budget_groups", "connections", "flows", "quote", "server"];
+const CONNECTION_KEYS: [&str; 6] = [
+    "system",
+    "rate_limit",
+    "daily_budget",
+    "budget_group",
+    "enabled",
+    "max_inbox_backlog",
+];
 const FLOW_KEYS: [&str; 26] = [
     "name",
     "entity",
@@ -264,6 +272,7 @@ impl Checker<'_> {
         let mut group_node = None;
         let mut flow_nodes: Vec<&Node> = Vec::new();
         let mut quote = None;
+        let mut server = ServerSettings::default();
         for entry in root.as_table().unwrap_or_default() {
             match entry.key.as_str() {
                 "store" => store_url = self.string(entry, "the file"),
@@ -280,6 +289,7 @@ impl Checker<'_> {
                     _ => self.wrong_type(entry, "the file", "a list of [[flows]] tables"),
                 },
                 "quote" => quote = self.quote(entry),
+                "server" => server = self.server(entry),
                 _ => self.unknown_key(entry, "the file", &TOP_KEYS),
             }
         }
@@ -343,6 +353,7 @@ impl Checker<'_> {
             budget_groups,
             flows,
             quote,
+            server,
             warnings: Vec::new(),
         }
     }
@@ -443,6 +454,7 @@ impl Checker<'_> {
         let mut rate_limit = None;
         let mut daily_budget = None;
         let mut budget_group = None;
+        let mut max_inbox_backlog = None;
         let mut enabled = true;
         let mut settings = Settings::default();
         let mut known_keys: Vec<&str> = CONNECTION_KEYS.to_vec();
@@ -463,6 +475,7 @@ impl Checker<'_> {
                 "daily_budget" => daily_budget = self.positive(item, &place),
                 "budget_group" => budget_group = self.budget_group_of(item, &place, groups),
                 "enabled" => enabled = self.boolean(item, &place).unwrap_or(true),
+                "max_inbox_backlog" => max_inbox_backlog = self.positive(item, &place),
                 key => match system {
                     // Without a known system its keys cannot be checked; the system is reported.
                     None => {}
@@ -488,6 +501,7 @@ impl Checker<'_> {
             rate_limit,
             daily_budget,
             budget_group,
+            max_inbox_backlog,
             enabled,
             location: entry.key_at,
         })

@@ -490,7 +490,7 @@ fn an_unknown_top_level_key_lists_the_accepted_ones() {
     let found = problems(&format!("colour = \"blue\"\n{VALID}"));
     assert_eq!(
         found,
-        ["conf/flows.toml:1:1: unknown key \"colour\" in the file; accepted keys: \"store\", \"budget_groups\", \"connections\", \"flows\", \"quote\""]
+        ["conf/flows.toml:1:1: unknown key \"colour\" in the file; accepted keys: \"store\", \"budget_groups\", \"connections\", \"flows\", \"quote\", \"server\""]
     );
 }
 

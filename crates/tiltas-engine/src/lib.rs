@@ -18,6 +18,7 @@ mod plan;
 mod problem;
 mod progress;
 pub mod quote;
+mod repeats;
 mod report;
 mod run;
 mod stages;
@@ -29,6 +30,7 @@ pub use error::EngineError;
 pub use hash::payload_hash;
 pub use plan::load_config;
 pub use progress::{NoProgress, Progress};
+pub use repeats::Repeats;
 pub use report::{PlannedChange, PlannedKind, RecordProblem, SyncOptions, SyncReport};
 pub use run::worker_id;
 pub use supplier_order::{

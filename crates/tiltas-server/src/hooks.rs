@@ -1,11 +1,14 @@
 //! `POST /hooks/{connection}`: a webhook delivery is verified by its connection's system (its
 //! [`tiltas_connector::WebhookReceiver`]: the signature over the exact body), stored in the inbox — durable before the sender gets its 200 — and
-//! delivered by the inbox worker at the pace the target allows. A burst is absorbed, never
-//! answered with errors, and nothing accepted is lost.
+//! delivered by the inbox worker at the pace the target allows. A burst is absorbed and
+//! nothing accepted is lost; past the connection's `max_inbox_backlog` deliveries waiting,
+//! the answer is 503 with `Retry-After` (see [`crate::InboxBacklog`]), so a target that is
+//! off for hours cannot make the inbox fill the disk.
 use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -29,10 +32,54 @@ pub(crate) async fn receive(
             state.metrics.webhook(&connection, "ignored");
             Json(json!({ "accepted": null })).into_response()
         }
+        Err(error) if error.code == INBOX_FULL => {
+            state.metrics.webhook(&connection, "backpressure");
+            if let Some(unlogged) = state.backlog.repeats.occurred(&format!("{connection}/{INBOX_FULL}")) {
+                tracing::warn!(connection, refusals_not_logged = unlogged, message = %error.message, "webhook deliveries refused: the inbox backlog is full");
+            }
+            let mut response = error.into_response();
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(crate::RETRY_AFTER_SECONDS));
+            response
+        }
         Err(error) => {
             state.metrics.webhook(&connection, "rejected");
-            tracing::warn!(connection, code = %error.code, message = %error.message, "webhook delivery refused");
+            // A sender re-sending a bad delivery refuses alike each time: one line per
+            // connection, reason and interval, with the count.
+            if let Some(unlogged) = state.backlog.repeats.occurred(&format!("{connection}/{}", error.code)) {
+                tracing::warn!(connection, code = %error.code, message = %error.message, refusals_not_logged = unlogged, "webhook delivery refused");
+            }
             error.into_response()
+        }
+    }
+}
+
+/// The code of a delivery refused because its connection's inbox backlog is full.
+const INBOX_FULL: &str = "inbox_full";
+
+/// Stores a verified delivery unless `name`'s backlog is at its limit (503: the sender
+/// retries later, so accepting never outruns the disk).
+async fn keep(state: &AppState, name: &str, event: NewInboxEvent) -> Result<i64, ApiError> {
+    let limit = state.config.inbox_backlog_limit(name);
+    if let Err(waiting) = state.backlog.admit(name, limit) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            INBOX_FULL,
+            format!(
+                "connection \"{name}\" has {waiting} webhook deliveries waiting, its limit (max_inbox_backlog = {limit} in {}); \
+                 send this one again after {} s — the deliveries are taken as fast as the target allows \
+                 (is the target switched off or down?)",
+                state.config.file.display(),
+                crate::RETRY_AFTER_SECONDS
+            ),
+        ));
+    }
+    match state.store.inbox_add(&event).await {
+        Ok(id) => Ok(id),
+        Err(error) => {
+            state.backlog.give_back(name);
+            Err(error.into())
         }
     }
 }
@@ -73,13 +120,10 @@ async fn accept(state: &AppState, name: &str, headers: &HeaderMap, body: &[u8]) 
     let body = std::str::from_utf8(body)
         .map_err(|_| ApiError::invalid("the webhook body is not UTF-8 JSON"))?
         .to_owned();
-    let id = state
-        .store
-        .inbox_add(&NewInboxEvent {
-            connection: name.to_owned(),
-            topic,
-            body,
-        })
-        .await?;
-    Ok(Some(id))
+    let event = NewInboxEvent {
+        connection: name.to_owned(),
+        topic,
+        body,
+    };
+    Ok(Some(keep(state, name, event).await?))
 }

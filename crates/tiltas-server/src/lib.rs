@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod backpressure;
 mod dashboard;
 mod error;
 mod hooks;
@@ -16,6 +17,7 @@ pub use api::{
     capabilities, capability_table, connection_views, quota_views, ApiDoc, Capabilities, ConnectionView, GroupQuota,
     QuotaView, QuoteQuery, ReportedQuota,
 };
+pub use backpressure::{run_upkeep, InboxBacklog, RecountStart, LOG_BOUND_PAGES, RETRY_AFTER_SECONDS};
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use worker::{run_flow, run_scheduler, run_worker};
@@ -52,6 +54,8 @@ pub struct AppState {
     pub inbox: Arc<Notify>,
     /// Connections paused because their credentials were refused (see [`Paused`]).
     pub paused: Arc<RwLock<PausedConnections>>,
+    /// Deliveries waiting per connection, for backpressure (see [`InboxBacklog`]).
+    pub backlog: Arc<InboxBacklog>,
 }
 
 impl AppState {
@@ -71,6 +75,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             inbox: Arc::new(Notify::new()),
             paused: Arc::new(RwLock::new(PausedConnections::new())),
+            backlog: Arc::new(InboxBacklog::default()),
         }
     }
 
@@ -120,6 +125,8 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
     }
 }
 
+#[cfg(test)]
+mod backpressure_tests;
 #[cfg(test)]
 mod quota_tests;
 #[cfg(test)]

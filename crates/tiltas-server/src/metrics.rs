@@ -63,7 +63,7 @@ impl Metrics {
         }
     }
 
-    /// Counts a webhook delivery by outcome (`accepted`, `rejected`, `ignored`).
+    /// Counts a webhook delivery by outcome (`accepted`, `rejected`, `ignored`, `backpressure`).
     pub fn webhook(&self, connection: &str, outcome: &'static str) {
         bump(&self.webhooks, (connection.to_owned(), outcome), 1);
     }

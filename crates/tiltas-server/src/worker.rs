@@ -21,10 +21,18 @@ const RETRY_WAIT: Duration = Duration::from_secs(2);
 /// Delivers the inbox until the process ends: wakes when a delivery is accepted (or every
 /// second), takes the pending deliveries in order and runs them through their flows.
 pub async fn run_worker(state: AppState) {
+    // Backlog counts for backpressure and write-ahead-log checkpoints, beside the deliveries.
+    let upkeep = tokio::spawn(crate::run_upkeep(state.clone()));
+    let _stop_upkeep_with_the_worker = AbortOnDrop(upkeep);
     loop {
-        match deliver_pending(&state).await {
-            Ok(0) => {
+        match deliver_round(&state).await {
+            Ok(Round { settled: 0, pending: 0 }) => {
                 let _ = tokio::time::timeout(Duration::from_secs(1), state.inbox.notified()).await;
+            }
+            Ok(Round { settled: 0, .. }) => {
+                // Deliveries wait for a target switched off or busy: new arrivals change
+                // nothing, so a second passes without re-reading the inbox at every one.
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Ok(_) => {}
             Err(error) => {
@@ -32,6 +40,15 @@ pub async fn run_worker(state: AppState) {
                 tokio::time::sleep(RETRY_WAIT).await;
             }
         }
+    }
+}
+
+/// Ends a task when dropped (the worker's upkeep ends with the worker, also when cancelled).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -48,12 +65,35 @@ fn flows_for<'a>(state: &'a AppState, connection: &str, entity: EntityKind) -> V
 /// One round: returns how many deliveries were settled. Each settled delivery keeps what
 /// became of it (the deliveries page shows it): why it was unusable, or per flow the run that
 /// took its record and the record's outcome in that run.
-pub async fn deliver_pending(state: &AppState) -> Result<usize, String> {
+#[cfg(test)]
+pub(crate) async fn deliver_pending(state: &AppState) -> Result<usize, String> {
+    deliver_round(state).await.map(|round| round.settled)
+}
+
+/// What one round of the inbox worker did.
+struct Round {
+    /// Deliveries settled.
+    settled: usize,
+    /// Deliveries read as pending at the start of the round.
+    pending: usize,
+}
+
+/// One round of the inbox worker, saying also how many deliveries it found pending.
+async fn deliver_round(state: &AppState) -> Result<Round, String> {
     let pending = state
         .store
         .inbox_pending(INBOX_BATCH)
         .await
         .map_err(|e| e.to_string())?;
+    let found = pending.len();
+    deliver_found(state, pending).await.map(|settled| Round {
+        settled,
+        pending: found,
+    })
+}
+
+/// Delivers deliveries read as pending; returns how many were settled.
+async fn deliver_found(state: &AppState, pending: Vec<InboxEvent>) -> Result<usize, String> {
     if pending.is_empty() {
         return Ok(0);
     }

@@ -5,6 +5,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The size the write-ahead log is cut back to whenever a checkpoint has copied all of it
+/// (`PRAGMA journal_size_limit`): without it the file keeps its largest size for ever. The
+/// log is bounded while it grows by checkpoints (SQLite's own every 1 000 pages, and
+/// `tiltas serve`'s: see `StoreUpkeep::checkpoint`), not by this.
+pub const JOURNAL_SIZE_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The SQLite store.
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
@@ -49,6 +55,7 @@ impl SqliteStore {
             options
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
+                .pragma("journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES.to_string())
         };
         // An in-memory database lives as long as its one connection: keep exactly one, forever.
         let pool_options = if in_memory {
@@ -67,3 +74,4 @@ impl SqliteStore {
 }
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
+crate::upkeep::store_upkeep!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);

@@ -13,8 +13,10 @@ use tiltas_store::*;
 
 mod idempotency;
 mod serving;
+mod upkeep;
 pub use idempotency::*;
 pub use serving::*;
+pub use upkeep::*;
 
 /// A name unique to one behaviour run.
 fn unique(prefix: &str) -> String {
@@ -837,6 +839,8 @@ macro_rules! store_contract_tests {
             activity_outcomes_name_each_record_of_a_run,
             idempotency_keys_are_claimed_once_and_keep_their_answer,
             exactly_one_of_sixteen_racing_requests_claims_an_idempotency_key,
+            inbox_backlog_is_counted_per_connection,
+            a_truncating_checkpoint_leaves_an_empty_log,
         );
     };
     (@tests $make:expr; $($behaviour:ident),+ $(,)?) => {

@@ -25,8 +25,12 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
         println!("{result}");
         return Ok(ExitCode::SUCCESS);
     }
-    if matches!(args.kind, BenchKind::Webhook) {
-        let result = super::bench_webhook::run(args.records).await?;
+    if matches!(args.kind, BenchKind::Webhook | BenchKind::Sustained) {
+        let result = if args.kind == BenchKind::Sustained {
+            super::bench_sustained::run(args.records, args.max_inbox_backlog).await?
+        } else {
+            super::bench_webhook::run(args.records).await?
+        };
         if args.json {
             println!("{result}");
         } else {
@@ -51,7 +55,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
             )?,
             None,
         ),
-        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote => {
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained => {
             let source = Arc::new(ReferenceSim::new("bench", Seeding::products(1, args.records)).with_name_limit(1000));
             let source_url = tiltas_sim::spawn(router(source.clone(), Harness::new(source, 1))).await?;
             let target = Arc::new(ReferenceSim::new("bench", Seeding::products(2, 0)).with_name_limit(1000));
@@ -70,7 +74,9 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let first = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(false), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained => {
+            engine.sync("bench", &options).await?
+        }
     };
     let first_secs = started.elapsed().as_secs_f64();
     // The re-sync reads everything again (no cursor) and compares every record's hash.
@@ -78,7 +84,9 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let resync = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(false), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained => {
+            engine.sync("bench", &options).await?
+        }
     };
     let resync_secs = started.elapsed().as_secs_f64();
     if let Some(url) = &urls {
@@ -92,7 +100,9 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let incremental = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(true), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote => engine.sync("bench", &options).await?,
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained => {
+            engine.sync("bench", &options).await?
+        }
     };
     let incremental_secs = started.elapsed().as_secs_f64();
     check(&first, records, |c| c.created)?;

@@ -15,6 +15,7 @@ mod quote;
 mod rivile_flow;
 mod serve;
 mod supplier_order;
+mod sustained_load;
 mod systems;
 mod validate;
 

@@ -160,6 +160,9 @@ fn prepare(prepared: &PreparedFlow, record: SourceRecord, delivered: &HashMap<St
     })
 }
 
+/// Keys seen twice in a page, per flow: logged once per interval.
+static REPEATED_KEYS: std::sync::LazyLock<crate::Repeats> = std::sync::LazyLock::new(crate::Repeats::default);
+
 /// A key seen twice in one page: the later record wins, as it would in a later page.
 /// Records that could not be read are kept: each is its own dead letter.
 fn later_wins(
@@ -185,7 +188,11 @@ fn later_wins(
         .enumerate()
         .filter_map(|(index, record)| match record {
             Ok(record) if !keep.contains(&index) => {
-                tracing::warn!(flow = %context.flow.name, key = %record.key, "the source has this key more than once; the later record is used");
+                // A source (a re-sent webhook, a feed) may repeat keys in every page: one
+                // line per flow and interval, with the count, not one per copy.
+                if let Some(unlogged) = REPEATED_KEYS.occurred(&context.flow.name) {
+                    tracing::warn!(flow = %context.flow.name, key = %record.key, repeats_not_logged = unlogged, "the source has this key more than once; the later record is used");
+                }
                 None
             }
             other => Some(other),

@@ -1,0 +1,77 @@
+//! Backpressure at `/hooks/{connection}`: past the connection's inbox backlog limit a signed
+//! delivery is answered 503 with `Retry-After` and not stored; taken deliveries make room.
+use crate::tests::{hook, order_body, world};
+use crate::AppState;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use std::sync::Arc;
+use tiltas_store::StoreUpkeep as _;
+use tower::ServiceExt;
+
+#[tokio::test]
+async fn a_full_inbox_answers_503_with_retry_after_and_keeps_nothing_until_deliveries_are_taken() {
+    let mut world = world().await;
+    let mut config = (*world.state.config).clone();
+    config.server.max_inbox_backlog = 2;
+    world.state = AppState::new(
+        Arc::new(config),
+        world.state.store.clone(),
+        tiltas_systems::registry::systems(),
+    );
+    for id in [601, 602] {
+        let (status, body) = hook(&world, "shop", "order.created", &order_body(id), "hook-secret").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // The answer carries Retry-After: read the raw response.
+    let body = order_body(603);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/hooks/shop")
+        .header("x-wc-webhook-topic", "order.created")
+        .header(
+            "x-wc-webhook-signature",
+            tiltas_systems::woocommerce::webhook::sign("hook-secret", body.as_bytes()),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let response = crate::router(world.state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok()),
+        Some(crate::RETRY_AFTER_SECONDS.to_string().as_str())
+    );
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let refusal: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(refusal["code"], "inbox_full");
+    let message = refusal["message"].as_str().unwrap();
+    assert!(
+        message.contains("\"shop\"") && message.contains("max_inbox_backlog = 2") && message.contains("flows.toml"),
+        "names the connection, the limit and where it is set: {message}"
+    );
+    assert_eq!(world.state.store.inbox_backlog().await.unwrap(), 2, "nothing stored");
+
+    let (status, _) = hook(&world, "shop", "order.created", &order_body(604), "wrong-secret").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the signature is checked first");
+    let metrics = crate::router(world.state.clone())
+        .oneshot(Request::builder().uri("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let metrics = String::from_utf8(metrics.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(
+        metrics.contains("tiltas_webhooks_total{connection=\"shop\",outcome=\"backpressure\"} 1"),
+        "{metrics}"
+    );
+
+    // The worker takes the two; the recount (every second in a server) makes room.
+    assert_eq!(crate::worker::deliver_pending(&world.state).await.unwrap(), 2);
+    let start = world.state.backlog.recount_begins();
+    let counts = world.state.store.inbox_backlog_by_connection().await.unwrap();
+    world.state.backlog.recount(&start, &counts);
+    let (status, body) = hook(&world, "shop", "order.created", &order_body(603), "hook-secret").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
