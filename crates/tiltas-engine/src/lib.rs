@@ -25,7 +25,7 @@ mod supplier_order;
 mod vault;
 
 pub use engine::Engine;
-pub use run::worker_id;
+pub use run::{request_stop, stop_requested, worker_id};
 pub use error::EngineError;
 pub use hash::payload_hash;
 pub use plan::load_config;

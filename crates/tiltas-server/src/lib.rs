@@ -11,6 +11,7 @@ mod hooks;
 mod metrics;
 mod pause;
 mod worker;
+mod workers;
 
 pub use api::{
     capabilities, capability_table, connection_views, quota_views, ApiDoc, Capabilities, ConnectionView, GroupQuota,
@@ -19,6 +20,7 @@ pub use api::{
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use worker::{run_flow, run_scheduler, run_worker};
+pub use workers::{run_heartbeat, stop_worker, Running, RunningTask, GONE_AFTER, HEARTBEAT_EVERY, PRUNE_AFTER};
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -52,7 +54,16 @@ pub struct AppState {
     pub inbox: Arc<Notify>,
     /// Connections paused because their credentials were refused (see [`Paused`]).
     pub paused: Arc<RwLock<PausedConnections>>,
+    /// What this process runs right now (shown in the workers list).
+    pub running: Arc<Running>,
+    /// How long this worker's claim on inbox deliveries holds (a killed worker's deliveries
+    /// are taken by another after it).
+    pub claim_ttl: std::time::Duration,
 }
+
+/// The default claim TTL on inbox deliveries: the heartbeat renews a live worker's claims, so
+/// this is how long a killed worker's deliveries wait before another takes them.
+pub const DEFAULT_CLAIM_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
     /// The state of a server running `config` on `store` with the systems of the build.
@@ -71,6 +82,8 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             inbox: Arc::new(Notify::new()),
             paused: Arc::new(RwLock::new(PausedConnections::new())),
+            running: Arc::new(Running::default()),
+            claim_ttl: DEFAULT_CLAIM_TTL,
         }
     }
 

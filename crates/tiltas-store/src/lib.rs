@@ -8,11 +8,13 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod types;
+mod workers;
 
 pub use error::{StoreError, StoreResult};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
+pub use workers::{WorkerKind, WorkerRecord, Workers, WORK_CHANNEL};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -60,7 +62,7 @@ where
 /// All durable state of the engine. Every method that takes a slice works on a whole page at
 /// once: the engine never issues one query per record.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + Workers + 'static {
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
 

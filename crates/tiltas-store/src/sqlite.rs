@@ -8,6 +8,7 @@ use std::time::Duration;
 /// The SQLite store.
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    wake: crate::workers::Wake,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -59,8 +60,12 @@ impl SqliteStore {
         };
         let pool = pool_options.connect_with(options).await.map_err(connect)?;
         crate::migrate(&MIGRATOR, &pool, url).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            wake: crate::workers::Wake::default(),
+        })
     }
 }
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
+crate::workers::workers_store!(SqliteStore, sqlx::Sqlite, "", None, |_| {});

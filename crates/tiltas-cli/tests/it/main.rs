@@ -17,6 +17,7 @@ mod serve;
 mod supplier_order;
 mod systems;
 mod validate;
+mod workers;
 
 /// The workspace's `examples/` directory.
 pub fn examples_dir() -> PathBuf {
