@@ -46,12 +46,12 @@ pub use quote::QuoteQuery;
 use quote::{__path_quote, quote};
 use supplier_orders::{__path_place_supplier_order, place_supplier_order};
 pub use supplier_orders::{SupplierOrderBody, SupplierOrderLineView, SupplierOrderView};
-pub(crate) use workers::worker_views;
-pub use workers::WorkerView;
-use workers::{__path_list_workers, list_workers};
 use tiltas_engine::quote::{
     BestOffer, BranchStock, Money, QuoteAnswer, QuoteOffer, RatesUsed, SupplierAnswer, SupplierStatus,
 };
+pub(crate) use workers::worker_views;
+pub use workers::WorkerView;
+use workers::{__path_list_workers, list_workers};
 
 /// The routes of `/api/v1`.
 pub(crate) fn routes() -> Router<AppState> {

@@ -313,10 +313,12 @@ async fn ran_this_period(state: &AppState, name: &str) -> bool {
             return false;
         }
     };
-    let Some(last) = runs
-        .iter()
-        .find(|run| matches!(run.mode, tiltas_store::RunMode::Incremental | tiltas_store::RunMode::Full))
-    else {
+    let Some(last) = runs.iter().find(|run| {
+        matches!(
+            run.mode,
+            tiltas_store::RunMode::Incremental | tiltas_store::RunMode::Full
+        )
+    }) else {
         return false;
     };
     if crate::workers::cut_short(state, name).await.unwrap_or(false) {

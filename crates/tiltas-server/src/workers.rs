@@ -76,7 +76,11 @@ impl Drop for RunningTask<'_> {
                 }
             }
         }
-        let sender = self.running.ended.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sender = self
+            .running
+            .ended
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(sender) = sender.as_ref() {
             sender.send_modify(|ended| *ended += 1);
         }
@@ -161,7 +165,10 @@ pub async fn run_resumer(state: AppState, flows: Vec<String>) {
             }
             match cut_short(&state, flow).await {
                 Ok(true) => {
-                    tracing::warn!(flow, "the flow's last run was cut short on another worker; resuming it here");
+                    tracing::info!(
+                        flow,
+                        "the flow's last run was cut short; resuming it here (its lease decides)"
+                    );
                     crate::worker::run_flow(&state, flow).await;
                 }
                 Ok(false) => {}
@@ -174,17 +181,16 @@ pub async fn run_resumer(state: AppState, flows: Vec<String>) {
 /// Whether the last scheduled (or by-hand) run of `flow` was cut short and nobody runs it now.
 pub(crate) async fn cut_short(state: &AppState, flow: &str) -> Result<bool, tiltas_store::StoreError> {
     let runs = state.store.runs(Some(flow), 10).await?;
-    let Some(last) = runs
-        .iter()
-        .find(|run| matches!(run.mode, tiltas_store::RunMode::Incremental | tiltas_store::RunMode::Full))
-    else {
+    let Some(last) = runs.iter().find(|run| {
+        matches!(
+            run.mode,
+            tiltas_store::RunMode::Incremental | tiltas_store::RunMode::Full
+        )
+    }) else {
         return Ok(false);
     };
     match last.status {
-        tiltas_store::RunStatus::Failed => Ok(last
-            .error
-            .as_deref()
-            .is_some_and(|error| error.contains(INTERRUPTED))),
+        tiltas_store::RunStatus::Failed => Ok(last.error.as_deref().is_some_and(|error| error.contains(INTERRUPTED))),
         tiltas_store::RunStatus::Running => {
             let Some(lease) = state.store.lease(&format!("flow:{flow}")).await? else {
                 // A run without a live lease: its worker died and the lease lapsed.

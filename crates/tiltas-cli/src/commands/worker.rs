@@ -54,7 +54,11 @@ impl WorkerHost {
         state.claim_ttl = Duration::from_secs(options.claim_ttl);
         let heartbeat = tokio::spawn(tiltas_server::run_heartbeat(state.clone(), kind));
         let background = spawn_background(&state);
-        tracing::info!(worker = tiltas_engine::worker_id(), kind = kind.as_str(), "joined the store as a worker");
+        tracing::info!(
+            worker = tiltas_engine::worker_id(),
+            kind = kind.as_str(),
+            "joined the store as a worker"
+        );
         Ok(Ok(WorkerHost {
             modified: modified_at(&path),
             path,

@@ -16,9 +16,9 @@ mod layout;
 mod overview;
 mod runs;
 mod session;
-mod workers;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 use crate::{ApiError, AppState};
 use axum::http::{header, HeaderValue, StatusCode};

@@ -24,7 +24,10 @@ pub async fn workers_register_beat_list_prune_and_leave(store: Arc<dyn Store>) {
     store.worker_register("host:2:100", WorkerKind::Worker).await.unwrap();
     let running = vec!["inbox".to_owned(), "products".to_owned()];
     assert!(store.worker_heartbeat("host:2:100", &running).await.unwrap());
-    assert!(!store.worker_heartbeat("host:9:100", &running).await.unwrap(), "unknown worker");
+    assert!(
+        !store.worker_heartbeat("host:9:100", &running).await.unwrap(),
+        "unknown worker"
+    );
     let workers = store.workers().await.unwrap();
     let ids: Vec<&str> = workers.iter().map(|worker| worker.id.as_str()).collect();
     assert_eq!(ids, ["host:1:100", "host:2:100"]);
@@ -67,7 +70,11 @@ pub async fn two_workers_claiming_at_once_never_share_a_delivery(first: Arc<dyn 
     let a_set: BTreeSet<i64> = a.iter().copied().collect();
     let b_set: BTreeSet<i64> = b.iter().copied().collect();
     assert_eq!(a_set.len(), a.len());
-    assert!(a_set.is_disjoint(&b_set), "shared: {:?}", a_set.intersection(&b_set).collect::<Vec<_>>());
+    assert!(
+        a_set.is_disjoint(&b_set),
+        "shared: {:?}",
+        a_set.intersection(&b_set).collect::<Vec<_>>()
+    );
     let all: BTreeSet<i64> = a_set.union(&b_set).copied().collect();
     assert_eq!(all, ids.iter().copied().collect::<BTreeSet<i64>>());
     let counts = first.inbox_claim_counts(&ids).await.unwrap();
@@ -79,7 +86,10 @@ pub async fn two_workers_claiming_at_once_never_share_a_delivery(first: Arc<dyn 
 /// claim is free at once; a settled delivery is never claimed again.
 pub async fn lapsed_and_released_claims_are_taken_and_settled_ones_never(store: Arc<dyn Store>) {
     let ids = add_deliveries(store.as_ref(), 3).await;
-    let short = store.inbox_claim("w:dead:1", 1, Duration::from_millis(300)).await.unwrap();
+    let short = store
+        .inbox_claim("w:dead:1", 1, Duration::from_millis(300))
+        .await
+        .unwrap();
     assert_eq!(short.iter().map(|event| event.id).collect::<Vec<_>>(), [ids[0]]);
     let long = store.inbox_claim("w:a:1", 10, Duration::from_secs(60)).await.unwrap();
     assert_eq!(long.iter().map(|event| event.id).collect::<Vec<_>>(), &ids[1..]);
@@ -95,20 +105,48 @@ pub async fn lapsed_and_released_claims_are_taken_and_settled_ones_never(store: 
     };
     store.inbox_settle(&[settled]).await.unwrap();
     assert_eq!(store.inbox_release("w:a:1").await.unwrap(), 2);
-    assert_eq!(store.inbox_release("w:b:1").await.unwrap(), 0, "settled, nothing to give up");
+    assert_eq!(
+        store.inbox_release("w:b:1").await.unwrap(),
+        0,
+        "settled, nothing to give up"
+    );
     let again = store.inbox_claim("w:c:1", 10, Duration::from_secs(60)).await.unwrap();
     assert_eq!(again.iter().map(|event| event.id).collect::<Vec<_>>(), &ids[1..]);
     let counts = store.inbox_claim_counts(&ids).await.unwrap();
     assert_eq!(counts, vec![(ids[0], 2), (ids[1], 2), (ids[2], 2)]);
     // A renewed claim outlives its first TTL (the heartbeat renews a live worker's claims).
     store.inbox_release("w:c:1").await.unwrap();
-    assert_eq!(store.inbox_claim("w:c:1", 10, Duration::from_millis(1)).await.unwrap().len(), 2);
-    assert_eq!(store.inbox_claims_renew("w:c:1", Duration::from_secs(60)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .inbox_claim("w:c:1", 10, Duration::from_millis(1))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .inbox_claims_renew("w:c:1", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        2
+    );
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert!(store.inbox_claim("w:e:1", 10, Duration::from_secs(60)).await.unwrap().is_empty());
+    assert!(store
+        .inbox_claim("w:e:1", 10, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty());
     // A worker leaving gives its claims up.
     store.worker_remove("w:c:1").await.unwrap();
-    assert_eq!(store.inbox_claim("w:d:1", 10, Duration::from_secs(60)).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .inbox_claim("w:d:1", 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 /// Work announced through one handle wakes a waiter on another (PostgreSQL: NOTIFY between
@@ -116,7 +154,10 @@ pub async fn lapsed_and_released_claims_are_taken_and_settled_ones_never(store: 
 pub async fn announced_work_wakes_a_waiting_worker(announcer: Arc<dyn Store>, waiter: Arc<dyn Store>) {
     // The first wait starts the listener (PostgreSQL) and may be woken by its start.
     waiter.wait_for_work(Duration::from_millis(300)).await;
-    assert!(!waiter.wait_for_work(Duration::from_millis(200)).await, "woken with nothing announced");
+    assert!(
+        !waiter.wait_for_work(Duration::from_millis(200)).await,
+        "woken with nothing announced"
+    );
     let waiting = {
         let waiter = waiter.clone();
         tokio::spawn(async move { waiter.wait_for_work(Duration::from_secs(10)).await })
@@ -180,7 +221,9 @@ mod postgres {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_workers_claiming_at_once_never_share_a_delivery() {
-        let Some((first, second)) = two_handles().await else { return };
+        let Some((first, second)) = two_handles().await else {
+            return;
+        };
         super::two_workers_claiming_at_once_never_share_a_delivery(first, second).await;
     }
 
@@ -192,7 +235,9 @@ mod postgres {
 
     #[tokio::test]
     async fn announced_work_wakes_a_waiting_worker() {
-        let Some((announcer, waiter)) = two_handles().await else { return };
+        let Some((announcer, waiter)) = two_handles().await else {
+            return;
+        };
         super::announced_work_wakes_a_waiting_worker(announcer, waiter).await;
     }
 }
