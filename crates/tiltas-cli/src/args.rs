@@ -61,8 +61,10 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve the API, webhooks, metrics and dashboard, and run the flows on their schedules.
     Serve(ServeArgs),
-    /// Run the flows on their schedules and deliver accepted webhooks, without HTTP.
-    Run(ConfigArgs),
+    /// Run the flows on their schedules and deliver accepted webhooks, without HTTP (same as `worker`).
+    Run(WorkerArgs),
+    /// Join the store as one more worker: run the schedules and deliver webhooks, without HTTP.
+    Worker(WorkerArgs),
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -185,6 +187,26 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, env = "TILTAS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    #[command(flatten)]
+    pub worker: WorkerOptions,
+}
+
+/// `tiltas worker` and `tiltas run`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub worker: WorkerOptions,
+}
+
+/// How this process works beside other workers on the same store.
+#[derive(Debug, Args)]
+pub struct WorkerOptions {
+    /// Seconds a claim on webhook deliveries holds without a heartbeat (a live worker renews
+    /// its claims every 3 s): a killed worker's deliveries are taken by another after it.
+    #[arg(long, env = "TILTAS_CLAIM_TTL", default_value_t = 30, value_name = "SECONDS")]
+    pub claim_ttl: u64,
 }
 
 /// `tiltas keys …`.

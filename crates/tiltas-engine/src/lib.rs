@@ -32,7 +32,7 @@ pub use plan::load_config;
 pub use progress::{NoProgress, Progress};
 pub use repeats::Repeats;
 pub use report::{PlannedChange, PlannedKind, RecordProblem, SyncOptions, SyncReport};
-pub use run::worker_id;
+pub use run::{request_stop, stop_requested, worker_id};
 pub use supplier_order::{
     OrderOnce, SupplierOrderError, SupplierOrderLine, SupplierOrderOutcome, SupplierOrderRequest, SupplierOrderStatus,
     SUPPLIER_ORDER_CLAIM, SUPPLIER_ORDER_SCOPE,

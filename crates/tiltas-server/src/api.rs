@@ -23,6 +23,7 @@ mod dead_letters;
 mod quota;
 mod quote;
 mod supplier_orders;
+mod workers;
 use connections::{
     __path_disable_connection, __path_enable_connection, __path_list_connections, __path_test_connection,
     disable_connection, enable_connection, list_connections, test_connection,
@@ -48,6 +49,9 @@ pub use supplier_orders::{SupplierOrderBody, SupplierOrderLineView, SupplierOrde
 use tiltas_engine::quote::{
     BestOffer, BranchStock, Money, QuoteAnswer, QuoteOffer, RatesUsed, SupplierAnswer, SupplierStatus,
 };
+pub(crate) use workers::worker_views;
+pub use workers::WorkerView;
+use workers::{__path_list_workers, list_workers};
 
 /// The routes of `/api/v1`.
 pub(crate) fn routes() -> Router<AppState> {
@@ -71,6 +75,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/quota", get(quota))
         .route("/api/v1/quote", get(quote))
         .route("/api/v1/supplier-orders", post(place_supplier_order))
+        .route("/api/v1/workers", get(list_workers))
 }
 
 /// The OpenAPI document of `/api/v1`.
@@ -80,13 +85,15 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
         list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
-        retry_dead_letter, replay_dead_letters, list_deliveries, quota, quote, place_supplier_order
+        retry_dead_letter, replay_dead_letters, list_deliveries, quota, quote, place_supplier_order,
+        list_workers
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
         ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, ReportedQuota, GroupQuota, DeliveryView, DeliveryFlowView,
         DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter, Capabilities, QuoteAnswer, QuoteOffer, Money, BranchStock,
-        SupplierAnswer, SupplierStatus, BestOffer, RatesUsed, SupplierOrderBody, SupplierOrderView, SupplierOrderLineView
+        SupplierAnswer, SupplierStatus, BestOffer, RatesUsed, SupplierOrderBody, SupplierOrderView, SupplierOrderLineView,
+        WorkerView
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

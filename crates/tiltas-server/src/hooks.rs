@@ -26,6 +26,11 @@ pub(crate) async fn receive(
         Ok(Some(id)) => {
             state.metrics.webhook(&connection, "accepted");
             state.inbox.notify_one();
+            // Other workers on the store (PostgreSQL NOTIFY) wake too; a lost announcement
+            // only delays the delivery until their slow poll.
+            if let Err(error) = state.store.notify_work().await {
+                tracing::debug!(%error, "could not announce the delivery to other workers");
+            }
             Json(json!({ "accepted": id })).into_response()
         }
         Ok(None) => {

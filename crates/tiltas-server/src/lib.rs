@@ -12,6 +12,7 @@ mod hooks;
 mod metrics;
 mod pause;
 mod worker;
+mod workers;
 
 pub use api::{
     capabilities, capability_table, connection_views, quota_views, ApiDoc, Capabilities, ConnectionView, GroupQuota,
@@ -21,6 +22,7 @@ pub use backpressure::{run_upkeep, InboxBacklog, RecountStart, LOG_BOUND_PAGES, 
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use worker::{run_flow, run_scheduler, run_worker};
+pub use workers::{run_heartbeat, stop_worker, Running, RunningTask, GONE_AFTER, HEARTBEAT_EVERY, PRUNE_AFTER};
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -56,7 +58,16 @@ pub struct AppState {
     pub paused: Arc<RwLock<PausedConnections>>,
     /// Deliveries waiting per connection, for backpressure (see [`InboxBacklog`]).
     pub backlog: Arc<InboxBacklog>,
+    /// What this process runs right now (shown in the workers list).
+    pub running: Arc<Running>,
+    /// How long this worker's claim on inbox deliveries holds (a killed worker's deliveries
+    /// are taken by another after it).
+    pub claim_ttl: std::time::Duration,
 }
+
+/// The default claim TTL on inbox deliveries: the heartbeat renews a live worker's claims, so
+/// this is how long a killed worker's deliveries wait before another takes them.
+pub const DEFAULT_CLAIM_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl AppState {
     /// The state of a server running `config` on `store` with the systems of the build.
@@ -76,6 +87,8 @@ impl AppState {
             inbox: Arc::new(Notify::new()),
             paused: Arc::new(RwLock::new(PausedConnections::new())),
             backlog: Arc::new(InboxBacklog::default()),
+            running: Arc::new(Running::default()),
+            claim_ttl: DEFAULT_CLAIM_TTL,
         }
     }
 

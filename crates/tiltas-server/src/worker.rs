@@ -13,21 +13,28 @@ use tiltas_store::{ActivityOutcome, DeliveryFlow, DeliveryOutcome, InboxEvent, I
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// Deliveries taken per round.
-const INBOX_BATCH: u32 = 500;
+/// Deliveries claimed per round (several workers share a burst between them).
+const INBOX_BATCH: u32 = 200;
 /// The wait after a round that could not deliver (a target down, a busy flow).
 const RETRY_WAIT: Duration = Duration::from_secs(2);
+/// The slow poll when no wake-up comes (SQLite across processes, a lost `LISTEN`).
+const POLL_EVERY: Duration = Duration::from_secs(5);
 
-/// Delivers the inbox until the process ends: wakes when a delivery is accepted (or every
-/// second), takes the pending deliveries in order and runs them through their flows.
+/// Delivers the inbox until the process is asked to stop: takes a claim on the oldest pending
+/// deliveries (no other worker gets them while it holds), runs them through their flows, and
+/// when there is nothing to do waits for work to be announced — by this process or, on
+/// PostgreSQL, by another worker (`NOTIFY`) — or for the slow poll.
 pub async fn run_worker(state: AppState) {
     // Backlog counts for backpressure and write-ahead-log checkpoints, beside the deliveries.
     let upkeep = tokio::spawn(crate::run_upkeep(state.clone()));
     let _stop_upkeep_with_the_worker = AbortOnDrop(upkeep);
-    loop {
+    while !tiltas_engine::stop_requested() {
         match deliver_round(&state).await {
             Ok(Round { settled: 0, pending: 0 }) => {
-                let _ = tokio::time::timeout(Duration::from_secs(1), state.inbox.notified()).await;
+                tokio::select! {
+                    _ = state.store.wait_for_work(POLL_EVERY) => {}
+                    _ = state.inbox.notified() => {}
+                }
             }
             Ok(Round { settled: 0, .. }) => {
                 // Deliveries wait for a target switched off or busy: new arrivals change
@@ -74,29 +81,36 @@ pub(crate) async fn deliver_pending(state: &AppState) -> Result<usize, String> {
 struct Round {
     /// Deliveries settled.
     settled: usize,
-    /// Deliveries read as pending at the start of the round.
+    /// Deliveries claimed at the start of the round.
     pending: usize,
 }
 
-/// One round of the inbox worker, saying also how many deliveries it found pending.
+/// One round of the inbox worker, saying also how many deliveries it claimed.
 async fn deliver_round(state: &AppState) -> Result<Round, String> {
+    let worker = tiltas_engine::worker_id();
     let pending = state
         .store
-        .inbox_pending(INBOX_BATCH)
+        .inbox_claim(worker, INBOX_BATCH, state.claim_ttl)
         .await
         .map_err(|e| e.to_string())?;
     let found = pending.len();
-    deliver_found(state, pending).await.map(|settled| Round {
+    if pending.is_empty() {
+        return Ok(Round { settled: 0, pending: 0 });
+    }
+    let _running = state.running.enter("inbox");
+    let delivered = deliver_claimed(state, pending).await;
+    // What was not settled (a flow failed, a connection is off) is free for any worker again.
+    if let Err(error) = state.store.inbox_release(worker).await {
+        tracing::warn!(%error, "could not give up this worker's inbox claims; they lapse after the claim TTL");
+    }
+    delivered.map(|settled| Round {
         settled,
         pending: found,
     })
 }
 
-/// Delivers deliveries read as pending; returns how many were settled.
-async fn deliver_found(state: &AppState, pending: Vec<InboxEvent>) -> Result<usize, String> {
-    if pending.is_empty() {
-        return Ok(0);
-    }
+/// Delivers claimed deliveries; returns how many were settled.
+async fn deliver_claimed(state: &AppState, pending: Vec<InboxEvent>) -> Result<usize, String> {
     // Group by connection and entity, keeping arrival order.
     let mut groups: BTreeMap<(String, EntityKind), Vec<(InboxEvent, SourceRecord)>> = BTreeMap::new();
     let mut unusable = Vec::new();
@@ -225,6 +239,9 @@ async fn deliver_wave(
                     outcome.push(delivery_flow(&flow.name, report.run, found.get(key)));
                 }
             }
+            // Another worker runs the flow right now: not a failed attempt, the deliveries
+            // are released and taken again in a moment.
+            Err(error @ EngineError::Busy { .. }) => failures.push(format!("flow \"{}\": {error}", flow.name)),
             Err(error) => {
                 failures.push(format!("flow \"{}\": {error}", flow.name));
                 for id in &ids {
@@ -303,11 +320,53 @@ fn delivery_flow(flow: &str, run: Option<RunId>, found: Option<&RecordOutcome>) 
 /// waits for the flows it runs `after` when they are running or due at the same tick.
 pub async fn run_scheduler(state: AppState) {
     let planned = plan(&state.config.flows);
-    schedule(planned, move |name: String| {
+    let names = planned.iter().map(|flow| flow.name.clone()).collect();
+    let resumer = crate::workers::run_resumer(state.clone(), names);
+    let scheduler = schedule(planned, move |name: String| {
         let state = state.clone();
-        async move { run_flow(&state, &name).await }
-    })
-    .await;
+        async move {
+            if tiltas_engine::stop_requested() || ran_this_period(&state, &name).await {
+                return;
+            }
+            run_flow(&state, &name).await;
+        }
+    });
+    tokio::join!(resumer, scheduler);
+}
+
+/// Whether another worker (or this one) already started a run of `name` in the current period
+/// of its schedule: several workers each keep the schedule, and the first to run a period
+/// makes the others skip it (the flow's lease keeps runs from overlapping).
+async fn ran_this_period(state: &AppState, name: &str) -> bool {
+    let Some(schedule) = state.config.flow(name).and_then(|flow| flow.schedule.clone()) else {
+        return false;
+    };
+    let runs = match state.store.runs(Some(name), 10).await {
+        Ok(runs) => runs,
+        Err(error) => {
+            tracing::warn!(flow = name, %error, "could not read the flow's last run; running it");
+            return false;
+        }
+    };
+    let Some(last) = runs.iter().find(|run| {
+        matches!(
+            run.mode,
+            tiltas_store::RunMode::Incremental | tiltas_store::RunMode::Full
+        )
+    }) else {
+        return false;
+    };
+    if crate::workers::cut_short(state, name).await.unwrap_or(false) {
+        return false;
+    }
+    let started = last.started_at.with_timezone(&chrono::Local);
+    let next_due = started + chrono::Duration::from_std(schedule.next_delay(started)).unwrap_or_default();
+    // A moment's slack: workers' timers fire a little apart.
+    let skip = next_due > chrono::Local::now() + chrono::Duration::seconds(1);
+    if skip {
+        tracing::debug!(flow = name, run = last.id, "already run this period; this turn skipped");
+    }
+    skip
 }
 
 /// Two flows due within this much of each other are due at the same tick (their schedules
@@ -443,7 +502,10 @@ pub async fn run_flow(state: &AppState, name: &str) {
             return;
         }
     }
-    let result = state.engine.sync(name, &SyncOptions::default()).await;
+    let result = {
+        let _running = state.running.enter(name);
+        state.engine.sync(name, &SyncOptions::default()).await
+    };
     state.after_run(name, &result).await;
     match result {
         Ok(report) => tracing::info!(

@@ -9,12 +9,14 @@ mod sql;
 mod sqlite;
 mod types;
 mod upkeep;
+mod workers;
 
 pub use error::{StoreError, StoreResult};
 pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, JOURNAL_SIZE_LIMIT_BYTES};
 pub use types::*;
 pub use upkeep::{Checkpoint, CheckpointMode, StoreUpkeep};
+pub use workers::{WorkerKind, WorkerRecord, Workers, WORK_CHANNEL};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -62,7 +64,7 @@ where
 /// All durable state of the engine. Every method that takes a slice works on a whole page at
 /// once: the engine never issues one query per record.
 #[async_trait]
-pub trait Store: Send + Sync + StoreUpkeep + 'static {
+pub trait Store: Send + Sync + StoreUpkeep + Workers + 'static {
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
 

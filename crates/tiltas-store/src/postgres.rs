@@ -9,6 +9,7 @@ use std::time::Duration;
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: sqlx::PgPool,
+    wake: crate::workers::Wake,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -41,9 +42,19 @@ impl PostgresStore {
             .await
             .map_err(connect)?;
         crate::migrate(&MIGRATOR, &pool, url).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            wake: crate::workers::Wake::default(),
+        })
     }
 }
 
 crate::sql::sql_store!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
 crate::upkeep::store_upkeep!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
+crate::workers::workers_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    "FOR UPDATE SKIP LOCKED",
+    Some("SELECT pg_notify($1, '')"),
+    |store: &PostgresStore| store.wake.listen_postgres(&store.pool)
+);

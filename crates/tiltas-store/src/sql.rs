@@ -981,7 +981,8 @@ macro_rules! sql_store {
                 // note and key, and a round settles at most a few hundred.
                 for settlement in settlements {
                     sqlx::query(
-                        "UPDATE inbox SET done_at = $1, error = $2, entity = $3, record_key = $4 WHERE id = $5",
+                        "UPDATE inbox SET done_at = $1, error = $2, entity = $3, record_key = $4, settles = settles + 1 \
+                         WHERE id = $5",
                     )
                     .bind(at)
                     .bind(&settlement.note)

@@ -14,6 +14,7 @@ pub const JOURNAL_SIZE_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 /// The SQLite store.
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    wake: crate::workers::Wake,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -69,9 +70,13 @@ impl SqliteStore {
         };
         let pool = pool_options.connect_with(options).await.map_err(connect)?;
         crate::migrate(&MIGRATOR, &pool, url).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            wake: crate::workers::Wake::default(),
+        })
     }
 }
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
 crate::upkeep::store_upkeep!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
+crate::workers::workers_store!(SqliteStore, sqlx::Sqlite, "", None, |_| {});

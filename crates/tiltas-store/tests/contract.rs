@@ -274,3 +274,6 @@ async fn an_undecodable_row_is_reported_as_corrupt_with_what_and_why() {
         "{message}"
     );
 }
+
+#[path = "contract/workers.rs"]
+mod workers;

@@ -16,6 +16,7 @@ mod serve;
 mod sim;
 mod sync;
 mod validate;
+mod worker;
 
 use crate::args::{Cli, Command};
 use std::path::Path;
@@ -36,7 +37,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sim(args) => sim::run(&args).await,
         Command::Bench(args) => bench::run(&cli.global, &args).await,
         Command::Serve(args) => serve::serve(&cli.global, &args).await,
-        Command::Run(args) => serve::run(&cli.global, &args).await,
+        Command::Run(args) => worker::run(&cli.global, &args, tiltas_store::WorkerKind::Worker).await,
+        Command::Worker(args) => worker::run(&cli.global, &args, tiltas_store::WorkerKind::Worker).await,
         Command::Keys(command) => keys::run(&cli.global, command).await,
         Command::Demo(args) => demo::run(&cli.global, &args).await,
         Command::Docs(args) => docs::run(&args),

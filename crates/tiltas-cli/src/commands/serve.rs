@@ -1,84 +1,53 @@
-//! `tiltas serve` (API, webhooks, metrics, dashboard, scheduler, inbox worker) and `tiltas run`
-//! (the scheduler and the inbox worker alone).
-use crate::args::{ConfigArgs, GlobalArgs, ServeArgs};
+//! `tiltas serve` (API, webhooks, metrics, dashboard, scheduler, inbox worker); the worker part
+//! is shared with `tiltas worker` and `tiltas run` ([`super::worker`]).
+use super::worker::WorkerHost;
+use crate::args::{GlobalArgs, ServeArgs};
 use anyhow::Context;
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
-use tiltas_server::AppState;
+use tiltas_store::WorkerKind;
+use tower::ServiceExt;
 
-async fn state(global: &GlobalArgs, config: &ConfigArgs) -> anyhow::Result<Result<AppState, ExitCode>> {
-    let config = match super::load_or_report(&config.config) {
-        Ok(config) => config,
-        Err(code) => return Ok(Err(code)),
-    };
-    let store = crate::store_url::open(global.db.as_deref(), Some(&config)).await?;
-    Ok(Ok(AppState::new(
-        Arc::new(config),
-        store,
-        tiltas_systems::registry::systems(),
-    )))
-}
-
-/// Waits for Ctrl-C (or SIGTERM on Unix).
-async fn shutdown() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-}
-
-/// Serves until Ctrl-C; prints `listening on http://ADDR` when ready.
+/// Serves until SIGTERM or Ctrl-C; prints `listening on http://ADDR` when ready. The HTTP
+/// routes answer with the current flow file (a reload swaps it).
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let state = match state(global, &args.config).await? {
-        Ok(state) => state,
+    let host = match WorkerHost::start(global, &args.config, &args.worker, WorkerKind::Serve).await? {
+        Ok(host) => host,
         Err(code) => return Ok(code),
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}: choose another address with --listen", args.listen))?;
     let address = listener.local_addr()?;
-    tokio::spawn(tiltas_server::run_worker(state.clone()));
-    tokio::spawn(tiltas_server::run_scheduler(state.clone()));
+    // The router of the current state, rebuilt when a reload swaps the state.
+    let (router_sender, routers) = tokio::sync::watch::channel(tiltas_server::router(host.state()));
+    let mut states = host.states();
+    tokio::spawn(async move {
+        while states.changed().await.is_ok() {
+            let state = states.borrow_and_update().clone();
+            let _ = router_sender.send_replace(tiltas_server::router(state));
+        }
+    });
+    let current_router = tower::service_fn(move |request: axum::extract::Request| {
+        let router = routers.borrow().clone();
+        async move { router.oneshot(request).await }
+    });
+    let app = axum::Router::new().fallback_service(current_router);
     println!("listening on http://{address}");
     std::io::stdout().flush()?;
-    tracing::info!(%address, flows = state.config.flows.len(), "serving");
-    axum::serve(listener, tiltas_server::router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
+    tracing::info!(%address, flows = host.state().config.flows.len(), "serving");
+    let (stopped, stop_http) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_http.await;
+            })
+            .await
+    });
+    let code = host.run_until_stopped().await;
+    let _ = stopped.send(());
+    http.await
+        .context("the server stopped")?
         .context("the server stopped")?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Runs the schedules and the inbox until Ctrl-C.
-pub async fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let state = match state(global, args).await? {
-        Ok(state) => state,
-        Err(code) => return Ok(code),
-    };
-    eprintln!(
-        "running {} flow(s) on their schedules; Ctrl-C stops",
-        state.config.flows.iter().filter(|flow| flow.schedule.is_some()).count()
-    );
-    tokio::select! {
-        _ = tiltas_server::run_worker(state.clone()) => {}
-        _ = tiltas_server::run_scheduler(state) => {}
-        _ = shutdown() => {}
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

@@ -18,6 +18,7 @@ mod supplier_order;
 mod sustained_load;
 mod systems;
 mod validate;
+mod workers;
 
 /// The workspace's `examples/` directory.
 pub fn examples_dir() -> PathBuf {

@@ -3,6 +3,20 @@
 //! adopt, orders, write, settle.
 mod guard;
 pub use guard::worker_id;
+
+/// Set once the process is asked to stop: runs end after the page they are on.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks every run of this process to stop after its current page (`Interrupted`), so a
+/// worker told to end (SIGTERM) leaves no page half-done and releases its leases.
+pub fn request_stop() {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`request_stop`] was called.
+pub fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::SeqCst)
+}
 mod ledger;
 mod prepared;
 mod recover;
@@ -248,6 +262,11 @@ impl Pages<'_, '_> {
             match next {
                 Some(position) => request.position = Some(position),
                 None => break,
+            }
+            if stop_requested() {
+                // Asked to stop (SIGTERM): this page is done; the next run resumes after it.
+                self.land(source, settling.take()).await?;
+                return Err(EngineError::Interrupted(flow.name.clone()));
             }
         }
         self.land(source, settling.take()).await?;

@@ -18,6 +18,8 @@ pub(crate) enum Section {
     Deliveries,
     /// `/connections`.
     Connections,
+    /// `/workers`.
+    Workers,
     /// Sign-in and error pages.
     Outside,
 }
@@ -45,6 +47,7 @@ pub(crate) fn page(title: &str, section: Section, key: Option<&ApiKey>, flash: &
                                     (nav_link("/dead-letters", "Dead letters", section == Section::DeadLetters))
                                     (nav_link("/deliveries", "Deliveries", section == Section::Deliveries))
                                     (nav_link("/connections", "Connections", section == Section::Connections))
+                                    (nav_link("/workers", "Workers", section == Section::Workers))
                                 }
                             }
                         }
@@ -89,8 +92,8 @@ fn nav_link(href: &str, label: &str, current: bool) -> Markup {
 /// never the only one).
 pub(crate) fn status_badge(status: &str) -> Markup {
     let symbol = match status {
-        "succeeded" | "resolved" | "created" | "updated" | "booked" => "✓",
-        "failed" | "open" | "unusable" | "dead_lettered" => "✗",
+        "succeeded" | "resolved" | "created" | "updated" | "booked" | "live" => "✓",
+        "failed" | "open" | "unusable" | "dead_lettered" | "gone" => "✗",
         "running" | "pending" => "…",
         "partial" => "⚠",
         "unchanged" => "=",
@@ -200,8 +203,8 @@ th, td { border: 1px solid var(--line); padding: 6px 10px; text-align: left; ver
 thead th { background: #eef1f5; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 14px; font-weight: 600; border: 1px solid; white-space: nowrap; }
-.status-succeeded, .status-resolved, .status-created, .status-updated, .status-enabled, .status-booked { background: var(--ok-bg); color: var(--ok); }
-.status-failed, .status-open, .status-disabled, .status-unusable, .status-dead_lettered { background: var(--bad-bg); color: var(--bad); }
+.status-succeeded, .status-resolved, .status-created, .status-updated, .status-enabled, .status-booked, .status-live { background: var(--ok-bg); color: var(--ok); }
+.status-failed, .status-open, .status-disabled, .status-unusable, .status-dead_lettered, .status-gone { background: var(--bad-bg); color: var(--bad); }
 .status-running, .status-skipped { background: var(--run-bg); color: var(--run); }
 .status-pending, .status-partial { background: var(--warn-bg); color: var(--warn); }
 .status-unchanged { background: #fff; color: var(--muted); }

@@ -1,7 +1,7 @@
 //! The dashboard: server-rendered HTML pages over the same state and logic as `/api/v1`
 //! (overview with a records chart and quota gauges, flows, runs, records with a side-by-side
 //! payload diff, the dead-letter inbox with edit-and-retry and bulk replay, webhook deliveries
-//! and what became of each, connections with their switch and test). Signed in with an API key kept in a cookie ([`session`]).
+//! and what became of each, connections with their switch and test, the workers sharing the store). Signed in with an API key kept in a cookie ([`session`]).
 //!
 //! Pages are [`maud`] templates: compile-time checked, and every interpolated value is
 //! HTML-escaped unless explicitly marked `PreEscaped` (only the static CSS is), so escaping
@@ -18,6 +18,7 @@ mod runs;
 mod session;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 use crate::{ApiError, AppState};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -47,6 +48,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/connections/{name}/enable", post(connections::enable))
         .route("/connections/{name}/disable", post(connections::disable))
         .route("/connections/{name}/test", post(connections::test))
+        .route("/workers", get(workers::workers_page))
         .layer(axum::middleware::map_response(protect))
 }
 
