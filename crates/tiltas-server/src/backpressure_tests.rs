@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use std::sync::Arc;
-use tiltas_store::StoreUpkeep as _;
 use tower::ServiceExt;
 
 #[tokio::test]
