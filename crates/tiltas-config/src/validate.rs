@@ -19,7 +19,14 @@ mod settings;
 const DEFAULT_LOOK_BACK: Duration = Duration::from_secs(120);
 
 const TOP_KEYS: [&str; 5] = ["store", "budget_groups", "connections", "flows", "quote"];
-const CONNECTION_KEYS: [&str; 5] = ["system", "rate_limit", "daily_budget", "budget_group", "enabled"];
+const CONNECTION_KEYS: [&str; 6] = [
+    "system",
+    "rate_limit",
+    "daily_budget",
+    "budget_group",
+    "enabled",
+    "hooks_rate_limit",
+];
 const FLOW_KEYS: [&str; 26] = [
     "name",
     "entity",
@@ -441,6 +448,7 @@ impl Checker<'_> {
             }
         };
         let mut rate_limit = None;
+        let mut hooks_rate_limit = None;
         let mut daily_budget = None;
         let mut budget_group = None;
         let mut enabled = true;
@@ -457,6 +465,14 @@ impl Checker<'_> {
                         match parse_rate_limit(&text) {
                             Ok(rate) => rate_limit = Some(rate),
                             Err(message) => self.problem(item.node.at, format!("{place}: {message}")),
+                        }
+                    }
+                }
+                "hooks_rate_limit" => {
+                    if let Some(text) = self.string(item, &place) {
+                        match parse_rate_limit(&text) {
+                            Ok(rate) => hooks_rate_limit = Some(rate),
+                            Err(message) => self.problem(item.node.at, format!("{place}: hooks_{message}")),
                         }
                     }
                 }
@@ -486,6 +502,7 @@ impl Checker<'_> {
             system,
             settings,
             rate_limit,
+            hooks_rate_limit,
             daily_budget,
             budget_group,
             enabled,

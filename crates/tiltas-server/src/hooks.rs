@@ -1,7 +1,9 @@
 //! `POST /hooks/{connection}`: a webhook delivery is verified by its connection's system (its
 //! [`tiltas_connector::WebhookReceiver`]: the signature over the exact body), stored in the inbox — durable before the sender gets its 200 — and
 //! delivered by the inbox worker at the pace the target allows. A burst is absorbed, never
-//! answered with errors, and nothing accepted is lost.
+//! answered with errors, and nothing accepted is lost — unless the connection sets
+//! `hooks_rate_limit`: past it a delivery is answered 429 with `Retry-After` (shops send it
+//! again). Bodies over [`crate::MAX_HOOK_BODY`] are answered 413.
 use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -19,6 +21,17 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some((wait, rate)) = state.security.hook_wait(&connection) {
+        state.metrics.webhook(&connection, "rate_limited");
+        return crate::security::too_many(
+            "hooks_rate_limited",
+            format!(
+                "connection \"{connection}\" accepts webhooks at most at hooks_rate_limit = \"{rate}\": send again after Retry-After, or raise the limit in {}",
+                state.config.file.display()
+            ),
+            wait,
+        );
+    }
     match accept(&state, &connection, &headers, &body).await {
         Ok(Some(id)) => {
             state.metrics.webhook(&connection, "accepted");

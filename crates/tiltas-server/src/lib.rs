@@ -4,17 +4,19 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod audit;
 mod auth;
 mod dashboard;
 mod error;
 mod hooks;
 mod metrics;
 mod pause;
+pub mod security;
 mod worker;
 
 pub use api::{
-    capabilities, capability_table, connection_views, quota_views, ApiDoc, Capabilities, ConnectionView, GroupQuota,
-    QuotaView, QuoteQuery, ReportedQuota,
+    capabilities, capability_table, connection_views, email_fingerprint, forget_person, quota_views, ApiDoc, AuditView,
+    Capabilities, ConnectionView, ForgetReport, GroupQuota, QuotaView, QuoteQuery, ReportedQuota,
 };
 pub use error::ApiError;
 pub use metrics::Metrics;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub inbox: Arc<Notify>,
     /// Connections paused because their credentials were refused (see [`Paused`]).
     pub paused: Arc<RwLock<PausedConnections>>,
+    /// Failed sign-ins, API keys' last use, webhook rate limits (see [`security::Security`]).
+    pub security: Arc<security::Security>,
 }
 
 impl AppState {
@@ -64,6 +68,7 @@ impl AppState {
             .map(|connection| connection.name.clone())
             .collect();
         AppState {
+            security: Arc::new(security::Security::new(&config)),
             engine: Arc::new(Engine::new(config.clone(), store.clone(), systems)),
             config,
             store,
@@ -97,9 +102,18 @@ impl AppState {
 
 /// The whole HTTP surface: API, webhooks, metrics and health.
 pub fn router(state: AppState) -> Router {
+    // Sign-ins are throttled on the API and the dashboard; a webhook's bad signature is the
+    // shop's misconfiguration, not a guess at a key, and is not counted.
+    let signed_in =
+        Router::new()
+            .merge(api::routes())
+            .merge(dashboard::routes())
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                security::throttle_sign_ins,
+            ));
     Router::new()
-        .merge(api::routes())
-        .merge(dashboard::routes())
+        .merge(signed_in)
         .route("/hooks/{connection}", post(hooks::receive))
         .layer(DefaultBodyLimit::max(MAX_HOOK_BODY))
         .route("/metrics", get(metrics::render))
@@ -120,6 +134,8 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
     }
 }
 
+#[cfg(test)]
+mod audit_tests;
 #[cfg(test)]
 mod quota_tests;
 #[cfg(test)]

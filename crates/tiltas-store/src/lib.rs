@@ -3,13 +3,18 @@
 //! [`open`] picks one from a URL (`sqlite://PATH`, `postgres://…`).
 #![forbid(unsafe_code)]
 
+mod audit;
+pub mod erase;
 mod error;
+mod forget;
 mod postgres;
 mod sql;
 mod sqlite;
 mod types;
 
+pub use audit::{actions, AuditEntry, AuditFilter, AuditLog, NewAuditEntry};
 pub use error::{StoreError, StoreResult};
+pub use forget::{ErasedRows, ErasureReport, Forget};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -60,7 +65,7 @@ where
 /// All durable state of the engine. Every method that takes a slice works on a whole page at
 /// once: the engine never issues one query per record.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + AuditLog + Forget + 'static {
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
 
@@ -241,7 +246,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a new API key by its hash (see [`hash_api_key`]).
     async fn api_key_create(&self, key: &NewApiKey) -> StoreResult<i64>;
 
-    /// The live (not revoked) key with this hash.
+    /// The live (not revoked) key with this hash, expired or not (the caller tells an expired
+    /// key by its `expires_at`, to say so).
     async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
 
     /// Every key, revoked ones included, newest first.
@@ -249,6 +255,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a key; false when no live key has this id.
     async fn api_key_revoke(&self, id: i64) -> StoreResult<bool>;
+
+    /// Notes that a key was used at `at` (the server calls it at most once a minute per key).
+    async fn api_key_touch(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
 
     // ---- Credentials obtained at run time ------------------------------------------------
 

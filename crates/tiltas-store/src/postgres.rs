@@ -46,3 +46,5 @@ impl PostgresStore {
 }
 
 crate::sql::sql_store!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
+crate::audit::sql_audit_log!(PostgresStore, sqlx::Postgres);
+crate::forget::sql_forget!(PostgresStore, sqlx::Postgres);

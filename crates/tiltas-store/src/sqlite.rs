@@ -64,3 +64,5 @@ impl SqliteStore {
 }
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
+crate::audit::sql_audit_log!(SqliteStore, sqlx::Sqlite);
+crate::forget::sql_forget!(SqliteStore, sqlx::Sqlite);

@@ -7,6 +7,7 @@ mod dead_letters;
 mod demo;
 mod docs;
 mod flows;
+mod forget;
 mod keys;
 pub(crate) mod order;
 mod quote;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::serve(&cli.global, &args).await,
         Command::Run(args) => serve::run(&cli.global, &args).await,
         Command::Keys(command) => keys::run(&cli.global, command).await,
+        Command::Forget(args) => forget::run(&cli.global, &args).await,
         Command::Demo(args) => demo::run(&cli.global, &args).await,
         Command::Docs(args) => docs::run(&args),
         Command::Bank(command) => bank::run(command),

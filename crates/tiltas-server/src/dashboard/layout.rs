@@ -18,6 +18,8 @@ pub(crate) enum Section {
     Deliveries,
     /// `/connections`.
     Connections,
+    /// `/audit` (admin keys).
+    Audit,
     /// Sign-in and error pages.
     Outside,
 }
@@ -45,6 +47,9 @@ pub(crate) fn page(title: &str, section: Section, key: Option<&ApiKey>, flash: &
                                     (nav_link("/dead-letters", "Dead letters", section == Section::DeadLetters))
                                     (nav_link("/deliveries", "Deliveries", section == Section::Deliveries))
                                     (nav_link("/connections", "Connections", section == Section::Connections))
+                                    @if key.is_some_and(|key| key.scope == tiltas_store::ApiScope::Admin) {
+                                        (nav_link("/audit", "Audit", section == Section::Audit))
+                                    }
                                 }
                             }
                         }
