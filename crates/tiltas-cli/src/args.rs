@@ -68,6 +68,9 @@ pub enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Erase a person's personal data (GDPR) from activity payloads, dead letters and webhook
+    /// bodies, found by e-mail; rows and counters stay.
+    Forget(ForgetArgs),
     /// The ERP and shop simulators, the ERP ⇄ shop flows and the dashboard, all in one.
     Demo(DemoArgs),
     /// Print the settings every system accepts (Markdown, as in its README), or one system's.
@@ -229,6 +232,10 @@ pub struct KeysCreateArgs {
     /// A label for people.
     #[arg(long, default_value = "api")]
     pub name: String,
+    /// Make the key stop working after this long (`90d`, `12h`, `1d12h`); it never expires
+    /// without it.
+    #[arg(long, value_name = "DURATION", value_parser = key_lifetime)]
+    pub expires: Option<std::time::Duration>,
     /// The flow file whose `store` to use (else --db / TILTAS_DB / sqlite://tiltas.db).
     #[arg(long, short, env = "TILTAS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -256,6 +263,35 @@ pub struct KeysRevokeArgs {
     /// The flow file whose `store` to use.
     #[arg(long, short, env = "TILTAS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// A key's lifetime: a duration of at least one second.
+fn key_lifetime(text: &str) -> Result<std::time::Duration, String> {
+    let lifetime = tiltas_config::parse_duration(text)?;
+    if lifetime.is_zero() {
+        return Err(format!(
+            "\"{text}\" would expire the key at once: give a lifetime such as 90d"
+        ));
+    }
+    Ok(lifetime)
+}
+
+/// `tiltas forget`.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The person's e-mail address: every stored document mentioning it (ignoring case) loses
+    /// their e-mail, names, phone numbers and addresses.
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: String,
+    /// Report what would be erased; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The flow file whose `store` to use (else --db / TILTAS_DB / sqlite://tiltas.db).
+    #[arg(long, short, env = "TILTAS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print one JSON line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// An API key's scope.

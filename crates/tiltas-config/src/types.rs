@@ -120,6 +120,9 @@ pub struct Connection {
     pub settings: Settings,
     /// Most requests per period.
     pub rate_limit: Option<RateLimit>,
+    /// Most webhook deliveries accepted per period at `/hooks/NAME` (none: no limit); more
+    /// are answered 429 with `Retry-After`.
+    pub hooks_rate_limit: Option<RateLimit>,
     /// Most requests per day.
     pub daily_budget: Option<u64>,
     /// The shared daily budget it draws from too (`budget_group = "NAME"`).

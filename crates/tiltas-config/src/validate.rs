@@ -27,6 +27,7 @@ const CONNECTION_KEYS: [&str; 6] = [
     "budget_group",
     "enabled",
     "max_inbox_backlog",
+    "hooks_rate_limit",
 ];
 const FLOW_KEYS: [&str; 26] = [
     "name",
@@ -452,6 +453,7 @@ impl Checker<'_> {
             }
         };
         let mut rate_limit = None;
+        let mut hooks_rate_limit = None;
         let mut daily_budget = None;
         let mut budget_group = None;
         let mut max_inbox_backlog = None;
@@ -469,6 +471,14 @@ impl Checker<'_> {
                         match parse_rate_limit(&text) {
                             Ok(rate) => rate_limit = Some(rate),
                             Err(message) => self.problem(item.node.at, format!("{place}: {message}")),
+                        }
+                    }
+                }
+                "hooks_rate_limit" => {
+                    if let Some(text) = self.string(item, &place) {
+                        match parse_rate_limit(&text) {
+                            Ok(rate) => hooks_rate_limit = Some(rate),
+                            Err(message) => self.problem(item.node.at, format!("{place}: hooks_{message}")),
                         }
                     }
                 }
@@ -499,6 +509,7 @@ impl Checker<'_> {
             system,
             settings,
             rate_limit,
+            hooks_rate_limit,
             daily_budget,
             budget_group,
             max_inbox_backlog,

@@ -18,12 +18,16 @@ use tiltas_store::{
 };
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+mod audit;
 mod connections;
 mod dead_letters;
 mod quota;
 mod quote;
 mod supplier_orders;
 mod workers;
+pub(crate) use audit::audit_views;
+use audit::{__path_forget, __path_list_audit, forget, list_audit};
+pub use audit::{email_fingerprint, forget_person, AuditQuery, AuditView, ErasedView, ForgetReport, ForgetRequest};
 use connections::{
     __path_disable_connection, __path_enable_connection, __path_list_connections, __path_test_connection,
     disable_connection, enable_connection, list_connections, test_connection,
@@ -76,6 +80,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/quote", get(quote))
         .route("/api/v1/supplier-orders", post(place_supplier_order))
         .route("/api/v1/workers", get(list_workers))
+        .route("/api/v1/audit", get(list_audit))
+        .route("/api/v1/forget", post(forget))
 }
 
 /// The OpenAPI document of `/api/v1`.
@@ -86,14 +92,16 @@ pub(crate) fn routes() -> Router<AppState> {
         list_connections, enable_connection, disable_connection, test_connection, list_flows, run_flow,
         list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
         retry_dead_letter, replay_dead_letters, list_deliveries, quota, quote, place_supplier_order,
-        list_workers
+        list_workers,
+        list_audit, forget
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
         ActivityPayloadsView, DeadLetterView, DeadLetterEdit, ReplayRequest, RunRequest, RunResult, QuotaView, ReportedQuota, GroupQuota, DeliveryView, DeliveryFlowView,
         DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter, Capabilities, QuoteAnswer, QuoteOffer, Money, BranchStock,
         SupplierAnswer, SupplierStatus, BestOffer, RatesUsed, SupplierOrderBody, SupplierOrderView, SupplierOrderLineView,
-        WorkerView
+        WorkerView,
+        AuditView, ForgetRequest, ForgetReport, ErasedView
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -288,10 +296,11 @@ fn run_result(report: &SyncReport) -> RunResult {
 async fn run_flow(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: crate::security::ClientAddress,
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult<RunResult> {
-    authorize(&state, &headers, ApiScope::Write).await?;
+    let key = authorize(&state, &headers, ApiScope::Write).await?;
     let flow = state
         .config
         .flow(&name)
@@ -313,6 +322,20 @@ async fn run_flow(
     };
     let result = state.engine.sync(&name, &options).await;
     state.after_run(&name, &result).await;
+    let mut detail = serde_json::json!({ "dry_run": request.dry_run, "full": request.full });
+    detail["outcome"] = match &result {
+        Ok(report) => serde_json::json!({ "run": report.run }),
+        Err(error) => serde_json::json!({ "error": error.to_string() }),
+    };
+    let actor = crate::audit::Actor::key(&key, &address);
+    crate::audit::record(
+        state.store.as_ref(),
+        &actor,
+        tiltas_store::actions::FLOW_RUN,
+        &name,
+        detail,
+    )
+    .await;
     Ok(axum::Json(run_result(&result?)))
 }
 

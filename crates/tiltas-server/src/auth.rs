@@ -39,6 +39,20 @@ pub(crate) async fn authorize_secret(state: &AppState, secret: &str, needed: Api
                 "the API key is unknown or revoked: `tiltas keys list` shows the keys",
             )
         })?;
+    if let Some(expires_at) = key.expires_at.filter(|_| key.expired(chrono::Utc::now())) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "key_expired",
+            format!(
+                "API key \"{}\" (id {}) expired at {}: create a new one with `tiltas keys create --scope {} --expires 90d`",
+                key.name,
+                key.id,
+                expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                scope_name(key.scope)
+            ),
+        ));
+    }
+    note_use(state, &key);
     if key.scope < needed {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -52,6 +66,21 @@ pub(crate) async fn authorize_secret(state: &AppState, secret: &str, needed: Api
         ));
     }
     Ok(key)
+}
+
+/// Writes the key's last use, at most once a minute per key (not a write per request), off the
+/// request's path.
+fn note_use(state: &AppState, key: &ApiKey) {
+    if !state.security.key_used(key.id) {
+        return;
+    }
+    let store = state.store.clone();
+    let id = key.id;
+    tokio::spawn(async move {
+        if let Err(error) = store.api_key_touch(id, chrono::Utc::now()).await {
+            tracing::warn!(key = id, %error, "could not note the API key's last use");
+        }
+    });
 }
 
 /// The scope as written on the command line.

@@ -3,7 +3,9 @@
 //! delivered by the inbox worker at the pace the target allows. A burst is absorbed and
 //! nothing accepted is lost; past the connection's `max_inbox_backlog` deliveries waiting,
 //! the answer is 503 with `Retry-After` (see [`crate::InboxBacklog`]), so a target that is
-//! off for hours cannot make the inbox fill the disk.
+//! off for hours cannot make the inbox fill the disk. A connection that sets
+//! `hooks_rate_limit` answers 429 with `Retry-After` past it (shops send it again). Bodies
+//! over [`crate::MAX_HOOK_BODY`] are answered 413.
 use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -22,6 +24,17 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some((wait, rate)) = state.security.hook_wait(&connection) {
+        state.metrics.webhook(&connection, "rate_limited");
+        return crate::security::too_many(
+            "hooks_rate_limited",
+            format!(
+                "connection \"{connection}\" accepts webhooks at most at hooks_rate_limit = \"{rate}\": send again after Retry-After, or raise the limit in {}",
+                state.config.file.display()
+            ),
+            wait,
+        );
+    }
     match accept(&state, &connection, &headers, &body).await {
         Ok(Some(id)) => {
             state.metrics.webhook(&connection, "accepted");

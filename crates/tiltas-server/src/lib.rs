@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod audit;
 mod auth;
 mod backpressure;
 mod dashboard;
@@ -11,12 +12,13 @@ mod error;
 mod hooks;
 mod metrics;
 mod pause;
+pub mod security;
 mod worker;
 mod workers;
 
 pub use api::{
-    capabilities, capability_table, connection_views, quota_views, ApiDoc, Capabilities, ConnectionView, GroupQuota,
-    QuotaView, QuoteQuery, ReportedQuota,
+    capabilities, capability_table, connection_views, email_fingerprint, forget_person, quota_views, ApiDoc, AuditView,
+    Capabilities, ConnectionView, ForgetReport, GroupQuota, QuotaView, QuoteQuery, ReportedQuota,
 };
 pub use backpressure::{run_upkeep, InboxBacklog, RecountStart, LOG_BOUND_PAGES, RETRY_AFTER_SECONDS};
 pub use error::ApiError;
@@ -63,6 +65,8 @@ pub struct AppState {
     /// How long this worker's claim on inbox deliveries holds (a killed worker's deliveries
     /// are taken by another after it).
     pub claim_ttl: std::time::Duration,
+    /// Failed sign-ins, API keys' last use, webhook rate limits (see [`security::Security`]).
+    pub security: Arc<security::Security>,
 }
 
 /// The default claim TTL on inbox deliveries: the heartbeat renews a live worker's claims, so
@@ -79,6 +83,7 @@ impl AppState {
             .map(|connection| connection.name.clone())
             .collect();
         AppState {
+            security: Arc::new(security::Security::new(&config)),
             engine: Arc::new(Engine::new(config.clone(), store.clone(), systems)),
             config,
             store,
@@ -115,9 +120,18 @@ impl AppState {
 
 /// The whole HTTP surface: API, webhooks, metrics and health.
 pub fn router(state: AppState) -> Router {
+    // Sign-ins are throttled on the API and the dashboard; a webhook's bad signature is the
+    // shop's misconfiguration, not a guess at a key, and is not counted.
+    let signed_in =
+        Router::new()
+            .merge(api::routes())
+            .merge(dashboard::routes())
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                security::throttle_sign_ins,
+            ));
     Router::new()
-        .merge(api::routes())
-        .merge(dashboard::routes())
+        .merge(signed_in)
         .route("/hooks/{connection}", post(hooks::receive))
         .layer(DefaultBodyLimit::max(MAX_HOOK_BODY))
         .route("/metrics", get(metrics::render))
@@ -140,6 +154,7 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 
 #[cfg(test)]
 mod backpressure_tests;
+mod audit_tests;
 #[cfg(test)]
 mod quota_tests;
 #[cfg(test)]

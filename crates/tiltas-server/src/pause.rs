@@ -157,7 +157,9 @@ mod tests {
         assert_eq!(view.paused.as_deref(), Some(paused.reason.as_str()));
 
         // Switching it on again (after fixing the token) resumes it; the next turn runs.
-        crate::api::switch_connection(&state, "erp", true).unwrap();
+        crate::api::switch_connection(&state, "erp", true, &crate::audit::Actor::cli())
+            .await
+            .unwrap();
         assert!(state.paused("erp").is_none());
         crate::worker::run_flow(&state, "products").await;
         assert_eq!(runs(&state).await, 2);

@@ -54,6 +54,7 @@ async fn state() -> (tempfile::TempDir, AppState, Arc<IntercarsSim>) {
             name: "r".into(),
             scope: ApiScope::Read,
             key_hash: hash_api_key(KEY),
+            expires_at: None,
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -90,6 +90,7 @@ async fn world() -> World {
             name: name.into(),
             scope,
             key_hash: hash_api_key(&secret),
+            expires_at: None,
         };
         store.api_key_create(&key).await.unwrap();
         keys.push(secret);

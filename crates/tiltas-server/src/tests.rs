@@ -94,6 +94,7 @@ on_duplicate = "skip"
                 name: name.into(),
                 scope,
                 key_hash: hash_api_key(&secret),
+                expires_at: None,
             })
             .await
             .unwrap();

@@ -3,7 +3,10 @@
 //! [`open`] picks one from a URL (`sqlite://PATH`, `postgres://…`).
 #![forbid(unsafe_code)]
 
+mod audit;
+pub mod erase;
 mod error;
+mod forget;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -11,7 +14,9 @@ mod types;
 mod upkeep;
 mod workers;
 
+pub use audit::{actions, AuditEntry, AuditFilter, AuditLog, NewAuditEntry};
 pub use error::{StoreError, StoreResult};
+pub use forget::{ErasedRows, ErasureReport, Forget};
 pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, JOURNAL_SIZE_LIMIT_BYTES};
 pub use types::*;
@@ -64,7 +69,7 @@ where
 /// All durable state of the engine. Every method that takes a slice works on a whole page at
 /// once: the engine never issues one query per record.
 #[async_trait]
-pub trait Store: Send + Sync + StoreUpkeep + Workers + 'static {
+pub trait Store: Send + Sync + StoreUpkeep + Workers + AuditLog + Forget + 'static {
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
 
@@ -245,7 +250,8 @@ pub trait Store: Send + Sync + StoreUpkeep + Workers + 'static {
     /// Stores a new API key by its hash (see [`hash_api_key`]).
     async fn api_key_create(&self, key: &NewApiKey) -> StoreResult<i64>;
 
-    /// The live (not revoked) key with this hash.
+    /// The live (not revoked) key with this hash, expired or not (the caller tells an expired
+    /// key by its `expires_at`, to say so).
     async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
 
     /// Every key, revoked ones included, newest first.
@@ -253,6 +259,9 @@ pub trait Store: Send + Sync + StoreUpkeep + Workers + 'static {
 
     /// Revokes a key; false when no live key has this id.
     async fn api_key_revoke(&self, id: i64) -> StoreResult<bool>;
+
+    /// Notes that a key was used at `at` (the server calls it at most once a minute per key).
+    async fn api_key_touch(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
 
     // ---- Credentials obtained at run time ------------------------------------------------
 

@@ -58,3 +58,5 @@ crate::workers::workers_store!(
     Some("SELECT pg_notify($1, '')"),
     |store: &PostgresStore| store.wake.listen_postgres(&store.pool)
 );
+crate::audit::sql_audit_log!(PostgresStore, sqlx::Postgres);
+crate::forget::sql_forget!(PostgresStore, sqlx::Postgres);

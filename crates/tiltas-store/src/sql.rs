@@ -365,6 +365,8 @@ macro_rules! sql_store {
                 scope: enum_parse(&row.try_get::<String, _>(2).map_err(query_error("api_keys"))?, "API key scope")?,
                 created_at: timestamp(row.try_get(3).map_err(query_error("api_keys"))?),
                 revoked_at: row.try_get::<Option<i64>, _>(4).map_err(query_error("api_keys"))?.map(timestamp),
+                expires_at: row.try_get::<Option<i64>, _>(5).map_err(query_error("api_keys"))?.map(timestamp),
+                last_used_at: row.try_get::<Option<i64>, _>(6).map_err(query_error("api_keys"))?.map(timestamp),
             })
         }
 
@@ -1144,12 +1146,13 @@ macro_rules! sql_store {
 
             async fn api_key_create(&self, key: &NewApiKey) -> StoreResult<i64> {
                 sqlx::query_scalar(
-                    "INSERT INTO api_key (name, scope, key_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                    "INSERT INTO api_key (name, scope, key_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                 )
                 .bind(&key.name)
                 .bind(enum_text(&key.scope))
                 .bind(&key.key_hash)
                 .bind(now())
+                .bind(key.expires_at.map(millis))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(query_error("api_key_create"))
@@ -1157,7 +1160,7 @@ macro_rules! sql_store {
 
             async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
                 let row = sqlx::query(
-                    "SELECT id, name, scope, created_at, revoked_at FROM api_key \
+                    "SELECT id, name, scope, created_at, revoked_at, expires_at, last_used_at FROM api_key \
                      WHERE key_hash = $1 AND revoked_at IS NULL",
                 )
                 .bind(key_hash)
@@ -1168,7 +1171,7 @@ macro_rules! sql_store {
             }
 
             async fn api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-                let rows = sqlx::query("SELECT id, name, scope, created_at, revoked_at FROM api_key ORDER BY id DESC")
+                let rows = sqlx::query("SELECT id, name, scope, created_at, revoked_at, expires_at, last_used_at FROM api_key ORDER BY id DESC")
                     .fetch_all(&self.pool)
                     .await
                     .map_err(query_error("api_keys"))?;
@@ -1183,6 +1186,16 @@ macro_rules! sql_store {
                     .await
                     .map_err(query_error("api_key_revoke"))?;
                 Ok(revoked.rows_affected() == 1)
+            }
+
+            async fn api_key_touch(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("UPDATE api_key SET last_used_at = $1 WHERE id = $2")
+                    .bind(millis(at))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(query_error("api_key_touch"))?;
+                Ok(())
             }
 
             async fn credential(&self, connection: &str, name: &str) -> StoreResult<Option<String>> {

@@ -455,6 +455,8 @@ pub struct NewApiKey {
     pub scope: ApiScope,
     /// [`hash_api_key`](crate::hash_api_key) of the secret.
     pub key_hash: String,
+    /// When it stops working (none: never).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A webhook delivery to keep until the flows have taken it.
@@ -498,6 +500,19 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it stops working (none: never).
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was last used (to the minute; none: never).
+    #[serde(default)]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    /// Whether it has expired at `now`.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|expires_at| expires_at <= now)
+    }
 }
 
 /// What became of a webhook delivery (as a whole, or in one flow it went through).

@@ -55,8 +55,84 @@ async fn postgres_store() -> Option<Arc<dyn Store>> {
     Some(postgres_store_in(&url, &schema).await)
 }
 
+#[path = "contract/audit.rs"]
+mod audit;
+
+/// Every text value (each column cast to text) of every table of the SQLite store at `url`.
+async fn sqlite_every_text(url: &str) -> Vec<String> {
+    let pool = sqlx::SqlitePool::connect(url).await.expect("open the SQLite file");
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut texts = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+            .bind(&table)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        for column in columns {
+            // As bytes: the migrations table holds binary checksums.
+            let select = format!("SELECT CAST(\"{column}\" AS BLOB) FROM \"{table}\"");
+            let values: Vec<Option<Vec<u8>>> = sqlx::query_scalar(&select).fetch_all(&pool).await.unwrap();
+            texts.extend(
+                values
+                    .into_iter()
+                    .flatten()
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+            );
+        }
+    }
+    pool.close().await;
+    texts
+}
+
+/// Every text value of every table in one PostgreSQL schema.
+async fn postgres_every_text(url: &str, schema: &str) -> Vec<String> {
+    let pool = sqlx::PgPool::connect(url)
+        .await
+        .expect("connect to the test PostgreSQL");
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = $1",
+    )
+    .bind(schema)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut texts = Vec::new();
+    for (table, column) in columns {
+        let select = format!("SELECT CAST(\"{column}\" AS TEXT) FROM \"{schema}\".\"{table}\"");
+        let values: Vec<Option<String>> = sqlx::query_scalar(&select).fetch_all(&pool).await.unwrap();
+        texts.extend(values.into_iter().flatten());
+    }
+    pool.close().await;
+    texts
+}
+
 mod sqlite {
     tiltas_testkit::store_contract_tests!(super::sqlite_store());
+
+    #[tokio::test]
+    async fn audit_entries_are_filtered_paged_and_outlive_activity_retention() {
+        let store = super::sqlite_store().await.unwrap();
+        super::audit::audit_entries_are_filtered_paged_and_outlive_activity_retention(store).await;
+    }
+
+    #[tokio::test]
+    async fn api_keys_keep_their_expiry_and_last_use() {
+        super::audit::api_keys_keep_their_expiry_and_last_use(super::sqlite_store().await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn forgetting_a_person_erases_them_from_every_table_and_keeps_the_others() {
+        let url = super::sqlite_url();
+        let store = tiltas_store::open(&url).await.unwrap();
+        super::audit::forgetting_a_person_erases_them_from_every_table_and_keeps_the_others(store, || {
+            super::sqlite_every_text(&url)
+        })
+        .await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn exactly_one_of_several_stores_on_one_database_wins_a_lease() {
@@ -164,6 +240,34 @@ mod sqlite {
 
 mod postgres {
     tiltas_testkit::store_contract_tests!(super::postgres_store());
+
+    #[tokio::test]
+    async fn audit_entries_are_filtered_paged_and_outlive_activity_retention() {
+        let Some(store) = super::postgres_store().await else {
+            return;
+        };
+        super::audit::audit_entries_are_filtered_paged_and_outlive_activity_retention(store).await;
+    }
+
+    #[tokio::test]
+    async fn api_keys_keep_their_expiry_and_last_use() {
+        let Some(store) = super::postgres_store().await else {
+            return;
+        };
+        super::audit::api_keys_keep_their_expiry_and_last_use(store).await;
+    }
+
+    #[tokio::test]
+    async fn forgetting_a_person_erases_them_from_every_table_and_keeps_the_others() {
+        let Some((url, schema)) = super::postgres_schema().await else {
+            return;
+        };
+        let store = super::postgres_store_in(&url, &schema).await;
+        super::audit::forgetting_a_person_erases_them_from_every_table_and_keeps_the_others(store, || {
+            super::postgres_every_text(&url, &schema)
+        })
+        .await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn exactly_one_of_several_stores_on_one_database_wins_a_lease() {

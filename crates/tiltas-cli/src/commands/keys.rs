@@ -1,13 +1,18 @@
 //! `tiltas keys create|list|revoke`: API keys for the server. A key is printed once; the store
 //! keeps only its SHA-256.
 use crate::args::{GlobalArgs, KeyScope, KeysCommand};
+use chrono::{DateTime, Utc};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use std::path::Path;
 use std::process::ExitCode;
-use tiltas_store::{hash_api_key, ApiScope, NewApiKey};
+use tiltas_server::audit::{record, Actor};
+use tiltas_store::{actions, hash_api_key, ApiScope, NewApiKey};
 
-async fn store(global: &GlobalArgs, config: Option<&Path>) -> anyhow::Result<std::sync::Arc<dyn tiltas_store::Store>> {
+pub(crate) async fn store(
+    global: &GlobalArgs,
+    config: Option<&Path>,
+) -> anyhow::Result<std::sync::Arc<dyn tiltas_store::Store>> {
     let config = match config {
         Some(path) => Some(
             tiltas_engine::load_config(path, tiltas_systems::registry::catalog())
@@ -30,15 +35,45 @@ pub fn new_secret() -> String {
 
 /// Creates a key in `store` and returns its id and secret.
 pub async fn create(store: &dyn tiltas_store::Store, name: &str, scope: ApiScope) -> anyhow::Result<(i64, String)> {
+    create_expiring(store, name, scope, None).await
+}
+
+/// Creates a key that stops working at `expires_at` (never when `None`).
+pub async fn create_expiring(
+    store: &dyn tiltas_store::Store,
+    name: &str,
+    scope: ApiScope,
+    expires_at: Option<DateTime<Utc>>,
+) -> anyhow::Result<(i64, String)> {
     let secret = new_secret();
     let id = store
         .api_key_create(&NewApiKey {
             name: name.to_owned(),
             scope,
             key_hash: hash_api_key(&secret),
+            expires_at,
         })
         .await?;
     Ok((id, secret))
+}
+
+/// The moment a key created now with `lifetime` expires.
+fn expiry(lifetime: std::time::Duration) -> anyhow::Result<DateTime<Utc>> {
+    chrono::Duration::from_std(lifetime)
+        .ok()
+        .and_then(|lifetime| Utc::now().checked_add_signed(lifetime))
+        .ok_or_else(|| anyhow::anyhow!("--expires {lifetime:?} is too far away: give at most a few years, e.g. 365d"))
+}
+
+/// A key's state in `tiltas keys list`.
+fn key_state(key: &tiltas_store::ApiKey, now: DateTime<Utc>) -> String {
+    let minute = |at: DateTime<Utc>| at.format("%Y-%m-%d %H:%M").to_string();
+    match (key.revoked_at, key.expires_at) {
+        (Some(at), _) => format!("revoked {}", minute(at)),
+        (None, Some(at)) if at <= now => format!("expired {}", minute(at)),
+        (None, Some(at)) => format!("active until {}", minute(at)),
+        (None, None) => "active".to_owned(),
+    }
 }
 
 /// Runs a `keys` subcommand.
@@ -51,11 +86,21 @@ pub async fn run(global: &GlobalArgs, command: KeysCommand) -> anyhow::Result<Ex
                 KeyScope::Write => ApiScope::Write,
                 KeyScope::Admin => ApiScope::Admin,
             };
-            let (id, secret) = create(store.as_ref(), &args.name, scope).await?;
+            let expires_at = args.expires.map(expiry).transpose()?;
+            let (id, secret) = create_expiring(store.as_ref(), &args.name, scope, expires_at).await?;
+            let detail = serde_json::json!({ "name": args.name, "scope": scope, "expires_at": expires_at });
+            record(
+                store.as_ref(),
+                &Actor::cli(),
+                actions::KEY_CREATED,
+                &id.to_string(),
+                detail,
+            )
+            .await;
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({ "id": id, "name": args.name, "scope": scope, "key": secret })
+                    serde_json::json!({ "id": id, "name": args.name, "scope": scope, "expires_at": expires_at, "key": secret })
                 );
             } else {
                 println!("{secret}");
@@ -76,7 +121,8 @@ pub async fn run(global: &GlobalArgs, command: KeysCommand) -> anyhow::Result<Ex
             } else if keys.is_empty() {
                 println!("no API keys: create one with `tiltas keys create --scope read|write|admin`");
             } else {
-                let rows: Vec<[String; 5]> = keys
+                let now = Utc::now();
+                let rows: Vec<[String; 6]> = keys
                     .iter()
                     .map(|key| {
                         [
@@ -84,20 +130,31 @@ pub async fn run(global: &GlobalArgs, command: KeysCommand) -> anyhow::Result<Ex
                             key.name.clone(),
                             format!("{:?}", key.scope).to_lowercase(),
                             key.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                            key.revoked_at.map_or_else(
-                                || "active".to_owned(),
-                                |at| format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
-                            ),
+                            key.last_used_at
+                                .map_or_else(|| "never".to_owned(), |at| at.format("%Y-%m-%d %H:%M").to_string()),
+                            key_state(key, now),
                         ]
                     })
                     .collect();
-                super::flows::print_table(&["ID", "NAME", "SCOPE", "CREATED (UTC)", "STATE"], &rows);
+                super::flows::print_table(
+                    &["ID", "NAME", "SCOPE", "CREATED (UTC)", "LAST USED (UTC)", "STATE"],
+                    &rows,
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         KeysCommand::Revoke(args) => {
             let store = store(global, args.config.as_deref()).await?;
             if store.api_key_revoke(args.id).await? {
+                let target = args.id.to_string();
+                record(
+                    store.as_ref(),
+                    &Actor::cli(),
+                    actions::KEY_REVOKED,
+                    &target,
+                    serde_json::json!({}),
+                )
+                .await;
                 println!("key {} revoked", args.id);
                 Ok(ExitCode::SUCCESS)
             } else {

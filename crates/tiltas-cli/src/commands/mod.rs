@@ -8,6 +8,7 @@ mod dead_letters;
 mod demo;
 mod docs;
 mod flows;
+mod forget;
 mod keys;
 pub(crate) mod order;
 mod quote;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => worker::run(&cli.global, &args, tiltas_store::WorkerKind::Worker).await,
         Command::Worker(args) => worker::run(&cli.global, &args, tiltas_store::WorkerKind::Worker).await,
         Command::Keys(command) => keys::run(&cli.global, command).await,
+        Command::Forget(args) => forget::run(&cli.global, &args).await,
         Command::Demo(args) => demo::run(&cli.global, &args).await,
         Command::Docs(args) => docs::run(&args),
         Command::Bank(command) => bank::run(command),

@@ -1,8 +1,10 @@
 //! `/api/v1/connections`: each connection as the API shows it (never its secrets, paused or
 //! not), switching one on or off, and testing it by reading one record.
 use super::ApiResult;
+use crate::audit::{record, Actor};
 use crate::auth::authorize;
 use crate::error::ApiPath as Path;
+use crate::security::ClientAddress;
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -150,13 +152,27 @@ pub fn connection_views(state: &AppState) -> Vec<ConnectionView> {
         .collect()
 }
 
-async fn set_enabled(state: &AppState, headers: &HeaderMap, name: &str, enabled: bool) -> ApiResult<ConnectionView> {
-    authorize(state, headers, ApiScope::Admin).await?;
-    Ok(axum::Json(switch_connection(state, name, enabled)?))
+async fn set_enabled(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: &ClientAddress,
+    name: &str,
+    enabled: bool,
+) -> ApiResult<ConnectionView> {
+    let key = authorize(state, headers, ApiScope::Admin).await?;
+    Ok(axum::Json(
+        switch_connection(state, name, enabled, &Actor::key(&key, address)).await?,
+    ))
 }
 
-/// Switches a connection on or off for this process (the caller checked for admin scope).
-pub(crate) fn switch_connection(state: &AppState, name: &str, enabled: bool) -> Result<ConnectionView, ApiError> {
+/// Switches a connection on or off for this process and records it in the audit log (the
+/// caller checked for admin scope).
+pub(crate) async fn switch_connection(
+    state: &AppState,
+    name: &str,
+    enabled: bool,
+    actor: &Actor,
+) -> Result<ConnectionView, ApiError> {
     let connection = connection(state, name)?;
     {
         let mut disabled = state
@@ -170,7 +186,13 @@ pub(crate) fn switch_connection(state: &AppState, name: &str, enabled: bool) -> 
             disabled.insert(name.to_owned());
         }
     }
-    tracing::info!(connection = name, enabled, "connection switched");
+    tracing::info!(connection = name, enabled, actor = %actor.name, "connection switched");
+    let action = if enabled {
+        tiltas_store::actions::CONNECTION_ENABLED
+    } else {
+        tiltas_store::actions::CONNECTION_DISABLED
+    };
+    record(state.store.as_ref(), actor, action, name, serde_json::json!({})).await;
     Ok(connection_view(state, connection))
 }
 
@@ -180,9 +202,10 @@ pub(crate) fn switch_connection(state: &AppState, name: &str, enabled: bool) -> 
 pub(super) async fn enable_connection(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(name): Path<String>,
 ) -> ApiResult<ConnectionView> {
-    set_enabled(&state, &headers, &name, true).await
+    set_enabled(&state, &headers, &address, &name, true).await
 }
 
 /// Switches a connection off: flows using it are skipped and its webhooks wait in the inbox.
@@ -191,9 +214,10 @@ pub(super) async fn enable_connection(
 pub(super) async fn disable_connection(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(name): Path<String>,
 ) -> ApiResult<ConnectionView> {
-    set_enabled(&state, &headers, &name, false).await
+    set_enabled(&state, &headers, &address, &name, false).await
 }
 
 /// The outcome of a connection test.
@@ -213,14 +237,37 @@ pub struct ConnectionTest {
 pub(super) async fn test_connection(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(name): Path<String>,
 ) -> ApiResult<ConnectionTest> {
-    authorize(&state, &headers, ApiScope::Write).await?;
-    Ok(axum::Json(test_connection_now(&state, &name).await?))
+    let key = authorize(&state, &headers, ApiScope::Write).await?;
+    Ok(axum::Json(
+        test_connection_now(&state, &name, &Actor::key(&key, &address)).await?,
+    ))
 }
 
-/// Tests a connection by reading one record through it (the caller checked for write scope).
-pub(crate) async fn test_connection_now(state: &AppState, name: &str) -> Result<ConnectionTest, ApiError> {
+/// Tests a connection and records the test and its outcome in the audit log (the caller
+/// checked for write scope).
+pub(crate) async fn test_connection_now(
+    state: &AppState,
+    name: &str,
+    actor: &Actor,
+) -> Result<ConnectionTest, ApiError> {
+    let test = read_one_record(state, name).await?;
+    let detail = serde_json::json!({ "ok": test.ok, "message": test.message });
+    record(
+        state.store.as_ref(),
+        actor,
+        tiltas_store::actions::CONNECTION_TESTED,
+        name,
+        detail,
+    )
+    .await;
+    Ok(test)
+}
+
+/// Tests a connection by reading one record through it.
+async fn read_one_record(state: &AppState, name: &str) -> Result<ConnectionTest, ApiError> {
     let connection = connection(state, name)?;
     // A flow reading from it, else one writing to it turned around, else any readable entity.
     let template = state

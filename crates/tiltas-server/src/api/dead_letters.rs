@@ -1,6 +1,10 @@
 //! `/api/v1/dead-letters`: records that could not be delivered — listed, shown, corrected,
 //! retried and replayed through their flow.
 use super::*;
+use crate::audit::{record, Actor};
+use crate::security::ClientAddress;
+use serde_json::json;
+use tiltas_store::actions;
 
 /// A record that could not be delivered.
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,23 +168,27 @@ pub struct DeadLetterEdit {
 pub(super) async fn edit_dead_letter(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(id): Path<i64>,
     body: Bytes,
 ) -> ApiResult<DeadLetterView> {
-    authorize(&state, &headers, ApiScope::Write).await?;
+    let key = authorize(&state, &headers, ApiScope::Write).await?;
     let edit: DeadLetterEdit = required_body(&body)?;
+    let actor = Actor::key(&key, &address);
     Ok(axum::Json(
-        edit_dead_letter_payload(&state, id, edit.payload, edit.retry).await?,
+        edit_dead_letter_payload(&state, id, edit.payload, edit.retry, &actor).await?,
     ))
 }
 
 /// Replaces a dead letter's payload with a JSON object (400 for anything else, nothing saved)
-/// and, when `retry`, sends it through its flow at once (the caller checked for write scope).
+/// and, when `retry`, sends it through its flow at once; both recorded in the audit log (the
+/// caller checked for write scope).
 pub(crate) async fn edit_dead_letter_payload(
     state: &AppState,
     id: i64,
     payload: serde_json::Value,
     retry: bool,
+    actor: &Actor,
 ) -> Result<DeadLetterView, ApiError> {
     let existing = letter(state, id).await?;
     if !payload.is_object() {
@@ -189,12 +197,47 @@ pub(crate) async fn edit_dead_letter_payload(
         ));
     }
     state.store.dead_letter_set_payload(id, &payload).await?;
+    let target = id.to_string();
+    // The payload may carry personal data, and the letter keeps it: the log names the letter.
+    let detail = json!({ "flow": existing.flow, "source_key": existing.source_key });
+    record(
+        state.store.as_ref(),
+        actor,
+        actions::DEAD_LETTER_EDITED,
+        &target,
+        detail.clone(),
+    )
+    .await;
     if retry {
         let flow = existing.flow.clone();
         let edited = DeadLetter { payload, ..existing };
-        replay(state, &flow, vec![edited]).await?;
+        let outcome = replay(state, &flow, vec![edited]).await;
+        record_retry(state, actor, &target, detail, &outcome).await;
+        outcome?;
     }
     Ok(letter_view(&letter(state, id).await?))
+}
+
+/// Records a retry with the run it made, or why it could not run.
+async fn record_retry(
+    state: &AppState,
+    actor: &Actor,
+    target: &str,
+    mut detail: serde_json::Value,
+    outcome: &Result<Vec<RunResult>, ApiError>,
+) {
+    detail["outcome"] = match outcome {
+        Ok(runs) => json!({ "runs": runs.iter().map(|run| run.run).collect::<Vec<_>>() }),
+        Err(error) => json!({ "error": error.message }),
+    };
+    record(
+        state.store.as_ref(),
+        actor,
+        actions::DEAD_LETTER_RETRIED,
+        target,
+        detail,
+    )
+    .await;
 }
 
 async fn replay(state: &AppState, flow: &str, letters: Vec<DeadLetter>) -> Result<Vec<RunResult>, ApiError> {
@@ -217,12 +260,16 @@ async fn replay(state: &AppState, flow: &str, letters: Vec<DeadLetter>) -> Resul
 pub(super) async fn retry_dead_letter(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(id): Path<i64>,
 ) -> ApiResult<DeadLetterView> {
-    authorize(&state, &headers, ApiScope::Write).await?;
+    let key = authorize(&state, &headers, ApiScope::Write).await?;
     let existing = letter(&state, id).await?;
     let flow = existing.flow.clone();
-    replay(&state, &flow, vec![existing]).await?;
+    let detail = json!({ "flow": existing.flow, "source_key": existing.source_key });
+    let outcome = replay(&state, &flow, vec![existing]).await;
+    record_retry(&state, &Actor::key(&key, &address), &id.to_string(), detail, &outcome).await;
+    outcome?;
     Ok(axum::Json(letter_view(&letter(&state, id).await?)))
 }
 
@@ -258,22 +305,43 @@ fn whole_numbers<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Ve
 pub(super) async fn replay_dead_letters(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     body: Bytes,
 ) -> ApiResult<Vec<RunResult>> {
-    authorize(&state, &headers, ApiScope::Write).await?;
+    let key = authorize(&state, &headers, ApiScope::Write).await?;
     let request: ReplayRequest = optional_body(&body)?;
+    let actor = Actor::key(&key, &address);
     Ok(axum::Json(
-        replay_open_letters(&state, request.flow, &request.ids).await?,
+        replay_open_letters(&state, request.flow, &request.ids, &actor).await?,
     ))
 }
 
 /// Replays open dead letters (of one flow or all; only `ids` unless empty), one run per
-/// flow (the caller checked for write scope).
+/// flow, recorded in the audit log (the caller checked for write scope).
 pub(crate) async fn replay_open_letters(
     state: &AppState,
     flow: Option<String>,
     ids: &[i64],
+    actor: &Actor,
 ) -> Result<Vec<RunResult>, ApiError> {
+    let target = flow.clone().unwrap_or_else(|| "all flows".to_owned());
+    let outcome = replay_letters(state, flow, ids).await;
+    let detail = match &outcome {
+        Ok(runs) => json!({ "ids": ids, "runs": runs.iter().map(|run| run.run).collect::<Vec<_>>() }),
+        Err(error) => json!({ "ids": ids, "error": error.message }),
+    };
+    record(
+        state.store.as_ref(),
+        actor,
+        actions::DEAD_LETTERS_REPLAYED,
+        &target,
+        detail,
+    )
+    .await;
+    outcome
+}
+
+async fn replay_letters(state: &AppState, flow: Option<String>, ids: &[i64]) -> Result<Vec<RunResult>, ApiError> {
     let open = state
         .store
         .dead_letters(&DeadLetterFilter {

@@ -5,6 +5,8 @@ use super::overview::quota_gauge;
 use super::session::signed_in;
 use super::{redirect_back, Flash, Outcome, PageResult};
 use crate::api::{self, ConnectionView};
+use crate::audit::Actor;
+use crate::security::ClientAddress;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -80,9 +82,15 @@ fn connection_controls(connection: &ConnectionView) -> Markup {
     }
 }
 
-async fn switch(state: &AppState, headers: &HeaderMap, name: &str, enabled: bool) -> PageResult<Response> {
-    signed_in(state, headers, ApiScope::Admin).await?;
-    let connection = api::switch_connection(state, name, enabled)?;
+async fn switch(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: &ClientAddress,
+    name: &str,
+    enabled: bool,
+) -> PageResult<Response> {
+    let key = signed_in(state, headers, ApiScope::Admin).await?;
+    let connection = api::switch_connection(state, name, enabled, &Actor::key(&key, address)).await?;
     let word = if connection.enabled { "on" } else { "off" };
     Ok(redirect_back(
         "/connections",
@@ -94,28 +102,31 @@ async fn switch(state: &AppState, headers: &HeaderMap, name: &str, enabled: bool
 pub(crate) async fn enable(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(name): Path<String>,
 ) -> PageResult<Response> {
-    switch(&state, &headers, &name, true).await
+    switch(&state, &headers, &address, &name, true).await
 }
 
 /// `POST /connections/{name}/disable`.
 pub(crate) async fn disable(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(name): Path<String>,
 ) -> PageResult<Response> {
-    switch(&state, &headers, &name, false).await
+    switch(&state, &headers, &address, &name, false).await
 }
 
 /// `POST /connections/{name}/test`: reads one record through the connection.
 pub(crate) async fn test(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(name): Path<String>,
 ) -> PageResult<Response> {
-    signed_in(&state, &headers, ApiScope::Write).await?;
-    let test = api::test_connection_now(&state, &name).await?;
+    let key = signed_in(&state, &headers, ApiScope::Write).await?;
+    let test = api::test_connection_now(&state, &name, &Actor::key(&key, &address)).await?;
     let requests = if test.api_calls == 1 { "request" } else { "requests" };
     let outcome = if test.ok {
         Outcome::Done(format!(

@@ -5,6 +5,8 @@ use super::layout::{self, count, link, status_badge, when, Section};
 use super::session::signed_in;
 use super::{parse_id, redirect_back, Flash, Outcome, PageError, PageResult};
 use crate::api::{self, DeadLetterView, RunResult};
+use crate::audit::Actor;
+use crate::security::ClientAddress;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -222,9 +224,11 @@ fn replay_outcome(results: &[RunResult]) -> Outcome {
 pub(crate) async fn replay(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> PageResult<Response> {
-    signed_in(&state, &headers, ApiScope::Write).await?;
+    let key = signed_in(&state, &headers, ApiScope::Write).await?;
+    let actor = Actor::key(&key, &address);
     let (all, flow, ids) = replay_choice(&fields)?;
     let back = match &flow {
         Some(flow) => format!("/dead-letters?flow={}", layout::query_value(flow)),
@@ -238,7 +242,7 @@ pub(crate) async fn replay(
             &Outcome::Problem("Select at least one dead letter, or use \"Replay all open\".".to_owned()),
         ));
     }
-    let outcome = match api::replay_open_letters(&state, flow, if all { &[] } else { &ids }).await {
+    let outcome = match api::replay_open_letters(&state, flow, if all { &[] } else { &ids }, &actor).await {
         Ok(results) => replay_outcome(&results),
         Err(error) if error.status >= 500 && error.status != 502 => return Err(PageError::from(error)),
         Err(error) => Outcome::Problem(format!("The replay could not run: {}", error.message)),
@@ -330,6 +334,7 @@ pub(crate) struct LetterEdit {
 pub(crate) async fn save_letter(
     State(state): State<AppState>,
     headers: HeaderMap,
+    address: ClientAddress,
     Path(id): Path<String>,
     Form(edit): Form<LetterEdit>,
 ) -> PageResult<Response> {
@@ -351,7 +356,7 @@ pub(crate) async fn save_letter(
         }
     };
     let back = link("/dead-letters", &id.to_string());
-    match api::edit_dead_letter_payload(&state, id, payload, retry).await {
+    match api::edit_dead_letter_payload(&state, id, payload, retry, &Actor::key(&key, &address)).await {
         Ok(letter) if !retry => Ok(redirect_back(
             &back,
             &Outcome::Done(format!("Payload of dead letter {} saved; not retried yet.", letter.id)),

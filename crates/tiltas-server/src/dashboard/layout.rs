@@ -20,6 +20,8 @@ pub(crate) enum Section {
     Connections,
     /// `/workers`.
     Workers,
+    /// `/audit` (admin keys).
+    Audit,
     /// Sign-in and error pages.
     Outside,
 }
@@ -48,6 +50,9 @@ pub(crate) fn page(title: &str, section: Section, key: Option<&ApiKey>, flash: &
                                     (nav_link("/deliveries", "Deliveries", section == Section::Deliveries))
                                     (nav_link("/connections", "Connections", section == Section::Connections))
                                     (nav_link("/workers", "Workers", section == Section::Workers))
+                                    @if key.is_some_and(|key| key.scope == tiltas_store::ApiScope::Admin) {
+                                        (nav_link("/audit", "Audit", section == Section::Audit))
+                                    }
                                 }
                             }
                         }

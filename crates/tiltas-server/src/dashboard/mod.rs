@@ -7,6 +7,7 @@
 //! HTML-escaped unless explicitly marked `PreEscaped` (only the static CSS is), so escaping
 //! cannot be forgotten in one place — the reason for a crate over hand-built strings.
 //! No JavaScript: forms post and redirect back (303) with a flash message in the query.
+mod audit;
 mod chart;
 mod connections;
 mod dead_letters;
@@ -45,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/deliveries", get(deliveries::deliveries_page))
         .route("/connections", get(connections::connections_page))
+        .route("/audit", get(audit::audit_page))
         .route("/connections/{name}/enable", post(connections::enable))
         .route("/connections/{name}/disable", post(connections::disable))
         .route("/connections/{name}/test", post(connections::test))

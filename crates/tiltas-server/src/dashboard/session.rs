@@ -98,6 +98,15 @@ pub(crate) async fn login(State(state): State<AppState>, Form(form): Form<LoginF
     };
     let refused =
         |message: &str| (StatusCode::UNAUTHORIZED, login_form(&Flash::default(), Some(message))).into_response();
+    if let Some(expires_at) = known
+        .as_ref()
+        .and_then(|key| key.expires_at.filter(|_| key.expired(chrono::Utc::now())))
+    {
+        return Ok(refused(&format!(
+            "That key expired at {}. Create a new one with `tiltas keys create --expires 90d`.",
+            expires_at.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
     if known.is_none() {
         return Ok(refused(
             "That key is unknown or revoked. Check it, or list the keys with `tiltas keys list`.",

@@ -12,6 +12,7 @@ pub async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
             name: "dashboard".into(),
             scope: ApiScope::Admin,
             key_hash: hash.clone(),
+            expires_at: None,
         })
         .await
         .unwrap();
