@@ -7,11 +7,13 @@ mod error;
 mod postgres;
 mod sql;
 mod sqlite;
+mod totals;
 mod types;
 
 pub use error::{StoreError, StoreResult};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use totals::{FlowRunTotals, Totals};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -60,7 +62,7 @@ where
 /// All durable state of the engine. Every method that takes a slice works on a whole page at
 /// once: the engine never issues one query per record.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + Totals + 'static {
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
 
