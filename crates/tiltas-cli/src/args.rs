@@ -62,7 +62,7 @@ pub enum Command {
     /// Serve the API, webhooks, metrics and dashboard, and run the flows on their schedules.
     Serve(ServeArgs),
     /// Run the flows on their schedules and deliver accepted webhooks, without HTTP.
-    Run(ConfigArgs),
+    Run(RunArgs),
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -81,6 +81,36 @@ pub enum Command {
     Quote(QuoteArgs),
     /// Place an order with one parts supplier, exactly once per idempotency key.
     Order(crate::commands::order::OrderArgs),
+}
+
+impl Command {
+    /// The trace export options of a command that runs flows (`serve`, `sync`, `run`).
+    pub fn telemetry(&self) -> Option<&TelemetryArgs> {
+        match self {
+            Command::Serve(args) => Some(&args.telemetry),
+            Command::Sync(args) => Some(&args.telemetry),
+            Command::Run(args) => Some(&args.telemetry),
+            _ => None,
+        }
+    }
+}
+
+/// Trace export, shared by the commands that run flows.
+#[derive(Debug, Args)]
+pub struct TelemetryArgs {
+    /// Send traces of runs, pages and connector calls over OTLP/HTTP (protobuf) to this
+    /// collector, e.g. http://127.0.0.1:4318 (spans are posted to URL/v1/traces).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+}
+
+/// `tiltas run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// `tiltas quote`.
@@ -185,6 +215,8 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, env = "TILTAS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// `tiltas keys …`.
@@ -383,6 +415,8 @@ pub struct SyncArgs {
     /// Print exactly one JSON line with the counters.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// `tiltas runs`.

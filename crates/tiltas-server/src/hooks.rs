@@ -19,18 +19,23 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A name no connection has is counted under one label: paths are the sender's to choose.
+    let counted_as = match state.config.connection(&connection) {
+        Some(known) => known.name.as_str(),
+        None => crate::metrics::UNKNOWN_CONNECTION,
+    };
     match accept(&state, &connection, &headers, &body).await {
         Ok(Some(id)) => {
-            state.metrics.webhook(&connection, "accepted");
+            state.metrics.webhook(counted_as, "accepted");
             state.inbox.notify_one();
             Json(json!({ "accepted": id })).into_response()
         }
         Ok(None) => {
-            state.metrics.webhook(&connection, "ignored");
+            state.metrics.webhook(counted_as, "ignored");
             Json(json!({ "accepted": null })).into_response()
         }
         Err(error) => {
-            state.metrics.webhook(&connection, "rejected");
+            state.metrics.webhook(counted_as, "rejected");
             tracing::warn!(connection, code = %error.code, message = %error.message, "webhook delivery refused");
             error.into_response()
         }

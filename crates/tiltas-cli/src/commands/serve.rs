@@ -1,6 +1,6 @@
 //! `tiltas serve` (API, webhooks, metrics, dashboard, scheduler, inbox worker) and `tiltas run`
 //! (the scheduler and the inbox worker alone).
-use crate::args::{ConfigArgs, GlobalArgs, ServeArgs};
+use crate::args::{ConfigArgs, GlobalArgs, RunArgs, ServeArgs};
 use anyhow::Context;
 use std::io::Write;
 use std::process::ExitCode;
@@ -66,8 +66,8 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<Exit
 }
 
 /// Runs the schedules and the inbox until Ctrl-C.
-pub async fn run(global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let state = match state(global, args).await? {
+pub async fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let state = match state(global, &args.config).await? {
         Ok(state) => state,
         Err(code) => return Ok(code),
     };

@@ -16,6 +16,7 @@ mod rivile_flow;
 mod serve;
 mod supplier_order;
 mod systems;
+mod traces;
 mod validate;
 
 /// The workspace's `examples/` directory.
