@@ -88,6 +88,27 @@ pub enum Command {
     Order(crate::commands::order::OrderArgs),
 }
 
+impl Command {
+    /// The trace export options of a command that runs flows (`serve`, `sync`, `run`, `worker`).
+    pub fn telemetry(&self) -> Option<&TelemetryArgs> {
+        match self {
+            Command::Serve(args) => Some(&args.telemetry),
+            Command::Sync(args) => Some(&args.telemetry),
+            Command::Run(args) | Command::Worker(args) => Some(&args.telemetry),
+            _ => None,
+        }
+    }
+}
+
+/// Trace export, shared by the commands that run flows.
+#[derive(Debug, Args)]
+pub struct TelemetryArgs {
+    /// Send traces of runs, pages and connector calls over OTLP/HTTP (protobuf) to this
+    /// collector, e.g. http://127.0.0.1:4318 (spans are posted to URL/v1/traces).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+}
+
 /// `tiltas quote`.
 #[derive(Debug, Args)]
 pub struct QuoteArgs {
@@ -192,6 +213,8 @@ pub struct ServeArgs {
     pub listen: String,
     #[command(flatten)]
     pub worker: WorkerOptions,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// `tiltas worker` and `tiltas run`.
@@ -201,6 +224,8 @@ pub struct WorkerArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub worker: WorkerOptions,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// How this process works beside other workers on the same store.
@@ -447,6 +472,8 @@ pub struct SyncArgs {
     /// Print exactly one JSON line with the counters.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 /// `tiltas runs`.

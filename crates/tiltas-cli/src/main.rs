@@ -5,13 +5,33 @@ mod args;
 mod commands;
 mod logging;
 mod store_url;
+mod telemetry;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = args::Cli::parse();
-    logging::init(&args.global);
+    let otlp_endpoint = args
+        .command
+        .telemetry()
+        .and_then(|telemetry| telemetry.otlp_endpoint.clone());
+    let traces = match logging::init(&args.global, otlp_endpoint.as_deref()) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = run(args);
+    // After the runtime is gone: the exporter flushes on its own thread.
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
+    code
+}
+
+fn run(args: args::Cli) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -105,6 +105,7 @@ impl Engine {
             source,
             target,
             admission: None,
+            record_keys: None,
         };
         self.run(flow_name, connectors, options, mode).await
     }
@@ -133,6 +134,7 @@ impl Engine {
             source: Box::new(ReplaySource { records: Some(records) }),
             target: Some(target),
             admission: None,
+            record_keys: None,
         };
         self.run(flow_name, connectors, options, RunMode::Replay).await
     }
@@ -147,7 +149,9 @@ impl Engine {
         options: &SyncOptions,
     ) -> Result<SyncReport, EngineError> {
         let flow = self.flow(flow_name)?;
+        let record_keys = crate::spans::record_keys(records.iter().map(|record| record.key.as_str()));
         let connectors = Connectors {
+            record_keys,
             source: Box::new(ReplaySource { records: Some(records) }),
             target: Some(self.open_target(flow)?),
             // The flow's own source, never read here: it decides which deliveries a read would

@@ -15,12 +15,16 @@ use tiltas_config::{Flow, OrderRules};
 use tiltas_connector::{ConnectorError, Target, WriteItem, WriteOutcome};
 use tiltas_mapping::FieldPath;
 use tiltas_model::EntityKind;
+use tracing::Instrument as _;
 
 /// The customer and product side of an order target.
 pub(crate) struct OrderPipeline {
     customers: Box<dyn Target>,
     products: Box<dyn Target>,
     rules: OrderRules,
+    /// The flow and its `to` connection, for the spans of the calls.
+    flow: String,
+    connection: String,
     /// Match value (lower-cased) → the target's customer code.
     buyers: HashMap<String, String>,
     /// Product codes the target is known to have.
@@ -43,9 +47,15 @@ impl OrderPipeline {
             customers,
             products,
             rules: flow.orders.clone(),
+            flow: flow.name.clone(),
+            connection: flow.to.connection.clone(),
             buyers: HashMap::new(),
             products_known: HashSet::new(),
         }
+    }
+
+    fn call_span(&self, call: &'static str, records: usize) -> tracing::Span {
+        crate::spans::connector_call(call, &self.flow, &self.connection, records)
     }
 
     /// Completes a page of orders in place. Returns one decision per order and the API calls
@@ -91,7 +101,10 @@ impl OrderPipeline {
             .into_iter()
             .collect();
         if !wanted.is_empty() {
-            let found = deliver::lookup(self.customers.as_mut(), Some(&self.rules.customer_match), &wanted).await?;
+            let span = self.call_span("lookup", wanted.len());
+            let found = deliver::lookup(self.customers.as_mut(), Some(&self.rules.customer_match), &wanted)
+                .instrument(span)
+                .await?;
             calls += found.api_calls;
             for (key, record) in found.found {
                 self.buyers.insert(key.to_lowercase(), record.target_id);
@@ -128,8 +141,10 @@ impl OrderPipeline {
                 continue;
             }
             let keys: Vec<Option<String>> = items.iter().map(|item| Some(item.source_key.clone())).collect();
+            let span = self.call_span("write_batch", items.len());
             let result =
                 deliver::write_verified(self.customers.as_mut(), Some(&self.rules.customer_match), &items, &keys)
+                    .instrument(span)
                     .await?;
             calls += result.api_calls;
             for (item, outcome) in items.into_iter().zip(result.outcomes) {
@@ -192,7 +207,10 @@ impl OrderPipeline {
         if wanted.is_empty() {
             return Ok(0);
         }
-        let found = deliver::lookup(self.products.as_mut(), Some("sku"), &wanted).await?;
+        let span = self.call_span("lookup", wanted.len());
+        let found = deliver::lookup(self.products.as_mut(), Some("sku"), &wanted)
+            .instrument(span)
+            .await?;
         calls += found.api_calls;
         let found_lower: HashSet<String> = found.found.keys().map(|sku| sku.to_lowercase()).collect();
         let mut missing: Vec<String> = Vec::new();
@@ -216,7 +234,10 @@ impl OrderPipeline {
                 .collect();
             for chunk in items.chunks(self.products.max_batch().max(1)) {
                 let keys: Vec<Option<String>> = chunk.iter().map(|item| Some(item.source_key.clone())).collect();
-                let result = deliver::write_verified(self.products.as_mut(), Some("sku"), chunk, &keys).await?;
+                let span = self.call_span("write_batch", chunk.len());
+                let result = deliver::write_verified(self.products.as_mut(), Some("sku"), chunk, &keys)
+                    .instrument(span)
+                    .await?;
                 calls += result.api_calls;
                 for (item, outcome) in chunk.iter().zip(result.outcomes) {
                     match outcome {

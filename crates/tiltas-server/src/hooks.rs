@@ -35,9 +35,14 @@ pub(crate) async fn receive(
             wait,
         );
     }
+    // A name no connection has is counted under one label: paths are the sender's to choose.
+    let counted_as = match state.config.connection(&connection) {
+        Some(known) => known.name.as_str(),
+        None => crate::metrics::UNKNOWN_CONNECTION,
+    };
     match accept(&state, &connection, &headers, &body).await {
         Ok(Some(id)) => {
-            state.metrics.webhook(&connection, "accepted");
+            state.metrics.webhook(counted_as, "accepted");
             state.inbox.notify_one();
             // Other workers on the store (PostgreSQL NOTIFY) wake too; a lost announcement
             // only delays the delivery until their slow poll.
@@ -47,7 +52,7 @@ pub(crate) async fn receive(
             Json(json!({ "accepted": id })).into_response()
         }
         Ok(None) => {
-            state.metrics.webhook(&connection, "ignored");
+            state.metrics.webhook(counted_as, "ignored");
             Json(json!({ "accepted": null })).into_response()
         }
         Err(error) if error.code == INBOX_FULL => {
@@ -62,7 +67,7 @@ pub(crate) async fn receive(
             response
         }
         Err(error) => {
-            state.metrics.webhook(&connection, "rejected");
+            state.metrics.webhook(counted_as, "rejected");
             // A sender re-sending a bad delivery refuses alike each time: one line per
             // connection, reason and interval, with the count.
             if let Some(unlogged) = state.backlog.repeats.occurred(&format!("{connection}/{}", error.code)) {

@@ -11,6 +11,7 @@ mod dashboard;
 mod error;
 mod hooks;
 mod metrics;
+mod metrics_store;
 mod pause;
 pub mod security;
 mod worker;
@@ -97,14 +98,10 @@ impl AppState {
         }
     }
 
-    /// Counts a finished run of `flow` in the metrics (runs, records, API calls of its target).
+    /// Counts a run of `flow` this worker finished in the metrics (its records are in the store).
     pub fn count_run(&self, flow: &str, result: &Result<tiltas_engine::SyncReport, tiltas_engine::EngineError>) {
-        if let Some(definition) = self.config.flow(flow) {
-            self.metrics.run_finished(
-                flow,
-                result.as_ref().map_err(|_| ()),
-                [&definition.from.connection, &definition.to.connection],
-            );
+        if self.config.flow(flow).is_some() {
+            self.metrics.run_finished(flow, result.is_ok());
         }
     }
 
@@ -155,6 +152,7 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 #[cfg(test)]
 mod backpressure_tests;
 mod audit_tests;
+mod metrics_tests;
 #[cfg(test)]
 mod quota_tests;
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod forget;
 mod postgres;
 mod sql;
 mod sqlite;
+mod totals;
 mod types;
 mod upkeep;
 mod workers;
@@ -19,6 +20,7 @@ pub use error::{StoreError, StoreResult};
 pub use forget::{ErasedRows, ErasureReport, Forget};
 pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, JOURNAL_SIZE_LIMIT_BYTES};
+pub use totals::{FlowRunTotals, Totals};
 pub use types::*;
 pub use upkeep::{Checkpoint, CheckpointMode, StoreUpkeep};
 pub use workers::{WorkerKind, WorkerRecord, Workers, WORK_CHANNEL};
@@ -69,7 +71,7 @@ where
 /// All durable state of the engine. Every method that takes a slice works on a whole page at
 /// once: the engine never issues one query per record.
 #[async_trait]
-pub trait Store: Send + Sync + StoreUpkeep + Workers + AuditLog + Forget + 'static {
+pub trait Store: Send + Sync + StoreUpkeep + Workers + AuditLog + Forget + Totals + 'static {
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
 

@@ -82,3 +82,4 @@ crate::upkeep::store_upkeep!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
 crate::workers::workers_store!(SqliteStore, sqlx::Sqlite, "", None, |_| {});
 crate::audit::sql_audit_log!(SqliteStore, sqlx::Sqlite);
 crate::forget::sql_forget!(SqliteStore, sqlx::Sqlite);
+crate::totals::sql_totals!(SqliteStore);

@@ -3,6 +3,9 @@
 use std::sync::Arc;
 use tiltas_store::{PostgresStore, SqliteStore, Store};
 
+#[path = "contract/totals.rs"]
+mod totals;
+
 /// The URL of a fresh SQLite file; the directory lives as long as the process.
 fn sqlite_url() -> String {
     let dir = tempfile::tempdir().expect("temporary directory").keep();

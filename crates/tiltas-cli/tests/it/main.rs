@@ -18,6 +18,7 @@ mod serve;
 mod supplier_order;
 mod sustained_load;
 mod systems;
+mod traces;
 mod validate;
 mod workers;
 

@@ -29,6 +29,7 @@ use crate::deliver;
 use crate::engine::Engine;
 use crate::orders::OrderPipeline;
 use crate::report::{SyncOptions, SyncReport};
+use crate::spans;
 use crate::stages;
 use crate::stages::settle::InFlight;
 use crate::EngineError;
@@ -39,6 +40,7 @@ use std::time::{Duration, Instant};
 use tiltas_config::{Connection, Flow};
 use tiltas_connector::{ConnectorError, Page, ReadRequest, Source, Target};
 use tiltas_store::{HubId, PageSettlement, RunCounters, RunId, RunMode, Store};
+use tracing::Instrument as _;
 
 /// Records read per page when neither the flow nor the source says otherwise.
 const DEFAULT_PAGE_SIZE: usize = 500;
@@ -100,11 +102,12 @@ pub(crate) struct Connectors {
     pub target: Option<Box<dyn Target>>,
     /// See [`RunContext::admission`].
     pub admission: Option<Box<dyn Source>>,
+    /// The keys of the records a webhook brought, for the run's span.
+    pub record_keys: Option<String>,
 }
 
 impl Engine {
-    /// Runs a flow with its connectors: claims the lease, records the run, and finishes both
-    /// however the run ends.
+    /// Runs a flow with its connectors in the run's span (see [`crate::spans`]).
     pub(crate) async fn run(
         &self,
         flow_name: &str,
@@ -113,6 +116,25 @@ impl Engine {
         mode: RunMode,
     ) -> Result<SyncReport, EngineError> {
         let prepared = self.prepared(flow_name)?;
+        let span = spans::run(&prepared.flow, mode, options.dry_run, connectors.record_keys.as_deref());
+        let outcome = self
+            .run_traced(&prepared, connectors, options, mode)
+            .instrument(span.clone())
+            .await;
+        if let Err(error) = &outcome {
+            span.record("error", tracing::field::display(error));
+        }
+        outcome
+    }
+
+    /// Claims the lease, records the run, and finishes both however the run ends.
+    async fn run_traced(
+        &self,
+        prepared: &PreparedFlow,
+        connectors: Connectors,
+        options: &SyncOptions,
+        mode: RunMode,
+    ) -> Result<SyncReport, EngineError> {
         let flow = &prepared.flow;
         // A replay sends its records whatever was delivered before.
         let options = &SyncOptions {
@@ -124,10 +146,13 @@ impl Engine {
         } else {
             RunGuard::begin(self.store.clone(), &self.holder, &flow.name, mode).await?
         };
+        if let Some(run) = guard.run() {
+            tracing::Span::current().record("run_id", run);
+        }
         let started = Instant::now();
         let context = RunContext {
             store: &self.store,
-            prepared: &prepared,
+            prepared,
             flow,
             from: self.connection(&flow.from.connection),
             options,
@@ -224,8 +249,17 @@ impl Pages<'_, '_> {
         };
         let mut wrote_anything = false;
         let mut settling: Option<InFlight> = None;
+        let mut page_number = 0;
         loop {
-            let read = deliver::read_page(source, &request).await;
+            page_number += 1;
+            let page_span = spans::page(flow, page_number);
+            // Created inside the page's span so that it is the page's child.
+            let read_span = page_span
+                .in_scope(|| spans::connector_call("read_page", &flow.name, &flow.from.connection, request.page_size));
+            let read = deliver::read_page(source, &request)
+                .instrument(read_span)
+                .instrument(page_span.clone())
+                .await;
             let (page, failed_calls) = match read {
                 Ok(read) => read,
                 Err(error) => {
@@ -234,6 +268,7 @@ impl Pages<'_, '_> {
                 }
             };
             self.report.counters.api_calls += failed_calls;
+            page_span.record("records", spans::count(page.records.len()));
             let keys = stages::settle::keys_of(&page);
             // The page depends on what the settling one stores: let it land first.
             if settling
@@ -243,7 +278,11 @@ impl Pages<'_, '_> {
                 self.land(source, settling.take()).await?;
             }
             let next = page.next.clone();
-            let (wrote, settlement) = match self.page(page, target.as_deref_mut(), incremental).await {
+            let processed = self
+                .page(page, target.as_deref_mut(), incremental)
+                .instrument(page_span.clone())
+                .await;
+            let (wrote, settlement) = match processed {
                 Ok(processed) => processed,
                 Err(error) => {
                     self.land(source, settling.take()).await?;
@@ -254,7 +293,14 @@ impl Pages<'_, '_> {
             self.land(source, settling.take()).await?;
             match settlement {
                 Some(settlement) => {
-                    settling = Some(InFlight::start(self.context.store, settlement, keys, next.clone()));
+                    let settle_span = spans::settle_page(&page_span, &flow.name);
+                    settling = Some(InFlight::start(
+                        self.context.store,
+                        settlement,
+                        keys,
+                        next.clone(),
+                        settle_span,
+                    ));
                 }
                 // A dry run keeps nothing, so it tells the source nothing.
                 None => self.context.options.progress.page_settled(&self.report.counters),

@@ -9,6 +9,7 @@ use crate::EngineError;
 use std::collections::HashMap;
 use tiltas_connector::Target;
 use tiltas_store::{IntentOutcome, IntentSettlement, WriteOperation};
+use tracing::Instrument as _;
 
 /// Settles the flow's unsettled intents against what the target holds.
 pub(crate) async fn recover(
@@ -37,6 +38,12 @@ pub(crate) async fn recover(
         .collect();
     let keys: Vec<String> = creates.iter().map(|(_, key)| key.clone()).collect();
     let found = deliver::lookup(target, flow.match_on.as_deref(), &keys)
+        .instrument(crate::spans::connector_call(
+            "lookup",
+            &flow.name,
+            &flow.to.connection,
+            keys.len(),
+        ))
         .await
         .map_err(|error| connector_error(flow, "target", error))?;
     let found_at: HashMap<usize, String> = creates

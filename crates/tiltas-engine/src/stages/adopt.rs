@@ -5,10 +5,12 @@
 use crate::deliver;
 use crate::problem::Problem;
 use crate::run::{connector_error, Candidate, Ledger, RunContext};
+use crate::spans;
 use crate::EngineError;
 use tiltas_config::DuplicatePolicy;
 use tiltas_connector::Target;
 use tiltas_model::EntityKind;
+use tracing::Instrument as _;
 
 /// The candidates still to write, found records adopted.
 pub(crate) async fn stage(
@@ -41,6 +43,12 @@ async fn look_up(
         .collect();
     let wanted: Vec<String> = unlinked.iter().map(|(_, key)| key.clone()).collect();
     let found = deliver::lookup(target, flow.match_on.as_deref(), &wanted)
+        .instrument(spans::connector_call(
+            "lookup",
+            &flow.name,
+            &flow.to.connection,
+            wanted.len(),
+        ))
         .await
         .map_err(|error| connector_error(flow, "target", error))?;
     ledger.settlement.counters.api_calls += found.api_calls;

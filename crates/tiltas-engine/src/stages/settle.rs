@@ -63,16 +63,20 @@ pub(crate) struct InFlight {
 }
 
 impl InFlight {
-    /// Starts writing `settlement`; `keys` are the keys its page read.
+    /// Starts writing `settlement` in `span`; `keys` are the keys its page read.
     pub fn start(
         store: &Arc<dyn Store>,
         settlement: PageSettlement,
         keys: HashSet<String>,
         next: Option<String>,
+        span: tracing::Span,
     ) -> InFlight {
         let store = store.clone();
         let flow = settlement.flow.clone();
-        let task = tokio::spawn(async move { store.settle_page(&settlement).await });
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            async move { store.settle_page(&settlement).await },
+            span,
+        ));
         InFlight {
             task: Some(task),
             keys,

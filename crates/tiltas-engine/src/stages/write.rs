@@ -7,10 +7,12 @@ use crate::hash::echo_hash;
 use crate::problem::Problem;
 use crate::report::PlannedKind;
 use crate::run::{connector_error, Candidate, Ledger, RunContext};
+use crate::spans;
 use crate::EngineError;
 use serde_json::Value;
 use tiltas_connector::{ErrorKind, Target, WriteItem, WriteOutcome};
 use tiltas_store::{ActivityOutcome, IntentOutcome, IntentSettlement, NewActivity, NewIntent, WriteOperation};
+use tracing::Instrument as _;
 
 /// Writes (or for a dry run, plans) `changed`; returns whether anything was sent.
 pub(crate) async fn stage(
@@ -68,7 +70,11 @@ async fn write_batch(
     let items: Vec<WriteItem> = batch.iter().map(|candidate| item(context, candidate)).collect();
     let intent_ids = context.store.outbox_add(&intents(context, &items, &batch)).await?;
     let keys: Vec<Option<String>> = batch.iter().map(|candidate| candidate.match_key.clone()).collect();
-    let outcomes = match deliver::write_verified(target, flow.match_on.as_deref(), &items, &keys).await {
+    let call = spans::connector_call("write_batch", &flow.name, &flow.to.connection, items.len());
+    let answer = deliver::write_verified(target, flow.match_on.as_deref(), &items, &keys)
+        .instrument(call)
+        .await;
+    let outcomes = match answer {
         Ok(result) => {
             ledger.settlement.counters.api_calls += result.api_calls;
             result.outcomes
