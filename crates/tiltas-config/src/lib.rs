@@ -20,7 +20,7 @@ pub use quote::{is_currency_code, QuoteSettings, RateSource, DEFAULT_QUOTE_BUDGE
 pub use spec::*;
 pub use types::{
     format_duration, parse_duration, BudgetGroup, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry,
-    MapSource, OrderRules, RateLimit, Schedule, Secret, SettingValue, Settings, SettingsMismatch, Trigger,
-    ValidatedConfig,
+    MapSource, OrderRules, RateLimit, Schedule, Secret, SecretOrigin, SettingValue, Settings, SettingsMismatch,
+    Trigger, ValidatedConfig,
 };
 pub use validate::{load, parse_str};

@@ -25,12 +25,12 @@ mod supplier_order;
 mod vault;
 
 pub use engine::Engine;
-pub use run::worker_id;
 pub use error::EngineError;
 pub use hash::payload_hash;
 pub use plan::load_config;
 pub use progress::{NoProgress, Progress};
 pub use report::{PlannedChange, PlannedKind, RecordProblem, SyncOptions, SyncReport};
+pub use run::worker_id;
 pub use supplier_order::{
     OrderOnce, SupplierOrderError, SupplierOrderLine, SupplierOrderOutcome, SupplierOrderRequest, SupplierOrderStatus,
     SUPPLIER_ORDER_CLAIM, SUPPLIER_ORDER_SCOPE,
