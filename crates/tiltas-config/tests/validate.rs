@@ -983,15 +983,15 @@ fn a_secret_comes_from_a_file_beside_the_flow_file_or_from_the_store_and_says_wh
 fn a_missing_secret_file_is_a_problem_naming_the_file_the_connection_and_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let text = VALID.replace("{ env = \"ERP_KEY_FOR_TESTS\" }", "{ file = \"secrets/missing\" }");
-    let problems = match parse_str(&text, &dir.path().join("flows.toml"), &TestCatalog) {
+    let found = match parse_str(&text, &dir.path().join("flows.toml"), &TestCatalog) {
         Ok(_) => panic!("a missing secret file was accepted"),
         Err(diagnostics) => diagnostics.to_string(),
     };
     let expected = dir.path().join("secrets/missing").display().to_string();
-    assert!(problems.contains(&expected), "{problems}");
+    assert!(found.contains(&expected), "{found}");
     assert!(
-        problems.contains("connection \"erp\"") && problems.contains("`api_key`"),
-        "{problems}"
+        found.contains("connection \"erp\"") && found.contains("`api_key`"),
+        "{found}"
     );
     let wrong = problems(&VALID.replace("{ env = \"ERP_KEY_FOR_TESTS\" }", "{ store = \"yes\" }"));
     assert!(
