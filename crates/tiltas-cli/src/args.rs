@@ -81,6 +81,10 @@ pub enum Command {
     Quote(QuoteArgs),
     /// Place an order with one parts supplier, exactly once per idempotency key.
     Order(crate::commands::order::OrderArgs),
+    /// Connection secrets sealed in the store: set (value from standard input), list, and
+    /// re-seal everything under a new master key.
+    #[command(subcommand)]
+    Secrets(crate::commands::secrets::SecretsCommand),
 }
 
 /// `tiltas quote`.
@@ -185,6 +189,13 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, env = "TILTAS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Serve HTTPS with this certificate chain (PEM; needs --tls-key). A reverse proxy in front
+    /// stays the recommended set-up for production.
+    #[arg(long, env = "TILTAS_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "TILTAS_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `tiltas keys …`.

@@ -20,6 +20,7 @@ mod progress;
 pub mod quote;
 mod report;
 mod run;
+pub mod secrets;
 mod stages;
 mod supplier_order;
 mod vault;
@@ -35,4 +36,7 @@ pub use supplier_order::{
     OrderOnce, SupplierOrderError, SupplierOrderLine, SupplierOrderOutcome, SupplierOrderRequest, SupplierOrderStatus,
     SUPPLIER_ORDER_CLAIM, SUPPLIER_ORDER_SCOPE,
 };
-pub use vault::{StoreVault, SECRET_KEY_FILE, SECRET_KEY_VARIABLE};
+pub use vault::{
+    create_new_key_file, KeySource, StoreVault, MASTER_KEY_FILE_VARIABLE, MASTER_KEY_VARIABLE, SECRET_KEY_FILE,
+    SECRET_KEY_VARIABLE,
+};

@@ -5,12 +5,14 @@
 
 mod error;
 mod postgres;
+pub mod sealed;
 mod sql;
 mod sqlite;
 mod types;
 
 pub use error::{StoreError, StoreResult};
 pub use postgres::PostgresStore;
+pub use sealed::{Resealed, SealedCredential, SealedCredentials};
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -60,7 +62,7 @@ where
 /// All durable state of the engine. Every method that takes a slice works on a whole page at
 /// once: the engine never issues one query per record.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + sealed::SealedCredentials + 'static {
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
 

@@ -46,3 +46,4 @@ impl PostgresStore {
 }
 
 crate::sql::sql_store!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
+crate::sealed::sealed_credentials!(PostgresStore, sqlx::Postgres);

@@ -64,3 +64,4 @@ impl SqliteStore {
 }
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
+crate::sealed::sealed_credentials!(SqliteStore, sqlx::Sqlite);

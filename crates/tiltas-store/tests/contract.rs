@@ -1,6 +1,9 @@
 //! The store contract on both backends. The PostgreSQL half needs `TILTAS_TEST_POSTGRES_URL`
 //! (scripts/with-postgres sets it); without it the half is skipped locally and fails in CI.
 use std::sync::Arc;
+
+#[path = "contract/sealed.rs"]
+mod sealed;
 use tiltas_store::{PostgresStore, SqliteStore, Store};
 
 /// The URL of a fresh SQLite file; the directory lives as long as the process.
@@ -57,6 +60,7 @@ async fn postgres_store() -> Option<Arc<dyn Store>> {
 
 mod sqlite {
     tiltas_testkit::store_contract_tests!(super::sqlite_store());
+    crate::sealed::sealed_contract_tests!(super::sqlite_store());
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn exactly_one_of_several_stores_on_one_database_wins_a_lease() {
@@ -164,6 +168,7 @@ mod sqlite {
 
 mod postgres {
     tiltas_testkit::store_contract_tests!(super::postgres_store());
+    crate::sealed::sealed_contract_tests!(super::postgres_store());
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn exactly_one_of_several_stores_on_one_database_wins_a_lease() {

@@ -4,7 +4,6 @@ use crate::args::{ConfigArgs, GlobalArgs, ServeArgs};
 use anyhow::Context;
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 use tiltas_server::AppState;
 
 async fn state(global: &GlobalArgs, config: &ConfigArgs) -> anyhow::Result<Result<AppState, ExitCode>> {
@@ -13,15 +12,12 @@ async fn state(global: &GlobalArgs, config: &ConfigArgs) -> anyhow::Result<Resul
         Err(code) => return Ok(Err(code)),
     };
     let store = crate::store_url::open(global.db.as_deref(), Some(&config)).await?;
-    Ok(Ok(AppState::new(
-        Arc::new(config),
-        store,
-        tiltas_systems::registry::systems(),
-    )))
+    let config = super::secrets::unseal(config, &store).await?;
+    Ok(Ok(AppState::new(config, store, tiltas_systems::registry::systems())))
 }
 
 /// Waits for Ctrl-C (or SIGTERM on Unix).
-async fn shutdown() {
+pub(super) async fn shutdown() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -49,15 +45,26 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<Exit
         Ok(state) => state,
         Err(code) => return Ok(code),
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(super::serve_tls::load(cert, key).await?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}: choose another address with --listen", args.listen))?;
     let address = listener.local_addr()?;
     tokio::spawn(tiltas_server::run_worker(state.clone()));
     tokio::spawn(tiltas_server::run_scheduler(state.clone()));
-    println!("listening on http://{address}");
+    println!(
+        "listening on {}://{address}",
+        if tls.is_some() { "https" } else { "http" }
+    );
     std::io::stdout().flush()?;
-    tracing::info!(%address, flows = state.config.flows.len(), "serving");
+    tracing::info!(%address, flows = state.config.flows.len(), tls = tls.is_some(), "serving");
+    if let Some(tls) = tls {
+        super::serve_tls::serve(listener, tls, tiltas_server::router(state)).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     axum::serve(listener, tiltas_server::router(state))
         .with_graceful_shutdown(shutdown())
         .await
