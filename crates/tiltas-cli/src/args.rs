@@ -86,6 +86,10 @@ pub enum Command {
     Quote(QuoteArgs),
     /// Place an order with one parts supplier, exactly once per idempotency key.
     Order(crate::commands::order::OrderArgs),
+    /// Connection secrets sealed in the store: set (value from standard input), list, and
+    /// re-seal everything under a new master key.
+    #[command(subcommand)]
+    Secrets(crate::commands::secrets::SecretsCommand),
 }
 
 impl Command {
@@ -215,6 +219,13 @@ pub struct ServeArgs {
     pub worker: WorkerOptions,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    /// Serve HTTPS with this certificate chain (PEM; needs --tls-key). A reverse proxy in front
+    /// stays the recommended set-up for production.
+    #[arg(long, env = "TILTAS_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "TILTAS_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `tiltas worker` and `tiltas run`.

@@ -20,7 +20,7 @@ pub use quote::{is_currency_code, QuoteSettings, RateSource, DEFAULT_QUOTE_BUDGE
 pub use spec::*;
 pub use types::{
     format_duration, parse_duration, BudgetGroup, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry,
-    MapSource, OrderRules, RateLimit, Schedule, Secret, ServerSettings, SettingValue, Settings, SettingsMismatch,
-    Trigger, ValidatedConfig, DEFAULT_MAX_INBOX_BACKLOG,
+    MapSource, OrderRules, RateLimit, Schedule, Secret, SecretOrigin, ServerSettings, SettingValue, Settings,
+    SettingsMismatch, Trigger, ValidatedConfig, DEFAULT_MAX_INBOX_BACKLOG,
 };
 pub use validate::{load, parse_str};

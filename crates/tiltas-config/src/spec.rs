@@ -292,7 +292,9 @@ impl KeyKind {
     fn shown(self) -> String {
         match self {
             KeyKind::String => "text".to_owned(),
-            KeyKind::Secret => "secret (text or `{ env = \"VAR\" }`)".to_owned(),
+            KeyKind::Secret => {
+                "secret (text, `{ env = \"VAR\" }`, `{ file = \"PATH\" }` or `{ store = true }`)".to_owned()
+            }
             KeyKind::Integer => "integer".to_owned(),
             KeyKind::Bool => "`true` / `false`".to_owned(),
             KeyKind::Path => "path".to_owned(),

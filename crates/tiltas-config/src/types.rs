@@ -31,6 +31,52 @@ pub struct ValidatedConfig {
 }
 
 impl ValidatedConfig {
+    /// Every secret kept in the store, as (connection, key): those the engine reads from the
+    /// store (sealed) before connections open.
+    pub fn stored_secrets(&self) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        let mut add = |connection: &str, settings: &Settings| {
+            for key in settings.keys() {
+                if settings.secret(key).map(Secret::origin) == Some(SecretOrigin::Store) {
+                    let entry = (connection.to_owned(), key.to_owned());
+                    if !found.contains(&entry) {
+                        found.push(entry);
+                    }
+                }
+            }
+        };
+        for connection in &self.connections {
+            add(&connection.name, &connection.settings);
+        }
+        for flow in &self.flows {
+            add(&flow.from.connection, &flow.from.settings);
+            add(&flow.to.connection, &flow.to.settings);
+        }
+        found
+    }
+
+    /// Gives the stored secret `key` of `connection` its value, read from the store, wherever
+    /// the connection or a flow endpoint on it names it.
+    pub fn fill_stored_secret(&mut self, connection: &str, key: &str, value: &str) {
+        let fill = |settings: &mut Settings| {
+            if let Some((SettingValue::Secret(Secret(SecretSource::Store { value: slot })), _)) =
+                settings.values.get_mut(key)
+            {
+                *slot = Some(value.to_owned());
+            }
+        };
+        for entry in self.connections.iter_mut().filter(|entry| entry.name == connection) {
+            fill(&mut entry.settings);
+        }
+        for flow in &mut self.flows {
+            for endpoint in [&mut flow.from, &mut flow.to] {
+                if endpoint.connection == connection {
+                    fill(&mut endpoint.settings);
+                }
+            }
+        }
+    }
+
     /// The budget group with this name.
     pub fn budget_group(&self, name: &str) -> Option<&BudgetGroup> {
         self.budget_groups.iter().find(|group| group.name == name)
@@ -168,7 +214,8 @@ impl RateLimit {
     }
 }
 
-/// A secret value: written in the file or read from the environment when used. Never printed.
+/// A secret value: written in the file, read from the environment when used, read from a file
+/// when the flow file is loaded, or kept sealed in the store. Never printed.
 ///
 /// Typed settings ([`Settings::typed`]) carry it as it is, unresolved, so an environment
 /// variable is read only when the secret is used.
@@ -180,6 +227,41 @@ pub struct Secret(SecretSource);
 enum SecretSource {
     Literal(String),
     Env(String),
+    /// `{ file = "PATH" }`: the file's text (trailing newline trimmed), read when the flow file
+    /// is loaded.
+    File {
+        path: PathBuf,
+        value: String,
+    },
+    /// `{ store = true }`: sealed in the store under the connection and key; `value` is filled
+    /// by the engine ([`ValidatedConfig::fill_stored_secret`]) before connections open.
+    Store {
+        value: Option<String>,
+    },
+}
+
+/// Where a secret comes from, for messages and `tiltas secrets`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretOrigin {
+    /// Written in the flow file.
+    Literal,
+    /// An environment variable, read when used.
+    Env(String),
+    /// A file, read when the flow file is loaded.
+    File(PathBuf),
+    /// Sealed in the store (`tiltas secrets set`).
+    Store,
+}
+
+impl fmt::Display for SecretOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretOrigin::Literal => f.write_str("written in the flow file"),
+            SecretOrigin::Env(variable) => write!(f, "environment variable {variable}"),
+            SecretOrigin::File(path) => write!(f, "file {}", path.display()),
+            SecretOrigin::Store => f.write_str("the store (sealed with the master key)"),
+        }
+    }
 }
 
 impl Secret {
@@ -193,12 +275,40 @@ impl Secret {
         Secret(SecretSource::Env(variable.into()))
     }
 
-    /// The secret's value; the error names the missing environment variable.
+    /// A secret read from a file: `value` is its text, as read.
+    pub fn from_file(path: impl Into<PathBuf>, value: impl Into<String>) -> Secret {
+        Secret(SecretSource::File {
+            path: path.into(),
+            value: value.into(),
+        })
+    }
+
+    /// A secret kept sealed in the store, not yet read from it.
+    pub fn from_store() -> Secret {
+        Secret(SecretSource::Store { value: None })
+    }
+
+    /// Where the secret comes from.
+    pub fn origin(&self) -> SecretOrigin {
+        match &self.0 {
+            SecretSource::Literal(_) => SecretOrigin::Literal,
+            SecretSource::Env(variable) => SecretOrigin::Env(variable.clone()),
+            SecretSource::File { path, .. } => SecretOrigin::File(path.clone()),
+            SecretSource::Store { .. } => SecretOrigin::Store,
+        }
+    }
+
+    /// The secret's value; the error names the missing environment variable or stored value.
     pub fn resolve(&self) -> Result<String, String> {
         match &self.0 {
-            SecretSource::Literal(value) => Ok(value.clone()),
+            SecretSource::Literal(value) | SecretSource::File { value, .. } => Ok(value.clone()),
             SecretSource::Env(variable) => std::env::var(variable)
                 .map_err(|_| format!("environment variable {variable} is not set: export it before running tiltas")),
+            SecretSource::Store { value } => value.clone().ok_or_else(|| {
+                "the secret is kept in the store but was not read from it: set it with \
+                 `tiltas secrets set CONNECTION KEY`"
+                    .to_owned()
+            }),
         }
     }
 }
@@ -208,6 +318,8 @@ impl fmt::Debug for Secret {
         match &self.0 {
             SecretSource::Literal(_) => f.write_str("Secret(***)"),
             SecretSource::Env(variable) => write!(f, "Secret(env {variable})"),
+            SecretSource::File { path, .. } => write!(f, "Secret(file {})", path.display()),
+            SecretSource::Store { .. } => f.write_str("Secret(store)"),
         }
     }
 }

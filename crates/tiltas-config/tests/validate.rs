@@ -928,3 +928,74 @@ fn quote_problems_are_located_and_name_the_fix() {
         "{company:?}"
     );
 }
+
+#[test]
+fn a_secret_comes_from_a_file_beside_the_flow_file_or_from_the_store_and_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    std::fs::write(dir.path().join("secrets/erp-key"), "key-from-file-42\n").unwrap();
+    let file = dir.path().join("flows.toml");
+    let text = VALID.replace("{ env = \"ERP_KEY_FOR_TESTS\" }", "{ file = \"secrets/erp-key\" }");
+    let mut config = parse_str(&text, &file, &TestCatalog).unwrap_or_else(|errors| panic!("{errors}"));
+    let secret = config
+        .connection("erp")
+        .unwrap()
+        .settings
+        .secret("api_key")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        secret.resolve().unwrap(),
+        "key-from-file-42",
+        "the trailing newline is trimmed"
+    );
+    assert_eq!(secret.origin(), SecretOrigin::File(dir.path().join("secrets/erp-key")));
+    assert!(
+        !format!("{config:?}").contains("key-from-file-42"),
+        "a file secret leaked into Debug"
+    );
+    assert!(config.stored_secrets().is_empty());
+
+    let text = VALID.replace("{ env = \"ERP_KEY_FOR_TESTS\" }", "{ store = true }");
+    config = parse_str(&text, &file, &TestCatalog).unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(config.stored_secrets(), vec![("erp".to_owned(), "api_key".to_owned())]);
+    let unread = config
+        .connection("erp")
+        .unwrap()
+        .settings
+        .secret("api_key")
+        .unwrap()
+        .resolve();
+    assert!(unread.unwrap_err().contains("tiltas secrets set"));
+    config.fill_stored_secret("erp", "api_key", "unsealed-77");
+    let secret = config.connection("erp").unwrap().settings.secret("api_key").unwrap();
+    assert_eq!(
+        (secret.origin(), secret.resolve().unwrap()),
+        (SecretOrigin::Store, "unsealed-77".to_owned())
+    );
+    assert!(
+        !format!("{config:?}").contains("unsealed-77"),
+        "a stored secret leaked into Debug"
+    );
+}
+
+#[test]
+fn a_missing_secret_file_is_a_problem_naming_the_file_the_connection_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = VALID.replace("{ env = \"ERP_KEY_FOR_TESTS\" }", "{ file = \"secrets/missing\" }");
+    let found = match parse_str(&text, &dir.path().join("flows.toml"), &TestCatalog) {
+        Ok(_) => panic!("a missing secret file was accepted"),
+        Err(diagnostics) => diagnostics.to_string(),
+    };
+    let expected = dir.path().join("secrets/missing").display().to_string();
+    assert!(found.contains(&expected), "{found}");
+    assert!(
+        found.contains("connection \"erp\"") && found.contains("`api_key`"),
+        "{found}"
+    );
+    let wrong = problems(&VALID.replace("{ env = \"ERP_KEY_FOR_TESTS\" }", "{ store = \"yes\" }"));
+    assert!(
+        wrong.iter().any(|problem| problem.contains("{ store = true }")),
+        "{wrong:?}"
+    );
+}

@@ -60,6 +60,15 @@ pub enum StoreError {
         /// What is wrong with it.
         detail: String,
     },
+    /// A record was written by someone else while this operation was making its change; nothing
+    /// was changed.
+    #[error("the {what} {id} was changed by another process meanwhile, so nothing was changed: run the command again")]
+    Changed {
+        /// What was being changed.
+        what: &'static str,
+        /// Which one.
+        id: String,
+    },
     /// The record to change does not exist (or is no longer in a changeable state).
     #[error("the store has no {what} with id {id}: check the id against the listing")]
     NotFound {

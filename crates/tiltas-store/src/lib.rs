@@ -8,6 +8,7 @@ pub mod erase;
 mod error;
 mod forget;
 mod postgres;
+pub mod sealed;
 mod sql;
 mod sqlite;
 mod totals;
@@ -19,6 +20,7 @@ pub use audit::{actions, AuditEntry, AuditFilter, AuditLog, NewAuditEntry};
 pub use error::{StoreError, StoreResult};
 pub use forget::{ErasedRows, ErasureReport, Forget};
 pub use postgres::PostgresStore;
+pub use sealed::{Resealed, SealedCredential, SealedCredentials};
 pub use sqlite::{SqliteStore, JOURNAL_SIZE_LIMIT_BYTES};
 pub use totals::{FlowRunTotals, Totals};
 pub use types::*;
@@ -71,7 +73,9 @@ where
 /// All durable state of the engine. Every method that takes a slice works on a whole page at
 /// once: the engine never issues one query per record.
 #[async_trait]
-pub trait Store: Send + Sync + StoreUpkeep + Workers + AuditLog + Forget + Totals + 'static {
+pub trait Store:
+    Send + Sync + StoreUpkeep + Workers + AuditLog + Forget + Totals + sealed::SealedCredentials + 'static
+{
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
 

@@ -61,3 +61,4 @@ crate::workers::workers_store!(
 crate::audit::sql_audit_log!(PostgresStore, sqlx::Postgres);
 crate::forget::sql_forget!(PostgresStore, sqlx::Postgres);
 crate::totals::sql_totals!(PostgresStore);
+crate::sealed::sealed_credentials!(PostgresStore, sqlx::Postgres);

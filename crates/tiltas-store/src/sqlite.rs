@@ -83,3 +83,4 @@ crate::workers::workers_store!(SqliteStore, sqlx::Sqlite, "", None, |_| {});
 crate::audit::sql_audit_log!(SqliteStore, sqlx::Sqlite);
 crate::forget::sql_forget!(SqliteStore, sqlx::Sqlite);
 crate::totals::sql_totals!(SqliteStore);
+crate::sealed::sealed_credentials!(SqliteStore, sqlx::Sqlite);

@@ -1,6 +1,9 @@
 //! The store contract on both backends. The PostgreSQL half needs `TILTAS_TEST_POSTGRES_URL`
 //! (scripts/with-postgres sets it); without it the half is skipped locally and fails in CI.
 use std::sync::Arc;
+
+#[path = "contract/sealed.rs"]
+mod sealed;
 use tiltas_store::{PostgresStore, SqliteStore, Store};
 
 #[path = "contract/totals.rs"]
@@ -115,6 +118,7 @@ async fn postgres_every_text(url: &str, schema: &str) -> Vec<String> {
 
 mod sqlite {
     tiltas_testkit::store_contract_tests!(super::sqlite_store());
+    crate::sealed::sealed_contract_tests!(super::sqlite_store());
 
     #[tokio::test]
     async fn audit_entries_are_filtered_paged_and_outlive_activity_retention() {
@@ -243,6 +247,7 @@ mod sqlite {
 
 mod postgres {
     tiltas_testkit::store_contract_tests!(super::postgres_store());
+    crate::sealed::sealed_contract_tests!(super::postgres_store());
 
     #[tokio::test]
     async fn audit_entries_are_filtered_paged_and_outlive_activity_retention() {

@@ -23,6 +23,8 @@ use tokio::sync::oneshot;
 pub async fn run(global: &GlobalArgs, args: &ConnectArgs) -> anyhow::Result<ExitCode> {
     let config = tiltas_engine::load_config(&args.config.config, tiltas_systems::registry::catalog())
         .map_err(|problems| anyhow!("{problems}"))?;
+    let store = crate::store_url::open(global.db.as_deref(), Some(&config)).await?;
+    let config = super::secrets::unseal(config, &store).await?;
     let connection = config.connection(&args.connection).ok_or_else(|| {
         let known: Vec<&str> = config
             .connections
@@ -56,7 +58,6 @@ pub async fn run(global: &GlobalArgs, args: &ConnectArgs) -> anyhow::Result<Exit
             args.config.config.display()
         );
     };
-    let store = crate::store_url::open(global.db.as_deref(), Some(&config)).await?;
     let vault: Arc<dyn CredentialVault> = Arc::new(StoreVault::new(store, &config.base_dir));
     let (code, redirect_uri) = obtain_code(&authorization, args).await?;
     let tokens = Arc::new(ConnectionVault::new(

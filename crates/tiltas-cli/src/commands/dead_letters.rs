@@ -4,7 +4,6 @@ use super::sync::{report_outcome, EXIT_RECORDS_FAILED};
 use crate::args::{DeadLetterCommand, GlobalArgs};
 use anyhow::Context;
 use std::process::ExitCode;
-use std::sync::Arc;
 use tiltas_engine::{Engine, SyncOptions};
 use tiltas_store::{DeadLetterFilter, DeadLetterStatus};
 
@@ -17,10 +16,11 @@ pub async fn run(global: &GlobalArgs, command: DeadLetterCommand) -> anyhow::Res
         DeadLetterCommand::Replay(args) => &args.config.config,
     };
     let config = match super::load_or_report(path) {
-        Ok(config) => Arc::new(config),
+        Ok(config) => config,
         Err(code) => return Ok(code),
     };
     let store = crate::store_url::open(global.db.as_deref(), Some(&config)).await?;
+    let config = super::secrets::unseal(config, &store).await?;
     let known_flow = |flow: &Option<String>| -> anyhow::Result<()> {
         match flow {
             Some(name) if config.flow(name).is_none() => {

@@ -13,7 +13,9 @@ mod keys;
 pub(crate) mod order;
 mod quote;
 mod runs;
+pub(crate) mod secrets;
 mod serve;
+mod serve_tls;
 mod sim;
 mod sync;
 mod validate;
@@ -48,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Connect(args) => connect::run(&cli.global, &args).await,
         Command::Quote(args) => quote::run(&cli.global, &args).await,
         Command::Order(args) => order::run(&cli.global, &args).await,
+        Command::Secrets(command) => secrets::run(&cli.global, command).await,
     }
 }
 

@@ -5,7 +5,6 @@ use crate::args::{ConfigArgs, GlobalArgs};
 use anyhow::bail;
 use clap::Args;
 use std::process::ExitCode;
-use std::sync::Arc;
 use tiltas_engine::{Engine, OrderOnce, SupplierOrderOutcome, SupplierOrderRequest, SupplierOrderStatus};
 
 /// Exit code of an order the supplier refused or failed (the answer says why and the fix).
@@ -43,7 +42,7 @@ pub struct OrderArgs {
 /// Places the order (or reads the answer a previous run with the same key got).
 pub async fn run(global: &GlobalArgs, args: &OrderArgs) -> anyhow::Result<ExitCode> {
     let config = match super::load_or_report(&args.config.config) {
-        Ok(config) => Arc::new(config),
+        Ok(config) => config,
         Err(code) => return Ok(code),
     };
     let key = match (&args.idempotency_key, &args.reference) {
@@ -56,6 +55,7 @@ pub async fn run(global: &GlobalArgs, args: &OrderArgs) -> anyhow::Result<ExitCo
         ),
     };
     let store = crate::store_url::open(global.db.as_deref(), Some(&config)).await?;
+    let config = super::secrets::unseal(config, &store).await?;
     let engine = Engine::new(config, store, tiltas_systems::registry::systems());
     let request = SupplierOrderRequest {
         supplier: args.supplier.clone(),

@@ -6,7 +6,6 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 use std::process::ExitCode;
 use std::str::FromStr;
-use std::sync::Arc;
 use tiltas_engine::quote::{Money, QuoteAnswer, QuoteOffer, QuoteRequest, SupplierStatus};
 use tiltas_engine::Engine;
 
@@ -26,10 +25,11 @@ pub async fn run(global: &GlobalArgs, args: &QuoteArgs) -> anyhow::Result<ExitCo
         .transpose()
         .map_err(|why| anyhow::anyhow!("--budget: {why}"))?;
     let config = match super::load_or_report(&args.config.config) {
-        Ok(config) => Arc::new(config),
+        Ok(config) => config,
         Err(code) => return Ok(code),
     };
     let store = crate::store_url::open(global.db.as_deref(), Some(&config)).await?;
+    let config = super::secrets::unseal(config, &store).await?;
     let engine = Engine::new(config, store, tiltas_systems::registry::systems());
     let mut every_part_answered = true;
     for part in &args.parts {

@@ -1,5 +1,6 @@
-//! `tiltas serve` (API, webhooks, metrics, dashboard, scheduler, inbox worker); the worker part
-//! is shared with `tiltas worker` and `tiltas run` ([`super::worker`]).
+//! `tiltas serve` (API, webhooks, metrics, dashboard, scheduler, inbox worker), over HTTP or,
+//! with `--tls-cert`/`--tls-key`, HTTPS; the worker part is shared with `tiltas worker` and
+//! `tiltas run` ([`super::worker`]).
 use super::worker::WorkerHost;
 use crate::args::{GlobalArgs, ServeArgs};
 use anyhow::Context;
@@ -8,9 +9,14 @@ use std::process::ExitCode;
 use tiltas_store::WorkerKind;
 use tower::ServiceExt;
 
-/// Serves until SIGTERM or Ctrl-C; prints `listening on http://ADDR` when ready. The HTTP
+/// Serves until SIGTERM or Ctrl-C; prints `listening on http(s)://ADDR` when ready. The HTTP
 /// routes answer with the current flow file (a reload swaps it).
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    // The certificate is checked before anything starts: a bad file is named at once.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(super::serve_tls::load(cert, key).await?),
+        _ => None,
+    };
     let host = match WorkerHost::start(global, &args.config, &args.worker, WorkerKind::Serve).await? {
         Ok(host) => host,
         Err(code) => return Ok(code),
@@ -33,21 +39,25 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<Exit
         async move { router.oneshot(request).await }
     });
     let app = axum::Router::new().fallback_service(current_router);
-    println!("listening on http://{address}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{address}");
     std::io::stdout().flush()?;
-    tracing::info!(%address, flows = host.state().config.flows.len(), "serving");
+    tracing::info!(%address, flows = host.state().config.flows.len(), tls = tls.is_some(), "serving");
     let (stopped, stop_http) = tokio::sync::oneshot::channel::<()>();
+    let stop_requested = async move {
+        let _ = stop_http.await;
+    };
     let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_http.await;
-            })
-            .await
+        match tls {
+            Some(tls) => super::serve_tls::serve(listener, tls, app, stop_requested).await,
+            None => axum::serve(listener, app)
+                .with_graceful_shutdown(stop_requested)
+                .await
+                .context("the server stopped"),
+        }
     });
     let code = host.run_until_stopped().await;
     let _ = stopped.send(());
-    http.await
-        .context("the server stopped")?
-        .context("the server stopped")?;
+    http.await.context("the server stopped")??;
     Ok(code)
 }

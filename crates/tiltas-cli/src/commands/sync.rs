@@ -14,7 +14,7 @@ pub const EXIT_RECORDS_FAILED: u8 = 3;
 /// Runs one flow and prints its counters.
 pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<ExitCode> {
     let config = match super::load_or_report(&args.config.config) {
-        Ok(config) => Arc::new(config),
+        Ok(config) => config,
         Err(code) => return Ok(code),
     };
     let store = if args.dry_run {
@@ -22,6 +22,7 @@ pub async fn run(global: &GlobalArgs, args: &SyncArgs) -> anyhow::Result<ExitCod
     } else {
         crate::store_url::open(global.db.as_deref(), Some(&config)).await?
     };
+    let config = super::secrets::unseal(config, &store).await?;
     let engine = Engine::new(config, store, tiltas_systems::registry::systems());
     let show_bar = !args.json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     let bar = show_bar.then(|| Arc::new(TerminalProgress::new(&args.flow)));

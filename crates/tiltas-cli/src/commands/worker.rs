@@ -50,7 +50,8 @@ impl WorkerHost {
             Err(code) => return Ok(Err(code)),
         };
         let store = crate::store_url::open(global.db.as_deref(), Some(&loaded)).await?;
-        let mut state = AppState::new(Arc::new(loaded), store, tiltas_systems::registry::systems());
+        let loaded = super::secrets::unseal(loaded, &store).await?;
+        let mut state = AppState::new(loaded, store, tiltas_systems::registry::systems());
         state.claim_ttl = Duration::from_secs(options.claim_ttl);
         let heartbeat = tokio::spawn(tiltas_server::run_heartbeat(state.clone(), kind));
         let background = spawn_background(&state);
@@ -128,7 +129,14 @@ impl WorkerHost {
             }
         };
         let old = self.state();
-        let config = Arc::new(loaded);
+        let config = match super::secrets::unseal(loaded, &old.store).await {
+            Ok(config) => config,
+            Err(error) => {
+                tracing::error!(file = %path, %error, "the flow file's stored secrets cannot be read; still running the previous one");
+                eprintln!("{path}: not reloaded ({why}): {error:#}; still running the previous flow file");
+                return;
+            }
+        };
         let engine = Engine::new(config.clone(), old.store.clone(), tiltas_systems::registry::systems());
         let state = AppState {
             config,

@@ -14,6 +14,7 @@ mod order_crash;
 mod payments;
 mod quote;
 mod rivile_flow;
+mod secrets;
 mod serve;
 mod supplier_order;
 mod sustained_load;

@@ -7,22 +7,7 @@ impl Checker<'_> {
         let node = &entry.node;
         let value = match spec.kind {
             KeyKind::String => SettingValue::String(self.string(entry, place)?),
-            KeyKind::Secret => match &node.kind {
-                Kind::Str(text) => SettingValue::Secret(Secret::literal(text.clone())),
-                Kind::Table(fields) => match fields.as_slice() {
-                    [field] if field.key == "env" && field.node.as_str().is_some_and(|name| !name.is_empty()) => {
-                        SettingValue::Secret(Secret::from_env(field.node.as_str().unwrap_or_default()))
-                    }
-                    _ => {
-                        self.wrong_type(entry, place, "a secret: \"…\" or { env = \"VARIABLE\" }");
-                        return None;
-                    }
-                },
-                _ => {
-                    self.wrong_type(entry, place, "a secret: \"…\" or { env = \"VARIABLE\" }");
-                    return None;
-                }
-            },
+            KeyKind::Secret => SettingValue::Secret(self.secret(entry, place)?),
             KeyKind::Integer => match node.kind {
                 Kind::Int(number) if number >= 0 => SettingValue::Integer(number.unsigned_abs()),
                 _ => {
@@ -112,5 +97,63 @@ impl Checker<'_> {
             }
         };
         Some(value)
+    }
+}
+
+/// What a secret may be written as, for messages.
+const SECRET_FORMS: &str = "a secret: \"…\", { env = \"VARIABLE\" }, { file = \"PATH\" } or { store = true }";
+
+impl Checker<'_> {
+    /// A secret: literal text, `{ env = "VARIABLE" }`, `{ file = "PATH" }` (read now, relative
+    /// to the flow file) or `{ store = true }` (sealed in the store by `tiltas secrets set`).
+    fn secret(&mut self, entry: &Entry, place: &str) -> Option<Secret> {
+        let fields = match &entry.node.kind {
+            Kind::Str(text) => return Some(Secret::literal(text.clone())),
+            Kind::Table(fields) => fields,
+            _ => {
+                self.wrong_type(entry, place, SECRET_FORMS);
+                return None;
+            }
+        };
+        let [field] = fields.as_slice() else {
+            self.wrong_type(entry, place, SECRET_FORMS);
+            return None;
+        };
+        match (field.key.as_str(), &field.node.kind) {
+            ("env", Kind::Str(variable)) if !variable.is_empty() => Some(Secret::from_env(variable.clone())),
+            ("file", Kind::Str(path)) if !path.is_empty() => self.secret_file(entry, place, path),
+            ("store", Kind::Bool(true)) => Some(Secret::from_store()),
+            _ => {
+                self.wrong_type(entry, place, SECRET_FORMS);
+                None
+            }
+        }
+    }
+
+    /// A secret read from a file now, its trailing newline trimmed; an unreadable or empty file
+    /// is a problem naming the file, the place and the key.
+    fn secret_file(&mut self, entry: &Entry, place: &str, written: &str) -> Option<Secret> {
+        let path = self.base_dir.join(written);
+        let problem = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let value = text.strip_suffix('\n').unwrap_or(&text);
+                let value = value.strip_suffix('\r').unwrap_or(value);
+                if !value.is_empty() {
+                    return Some(Secret::from_file(path, value));
+                }
+                "it is empty".to_owned()
+            }
+            Err(error) => error.to_string(),
+        };
+        self.problem(
+            entry.node.at,
+            format!(
+                "{place}: `{}` is read from the secret file {}, which cannot be used: {problem}; \
+                 write the secret into that file (readable by tiltas) or fix the path (relative to the flow file)",
+                entry.key,
+                path.display()
+            ),
+        );
+        None
     }
 }
