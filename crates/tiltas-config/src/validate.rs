@@ -20,7 +20,7 @@ mod settings;
 const DEFAULT_LOOK_BACK: Duration = Duration::from_secs(120);
 
 const TOP_KEYS: [&str; 6] = ["store", "budget_groups", "connections", "flows", "quote", "server"];
-const CONNECTION_KEYS: [&str; 6] = [
+const CONNECTION_KEYS: [&str; 7] = [
     "system",
     "rate_limit",
     "daily_budget",

@@ -21,6 +21,8 @@ pub mod quote;
 mod repeats;
 mod report;
 mod run;
+pub mod secrets;
+mod spans;
 mod stages;
 mod supplier_order;
 mod vault;
@@ -37,4 +39,7 @@ pub use supplier_order::{
     OrderOnce, SupplierOrderError, SupplierOrderLine, SupplierOrderOutcome, SupplierOrderRequest, SupplierOrderStatus,
     SUPPLIER_ORDER_CLAIM, SUPPLIER_ORDER_SCOPE,
 };
-pub use vault::{StoreVault, SECRET_KEY_FILE, SECRET_KEY_VARIABLE};
+pub use vault::{
+    create_new_key_file, KeySource, StoreVault, MASTER_KEY_FILE_VARIABLE, MASTER_KEY_VARIABLE, SECRET_KEY_FILE,
+    SECRET_KEY_VARIABLE,
+};

@@ -150,8 +150,10 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 }
 
 #[cfg(test)]
-mod backpressure_tests;
 mod audit_tests;
+#[cfg(test)]
+mod backpressure_tests;
+#[cfg(test)]
 mod metrics_tests;
 #[cfg(test)]
 mod quota_tests;
