@@ -62,7 +62,7 @@ async fn a_full_inbox_answers_503_with_retry_after_and_keeps_nothing_until_deliv
         .unwrap();
     let metrics = String::from_utf8(metrics.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     assert!(
-        metrics.contains("tiltas_webhooks_total{connection=\"shop\",outcome=\"backpressure\"} 1"),
+        metrics.contains("connection=\"shop\",outcome=\"backpressure\"} 1"),
         "{metrics}"
     );
 

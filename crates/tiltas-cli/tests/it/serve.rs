@@ -244,7 +244,7 @@ fn the_demo_once_delivers_something_in_every_flow() {
 
 /// Whether the metrics page has a sample `NAME{…LABELS…} VALUE` (every series also carries
 /// the process's `worker` label, first).
-fn has_sample(metrics: &str, name: &str, labels: &str, value: &str) -> bool {
+pub(crate) fn has_sample(metrics: &str, name: &str, labels: &str, value: &str) -> bool {
     metrics.lines().any(|line| {
         line.strip_prefix(name)
             .and_then(|rest| rest.strip_prefix('{'))
