@@ -55,9 +55,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 /// Failed sign-ins per address in the current window. Hand-written rather than `governor`:
 /// a blocked address must be refused *before* its key is checked (or a guess that happens to
 /// be right would still get through), and governor cannot look without spending a cell.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SignInFailures {
     by_address: HashMap<Option<IpAddr>, (Instant, u32)>,
+    /// Failures allowed per window (`TILTAS_SIGN_IN_FAILURES`, else [`SIGN_IN_FAILURES_ALLOWED`]).
+    allowed: u32,
 }
 
 impl SignInFailures {
@@ -69,7 +71,7 @@ impl SignInFailures {
             self.by_address.remove(&address);
             return None;
         }
-        (failures >= SIGN_IN_FAILURES_ALLOWED).then(|| ends - now)
+        (failures >= self.allowed).then(|| ends - now)
     }
 
     fn failed(&mut self, address: Option<IpAddr>, now: Instant) {
@@ -83,6 +85,28 @@ impl SignInFailures {
             *entry = (now, 0);
         }
         entry.1 += 1;
+    }
+}
+
+/// The environment variable that overrides [`SIGN_IN_FAILURES_ALLOWED`] (a positive number):
+/// for a server behind a proxy that shows every client with one address, or an API fuzzer.
+pub const SIGN_IN_FAILURES_VARIABLE: &str = "TILTAS_SIGN_IN_FAILURES";
+
+/// The failed sign-ins allowed per address and window: the variable's when it is a positive
+/// number (a bad value is logged and the default kept).
+fn sign_in_failures_allowed() -> u32 {
+    let Ok(text) = std::env::var(SIGN_IN_FAILURES_VARIABLE) else {
+        return SIGN_IN_FAILURES_ALLOWED;
+    };
+    match text.trim().parse::<u32>() {
+        Ok(allowed) if allowed > 0 => allowed,
+        _ => {
+            tracing::warn!(
+                value = %text,
+                "{SIGN_IN_FAILURES_VARIABLE} must be a positive number of failed sign-ins per minute; using {SIGN_IN_FAILURES_ALLOWED}"
+            );
+            SIGN_IN_FAILURES_ALLOWED
+        }
     }
 }
 
@@ -105,7 +129,10 @@ impl Security {
             })
             .collect();
         Security {
-            sign_ins: Mutex::new(SignInFailures::default()),
+            sign_ins: Mutex::new(SignInFailures {
+                by_address: HashMap::new(),
+                allowed: sign_in_failures_allowed(),
+            }),
             last_used: Mutex::new(HashMap::new()),
             hooks,
         }
@@ -164,18 +191,20 @@ pub(crate) fn too_many(code: &str, message: String, wait: Duration) -> Response 
 /// answers) in the window is answered 429 with `Retry-After` before its key is looked at.
 pub(crate) async fn throttle_sign_ins(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let address = ClientAddress::of(request.extensions());
-    let blocked = state
-        .security
-        .sign_ins
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .blocked_for(address.0, Instant::now());
+    let (blocked, allowed) = {
+        let mut sign_ins = state
+            .security
+            .sign_ins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (sign_ins.blocked_for(address.0, Instant::now()), sign_ins.allowed)
+    };
     if let Some(wait) = blocked {
         tracing::warn!(client = %address, "sign-in refused: too many failed attempts");
         return too_many(
             "too_many_failed_sign_ins",
             format!(
-                "more than {SIGN_IN_FAILURES_ALLOWED} failed sign-ins from {address} within {}s: wait, then check the key (`tiltas keys list`)",
+                "more than {allowed} failed sign-ins from {address} within {}s: wait, then check the key (`tiltas keys list`)",
                 SIGN_IN_WINDOW.as_secs()
             ),
             wait,

@@ -56,7 +56,11 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// Only this actor (a key's name, or `cli:USER`).
     pub actor: Option<String>,
-    /// Only actions at or after this time (RFC 3339, e.g. `2026-11-30T00:00:00Z`).
+    /// Only actions at or after this time (RFC 3339, e.g. `2026-11-30T00:00:00Z`; any offset is
+    /// accepted, the pattern shows the plain UTC form; empty means no bound).
+    #[param(
+        pattern = "^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$"
+    )]
     pub since: Option<String>,
     /// Only entries older than this id: the next page after the last id seen.
     pub before: Option<i64>,
@@ -110,7 +114,7 @@ pub(super) async fn list_audit(
 #[serde(deny_unknown_fields)]
 pub struct ForgetRequest {
     /// The person's e-mail address (matched ignoring case, anywhere in a stored document).
-    #[schema(min_length = 3)]
+    #[schema(min_length = 3, pattern = "^[^@\\s]+@[^@\\s]+$", example = "ona@example.lt")]
     pub email: String,
     /// Report what would be erased, erase nothing.
     #[serde(default)]
