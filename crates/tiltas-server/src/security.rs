@@ -62,6 +62,15 @@ struct SignInFailures {
     allowed: u32,
 }
 
+impl Default for SignInFailures {
+    fn default() -> SignInFailures {
+        SignInFailures {
+            by_address: HashMap::new(),
+            allowed: SIGN_IN_FAILURES_ALLOWED,
+        }
+    }
+}
+
 impl SignInFailures {
     /// How long `address` must wait, when it failed too often in the window.
     fn blocked_for(&mut self, address: Option<IpAddr>, now: Instant) -> Option<Duration> {
@@ -130,8 +139,8 @@ impl Security {
             .collect();
         Security {
             sign_ins: Mutex::new(SignInFailures {
-                by_address: HashMap::new(),
                 allowed: sign_in_failures_allowed(),
+                ..SignInFailures::default()
             }),
             last_used: Mutex::new(HashMap::new()),
             hooks,
