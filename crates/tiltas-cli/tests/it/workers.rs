@@ -186,7 +186,11 @@ fn post_webhooks(servers: &[String]) -> usize {
     deliveries.len()
 }
 
+// Three tiltas processes, two simulators and PostgreSQL: beside the other 45 tests of this
+// binary on 2 cores the takeover missed its 90 s twice, alone it takes ~20 s. scripts/test
+// runs it by itself after the suite (`-- --ignored workers::`).
 #[test]
+#[ignore = "needs the machine to itself: scripts/test runs it alone after the suite"]
 fn three_workers_on_postgres_process_each_delivery_once_and_take_over_a_killed_workers_flow() {
     let Some(db) = postgres_database() else { return };
     let started = Instant::now();
