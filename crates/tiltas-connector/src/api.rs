@@ -307,6 +307,13 @@ pub trait CallGate: Send + Sync {
     fn report(&self, quota: RemoteQuota) {
         let _ = quota;
     }
+
+    /// Hears that the system refused a request for the rate (429): every request of the
+    /// connection waits `wait` before it goes, so the calls running beside the refused one do
+    /// not meet the same refusal.
+    fn hold(&self, wait: std::time::Duration) {
+        let _ = wait;
+    }
 }
 
 /// A gate that admits everything at once (no rate limit, no budget).

@@ -68,6 +68,9 @@ pub fn quote(body: &Value) -> String {
     text.chars().take(300).collect()
 }
 
+/// How long a connection's requests hold back after a 429 that did not say how long.
+const HOLD_WITHOUT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// The one call path of every HTTP connector: waits for `gate` (pacing, daily budget), sends
 /// `request` and reads the whole answer. Not being able to send or read is transient (a
 /// request that cannot even be built is fatal); the message names `what`, never the URL's
@@ -82,6 +85,14 @@ pub async fn exchange(
     let response = request.send().await.map_err(|error| transport(what, &error))?;
     let status = response.status();
     let headers = response.headers().clone();
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let wait = headers
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(retry_after_header)
+            .unwrap_or(HOLD_WITHOUT_RETRY_AFTER);
+        gate.hold(wait);
+    }
     let text = response.text().await.map_err(|error| {
         ConnectorError::new(
             ErrorKind::Transient,

@@ -8,8 +8,13 @@ use tiltas_connector::{
     BatchResult, ConnectorError, ErrorKind, Lookup, Page, ReadRequest, Source, Target, WriteItem, WriteOutcome,
 };
 
-/// How often a transient or rate-limited call is tried before the run gives up.
+/// How often a call that failed in transit is tried before the run gives up.
 pub(crate) const ATTEMPTS: u32 = 6;
+/// How long, in all, one call waits out a system's "too many requests" before the run gives
+/// up. A 429 is the system asking to slow down, not a failure: several workers (or another
+/// program) sharing one API key meet it for as long as they overlap, so it is waited out for
+/// minutes, not six tries.
+pub(crate) const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(300);
 /// The first backoff; it doubles per attempt.
 const BASE_DELAY: Duration = Duration::from_millis(200);
 /// The longest backoff (a server's `Retry-After` may ask for more and gets it).
@@ -33,10 +38,51 @@ pub(crate) fn retry_delay(attempt: u32, error: &ConnectorError) -> Duration {
     exponential.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
 }
 
-async fn wait_before_retry(attempt: u32, error: &ConnectorError) {
-    let wait = retry_delay(attempt, error);
-    tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying after a failure");
-    tokio::time::sleep(wait).await;
+/// The retries of one call so far: failures in transit are tried [`ATTEMPTS`] times, refusals
+/// for the rate (429) are waited out for up to [`RATE_LIMIT_PATIENCE`].
+#[derive(Debug, Default)]
+struct Retries {
+    failed: u32,
+    refused: u32,
+    waited_for_rate: Duration,
+}
+
+impl Retries {
+    /// The wait before trying again after `error`, or `None` when the call must give up.
+    fn next(&mut self, error: &ConnectorError) -> Option<Duration> {
+        match error.kind {
+            ErrorKind::RateLimited => {
+                let wait = retry_delay(self.refused + 1, error);
+                if self.waited_for_rate + wait > RATE_LIMIT_PATIENCE {
+                    return None;
+                }
+                self.refused += 1;
+                self.waited_for_rate += wait;
+                Some(wait)
+            }
+            ErrorKind::Transient if self.failed + 1 < ATTEMPTS => {
+                self.failed += 1;
+                Some(retry_delay(self.failed, error))
+            }
+            _ => None,
+        }
+    }
+
+    /// Tries after the first, of either kind.
+    fn made(&self) -> u32 {
+        self.failed + self.refused
+    }
+
+    /// Waits before the next try after `error`; false (at once) when the call must give up.
+    async fn wait(&mut self, error: &ConnectorError) -> bool {
+        let Some(wait) = self.next(error) else {
+            return false;
+        };
+        let attempt = self.made();
+        tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying after a failure");
+        tokio::time::sleep(wait).await;
+        true
+    }
 }
 
 /// Reads a page, retrying transient failures. Returns the page and the failed calls made.
@@ -44,15 +90,15 @@ pub(crate) async fn read_page(
     source: &mut (dyn Source + '_),
     request: &ReadRequest,
 ) -> Result<(Page, u64), ConnectorError> {
-    let mut attempt = 0;
+    let mut retries = Retries::default();
     loop {
         match source.read_page(request).await {
-            Err(error) if is_retryable(&error) && attempt + 1 < ATTEMPTS => {
-                attempt += 1;
-                wait_before_retry(attempt, &error).await;
+            Err(error) => {
+                if !retries.wait(&error).await {
+                    return Err(error);
+                }
             }
-            Err(error) => return Err(error),
-            Ok(page) => return Ok((page, u64::from(attempt))),
+            Ok(page) => return Ok((page, u64::from(retries.made()))),
         }
     }
 }
@@ -66,16 +112,16 @@ pub(crate) async fn lookup(
     if keys.is_empty() || !target.can_lookup() {
         return Ok(Lookup::default());
     }
-    let mut attempt = 0;
+    let mut retries = Retries::default();
     loop {
         match target.lookup(match_on, keys).await {
-            Err(error) if is_retryable(&error) && attempt + 1 < ATTEMPTS => {
-                attempt += 1;
-                wait_before_retry(attempt, &error).await;
+            Err(error) => {
+                if !retries.wait(&error).await {
+                    return Err(error);
+                }
             }
-            Err(error) => return Err(error),
             Ok(mut found) => {
-                found.api_calls += u64::from(attempt);
+                found.api_calls += u64::from(retries.made());
                 return Ok(found);
             }
         }
@@ -97,7 +143,7 @@ pub(crate) async fn write_verified(
     let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; items.len()];
     let mut pending: Vec<usize> = (0..items.len()).collect();
     let mut api_calls = 0;
-    let mut attempt = 0;
+    let mut retries = Retries::default();
     while !pending.is_empty() {
         let batch: Vec<WriteItem> = pending.iter().map(|&index| items[index].clone()).collect();
         // The failure to retry after, if any: of the whole call, or of some of its records
@@ -120,7 +166,7 @@ pub(crate) async fn write_verified(
                 // Records that went through this round give the rest a fresh set of attempts: the
                 // limit is on attempts without progress.
                 if retry.len() < pending.len() {
-                    attempt = 0;
+                    retries = Retries::default();
                 }
                 pending = retry;
                 match failure {
@@ -134,14 +180,12 @@ pub(crate) async fn write_verified(
             }
             Err(error) => return Err(error),
         };
-        if attempt + 1 >= ATTEMPTS {
+        if !retries.wait(&failure).await {
             for &index in &pending {
                 outcomes[index].get_or_insert_with(|| WriteOutcome::Failed(failure.clone()));
             }
             break;
         }
-        attempt += 1;
-        wait_before_retry(attempt, &failure).await;
         // A refusal (429) was not processed; anything else may have been.
         if failure.kind != ErrorKind::RateLimited {
             let creates: Vec<(usize, String)> = pending
@@ -201,5 +245,30 @@ mod tests {
                 full / 2
             );
         }
+    }
+
+    #[test]
+    fn refusals_for_the_rate_are_waited_out_for_minutes_failures_in_transit_six_times() {
+        let mut refused = ConnectorError::new(ErrorKind::RateLimited, "429");
+        refused.retry_after = Some(Duration::from_secs(1));
+        let mut retries = Retries::default();
+        for _ in 0..RATE_LIMIT_PATIENCE.as_secs() {
+            assert_eq!(retries.next(&refused), Some(Duration::from_secs(1)));
+        }
+        assert_eq!(retries.next(&refused), None, "past the patience");
+
+        let failed = ConnectorError::new(ErrorKind::Transient, "503");
+        let mut retries = Retries::default();
+        let waits = std::iter::from_fn(|| retries.next(&failed)).count();
+        assert_eq!(waits, ATTEMPTS as usize - 1);
+        assert_eq!(retries.made(), ATTEMPTS - 1);
+
+        // Refusals in between do not use up the tries of failures, nor the other way round.
+        let mut retries = Retries::default();
+        for _ in 0..10 {
+            assert!(retries.next(&refused).is_some());
+        }
+        assert!(retries.next(&failed).is_some());
+        assert_eq!(retries.next(&ConnectorError::new(ErrorKind::Fatal, "400")), None);
     }
 }

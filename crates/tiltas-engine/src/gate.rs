@@ -21,6 +21,9 @@ pub(crate) struct ConnectionGate {
     store: Arc<dyn Store>,
     /// What the system last said about its own limits, by name.
     reported: Mutex<BTreeMap<String, RemoteQuota>>,
+    /// No request goes before this: the system refused one for the rate (429) and said how
+    /// long to wait. Other workers sharing the key are why pacing alone cannot prevent it.
+    held_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 /// The GCRA limiter of a rate: one request per `per / requests`, `burst` at once (1 unless the
@@ -42,6 +45,7 @@ impl ConnectionGate {
             group: group.map(|group| (group.name.clone(), group.daily_budget)),
             store,
             reported: Mutex::new(BTreeMap::new()),
+            held_until: Mutex::new(None),
         }
     }
 
@@ -97,6 +101,21 @@ impl ConnectionGate {
         ))
     }
 
+    /// Waits out a hold the system asked for (see [`CallGate::hold`]); a later hold that
+    /// arrives meanwhile is waited out too.
+    async fn wait_while_held(&self) {
+        loop {
+            let until = *self
+                .held_until
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match until {
+                Some(until) if until > tokio::time::Instant::now() => tokio::time::sleep_until(until).await,
+                _ => return,
+            }
+        }
+    }
+
     /// The store counter of a budget group: apart from every connection's (a connection name
     /// has no `:`).
     pub fn group_counter(group: &str) -> String {
@@ -146,10 +165,22 @@ impl CallGate for ConnectionGate {
                 }
             }
         }
+        self.wait_while_held().await;
         if let Some(pacing) = &self.pacing {
             pacing.until_ready().await;
         }
         Ok(())
+    }
+
+    fn hold(&self, wait: std::time::Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut held = self
+            .held_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.is_none_or(|current| current < until) {
+            *held = Some(until);
+        }
     }
 
     fn report(&self, quota: RemoteQuota) {
@@ -252,6 +283,44 @@ mod tests {
             started.elapsed() >= Duration::from_millis(195),
             "{:?}",
             started.elapsed()
+        );
+    }
+
+    /// Real time again: the hold is a lower bound a slow machine cannot break.
+    #[tokio::test]
+    async fn after_a_429_every_request_of_the_connection_waits_the_hold_and_a_shorter_one_does_not_cut_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[connections.a]\nsystem = \"jsonl\"\n\n\
+                    [[flows]]\nname = \"f\"\nentity = \"product\"\n\
+                    from = { connection = \"a\", file = \"in.jsonl\" }\nto = { connection = \"a\", file = \"out.jsonl\" }\n";
+        let config = tiltas_config::parse_str(
+            text,
+            &dir.path().join("flows.toml"),
+            tiltas_systems::registry::catalog(),
+        )
+        .unwrap_or_else(|errors| panic!("{errors}"));
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store: Arc<dyn Store> = Arc::new(tiltas_store::SqliteStore::open(&url).await.unwrap());
+        let gate = Arc::new(ConnectionGate::new(config.connection("a").unwrap(), None, store));
+        gate.admit().await.unwrap();
+
+        let started = Instant::now();
+        gate.hold(Duration::from_millis(400));
+        gate.hold(Duration::from_millis(10));
+        let beside = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                gate.admit().await.unwrap();
+                started.elapsed()
+            }
+        });
+        gate.admit().await.unwrap();
+        let waited = started.elapsed();
+        let waited_beside = beside.await.unwrap();
+        assert!(waited >= Duration::from_millis(390), "admitted after {waited:?}");
+        assert!(
+            waited_beside >= Duration::from_millis(390),
+            "admitted after {waited_beside:?}"
         );
     }
 }
