@@ -1,10 +1,8 @@
 //! `examples/erp-shop.toml` end to end over loopback: `tiltas sim rivile`, `tiltas sim
 //! woocommerce` and `tiltas sync`, all real processes.
-use crate::{simulator, tiltas, ExampleRun, Process};
+use crate::{simulator, ExampleRun};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tiltas_systems::woocommerce::oauth::{sign_query, SignatureMethod};
 
@@ -317,20 +315,7 @@ fn serve_runs_products_before_stock_on_start_up_so_stock_finds_every_product() {
     assert!(key.status.success(), "{}", String::from_utf8_lossy(&key.stderr));
     let key: Value = serde_json::from_slice(&key.stdout).unwrap();
     let key = key["key"].as_str().unwrap().to_owned();
-    let mut child = tiltas()
-        .args(["--db", &example.db, "serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&example.flows)
-        .envs(example.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Process(child);
-    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let (_server, url) = example.serve();
     let client = reqwest::blocking::Client::new();
     let api = |path: &str| -> Value {
         client

@@ -123,24 +123,26 @@ pub fn tiltas() -> Command {
     command
 }
 
-/// Starts `tiltas ARGS` (a simulator) and waits for its `listening on URL` line.
-pub fn simulator(args: &[&str]) -> (Process, String) {
-    let mut child = tiltas()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+/// Spawns `command` (a simulator or `tiltas serve`) and waits for its first line of output,
+/// `listening on URL`: the process (killed when dropped) and the URL.
+pub fn started(command: &mut Command) -> (Process, String) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    let child = Process(child);
     let url = line
         .trim()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    (Process(child), url)
+    (child, url)
+}
+
+/// Starts `tiltas ARGS` (a simulator) and waits for its `listening on URL` line.
+pub fn simulator(args: &[&str]) -> (Process, String) {
+    started(tiltas().args(args))
 }
 
 /// An example flow file copied to a temporary directory with `replacements` applied (the
@@ -170,16 +172,26 @@ impl ExampleRun {
         ExampleRun { dir, flows, db, env }
     }
 
-    /// `tiltas --db DB ARGS… --config FLOWS` with the example's environment.
-    pub fn tiltas(&self, args: &[&str]) -> Output {
-        tiltas()
+    /// `tiltas --db DB ARGS… --config FLOWS` with the example's environment, not yet run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = tiltas();
+        command
             .args(["--db", &self.db])
             .args(args)
             .arg("--config")
             .arg(&self.flows)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .output()
-            .unwrap()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        command
+    }
+
+    /// `tiltas --db DB ARGS… --config FLOWS` with the example's environment, run to its end.
+    pub fn tiltas(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// `tiltas serve` on a free loopback port: the process and its URL.
+    pub fn serve(&self) -> (Process, String) {
+        started(&mut self.command(&["serve", "--listen", "127.0.0.1:0"]))
     }
 
     /// `sync FLOW --json`: the exit code, the report, stderr.

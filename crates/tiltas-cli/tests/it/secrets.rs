@@ -1,8 +1,8 @@
 //! Secrets at rest and never logged: `tiltas secrets set/list/rotate-master` against a real
 //! SQLite store, a store copied without its master key, the log-scan of a whole sync and a
 //! served API, and `tiltas serve` over HTTPS.
-use crate::{simulator, tiltas, ExampleRun, Process};
-use std::io::{BufRead, BufReader, Write};
+use crate::{simulator, started, tiltas, ExampleRun, Process};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::sync::Arc;
@@ -19,12 +19,8 @@ const HOOK_SECRET: &str = "hook-secret-2Wm6";
 
 /// `tiltas ARGS…` of an example run with `stdin` as standard input.
 fn with_stdin(example: &ExampleRun, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut child = tiltas()
-        .args(["--db", &example.db])
-        .args(args)
-        .arg("--config")
-        .arg(&example.flows)
-        .envs(example.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    let mut child = example
+        .command(args)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -349,28 +345,15 @@ fn serve_answers_over_https_with_the_given_certificate_and_names_a_bad_file() {
     ]);
     assert!(text(&swapped).contains("cannot be used together"), "{}", text(&swapped));
 
-    let mut child = tiltas()
-        .args(["--db", &example.db, "serve", "--listen", "127.0.0.1:0", "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .arg("--config")
-        .arg(&example.flows)
-        .envs(example.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Process(child);
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
+    let (_server, url) = started(&mut example.command(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]));
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let client = reqwest::blocking::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
@@ -401,35 +384,16 @@ fn unknown_product_order(id: u64) -> String {
 
 /// Starts `tiltas serve` with debug JSON logs into `log`; its URL.
 fn serve_logging_to(example: &ExampleRun, log: &Path) -> (Process, String) {
-    let mut child = tiltas()
-        .args([
-            "--db",
-            &example.db,
-            "--log",
-            "debug",
-            "--log-format",
-            "json",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--config")
-        .arg(&example.flows)
-        .envs(example.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_owned();
-    (Process(child), url)
+    let mut command = example.command(&[
+        "--log",
+        "debug",
+        "--log-format",
+        "json",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    started(command.stderr(std::fs::File::create(log).unwrap()))
 }
 
 #[test]

@@ -1,9 +1,7 @@
 //! `tiltas serve` as a process: keys from `tiltas keys`, the API behind them, and a burst of
 //! signed WooCommerce order webhooks absorbed while Rivile allows 10 requests/s.
-use crate::{simulator, tiltas, Process};
+use crate::{simulator, started, tiltas};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const RIVILE_KEY: &str = "HOOK.key";
@@ -79,19 +77,11 @@ on_duplicate = "skip"
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(listed.contains("test") && !listed.contains(&key), "{listed}");
 
-    let mut child = tiltas()
-        .args(["--db", &db, "serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&flows)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Process(child);
-    let url = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let (_server, url) = started(
+        tiltas()
+            .args(["--db", &db, "serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&flows),
+    );
     let client = reqwest::blocking::Client::new();
 
     let denied = client.get(format!("{url}/api/v1/flows")).send().unwrap();

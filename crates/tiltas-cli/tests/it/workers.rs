@@ -4,11 +4,10 @@
 //! every scheduled flow runs once in its period; the worker is SIGKILLed mid-run and its flow
 //! continues on another worker, nothing lost and nothing sent twice; `GET /api/v1/workers`
 //! lists the live ones; SIGTERM ends a server cleanly.
-use crate::{simulator, tiltas, ExampleRun, Process};
+use crate::{simulator, started, tiltas, ExampleRun, Process};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const RIVILE_KEY: &str = "SHOP.test-key";
@@ -99,31 +98,21 @@ struct Worker {
 
 impl Worker {
     fn start(example: &ExampleRun, db: &str, args: &[&str]) -> Worker {
-        let mut child = tiltas()
+        let mut command = tiltas();
+        command
             .args(["--db", db, "--log", "warn"])
             .args(args)
             .arg("--config")
             .arg(&example.flows)
             .envs(example.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("TILTAS_CLAIM_TTL", "10")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let url = (args[0] == "serve").then(|| {
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            line.trim()
-                .strip_prefix("listening on ")
-                .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-                .to_owned()
-        });
-        Worker {
-            process: Process(child),
-            url,
-        }
+            .env("TILTAS_CLAIM_TTL", "10");
+        let (process, url) = if args[0] == "serve" {
+            let (process, url) = started(&mut command);
+            (process, Some(url))
+        } else {
+            (Process(command.spawn().unwrap()), None)
+        };
+        Worker { process, url }
     }
 
     fn pid(&self) -> u32 {
