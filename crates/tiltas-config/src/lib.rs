@@ -10,6 +10,7 @@
 
 mod diagnostic;
 mod quote;
+mod secret;
 mod spec;
 mod tree;
 mod types;
@@ -17,10 +18,11 @@ mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use quote::{is_currency_code, QuoteSettings, RateSource, DEFAULT_QUOTE_BUDGET, ECB_DAILY_URL};
+pub use secret::{Secret, SecretOrigin};
 pub use spec::*;
 pub use types::{
     format_duration, parse_duration, BudgetGroup, Connection, DuplicatePolicy, Endpoint, Expression, Flow, MapEntry,
-    MapSource, OrderRules, RateLimit, Schedule, Secret, SecretOrigin, ServerSettings, SettingValue, Settings,
-    SettingsMismatch, Trigger, ValidatedConfig, DEFAULT_MAX_INBOX_BACKLOG,
+    MapSource, OrderRules, RateLimit, Schedule, ServerSettings, SettingValue, Settings, SettingsMismatch, Trigger,
+    ValidatedConfig, DEFAULT_MAX_INBOX_BACKLOG,
 };
 pub use validate::{load, parse_str};

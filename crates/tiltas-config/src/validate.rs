@@ -1,5 +1,6 @@
 //! From the located TOML tree to a [`ValidatedConfig`], collecting every problem on the way.
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics, Location, Locator};
+use crate::secret::Secret;
 use crate::spec::{Catalog, KeyKind, KeySpec, KeyTable, SystemSpec};
 use crate::tree::{self, Entry, Kind, Node};
 use crate::types::*;
