@@ -266,7 +266,7 @@ async fn bad_key_requests_are_400_or_409_naming_the_field_and_the_fix_and_change
         (json!({ "name": "x" }), StatusCode::BAD_REQUEST, "missing field `scope`"),
         (
             json!({ "name": "x", "scope": "read", "expires_at": in_the_past }),
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             "is not in the future",
         ),
         (

@@ -166,7 +166,7 @@ pub(crate) struct CheckedKey {
 }
 
 /// Checks a key request against the rules and the live keys: 400 naming the field and the
-/// fix, 409 when a live key has the name already.
+/// fix, 409 when a live key has the name already or the expiry has passed.
 pub(crate) async fn check_key_request(state: &AppState, request: &KeyRequest) -> Result<CheckedKey, ApiError> {
     if let Some(problem) = name_problem(&request.name) {
         return Err(ApiError::invalid(format!(
@@ -191,10 +191,13 @@ pub(crate) async fn check_key_request(state: &AppState, request: &KeyRequest) ->
                 })?
                 .with_timezone(&Utc);
             if at <= now {
-                return Err(ApiError::invalid(format!(
+                // 409, not 400: the request is well-formed (the document allows any such time);
+                // it is the clock, the server's state, that is past it.
+                return Err(ApiError::new(StatusCode::CONFLICT, "conflict", format!(
                     "expires_at {text} is not in the future (now is {}): give a later time, or leave it out for a key that never expires",
                     now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )));
+                ),
+                ));
             }
             Some(at)
         }
@@ -274,12 +277,12 @@ pub(super) async fn list_keys(State(state): State<AppState>, headers: HeaderMap)
     Ok(axum::Json(key_views(&state).await?))
 }
 
-/// Makes a key; the answer (201) is the only place its secret is ever shown. 400: a bad name
-/// or expiry (in the past); 409: a live key has that name.
+/// Makes a key; the answer (201) is the only place its secret is ever shown. 400: a bad name,
+/// scope or expiry; 409: a live key has that name, or the expiry is not in the future.
 #[utoipa::path(post, path = "/api/v1/keys", request_body = KeyRequest, responses(
     (status = 201, body = KeyCreatedView, description = "Made: `key` (the secret) is shown only now"),
     (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError),
-    (status = 409, body = ApiError, description = "A live key has that name")))]
+    (status = 409, body = ApiError, description = "A live key has that name, or `expires_at` is not in the future")))]
 pub(super) async fn create_api_key(
     State(state): State<AppState>,
     headers: HeaderMap,
