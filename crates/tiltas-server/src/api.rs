@@ -1,5 +1,5 @@
 //! `/api/v1`: connections (never their secrets), flows, runs with their activity, dead letters,
-//! webhook deliveries, quota, quotes across parts suppliers — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
+//! webhook deliveries, quota, quotes across parts suppliers, the audit log and API keys — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 use crate::auth::authorize;
 use crate::error::{optional_body, required_body, ApiPath as Path, ApiQuery as Query};
