@@ -392,3 +392,37 @@ async fn only_admin_keys_manage_keys() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_key_routes_and_their_error_answers() {
+    let world = world().await;
+    let (status, document) = send(&world, Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let answers = |path: &str, method: &str| -> Vec<String> {
+        let responses = document["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} is not documented"));
+        responses.keys().cloned().collect()
+    };
+    assert_eq!(answers("/api/v1/keys", "get"), ["200", "401", "403"]);
+    assert_eq!(answers("/api/v1/keys", "post"), ["201", "400", "401", "403", "409"]);
+    assert_eq!(
+        answers("/api/v1/keys/{id}", "delete"),
+        ["204", "400", "401", "403", "404", "409"]
+    );
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(
+        schemas["KeyScope"]["enum"],
+        json!(["read", "write", "admin"]),
+        "{}",
+        schemas["KeyScope"]
+    );
+    let request = &schemas["KeyRequest"];
+    assert_eq!(request["required"], json!(["name", "scope"]), "{request}");
+    assert_eq!(request["properties"]["name"]["maxLength"], 100, "{request}");
+    let listed = schemas["KeyView"]["properties"].as_object().unwrap();
+    assert!(
+        listed.contains_key("last_used_at") && listed.contains_key("expires_at") && !listed.contains_key("key"),
+        "{listed:?}"
+    );
+}
