@@ -45,7 +45,7 @@ pub(crate) use dead_letters::{
 };
 pub use dead_letters::{DeadLetterEdit, DeadLetterView, LetterStatusQuery, ReplayRequest};
 use keys::{__path_create_api_key, __path_list_keys, __path_revoke_api_key, create_api_key, list_keys, revoke_api_key};
-pub(crate) use keys::{check_key_request, key_views, make_key, revoke_for};
+pub(crate) use keys::{create_checked, key_views, revoke_for};
 pub use keys::{KeyCreatedView, KeyRequest, KeyScope, KeyView};
 use quota::__path_quota;
 use quota::quota;

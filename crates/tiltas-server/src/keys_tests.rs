@@ -426,3 +426,24 @@ async fn the_openapi_document_describes_the_key_routes_and_their_error_answers()
         "{listed:?}"
     );
 }
+
+#[tokio::test]
+async fn two_requests_for_one_name_at_once_make_one_key() {
+    let world = world().await;
+    let body = || Some(json!({ "name": "twin", "scope": "read" }));
+    let (first, second) = tokio::join!(
+        send(&world, Method::POST, "/api/v1/keys", Some(&world.admin), body()),
+        send(&world, Method::POST, "/api/v1/keys", Some(&world.admin), body()),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::CONFLICT],
+        "{} / {}",
+        first.1,
+        second.1
+    );
+    let keys = world.state.store.api_keys().await.unwrap();
+    assert_eq!(keys.iter().filter(|key| key.name == "twin").count(), 1, "{keys:?}");
+}

@@ -159,15 +159,31 @@ fn name_problem(name: &str) -> Option<&'static str> {
 }
 
 /// The checked parts of a key request: its name, scope and expiry.
-pub(crate) struct CheckedKey {
-    pub(crate) name: String,
-    pub(crate) scope: ApiScope,
-    pub(crate) expires_at: Option<DateTime<Utc>>,
+struct CheckedKey {
+    name: String,
+    scope: ApiScope,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// Held from checking a name to storing the key, so two requests to this server for one name
+/// cannot both pass the check (the store does not hold names unique: `tiltas keys create`
+/// allows repeats, and a revoked key's name is free again).
+static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Checks a key request and makes the key as `actor`: its view with the secret, or 400/409.
+pub(crate) async fn create_checked(
+    state: &AppState,
+    request: &KeyRequest,
+    actor: &Actor,
+) -> Result<KeyCreatedView, ApiError> {
+    let _one_at_a_time = CREATING.lock().await;
+    let checked = check_key_request(state, request).await?;
+    make_key(state, checked, actor).await
 }
 
 /// Checks a key request against the rules and the live keys: 400 naming the field and the
 /// fix, 409 when a live key has the name already or the expiry has passed.
-pub(crate) async fn check_key_request(state: &AppState, request: &KeyRequest) -> Result<CheckedKey, ApiError> {
+async fn check_key_request(state: &AppState, request: &KeyRequest) -> Result<CheckedKey, ApiError> {
     if let Some(problem) = name_problem(&request.name) {
         return Err(ApiError::invalid(format!(
             "name {:?} {problem}: give the key a label of 1–{MAX_KEY_NAME} visible characters, e.g. \"shop-sync\"",
@@ -232,7 +248,7 @@ pub(crate) async fn check_key_request(state: &AppState, request: &KeyRequest) ->
 }
 
 /// Makes a checked key as `actor` and returns it with its secret.
-pub(crate) async fn make_key(state: &AppState, key: CheckedKey, actor: &Actor) -> Result<KeyCreatedView, ApiError> {
+async fn make_key(state: &AppState, key: CheckedKey, actor: &Actor) -> Result<KeyCreatedView, ApiError> {
     let created = create_key(state.store.as_ref(), &key.name, key.scope, key.expires_at, actor).await?;
     tracing::info!(key = created.id, name = %key.name, actor = %actor.name, "API key created");
     let stored = state
@@ -291,8 +307,7 @@ pub(super) async fn create_api_key(
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, ApiScope::Admin).await?;
     let request: KeyRequest = required_body(&body)?;
-    let checked = check_key_request(&state, &request).await?;
-    let created = make_key(&state, checked, &Actor::key(&caller, &address)).await?;
+    let created = create_checked(&state, &request, &Actor::key(&caller, &address)).await?;
     Ok((StatusCode::CREATED, axum::Json(created)).into_response())
 }
 

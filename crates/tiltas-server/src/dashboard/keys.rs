@@ -155,16 +155,15 @@ pub(crate) async fn create(
     Form(form): Form<KeyForm>,
 ) -> PageResult<Response> {
     let key = signed_in(&state, &headers, ApiScope::Admin).await?;
-    let checked = match key_request(form) {
-        Ok(request) => api::check_key_request(&state, &request).await,
+    let made = match key_request(form) {
+        Ok(request) => api::create_checked(&state, &request, &Actor::key(&key, &address)).await,
         Err(error) => Err(error),
     };
-    let checked = match checked {
-        Ok(checked) => checked,
+    let made = match made {
+        Ok(made) => made,
         Err(error) if error.status < 500 => return Ok(redirect_back("/keys", &Outcome::Problem(error.message))),
         Err(error) => return Err(PageError::Failed(error)),
     };
-    let made = api::make_key(&state, checked, &Actor::key(&key, &address)).await?;
     let flash = Flash {
         done: Some(format!("Key {} (id {}) is made.", made.view.name, made.view.id)),
         problem: None,
