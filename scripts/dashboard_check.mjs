@@ -2,7 +2,7 @@
 // environment): starts the server, waits for its "listening on" line, then in headless
 // Chromium signs in, checks every flow is on the overview, opens the dead-letter inbox, edits a
 // dead letter's payload, saves and retries it, checks it is resolved, opens the webhook
-// deliveries and filters them. Every step leaves a
+// deliveries and filters them, makes an API key on the Keys page and revokes it. Every step leaves a
 // screenshot; any failure exits 1 saying what was expected.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -197,6 +197,27 @@ async function main() {
     await page.waitForURL((target) => target.pathname === "/connections" && target.search.length > 0);
     expect((await flashText(page)).startsWith("✓ Test of") || (await flashText(page)).startsWith("⚠ Test of"), `expected a test result on the connections page, got "${await flashText(page)}"`);
     await shot(page, "connections");
+
+    // The Keys page (the check signs in with an admin key): make a key, read it once, see it
+    // answer the API, revoke it, see it refused.
+    await page.getByRole("link", { name: "Keys", exact: true }).click();
+    await page.waitForURL(`${base}/keys`);
+    await page.getByLabel("Name", { exact: true }).fill("browser-check");
+    await page.getByLabel("Scope", { exact: true }).selectOption("read");
+    await page.getByLabel("Expires after (days)", { exact: true }).fill("1");
+    await page.getByRole("button", { name: "Make key", exact: true }).click();
+    await page.waitForURL(`${base}/keys`);
+    const made = ((await page.locator("#new-key-secret").textContent()) ?? "").trim();
+    expect(made.startsWith("tiltas_"), `expected the new key shown once on the Keys page, got "${made}"`);
+    const madeAnswer = await fetch(`${base}/api/v1/flows`, { headers: { authorization: `Bearer ${made}` } });
+    expect(madeAnswer.status === 200, `expected the key made on the Keys page to answer the API, got ${madeAnswer.status}`);
+    await shot(page, "keys-made");
+    await page.getByRole("button", { name: /^Revoke key browser-check / }).click();
+    await page.waitForURL((target) => target.pathname === "/keys" && target.search.includes("done="));
+    expect((await flashText(page)).includes("is revoked"), `expected "is revoked" after Revoke, got "${await flashText(page)}"`);
+    const revokedAnswer = await fetch(`${base}/api/v1/flows`, { headers: { authorization: `Bearer ${made}` } });
+    expect(revokedAnswer.status === 401, `expected the revoked key refused with 401, got ${revokedAnswer.status}`);
+    await shot(page, "keys-revoked");
     await page.goto(`${base}/`);
     const runLink = page.locator('a[href^="/runs/"]').first();
     if ((await runLink.count()) > 0) {

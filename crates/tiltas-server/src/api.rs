@@ -1,5 +1,5 @@
 //! `/api/v1`: connections (never their secrets), flows, runs with their activity, dead letters,
-//! webhook deliveries, quota, quotes across parts suppliers — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
+//! webhook deliveries, quota, quotes across parts suppliers, the audit log and API keys — every call behind an API key with the scope it needs. The OpenAPI 3.1 document at
 //! `/api/v1/openapi.json` is generated from these handlers and types.
 use crate::auth::authorize;
 use crate::error::{optional_body, required_body, ApiPath as Path, ApiQuery as Query};
@@ -21,6 +21,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 mod audit;
 mod connections;
 mod dead_letters;
+mod keys;
 mod quota;
 mod quote;
 mod supplier_orders;
@@ -43,6 +44,9 @@ pub(crate) use dead_letters::{
     dead_letter_view, dead_letter_views, edit_dead_letter_payload, letter_status_filter, replay_open_letters,
 };
 pub use dead_letters::{DeadLetterEdit, DeadLetterView, LetterStatusQuery, ReplayRequest};
+use keys::{__path_create_api_key, __path_list_keys, __path_revoke_api_key, create_api_key, list_keys, revoke_api_key};
+pub(crate) use keys::{create_checked, key_views, revoke_for};
+pub use keys::{KeyCreatedView, KeyRequest, KeyScope, KeyView};
 use quota::__path_quota;
 use quota::quota;
 pub use quota::{quota_views, GroupQuota, QuotaView, ReportedQuota};
@@ -82,6 +86,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/workers", get(list_workers))
         .route("/api/v1/audit", get(list_audit))
         .route("/api/v1/forget", post(forget))
+        .route("/api/v1/keys", get(list_keys).post(create_api_key))
+        .route("/api/v1/keys/{id}", axum::routing::delete(revoke_api_key))
 }
 
 /// The OpenAPI document of `/api/v1`.
@@ -93,7 +99,8 @@ pub(crate) fn routes() -> Router<AppState> {
         list_runs, show_run, list_activity, show_activity, list_dead_letters, show_dead_letter, edit_dead_letter,
         retry_dead_letter, replay_dead_letters, list_deliveries, quota, quote, place_supplier_order,
         list_workers,
-        list_audit, forget
+        list_audit, forget,
+        list_keys, create_api_key, revoke_api_key
     ),
     components(schemas(
         ApiError, ConnectionView, ConnectionTest, FlowView, LetterStatusQuery, RunView, Counters, RunDetail, ActivityView,
@@ -101,7 +108,8 @@ pub(crate) fn routes() -> Router<AppState> {
         DeliveryStatus, FlowOutcome, DeliveryOutcomeFilter, Capabilities, QuoteAnswer, QuoteOffer, Money, BranchStock,
         SupplierAnswer, SupplierStatus, BestOffer, RatesUsed, SupplierOrderBody, SupplierOrderView, SupplierOrderLineView,
         WorkerView,
-        AuditView, ForgetRequest, ForgetReport, ErasedView
+        AuditView, ForgetRequest, ForgetReport, ErasedView,
+        KeyView, KeyRequest, KeyCreatedView, KeyScope
     )),
     modifiers(&BearerAuth),
     security(("bearer" = []))

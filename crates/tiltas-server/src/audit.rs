@@ -53,8 +53,8 @@ pub async fn record(store: &dyn Store, actor: &Actor, action: &str, target: &str
     }
 }
 
-/// Where `tiltas secrets set` records a secret set in the store (the command itself is built
-/// on another branch): call this once the secret is stored. The value is never recorded.
+/// Records `tiltas secrets set` sealing a connection's secret `key` in the store (called once
+/// the secret is stored). The value is never recorded.
 pub async fn record_secret_set(store: &dyn Store, connection: &str, key: &str) {
     record(
         store,

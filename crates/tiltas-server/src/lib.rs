@@ -10,6 +10,7 @@ mod backpressure;
 mod dashboard;
 mod error;
 mod hooks;
+pub mod keys;
 mod metrics;
 mod metrics_store;
 mod pause;
@@ -153,6 +154,8 @@ async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> 
 mod audit_tests;
 #[cfg(test)]
 mod backpressure_tests;
+#[cfg(test)]
+mod keys_tests;
 #[cfg(test)]
 mod metrics_tests;
 #[cfg(test)]

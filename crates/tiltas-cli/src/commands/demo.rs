@@ -134,11 +134,14 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCod
         }
     };
     tokio::spawn(world);
-    axum::serve(listener, tiltas_server::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the demo server stopped")?;
+    axum::serve(
+        listener,
+        tiltas_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("the demo server stopped")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,12 +2,11 @@
 //! keeps only its SHA-256.
 use crate::args::{GlobalArgs, KeyScope, KeysCommand};
 use chrono::{DateTime, Utc};
-use rand::distributions::Alphanumeric;
-use rand::Rng;
 use std::path::Path;
 use std::process::ExitCode;
-use tiltas_server::audit::{record, Actor};
-use tiltas_store::{actions, hash_api_key, ApiScope, NewApiKey};
+use tiltas_server::audit::Actor;
+use tiltas_server::keys::{create_key, revoke_key, CreatedKey};
+use tiltas_store::ApiScope;
 
 pub(crate) async fn store(
     global: &GlobalArgs,
@@ -23,38 +22,11 @@ pub(crate) async fn store(
     crate::store_url::open(global.db.as_deref(), config.as_ref()).await
 }
 
-/// A new key's secret: a recognisable prefix and 40 random letters and digits.
-pub fn new_secret() -> String {
-    let random: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(40)
-        .map(char::from)
-        .collect();
-    format!("tiltas_{random}")
-}
-
-/// Creates a key in `store` and returns its id and secret.
+/// Creates a key in `store` without an audit entry (`tiltas demo`'s own key) and returns its
+/// id and secret.
 pub async fn create(store: &dyn tiltas_store::Store, name: &str, scope: ApiScope) -> anyhow::Result<(i64, String)> {
-    create_expiring(store, name, scope, None).await
-}
-
-/// Creates a key that stops working at `expires_at` (never when `None`).
-pub async fn create_expiring(
-    store: &dyn tiltas_store::Store,
-    name: &str,
-    scope: ApiScope,
-    expires_at: Option<DateTime<Utc>>,
-) -> anyhow::Result<(i64, String)> {
-    let secret = new_secret();
-    let id = store
-        .api_key_create(&NewApiKey {
-            name: name.to_owned(),
-            scope,
-            key_hash: hash_api_key(&secret),
-            expires_at,
-        })
-        .await?;
-    Ok((id, secret))
+    let created = tiltas_server::keys::store_new_key(store, name, scope, None).await?;
+    Ok((created.id, created.secret))
 }
 
 /// The moment a key created now with `lifetime` expires.
@@ -87,16 +59,8 @@ pub async fn run(global: &GlobalArgs, command: KeysCommand) -> anyhow::Result<Ex
                 KeyScope::Admin => ApiScope::Admin,
             };
             let expires_at = args.expires.map(expiry).transpose()?;
-            let (id, secret) = create_expiring(store.as_ref(), &args.name, scope, expires_at).await?;
-            let detail = serde_json::json!({ "name": args.name, "scope": scope, "expires_at": expires_at });
-            record(
-                store.as_ref(),
-                &Actor::cli(),
-                actions::KEY_CREATED,
-                &id.to_string(),
-                detail,
-            )
-            .await;
+            let CreatedKey { id, secret } =
+                create_key(store.as_ref(), &args.name, scope, expires_at, &Actor::cli()).await?;
             if args.json {
                 println!(
                     "{}",
@@ -145,16 +109,7 @@ pub async fn run(global: &GlobalArgs, command: KeysCommand) -> anyhow::Result<Ex
         }
         KeysCommand::Revoke(args) => {
             let store = store(global, args.config.as_deref()).await?;
-            if store.api_key_revoke(args.id).await? {
-                let target = args.id.to_string();
-                record(
-                    store.as_ref(),
-                    &Actor::cli(),
-                    actions::KEY_REVOKED,
-                    &target,
-                    serde_json::json!({}),
-                )
-                .await;
+            if revoke_key(store.as_ref(), args.id, &Actor::cli()).await?.is_some() {
                 println!("key {} revoked", args.id);
                 Ok(ExitCode::SUCCESS)
             } else {

@@ -126,7 +126,9 @@ async fn set(
     }
     let value = read_value(&connection.name, &args.key)?;
     let key_name = key.name();
-    set_stored_secret(store, key, &connection.name, &args.key, &value).await?;
+    set_stored_secret(store.clone(), key, &connection.name, &args.key, &value).await?;
+    // Who sealed which secret, never its value (docs/operations.md, Audit log).
+    tiltas_server::audit::record_secret_set(store.as_ref(), &connection.name, &args.key).await;
     println!(
         "sealed `{}` of connection \"{}\" in the store with the master key {key_name}",
         args.key, connection.name

@@ -50,10 +50,14 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<Exit
     let http = tokio::spawn(async move {
         match tls {
             Some(tls) => super::serve_tls::serve(listener, tls, app, stop_requested).await,
-            None => axum::serve(listener, app)
-                .with_graceful_shutdown(stop_requested)
-                .await
-                .context("the server stopped"),
+            // The peer's address reaches the handlers (audit log "from", sign-in throttling).
+            None => axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop_requested)
+            .await
+            .context("the server stopped"),
         }
     });
     let code = host.run_until_stopped().await;

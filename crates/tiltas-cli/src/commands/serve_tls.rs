@@ -58,7 +58,7 @@ pub async fn serve(
     axum_server::from_tcp_rustls(listener, tls)
         .context("cannot serve HTTPS on the listening socket")?
         .handle(handle)
-        .serve(router.into_make_service())
+        .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
         .context("the HTTPS server stopped")
 }

@@ -10,6 +10,7 @@ mod crash;
 mod dead_letters;
 mod erp_shop;
 mod files_flow;
+mod keys_api;
 mod order_crash;
 mod payments;
 mod quote;

@@ -22,6 +22,8 @@ pub(crate) enum Section {
     Workers,
     /// `/audit` (admin keys).
     Audit,
+    /// `/keys` (admin keys).
+    Keys,
     /// Sign-in and error pages.
     Outside,
 }
@@ -52,6 +54,7 @@ pub(crate) fn page(title: &str, section: Section, key: Option<&ApiKey>, flash: &
                                     (nav_link("/workers", "Workers", section == Section::Workers))
                                     @if key.is_some_and(|key| key.scope == tiltas_store::ApiScope::Admin) {
                                         (nav_link("/audit", "Audit", section == Section::Audit))
+                                        (nav_link("/keys", "Keys", section == Section::Keys))
                                     }
                                 }
                             }
@@ -97,8 +100,8 @@ fn nav_link(href: &str, label: &str, current: bool) -> Markup {
 /// never the only one).
 pub(crate) fn status_badge(status: &str) -> Markup {
     let symbol = match status {
-        "succeeded" | "resolved" | "created" | "updated" | "booked" | "live" => "✓",
-        "failed" | "open" | "unusable" | "dead_lettered" | "gone" => "✗",
+        "succeeded" | "resolved" | "created" | "updated" | "booked" | "live" | "active" => "✓",
+        "failed" | "open" | "unusable" | "dead_lettered" | "gone" | "revoked" | "expired" => "✗",
         "running" | "pending" => "…",
         "partial" => "⚠",
         "unchanged" => "=",
@@ -208,8 +211,8 @@ th, td { border: 1px solid var(--line); padding: 6px 10px; text-align: left; ver
 thead th { background: #eef1f5; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 14px; font-weight: 600; border: 1px solid; white-space: nowrap; }
-.status-succeeded, .status-resolved, .status-created, .status-updated, .status-enabled, .status-booked, .status-live { background: var(--ok-bg); color: var(--ok); }
-.status-failed, .status-open, .status-disabled, .status-unusable, .status-dead_lettered, .status-gone { background: var(--bad-bg); color: var(--bad); }
+.status-succeeded, .status-resolved, .status-created, .status-updated, .status-enabled, .status-booked, .status-live, .status-active { background: var(--ok-bg); color: var(--ok); }
+.status-failed, .status-open, .status-disabled, .status-unusable, .status-dead_lettered, .status-gone, .status-revoked, .status-expired { background: var(--bad-bg); color: var(--bad); }
 .status-running, .status-skipped { background: var(--run-bg); color: var(--run); }
 .status-pending, .status-partial { background: var(--warn-bg); color: var(--warn); }
 .status-unchanged { background: #fff; color: var(--muted); }
@@ -219,7 +222,7 @@ button.secondary { background: #fff; color: var(--accent); }
 button.link { background: none; border: none; color: inherit; text-decoration: underline; padding: 0; }
 form.inline { display: inline; margin: 0; }
 label { font-weight: 600; }
-input[type=password], input[type=text], textarea { font: inherit; padding: 6px 8px; border: 1px solid #8a93a3; border-radius: 4px; }
+input[type=password], input[type=text], input[type=number], select, textarea { font: inherit; padding: 6px 8px; border: 1px solid #8a93a3; border-radius: 4px; }
 textarea { width: 100%; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 14px; }
 pre, code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 14px; }
 pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow: auto; max-height: 480px; }

@@ -1,7 +1,7 @@
 //! The dashboard: server-rendered HTML pages over the same state and logic as `/api/v1`
 //! (overview with a records chart and quota gauges, flows, runs, records with a side-by-side
 //! payload diff, the dead-letter inbox with edit-and-retry and bulk replay, webhook deliveries
-//! and what became of each, connections with their switch and test, the workers sharing the store). Signed in with an API key kept in a cookie ([`session`]).
+//! and what became of each, connections with their switch and test, the workers sharing the store, the audit log and the API keys (admin)). Signed in with an API key kept in a cookie ([`session`]).
 //!
 //! Pages are [`maud`] templates: compile-time checked, and every interpolated value is
 //! HTML-escaped unless explicitly marked `PreEscaped` (only the static CSS is), so escaping
@@ -13,6 +13,7 @@ mod connections;
 mod dead_letters;
 mod deliveries;
 mod diff;
+mod keys;
 mod layout;
 mod overview;
 mod runs;
@@ -47,6 +48,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/deliveries", get(deliveries::deliveries_page))
         .route("/connections", get(connections::connections_page))
         .route("/audit", get(audit::audit_page))
+        .route("/keys", get(keys::keys_page).post(keys::create))
+        .route("/keys/{id}/revoke", post(keys::revoke))
         .route("/connections/{name}/enable", post(connections::enable))
         .route("/connections/{name}/disable", post(connections::disable))
         .route("/connections/{name}/test", post(connections::test))

@@ -503,3 +503,95 @@ async fn the_deliveries_page_shows_what_became_of_each_webhook_at_a_glance() {
     let answer = send(&world, Method::GET, "/deliveries", None, None).await;
     assert_eq!(answer.location.as_deref(), Some("/login"));
 }
+
+#[tokio::test]
+async fn the_keys_page_makes_a_key_shown_once_revokes_one_and_is_for_admins_only() {
+    let world = world().await;
+    let listed = page(&world, "/keys", &world.admin).await;
+    assert!(
+        listed.contains("href=\"/keys\"") && listed.contains("(this session)") && listed.contains("Make key"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("/keys/3/revoke"),
+        "the session's own key has no Revoke button"
+    );
+    for key in [&world.read, &world.write] {
+        let refused = send(&world, Method::GET, "/keys", Some(key), None).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        let post_refused = post(
+            &world,
+            "/keys",
+            key,
+            &[("name", "x"), ("scope", "admin"), ("expires_days", "")],
+        )
+        .await;
+        assert_eq!(post_refused.status, StatusCode::FORBIDDEN);
+    }
+
+    let made = post(
+        &world,
+        "/keys",
+        &world.admin,
+        &[("name", "till-2"), ("scope", "read"), ("expires_days", "30")],
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let secret = made
+        .body
+        .split("id=\"new-key-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the new key is on the page")
+        .to_owned();
+    assert!(secret.starts_with("tiltas_"), "{secret}");
+    assert!(made.body.contains("shown only once"));
+    // It signs in, and from then on the list shows it without the secret.
+    assert!(page(&world, "/", &secret).await.contains("till-2"));
+    let again = page(&world, "/keys", &world.admin).await;
+    assert!(again.contains("till-2") && !again.contains(&secret), "{again}");
+
+    let keys = world.state.store.api_keys().await.unwrap();
+    let id = keys.iter().find(|key| key.name == "till-2").unwrap().id;
+    assert!(keys.iter().find(|key| key.id == id).unwrap().expires_at.is_some());
+    let revoked = post(&world, &format!("/keys/{id}/revoke"), &world.admin, &[]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let back = revoked.location.unwrap();
+    assert!(back.starts_with("/keys?done=") && back.contains("revoked"), "{back}");
+    let signed_out = send(&world, Method::GET, "/", Some(&secret), None).await;
+    assert_eq!(
+        signed_out.location.as_deref(),
+        Some("/login"),
+        "a revoked key signs in no more"
+    );
+
+    // A refused form goes back with the reason and makes nothing.
+    let duplicate = post(
+        &world,
+        "/keys",
+        &world.admin,
+        &[("name", "a"), ("scope", "read"), ("expires_days", "")],
+    )
+    .await;
+    let back = duplicate.location.unwrap();
+    assert!(back.starts_with("/keys?problem=") && back.contains("taken"), "{back}");
+    let bad_days = post(
+        &world,
+        "/keys",
+        &world.admin,
+        &[("name", "z"), ("scope", "read"), ("expires_days", "0")],
+    )
+    .await;
+    assert!(bad_days.location.unwrap().contains("problem="));
+    let audited = world
+        .state
+        .store
+        .audit_entries(&tiltas_store::AuditFilter::default())
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audited.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [tiltas_store::actions::KEY_REVOKED, tiltas_store::actions::KEY_CREATED]
+    );
+}
