@@ -416,14 +416,11 @@ async fn webhooks_past_the_connections_rate_get_429_with_retry_after_and_others_
         let (status, answer) = crate::tests::hook(&world, "shop", "order.created", &body, "hook-secret").await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
-    let signature = tiltas_systems::woocommerce::webhook::sign("hook-secret", body.as_bytes());
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/hooks/shop")
-        .header("x-wc-webhook-topic", "order.created")
-        .header("x-wc-webhook-signature", signature)
-        .body(Body::from(body.clone()))
-        .unwrap();
+    let mut request = Request::builder().method(Method::POST).uri("/hooks/shop");
+    for (name, value) in tiltas_systems::scenarios::shop_webhook_headers("hook-secret", "order.created", &body) {
+        request = request.header(name, value);
+    }
+    let request = request.body(Body::from(body.clone())).unwrap();
     let response = router(world.state.clone()).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let seconds: u64 = response.headers()[header::RETRY_AFTER]

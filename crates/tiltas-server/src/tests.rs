@@ -1,23 +1,23 @@
 //! The router driven without a socket: every endpoint, auth failures, webhooks into the inbox
-//! and on into Rivile.
+//! and on into the ERP simulator (Rivile GAMA's, chosen by `tiltas_systems::scenarios`).
 use crate::{router, AppState};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tiltas_sim::{Harness, SimSystem};
+use tiltas_sim::SimSystem;
 use tiltas_store::{hash_api_key, ApiScope, NewApiKey};
-use tiltas_systems::rivile::simulator::{router as rivile_router, RivileSim, Seeding};
+use tiltas_systems::scenarios::{erp_simulator, shop_webhook_headers};
 use tower::ServiceExt;
 
 /// A server state over a temporary SQLite store with a jsonl flow (`products`, one bad
-/// record), a webhook flow into the Rivile simulator, and a read, a write and an admin key
+/// record), a webhook flow into the ERP simulator, and a read, a write and an admin key
 /// (shared with the dashboard's tests).
 pub(crate) struct World {
     pub(crate) dir: tempfile::TempDir,
     pub(crate) state: AppState,
-    pub(crate) rivile: Arc<RivileSim>,
+    pub(crate) rivile: Arc<dyn SimSystem>,
     pub(crate) read: String,
     pub(crate) write: String,
     pub(crate) admin: String,
@@ -29,17 +29,7 @@ const PRODUCTS: &str = r#"{"sku":"A1","name":"Kava","price_net":"4.10"}
 "#;
 
 pub(crate) async fn world() -> World {
-    let rivile = Arc::new(RivileSim::new(
-        "SRV.key",
-        Seeding {
-            seed: 3,
-            products: 3,
-            customers: 0,
-        },
-    ));
-    let rivile_url = tiltas_sim::spawn(rivile_router(rivile.clone(), Harness::new(rivile.clone(), 3)))
-        .await
-        .unwrap();
+    let (rivile, rivile_url) = erp_simulator("SRV.key", 3, 3).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("products.jsonl"), PRODUCTS).unwrap();
     let text = format!(
@@ -415,15 +405,13 @@ pub(crate) async fn hook(
     body: &str,
     secret: &str,
 ) -> (StatusCode, Value) {
-    let signature = tiltas_systems::woocommerce::webhook::sign(secret, body.as_bytes());
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(Method::POST)
-        .uri(format!("/hooks/{connection}"))
-        .header("content-type", "application/json")
-        .header("x-wc-webhook-topic", topic)
-        .header("x-wc-webhook-signature", signature)
-        .body(Body::from(body.to_owned()))
-        .unwrap();
+        .uri(format!("/hooks/{connection}"));
+    for (name, value) in shop_webhook_headers(secret, topic, body) {
+        request = request.header(name, value);
+    }
+    let request = request.body(Body::from(body.to_owned())).unwrap();
     let response = router(world.state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();

@@ -125,6 +125,35 @@ impl DemoWorld {
 
 const BENCH_SECRET: &str = "bench-webhook-secret";
 
+/// The headers of the shop's (WooCommerce's) webhook delivery of `body` under `topic`,
+/// signed with `secret`: for tests of the core crates, which name no system.
+pub fn shop_webhook_headers(secret: &str, topic: &str, body: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("content-type", "application/json".to_owned()),
+        ("x-wc-webhook-topic", topic.to_owned()),
+        (
+            "x-wc-webhook-signature",
+            crate::woocommerce::webhook::sign(secret, body.as_bytes()),
+        ),
+    ]
+}
+
+/// The ERP simulator (Rivile GAMA) answering `api_key`, with `products` seeded from `seed`,
+/// served on a free loopback port: the simulator and its address (the connection's
+/// `base_url` is the address + `/client/v2`). For tests of the core crates.
+pub async fn erp_simulator(api_key: &str, seed: u64, products: usize) -> std::io::Result<(Arc<dyn SimSystem>, String)> {
+    let erp = Arc::new(RivileSim::new(
+        api_key,
+        RivileSeeding {
+            seed,
+            products,
+            customers: 0,
+        },
+    ));
+    let url = tiltas_sim::spawn(rivile_router(erp.clone(), Harness::new(erp.clone(), seed))).await?;
+    Ok((erp, url))
+}
+
 /// The webhook benchmark: signed WooCommerce order webhooks into an order flow that writes
 /// to the Rivile simulator (10 requests/s, bursts of 30, as the real gateway).
 pub struct WebhookBenchWorld {
@@ -205,13 +234,8 @@ on_duplicate = "skip"
             ]
         })
         .to_string();
-        let signature = crate::woocommerce::webhook::sign(BENCH_SECRET, body.as_bytes());
         Delivery {
-            headers: vec![
-                ("content-type", "application/json".to_owned()),
-                ("x-wc-webhook-topic", "order.created".to_owned()),
-                ("x-wc-webhook-signature", signature),
-            ],
+            headers: shop_webhook_headers(BENCH_SECRET, "order.created", &body),
             body,
         }
     }
