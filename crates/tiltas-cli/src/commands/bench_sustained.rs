@@ -141,6 +141,7 @@ struct TargetProcess {
 }
 
 impl TargetProcess {
+    /// Starts the simulator on a free port of 127.0.0.1 and reads the address it prints.
     fn start() -> anyhow::Result<TargetProcess> {
         let binary = std::env::current_exe()?;
         let mut child = Command::new(&binary)
