@@ -275,7 +275,11 @@ pub async fn run(orders: usize, limit: usize) -> anyhow::Result<Value> {
         anyhow::ensure!(Instant::now() < deadline, "the inbox did not drain within an hour");
         tokio::time::sleep(Duration::from_millis(100)).await;
         backlog = state.store.inbox_backlog().await?;
-        written = target.orders(&client).await?;
+        // The simulator counts duplicates over every order it holds: asked once the inbox
+        // is empty, so the target spends the drain on the writes.
+        if backlog == 0 {
+            written = target.orders(&client).await?;
+        }
     }
     let drained = switched_on.elapsed().as_secs_f64();
     let idle = Instant::now();
