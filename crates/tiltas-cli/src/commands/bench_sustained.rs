@@ -10,7 +10,7 @@
 //! The simulator runs as a child process (`tiltas sim reference`), as a target is another
 //! system: it keeps every order in memory, which is not the hub's to count. (A JSON Lines
 //! file target, used before, reads and rewrites its whole file in each run — one run per
-//! inbox round — so it held all 100 000 orders in this process: 758 MB, and the drain grew
+//! inbox round — so it held all 100 000 orders in this process: 721–758 MB, and the drain grew
 //! with the square of the orders.)
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
