@@ -140,47 +140,30 @@ pub async fn run_upkeep(state: AppState) {
     }
 }
 
-/// The checkpoint policy of [`run_upkeep`].
+/// The checkpoint policy of [`run_upkeep`]: every tick a passive checkpoint (it never waits,
+/// and says how many pages the log holds), then a truncating one when the log passed
+/// [`LOG_BOUND_PAGES`] or when ingress is idle and the log holds anything at all. The store is
+/// asked rather than remembered: the inbox worker keeps writing (settling deliveries) long
+/// after ingress went idle, so a log truncated once may have grown again by the next tick.
 #[derive(Debug)]
 struct LogUpkeep {
     /// False once the store said it has no log to manage (PostgreSQL).
     managed: bool,
-    /// The log was truncated and nothing was accepted since.
-    truncated_while_idle: bool,
 }
 
 impl Default for LogUpkeep {
     fn default() -> LogUpkeep {
-        LogUpkeep {
-            managed: true,
-            truncated_while_idle: false,
-        }
+        LogUpkeep { managed: true }
     }
 }
 
 impl LogUpkeep {
     async fn tick(&mut self, state: &AppState) {
-        let idle = state.backlog.idle_for(IDLE_AFTER);
-        if !idle {
-            self.truncated_while_idle = false;
-        } else if self.truncated_while_idle {
-            return;
-        }
-        let mode = if idle {
-            CheckpointMode::Truncate
-        } else {
-            CheckpointMode::Passive
-        };
-        let Some(done) = self.checkpoint(state, mode).await else {
+        let Some(done) = self.checkpoint(state, CheckpointMode::Passive).await else {
             return;
         };
-        if idle {
-            self.truncated_while_idle = !done.busy;
-        } else if done.log_pages > LOG_BOUND_PAGES {
-            tracing::debug!(
-                pages = done.log_pages,
-                "the write-ahead log passed its bound: truncating"
-            );
+        if truncate_after(&done, state.backlog.idle_for(IDLE_AFTER)) {
+            tracing::debug!(pages = done.log_pages, "truncating the write-ahead log");
             self.checkpoint(state, CheckpointMode::Truncate).await;
         }
     }
@@ -200,6 +183,14 @@ impl LogUpkeep {
             }
         }
     }
+}
+
+/// Whether a truncating checkpoint follows the passive one that found `passive`: always past
+/// the bound (a reader that always overlaps a writer keeps a passive checkpoint from ever
+/// resetting the log), and when ingress is `idle` as long as the log is not empty (an empty
+/// log costs nothing to leave, so an idle store is not locked once a second for nothing).
+fn truncate_after(passive: &Checkpoint, idle: bool) -> bool {
+    passive.log_pages > LOG_BOUND_PAGES || (idle && passive.log_pages > 0)
 }
 
 #[cfg(test)]
@@ -226,6 +217,22 @@ mod tests {
             "the store's count plus what was admitted meanwhile"
         );
         backlog.admit("shop", 3).expect("the worker took deliveries");
+    }
+
+    #[test]
+    fn a_log_is_truncated_past_its_bound_or_when_ingress_is_idle_and_it_is_not_empty() {
+        let log = |pages| Checkpoint {
+            busy: false,
+            log_pages: pages,
+            checkpointed_pages: pages,
+        };
+        assert!(!truncate_after(&log(LOG_BOUND_PAGES), false), "busy, within the bound");
+        assert!(truncate_after(&log(LOG_BOUND_PAGES + 1), false), "busy, past the bound");
+        assert!(
+            truncate_after(&log(1), true),
+            "idle, a page written since the last truncation"
+        );
+        assert!(!truncate_after(&log(0), true), "idle and already empty");
     }
 
     #[test]

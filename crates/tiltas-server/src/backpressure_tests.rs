@@ -1,11 +1,13 @@
 //! Backpressure at `/hooks/{connection}`: past the connection's inbox backlog limit a signed
 //! delivery is answered 503 with `Retry-After` and not stored; taken deliveries make room.
-use crate::tests::{hook, order_body, world};
+//! And the upkeep's checkpoints: an idle store's write-ahead log is truncated to nothing.
+use crate::tests::{hook, order_body, world, World};
 use crate::AppState;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 #[tokio::test]
@@ -73,4 +75,44 @@ async fn a_full_inbox_answers_503_with_retry_after_and_keeps_nothing_until_deliv
     world.state.backlog.recount(&start, &counts);
     let (status, body) = hook(&world, "shop", "order.created", &order_body(603), "hook-secret").await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The size of the world's store's write-ahead log file (0 when there is none).
+fn log_bytes(world: &World) -> u64 {
+    std::fs::metadata(world.dir.path().join("t.db-wal")).map_or(0, |meta| meta.len())
+}
+
+/// Waits until the write-ahead log is empty, failing after a deadline well past the upkeep's
+/// idle wait (2 s) and tick (1 s).
+async fn until_log_is_empty(world: &World, after: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while log_bytes(world) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the write-ahead log still holds {} bytes 20 s after {after}",
+            log_bytes(world)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_idle_store_s_log_is_truncated_and_again_after_the_inbox_worker_writes_with_ingress_still_idle() {
+    let world = world().await;
+    let upkeep = tokio::spawn(crate::run_upkeep(world.state.clone()));
+    let mut ids = Vec::new();
+    for id in 701..=720 {
+        let (status, body) = hook(&world, "shop", "order.created", &order_body(id), "hook-secret").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        ids.push(body["accepted"].as_i64().unwrap());
+    }
+    assert!(log_bytes(&world) > 0, "the accepted deliveries are in the log");
+    until_log_is_empty(&world, "the last delivery was accepted").await;
+
+    // A drain goes on after the senders stopped: the worker settles deliveries while ingress
+    // stays idle. The log it grows is truncated too, not only the first time ingress is idle.
+    world.state.store.inbox_done(&ids, None).await.unwrap();
+    assert!(log_bytes(&world) > 0, "the settled deliveries are in the log");
+    until_log_is_empty(&world, "the deliveries were settled with ingress idle").await;
+    upkeep.abort();
 }

@@ -149,7 +149,12 @@ fn check(
 
 /// Peak resident memory of this process (VmHWM), in MiB; 0 where /proc is missing.
 pub fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    peak_rss_mb_of("/proc/self/status")
+}
+
+/// The peak resident memory (`VmHWM`) in a process's `/proc/PID/status`, in MiB (0 where unknown).
+pub fn peak_rss_mb_of(status: &str) -> f64 {
+    let status = std::fs::read_to_string(status).unwrap_or_default();
     let kib: f64 = status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))

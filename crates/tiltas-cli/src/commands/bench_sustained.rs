@@ -1,11 +1,20 @@
 //! `tiltas bench sustained --records N [--max-inbox-backlog L]`: sustained webhook load on the
 //! embedded store (issue 19). N signed order webhooks are posted by 16 concurrent senders to
 //! an in-process server (SQLite store, inbox worker and upkeep running) whose order flow
-//! writes to a JSON Lines file, with that target switched off: the inbox fills to L, then
-//! `/hooks` answers 503 with `Retry-After` and the senders retry; the target is switched on
-//! and the inbox drains. Measured: accepted/s until the limit, 503s, the write-ahead log's
-//! peak size (sampled every 10 ms), the drain time, and that every order was written once.
+//! writes to the reference system's simulator, with that target switched off: the inbox fills
+//! to L, then `/hooks` answers 503 with `Retry-After` and the senders retry; the target is
+//! switched on and the inbox drains. Measured: accepted/s until the limit, 503s, the
+//! write-ahead log's peak size (sampled every 10 ms), the drain time, that every order was
+//! written once, that the log is truncated once idle, and the hub's peak memory.
+//!
+//! The simulator runs as a child process (`tiltas sim reference`), as a target is another
+//! system: it keeps every order in memory, which is not the hub's to count. (A JSON Lines
+//! file target, used before, reads and rewrites its whole file in each run — one run per
+//! inbox round — so it held all 100 000 orders in this process: 721–758 MB, and the drain grew
+//! with the square of the orders.)
 use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +22,8 @@ use tiltas_server::AppState;
 
 const CONCURRENCY: usize = 16;
 const SECRET: &str = "bench-sustained-secret";
+/// The token the target simulator accepts.
+const TARGET_TOKEN: &str = "bench-sustained-token";
 /// The senders retry a refused delivery after this (a shop waits `Retry-After`; the bench
 /// does not, to measure the store rather than the wait).
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
@@ -28,7 +39,7 @@ fn order(id: usize) -> (String, String) {
     (body, signature)
 }
 
-fn flows(limit: usize) -> String {
+fn flows(limit: usize, target_url: &str) -> String {
     format!(
         r#"
 [server]
@@ -42,14 +53,15 @@ consumer_secret = "cs_bench"
 webhook_secret = "{SECRET}"
 
 [connections.books]
-system = "jsonl"
-dir = "out"
+system = "reference"
+base_url = "{target_url}"
+token = "{TARGET_TOKEN}"
 
 [[flows]]
 name = "orders"
 entity = "order"
 from = {{ connection = "shop" }}
-to = {{ connection = "books", file = "orders.jsonl" }}
+to = {{ connection = "books" }}
 trigger = "webhook"
 "#
     )
@@ -119,10 +131,83 @@ fn sample_wal(wal: std::path::PathBuf, stop: Arc<AtomicBool>, peak: Arc<AtomicU6
     })
 }
 
-async fn server(dir: &std::path::Path, limit: usize) -> anyhow::Result<(String, AppState)> {
-    std::fs::create_dir_all(dir.join("out"))?;
+/// The target: the reference system's simulator in a child process of this binary, empty,
+/// killed when dropped.
+struct TargetProcess {
+    child: Child,
+    /// Kept open: the simulator may print more, and a closed pipe would fail it.
+    output: BufReader<ChildStdout>,
+    url: String,
+}
+
+impl TargetProcess {
+    /// Starts the simulator on a free port of 127.0.0.1 and reads the address it prints.
+    fn start() -> anyhow::Result<TargetProcess> {
+        let binary = std::env::current_exe()?;
+        let mut child = Command::new(&binary)
+            .args(["sim", "reference", "--port", "0", "--products", "0", "--customers", "0"])
+            .args(["--orders", "0", "--token", TARGET_TOKEN])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot start the target simulator ({} sim reference): {error}",
+                    binary.display()
+                )
+            })?;
+        let Some(output) = child.stdout.take() else {
+            let _ = child.kill();
+            anyhow::bail!("the target simulator has no output to read its address from");
+        };
+        let mut target = TargetProcess {
+            child,
+            output: BufReader::new(output),
+            url: String::new(),
+        };
+        let mut line = String::new();
+        target.output.read_line(&mut line)?;
+        target.url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| anyhow::anyhow!("the target simulator did not say where it listens: {line:?}"))?
+            .to_owned();
+        Ok(target)
+    }
+
+    /// Orders the target holds and how many of them are there twice (`/__sim/stats`).
+    async fn orders(&self, client: &reqwest::Client) -> anyhow::Result<(usize, usize)> {
+        let stats: Value = client
+            .get(format!("{}/__sim/stats", self.url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let count = |value: &Value| {
+            value
+                .as_u64()
+                .and_then(|count| usize::try_from(count).ok())
+                .unwrap_or(0)
+        };
+        Ok((count(&stats["records"]["order"]), count(&stats["duplicates"])))
+    }
+
+    /// The simulator's peak memory, in MiB.
+    fn peak_rss_mb(&self) -> f64 {
+        super::bench::peak_rss_mb_of(&format!("/proc/{}/status", self.child.id()))
+    }
+}
+
+impl Drop for TargetProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn server(dir: &std::path::Path, limit: usize, target_url: &str) -> anyhow::Result<(String, AppState)> {
     let path = dir.join("flows.toml");
-    std::fs::write(&path, flows(limit))?;
+    std::fs::write(&path, flows(limit, target_url))?;
     let config = tiltas_engine::load_config(&path, tiltas_systems::registry::catalog())
         .map_err(|problems| anyhow::anyhow!("{problems}"))?;
     let store = tiltas_store::open(&format!("sqlite://{}", dir.join("bench.db").display())).await?;
@@ -160,7 +245,8 @@ pub async fn run(orders: usize, limit: usize) -> anyhow::Result<Value> {
         "--records ({orders}) must exceed --max-inbox-backlog ({limit})"
     );
     let dir = tempfile::tempdir()?;
-    let (url, state) = server(dir.path(), limit).await?;
+    let target = TargetProcess::start()?;
+    let (url, state) = server(dir.path(), limit, &target.url).await?;
     let (stop, peak) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
     let sampler = sample_wal(dir.path().join("bench.db-wal"), stop.clone(), peak.clone());
     let counters = Arc::new(Counters::default());
@@ -182,13 +268,18 @@ pub async fn run(orders: usize, limit: usize) -> anyhow::Result<Value> {
     let switched_on = Instant::now();
 
     sending.await??;
-    let written =
-        || std::fs::read_to_string(dir.path().join("out/orders.jsonl")).map_or(0, |text| text.lines().count());
+    let client = reqwest::Client::new();
     let mut backlog = u64::MAX;
-    while backlog > 0 || written() < counters.accepted.load(Ordering::SeqCst) {
+    let mut written = (0, 0);
+    while backlog > 0 || written.0 < counters.accepted.load(Ordering::SeqCst) {
         anyhow::ensure!(Instant::now() < deadline, "the inbox did not drain within an hour");
         tokio::time::sleep(Duration::from_millis(100)).await;
         backlog = state.store.inbox_backlog().await?;
+        // The simulator counts duplicates over every order it holds: asked once the inbox
+        // is empty, so the target spends the drain on the writes.
+        if backlog == 0 {
+            written = target.orders(&client).await?;
+        }
     }
     let drained = switched_on.elapsed().as_secs_f64();
     let idle = Instant::now();
@@ -198,6 +289,7 @@ pub async fn run(orders: usize, limit: usize) -> anyhow::Result<Value> {
     })
     .await
     .is_ok();
+    let truncated_after = idle.elapsed().as_secs_f64();
     stop.store(true, Ordering::SeqCst);
     sampler.await?;
     #[allow(clippy::cast_precision_loss)]
@@ -217,10 +309,13 @@ pub async fn run(orders: usize, limit: usize) -> anyhow::Result<Value> {
         "wal_peak_mib": mib(peak.load(Ordering::SeqCst)),
         "wal_peak_mib_while_off": mib(peak_while_off),
         "seconds_until_drained_after_on": (drained * 10.0).round() / 10.0,
-        "written_once": written(),
+        "written": written.0,
+        "written_twice": written.1,
         "wal_truncated_when_idle": truncated,
+        "seconds_until_wal_truncated_after_drained": truncated.then_some((truncated_after * 10.0).round() / 10.0),
         "db_mib": mib(std::fs::metadata(dir.path().join("bench.db")).map_or(0, |meta| meta.len())),
         "seconds": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         "peak_rss_mb": super::bench::peak_rss_mb(),
+        "target_simulator_peak_rss_mb": target.peak_rss_mb(),
     }))
 }
