@@ -416,11 +416,7 @@ async fn webhooks_past_the_connections_rate_get_429_with_retry_after_and_others_
         let (status, answer) = crate::tests::hook(&world, "shop", "order.created", &body, "hook-secret").await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
-    let mut request = Request::builder().method(Method::POST).uri("/hooks/shop");
-    for (name, value) in tiltas_systems::scenarios::shop_webhook_headers("hook-secret", "order.created", &body) {
-        request = request.header(name, value);
-    }
-    let request = request.body(Body::from(body.clone())).unwrap();
+    let request = crate::tests::hook_request("shop", "order.created", &body, "hook-secret");
     let response = router(world.state.clone()).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let seconds: u64 = response.headers()[header::RETRY_AFTER]

@@ -4,7 +4,7 @@
 use crate::tests::{hook, order_body, world, World};
 use crate::AppState;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,16 +27,7 @@ async fn a_full_inbox_answers_503_with_retry_after_and_keeps_nothing_until_deliv
 
     // The answer carries Retry-After: read the raw response.
     let body = order_body(603);
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/hooks/shop")
-        .header("x-wc-webhook-topic", "order.created")
-        .header(
-            "x-wc-webhook-signature",
-            tiltas_systems::woocommerce::webhook::sign("hook-secret", body.as_bytes()),
-        )
-        .body(Body::from(body))
-        .unwrap();
+    let request = crate::tests::hook_request("shop", "order.created", &body, "hook-secret");
     let response = crate::router(world.state.clone()).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(

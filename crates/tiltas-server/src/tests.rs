@@ -398,6 +398,19 @@ pub(crate) fn order_body(id: u64) -> String {
     .to_string()
 }
 
+/// The shop's webhook delivery of `body` under `topic` to `/hooks/{connection}`, signed with
+/// `secret`.
+pub(crate) fn hook_request(connection: &str, topic: &str, body: &str, secret: &str) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/hooks/{connection}"));
+    for (name, value) in shop_webhook_headers(secret, topic, body) {
+        request = request.header(name, value);
+    }
+    request.body(Body::from(body.to_owned())).unwrap()
+}
+
+/// Delivers a signed webhook ([`hook_request`]): the status and the JSON answer.
 pub(crate) async fn hook(
     world: &World,
     connection: &str,
@@ -405,13 +418,7 @@ pub(crate) async fn hook(
     body: &str,
     secret: &str,
 ) -> (StatusCode, Value) {
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/hooks/{connection}"));
-    for (name, value) in shop_webhook_headers(secret, topic, body) {
-        request = request.header(name, value);
-    }
-    let request = request.body(Body::from(body.to_owned())).unwrap();
+    let request = hook_request(connection, topic, body, secret);
     let response = router(world.state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
