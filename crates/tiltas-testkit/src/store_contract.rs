@@ -93,6 +93,29 @@ pub async fn xref_links_round_trip_and_upsert_in_place(store: Arc<dyn Store>) {
     assert_eq!(by_hub.len(), 2, "{by_hub:?}");
     let shop_link = by_hub.iter().find(|link| link.connection == shop).unwrap();
     assert_eq!(shop_link.last_hash.as_deref(), Some("h2"));
+
+    // A link upserted under another hub id moves there (an adopted record relinked); the
+    // unchanged ones of the same call stay where they were.
+    let other_hub = uuid::Uuid::new_v4();
+    store
+        .xref_upsert(&[link(other_hub, &shop, "101", Some("h3")), link(hub, &erp, "A-1", None)])
+        .await
+        .unwrap();
+    let moved = store
+        .xref_find_by_external(EntityKind::Product, &shop, &["101".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved["101"].hub_id, moved["101"].last_hash.as_deref()),
+        (other_hub, Some("h3"))
+    );
+    let left = store.xref_find_by_hub(&[hub]).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(
+        (left[0].connection.as_str(), left[0].last_hash.as_deref()),
+        (erp.as_str(), Some("h1"))
+    );
+    assert_eq!(store.xref_find_by_hub(&[other_hub]).await.unwrap().len(), 1);
 }
 
 /// A page of 1,000 links is written and found with one call each.
