@@ -17,14 +17,15 @@ use tower::ServiceExt;
 
 const CLIENT: [u8; 4] = [10, 1, 2, 3];
 
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<String>,
-    body: Value,
+/// What the server answered: the status, its `Retry-After`, and the body (JSON, else text).
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) retry_after: Option<String>,
+    pub(crate) body: Value,
 }
 
 /// Sends a request as if from `client` (the server is given the peer address).
-async fn send(
+pub(crate) async fn send(
     world: &World,
     method: Method,
     path: &str,

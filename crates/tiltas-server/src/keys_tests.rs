@@ -2,16 +2,10 @@
 //! once, the list shows expiry and last use and never a secret, bad requests are 400/409 naming
 //! the field, only admin keys may manage keys, and each key made or revoked is audited with the
 //! calling key's name and the client address.
-use crate::router;
 use crate::tests::{world, World};
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{header, Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use tiltas_store::{actions, hash_api_key, ApiScope, AuditFilter, NewApiKey};
-use tower::ServiceExt;
 
 const CLIENT: [u8; 4] = [10, 9, 8, 7];
 
@@ -23,25 +17,8 @@ async fn send(
     key: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(path);
-    if let Some(key) = key {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
-    }
-    let mut request = match body {
-        Some(body) => request
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-        None => request.body(Body::empty()).unwrap(),
-    };
-    request
-        .extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from((CLIENT, 40_000))));
-    let response = router(world.state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, body)
+    let answer = crate::audit_tests::send(world, method, path, key, body, CLIENT).await;
+    (answer.status, answer.body)
 }
 
 async fn audit(world: &World, action: &str) -> Vec<tiltas_store::AuditEntry> {
