@@ -412,12 +412,12 @@ async fn webhooks_past_the_connections_rate_get_429_with_retry_after_and_others_
     )
     .unwrap_or_else(|errors| panic!("{errors}"));
     world.state.security = Arc::new(Security::new(&config));
-    let body = crate::tests::order_body(501);
+    let body = crate::hooks_tests::order_body(501);
     for _ in 0..2 {
-        let (status, answer) = crate::tests::hook(&world, "shop", "order.created", &body, "hook-secret").await;
+        let (status, answer) = crate::hooks_tests::hook(&world, "shop", "order.created", &body, "hook-secret").await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
-    let request = crate::tests::hook_request("shop", "order.created", &body, "hook-secret");
+    let request = crate::hooks_tests::hook_request("shop", "order.created", &body, "hook-secret");
     let response = router(world.state.clone()).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let seconds: u64 = response.headers()[header::RETRY_AFTER]
@@ -442,7 +442,7 @@ async fn webhooks_past_the_connections_rate_get_429_with_retry_after_and_others_
 async fn a_webhook_body_over_the_limit_is_answered_413() {
     let world = world().await;
     let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_HOOK_BODY));
-    let (status, _) = crate::tests::hook(&world, "shop", "order.created", &body, "hook-secret").await;
+    let (status, _) = crate::hooks_tests::hook(&world, "shop", "order.created", &body, "hook-secret").await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(world.state.store.inbox_backlog().await.unwrap(), 0);
 }
@@ -463,7 +463,7 @@ async fn forgetting_a_person_through_the_api_erases_their_deliveries_and_is_audi
     let ona = person_order(601, "Ona", "ona.t@example.lt", "+37061111111");
     let jonas = person_order(602, "Jonas", "jonas.t@example.lt", "+37062222222");
     for body in [&ona, &jonas] {
-        let (status, answer) = crate::tests::hook(&world, "shop", "order.created", body, "hook-secret").await;
+        let (status, answer) = crate::hooks_tests::hook(&world, "shop", "order.created", body, "hook-secret").await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
     let refused = send(

@@ -1,7 +1,8 @@
 //! Backpressure at `/hooks/{connection}`: past the connection's inbox backlog limit a signed
 //! delivery is answered 503 with `Retry-After` and not stored; taken deliveries make room.
 //! And the upkeep's checkpoints: an idle store's write-ahead log is truncated to nothing.
-use crate::tests::{hook, order_body, world, World};
+use crate::hooks_tests::{hook, order_body};
+use crate::tests::{world, World};
 use crate::AppState;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -27,7 +28,7 @@ async fn a_full_inbox_answers_503_with_retry_after_and_keeps_nothing_until_deliv
 
     // The answer carries Retry-After: read the raw response.
     let body = order_body(603);
-    let request = crate::tests::hook_request("shop", "order.created", &body, "hook-secret");
+    let request = crate::hooks_tests::hook_request("shop", "order.created", &body, "hook-secret");
     let response = crate::router(world.state.clone()).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(

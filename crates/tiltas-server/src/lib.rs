@@ -155,6 +155,8 @@ mod audit_tests;
 #[cfg(test)]
 mod backpressure_tests;
 #[cfg(test)]
+mod hooks_tests;
+#[cfg(test)]
 mod keys_tests;
 #[cfg(test)]
 mod metrics_tests;

@@ -442,7 +442,7 @@ async fn bulk_replay_sends_the_selected_letters_and_reports_what_happened() {
 
 #[tokio::test]
 async fn the_deliveries_page_shows_what_became_of_each_webhook_at_a_glance() {
-    use crate::tests::{hook, order_body, product_body};
+    use crate::hooks_tests::{hook, order_body, product_body};
     let world = world().await;
     hook(&world, "shop", "product.updated", &product_body(77), "hook-secret").await;
     hook(&world, "shop", "order.created", &order_body(701), "hook-secret").await;
