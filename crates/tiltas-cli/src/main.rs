@@ -10,6 +10,11 @@ mod telemetry;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: the engine makes and drops small strings and
+/// JSON values per record, where glibc's malloc cost a fifth of a first sync.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = args::Cli::parse();
     let otlp_endpoint = args
