@@ -11,6 +11,7 @@ mod postgres;
 pub mod sealed;
 mod sql;
 mod sqlite;
+mod statistics;
 mod totals;
 mod types;
 mod upkeep;

@@ -10,6 +10,7 @@ use std::time::Duration;
 pub struct PostgresStore {
     pool: sqlx::PgPool,
     wake: crate::workers::Wake,
+    statistics: std::sync::Arc<crate::statistics::Statistics>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -45,7 +46,32 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             wake: crate::workers::Wake::default(),
+            statistics: Default::default(),
         })
+    }
+
+    /// After a page of `records` settled: analyses the keyed tables in the background when
+    /// they have grown enough since the last time (see [`crate::statistics`]).
+    fn settled(&self, records: u64) {
+        if !self.statistics.settled(records) {
+            return;
+        }
+        let (pool, statistics) = (self.pool.clone(), self.statistics.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let analysed = sqlx::query(&format!("ANALYZE {}", crate::statistics::ANALYZED_TABLES))
+                .execute(&pool)
+                .await;
+            match analysed {
+                Ok(_) => tracing::debug!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "identity map and delivered hashes analysed"
+                ),
+                // Only the look-ups' plans suffer; autovacuum analyses them in time anyway.
+                Err(error) => tracing::warn!(%error, "cannot analyse the identity map and delivered hashes"),
+            }
+            statistics.analysed();
+        });
     }
 }
 

@@ -617,7 +617,9 @@ macro_rules! sql_store {
                 if let Some(cursor) = &page.cursor {
                     save_cursor(&mut tx, &page.flow, Some(cursor)).await?;
                 }
-                tx.commit().await.map_err(query_error("settle_page"))
+                tx.commit().await.map_err(query_error("settle_page"))?;
+                self.settled(page.delivered.len() as u64);
+                Ok(())
             }
 
             async fn run_start(&self, flow: &str, mode: RunMode) -> StoreResult<RunId> {

@@ -77,6 +77,12 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// After a page settled: nothing to do, SQLite's planner does not keep plans made from
+    /// outdated statistics (see [`crate::statistics`] for PostgreSQL's).
+    fn settled(&self, _records: u64) {}
+}
+
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
 crate::upkeep::store_upkeep!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
 crate::workers::workers_store!(SqliteStore, sqlx::Sqlite, "", None, |_| {});

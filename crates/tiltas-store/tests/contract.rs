@@ -289,6 +289,61 @@ mod postgres {
         tiltas_testkit::store_contract::exactly_one_of_several_stores_on_one_database_wins_a_lease(stores).await;
     }
 
+    /// A first sync grows the keyed tables from nothing: the store analyses them as they grow,
+    /// so the look-ups' plans are not the sequential scans made while they were empty.
+    #[tokio::test]
+    async fn the_keyed_tables_are_analysed_as_settled_pages_grow_them() {
+        let Some((url, schema)) = super::postgres_schema().await else {
+            return;
+        };
+        let store = super::postgres_store_in(&url, &schema).await;
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        // Autovacuum's own analysis would pass the test without the store's.
+        for table in ["xref", "delivered_hash"] {
+            sqlx::query(&format!(
+                "ALTER TABLE {schema}.{table} SET (autovacuum_enabled = false)"
+            ))
+            .execute(&admin)
+            .await
+            .unwrap();
+        }
+        for page in 0..12 {
+            let delivered = (0..500)
+                .map(|n| tiltas_store::DeliveredHash {
+                    source_key: format!("K{page:02}-{n:03}"),
+                    hash: format!("h{n}"),
+                    source_hash: None,
+                })
+                .collect();
+            let settlement = tiltas_store::PageSettlement {
+                flow: "products".into(),
+                delivered,
+                ..Default::default()
+            };
+            store.settle_page(&settlement).await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let analysed: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = $1 \
+                 AND relname IN ('xref', 'delivered_hash') AND last_analyze IS NOT NULL",
+            )
+            .bind(&schema)
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+            if analysed == 2 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "6 000 settled records and the identity map and delivered hashes are still not analysed after 60 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        admin.close().await;
+    }
+
     #[tokio::test]
     async fn an_unreachable_server_is_named_without_its_password() {
         // Port 1 on loopback refuses at once.
