@@ -5,7 +5,7 @@
 //! databases understand, so one body serves both. It is a macro rather than generic code
 //! because sqlx's generic executor bounds would bury every query under trait clauses; each
 //! expansion is ordinary code for one concrete database.
-use crate::{StoreError, StoreResult};
+use crate::{Backend, StoreError, StoreResult};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -53,6 +53,18 @@ pub(crate) fn json_text(value: &serde_json::Value) -> String {
 }
 
 /// Reads stored JSON text back.
+/// `SELECT columns FROM table` for a look-up by key list (page-sized lists of keys), whose
+/// rows [`sql_store`]'s `key_list_rows` reads. On SQLite the rows come back as one JSON array
+/// (`json_group_array`): its driver hands each row from its worker thread to the caller as a
+/// message of its own, and 500 such hand-overs cost a page's look-up more than the look-up
+/// itself (docs/benchmarks.md, sixth session).
+pub(crate) fn key_list_head(backend: Backend, columns: &str, table: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) FROM {table}"),
+        Backend::Postgres => format!("SELECT {columns} FROM {table}"),
+    }
+}
+
 pub(crate) fn json_parse(text: &str, what: &'static str) -> StoreResult<serde_json::Value> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
         what,
@@ -83,7 +95,8 @@ macro_rules! sql_store {
         mod implementation {
         use super::$store;
         use $crate::sql::{
-            enum_parse, enum_text, hub_id_parse, json_parse, json_text, last_per_key, millis, timestamp, CHUNK,
+            enum_parse, enum_text, hub_id_parse, json_parse, json_text, key_list_head, last_per_key, millis,
+            timestamp, CHUNK,
         };
         use $crate::*;
         use async_trait::async_trait;
@@ -109,6 +122,35 @@ macro_rules! sql_store {
 
         fn count(value: u64) -> i64 {
             i64::try_from(value).unwrap_or(i64::MAX)
+        }
+
+        /// The rows of a look-up by key list begun with [`key_list_head`], as (key, text,
+        /// optional text) triples.
+        async fn key_list_rows(
+            pool: &sqlx::Pool<$db>,
+            mut query: QueryBuilder<'_, $db>,
+            operation: &'static str,
+        ) -> StoreResult<Vec<(String, String, Option<String>)>> {
+            let rows = query.build().fetch_all(pool).await.map_err(query_error(operation))?;
+            if $backend == Backend::Sqlite {
+                let Some(row) = rows.first() else {
+                    return Ok(Vec::new());
+                };
+                let aggregated: String = row.try_get(0).map_err(query_error(operation))?;
+                return serde_json::from_str(&aggregated).map_err(|error| StoreError::Corrupt {
+                    what: operation,
+                    detail: error.to_string(),
+                });
+            }
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get(0).map_err(query_error(operation))?,
+                        row.try_get(1).map_err(query_error(operation))?,
+                        row.try_get(2).map_err(query_error(operation))?,
+                    ))
+                })
+                .collect()
         }
 
         async fn put_hashes(conn: &mut Connection, flow: &str, entries: &[DeliveredHash]) -> StoreResult<()> {
@@ -396,22 +438,18 @@ macro_rules! sql_store {
             ) -> StoreResult<HashMap<String, XrefLink>> {
                 let mut found = HashMap::new();
                 for chunk in external_ids.chunks(CHUNK) {
-                    let mut query = QueryBuilder::<$db>::new(
-                        "SELECT external_id, hub_id, last_hash FROM xref WHERE entity = ",
-                    );
-                    query.push_bind(entity.as_str()).push(" AND connection = ").push_bind(connection);
+                    let mut query =
+                        QueryBuilder::<$db>::new(key_list_head($backend, "external_id, hub_id, last_hash", "xref"));
+                    query.push(" WHERE entity = ").push_bind(entity.as_str());
+                    query.push(" AND connection = ").push_bind(connection);
                     query.push(" AND external_id IN (");
                     let mut separated = query.separated(", ");
                     for id in chunk {
                         separated.push_bind(id);
                     }
                     query.push(")");
-                    let rows = query.build().fetch_all(&self.pool).await.map_err(query_error("xref_find_by_external"))?;
-                    for row in rows {
-                        let external_id: String = row.try_get(0).map_err(query_error("xref_find_by_external"))?;
-                        let hub: String = row.try_get(1).map_err(query_error("xref_find_by_external"))?;
+                    for (external_id, hub, last_hash) in key_list_rows(&self.pool, query, "xref_find_by_external").await? {
                         let hub_id = hub_id_parse(&hub)?;
-                        let last_hash = row.try_get(2).map_err(query_error("xref_find_by_external"))?;
                         found.insert(
                             external_id.clone(),
                             XrefLink { hub_id, entity, connection: connection.to_owned(), external_id, last_hash },
@@ -464,22 +502,16 @@ macro_rules! sql_store {
             ) -> StoreResult<HashMap<String, Delivered>> {
                 let mut found = HashMap::new();
                 for chunk in source_keys.chunks(CHUNK) {
-                    let mut query = QueryBuilder::<$db>::new(
-                        "SELECT source_key, hash, source_hash FROM delivered_hash WHERE flow = ",
-                    );
-                    query.push_bind(flow).push(" AND source_key IN (");
+                    let mut query =
+                        QueryBuilder::<$db>::new(key_list_head($backend, "source_key, hash, source_hash", "delivered_hash"));
+                    query.push(" WHERE flow = ").push_bind(flow).push(" AND source_key IN (");
                     let mut separated = query.separated(", ");
                     for key in chunk {
                         separated.push_bind(key);
                     }
                     query.push(")");
-                    let rows = query.build().fetch_all(&self.pool).await.map_err(query_error("delivered_hashes"))?;
-                    for row in rows {
-                        let delivered = Delivered {
-                            hash: row.try_get(1).map_err(query_error("delivered_hashes"))?,
-                            source_hash: row.try_get(2).map_err(query_error("delivered_hashes"))?,
-                        };
-                        found.insert(row.try_get(0).map_err(query_error("delivered_hashes"))?, delivered);
+                    for (key, hash, source_hash) in key_list_rows(&self.pool, query, "delivered_hashes").await? {
+                        found.insert(key, Delivered { hash, source_hash });
                     }
                 }
                 Ok(found)
