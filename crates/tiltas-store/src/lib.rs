@@ -8,7 +8,6 @@ pub mod erase;
 mod error;
 mod forget;
 mod postgres;
-mod postgres_bulk;
 pub mod sealed;
 mod sql;
 mod sqlite;

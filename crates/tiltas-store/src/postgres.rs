@@ -75,7 +75,7 @@ impl PostgresStore {
     }
 }
 
-crate::sql::sql_store!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres, postgres);
+crate::sql::sql_store!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
 crate::upkeep::store_upkeep!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
 crate::workers::workers_store!(
     PostgresStore,

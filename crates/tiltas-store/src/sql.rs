@@ -52,6 +52,7 @@ pub(crate) fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
 }
 
+/// Reads stored JSON text back.
 /// `SELECT columns FROM table` for a look-up by key list (page-sized lists of keys), whose
 /// rows [`sql_store`]'s `key_list_rows` reads. On SQLite the rows come back as one JSON array
 /// (`json_group_array`): its driver hands each row from its worker thread to the caller as a
@@ -64,7 +65,6 @@ pub(crate) fn key_list_head(backend: Backend, columns: &str, table: &str) -> Str
     }
 }
 
-/// Reads stored JSON text back.
 pub(crate) fn json_parse(text: &str, what: &'static str) -> StoreResult<serde_json::Value> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
         what,
@@ -90,20 +90,8 @@ pub(crate) fn last_per_key<T: Clone, K: Eq + std::hash::Hash>(items: &[T], key: 
 }
 
 /// Implements `Store` for `$store` (a struct with a `pool: sqlx::Pool<$db>` field).
-/// Expands to the block for the store's backend (`postgres` or `sqlite`): code that binds
-/// arrays compiles for PostgreSQL only.
-macro_rules! by_backend {
-    (postgres, postgres: $postgres:block, sqlite: $sqlite:block) => {
-        $postgres
-    };
-    (sqlite, postgres: $postgres:block, sqlite: $sqlite:block) => {
-        $sqlite
-    };
-}
-pub(crate) use by_backend;
-
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $backend:expr, $kind:ident) => {
+    ($store:ident, $db:ty, $backend:expr) => {
         mod implementation {
         use super::$store;
         use $crate::sql::{
@@ -167,10 +155,6 @@ macro_rules! sql_store {
 
         async fn put_hashes(conn: &mut Connection, flow: &str, entries: &[DeliveredHash]) -> StoreResult<()> {
             let entries = last_per_key(entries, |entry| entry.source_key.clone());
-            $crate::sql::by_backend!($kind, postgres: {
-                return $crate::postgres_bulk::put_hashes(conn, flow, &entries).await;
-            }, sqlite: {});
-            #[allow(unreachable_code)]
             for chunk in entries.chunks(CHUNK) {
                 let mut query =
                     QueryBuilder::<$db>::new("INSERT INTO delivered_hash (flow, source_key, hash, source_hash) ");
@@ -191,10 +175,6 @@ macro_rules! sql_store {
         async fn upsert_xrefs(conn: &mut Connection, links: &[XrefLink]) -> StoreResult<()> {
             let links = last_per_key(links, |link| (link.entity, link.connection.clone(), link.external_id.clone()));
             let at = now();
-            $crate::sql::by_backend!($kind, postgres: {
-                return $crate::postgres_bulk::upsert_xrefs(conn, &links, at).await;
-            }, sqlite: {});
-            #[allow(unreachable_code)]
             for chunk in links.chunks(CHUNK) {
                 let mut query = QueryBuilder::<$db>::new(
                     "INSERT INTO xref (entity, connection, external_id, hub_id, last_hash, updated_at) ",
@@ -219,11 +199,6 @@ macro_rules! sql_store {
         /// Settled intents leave the outbox: what happened to each record is in the activity
         /// log and the identity map, and the outbox stays as small as the writes in flight.
         async fn settle_intents(conn: &mut Connection, settlements: &[IntentSettlement]) -> StoreResult<()> {
-            $crate::sql::by_backend!($kind, postgres: {
-                let ids: Vec<i64> = settlements.iter().map(|settlement| settlement.id).collect();
-                return $crate::postgres_bulk::settle_intents(conn, &ids).await;
-            }, sqlite: {});
-            #[allow(unreachable_code)]
             for chunk in settlements.chunks(CHUNK) {
                 let mut query = QueryBuilder::<$db>::new("DELETE FROM outbox WHERE id IN (");
                 let mut separated = query.separated(", ");
@@ -271,12 +246,8 @@ macro_rules! sql_store {
         }
 
         async fn resolve_dead_letters(conn: &mut Connection, flow: &str, keys: &[String]) -> StoreResult<u64> {
-            let at = now();
-            $crate::sql::by_backend!($kind, postgres: {
-                return $crate::postgres_bulk::resolve_dead_letters(conn, flow, keys, at).await;
-            }, sqlite: {});
-            #[allow(unreachable_code)]
             let mut resolved = 0;
+            let at = now();
             for chunk in keys.chunks(CHUNK) {
                 let mut query = QueryBuilder::<$db>::new("UPDATE dead_letter SET status = 'resolved', updated_at = ");
                 query.push_bind(at).push(" WHERE status = 'open' AND flow = ").push_bind(flow);
@@ -298,10 +269,6 @@ macro_rules! sql_store {
             // random places in them, which made every page dirty half the index (the first sync
             // of a large catalogue wrote several times the bytes it stored).
             let uids: Vec<String> = entries.iter().map(|_| uuid::Uuid::now_v7().simple().to_string()).collect();
-            $crate::sql::by_backend!($kind, postgres: {
-                return $crate::postgres_bulk::add_activity(conn, entries, &uids, at).await;
-            }, sqlite: {});
-            #[allow(unreachable_code)]
             let rows: Vec<(&NewActivity, &String)> = entries.iter().zip(&uids).collect();
             for chunk in rows.chunks(CHUNK) {
                 let mut query =

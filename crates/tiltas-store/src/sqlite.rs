@@ -83,7 +83,7 @@ impl SqliteStore {
     fn settled(&self, _records: u64) {}
 }
 
-crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite, sqlite);
+crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
 crate::upkeep::store_upkeep!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
 crate::workers::workers_store!(SqliteStore, sqlx::Sqlite, "", None, |_| {});
 crate::audit::sql_audit_log!(SqliteStore, sqlx::Sqlite);
