@@ -181,6 +181,66 @@ pub async fn delivered_hashes_are_kept_per_flow_overwritten_and_cleared(store: A
     );
 }
 
+/// Keys come back from look-ups exactly as written, whatever characters they hold (the
+/// SQLite store returns a look-up's rows as one JSON text).
+pub async fn looked_up_keys_come_back_exactly_whatever_they_hold(store: Arc<dyn Store>) {
+    let flow = unique("flow");
+    let connection = unique("shop");
+    let keys: Vec<String> = [
+        "plain",
+        "quote \" inside",
+        "back\\slash",
+        "tab\tand\nnewline",
+        "Prekė ąčęėįšųūž",
+        "[\"not\", \"an array\"]",
+        "null",
+        "emoji 🚲",
+        "",
+    ]
+    .iter()
+    .map(|key| (*key).to_owned())
+    .collect();
+    let hub = uuid::Uuid::new_v4();
+    let entries: Vec<DeliveredHash> = keys
+        .iter()
+        .enumerate()
+        .map(|(n, key)| DeliveredHash {
+            source_key: key.clone(),
+            hash: format!("h{n}"),
+            source_hash: (n % 2 == 0).then(|| format!("s-{key}")),
+        })
+        .collect();
+    store.put_delivered_hashes(&flow, &entries).await.unwrap();
+    let links: Vec<XrefLink> = keys
+        .iter()
+        .enumerate()
+        .map(|(n, key)| {
+            link(
+                hub,
+                &connection,
+                key,
+                (n % 2 == 1).then(|| format!("l-{key}")).as_deref(),
+            )
+        })
+        .collect();
+    store.xref_upsert(&links).await.unwrap();
+
+    let delivered = store.delivered_hashes(&flow, &keys).await.unwrap();
+    let found = store
+        .xref_find_by_external(EntityKind::Product, &connection, &keys)
+        .await
+        .unwrap();
+    for (n, key) in keys.iter().enumerate() {
+        let hashes = &delivered[key];
+        assert_eq!(hashes.hash, format!("h{n}"), "{key:?}");
+        assert_eq!(hashes.source_hash, (n % 2 == 0).then(|| format!("s-{key}")), "{key:?}");
+        let link = &found[key];
+        assert_eq!((link.hub_id, &link.external_id), (hub, key), "{key:?}");
+        assert_eq!(link.last_hash, (n % 2 == 1).then(|| format!("l-{key}")), "{key:?}");
+    }
+    assert_eq!((delivered.len(), found.len()), (keys.len(), keys.len()));
+}
+
 /// Intents come back in order until settled.
 pub async fn outbox_intents_stay_unsettled_until_settled(store: Arc<dyn Store>) {
     let flow = unique("flow");
@@ -843,6 +903,7 @@ macro_rules! store_contract_tests {
             xref_links_round_trip_and_upsert_in_place,
             xref_pages_of_a_thousand_are_one_call_each,
             delivered_hashes_are_kept_per_flow_overwritten_and_cleared,
+            looked_up_keys_come_back_exactly_whatever_they_hold,
             outbox_intents_stay_unsettled_until_settled,
             cursors_are_saved_replaced_and_cleared,
             a_settled_page_lands_everything_it_carries,
