@@ -3,10 +3,13 @@
 //! [`open`] picks one from a URL (`sqlite://PATH`, `postgres://…`).
 #![forbid(unsafe_code)]
 
+mod access;
 mod audit;
+mod coordination;
 pub mod erase;
 mod error;
 mod forget;
+mod inbox;
 mod postgres;
 pub mod sealed;
 mod sql;
@@ -17,9 +20,12 @@ mod types;
 mod upkeep;
 mod workers;
 
+pub use access::Access;
 pub use audit::{actions, AuditEntry, AuditFilter, AuditLog, NewAuditEntry};
+pub use coordination::Coordination;
 pub use error::{StoreError, StoreResult};
 pub use forget::{ErasedRows, ErasureReport, Forget};
+pub use inbox::Inbox;
 pub use postgres::PostgresStore;
 pub use sealed::{Resealed, SealedCredential, SealedCredentials};
 pub use sqlite::{SqliteStore, JOURNAL_SIZE_LIMIT_BYTES};
@@ -32,7 +38,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 use tiltas_model::EntityKind;
 
 /// The default store URL: an SQLite file in the working directory.
@@ -75,7 +80,18 @@ where
 /// once: the engine never issues one query per record.
 #[async_trait]
 pub trait Store:
-    Send + Sync + StoreUpkeep + Workers + AuditLog + Forget + Totals + sealed::SealedCredentials + 'static
+    Send
+    + Sync
+    + StoreUpkeep
+    + Workers
+    + AuditLog
+    + Forget
+    + Totals
+    + sealed::SealedCredentials
+    + Inbox
+    + Coordination
+    + Access
+    + 'static
 {
     /// Which database this store runs on.
     fn backend(&self) -> Backend;
@@ -187,127 +203,6 @@ pub trait Store:
     /// Deletes activity from `before` or earlier (entries and payloads), of one flow or all;
     /// returns entries deleted.
     async fn activity_purge(&self, flow: Option<&str>, before: DateTime<Utc>) -> StoreResult<u64>;
-
-    // ---- leases ------------------------------------------------------------------------
-
-    /// Claims a lease if it is free, expired, or already held by `holder`. Exactly one of
-    /// several concurrent claimants wins.
-    async fn lease_acquire(&self, name: &str, holder: &str, ttl: Duration) -> StoreResult<bool>;
-
-    /// Extends a lease held by `holder`; false when it was lost (expired and taken).
-    async fn lease_renew(&self, name: &str, holder: &str, ttl: Duration) -> StoreResult<bool>;
-
-    /// Releases a lease held by `holder` (no-op otherwise).
-    async fn lease_release(&self, name: &str, holder: &str) -> StoreResult<()>;
-
-    /// The current holder of a lease, if any and not expired.
-    async fn lease(&self, name: &str) -> StoreResult<Option<Lease>>;
-
-    // ---- quotas ------------------------------------------------------------------------
-
-    /// Atomically adds `amount` to a connection's counter for a window if the result stays
-    /// within `limit` (no limit when `None`); returns the counter after the call and whether
-    /// the amount was granted.
-    async fn quota_consume(
-        &self,
-        connection: &str,
-        window: &str,
-        amount: u64,
-        limit: Option<u64>,
-    ) -> StoreResult<QuotaGrant>;
-
-    /// A connection's counter for a window (0 when unused).
-    async fn quota_used(&self, connection: &str, window: &str) -> StoreResult<u64>;
-
-    // ---- webhook inbox -----------------------------------------------------------------
-
-    /// Keeps a webhook delivery durably (before the sender is answered); returns its id.
-    async fn inbox_add(&self, event: &NewInboxEvent) -> StoreResult<i64>;
-
-    /// Deliveries not yet taken by the flows, oldest first.
-    async fn inbox_pending(&self, limit: u32) -> StoreResult<Vec<InboxEvent>>;
-
-    /// Marks deliveries taken (`error`: taken, but what they carried could not be used).
-    async fn inbox_done(&self, ids: &[i64], error: Option<&str>) -> StoreResult<()>;
-
-    /// Counts a failed attempt at delivering; the event stays pending.
-    async fn inbox_attempt_failed(&self, id: i64, error: &str) -> StoreResult<()>;
-
-    /// How many deliveries are pending.
-    async fn inbox_backlog(&self) -> StoreResult<u64>;
-
-    /// Settles deliveries in one transaction, keeping what became of each: the record it
-    /// carried and what every flow it went through did with it (or why it was unusable).
-    async fn inbox_settle(&self, settlements: &[InboxSettlement]) -> StoreResult<()>;
-
-    /// Deliveries matching a filter, newest first, with what became of them.
-    async fn inbox_deliveries(&self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>>;
-
-    /// The activity of these source keys in one run of a flow, keyed by source key (the
-    /// newest entry of a key; keys without activity are absent: they were unchanged).
-    async fn activity_outcomes(
-        &self,
-        run: RunId,
-        flow: &str,
-        source_keys: &[String],
-    ) -> StoreResult<HashMap<String, RecordOutcome>>;
-
-    // ---- API keys ----------------------------------------------------------------------
-
-    /// Stores a new API key by its hash (see [`hash_api_key`]).
-    async fn api_key_create(&self, key: &NewApiKey) -> StoreResult<i64>;
-
-    /// The live (not revoked) key with this hash, expired or not (the caller tells an expired
-    /// key by its `expires_at`, to say so).
-    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
-
-    /// Every key, revoked ones included, newest first.
-    async fn api_keys(&self) -> StoreResult<Vec<ApiKey>>;
-
-    /// Revokes a key; false when no live key has this id.
-    async fn api_key_revoke(&self, id: i64) -> StoreResult<bool>;
-
-    /// Notes that a key was used at `at` (the server calls it at most once a minute per key).
-    async fn api_key_touch(&self, id: i64, at: DateTime<Utc>) -> StoreResult<()>;
-
-    // ---- Credentials obtained at run time ------------------------------------------------
-
-    /// The sealed (encrypted) value `name` of `connection`, as the engine stored it.
-    async fn credential(&self, connection: &str, name: &str) -> StoreResult<Option<String>>;
-
-    /// Keeps a sealed value, replacing the one before; committed on return.
-    async fn credential_put(&self, connection: &str, name: &str, sealed: &str) -> StoreResult<()>;
-
-    /// Forgets every value of `connection` (a connection removed or authorised anew); how many.
-    async fn credentials_forget(&self, connection: &str) -> StoreResult<u64>;
-
-    // ---- idempotency keys --------------------------------------------------------------
-
-    /// Claims `key` of `scope` for `holder` until `ttl` from now, for a request whose body
-    /// hashes to `request_hash`. Exactly one of several concurrent claimants gets `Claimed`;
-    /// a key still held, done, or used with another body is `Taken` with what is stored. A
-    /// lapsed claim of the same request is taken over (its worker is gone).
-    async fn idempotency_claim(
-        &self,
-        scope: &str,
-        key: &str,
-        request_hash: &str,
-        holder: &str,
-        ttl: Duration,
-    ) -> StoreResult<IdempotencyClaim>;
-
-    /// Keeps the answer of a claimed request; false when `holder` no longer holds the key.
-    async fn idempotency_complete(
-        &self,
-        scope: &str,
-        key: &str,
-        holder: &str,
-        response: &serde_json::Value,
-    ) -> StoreResult<bool>;
-
-    /// Gives a claimed key up without an answer (the request may be sent again); no-op when
-    /// `holder` does not hold it or it is done.
-    async fn idempotency_release(&self, scope: &str, key: &str, holder: &str) -> StoreResult<()>;
 }
 
 /// The hash under which an API key is stored (SHA-256, hex): the key itself is never kept.

@@ -88,3 +88,6 @@ crate::audit::sql_audit_log!(PostgresStore, sqlx::Postgres);
 crate::forget::sql_forget!(PostgresStore, sqlx::Postgres);
 crate::totals::sql_totals!(PostgresStore);
 crate::sealed::sealed_credentials!(PostgresStore, sqlx::Postgres);
+crate::inbox::sql_inbox!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
+crate::coordination::sql_coordination!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);
+crate::access::sql_access!(PostgresStore, sqlx::Postgres, crate::Backend::Postgres);

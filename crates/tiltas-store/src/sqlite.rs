@@ -90,3 +90,6 @@ crate::audit::sql_audit_log!(SqliteStore, sqlx::Sqlite);
 crate::forget::sql_forget!(SqliteStore, sqlx::Sqlite);
 crate::totals::sql_totals!(SqliteStore);
 crate::sealed::sealed_credentials!(SqliteStore, sqlx::Sqlite);
+crate::inbox::sql_inbox!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
+crate::coordination::sql_coordination!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
+crate::access::sql_access!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
