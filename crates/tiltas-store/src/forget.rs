@@ -161,8 +161,8 @@ macro_rules! sql_forget {
                     let report = ErasureReport {
                         activity_payloads: erase_table(
                             &mut transaction,
-                            "activity_payload",
-                            ("activity_uid", false),
+                            "activity",
+                            ("id", true),
                             &activity_columns,
                             email,
                         )

@@ -262,16 +262,15 @@ macro_rules! sql_inbox {
                 let mut found = HashMap::new();
                 for chunk in source_keys.chunks(CHUNK) {
                     let mut query = QueryBuilder::<$db>::new(
-                        "SELECT a.id, a.source_key, a.outcome, p.response FROM activity a \
-                         LEFT JOIN activity_payload p ON p.activity_uid = a.uid WHERE a.run = ",
+                        "SELECT id, source_key, outcome, response FROM activity WHERE run = ",
                     );
-                    query.push_bind(run).push(" AND a.flow = ").push_bind(flow).push(" AND a.source_key IN (");
+                    query.push_bind(run).push(" AND flow = ").push_bind(flow).push(" AND source_key IN (");
                     let mut separated = query.separated(", ");
                     for key in chunk {
                         separated.push_bind(key);
                     }
                     // Oldest first, so a key's newest entry is the one kept.
-                    query.push(") ORDER BY a.id");
+                    query.push(") ORDER BY id");
                     let rows = query.build().fetch_all(&self.pool).await.map_err(error())?;
                     for row in rows {
                         let key: String = row.try_get(1).map_err(error())?;

@@ -270,33 +270,21 @@ macro_rules! sql_store {
 
         async fn add_activity(conn: &mut Connection, entries: &[NewActivity]) -> StoreResult<()> {
             let at = now();
-            // Time-ordered ids (UUIDv7): new rows land at the end of the uid indexes instead of at
-            // random places in them, which made every page dirty half the index (the first sync
-            // of a large catalogue wrote several times the bytes it stored).
-            let uids: Vec<String> = entries.iter().map(|_| uuid::Uuid::now_v7().simple().to_string()).collect();
-            let rows: Vec<(&NewActivity, &String)> = entries.iter().zip(&uids).collect();
-            for chunk in rows.chunks(CHUNK) {
-                let mut query =
-                    QueryBuilder::<$db>::new("INSERT INTO activity (uid, run, flow, source_key, outcome, at) ");
-                query.push_values(chunk, |mut row, (entry, uid)| {
-                    row.push_bind(uid.as_str())
-                        .push_bind(entry.run)
+            for chunk in entries.chunks(CHUNK) {
+                let mut query = QueryBuilder::<$db>::new(
+                    "INSERT INTO activity (run, flow, source_key, outcome, at, source_payload, sent_payload, response) ",
+                );
+                query.push_values(chunk, |mut row, entry| {
+                    row.push_bind(entry.run)
                         .push_bind(&entry.flow)
                         .push_bind(&entry.source_key)
                         .push_bind(enum_text(&entry.outcome))
-                        .push_bind(at);
-                });
-                query.build().execute(&mut *conn).await.map_err(query_error("activity_add"))?;
-                let mut payloads = QueryBuilder::<$db>::new(
-                    "INSERT INTO activity_payload (activity_uid, source_payload, sent_payload, response) ",
-                );
-                payloads.push_values(chunk, |mut row, (entry, uid)| {
-                    row.push_bind(uid.as_str())
+                        .push_bind(at)
                         .push_bind(entry.source_payload.as_ref().map(json_text))
                         .push_bind(entry.sent_payload.as_ref().map(json_text))
                         .push_bind(entry.response.as_ref().map(json_text));
                 });
-                payloads.build().execute(&mut *conn).await.map_err(query_error("activity_add"))?;
+                query.build().execute(&mut *conn).await.map_err(query_error("activity_add"))?;
             }
             Ok(())
         }
@@ -798,8 +786,7 @@ macro_rules! sql_store {
 
             async fn activity_payloads(&self, id: i64) -> StoreResult<Option<ActivityPayloads>> {
                 let row = sqlx::query(
-                    "SELECT p.source_payload, p.sent_payload, p.response FROM activity a \
-                     JOIN activity_payload p ON p.activity_uid = a.uid WHERE a.id = $1",
+                    "SELECT source_payload, sent_payload, response FROM activity WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -816,23 +803,17 @@ macro_rules! sql_store {
             }
 
             async fn activity_purge(&self, flow: Option<&str>, before: DateTime<Utc>) -> StoreResult<u64> {
-                let mut tx = self.pool.begin().await.map_err(query_error("activity_purge"))?;
-                // Payloads first: not every SQLite connection enforces the cascade.
-                let mut payloads = QueryBuilder::<$db>::new(
-                    "DELETE FROM activity_payload WHERE activity_uid IN (SELECT uid FROM activity WHERE at <= ",
-                );
-                payloads.push_bind(millis(before));
                 let mut entries = QueryBuilder::<$db>::new("DELETE FROM activity WHERE at <= ");
                 entries.push_bind(millis(before));
                 if let Some(flow) = flow {
-                    payloads.push(" AND flow = ").push_bind(flow);
                     entries.push(" AND flow = ").push_bind(flow);
                 }
-                payloads.push(")");
-                payloads.build().execute(&mut *tx).await.map_err(query_error("activity_purge"))?;
-                let deleted =
-                    entries.build().execute(&mut *tx).await.map_err(query_error("activity_purge"))?.rows_affected();
-                tx.commit().await.map_err(query_error("activity_purge"))?;
+                let deleted = entries
+                    .build()
+                    .execute(&self.pool)
+                    .await
+                    .map_err(query_error("activity_purge"))?
+                    .rows_affected();
                 Ok(deleted)
             }
 

@@ -17,9 +17,12 @@ fn sqlite_url() -> String {
 
 /// A fresh SQLite file per test.
 async fn sqlite_store() -> Option<Arc<dyn Store>> {
-    Some(Arc::new(
-        SqliteStore::open(&sqlite_url()).await.expect("open SQLite store"),
-    ))
+    Some(sqlite_store_at(&sqlite_url()).await)
+}
+
+/// The SQLite store in the file at `url`.
+async fn sqlite_store_at(url: &str) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(url).await.expect("open SQLite store"))
 }
 
 /// The test server's URL and a fresh schema in it, or `None` (skip) without a server.
@@ -116,6 +119,61 @@ async fn postgres_every_text(url: &str, schema: &str) -> Vec<String> {
     texts
 }
 
+/// Activity as a store before migration 0012 kept it: entries and, in a table of their own,
+/// payloads linked by a text uid (the second entry has none).
+const ACTIVITY_BEFORE_0012: [&str; 2] = [
+    "INSERT INTO activity (uid, run, flow, source_key, outcome, at) VALUES \
+     ('u1', 7, 'products', 'A', 'created', 1000), ('u2', 7, 'products', 'B', 'failed', 2000)",
+    "INSERT INTO activity_payload (activity_uid, source_payload, sent_payload, response) VALUES \
+     ('u1', '{\"sku\":\"A\",\"raw\":{\"id\":1}}', '{\"sku\":\"A\"}', '{\"target_id\":\"t-A\"}')",
+];
+
+/// The migrations before `version` of one store, to build a store as an older Tiltas left it.
+async fn migrations_before(store: &str, version: i64) -> sqlx::migrate::Migrator {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(store);
+    let mut before = sqlx::migrate::Migrator::new(directory).await.unwrap();
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|migration| migration.version < version)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before
+}
+
+/// After migration 0012 every entry of [`ACTIVITY_BEFORE_0012`] is listed as before, with its
+/// payloads (or none), and purging by age still removes them.
+async fn activity_from_before_0012_keeps_its_payloads(store: Arc<dyn Store>) {
+    let filter = tiltas_store::ActivityFilter {
+        run: Some(7),
+        ..Default::default()
+    };
+    let mut entries = store.activity(&filter).await.unwrap();
+    entries.sort_by_key(|entry| entry.id);
+    let keys: Vec<&str> = entries.iter().map(|entry| entry.source_key.as_str()).collect();
+    assert_eq!(keys, ["A", "B"]);
+    let created = store.activity_payloads(entries[0].id).await.unwrap().unwrap();
+    assert_eq!(
+        created.source_payload,
+        Some(serde_json::json!({"sku": "A", "raw": {"id": 1}}))
+    );
+    assert_eq!(created.sent_payload, Some(serde_json::json!({"sku": "A"})));
+    assert_eq!(created.response, Some(serde_json::json!({"target_id": "t-A"})));
+    let failed = store.activity_payloads(entries[1].id).await.unwrap().unwrap();
+    assert_eq!(
+        (failed.source_payload, failed.sent_payload, failed.response),
+        (None, None, None)
+    );
+    let outcomes = store.activity_outcomes(7, "products", &["A".into()]).await.unwrap();
+    assert_eq!(outcomes["A"].response, Some(serde_json::json!({"target_id": "t-A"})));
+    let cutoff = chrono::DateTime::from_timestamp_millis(1500).unwrap();
+    assert_eq!(store.activity_purge(None, cutoff).await.unwrap(), 1);
+    assert_eq!(store.activity(&filter).await.unwrap().len(), 1);
+}
+
 mod sqlite {
     tiltas_testkit::store_contract_tests!(super::sqlite_store());
     crate::sealed::sealed_contract_tests!(super::sqlite_store());
@@ -185,6 +243,23 @@ mod sqlite {
         assert_eq!(unsettled.len(), 1);
         assert_eq!(unsettled[0].intent.match_key, None);
         assert_eq!(unsettled[0].legacy_payload, Some(serde_json::json!({"sku": "SKU-A"})));
+    }
+
+    /// Migration 0012 folds the activity payloads into their entries' rows.
+    #[tokio::test]
+    async fn activity_from_before_migration_0012_keeps_its_payloads() {
+        let url = super::sqlite_url();
+        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        super::migrations_before("sqlite", 12).await.run(&pool).await.unwrap();
+        for statement in super::ACTIVITY_BEFORE_0012 {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let store = super::sqlite_store_at(&url).await;
+        super::activity_from_before_0012_keeps_its_payloads(store).await;
     }
 
     /// Letters written before migration 0004 named their record in the message; the migration
@@ -342,6 +417,25 @@ mod postgres {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         admin.close().await;
+    }
+
+    /// Migration 0012 folds the activity payloads into their entries' rows.
+    #[tokio::test]
+    async fn activity_from_before_migration_0012_keeps_its_payloads() {
+        let Some((url, schema)) = super::postgres_schema().await else {
+            return;
+        };
+        let options = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(&url)
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+        super::migrations_before("postgres", 12).await.run(&pool).await.unwrap();
+        for statement in super::ACTIVITY_BEFORE_0012 {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let store = super::postgres_store_in(&url, &schema).await;
+        super::activity_from_before_0012_keeps_its_payloads(store).await;
     }
 
     #[tokio::test]
