@@ -50,6 +50,11 @@ impl PostgresStore {
         })
     }
 
+    /// PostgreSQL locks rows, not the database: page writes need no turn.
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
     /// After a page of `records` settled: analyses the keyed tables in the background when
     /// they have grown enough since the last time (see [`crate::statistics`]).
     fn settled(&self, records: u64) {

@@ -514,6 +514,7 @@ macro_rules! sql_store {
             }
 
             async fn outbox_add(&self, intents: &[NewIntent]) -> StoreResult<Vec<i64>> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin().await.map_err(query_error("outbox_add"))?;
                 let at = now();
                 // Ids by source key, ascending: a multi-row RETURNING promises no order, but each
@@ -617,6 +618,7 @@ macro_rules! sql_store {
             }
 
             async fn settle_page(&self, page: &PageSettlement) -> StoreResult<()> {
+                let _turn = self.write_turn().await;
                 let mut tx = self.pool.begin().await.map_err(query_error("settle_page"))?;
                 put_hashes(&mut tx, &page.flow, &page.delivered).await?;
                 upsert_xrefs(&mut tx, &page.xrefs).await?;

@@ -15,6 +15,9 @@ pub const JOURNAL_SIZE_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
     wake: crate::workers::Wake,
+    /// Taken by the engine's page writes (outbox intents, page settlements) for their whole
+    /// transaction; see [`SqliteStore::write_turn`].
+    writing: tokio::sync::Mutex<()>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -73,6 +76,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             wake: crate::workers::Wake::default(),
+            writing: tokio::sync::Mutex::new(()),
         })
     }
 }
@@ -81,6 +85,16 @@ impl SqliteStore {
     /// After a page settled: nothing to do, SQLite's planner does not keep plans made from
     /// outdated statistics (see [`crate::statistics`] for PostgreSQL's).
     fn settled(&self, _records: u64) {}
+
+    /// The turn of one of the engine's page writes in this process. SQLite has one writer per
+    /// file, and a connection that finds the file locked polls for it, sleeping 1, 2, 5, 10,
+    /// 15 ms… between tries (its busy handler): a page's outbox insert waiting for the previous
+    /// page's settlement woke up several milliseconds after the lock was free, on every page.
+    /// Queued here, it starts the moment the settlement commits. Writers in other processes
+    /// and the rarer writes of this one still meet at SQLite's lock.
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.writing.lock().await)
+    }
 }
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite, crate::Backend::Sqlite);
