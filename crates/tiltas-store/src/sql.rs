@@ -129,13 +129,16 @@ macro_rules! sql_store {
 
 
 
-        /// The rows of a look-up by key list begun with [`key_list_head`], as (key, text,
-        /// optional text) triples.
-        async fn key_list_rows(
+        /// The rows of a look-up by key list begun with [`key_list_head`], each as a tuple of
+        /// its columns.
+        async fn key_list_rows<T>(
             pool: &sqlx::Pool<$db>,
             mut query: QueryBuilder<'_, $db>,
             operation: &'static str,
-        ) -> StoreResult<Vec<(String, String, Option<String>)>> {
+        ) -> StoreResult<Vec<T>>
+        where
+            T: serde::de::DeserializeOwned + for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+        {
             let rows = query.build().fetch_all(pool).await.map_err(query_error(operation))?;
             if $backend == Backend::Sqlite {
                 let Some(row) = rows.first() else {
@@ -147,15 +150,7 @@ macro_rules! sql_store {
                     detail: error.to_string(),
                 });
             }
-            rows.iter()
-                .map(|row| {
-                    Ok((
-                        row.try_get(0).map_err(query_error(operation))?,
-                        row.try_get(1).map_err(query_error(operation))?,
-                        row.try_get(2).map_err(query_error(operation))?,
-                    ))
-                })
-                .collect()
+            rows.iter().map(|row| T::from_row(row).map_err(query_error(operation))).collect()
         }
 
         async fn put_hashes(conn: &mut Connection, flow: &str, entries: &[DeliveredHash]) -> StoreResult<()> {
@@ -429,7 +424,7 @@ macro_rules! sql_store {
                         separated.push_bind(id);
                     }
                     query.push(")");
-                    for (external_id, hub, last_hash) in key_list_rows(&self.pool, query, "xref_find_by_external").await? {
+                    for (external_id, hub, last_hash) in key_list_rows::<(String, String, Option<String>)>(&self.pool, query, "xref_find_by_external").await? {
                         let hub_id = hub_id_parse(&hub)?;
                         found.insert(
                             external_id.clone(),
@@ -441,33 +436,37 @@ macro_rules! sql_store {
             }
 
             async fn xref_find_by_hub(&self, hub_ids: &[HubId]) -> StoreResult<Vec<XrefLink>> {
-                let mut links = Vec::new();
+                let mut rows: Vec<(String, String, String, String, Option<String>)> = Vec::new();
                 for chunk in hub_ids.chunks(CHUNK) {
-                    let mut query = QueryBuilder::<$db>::new(
-                        "SELECT hub_id, entity, connection, external_id, last_hash FROM xref WHERE hub_id IN (",
-                    );
+                    let mut query = QueryBuilder::<$db>::new(key_list_head(
+                        $backend,
+                        "hub_id, entity, connection, external_id, last_hash",
+                        "xref",
+                    ));
+                    query.push(" WHERE hub_id IN (");
                     let mut separated = query.separated(", ");
                     for id in chunk {
                         separated.push_bind(id.to_string());
                     }
-                    query.push(") ORDER BY hub_id, entity, connection, external_id");
-                    let rows = query.build().fetch_all(&self.pool).await.map_err(query_error("xref_find_by_hub"))?;
-                    for row in rows {
-                        let hub: String = row.try_get(0).map_err(query_error("xref_find_by_hub"))?;
-                        let entity: String = row.try_get(1).map_err(query_error("xref_find_by_hub"))?;
-                        links.push(XrefLink {
+                    query.push(")");
+                    rows.extend(key_list_rows(&self.pool, query, "xref_find_by_hub").await?);
+                }
+                // The order the look-up promises, whatever order the rows came back in.
+                rows.sort_unstable_by(|a, b| (&a.0, &a.1, &a.2, &a.3).cmp(&(&b.0, &b.1, &b.2, &b.3)));
+                rows.into_iter()
+                    .map(|(hub, entity, connection, external_id, last_hash)| {
+                        Ok(XrefLink {
                             hub_id: hub_id_parse(&hub)?,
                             entity: EntityKind::parse(&entity).ok_or_else(|| StoreError::Corrupt {
                                 what: "entity",
                                 detail: format!("unknown entity {entity:?}"),
                             })?,
-                            connection: row.try_get(2).map_err(query_error("xref_find_by_hub"))?,
-                            external_id: row.try_get(3).map_err(query_error("xref_find_by_hub"))?,
-                            last_hash: row.try_get(4).map_err(query_error("xref_find_by_hub"))?,
-                        });
-                    }
-                }
-                Ok(links)
+                            connection,
+                            external_id,
+                            last_hash,
+                        })
+                    })
+                    .collect()
             }
 
             async fn xref_upsert(&self, links: &[XrefLink]) -> StoreResult<()> {
@@ -491,7 +490,7 @@ macro_rules! sql_store {
                         separated.push_bind(key);
                     }
                     query.push(")");
-                    for (key, hash, source_hash) in key_list_rows(&self.pool, query, "delivered_hashes").await? {
+                    for (key, hash, source_hash) in key_list_rows::<(String, String, Option<String>)>(&self.pool, query, "delivered_hashes").await? {
                         found.insert(key, Delivered { hash, source_hash });
                     }
                 }

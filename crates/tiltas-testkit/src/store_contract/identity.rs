@@ -180,4 +180,17 @@ pub async fn looked_up_keys_come_back_exactly_whatever_they_hold(store: Arc<dyn 
         assert_eq!(link.last_hash, (n % 2 == 1).then(|| format!("l-{key}")), "{key:?}");
     }
     assert_eq!((delivered.len(), found.len()), (keys.len(), keys.len()));
+    // By hub id: every link, exactly, in the order of their connection and external id.
+    let by_hub = store.xref_find_by_hub(&[hub]).await.unwrap();
+    let mut expected: Vec<(String, Option<String>)> = keys
+        .iter()
+        .enumerate()
+        .map(|(n, key)| (key.clone(), (n % 2 == 1).then(|| format!("l-{key}"))))
+        .collect();
+    expected.sort();
+    let came_back: Vec<(String, Option<String>)> = by_hub
+        .into_iter()
+        .map(|link| (link.external_id, link.last_hash))
+        .collect();
+    assert_eq!(came_back, expected);
 }
