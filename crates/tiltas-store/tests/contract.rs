@@ -144,6 +144,16 @@ async fn migrations_before(store: &str, version: i64) -> sqlx::migrate::Migrator
     before
 }
 
+/// A new SQLite file at `url` as an older Tiltas left it: every migration before `version`.
+async fn sqlite_before(url: &str, version: i64) -> sqlx::SqlitePool {
+    let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
+        .unwrap()
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    migrations_before("sqlite", version).await.run(&pool).await.unwrap();
+    pool
+}
+
 /// After migration 0012 every entry of [`ACTIVITY_BEFORE_0012`] is listed as before, with its
 /// payloads (or none), and purging by age still removes them.
 async fn activity_from_before_0012_keeps_its_payloads(store: Arc<dyn Store>) {
@@ -215,20 +225,7 @@ mod sqlite {
     async fn intents_from_before_migration_0007_come_back_with_their_payload() {
         use tiltas_store::Store as _;
         let url = super::sqlite_url();
-        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
-            .unwrap()
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-        let mut before = sqlx::migrate::Migrator::new(directory).await.unwrap();
-        before.migrations = before
-            .migrations
-            .iter()
-            .filter(|migration| migration.version < 7)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into();
-        before.run(&pool).await.unwrap();
+        let pool = super::sqlite_before(&url, 7).await;
         sqlx::query(
             "INSERT INTO outbox (flow, run, source_key, connection, operation, payload_hash, payload, created_at) \
              VALUES ('f', 1, 'A', 'shop', 'create', 'h', '{\"sku\":\"SKU-A\"}', 0)",
@@ -249,11 +246,7 @@ mod sqlite {
     #[tokio::test]
     async fn activity_from_before_migration_0012_keeps_its_payloads() {
         let url = super::sqlite_url();
-        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
-            .unwrap()
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        super::migrations_before("sqlite", 12).await.run(&pool).await.unwrap();
+        let pool = super::sqlite_before(&url, 12).await;
         for statement in super::ACTIVITY_BEFORE_0012 {
             sqlx::query(statement).execute(&pool).await.unwrap();
         }
@@ -268,20 +261,7 @@ mod sqlite {
     async fn migration_0004_drops_the_record_prefix_of_older_letters() {
         use tiltas_store::Store as _;
         let url = super::sqlite_url();
-        let options = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
-            .unwrap()
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-        let mut before = sqlx::migrate::Migrator::new(directory).await.unwrap();
-        before.migrations = before
-            .migrations
-            .iter()
-            .filter(|migration| migration.version < 4)
-            .cloned()
-            .collect::<Vec<_>>()
-            .into();
-        before.run(&pool).await.unwrap();
+        let pool = super::sqlite_before(&url, 4).await;
         for (key, message) in [
             ("A", "record A: price_net is not a number"),
             ("B", "record A: names another record"),
