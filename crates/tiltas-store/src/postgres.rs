@@ -2,7 +2,7 @@
 use crate::sql::redact_url;
 use crate::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-use sqlx::Connection;
+use sqlx::{ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,6 +11,9 @@ pub struct PostgresStore {
     pool: sqlx::PgPool,
     wake: crate::workers::Wake,
     statistics: std::sync::Arc<crate::statistics::Statistics>,
+    /// How the background `ANALYZE` connects: as the pool does, without sqlx's slow-statement
+    /// warning, which it earns on every large table and which read as a fault.
+    analyse_options: PgConnectOptions,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -36,6 +39,7 @@ impl PostgresStore {
         // acquire timeout, and a server that is down should be reported at once.
         let probe = PgConnection::connect_with(&options).await.map_err(connect)?;
         probe.close().await.map_err(connect)?;
+        let analyse_options = options.clone().disable_statement_logging();
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
@@ -47,6 +51,7 @@ impl PostgresStore {
             pool,
             wake: crate::workers::Wake::default(),
             statistics: Default::default(),
+            analyse_options,
         })
     }
 
@@ -61,12 +66,17 @@ impl PostgresStore {
         if !self.statistics.settled(records) {
             return;
         }
-        let (pool, statistics) = (self.pool.clone(), self.statistics.clone());
+        let (options, statistics) = (self.analyse_options.clone(), self.statistics.clone());
         tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let analysed = sqlx::query(&format!("ANALYZE {}", crate::statistics::ANALYZED_TABLES))
-                .execute(&pool)
-                .await;
+            let analysed = async {
+                let mut connection = PgConnection::connect_with(&options).await?;
+                sqlx::query(&format!("ANALYZE {}", crate::statistics::ANALYZED_TABLES))
+                    .execute(&mut connection)
+                    .await?;
+                connection.close().await
+            }
+            .await;
             match analysed {
                 Ok(_) => tracing::debug!(
                     elapsed_ms = started.elapsed().as_millis() as u64,
