@@ -375,6 +375,9 @@ pub enum BenchKind {
     /// Sustained webhooks with the target off past the inbox limit (503s), then on: the
     /// write-ahead log's peak, the drain time, every order written once.
     Sustained,
+    /// The store alone writing a first sync's rows, page by page: the ceiling of `engine`'s
+    /// first sync, and what each kind of row costs it.
+    Store,
 }
 
 /// `tiltas sim SYSTEM`.

@@ -1,4 +1,4 @@
-//! `tiltas bench engine|http --records N [--json]`: records per second of a first sync, an
+//! `tiltas bench engine|http --records N [--json]` (and the kinds in their own files): records per second of a first sync, an
 //! unchanged re-sync and an incremental sync after 1 % of the records changed, with API calls
 //! and peak memory. Not a test: numbers go to docs/benchmarks.md.
 use crate::args::{BenchArgs, BenchKind, GlobalArgs};
@@ -16,12 +16,17 @@ use tiltas_systems::{
 };
 
 /// Every hundredth record changes for the incremental run.
-const CHANGE_EVERY: usize = 100;
+pub(super) const CHANGE_EVERY: usize = 100;
 
 /// Runs the benchmark and prints its numbers.
 pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if matches!(args.kind, BenchKind::Remote) {
         let result = remote(args.records).await?;
+        println!("{result}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.kind == BenchKind::Store {
+        let result = super::bench_store::run(global.db.as_deref(), args.records, args.page_size).await?;
         println!("{result}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -55,7 +60,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
             )?,
             None,
         ),
-        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained => {
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained | BenchKind::Store => {
             let source = Arc::new(ReferenceSim::new("bench", Seeding::products(1, args.records)).with_name_limit(1000));
             let source_url = tiltas_sim::spawn(router(source.clone(), Harness::new(source, 1))).await?;
             let target = Arc::new(ReferenceSim::new("bench", Seeding::products(2, 0)).with_name_limit(1000));
@@ -74,7 +79,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let first = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(false), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained => {
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained | BenchKind::Store => {
             engine.sync("bench", &options).await?
         }
     };
@@ -84,7 +89,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let resync = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(false), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained => {
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained | BenchKind::Store => {
             engine.sync("bench", &options).await?
         }
     };
@@ -100,7 +105,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let incremental = match args.kind {
         BenchKind::Engine => engine.sync_with("bench", generation(true), sink(), &options).await?,
-        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained => {
+        BenchKind::Http | BenchKind::Webhook | BenchKind::Remote | BenchKind::Sustained | BenchKind::Store => {
             engine.sync("bench", &options).await?
         }
     };
@@ -186,19 +191,19 @@ fn engine_for(
 }
 
 /// Products made up on the fly, page by page: nothing is held beyond one page.
-struct Generated {
+pub(super) struct Generated {
     records: usize,
     changed: bool,
     base: DateTime<Utc>,
 }
 
 impl Generated {
-    fn new(records: usize, changed: bool) -> Generated {
+    pub(super) fn new(records: usize, changed: bool) -> Generated {
         let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default();
         Generated { records, changed, base }
     }
 
-    fn record(&self, n: usize) -> SourceRecord {
+    pub(super) fn record(&self, n: usize) -> SourceRecord {
         let changed = self.changed && n % CHANGE_EVERY == 0;
         let cents = (n * 37 + if changed { 11 } else { 0 }) % 100_000 + 99;
         let updated_at = if changed {

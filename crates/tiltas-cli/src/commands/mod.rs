@@ -1,6 +1,7 @@
 //! One module per subcommand.
 mod bank;
 mod bench;
+mod bench_store;
 mod bench_sustained;
 mod bench_webhook;
 mod connect;
