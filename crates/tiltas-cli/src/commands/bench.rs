@@ -48,7 +48,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
         .db
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let store = tiltas_store::open(&db).await?;
+    let store = open_for_bench(global.db.as_deref(), &db).await?;
     let (engine, urls) = match args.kind {
         BenchKind::Engine => (
             engine_for(
@@ -132,6 +132,22 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
         println!("{}", serde_json::to_string_pretty(&result)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the store a benchmark writes to. One the user named (`--db`, `TILTAS_DB`) must hold no
+/// runs: the benchmark adds hundreds of thousands of rows of its own, and `TILTAS_DB` may well
+/// name the store the flows use.
+pub(super) async fn open_for_bench(named: Option<&str>, url: &str) -> anyhow::Result<Arc<dyn tiltas_store::Store>> {
+    let store = tiltas_store::open(url).await?;
+    if named.is_some() && !store.runs(None, 1).await?.is_empty() {
+        anyhow::bail!(
+            "the store named by --db (or TILTAS_DB) already holds runs, and `tiltas bench` would add \
+             hundreds of thousands of rows of its own to it: point --db at an empty database made \
+             for the benchmark (e.g. `createdb tiltas_bench`, or a new sqlite:// file), or leave \
+             --db out to use a temporary SQLite file"
+        );
+    }
+    Ok(store)
 }
 
 fn round3(value: f64) -> f64 {

@@ -2,7 +2,7 @@
 //! records writes, page by page, with no engine, mapping or connector around it. Its rate is
 //! the ceiling of `tiltas bench engine`'s first sync, whose pages wait for the store's one
 //! writer; its variants leave out one kind of row each, to show what each costs the ceiling.
-use super::bench::{peak_rss_mb, Generated, CHANGE_EVERY};
+use super::bench::{open_for_bench, peak_rss_mb, Generated, CHANGE_EVERY};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Instant;
@@ -57,12 +57,21 @@ pub async fn run(db: Option<&str>, records: usize, page_size: usize) -> anyhow::
     let dir = tempfile::tempdir()?;
     let mut rates = serde_json::Map::new();
     let mut seconds = serde_json::Map::new();
+    let named = match db {
+        Some(url) => Some(open_for_bench(db, url).await?),
+        None => None,
+    };
     for rows in VARIANTS {
-        let url = db.map_or_else(
-            || format!("sqlite://{}", dir.path().join(format!("{}.db", rows.name)).display()),
-            str::to_owned,
-        );
-        let store = tiltas_store::open(&url).await?;
+        let store = match &named {
+            Some(store) => store.clone(),
+            None => {
+                tiltas_store::open(&format!(
+                    "sqlite://{}",
+                    dir.path().join(format!("{}.db", rows.name)).display()
+                ))
+                .await?
+            }
+        };
         let passes: &[(Pass, &str)] = if rows.name == VARIANTS[0].name {
             &[(Pass::First, rows.name), (Pass::Incremental, "incremental_writes")]
         } else {
@@ -228,6 +237,21 @@ fn hash_text(n: usize, pass: Pass) -> String {
 mod tests {
     use super::*;
     use tiltas_store::ActivityFilter;
+
+    /// A store the user named is refused once it holds runs; a temporary one never is.
+    #[tokio::test]
+    async fn a_named_store_that_holds_runs_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("named.db").display());
+        let store = open_for_bench(Some(&url), &url).await.unwrap();
+        write_pass(&store, VARIANTS[3], Pass::First, 10, 5).await.unwrap();
+        let refused = open_for_bench(Some(&url), &url).await.err().unwrap().to_string();
+        assert!(
+            refused.contains("already holds runs") && refused.contains("createdb"),
+            "{refused}"
+        );
+        assert!(open_for_bench(None, &url).await.is_ok());
+    }
 
     async fn activity_entries(store: &Arc<dyn Store>, flow: &str) -> usize {
         let filter = ActivityFilter {
