@@ -112,7 +112,7 @@ pub async fn run(global: &GlobalArgs, args: &BenchArgs) -> anyhow::Result<ExitCo
     let incremental_secs = started.elapsed().as_secs_f64();
     check(&first, records, |c| c.created)?;
     check(&resync, records, |c| c.unchanged)?;
-    let rate = |count: u64, secs: f64| if secs > 0.0 { (count as f64 / secs).round() } else { 0.0 };
+    let rate = |count: u64, secs: f64| per_second(count as usize, secs);
     let result = json!({
         "kind": format!("{:?}", args.kind).to_lowercase(),
         "records": records,
@@ -150,7 +150,17 @@ pub(super) async fn open_for_bench(named: Option<&str>, url: &str) -> anyhow::Re
     Ok(store)
 }
 
-fn round3(value: f64) -> f64 {
+/// Whole records per second; 0 for a run too short to time.
+pub(super) fn per_second(count: usize, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        (count as f64 / seconds).round()
+    } else {
+        0.0
+    }
+}
+
+/// Seconds to the millisecond, for the output.
+pub(super) fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 

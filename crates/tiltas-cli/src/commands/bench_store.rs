@@ -2,7 +2,7 @@
 //! records writes, page by page, with no engine, mapping or connector around it. Its rate is
 //! the ceiling of `tiltas bench engine`'s first sync, whose pages wait for the store's one
 //! writer; its variants leave out one kind of row each, to show what each costs the ceiling.
-use super::bench::{open_for_bench, peak_rss_mb, Generated, CHANGE_EVERY};
+use super::bench::{open_for_bench, peak_rss_mb, per_second, round3, Generated, CHANGE_EVERY};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Instant;
@@ -81,13 +81,8 @@ pub async fn run(db: Option<&str>, records: usize, page_size: usize) -> anyhow::
             let started = Instant::now();
             let written = write_pass(&store, rows, pass, records, page_size).await?;
             let elapsed = started.elapsed().as_secs_f64();
-            let rate = if elapsed > 0.0 {
-                (written as f64 / elapsed).round()
-            } else {
-                0.0
-            };
-            rates.insert(name.to_owned(), json!(rate));
-            seconds.insert(name.to_owned(), json!((elapsed * 1000.0).round() / 1000.0));
+            rates.insert(name.to_owned(), json!(per_second(written, elapsed)));
+            seconds.insert(name.to_owned(), json!(round3(elapsed)));
         }
     }
     Ok(json!({
