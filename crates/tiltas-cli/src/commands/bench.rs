@@ -1,6 +1,7 @@
-//! `tiltas bench engine|http --records N [--json]` (and the kinds in their own files): records per second of a first sync, an
+//! `tiltas bench engine|http --records N [--json]`: records per second of a first sync, an
 //! unchanged re-sync and an incremental sync after 1 % of the records changed, with API calls
-//! and peak memory. Not a test: numbers go to docs/benchmarks.md.
+//! and peak memory; the other kinds (`store`, `webhook`, `sustained`) live in files of their
+//! own, `remote` at the end of this one. Not a test: numbers go to docs/benchmarks.md.
 use crate::args::{BenchArgs, BenchKind, GlobalArgs};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
